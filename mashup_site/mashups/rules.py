@@ -137,7 +137,9 @@ def _check_sources(value: object) -> list[str]:
         return ["Give exactly two audio sources."]
     if len(value) != SOURCE_COUNT:
         return [f"Give exactly two audio sources (got {len(value)})."]
-    bad = [str(v) for v in value if not isinstance(v, str) or not v.startswith(("http://", "https://"))]
+    bad = [
+        str(v) for v in value if not isinstance(v, str) or not v.startswith(("http://", "https://"))
+    ]
     if bad:
         return ["Each source must be an http(s) URL."]
     return []
@@ -152,7 +154,9 @@ def _check_length(field: str, value: object, limit: int, model: str | None) -> s
     return None
 
 
-def validate(payload: Mapping[str, object], *, require_sources: bool = True) -> dict[str, list[str]]:
+def validate(
+    payload: Mapping[str, object], *, require_sources: bool = True
+) -> dict[str, list[str]]:
     """Every rule of the contract's submit table. Empty result = a valid request.
 
     ``require_sources=False`` checks everything but ``uploadUrlList``, for the form, whose

@@ -1,6 +1,77 @@
+"""Pages of the feature app: function views, each login-protected, each object by its owner.
+
+HTMX requests render a named partial of the same page template ("page.html#name"); every
+page also works by plain GETs and full POSTs with JavaScript off (design rule 4).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import rules
+from .forms import MashupForm
+from .models import Mashup
+
+SWITCH_FLAG = "_switch"
 
 
+def owned_mashup(request: HttpRequest, pk: int) -> Mashup:
+    """The one way views fetch a mashup: someone else's is a 404, never a 403."""
+    return get_object_or_404(Mashup.objects.owned_by(request.user), pk=pk)
+
+
+@require_GET
+@login_required
 def gallery(request: HttpRequest) -> HttpResponse:
-    return render(request, "mashups/gallery.html", {})
+    mashups = Mashup.objects.owned_by(request.user).prefetch_related("sources")
+    return render(request, "mashups/gallery.html", {"mashups": mashups})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def create(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        form = MashupForm(user_id=request.user.pk)
+        return _render_create(request, form)
+    if SWITCH_FLAG in request.POST:
+        # Mode, model or instrumental changed: re-render the fields, judge nothing yet.
+        form = MashupForm(initial=request.POST.dict(), user_id=request.user.pk)
+        return _render_create(request, form, switching=True)
+    form = MashupForm(request.POST, request.FILES, user_id=request.user.pk)
+    if not form.is_valid():
+        form.keep_checked_uploads()
+        return _render_create(request, form, status=422)
+    mashup = form.save(request.user, provider=settings.MASHUP_PROVIDER)
+    messages.success(request, "Your mashup is queued.")
+    return redirect(mashup)
+
+
+def _render_create(
+    request: HttpRequest, form: MashupForm, *, switching: bool = False, status: int = 200
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "models": rules.MODELS.values(),
+        "switching": switching,
+        "upload_max_mb": settings.UPLOAD_MAX_MB,
+    }
+    template = "mashups/create.html"
+    if request.htmx and switching:
+        template += "#fields"
+    return render(request, template, context, status=status)
+
+
+@require_GET
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    mashup = owned_mashup(request, pk)
+    return render(
+        request,
+        "mashups/detail.html",
+        {"mashup": mashup, "sources": mashup.sources.all()},
+    )

@@ -1,0 +1,177 @@
+"""Is this upload really audio we can use? Decided by decoding, never by the file's name.
+
+PyAV (FFmpeg) opens the container, the first audio stream's first seconds are decoded to
+prove the bytes are audio and not only a header, and the duration comes from the
+container. When the container does not know its duration (raw MP3 without a Xing header,
+some Ogg files), it is estimated from the stream's bit rate and the file size, which is
+accurate for constant bit rate and close for variable; decoding a 50 MB file whole just to
+show a duration would make the form slow.
+
+Messages are for musicians: they say what the file is ("a PNG image") rather than what
+FFmpeg said ("Invalid data found when processing input").
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+# Codec name -> what a person calls it. Anything else is refused by name.
+ACCEPTED_CODECS: dict[str, str] = {
+    "mp3": "MP3",
+    "mp3float": "MP3",
+    "vorbis": "OGG Vorbis",
+    "flac": "FLAC",
+    "aac": "AAC (M4A)",
+    "opus": "Opus",
+}
+PCM_PREFIX = "pcm_"  # WAV holds PCM in many sample formats
+
+# Magic bytes of common files people pick by mistake, to name them in the message.
+_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (0, b"\xff\xd8\xff", "a JPEG image"),
+    (0, b"GIF8", "a GIF image"),
+    (0, b"%PDF", "a PDF document"),
+    (0, b"PK\x03\x04", "a ZIP archive (or an Office document)"),
+    (0, b"\x1f\x8b", "a gzip archive"),
+    (0, b"Rar!", "a RAR archive"),
+    (0, b"7z\xbc\xaf", "a 7-Zip archive"),
+    (0, b"MZ", "a Windows program"),
+    (0, b"\x7fELF", "a program"),
+    (8, b"WEBP", "a WebP image"),
+    (0, b"BM", "a bitmap image"),
+)
+
+
+class NotAudioError(ValueError):
+    """The file is not audio we accept; ``str(error)`` is the message for the person."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    format_name: str
+    codec: str
+    duration: float
+    sample_rate: int
+    channels: int
+
+
+def format_duration(seconds: float) -> str:
+    """761.4 -> "12:41"; hours when needed ("1:02:03")."""
+    total = int(max(0.0, seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def sniff(head: bytes) -> str | None:
+    """A name for a well-known non-audio file, from its first bytes."""
+    for offset, magic, name in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "a web page (HTML)"
+    if head and all(32 <= b < 127 or b in b"\r\n\t" for b in head[:512]):
+        return "a text file"
+    return None
+
+
+def _format_name(codec: str) -> str | None:
+    if codec.startswith(PCM_PREFIX):
+        return "WAV"
+    return ACCEPTED_CODECS.get(codec)
+
+
+def _looks_like(head: bytes) -> str:
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "MP3"
+    if head[:4] == b"RIFF":
+        return "WAV"
+    if head[:4] == b"OggS":
+        return "OGG"
+    if head[:4] == b"fLaC":
+        return "FLAC"
+    if head[4:8] == b"ftyp":
+        return "M4A"
+    return "audio"
+
+
+def probe_audio(path: str | os.PathLike[str], *, decode_seconds: float = 3.0) -> AudioInfo:
+    """AudioInfo of an accepted audio file, or NotAudioError saying what is wrong."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise NotAudioError("this file is empty")
+    with path.open("rb") as handle:
+        head = handle.read(1024)
+    # FFmpeg opens images as one-frame "videos"; name well-known non-audio files first.
+    if kind := sniff(head):
+        raise NotAudioError(f"this file is {kind}, not audio")
+    try:
+        with av.open(str(path)) as container:
+            return _probe_container(container, size, decode_seconds)
+    except NotAudioError:
+        raise
+    except (av.FFmpegError, EOFError, ValueError, IndexError, OSError) as error:
+        raise NotAudioError(
+            f"this file looks like {_looks_like(head)} but could not be decoded "
+            "(it may be truncated or damaged)"
+        ) from error
+
+
+def _probe_container(
+    container: av.container.InputContainer, size: int, seconds: float
+) -> AudioInfo:
+    if not container.streams.audio:
+        kind = "a video without sound" if container.streams.video else "not audio"
+        raise NotAudioError(
+            f"this file is {kind}" if kind != "not audio" else "this file has no audio"
+        )
+    stream = container.streams.audio[0]
+    codec = stream.codec_context.name
+    format_name = _format_name(codec)
+    if format_name is None:
+        raise NotAudioError(
+            f"this file is audio in the {codec} format, which is not accepted: "
+            "use MP3, WAV, OGG, FLAC, M4A/AAC or Opus"
+        )
+    decoded = _decode_start(container, stream, seconds)
+    if decoded == 0:
+        raise NotAudioError(f"this {format_name} file holds no sound")
+    duration = _duration(container, stream, size)
+    if duration <= 0:
+        raise NotAudioError(f"this {format_name} file has no length")
+    return AudioInfo(
+        format_name=format_name,
+        codec=codec,
+        duration=duration,
+        sample_rate=stream.codec_context.sample_rate or stream.sample_rate or 0,
+        channels=stream.codec_context.channels or 0,
+    )
+
+
+def _decode_start(
+    container: av.container.InputContainer, stream: av.AudioStream, seconds: float
+) -> int:
+    """Samples decoded from the first ``seconds`` (0 when nothing decodes)."""
+    samples = 0
+    rate = stream.codec_context.sample_rate or 44100
+    for frame in container.decode(stream):
+        samples += frame.samples
+        if samples >= seconds * rate:
+            break
+    return samples
+
+
+def _duration(container: av.container.InputContainer, stream: av.AudioStream, size: int) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    bit_rate = stream.codec_context.bit_rate or container.bit_rate
+    return size * 8 / bit_rate if bit_rate else 0.0

@@ -1,0 +1,408 @@
+"""The create form: the API's fields under the API's own names, checked by ``rules``.
+
+The form shapes input (types, which fields the mode shows, the two sources) and leaves
+every API rule to ``rules.validate``, so the form and the rules cannot disagree. A field a
+mode does not use is removed from the form, not hidden: it is not rendered and not read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core import signing
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.forms import BoundField
+from django.utils.html import format_html
+
+from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio
+
+from . import rules
+from .files import store_content_addressed
+from .models import Mashup, Source
+
+SOURCE_POSITIONS = (1, 2)
+# What a person typed in a field that the current mode hides travels along as
+# "stash-<field>", so switching mode back and forth loses nothing; the API field itself
+# stays absent from the request.
+STASHABLE = ("prompt", "style", "title", "vocalGender")
+STASH_PREFIX = "stash-"
+KEPT_MAX_AGE = 24 * 3600  # a kept upload may be reused for a day
+
+
+@dataclass(frozen=True)
+class KeptUpload:
+    """A source stored during an earlier, invalid submit, so it need not be sent again."""
+
+    name: str  # storage name
+    original_name: str
+    sha256: str
+    size: int
+    format_name: str
+    duration: float
+
+    def source_fields(self) -> dict[str, object]:
+        """The Source model fields this file fills."""
+        return {
+            "file": self.name,
+            "original_name": self.original_name,
+            "sha256": self.sha256,
+            "size": self.size,
+            "format_name": self.format_name,
+            "duration": self.duration,
+        }
+
+    def sign(self, user_id: object) -> str:
+        return signing.dumps(self.__dict__, salt=f"kept-upload:{user_id}", compress=True)
+
+    @classmethod
+    def load(cls, token: str, user_id: object) -> KeptUpload | None:
+        try:
+            data = signing.loads(token, salt=f"kept-upload:{user_id}", max_age=KEPT_MAX_AGE)
+            return cls(**data)
+        except (signing.BadSignature, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that decoded as audio, ready to be stored."""
+
+    file: UploadedFile
+    format_name: str
+    duration: float
+
+    def store(self) -> KeptUpload:
+        original = self.file.name or ""
+        stored = store_content_addressed(self.file, prefix="sources", original_name=original)
+        return KeptUpload(
+            name=stored.name,
+            original_name=original,
+            sha256=stored.sha256,
+            size=stored.size,
+            format_name=self.format_name,
+            duration=self.duration,
+        )
+
+
+def _model_choices() -> list[tuple[str, str]]:
+    return [(m.name, m.label) for m in rules.MODELS.values()]
+
+
+def _switch_attrs() -> dict[str, str]:
+    # Marks the controls whose change re-renders the field group (see create.html).
+    return {"class": "js-switch"}
+
+
+class MashupForm(forms.Form):
+    """One form for both modes; ``__init__`` keeps only the fields of the chosen mode."""
+
+    customMode = forms.BooleanField(
+        required=False,
+        label="Custom mode",
+        help_text="Write your own lyrics, style and title. Off: describe an idea.",
+        widget=forms.CheckboxInput(attrs=_switch_attrs()),
+    )
+    model = forms.ChoiceField(
+        choices=_model_choices,
+        initial=rules.DEFAULT_MODEL,
+        widget=forms.Select(attrs=_switch_attrs()),
+    )
+    instrumental = forms.BooleanField(
+        required=False,
+        help_text="No vocals in the result.",
+        widget=forms.CheckboxInput(attrs=_switch_attrs()),
+    )
+    prompt = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4}))
+    style = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2}))
+    title = forms.CharField(required=False, strip=False)
+    vocalGender = forms.ChoiceField(
+        required=False,
+        label="Vocal gender",
+        choices=[("", "No preference"), ("m", "Male"), ("f", "Female")],
+        widget=forms.RadioSelect,
+        help_text="Only raises the chance of that voice.",
+    )
+    styleWeight = forms.DecimalField(required=False, label="Style weight")
+    weirdnessConstraint = forms.DecimalField(required=False, label="Weirdness")
+    audioWeight = forms.DecimalField(required=False, label="Audio weight")
+
+    audio1 = forms.FileField(required=False, label="Song 1: audio file")
+    url1 = forms.URLField(required=False, label="…or a public URL", assume_scheme="https")
+    kept1 = forms.CharField(required=False, widget=forms.HiddenInput)
+    audio2 = forms.FileField(required=False, label="Song 2: audio file")
+    url2 = forms.URLField(required=False, label="…or a public URL", assume_scheme="https")
+    kept2 = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    WEIGHT_HELP = {
+        "styleWeight": "How strongly the style is followed.",
+        "weirdnessConstraint": "How adventurous the result may be.",
+        "audioWeight": "How much the result keeps of the source audio.",
+    }
+
+    def __init__(self, *args: Any, user_id: object = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user_id = user_id
+        # The values the mode is read from: posted data, or the initial values of a form
+        # re-rendered for a mode switch (which judges nothing, so shows no errors).
+        if self.is_bound:
+            self.data = self.data.copy()
+        else:
+            self.initial = dict(self.initial)
+        self.values = self.data if self.is_bound else self.initial
+        self.custom_mode = self._flag("customMode")
+        self.instrumental = self._flag("instrumental")
+        self.model_name = self._choice("model")
+        visible = set(rules.visible_fields(self.custom_mode, self.instrumental))
+        for name in (*rules.CUSTOM_FIELDS,):
+            if name not in visible and name in self.fields:
+                del self.fields[name]
+        self.stash = self._restore_stash()
+        self.limits = {
+            name: limit
+            for name, limit in rules.text_limits(self.custom_mode, self.model_name).items()
+            if name in self.fields
+        }
+        self.required_names = set(rules.required_fields(self.custom_mode, self.instrumental))
+        self._decorate_fields()
+        self.checked: dict[int, CheckedUpload] = {}
+        self.kept: dict[int, KeptUpload] = {
+            position: kept for position in SOURCE_POSITIONS if (kept := self._kept(position))
+        }
+
+    # --- reading the mode before validation --------------------------------------------
+
+    def _flag(self, name: str) -> bool:
+        return bool(self.fields[name].widget.value_from_datadict(self.values, {}, name))
+
+    def _choice(self, name: str) -> str:
+        value = self.values.get(name)
+        return value if value in rules.MODELS else rules.DEFAULT_MODEL
+
+    def _restore_stash(self) -> dict[str, str]:
+        """Refill visible fields from their stash; return what hidden fields hold."""
+        hidden = {}
+        for name in STASHABLE:
+            value = self.values.get(name) or self.values.get(STASH_PREFIX + name) or ""
+            if name in self.fields:
+                if not self.values.get(name) and value:
+                    self.values[name] = value
+            elif value:
+                hidden[STASH_PREFIX + name] = value
+        return hidden
+
+    def _decorate_fields(self) -> None:
+        if "prompt" in self.fields:
+            self.fields["prompt"].label = "Lyrics" if self.custom_mode else "Idea"
+            self.fields["prompt"].help_text = (
+                "Sung as written."
+                if self.custom_mode
+                else "Describe the mashup you want; lyrics are written from it."
+            )
+        if "style" in self.fields:
+            self.fields["style"].help_text = "Genres, moods, instruments: e.g. lofi, jazz, warm."
+        for name, limit in self.limits.items():
+            field = self.fields[name]
+            field.widget.attrs.update(
+                {"data-limit": str(limit), "aria-describedby": f"count-{name}"}
+            )
+            if name in self.required_names:
+                field.widget.attrs["required"] = True
+                field.label_suffix = " *"
+        for name, text in self.WEIGHT_HELP.items():
+            if name in self.fields:
+                self.fields[name].help_text = text
+        model = rules.model_rules(self.model_name)
+        longest = format_duration(model.max_seconds)
+        self.fields["model"].help_text = f"Songs up to {longest} with {model.name}."
+
+    # --- validation ----------------------------------------------------------------------
+
+    def payload(self) -> dict[str, object]:
+        """The API request body (minus uploadUrlList/callBackUrl) built from cleaned data."""
+        data = self.cleaned_data
+        weights = {
+            name: data.get(name) for name in rules.WEIGHT_FIELDS if self._weight_is_set(name)
+        }
+        return rules.build_payload(
+            custom_mode=self.custom_mode,
+            model=data.get("model") or self.model_name,
+            instrumental=self.instrumental,
+            prompt=data.get("prompt") or "",
+            style=data.get("style") or "",
+            title=data.get("title") or "",
+            vocal_gender=data.get("vocalGender") or "",
+            weights=weights,
+        )
+
+    def _weight_is_set(self, name: str) -> bool:
+        # A range input always sends a value; the weight is only sent when it was turned on.
+        return name in self.fields and bool(self.values.get(f"use_{name}"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # A field that could not even be parsed (a weight of "abc") already says why.
+        if not any(name in self.errors for name in rules.CUSTOM_FIELDS):
+            self._apply_rules()
+        self._clean_sources()
+        return cleaned
+
+    def _apply_rules(self) -> None:
+        payload = self.payload()
+        payload.update(self._stray_fields())
+        for field, messages in rules.validate(payload, require_sources=False).items():
+            for message in messages:
+                if field in self.fields:
+                    self.add_error(field, message)
+                else:
+                    self.add_error(None, f"{field}: {message}")
+
+    def _stray_fields(self) -> dict[str, object]:
+        """API fields posted that this mode does not show, for ``validate`` to judge.
+
+        Custom-only fields in simple mode are rejected; lyrics sent with a custom
+        instrumental are checked against their limit and then left out of the request.
+        """
+        return {
+            name: self.values[name]
+            for name in rules.CUSTOM_FIELDS
+            if name not in self.fields and self.values.get(name) not in (None, "")
+        }
+
+    def _clean_sources(self) -> None:
+        max_seconds = rules.model_rules(self.model_name).max_seconds
+        for position in SOURCE_POSITIONS:
+            upload = self.cleaned_data.get(f"audio{position}")
+            url = self.cleaned_data.get(f"url{position}") or ""
+            if upload and url:
+                self.add_error(f"url{position}", "Give a file or a URL for this song, not both.")
+            elif upload:
+                self._check_upload(position, upload, max_seconds)
+            elif url:
+                self._check_url(position, url)
+            elif kept := self.kept.get(position):
+                self._check_duration(position, f"audio{position}", kept.duration, max_seconds)
+            else:
+                self.add_error(
+                    f"audio{position}", f"Choose an audio file or give a URL for song {position}."
+                )
+
+    def _kept(self, position: int) -> KeptUpload | None:
+        token = self.values.get(f"kept{position}")
+        return KeptUpload.load(token, self.user_id) if token else None
+
+    def _check_url(self, position: int, url: str) -> None:
+        if not url.lower().startswith(("http://", "https://")):
+            self.add_error(f"url{position}", "Use an http:// or https:// address.")
+
+    def _check_upload(self, position: int, upload: UploadedFile, max_seconds: int) -> None:
+        field = f"audio{position}"
+        limit_mb = settings.UPLOAD_MAX_MB
+        if upload.size is not None and upload.size > limit_mb * 1024 * 1024:
+            size_mb = upload.size / (1024 * 1024)
+            self.add_error(field, f"This file is {size_mb:.0f} MB; the limit is {limit_mb} MB.")
+            return
+        try:
+            info = probe_audio(upload.temporary_file_path())  # type: ignore[attr-defined]
+        except NotAudioError as error:
+            self.add_error(field, f"{upload.name}: {error}")
+            return
+        if self._check_duration(position, field, info.duration, max_seconds):
+            self.checked[position] = CheckedUpload(upload, info.format_name, info.duration)
+
+    def _check_duration(self, position: int, field: str, duration: float, max_seconds: int) -> bool:
+        if duration <= max_seconds:
+            return True
+        self.add_error(
+            field,
+            f"{format_duration(duration)} is longer than the {format_duration(max_seconds)} "
+            f"that {self.model_name} accepts.",
+        )
+        return False
+
+    # --- saving ----------------------------------------------------------------------------
+
+    def keep_checked_uploads(self) -> None:
+        """After an invalid submit, store the uploads that passed, so they are not resent."""
+        for position, checked in self.checked.items():
+            kept = checked.store()
+            self.kept[position] = kept
+            self.data[f"kept{position}"] = kept.sign(self.user_id)
+
+    @transaction.atomic
+    def save(self, owner: Any, *, provider: str) -> Mashup:
+        """The job and its two sources, in one transaction (only on a valid form)."""
+        payload = self.payload()
+        mashup = Mashup.objects.create(
+            owner=owner,
+            payload=payload,
+            custom_mode=self.custom_mode,
+            instrumental=self.instrumental,
+            model=payload["model"],
+            title=payload.get("title", ""),
+            style=payload.get("style", ""),
+            prompt=payload.get("prompt", ""),
+            provider=provider,
+        )
+        for position in SOURCE_POSITIONS:
+            Source.objects.create(mashup=mashup, position=position, **self._source_fields(position))
+        return mashup
+
+    def _source_fields(self, position: int) -> dict[str, object]:
+        if checked := self.checked.get(position):
+            return checked.store().source_fields()
+        if kept := self.kept.get(position):
+            return kept.source_fields()
+        return {"url": self.cleaned_data[f"url{position}"]}
+
+    # --- presentation helpers ------------------------------------------------------------
+
+    @property
+    def source_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "position": position,
+                "audio": self[f"audio{position}"],
+                "url": self[f"url{position}"],
+                "kept": self[f"kept{position}"],
+                "kept_label": self._kept_label(position),
+            }
+            for position in SOURCE_POSITIONS
+        ]
+
+    @property
+    def text_rows(self) -> list[tuple[BoundField, int]]:
+        return [(self[name], limit) for name, limit in self.limits.items()]
+
+    @property
+    def weight_rows(self) -> list[tuple[BoundField, Decimal, bool]]:
+        values = weight_values(self)
+        return [(self[name], value, self._weight_is_set(name)) for name, value in values.items()]
+
+    def _kept_label(self, position: int) -> str:
+        kept = self.kept.get(position)
+        if not kept:
+            return ""
+        return format_html(
+            "Keeping <strong>{}</strong> ({}, {}). Choose another file to replace it.",
+            kept.original_name,
+            kept.format_name,
+            format_duration(kept.duration),
+        )
+
+
+def weight_values(form: MashupForm) -> dict[str, Decimal]:
+    """Current slider values (for rendering their numbers), defaulting to the middle."""
+    values = {}
+    for name in rules.WEIGHT_FIELDS:
+        if name in form.fields:
+            raw = form[name].value()
+            try:
+                values[name] = Decimal(str(raw)) if raw not in (None, "") else Decimal("0.5")
+            except ArithmeticError:
+                values[name] = Decimal("0.5")
+    return values

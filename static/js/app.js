@@ -1,0 +1,34 @@
+// Small progressive enhancements; every page works without them.
+// Delegated listeners, so that content swapped in by htmx behaves the same.
+(function () {
+  "use strict";
+
+  function updateCounter(field) {
+    var counter = document.querySelector('[data-counter-for="' + field.id + '"]');
+    if (!counter) return;
+    var limit = parseInt(field.dataset.limit, 10);
+    var used = field.value.length;
+    counter.querySelector(".used").textContent = used;
+    counter.classList.toggle("over", used > limit);
+    counter.classList.toggle("near", used <= limit && used > limit * 0.9);
+  }
+
+  function updateWeight(slider) {
+    var output = document.querySelector('output[for="' + slider.id + '"]');
+    if (output) output.textContent = Number(slider.value).toFixed(2);
+    var use = document.querySelector('.js-weight-use[data-weight="' + slider.id + '"]');
+    if (use && !use.checked) use.checked = true; // moving a slider means "use this value"
+  }
+
+  function refresh(root) {
+    root.querySelectorAll("[data-limit]").forEach(updateCounter);
+  }
+
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target.matches("[data-limit]")) updateCounter(target);
+    if (target.matches('input[type="range"]')) updateWeight(target);
+  });
+  document.addEventListener("DOMContentLoaded", function () { refresh(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { refresh(event.detail.elt || document); });
+})();

@@ -1,0 +1,94 @@
+"""The create page in real Chromium: fields switch by htmx, counters follow the model."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from mashup_site.mashups import rules
+from mashup_site.mashups.models import Mashup
+from tests.audiofiles import write_tone
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+API_FIELDS = ("prompt", "style", "title", "vocalGender", *rules.WEIGHT_FIELDS)
+
+
+def present_fields(page) -> set[str]:
+    """API fields that exist in the DOM (hidden-by-CSS would still count: they must not)."""
+    return {name for name in API_FIELDS if page.locator(f"[name='{name}']").count() > 0}
+
+
+def switch(page, selector: str) -> None:
+    with page.expect_response(lambda r: r.request.method == "POST" and "/mashups/new/" in r.url):
+        page.click(selector)
+    page.wait_for_load_state("networkidle")
+
+
+def test_toggling_mode_and_instrumental_shows_exactly_the_required_fields(signed_in_page) -> None:
+    page = signed_in_page
+    page.goto("/mashups/new/")
+    assert present_fields(page) == {"prompt"}  # simple mode by default
+
+    switch(page, "#id_customMode")
+    assert present_fields(page) == set(API_FIELDS)
+    for name in rules.required_fields(True, False):
+        expect(page.locator(f"[name='{name}']")).to_have_attribute("required", "")
+
+    switch(page, "#id_instrumental")
+    assert present_fields(page) == set(API_FIELDS) - {"prompt"}
+
+    switch(page, "#id_customMode")
+    assert present_fields(page) == {"prompt"}
+    assert page.console_errors == []
+
+
+def test_switching_model_from_v5_to_v4_changes_the_style_limit(signed_in_page) -> None:
+    page = signed_in_page
+    page.goto("/mashups/new/")
+    switch(page, "#id_customMode")
+    counter = page.locator("#count-style")
+    expect(counter).to_have_text(re.compile(r"0\s*/\s*1000"))
+    page.fill("#id_style", "lofi jazz")
+    expect(counter).to_have_text(re.compile(r"9\s*/\s*1000"))
+
+    with page.expect_response(lambda r: "/mashups/new/" in r.url):
+        page.select_option("#id_model", "V4")
+    expect(page.locator("#count-style")).to_have_text(re.compile(r"9\s*/\s*200"))
+    expect(page.locator("#id_style")).to_have_value("lofi jazz")  # what was typed stays
+
+
+def test_a_too_long_style_shows_its_error_after_submit(signed_in_page) -> None:
+    page = signed_in_page
+    page.goto("/mashups/new/")
+    switch(page, "#id_customMode")
+    page.select_option("#id_model", "V4")
+    page.wait_for_load_state("networkidle")
+    page.fill("#id_url1", "https://example.com/a.mp3")
+    page.fill("#id_url2", "https://example.com/b.mp3")
+    page.fill("#id_style", "s" * 201)
+    expect(page.locator("#count-style")).to_have_class(re.compile("over"))
+    page.fill("#id_title", "Too much style")
+    page.fill("#id_prompt", "la la la")
+    page.click("text=Make the mashup")
+    expect(page.locator("#field-style .errors")).to_contain_text("At most 200 characters for V4")
+    assert not Mashup.objects.exists()
+
+
+def test_a_valid_submit_lands_on_the_mashups_page(signed_in_page, tmp_path) -> None:
+    page = signed_in_page
+    song1, song2 = tmp_path / "one.mp3", tmp_path / "two.ogg"
+    write_tone(song1, "mp3", seconds=2)
+    write_tone(song2, "ogg", seconds=2)
+    page.goto("/mashups/new/")
+    page.set_input_files("#id_audio1", str(song1))
+    page.set_input_files("#id_audio2", str(song2))
+    page.fill("#id_prompt", "A rainy afternoon in two keys")
+    page.click("text=Make the mashup")
+    mashup = Mashup.objects.get()
+    page.wait_for_url(f"**/mashups/{mashup.pk}/")
+    expect(page.locator("h1")).to_have_text("A rainy afternoon in two keys")
+    expect(page.locator(".sources-list")).to_contain_text("one.mp3")
+    assert page.console_errors == []

@@ -1,0 +1,59 @@
+"""Small factories for the models; personas live in conftest.py."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+
+from mashup_site.mashups.models import Mashup, Source
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"musician{n}")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class MashupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Mashup
+
+    owner = factory.SubFactory(UserFactory)
+    custom_mode = False
+    instrumental = False
+    model = "V5"
+    prompt = factory.Sequence(lambda n: f"Idea number {n}: a summer dance floor")
+    payload = factory.LazyAttribute(
+        lambda o: {
+            "customMode": o.custom_mode,
+            "model": o.model,
+            "instrumental": o.instrumental,
+            "prompt": o.prompt,
+        }
+    )
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Source
+
+    mashup = factory.SubFactory(MashupFactory)
+    position = 1
+    url = factory.Sequence(lambda n: f"https://example.com/song-{n}.mp3")
+
+
+def mashup_with_sources(**kwargs: object) -> Mashup:
+    mashup = MashupFactory(**kwargs)
+    SourceFactory(mashup=mashup, position=1)
+    SourceFactory(mashup=mashup, position=2)
+    return mashup

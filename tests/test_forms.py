@@ -1,0 +1,122 @@
+"""The create form agrees with ``rules.validate`` on every request (a property test)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mashup_site.mashups import rules
+from mashup_site.mashups.forms import MashupForm
+
+URLS = ["https://example.com/a.mp3", "https://example.com/b.mp3"]
+
+# Text around the limits that matter: empty, blank, short, and just under/over each limit.
+LENGTHS = sorted({0, 1, 80, 81, 200, 201, 500, 501, 1000, 1001, 3000, 3001, 5000, 5001})
+texts = st.one_of(
+    st.sampled_from(LENGTHS).map(lambda n: "x" * n),
+    st.just("   "),
+    # Django's CharField refuses NUL characters (a database concern, not an API rule).
+    st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=40),
+)
+weights = st.one_of(
+    st.decimals(min_value=Decimal("-0.5"), max_value=Decimal("1.5"), places=2),
+    st.decimals(min_value=Decimal("-0.5"), max_value=Decimal("1.5"), places=3),
+    st.floats(min_value=-0.5, max_value=1.5),
+    st.sampled_from([0, 1, 0.01, 0.99, 1.01, -0.01]),
+)
+
+
+@st.composite
+def payloads(draw: st.DrawFn) -> dict[str, object]:
+    payload: dict[str, object] = {
+        "uploadUrlList": URLS,
+        "customMode": draw(st.booleans()),
+        "instrumental": draw(st.booleans()),
+        "model": draw(st.sampled_from([*rules.MODELS, "V6", ""])),
+    }
+    for field in ("prompt", "style", "title"):
+        if draw(st.booleans()):
+            payload[field] = draw(texts)
+    if draw(st.booleans()):
+        payload["vocalGender"] = draw(st.sampled_from(["m", "f", "x"]))
+    for field in rules.WEIGHT_FIELDS:
+        if draw(st.integers(0, 3)) == 0:
+            payload[field] = draw(weights)
+    return payload
+
+
+def as_form_data(payload: dict[str, object]) -> dict[str, str]:
+    """What a browser would post for this request (sources as the two URLs)."""
+    data = {"url1": URLS[0], "url2": URLS[1], "model": str(payload["model"])}
+    for flag in ("customMode", "instrumental"):
+        if payload[flag]:
+            data[flag] = "on"
+    for field in ("prompt", "style", "title", "vocalGender"):
+        if field in payload:
+            data[field] = str(payload[field])
+    for field in rules.WEIGHT_FIELDS:
+        if field in payload:
+            data[field] = str(payload[field])
+            data[f"use_{field}"] = "on"
+    return data
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payloads())
+def test_the_form_accepts_exactly_what_validate_accepts(payload: dict[str, object]) -> None:
+    form = MashupForm(as_form_data(payload))
+    assert form.is_valid() == (rules.validate(payload) == {}), form.errors
+
+
+@settings(max_examples=200, deadline=None)
+@given(payloads())
+def test_a_valid_form_builds_a_payload_that_validates(payload: dict[str, object]) -> None:
+    form = MashupForm(as_form_data(payload))
+    if form.is_valid():
+        assert rules.validate({**form.payload(), "uploadUrlList": URLS}) == {}
+
+
+@pytest.mark.parametrize(
+    ("custom", "instrumental", "fields"),
+    [
+        (False, False, {"prompt"}),
+        (False, True, {"prompt"}),
+        (True, False, {"prompt", "style", "title", "vocalGender", *rules.WEIGHT_FIELDS}),
+        (True, True, {"style", "title", "vocalGender", *rules.WEIGHT_FIELDS}),
+    ],
+)
+def test_it_has_exactly_the_fields_of_the_mode(
+    custom: bool, instrumental: bool, fields: set[str]
+) -> None:
+    data = {"customMode": "on" if custom else "", "instrumental": "on" if instrumental else ""}
+    form = MashupForm(data)
+    api_fields = set(form.fields) & set(rules.CUSTOM_FIELDS)
+    assert api_fields == {"customMode", "model", "instrumental", *fields}
+
+
+def test_it_rejects_custom_fields_posted_in_simple_mode() -> None:
+    form = MashupForm(
+        {"model": "V5", "prompt": "idea", "style": "rock", "url1": URLS[0], "url2": URLS[1]}
+    )
+    assert not form.is_valid()
+    assert "style: Only allowed in custom mode." in form.non_field_errors()
+
+
+def test_an_unparseable_weight_has_its_own_message() -> None:
+    data = {
+        "customMode": "on",
+        "model": "V5",
+        "style": "s",
+        "title": "t",
+        "prompt": "p",
+        "styleWeight": "lots",
+        "use_styleWeight": "on",
+        "url1": URLS[0],
+        "url2": URLS[1],
+    }
+    form = MashupForm(data)
+    assert not form.is_valid()
+    assert form.errors["styleWeight"] == ["Enter a number."]
