@@ -32,10 +32,9 @@ install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 run: install
-	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py migrate --no-input --verbosity 0
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python manage.py ensure_admin
-	$(BIN)/python manage.py check --deploy --fail-level ERROR >/dev/null
 	@echo "Mashup Studio: http://127.0.0.1:8000   (Ctrl-C stops the web server and the worker)"
 	exec $(BIN)/honcho start --procfile Procfile
 

@@ -286,7 +286,7 @@ class MashupForm(forms.Form):
                 self._check_url(position, url)
             elif kept := self.kept.get(position):
                 self._check_duration(position, f"audio{position}", kept.duration, max_seconds)
-            else:
+            elif f"url{position}" not in self.errors and f"audio{position}" not in self.errors:
                 self.add_error(
                     f"audio{position}", f"Choose an audio file or give a URL for song {position}."
                 )
