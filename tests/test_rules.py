@@ -300,3 +300,9 @@ def test_build_payload_leaves_out_lyrics_and_unset_options_for_instrumentals() -
         "title": "Drift",
         "audioWeight": 0.3,
     }
+
+
+@pytest.mark.parametrize("field", rules.CUSTOM_ONLY_FIELDS)
+def test_it_takes_a_blank_custom_only_field_in_simple_mode_as_absent(field: str) -> None:
+    assert validate(simple(**{field: ""})) == {}
+    assert validate(simple(**{field: None})) == {}

@@ -195,7 +195,8 @@ def validate(
 
     if not custom:
         for field in CUSTOM_ONLY_FIELDS:
-            if field in payload:
+            # An empty value is no value (a blank form field); anything else is refused.
+            if payload.get(field) not in (None, ""):
                 add(field, "Only allowed in custom mode.")
         if not _is_blank(payload.get("prompt")):
             add("prompt", _check_length("prompt", payload["prompt"], SIMPLE_PROMPT_MAX, None))
