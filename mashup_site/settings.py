@@ -234,6 +234,17 @@ MASHUP_API_BASE_URL = env_str("MASHUP_API_BASE_URL", "https://api.sunoapi.org").
 if MASHUP_PROVIDER == "remote" and not MASHUP_API_KEY:
     raise ImproperlyConfigured("MASHUP_PROVIDER=remote needs MASHUP_API_KEY")
 RETENTION_DAYS = env_int("RETENTION_DAYS", 14, minimum=1)
+# Remote jobs: when to give up waiting, how fast to submit, how to trust callbacks.
+MASHUP_GIVE_UP_MINUTES = env_int("MASHUP_GIVE_UP_MINUTES", 30, minimum=1)
+MASHUP_SUBMIT_RATE = env_int("MASHUP_SUBMIT_RATE", 20, minimum=1)  # per MASHUP_SUBMIT_WINDOW
+MASHUP_SUBMIT_WINDOW = env_int("MASHUP_SUBMIT_WINDOW", 10, minimum=1)  # seconds
+MASHUP_API_TIMEOUT = env_int("MASHUP_API_TIMEOUT", 20, minimum=1)
+MASHUP_WEBHOOK_HMAC_KEY = env_str("MASHUP_WEBHOOK_HMAC_KEY", "")
+# Uploaded sources are served to the remote provider at unguessable URLs for this long.
+MASHUP_SOURCE_URL_HOURS = env_int("MASHUP_SOURCE_URL_HOURS", 24, minimum=1)
+# Fetching a source URL for the local engine, or a result for our copy.
+MASHUP_FETCH_MAX_MB = env_int("MASHUP_FETCH_MAX_MB", UPLOAD_MAX_MB, minimum=1)
+MASHUP_FETCH_TIMEOUT = env_int("MASHUP_FETCH_TIMEOUT", 120, minimum=1)
 
 # --- django-q2 --------------------------------------------------------------------------
 # The ORM broker needs nothing but the database; Redis is the production switch.

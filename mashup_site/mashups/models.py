@@ -29,6 +29,26 @@ class Status(models.TextChoices):
 
 
 FINAL_STATUSES = frozenset({Status.COMPLETE, Status.FAILED, Status.EXPIRED})
+# Progress order; a job never moves to a lower rank (a late "first" after "complete").
+PROGRESS = (Status.QUEUED, Status.SUBMITTED, Status.TEXT, Status.FIRST, Status.COMPLETE)
+STAGE_FIELDS = {
+    Status.SUBMITTED: "submitted_at",
+    Status.TEXT: "text_at",
+    Status.FIRST: "first_at",
+    Status.COMPLETE: "completed_at",
+    Status.FAILED: "failed_at",
+}
+
+
+def advances(old: str, new: str) -> bool:
+    """Whether moving from ``old`` to ``new`` is progress (final states never move)."""
+    if old in FINAL_STATUSES:
+        return False
+    if new == Status.FAILED:
+        return True
+    if new not in PROGRESS:
+        return False
+    return PROGRESS.index(Status(new)) > PROGRESS.index(Status(old))
 
 
 class Provider(models.TextChoices):
@@ -67,8 +87,22 @@ class Mashup(models.Model):
     analysis_text = models.TextField(blank=True)
     last_response = models.JSONField(null=True, blank=True)
 
+    # How many requests this job cost at the provider (submit + polls), for staff.
+    provider_requests = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    # When a worker last took the job (a lease, so a duplicate delivery does not run it twice).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    polls = models.PositiveIntegerField(default=0)
+
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    text_at = models.DateTimeField(null=True, blank=True)
+    first_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    keep_forever = models.BooleanField(default=False)
 
     objects = MashupQuerySet.as_manager()
 
@@ -116,6 +150,24 @@ class Mashup(models.Model):
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def steps(self) -> list[tuple[str, str]]:
+        """Progress steps as (label, state) with state done / current / todo, for the bar."""
+        if self.status in (Status.FAILED, Status.EXPIRED):
+            reached = -1
+        else:
+            reached = PROGRESS.index(Status(self.status))
+        labels = ("Queued", "Submitted", "Analysed", "First track", "Complete")
+        states = []
+        for index, label in enumerate(labels):
+            if index < reached or (index == reached and self.status == Status.COMPLETE):
+                states.append((label, "done"))
+            elif index == reached:
+                states.append((label, "current"))
+            else:
+                states.append((label, "todo"))
+        return states
+
 
 class Source(models.Model):
     """One of the two songs a mashup is made from: an uploaded file or a public URL."""
@@ -147,3 +199,61 @@ class Source(models.Model):
     @property
     def label(self) -> str:
         return self.original_name or self.url
+
+
+def track_upload_to(instance: Track, filename: str) -> str:
+    return f"tracks/{instance.mashup_id}/{filename}"
+
+
+class Track(models.Model):
+    """One of the two results of a mashup, with our own copy of its files."""
+
+    mashup = models.ForeignKey(Mashup, on_delete=models.CASCADE, related_name="tracks")
+    position = models.PositiveSmallIntegerField()  # 1 or 2, in the provider's order
+    provider_track_id = models.CharField(max_length=128, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    tags = models.TextField(blank=True)
+    prompt = models.TextField(blank=True)
+    model_name = models.CharField(max_length=32, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    # The provider's URLs: a fallback until our copy exists, and the early stream preview.
+    audio_url = models.URLField(blank=True, max_length=2000)
+    stream_audio_url = models.URLField(blank=True, max_length=2000)
+    image_url = models.URLField(blank=True, max_length=2000)
+    audio = models.FileField(upload_to=track_upload_to, blank=True, max_length=255)
+    image = models.FileField(upload_to=track_upload_to, blank=True, max_length=255)
+    provider_created_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["mashup", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["mashup", "position"], name="one_track_per_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"Track {self.position}"
+
+    @property
+    def is_final(self) -> bool:
+        """Our own copy exists (or the provider's final audio, until it is copied)."""
+        return bool(self.audio) or bool(self.audio_url)
+
+    @property
+    def play_url(self) -> str:
+        """Our copy first; the provider's final audio, else its stream for an early preview."""
+        if self.audio:
+            return reverse("mashups:track_file", args=[self.mashup_id, self.position, "audio"])
+        return self.audio_url or self.stream_audio_url
+
+    @property
+    def download_url(self) -> str:
+        if self.audio:
+            return self.play_url + "?download=1"
+        return self.audio_url
+
+    @property
+    def cover_url(self) -> str:
+        if self.image:
+            return reverse("mashups:track_file", args=[self.mashup_id, self.position, "image"])
+        return self.image_url

@@ -1,10 +1,17 @@
 from django.urls import path
 
-from . import views
+from . import callbacks, views
 
 app_name = "mashups"
 urlpatterns = [
     path("", views.gallery, name="gallery"),
     path("mashups/new/", views.create, name="create"),
     path("mashups/<int:pk>/", views.detail, name="detail"),
+    path(
+        "mashups/<int:pk>/tracks/<int:position>/<str:kind>/",
+        views.track_file,
+        name="track_file",
+    ),
+    path("callbacks/<str:token>/", callbacks.callback, name="callback"),
+    path("sources/<str:token>/", callbacks.source_file, name="source_file"),
 ]

@@ -9,13 +9,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseStopPolling
 
 from . import rules
+from .callbacks import serve_stored
 from .forms import MashupForm
-from .models import Mashup
+from .models import Mashup, Track
+from .tasks import enqueue_run
 
 SWITCH_FLAG = "_switch"
 
@@ -47,7 +50,8 @@ def create(request: HttpRequest) -> HttpResponse:
         form.keep_checked_uploads()
         return _render_create(request, form, status=422)
     mashup = form.save(request.user, provider=settings.MASHUP_PROVIDER)
-    messages.success(request, "Your mashup is queued.")
+    enqueue_run(mashup)
+    messages.success(request, "Your mashup is queued. This page updates as it is made.")
     return redirect(mashup)
 
 
@@ -70,8 +74,25 @@ def _render_create(
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     mashup = owned_mashup(request, pk)
-    return render(
-        request,
-        "mashups/detail.html",
-        {"mashup": mashup, "sources": mashup.sources.all()},
-    )
+    context = {"mashup": mashup, "sources": mashup.sources.all(), "tracks": mashup.tracks.all()}
+    if request.htmx:
+        # The progress region polls itself; once the job is final, htmx is told to stop.
+        response = render(request, "mashups/detail.html#progress", context)
+        if mashup.is_final:
+            return HttpResponseStopPolling(response.content)
+        return response
+    return render(request, "mashups/detail.html", context)
+
+
+@require_GET
+@login_required
+def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpResponse:
+    """A track's audio or cover, to its owner only; ?download=1 saves it under its title."""
+    mashup = owned_mashup(request, pk)
+    track = get_object_or_404(Track, mashup=mashup, position=position)
+    stored = {"audio": track.audio, "image": track.image}.get(kind)
+    if not stored:
+        raise Http404("This file is not ready yet.")
+    suffix = stored.name.rsplit(".", 1)[-1]
+    filename = f"{mashup.display_title} ({position}).{suffix}"
+    return serve_stored(stored.name, filename=filename, download="download" in request.GET)

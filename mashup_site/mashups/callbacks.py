@@ -1,0 +1,96 @@
+"""The remote provider's callbacks, and the source files it downloads from us.
+
+Neither is a page for people: no login (the provider has none), no CSRF (it cannot send a
+token). Trust comes from the unguessable per-job token in the URL (and, when configured,
+the kie.ai-style HMAC signature), and a callback is only ever applied to the job its token
+names (shared/api-contract.md, "Callback").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.files.storage import default_storage
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from mashup_site.providers.remote import parse_callback, verify_signature
+
+from . import pipeline
+from .models import Mashup, Source
+
+log = logging.getLogger(__name__)
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def callback(request: HttpRequest, token: str) -> HttpResponse:
+    mashup = get_object_or_404(Mashup, callback_token=token)
+    try:
+        body = json.loads(request.body)
+        snapshot = parse_callback(body)
+    except (ValueError, TypeError, AttributeError):
+        return HttpResponseBadRequest("not a callback body")
+    if not _signature_ok(request, snapshot.task_id):
+        log.warning("callback for mashup %s with a bad signature", mashup.pk)
+        return JsonResponse({"ok": False, "error": "bad signature"}, status=401)
+    if mashup.provider_task_id and snapshot.task_id and snapshot.task_id != mashup.provider_task_id:
+        log.warning("callback for mashup %s names another task %s", mashup.pk, snapshot.task_id)
+        return JsonResponse({"ok": False, "error": "task mismatch"}, status=409)
+    pipeline.apply_snapshot(mashup.pk, snapshot)
+    return JsonResponse({"ok": True})
+
+
+def _signature_ok(request: HttpRequest, task_id: str) -> bool:
+    key = settings.MASHUP_WEBHOOK_HMAC_KEY
+    if not key:
+        return True  # this reseller signs nothing; the URL's token is the proof
+    return verify_signature(
+        task_id,
+        request.headers.get("X-Webhook-Timestamp", ""),
+        request.headers.get("X-Webhook-Signature", ""),
+        key,
+        now=time.time(),
+    )
+
+
+@login_not_required
+@require_GET
+def source_file(request: HttpRequest, token: str) -> HttpResponse:
+    """An uploaded source, for the remote provider, only while its job may still need it."""
+    source = get_object_or_404(Source.objects.select_related("mashup"), access_token=token)
+    mashup = source.mashup
+    expires = mashup.created_at + timedelta(hours=settings.MASHUP_SOURCE_URL_HOURS)
+    if not source.file or mashup.is_final or timezone.now() > expires:
+        raise Http404("This link has expired.")
+    return serve_stored(source.file.name, filename=source.original_name or None)
+
+
+def serve_stored(name: str, *, filename: str | None = None, download: bool = False) -> HttpResponse:
+    """A stored file: streamed from local disk, or a short-lived signed URL on S3."""
+    try:
+        path = default_storage.path(name)
+    except NotImplementedError:
+        return HttpResponseRedirect(default_storage.url(name))
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 (FileResponse closes it)
+    except FileNotFoundError:
+        raise Http404("This file is no longer stored.") from None
+    return FileResponse(handle, as_attachment=download, filename=filename)

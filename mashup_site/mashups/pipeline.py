@@ -1,0 +1,260 @@
+"""The job's state machine: claims, snapshots applied in order, results kept.
+
+Called by the django-q2 tasks (``tasks.py``) and by the callback view. Every change to a
+job goes through a row lock, so a callback and a poll arriving together cannot interleave,
+and through ``models.advances``, so nothing moves a job backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from mashup_site.providers import download
+from mashup_site.providers.base import ProviderError, Stage, TaskSnapshot, Track, user_message
+
+from .models import STAGE_FIELDS, Mashup, Source, Status, advances
+from .models import Track as TrackRow
+
+log = logging.getLogger(__name__)
+
+STAGE_TO_STATUS = {
+    Stage.PENDING: Status.SUBMITTED,
+    Stage.TEXT: Status.TEXT,
+    Stage.FIRST: Status.FIRST,
+    Stage.COMPLETE: Status.COMPLETE,
+    Stage.FAILED: Status.FAILED,
+}
+
+
+def remote_provider():  # type: ignore[no-untyped-def]
+    from mashup_site.providers.remote import provider_from_settings
+
+    return provider_from_settings()
+
+
+@contextmanager
+def locked(pk: int) -> Iterator[Mashup | None]:
+    with transaction.atomic():
+        yield Mashup.objects.select_for_update().filter(pk=pk).first()
+
+
+# --- claims -----------------------------------------------------------------------------------
+
+
+def claim(pk: int, *, lease: timedelta) -> bool:
+    """Take a local job, unless it is final or another worker's lease is still running."""
+    now = timezone.now()
+    with locked(pk) as mashup:
+        if mashup is None or mashup.is_final:
+            return False
+        if mashup.claimed_at and mashup.claimed_at > now - lease:
+            return False
+        mashup.claimed_at = now
+        _move(mashup, Status.SUBMITTED, now)
+        mashup.save()
+        return True
+
+
+def claim_submission(pk: int) -> bool:
+    """Mark a remote job as being submitted; False if it ever was (never submit twice)."""
+    now = timezone.now()
+    with locked(pk) as mashup:
+        if mashup is None or mashup.status != Status.QUEUED or mashup.provider_task_id:
+            return False
+        mashup.claimed_at = now
+        _move(mashup, Status.SUBMITTED, now)
+        mashup.save()
+        return True
+
+
+# --- remote requests --------------------------------------------------------------------------
+
+
+def source_urls(mashup: Mashup) -> list[str]:
+    """Public URLs the provider downloads the sources from (ours expire; see views)."""
+    base = settings.PUBLIC_BASE_URL
+    return [
+        source.url or base + reverse("mashups:source_file", args=[source.access_token])
+        for source in mashup.sources.order_by("position")
+    ]
+
+
+def callback_url(mashup: Mashup) -> str:
+    return settings.PUBLIC_BASE_URL + reverse("mashups:callback", args=[mashup.callback_token])
+
+
+def submit(pk: int) -> str:
+    mashup = Mashup.objects.get(pk=pk)
+    payload = {**mashup.payload, "uploadUrlList": source_urls(mashup)}
+    _count_request(pk)
+    return remote_provider().submit(payload, callback_url=callback_url(mashup))
+
+
+def fetch(mashup: Mashup) -> TaskSnapshot:
+    _count_request(mashup.pk)
+    return remote_provider().fetch(mashup.provider_task_id)
+
+
+def _count_request(pk: int) -> None:
+    from django.db.models import F
+
+    Mashup.objects.filter(pk=pk).update(provider_requests=F("provider_requests") + 1)
+
+
+def record_task_id(pk: int, task_id: str) -> None:
+    Mashup.objects.filter(pk=pk, provider_task_id="").update(provider_task_id=task_id)
+
+
+def timed_out(mashup: Mashup, now: datetime) -> bool:
+    started = mashup.submitted_at or mashup.created_at
+    return now - started > timedelta(minutes=settings.MASHUP_GIVE_UP_MINUTES)
+
+
+# --- snapshots --------------------------------------------------------------------------------
+
+
+def apply_snapshot(pk: int, snapshot: TaskSnapshot) -> bool:
+    """Record what the provider says; True when the job moved forward."""
+    now = timezone.now()
+    with locked(pk) as mashup:
+        if mashup is None:
+            return False
+        if snapshot.task_id and not mashup.provider_task_id:
+            mashup.provider_task_id = snapshot.task_id  # a callback after a lost save
+        if snapshot.raw:
+            mashup.last_response = dict(snapshot.raw)
+        if snapshot.analysis_text and not mashup.analysis_text:
+            mashup.analysis_text = snapshot.analysis_text
+        if mashup.status != Status.EXPIRED:
+            _save_tracks(mashup, snapshot.tracks)
+        status = STAGE_TO_STATUS[snapshot.stage]
+        moved = _move(mashup, status, now)
+        if moved and status == Status.FAILED:
+            mashup.error_code = snapshot.error_code
+            mashup.error_message = user_message(snapshot.error_code, snapshot.error_message)
+        mashup.save()
+        if moved and status == Status.COMPLETE:
+            from .tasks import enqueue_copy
+
+            enqueue_copy(pk)
+        return moved
+
+
+def _move(mashup: Mashup, status: str, now: datetime) -> bool:
+    if not advances(mashup.status, status):
+        return False
+    mashup.status = status
+    field = STAGE_FIELDS.get(Status(status))
+    if field and getattr(mashup, field) is None:
+        setattr(mashup, field, now)
+    if status == Status.COMPLETE:
+        mashup.expires_at = now + timedelta(days=settings.RETENTION_DAYS)
+    return True
+
+
+def _save_tracks(mashup: Mashup, tracks: tuple[Track, ...]) -> None:
+    for position, track in enumerate(tracks[:2], start=1):
+        row, _ = TrackRow.objects.get_or_create(mashup=mashup, position=position)
+        row.provider_track_id = track.id or row.provider_track_id
+        row.title = track.title or row.title
+        row.tags = track.tags or row.tags
+        row.prompt = track.prompt or row.prompt
+        row.model_name = track.model_name or row.model_name
+        row.duration = track.duration if track.duration is not None else row.duration
+        row.audio_url = track.audio_url or row.audio_url
+        row.stream_audio_url = track.stream_audio_url or row.stream_audio_url
+        row.image_url = track.image_url or row.image_url
+        row.provider_created_at = track.created_at or row.provider_created_at
+        _keep_local_files(row, track)
+        row.save()
+
+
+def _keep_local_files(row: TrackRow, track: Track) -> None:
+    """The local engine hands over files on disk: store them now, they are temporary."""
+    for field, path in (("audio", track.local_audio_path), ("image", track.local_image_path)):
+        if path and not getattr(row, field):
+            with open(path, "rb") as handle:
+                getattr(row, field).save(Path(path).name, File(handle), save=False)
+
+
+def fail(pk: int, code: int | None, message: str) -> None:
+    with locked(pk) as mashup:
+        if mashup is None or not _move(mashup, Status.FAILED, timezone.now()):
+            return
+        mashup.error_code = code
+        mashup.error_message = message
+        mashup.save()
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def copy_results(pk: int) -> None:
+    """Copy each track's audio and image into our storage; a retry copies what is missing."""
+    for row in TrackRow.objects.filter(mashup_id=pk):
+        for field, url, suffix in (
+            ("audio", row.audio_url, ".mp3"),
+            ("image", row.image_url, ".jpeg"),
+        ):
+            if getattr(row, field) or not url:
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"track-{row.position}{suffix}"
+                try:
+                    download.fetch(url, path, guard=False)
+                except download.DownloadError as error:
+                    log.warning("could not copy %s of mashup %s: %s", field, pk, error)
+                    continue
+                with path.open("rb") as handle:
+                    getattr(row, field).save(path.name, File(handle), save=True)
+
+
+# --- local engine -----------------------------------------------------------------------------
+
+
+def run_local_engine(pk: int) -> None:
+    from mashup_site.providers.local import LocalProvider
+
+    mashup = Mashup.objects.get(pk=pk)
+    with tempfile.TemporaryDirectory(prefix=f"mashup-{pk}-") as tmp:
+        work = Path(tmp)
+        try:
+            paths = [_local_copy(source, work) for source in mashup.sources.order_by("position")]
+            LocalProvider().run(
+                task_id=f"local-{pk}",
+                sources=paths,
+                payload=mashup.payload,
+                out_dir=work / "out",
+                on_snapshot=lambda snapshot: apply_snapshot(pk, snapshot),
+            )
+        except (ProviderError, download.DownloadError) as error:
+            fail(pk, getattr(error, "code", None), str(error))
+        except Exception:
+            log.exception("the engine failed on mashup %s", pk)
+            fail(pk, None, "The mashup engine hit an unexpected problem; staff have been told.")
+
+
+def _local_copy(source: Source, work: Path) -> Path:
+    """A path on this machine for the source: the stored file, or the URL downloaded."""
+    if source.url:
+        return download.fetch(source.url, work / f"source-{source.position}", guard=True)
+    try:
+        return Path(default_storage.path(source.file.name))
+    except NotImplementedError:  # remote storage (S3): copy it down
+        target = work / f"source-{source.position}{Path(source.file.name).suffix}"
+        with default_storage.open(source.file.name, "rb") as handle, target.open("wb") as out:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                out.write(chunk)
+        return target

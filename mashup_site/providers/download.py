@@ -1,0 +1,96 @@
+"""Fetching a file from a URL: sources people link to, results the provider made.
+
+A URL a person typed is untrusted: with ``guard=True`` every address it resolves to, and
+every redirect's, must be public (no loopback, private, link-local, multicast or reserved
+ranges: the classic server-side request forgery targets such as 169.254.169.254). Size and
+time are capped either way; the file streams to disk.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from django.conf import settings
+
+MAX_REDIRECTS = 5
+Resolver = Callable[[str], list[str]]
+
+
+class DownloadError(Exception):
+    """``str(error)`` is a message for the person whose link it was."""
+
+
+def resolve(host: str) -> list[str]:
+    try:
+        return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+    except socket.gaierror as error:
+        raise DownloadError(f"the host {host} could not be found") from error
+
+
+def check_public(url: str, *, resolver: Resolver = resolve) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DownloadError("only http(s) links can be fetched")
+    for address in resolver(parts.hostname):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            raise DownloadError(
+                f"the link points to a private or local address ({parts.hostname}), "
+                "which is not allowed"
+            )
+
+
+def fetch(
+    url: str,
+    target: Path,
+    *,
+    guard: bool,
+    max_bytes: int | None = None,
+    timeout: float | None = None,
+    resolver: Resolver = resolve,
+) -> Path:
+    """Download ``url`` into ``target``; follows redirects itself so each hop is checked."""
+    max_bytes = max_bytes or settings.MASHUP_FETCH_MAX_MB * 1024 * 1024
+    timeout = timeout or settings.MASHUP_FETCH_TIMEOUT
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            if guard:
+                check_public(url, resolver=resolver)
+            try:
+                with client.stream("GET", url) as response:
+                    if response.is_redirect and "location" in response.headers:
+                        url = urljoin(url, response.headers["location"])
+                        continue
+                    _save(response, target, max_bytes, deadline)
+                    return target
+            except httpx.TimeoutException as error:
+                raise DownloadError("the link took too long to answer") from error
+            except httpx.HTTPError as error:
+                raise DownloadError(
+                    f"the link could not be fetched ({type(error).__name__})"
+                ) from error
+    raise DownloadError("the link redirects too many times")
+
+
+def _save(response: httpx.Response, target: Path, max_bytes: int, deadline: float) -> None:
+    if response.status_code != 200:
+        raise DownloadError(f"the link answered HTTP {response.status_code}")
+    declared = int(response.headers.get("content-length") or 0)
+    if declared > max_bytes:
+        raise DownloadError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+    size = 0
+    with target.open("wb") as out:
+        for chunk in response.iter_bytes(1 << 16):
+            size += len(chunk)
+            if size > max_bytes:
+                raise DownloadError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+            if time.monotonic() > deadline:
+                raise DownloadError("the download took too long")
+            out.write(chunk)
