@@ -1,0 +1,156 @@
+"""Laying one song's layer over the other's timeline, beat by beat.
+
+The lead layer (vocals, or the leading song's accompaniment in instrumental mode) keeps its
+own timing: it is the master clock. The backing is cut at its downbeats into segments of
+whole bars and each segment is time-stretched (Rubber Band through pedalboard) to exactly
+the length of the lead's matching segment. A single global stretch would drift: a 0.2 %
+tempo error is 0.4 s after three minutes. Segment by segment, the error stays within one
+beat-tracker error (a few milliseconds). When the backing runs out, it loops from its first
+downbeat, in whole bars.
+
+The accompaniment is stretched without formant preservation and in Rubber Band's faster
+mode: formants matter for voices, which are never stretched, and this halves the cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pedalboard
+import scipy.ndimage
+
+from .analysis import Analysis
+from .errors import EngineError
+from .matching import Match
+
+BEATS_PER_BAR = 4
+CROSSFADE = 0.008  # seconds between stretched segments
+FADE_IN, FADE_OUT = 1.5, 4.0
+
+
+@dataclass(frozen=True)
+class Timeline:
+    start: float  # seconds into the lead song where the mashup starts
+    end: float
+    lead_grid: np.ndarray  # segment boundaries in the lead song (seconds)
+    backing_grid: np.ndarray  # matching boundaries in the backing song (seconds)
+
+
+def _grid(downbeats: np.ndarray, beats: np.ndarray, duration: float) -> np.ndarray:
+    """Bar starts, extrapolated at the bar period to cover the whole song."""
+    marks = downbeats if len(downbeats) >= 2 else beats[::BEATS_PER_BAR]
+    if len(marks) < 2:
+        raise EngineError("no beat could be found in one of the songs, so they cannot be aligned")
+    period = float(np.median(np.diff(marks)))
+    before = np.arange(marks[0] - period, -1e-9, -period)[::-1]
+    after = np.arange(marks[-1] + period, duration + period, period)
+    return np.concatenate([before, marks, after])
+
+
+def segment_bars(ratio: float, bars: int) -> tuple[int, int]:
+    """(lead bars, backing bars) per segment, so both hold whole bars at the matched tempo.
+
+    ``ratio`` is backing tempo × ratio ≈ lead tempo: at 2 the backing's bars pass twice as
+    fast as felt, so one lead bar takes two backing bars... in 3:2 feels, three against two.
+    """
+    if abs(ratio - 1.5) < 1e-6:
+        return 3, 2
+    if abs(ratio - 2 / 3) < 1e-6:
+        return 2, 3
+    return bars, max(1, round(bars / ratio))
+
+
+def plan(
+    lead: Analysis, backing: Analysis, match: Match, max_seconds: float, bars: int = 4
+) -> Timeline:
+    """Segment boundaries in both songs, capped at ``max_seconds`` of mashup."""
+    lead_bars = _grid(lead.downbeats, lead.beats, lead.duration)
+    back_bars = _grid(backing.downbeats, backing.beats, backing.duration)
+    lead_bars = lead_bars[(lead_bars >= 0) & (lead_bars <= lead.duration)]
+    back_bars = back_bars[(back_bars >= 0) & (back_bars <= backing.duration)]
+    lead_step, back_step = segment_bars(match.ratio, bars)
+    lead_marks = lead_bars[::lead_step]
+    lead_marks = (
+        lead_marks[lead_marks <= lead_marks[0] + max_seconds] if len(lead_marks) else lead_marks
+    )
+    back_marks = back_bars[::back_step]
+    if len(lead_marks) < 2 or len(back_marks) < 2:
+        raise EngineError("the songs are too short to line up even one section of bars")
+    sections = len(back_marks) - 1
+    pairs = [
+        (back_marks[i % sections], back_marks[i % sections + 1]) for i in range(len(lead_marks) - 1)
+    ]
+    return Timeline(
+        start=float(lead_marks[0]),
+        end=float(lead_marks[-1]),
+        lead_grid=lead_marks,
+        backing_grid=np.array(pairs),
+    )
+
+
+def stretch_backing(
+    audio: np.ndarray, sr: int, timeline: Timeline, shift: int, order: list[int] | None = None
+) -> np.ndarray:
+    """The backing laid onto the lead's segments (same length as the mashup)."""
+    total = int(round((timeline.end - timeline.start) * sr))
+    out = np.zeros((2, total), dtype=np.float32)
+    fade = int(CROSSFADE * sr)
+    order = order or list(range(len(timeline.backing_grid)))
+    for k in range(len(timeline.lead_grid) - 1):
+        a, b = timeline.lead_grid[k] - timeline.start, timeline.lead_grid[k + 1] - timeline.start
+        src_a, src_b = timeline.backing_grid[order[k]]
+        piece = audio[:, int(src_a * sr) : int(src_b * sr) + fade]
+        target = int(round((b - a) * sr)) + fade
+        if piece.shape[1] < sr // 10 or target <= fade:
+            continue
+        factor = piece.shape[1] / target
+        stretched = pedalboard.time_stretch(
+            np.ascontiguousarray(piece),
+            sr,
+            stretch_factor=factor,
+            pitch_shift_in_semitones=float(shift),
+            high_quality=False,
+            preserve_formants=False,
+        )
+        stretched = _fit(stretched, target)
+        _ramp(stretched, fade)
+        start = int(round(a * sr))
+        end = min(total, start + target)
+        out[:, start:end] += stretched[:, : end - start]
+    return out
+
+
+def _fit(x: np.ndarray, n: int) -> np.ndarray:
+    if x.shape[1] >= n:
+        return x[:, :n]
+    return np.pad(x, ((0, 0), (0, n - x.shape[1])))
+
+
+def _ramp(x: np.ndarray, fade: int) -> None:
+    if fade and x.shape[1] > 2 * fade:
+        ramp = np.linspace(0, 1, fade, dtype=np.float32)
+        x[:, :fade] *= ramp
+        x[:, -fade:] *= ramp[::-1]
+
+
+def envelope(x: np.ndarray, sr: int, seconds: float = 0.05) -> np.ndarray:
+    mono = np.abs(x).mean(axis=0)
+    return scipy.ndimage.uniform_filter1d(mono, max(1, int(seconds * sr)))
+
+
+def duck(backing: np.ndarray, lead: np.ndarray, sr: int, depth_db: float = 4.0) -> np.ndarray:
+    """Lower the backing by up to ``depth_db`` where the lead is loud (sidechain ducking)."""
+    env = envelope(lead, sr, 0.08)
+    env = env / (np.percentile(env, 95) + 1e-9)
+    gain_db = -depth_db * np.clip(env, 0, 1)
+    gain = 10 ** (scipy.ndimage.uniform_filter1d(gain_db, int(0.2 * sr)) / 20)
+    return (backing * gain.astype(np.float32)).astype(np.float32)
+
+
+def fades(x: np.ndarray, sr: int) -> np.ndarray:
+    n_in, n_out = min(int(FADE_IN * sr), x.shape[1] // 4), min(int(FADE_OUT * sr), x.shape[1] // 3)
+    x = x.copy()
+    x[:, :n_in] *= np.linspace(0, 1, n_in, dtype=np.float32) ** 2
+    x[:, x.shape[1] - n_out :] *= np.linspace(1, 0, n_out, dtype=np.float32) ** 2
+    return x

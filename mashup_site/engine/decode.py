@@ -1,0 +1,39 @@
+"""Decoding any accepted format to float32 stereo at one sample rate, with PyAV (FFmpeg).
+
+FFmpeg's resampler (swr) converts rate, layout and sample format in one pass while
+decoding, so an 8 kHz mono voice memo and a 96 kHz studio file come out alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .errors import EngineError
+
+SR = 44100
+
+
+def load(path: str | Path, sr: int = SR) -> np.ndarray:
+    """Audio as float32, shape (2, samples), at ``sr``."""
+    name = Path(path).name
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise EngineError(f"{name} has no audio")
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sr)
+            chunks = []
+            for frame in container.decode(stream):
+                chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
+            chunks.extend(out.to_ndarray() for out in resampler.resample(None))
+    except EngineError:
+        raise
+    except (av.FFmpegError, EOFError, ValueError, OSError) as error:
+        raise EngineError(f"could not decode {name}: it may be damaged or not audio") from error
+    if not chunks:
+        raise EngineError(f"{name} holds no sound")
+    audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    return np.ascontiguousarray(audio[:2])

@@ -1,0 +1,78 @@
+"""Bringing two songs together: a tempo ratio and a key shift that cost the least.
+
+- Tempo: a beat tracker may report half or double the felt tempo, and songs can meet in
+  half-time or 3:2 feels. Of the ratios ½, ⅔, 1, 3⁄2, 2 applied to the accompaniment's tempo,
+  the one closest to the vocal's tempo (in log terms) wins: the smallest stretch, with 3:2
+  feels charged extra because they change the groove, not only the speed.
+- Key: the accompaniment is shifted (never the voice, whose formants would turn
+  chipmunk or giant) by the semitones in −3..+3 that bring the two Camelot codes closest,
+  preferring the smallest shift among equals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .analysis import Analysis, camelot, camelot_distance
+
+TEMPO_RATIOS = (0.5, 2 / 3, 1.0, 1.5, 2.0)
+MAX_SHIFT = 3
+CLEAN_STRETCH = (0.8, 1.25)
+# A 3:2 feel is a musical stretch too: take it only when it saves a lot of time-stretching
+# (log-distance 0.15 ≈ a 16 % tempo change).
+ODD_METRE_COST = 0.15  # beyond this Rubber Band artefacts become audible
+
+
+@dataclass(frozen=True)
+class Match:
+    stretch: float  # accompaniment duration multiplier (>1 = slower)
+    ratio: float  # the tempo relation chosen (1 = same tempo, 2 = double time, ...)
+    shift: int  # semitones applied to the accompaniment
+    target_tempo: float
+    key_distance: int  # Camelot distance after the shift
+    warnings: tuple[str, ...] = ()
+
+
+def choose_ratio(vocal_tempo: float, backing_tempo: float) -> tuple[float, float]:
+    """(ratio, stretch): backing tempo × ratio is the felt tempo matched to the vocal."""
+    best = min(
+        TEMPO_RATIOS,
+        key=lambda r: (
+            abs(math.log(vocal_tempo / (backing_tempo * r))) + ODD_METRE_COST * (r in (1.5, 2 / 3))
+        ),
+    )
+    stretch = (backing_tempo * best) / vocal_tempo
+    return best, stretch
+
+
+def choose_shift(vocal: Analysis, backing: Analysis) -> tuple[int, int]:
+    """(semitones, resulting Camelot distance) for the backing."""
+    target = vocal.camelot
+    options = []
+    for shift in range(-MAX_SHIFT, MAX_SHIFT + 1):
+        shifted = camelot((backing.tonic + shift) % 12, backing.mode)
+        options.append((camelot_distance(target, shifted), abs(shift), shift))
+    distance, _, shift = min(options)
+    return shift, distance
+
+
+def match(vocal: Analysis, backing: Analysis) -> Match:
+    ratio, stretch = choose_ratio(vocal.tempo, backing.tempo)
+    shift, distance = choose_shift(vocal, backing)
+    warnings = []
+    if not CLEAN_STRETCH[0] <= stretch <= CLEAN_STRETCH[1]:
+        warnings.append(
+            f"the tempi ({vocal.tempo:.0f} and {backing.tempo:.0f} BPM) are far apart; "
+            f"the backing was stretched by {stretch:.2f}, which may sound processed"
+        )
+    if distance > 1:
+        warnings.append(f"the keys are only loosely compatible (Camelot distance {distance})")
+    return Match(
+        stretch=stretch,
+        ratio=ratio,
+        shift=shift,
+        target_tempo=vocal.tempo,
+        key_distance=distance,
+        warnings=tuple(warnings),
+    )

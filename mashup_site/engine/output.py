@@ -1,0 +1,80 @@
+"""Writing results: MP3 (LAME V2 through pedalboard) with ID3 tags, WAV stems, PNG cover.
+
+The cover is the music itself: a log-frequency spectrogram of the mix, coloured from deep
+violet (quiet) through pink to warm yellow (loud), with the title set along the bottom.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import scipy.signal
+from mutagen.id3 import COMM, ID3, TCON, TIT2, TPE1, ID3NoHeaderError
+from pedalboard.io import AudioFile
+from PIL import Image, ImageDraw, ImageFont
+
+COVER_SIZE = 600
+PALETTE = np.array(
+    [[12, 8, 32], [60, 20, 110], [124, 92, 255], [255, 92, 138], [255, 200, 90], [255, 250, 220]],
+    dtype=np.float32,
+)
+
+
+def write_mp3(
+    path: Path, audio: np.ndarray, sr: int, *, title: str, genre: str, comment: str
+) -> Path:
+    with AudioFile(str(path), "w", sr, audio.shape[0], quality="V2") as out:
+        out.write(audio)
+    try:
+        tags = ID3(str(path))
+    except ID3NoHeaderError:
+        tags = ID3()
+    tags.add(TIT2(encoding=3, text=title))
+    tags.add(TCON(encoding=3, text=genre or "Mashup"))
+    tags.add(TPE1(encoding=3, text="Mashup Studio"))
+    if comment:
+        tags.add(COMM(encoding=3, lang="eng", desc="description", text=comment[:2000]))
+    tags.save(str(path))
+    return path
+
+
+def write_wav(path: Path, audio: np.ndarray, sr: int) -> Path:
+    with AudioFile(str(path), "w", sr, audio.shape[0], bit_depth=16) as out:
+        out.write(np.clip(audio, -1, 1))
+    return path
+
+
+def _colour(values: np.ndarray) -> np.ndarray:
+    scaled = np.clip(values, 0, 1) * (len(PALETTE) - 1)
+    low = np.floor(scaled).astype(int)
+    high = np.minimum(low + 1, len(PALETTE) - 1)
+    frac = (scaled - low)[..., None]
+    return (PALETTE[low] * (1 - frac) + PALETTE[high] * frac).astype(np.uint8)
+
+
+def write_cover(path: Path, audio: np.ndarray, sr: int, *, title: str) -> Path:
+    mono = scipy.signal.resample_poly(audio.mean(axis=0), 1, 2)
+    rate = sr / 2
+    _, _, z = scipy.signal.stft(mono, fs=rate, nperseg=2048, noverlap=1024)
+    mag = np.abs(z)
+    freqs = np.fft.rfftfreq(2048, 1 / rate)
+    edges = np.geomspace(40, rate / 2, COVER_SIZE + 1)
+    rows = np.stack(
+        [
+            mag[(freqs >= lo) & (freqs < hi)].mean(axis=0)
+            if ((freqs >= lo) & (freqs < hi)).any()
+            else mag[np.searchsorted(freqs, lo) - 1]
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+        ]
+    )
+    cols = np.linspace(0, rows.shape[1] - 1, COVER_SIZE).astype(int)
+    db = 20 * np.log10(rows[:, cols] + 1e-9)
+    norm = (db - (db.max() - 70)) / 70
+    image = Image.fromarray(_colour(norm[::-1]), "RGB")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([(0, COVER_SIZE - 70), (COVER_SIZE, COVER_SIZE)], fill=(12, 8, 32))
+    font = ImageFont.load_default(size=28)
+    draw.text((24, COVER_SIZE - 52), title[:36], fill=(238, 240, 255), font=font)
+    image.save(path, format="PNG", optimize=True)
+    return path

@@ -1,0 +1,320 @@
+"""Two songs in, two mashups out: decode, analyse, separate, match, arrange, master, write.
+
+How the API's parameters are honoured (the mapping is ours; the remote API only documents
+what the words mean):
+
+- ``instrumental``: off, the natural pair (vocals of 1 over the backing of 2, and of 2
+  over 1); on, two instrumental blends (the accompaniment of each song leads in turn, the
+  other's accompaniment, high-passed, supports it).
+- ``audioWeight`` (0–1): the balance between the two songs, ±6 dB at the ends, 0.5 even.
+- ``style`` + ``styleWeight``: an effect preset per known style word, blended by weight.
+- ``weirdnessConstraint`` (0–1): how adventurous the arrangement is: the chance, per
+  section, of a filtered breakdown of the backing, or of borrowing a different section of
+  the backing song. Seeded, so the same request gives the same result.
+- ``vocalGender``: the song whose separated vocal sits in that register (median pitch above
+  or below 165 Hz) becomes the first variant's lead.
+- ``model``: the length cap (V4: 4 minutes, others 8), passed as ``max_seconds``.
+- ``title`` and ``prompt``: the title goes into the ID3 tags and the cover; the prompt is
+  kept as the track's description (in custom mode, the lyrics are shown with the track:
+  this engine does not sing).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pedalboard as pb
+
+from . import arrange, matching, measure, output, style, voice
+from .analysis import Analysis, analyse
+from .decode import SR, load
+from .errors import EngineError
+from .master import master
+from .separation import Separator, SpectralSeparator, Stems
+
+log = logging.getLogger(__name__)
+
+StageCallback = Callable[[str, dict], None]
+BALANCE_DB = 6.0
+LAYER_LUFS = -20.0
+HIGH_VOICE_HZ = 165.0
+
+
+@dataclass(frozen=True)
+class MashupParams:
+    instrumental: bool = False
+    audio_weight: float = 0.5
+    style: str = ""
+    style_weight: float = 0.5
+    weirdness: float = 0.2
+    vocal_gender: str | None = None
+    max_seconds: int = 480
+    title: str = ""
+    prompt: str = ""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("audio_weight", "style_weight", "weirdness"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise EngineError(f"{name.replace('_', ' ')} must be between 0 and 1")
+        if self.vocal_gender not in (None, "", "m", "f"):
+            raise EngineError("vocal gender must be m or f")
+
+
+@dataclass(frozen=True)
+class Variant:
+    audio_path: Path
+    cover_path: Path
+    title: str
+    duration: float
+    summary: dict[str, object]
+    stems: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MashupResult:
+    variants: tuple[Variant, Variant]
+    analysis_text: str
+    report: dict[str, object]
+
+
+@dataclass(frozen=True)
+class Song:
+    name: str
+    audio: np.ndarray
+    analysis: Analysis
+    stems: Stems
+    pitch: float | None
+
+
+def make_mashup(
+    song1: Path,
+    song2: Path,
+    out_dir: Path,
+    params: MashupParams,
+    *,
+    on_stage: StageCallback | None = None,
+    write_stems: bool = False,
+    separator: Separator | None = None,
+) -> MashupResult:
+    notify = on_stage or (lambda stage, info: None)
+    timings: dict[str, float] = {}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    songs = _prepare([Path(song1), Path(song2)], separator or SpectralSeparator())
+    timings["analyse+separate"] = time.perf_counter() - started
+    pairs = _order(songs, params)
+    text = describe(songs, pairs, params)
+    notify("text", {"summary": text, "songs": [_song_summary(s) for s in songs]})
+
+    # Both variants render at once, one per core; whichever is written first is "first".
+    t0 = time.perf_counter()
+    variants: dict[int, Variant] = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            pool.submit(_render, index, lead, backing, params, out_dir, write_stems): index
+            for index, (lead, backing) in enumerate(pairs, start=1)
+        }
+        for future in as_completed(futures):
+            index = futures[future]
+            variants[index] = future.result()
+            timings[f"variant {index}"] = time.perf_counter() - t0
+            notify("first" if len(variants) == 1 else "complete", {"variant": variants[index]})
+    timings["total"] = time.perf_counter() - started
+    report = {"timings": timings, "variants": [variants[i].summary for i in (1, 2)]}
+    return MashupResult(variants=(variants[1], variants[2]), analysis_text=text, report=report)
+
+
+def _prepare(paths: list[Path], separator: Separator) -> list[Song]:
+    """Decode, analyse and separate both songs, two at a time (numpy/pedalboard release
+    the GIL for most of the work, so two threads use both cores)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda p: _song(p, separator), paths))
+
+
+def _song(path: Path, separator: Separator) -> Song:
+    audio = load(path, SR)
+    info = analyse(audio, SR, name=path.name)
+    stems = separator.separate(audio, SR)
+    return Song(path.name, audio, info, stems, voice.median_pitch(stems.vocals, SR))
+
+
+def _order(songs: list[Song], params: MashupParams) -> list[tuple[Song, Song]]:
+    first, second = songs
+    pairs = [(first, second), (second, first)]
+    if params.vocal_gender and not params.instrumental:
+
+        def fits(song: Song) -> bool:
+            high = song.pitch is not None and song.pitch >= HIGH_VOICE_HZ
+            return high if params.vocal_gender == "f" else not high
+
+        if fits(second) and not fits(first):
+            pairs.reverse()
+    return pairs
+
+
+def _render(
+    index: int, lead: Song, backing: Song, params: MashupParams, out_dir: Path, write_stems: bool
+) -> Variant:
+    fit = matching.match(lead.analysis, backing.analysis)
+    timeline = arrange.plan(lead.analysis, backing.analysis, fit, params.max_seconds)
+    rng = np.random.default_rng(params.seed + index)
+    order, breakdowns = _arrangement(
+        len(timeline.lead_grid) - 1, len(timeline.backing_grid), params.weirdness, rng
+    )
+    start, end = int(timeline.start * SR), int(timeline.end * SR)
+    lead_layer = (lead.stems.accompaniment if params.instrumental else lead.stems.vocals)[
+        :, start:end
+    ]
+    backing_source = backing.stems.accompaniment
+    backing_layer = arrange.stretch_backing(backing_source, SR, timeline, fit.shift, order)
+    if params.instrumental:
+        backing_layer = pb.Pedalboard([pb.HighpassFilter(180)])(backing_layer, SR)
+    backing_layer = _breakdowns(backing_layer, timeline, breakdowns)
+    n = min(lead_layer.shape[1], backing_layer.shape[1])
+    lead_layer, backing_layer = lead_layer[:, :n], backing_layer[:, :n]
+    lead_layer, backing_layer = _balance(lead_layer, backing_layer, params, index)
+    if not params.instrumental:
+        backing_layer = arrange.duck(backing_layer, lead_layer, SR)
+    mix = arrange.fades(lead_layer + backing_layer, SR)
+    mix, applied, unknown = style.apply_style(mix, SR, params.style, params.style_weight)
+    mastered, lufs, peak = master(mix, SR)
+    title = _title(params, lead, backing, index)
+    genre = ", ".join(applied) or (params.style[:60] if params.style else "Mashup")
+    audio_path = output.write_mp3(
+        out_dir / f"mashup-{index}.mp3",
+        mastered,
+        SR,
+        title=title,
+        genre=genre,
+        comment=params.prompt,
+    )
+    cover_path = output.write_cover(out_dir / f"mashup-{index}.png", mastered, SR, title=title)
+    reference = lead.audio[:, start : start + n]
+    stems = (
+        _write_stems(out_dir / f"mashup-{index}-stems", reference, lead_layer, backing_layer)
+        if write_stems
+        else {}
+    )
+    quality = measure.measure_layers(
+        {"reference": reference, "backing": backing_layer}, SR, mastered
+    )
+    summary = {
+        "lead": lead.name,
+        "backing": backing.name,
+        "tempo": round(lead.analysis.tempo, 1),
+        "backing_tempo": round(backing.analysis.tempo, 1),
+        "tempo_ratio": round(fit.ratio, 3),
+        "stretch": round(fit.stretch, 3),
+        "shift": fit.shift,
+        "keys": f"{lead.analysis.key_name} / {backing.analysis.key_name}",
+        "lufs": round(lufs, 1),
+        "true_peak_db": round(peak, 1),
+        "duration": round(mastered.shape[1] / SR, 1),
+        "styles_applied": applied,
+        "styles_unknown": unknown,
+        "warnings": list(fit.warnings),
+        "quality": quality.as_dict(),
+        "quality_text": quality.as_text(),
+    }
+    return Variant(audio_path, cover_path, title, mastered.shape[1] / SR, summary, stems)
+
+
+def _arrangement(
+    sections: int, available: int, weirdness: float, rng: np.random.Generator
+) -> tuple[list[int], set[int]]:
+    order = [i % available for i in range(sections)]
+    breakdowns: set[int] = set()
+    for k in range(1, sections - 1):  # never the first or last section
+        if rng.random() < weirdness * 0.5:
+            if rng.random() < 0.5:
+                breakdowns.add(k)
+            else:
+                order[k] = int(rng.integers(available))
+    return order, breakdowns
+
+
+def _breakdowns(backing: np.ndarray, timeline: arrange.Timeline, sections: set[int]) -> np.ndarray:
+    if not sections:
+        return backing
+    lowpass = pb.Pedalboard([pb.LowpassFilter(500)])
+    out = backing.copy()
+    for k in sections:
+        a = int((timeline.lead_grid[k] - timeline.start) * SR)
+        b = int((timeline.lead_grid[k + 1] - timeline.start) * SR)
+        out[:, a:b] = lowpass(np.ascontiguousarray(backing[:, a:b]), SR)
+    return out
+
+
+def _balance(
+    lead: np.ndarray, backing: np.ndarray, params: MashupParams, index: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both layers to one loudness, then tilt toward song 1 by ``audio_weight``."""
+    from .analysis import integrated_lufs
+
+    def level(x: np.ndarray, target: float) -> np.ndarray:
+        lufs = integrated_lufs(x, SR)
+        return x if lufs <= -69 else (x * 10 ** ((target - lufs) / 20)).astype(np.float32)
+
+    tilt = (params.audio_weight - 0.5) * 2 * BALANCE_DB  # + favours song 1
+    lead_is_song1 = index == 1
+    lead_db = LAYER_LUFS + (tilt / 2 if lead_is_song1 else -tilt / 2)
+    backing_db = LAYER_LUFS - 2 + (-tilt / 2 if lead_is_song1 else tilt / 2)
+    return level(lead, lead_db), level(backing, backing_db)
+
+
+def _write_stems(
+    folder: Path, reference: np.ndarray, lead: np.ndarray, backing: np.ndarray
+) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    n = min(reference.shape[1], lead.shape[1], backing.shape[1])
+    layers = {"reference": reference, "lead": lead, "backing": backing}
+    return {
+        name: output.write_wav(folder / f"{name}.wav", layer[:, :n], SR)
+        for name, layer in layers.items()
+    }
+
+
+def _title(params: MashupParams, lead: Song, backing: Song, index: int) -> str:
+    if params.title:
+        return params.title if index == 1 else f"{params.title} (flip)"
+    return f"{Path(lead.name).stem} × {Path(backing.name).stem}"
+
+
+def _song_summary(song: Song) -> dict[str, object]:
+    a = song.analysis
+    return {
+        "name": song.name,
+        "duration": round(a.duration, 1),
+        "tempo": round(a.tempo, 1),
+        "key": a.key_name,
+        "camelot": a.camelot,
+        "lufs": round(a.lufs, 1),
+        "vocal_pitch_hz": round(song.pitch, 0) if song.pitch else None,
+    }
+
+
+def describe(songs: list[Song], pairs: list[tuple[Song, Song]], params: MashupParams) -> str:
+    lines = []
+    for song in songs:
+        a = song.analysis
+        lines.append(
+            f"{song.name}: {a.tempo:.1f} BPM, {a.key_name} ({a.camelot}), {a.lufs:.1f} LUFS, "
+            f"{a.duration:.0f} s"
+        )
+    for index, (lead, backing) in enumerate(pairs, start=1):
+        fit = matching.match(lead.analysis, backing.analysis)
+        what = "lead" if params.instrumental else "vocals"
+        lines.append(
+            f"Mashup {index}: {what} of {lead.name} over {backing.name}, backing stretched "
+            f"×{fit.stretch:.3f} (tempo ratio {fit.ratio:g}), shifted {fit.shift:+d} semitones, "
+            f"Camelot distance {fit.key_distance}"
+            + (f"; note: {'; '.join(fit.warnings)}" if fit.warnings else "")
+        )
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""The API's ``style`` + ``styleWeight``, made audible: a small effect preset per style word.
+
+Each known word in the style text adds a pedalboard chain; ``styleWeight`` (0–1) is the
+wet/dry blend of all of them together, so 0 leaves the mix untouched. Words we have no
+preset for are reported back, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pedalboard as pb
+
+Preset = Callable[[], list[pb.Plugin]]
+
+PRESETS: dict[str, Preset] = {
+    "lofi": lambda: [
+        pb.LowpassFilter(4200),
+        pb.Bitcrush(bit_depth=11),
+        pb.Chorus(rate_hz=0.4, depth=0.15, mix=0.3),
+    ],
+    "rock": lambda: [pb.Distortion(drive_db=8), pb.Compressor(threshold_db=-18, ratio=3)],
+    "metal": lambda: [pb.Distortion(drive_db=18), pb.HighpassFilter(90)],
+    "edm": lambda: [
+        pb.HighShelfFilter(6000, gain_db=4),
+        pb.Compressor(threshold_db=-24, ratio=6, attack_ms=5, release_ms=120),
+    ],
+    "house": lambda: [
+        pb.LowShelfFilter(120, gain_db=3),
+        pb.Compressor(threshold_db=-22, ratio=5, release_ms=150),
+    ],
+    "techno": lambda: [
+        pb.HighpassFilter(40),
+        pb.Compressor(threshold_db=-24, ratio=6),
+        pb.Delay(0.375, 0.2, 0.15),
+    ],
+    "ambient": lambda: [
+        pb.Reverb(room_size=0.9, wet_level=0.45, dry_level=0.7),
+        pb.LowpassFilter(9000),
+    ],
+    "dreamy": lambda: [
+        pb.Chorus(rate_hz=0.3, depth=0.3, mix=0.4),
+        pb.Reverb(room_size=0.8, wet_level=0.35),
+    ],
+    "jazz": lambda: [
+        pb.LowShelfFilter(200, gain_db=2),
+        pb.HighShelfFilter(8000, gain_db=-3),
+        pb.Reverb(room_size=0.3, wet_level=0.15),
+    ],
+    "acoustic": lambda: [pb.HighpassFilter(60), pb.Reverb(room_size=0.25, wet_level=0.12)],
+    "hiphop": lambda: [pb.LowShelfFilter(100, gain_db=4), pb.Compressor(threshold_db=-20, ratio=4)],
+    "trap": lambda: [pb.LowShelfFilter(80, gain_db=5), pb.HighShelfFilter(9000, gain_db=2)],
+    "vintage": lambda: [pb.HighpassFilter(180), pb.LowpassFilter(6000), pb.Distortion(drive_db=3)],
+    "chill": lambda: [pb.LowpassFilter(8000), pb.Reverb(room_size=0.5, wet_level=0.2)],
+    "dub": lambda: [pb.Delay(0.5, 0.45, 0.3), pb.LowShelfFilter(120, gain_db=3)],
+    "punk": lambda: [pb.Distortion(drive_db=12), pb.HighShelfFilter(4000, gain_db=3)],
+}
+ALIASES = {
+    "lo-fi": "lofi",
+    "hip-hop": "hiphop",
+    "hip hop": "hiphop",
+    "electronic": "edm",
+    "dance": "edm",
+    "retro": "vintage",
+    "soft": "acoustic",
+    "folk": "acoustic",
+    "chillout": "chill",
+    "heavy": "metal",
+}
+
+
+def words(style: str) -> list[str]:
+    text = style.lower()
+    for alias, name in ALIASES.items():
+        text = re.sub(rf"\b{re.escape(alias)}\b", name, text)
+    return [w for w in re.split(r"[^a-z0-9]+", text) if w]
+
+
+def apply_style(
+    audio: np.ndarray, sr: int, style: str, weight: float
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """(processed audio, words applied, words unknown)."""
+    found = words(style)
+    applied = list(dict.fromkeys(w for w in found if w in PRESETS))
+    unknown = list(dict.fromkeys(w for w in found if w not in PRESETS))
+    if not applied or weight <= 0:
+        return audio, applied, unknown
+    chain = pb.Pedalboard([plugin for name in applied for plugin in PRESETS[name]()])
+    wet = chain(audio, sr)[:, : audio.shape[1]]
+    wet_rms, dry_rms = np.sqrt((wet**2).mean()) + 1e-9, np.sqrt((audio**2).mean()) + 1e-9
+    wet = wet * (dry_rms / wet_rms)  # judge the colour, not the loudness
+    return ((1 - weight) * audio + weight * wet).astype(np.float32), applied, unknown

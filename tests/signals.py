@@ -1,0 +1,120 @@
+"""Synthetic music with known truth: tempo, key, and a centre-panned "voice".
+
+Arrays are float32, shape (2, samples) at 44.1 kHz unless said otherwise. Deterministic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SR = 44100
+MAJOR_STEPS = (0, 4, 7)
+MINOR_STEPS = (0, 3, 7)
+
+
+def _t(seconds: float, sr: int) -> np.ndarray:
+    return np.arange(int(seconds * sr)) / sr
+
+
+def click_track(bpm: float, seconds: float, sr: int = SR, *, start: float = 0.25) -> np.ndarray:
+    """Clicks on every beat; the downbeat (every 4th) is a low, louder thump."""
+    out = np.zeros(int(seconds * sr), dtype=np.float32)
+    length = int(0.04 * sr)
+    env = np.exp(-np.arange(length) / (0.008 * sr))
+    for i, when in enumerate(np.arange(start, seconds, 60 / bpm)):
+        n = int(when * sr)
+        freq, gain = (70, 1.0) if i % 4 == 0 else (1500, 0.5)
+        piece = np.sin(2 * np.pi * freq * np.arange(length) / sr) * env * gain
+        out[n : n + length] += piece[: len(out[n : n + length])]
+    return np.stack([out, out])
+
+
+def chord_progression(
+    tonic: int, mode: str, bpm: float, seconds: float, sr: int = SR
+) -> np.ndarray:
+    """I–IV–V–I (major) or i–iv–v–i (minor) in the given key, a chord per bar, wide stereo."""
+    steps = MAJOR_STEPS if mode == "major" else MINOR_STEPS
+    t = _t(seconds, sr)
+    bar = 4 * 60 / bpm
+    roots = np.array([0, 5, 7, 0])[(t // bar).astype(int) % 4]
+    left = np.zeros_like(t)
+    right = np.zeros_like(t)
+    for i, step in enumerate(steps):
+        midi = 48 + tonic + roots + step
+        freq = 440 * 2 ** ((midi - 69) / 12)
+        phase = 2 * np.pi * np.cumsum(freq) / sr
+        left += np.sin(phase + i) * 0.12
+        right += np.sin(phase + 2.1 * i + 0.7) * 0.12
+    return np.stack([left, right]).astype(np.float32)
+
+
+def voice_like(
+    seconds: float, sr: int = SR, *, f0: float = 220.0, tonic: int = 0, mode: str = "major"
+) -> np.ndarray:
+    """A sung-like line: notes of the key's triad and scale, 5.5 Hz vibrato, formants."""
+    t = _t(seconds, sr)
+    third = 4 if mode == "major" else 3
+    scale = np.array([0, 2, third, 7, third, 2, 0, 7])
+    notes = scale[(t // 0.5).astype(int) % len(scale)] + tonic
+    freq = f0 * 2 ** (notes / 12) * (1 + 0.012 * np.sin(2 * np.pi * 5.5 * t))
+    phase = 2 * np.pi * np.cumsum(freq) / sr
+    formants = (700, 1200, 2600)
+    out = np.zeros_like(t)
+    for k in range(1, 12):
+        harmonic_freq = freq * k
+        weight = sum(np.exp(-(((harmonic_freq - f) / 250) ** 2)) for f in formants) + 0.3 / k
+        out += np.sin(k * phase) * weight
+    phrase = (np.sin(np.pi * (t % 4) / 4) > 0.15).astype(float)  # sing, breathe
+    mono = (out / np.abs(out).max() * 0.2 * phrase).astype(np.float32)
+    return np.stack([mono, mono])
+
+
+def drum_loop(bpm: float, seconds: float, sr: int = SR, *, seed: int = 0) -> np.ndarray:
+    """Kick on 1 and 3, snare on 2 and 4, hats on eighths; panned wide."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    left = np.zeros(n, dtype=np.float32)
+    right = np.zeros(n, dtype=np.float32)
+    beat = 60 / bpm
+    for i, when in enumerate(np.arange(0, seconds, beat / 2)):
+        start = int(when * sr)
+        if i % 4 == 0:
+            length = int(0.15 * sr)
+            hit = np.sin(2 * np.pi * 55 * np.arange(length) / sr) * np.exp(
+                -np.arange(length) / (0.04 * sr)
+            )
+            pan = (0.8, 0.8)
+        elif i % 4 == 2:
+            length = int(0.12 * sr)
+            hit = rng.standard_normal(length) * np.exp(-np.arange(length) / (0.03 * sr)) * 0.5
+            pan = (0.9, 0.4)
+        else:
+            length = int(0.04 * sr)
+            hit = rng.standard_normal(length) * np.exp(-np.arange(length) / (0.006 * sr)) * 0.2
+            pan = (0.2, 0.8)
+        end = min(n, start + length)
+        left[start:end] += (hit[: end - start] * pan[0]).astype(np.float32)
+        right[start:end] += (hit[: end - start] * pan[1]).astype(np.float32)
+    return np.stack([left, right])
+
+
+def song(
+    bpm: float,
+    tonic: int,
+    mode: str,
+    seconds: float,
+    *,
+    vocal: bool = True,
+    f0: float = 220.0,
+    sr: int = SR,
+) -> dict[str, np.ndarray]:
+    """A little song and its true parts: {"mix", "vocals", "backing"}."""
+    backing = drum_loop(bpm, seconds, sr) + chord_progression(tonic, mode, bpm, seconds, sr)
+    vocals = (
+        voice_like(seconds, sr, f0=f0, tonic=tonic, mode=mode) if vocal else np.zeros_like(backing)
+    )
+    return {
+        "mix": (backing + vocals).astype(np.float32),
+        "vocals": vocals,
+        "backing": backing.astype(np.float32),
+    }
