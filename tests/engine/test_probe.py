@@ -1,0 +1,91 @@
+"""Uploads are judged by decoding them, never by their names (engine/probe.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio, sniff
+from tests.audiofiles import (
+    FORMATS,
+    write_empty,
+    write_long_wav,
+    write_png_as,
+    write_tone,
+    write_truncated_mp3,
+)
+
+FORMAT_NAMES = {
+    "mp3": "MP3",
+    "wav": "WAV",
+    "ogg": "OGG Vorbis",
+    "flac": "FLAC",
+    "m4a": "AAC (M4A)",
+    "opus": "Opus",
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_it_accepts_each_format_by_decoding_it(tmp_path, fmt: str) -> None:
+    info = probe_audio(write_tone(tmp_path / f"tone.{fmt}", fmt, seconds=2.0))
+    assert info.format_name == FORMAT_NAMES[fmt]
+    assert info.duration == pytest.approx(2.0, abs=0.15)
+    assert info.channels == 2
+
+
+@pytest.mark.parametrize("fmt", ["flac", "ogg", "m4a"])
+def test_it_ignores_a_misleading_extension(tmp_path, fmt: str) -> None:
+    info = probe_audio(write_tone(tmp_path / "actually-not.mp3", fmt))
+    assert info.format_name == FORMAT_NAMES[fmt]
+
+
+def test_it_reads_mono_and_unusual_rates(tmp_path) -> None:
+    info = probe_audio(write_tone(tmp_path / "low.wav", "wav", sr=8000, channels=1))
+    assert (info.channels, info.sample_rate) == (1, 8000)
+
+
+def test_it_names_a_png_renamed_mp3_for_what_it_is(tmp_path) -> None:
+    with pytest.raises(NotAudioError, match="this file is a PNG image, not audio"):
+        probe_audio(write_png_as(tmp_path / "song.mp3"))
+
+
+def test_it_refuses_an_empty_file(tmp_path) -> None:
+    with pytest.raises(NotAudioError, match="this file is empty"):
+        probe_audio(write_empty(tmp_path / "song.mp3"))
+
+
+def test_it_refuses_a_truncated_mp3_as_damaged(tmp_path) -> None:
+    with pytest.raises(NotAudioError, match="looks like MP3 but could not be decoded"):
+        probe_audio(write_truncated_mp3(tmp_path / "cut.mp3"))
+
+
+def test_it_names_a_text_file(tmp_path) -> None:
+    path = tmp_path / "lyrics.mp3"
+    path.write_text("Verse one\nChorus\n")
+    with pytest.raises(NotAudioError, match="a text file"):
+        probe_audio(path)
+
+
+def test_it_measures_a_long_wav_without_decoding_it_all(tmp_path) -> None:
+    info = probe_audio(write_long_wav(tmp_path / "long.wav", seconds=9 * 60 + 1))
+    assert info.duration == pytest.approx(541, abs=0.5)
+    assert format_duration(info.duration) == "9:01"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(0, "0:00"), (59.9, "0:59"), (761.4, "12:41"), (3723, "1:02:03")]
+)
+def test_it_formats_durations_as_people_read_them(seconds: float, shown: str) -> None:
+    assert format_duration(seconds) == shown
+
+
+@pytest.mark.parametrize(
+    ("head", "name"),
+    [
+        (b"%PDF-1.7", "a PDF document"),
+        (b"<!DOCTYPE html><html>", "a web page (HTML)"),
+        (b"PK\x03\x04rest", "a ZIP archive (or an Office document)"),
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00\xff\xfb", None),
+    ],
+)
+def test_it_sniffs_common_mistakes_but_not_audio(head: bytes, name: str | None) -> None:
+    assert sniff(head) == name

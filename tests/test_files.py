@@ -1,0 +1,38 @@
+"""Stored files get content-addressed names through the storage API (mashups/files.py)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from mashup_site.mashups.files import content_name, store_content_addressed
+
+
+def test_it_names_a_file_by_its_sha256_and_keeps_a_safe_suffix() -> None:
+    digest = "ab" * 32
+    assert content_name("sources", digest, "My Song.MP3") == f"sources/ab/ab/{digest}.mp3"
+
+
+def test_it_drops_a_suffix_that_is_not_a_plain_extension() -> None:
+    digest = "cd" * 32
+    assert content_name("sources", digest, "evil.m p3") == f"sources/cd/cd/{digest}"
+    assert content_name("sources", digest, "no-suffix") == f"sources/cd/cd/{digest}"
+
+
+def test_it_stores_the_same_bytes_once() -> None:
+    data = b"RIFF" + b"\x01" * 5000
+    first = store_content_addressed(ContentFile(data, name="a.wav"), prefix="sources")
+    second = store_content_addressed(ContentFile(data, name="b.wav"), prefix="sources")
+    assert first == second
+    assert first.sha256 == hashlib.sha256(data).hexdigest()
+    assert first.size == len(data)
+    with default_storage.open(first.name, "rb") as handle:
+        assert handle.read() == data
+
+
+def test_it_stores_different_bytes_apart() -> None:
+    one = store_content_addressed(ContentFile(b"one", name="x.wav"), prefix="sources")
+    two = store_content_addressed(ContentFile(b"two", name="x.wav"), prefix="sources")
+    assert one.name != two.name
