@@ -6,6 +6,7 @@ violet (quiet) through pink to warm yellow (loud), with the title set along the 
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,21 @@ def _colour(values: np.ndarray) -> np.ndarray:
     return (PALETTE[low] * (1 - frac) + PALETTE[high] * frac).astype(np.uint8)
 
 
+# A TrueType font with the typography titles use (×, accents); Pillow's default lacks "×".
+FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
+)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for candidate in FONTS:
+        if Path(candidate).is_file():
+            return ImageFont.truetype(candidate, size)
+    return ImageFont.load_default(size=size)
+
+
 def write_cover(path: Path, audio: np.ndarray, sr: int, *, title: str) -> Path:
     mono = scipy.signal.resample_poly(audio.mean(axis=0), 1, 2)
     rate = sr / 2
@@ -65,7 +81,7 @@ def write_cover(path: Path, audio: np.ndarray, sr: int, *, title: str) -> Path:
             mag[(freqs >= lo) & (freqs < hi)].mean(axis=0)
             if ((freqs >= lo) & (freqs < hi)).any()
             else mag[np.searchsorted(freqs, lo) - 1]
-            for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+            for lo, hi in itertools.pairwise(edges)
         ]
     )
     cols = np.linspace(0, rows.shape[1] - 1, COVER_SIZE).astype(int)
@@ -74,7 +90,7 @@ def write_cover(path: Path, audio: np.ndarray, sr: int, *, title: str) -> Path:
     image = Image.fromarray(_colour(norm[::-1]), "RGB")
     draw = ImageDraw.Draw(image)
     draw.rectangle([(0, COVER_SIZE - 70), (COVER_SIZE, COVER_SIZE)], fill=(12, 8, 32))
-    font = ImageFont.load_default(size=28)
+    font = _font(28)
     draw.text((24, COVER_SIZE - 52), title[:36], fill=(238, 240, 255), font=font)
     image.save(path, format="PNG", optimize=True)
     return path
