@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 
-from mashup_site.mashups.models import Mashup, Source
+from mashup_site.mashups.models import Mashup, Source, Status, Track
 
 PASSWORD = "correct horse battery staple"
 
@@ -56,4 +57,27 @@ def mashup_with_sources(**kwargs: object) -> Mashup:
     mashup = MashupFactory(**kwargs)
     SourceFactory(mashup=mashup, position=1)
     SourceFactory(mashup=mashup, position=2)
+    return mashup
+
+
+class TrackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Track
+
+    mashup = factory.SubFactory(MashupFactory)
+    position = 1
+    title = factory.LazyAttribute(lambda o: f"{o.mashup.display_title} ({o.position})")
+    duration = 95.0
+
+
+def finished_mashup(*, files: bool = True, **kwargs: object) -> Mashup:
+    """A complete mashup with two tracks; with ``files``, small stored audio and covers."""
+    kwargs.setdefault("status", Status.COMPLETE)
+    mashup = mashup_with_sources(**kwargs)
+    for position in (1, 2):
+        track = TrackFactory(mashup=mashup, position=position)
+        if files:
+            track.audio.save(f"track-{position}.mp3", ContentFile(b"ID3 fake"), save=False)
+            track.image.save(f"track-{position}.jpeg", ContentFile(b"\xff\xd8"), save=False)
+            track.save()
     return mashup

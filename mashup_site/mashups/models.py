@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
 from . import rules
+
+if TYPE_CHECKING:
+    from .retention import Expiry
 
 
 def new_token() -> str:
@@ -151,6 +155,13 @@ class Mashup(models.Model):
         return self.status in FINAL_STATUSES
 
     @property
+    def expiry(self) -> Expiry:
+        """What to tell the owner about expiry now (the rules live in retention.py)."""
+        from .retention import expiry_of
+
+        return expiry_of(self)
+
+    @property
     def steps(self) -> list[tuple[str, str]]:
         """Progress steps as (label, state) with state done / current / todo, for the bar."""
         if self.status in (Status.FAILED, Status.EXPIRED):
@@ -257,3 +268,18 @@ class Track(models.Model):
         if self.image:
             return reverse("mashups:track_file", args=[self.mashup_id, self.position, "image"])
         return self.image_url
+
+
+class SubmitSlot(models.Model):
+    """One of the remote provider's submission slots (settings.MASHUP_SUBMIT_RATE of them).
+
+    A submission takes a slot that has been free for a whole window; the conditional UPDATE
+    that takes it is atomic in every database, so worker processes share one throttle
+    (shared/api-contract.md, "Rate limits"; see pipeline.DatabaseSlots).
+    """
+
+    number = models.PositiveIntegerField(primary_key=True)
+    taken_at = models.FloatField(default=0.0)  # seconds since the epoch, on the throttle's clock
+
+    def __str__(self) -> str:
+        return f"Submission slot {self.number}"

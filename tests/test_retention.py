@@ -1,0 +1,262 @@
+"""Retention: what people are told before a mashup expires, and the sweeper that expires it.
+
+Every time-dependent test uses a fixed clock (``NOW``) passed in or installed as
+``retention.now``; no test reads the wall clock for a decision.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django_q.models import Schedule
+
+from mashup_site.mashups import retention
+from mashup_site.mashups.models import Mashup, Source, Status, Track
+from mashup_site.mashups.retention import Level
+from tests.factories import MashupFactory, finished_mashup
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Freeze retention's clock at NOW; tests may move it by assigning ``clock.now``."""
+
+    class Clock:
+        now = NOW
+
+    monkeypatch.setattr(retention, "now", lambda: Clock.now)
+    return Clock
+
+
+def expiring_in(remaining: timedelta, **kwargs: object) -> Mashup:
+    return MashupFactory.build(status=Status.COMPLETE, expires_at=NOW + remaining, **kwargs)
+
+
+# --- what people are told ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("remaining", "level"),
+    [
+        (3 * DAY + SECOND, Level.OK),  # just before the warning threshold
+        (3 * DAY, Level.WARNING),  # at it
+        (3 * DAY - SECOND, Level.WARNING),  # after it
+        (DAY + SECOND, Level.WARNING),
+        (DAY, Level.URGENT),
+        (DAY - SECOND, Level.URGENT),
+        (SECOND, Level.URGENT),
+        (timedelta(0), Level.EXPIRED),
+        (-SECOND, Level.EXPIRED),
+    ],
+)
+def test_it_grades_expiry_at_each_threshold(remaining: timedelta, level: Level) -> None:
+    assert retention.expiry_of(expiring_in(remaining), NOW).level == level
+
+
+@pytest.mark.parametrize(
+    ("remaining", "message"),
+    [
+        (14 * DAY - 5 * SECOND, "expires in 14 days"),
+        (5 * DAY, "expires in 5 days"),
+        (4 * DAY + 11 * HOUR, "expires in 4 days"),
+        (2 * DAY, "expires in 2 days"),
+        (47 * HOUR + 59 * 60 * SECOND, "expires in 47 hours"),
+        (DAY, "expires in 24 hours: download it now"),
+        (7 * HOUR + 59 * 60 * SECOND, "expires in 7 hours: download it now"),
+        (HOUR, "expires in 1 hour: download it now"),
+        (59 * 60 * SECOND, "expires in 59 minutes: download it now"),
+        (SECOND, "expires in 1 minute: download it now"),
+        (-SECOND, "expired: its audio has been deleted"),
+    ],
+)
+def test_it_says_how_long_is_left(remaining: timedelta, message: str) -> None:
+    assert retention.expiry_of(expiring_in(remaining), NOW).message == message
+
+
+def test_it_does_not_expire_an_unfinished_or_failed_mashup() -> None:
+    for status in (Status.QUEUED, Status.FIRST, Status.FAILED):
+        expiry = retention.expiry_of(MashupFactory.build(status=status), NOW)
+        assert expiry.level == Level.NONE
+        assert expiry.message == ""
+
+
+def test_it_never_expires_what_staff_keep_forever() -> None:
+    mashup = expiring_in(-DAY, keep_forever=True)
+    assert retention.expiry_of(mashup, NOW).level == Level.KEPT
+
+
+def test_a_swept_mashup_is_expired_whatever_its_date() -> None:
+    mashup = MashupFactory.build(status=Status.EXPIRED, expires_at=NOW + DAY)
+    assert retention.expiry_of(mashup, NOW).is_expired
+
+
+def test_the_model_reads_the_retention_clock(clock) -> None:
+    mashup = expiring_in(7 * HOUR)
+    assert mashup.expiry.message == "expires in 7 hours: download it now"
+    clock.now = NOW + 8 * HOUR
+    assert mashup.expiry.is_expired
+
+
+def test_it_lists_what_expires_within_a_day_soonest_first(owner) -> None:
+    later = MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW + 20 * HOUR)
+    sooner = MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW + 2 * HOUR)
+    MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW + DAY + SECOND)
+    MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW - SECOND)
+    MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW + HOUR, keep_forever=True)
+    found = retention.expiring_within_a_day(Mashup.objects.owned_by(owner), NOW)
+    assert list(found) == [sooner, later]
+
+
+# --- the sweeper ------------------------------------------------------------------------------
+
+
+def stored_names(mashup: Mashup) -> list[str]:
+    names = []
+    for track in Track.objects.filter(mashup=mashup):
+        names += [track.audio.name, track.image.name]
+    return [name for name in names if name]
+
+
+def test_the_sweeper_deletes_files_and_marks_rows_expired(clock, owner) -> None:
+    mashup = finished_mashup(owner=owner, expires_at=NOW - SECOND)
+    names = stored_names(mashup)
+    assert names and all(default_storage.exists(name) for name in names)
+
+    assert retention.sweep() == 1
+
+    mashup.refresh_from_db()
+    assert mashup.status == Status.EXPIRED
+    assert not any(default_storage.exists(name) for name in names)
+    for track in mashup.tracks.all():
+        assert not track.play_url and not track.download_url and not track.cover_url
+    assert mashup.tracks.count() == 2  # the details stay
+
+
+def test_the_sweeper_never_touches_what_has_not_expired(clock, owner) -> None:
+    fresh = finished_mashup(owner=owner, expires_at=NOW + SECOND)
+    kept = finished_mashup(owner=owner, expires_at=NOW - DAY, keep_forever=True)
+    running = MashupFactory(owner=owner, status=Status.FIRST)
+    failed = MashupFactory(owner=owner, status=Status.FAILED)
+
+    assert retention.sweep() == 0
+
+    for mashup in (fresh, kept, running, failed):
+        before = mashup.status
+        mashup.refresh_from_db()
+        assert mashup.status == before
+    for mashup in (fresh, kept):
+        assert all(default_storage.exists(name) for name in stored_names(mashup))
+
+
+def test_the_sweeper_expires_at_the_exact_moment(clock, owner) -> None:
+    mashup = finished_mashup(owner=owner, files=False, expires_at=NOW)
+    assert retention.sweep() == 1
+    mashup.refresh_from_db()
+    assert mashup.status == Status.EXPIRED
+
+
+def test_the_sweeper_works_in_bounded_batches_oldest_first(clock, owner) -> None:
+    due = [
+        MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW - n * HOUR)
+        for n in range(1, 6)
+    ]
+    assert retention.sweep(batch_size=2, max_batches=1) == 2
+    expired = set(Mashup.objects.filter(status=Status.EXPIRED))
+    assert expired == {due[4], due[3]}  # the longest overdue first
+
+    assert retention.sweep(batch_size=2, max_batches=2) == 3
+    assert Mashup.objects.filter(status=Status.EXPIRED).count() == 5
+    assert retention.sweep(batch_size=2) == 0
+
+
+def test_the_sweeper_skips_a_row_extended_after_it_was_picked(clock, owner) -> None:
+    mashup = MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW - HOUR)
+    Mashup.objects.filter(pk=mashup.pk).update(expires_at=NOW + DAY)  # staff, meanwhile
+    assert retention.expire(mashup.pk) is False
+    mashup.refresh_from_db()
+    assert mashup.status == Status.COMPLETE
+
+
+def test_expiring_keeps_an_upload_another_live_mashup_shares(clock, owner) -> None:
+    name = default_storage.save("sources/ab/cd/abcd.mp3", ContentFile(b"song"))
+    only_mine = default_storage.save("sources/ef/gh/efgh.mp3", ContentFile(b"other"))
+    old = MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW - HOUR)
+    new = MashupFactory(owner=owner, status=Status.QUEUED)
+    Source.objects.create(mashup=old, position=1, file=name)
+    Source.objects.create(mashup=old, position=2, file=only_mine)
+    Source.objects.create(mashup=new, position=1, file=name)
+
+    retention.sweep()
+
+    assert default_storage.exists(name)
+    assert not default_storage.exists(only_mine)
+
+
+# --- staff: extend, keep forever, purge -------------------------------------------------------
+
+
+def test_extending_adds_the_retention_period_to_the_later_of_now_and_expiry(
+    clock, owner, settings
+) -> None:
+    settings.RETENTION_DAYS = 14
+    soon = MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW + DAY)
+    overdue = MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW - DAY)
+    gone = MashupFactory(owner=owner, status=Status.EXPIRED, expires_at=NOW - DAY)
+
+    assert retention.extend(Mashup.objects.all()) == 2
+
+    for mashup in (soon, overdue, gone):
+        mashup.refresh_from_db()
+    assert soon.expires_at == NOW + 15 * DAY
+    assert overdue.expires_at == NOW + 14 * DAY
+    assert gone.expires_at == NOW - DAY  # nothing left to keep
+    assert retention.sweep() == 0
+
+
+def test_keeping_forever_protects_from_the_sweeper(clock, owner) -> None:
+    mashup = finished_mashup(owner=owner, expires_at=NOW + HOUR)
+    assert retention.keep_forever(Mashup.objects.filter(pk=mashup.pk)) == 1
+    clock.now = NOW + 30 * DAY
+    assert retention.sweep() == 0
+    mashup.refresh_from_db()
+    assert mashup.status == Status.COMPLETE
+    assert mashup.expiry.level == Level.KEPT
+    assert all(default_storage.exists(name) for name in stored_names(mashup))
+
+
+def test_purging_now_deletes_files_of_a_mashup_that_has_not_expired(clock, owner) -> None:
+    mashup = finished_mashup(owner=owner, expires_at=NOW + 10 * DAY, keep_forever=True)
+    names = stored_names(mashup)
+    retention.purge_now(mashup)
+    mashup.refresh_from_db()
+    assert mashup.status == Status.EXPIRED
+    assert not mashup.keep_forever
+    assert not any(default_storage.exists(name) for name in names)
+
+
+# --- the schedule -----------------------------------------------------------------------------
+
+
+def test_migrate_creates_the_sweeper_schedule_once() -> None:
+    call_command("migrate", verbosity=0)
+    call_command("migrate", verbosity=0)
+    schedules = Schedule.objects.filter(name=retention.SCHEDULE_NAME)
+    assert schedules.count() == 1
+    assert schedules.get().func == "mashup_site.mashups.retention.sweep"
+
+
+def test_the_schedule_keeps_what_staff_changed() -> None:
+    retention.ensure_schedule()
+    Schedule.objects.filter(name=retention.SCHEDULE_NAME).update(minutes=60)
+    retention.ensure_schedule()
+    assert Schedule.objects.get(name=retention.SCHEDULE_NAME).minutes == 60
