@@ -31,11 +31,14 @@ $(VENV)/.dev: requirements-dev.lock | $(BIN)/python
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
+# `honcho run` reads .env like `honcho start` does, so set-up and app see the same settings.
+MANAGE := $(BIN)/honcho run $(BIN)/python manage.py
+
 run: install
-	$(BIN)/python manage.py migrate --no-input --verbosity 0
-	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
-	$(BIN)/python manage.py ensure_admin
-	@echo "Mashup Studio: http://127.0.0.1:8000   (Ctrl-C stops the web server and the worker)"
+	$(MANAGE) migrate --no-input --verbosity 0
+	$(MANAGE) collectstatic --no-input --verbosity 0
+	$(MANAGE) ensure_admin
+	@$(BIN)/honcho run sh -c 'echo "Mashup Studio: http://$${WEB_HOST:-127.0.0.1}:$${WEB_PORT:-8000}   (Ctrl-C stops the web server and the worker)"'
 	exec $(BIN)/honcho start --procfile Procfile
 
 # Browser tests drive Debian's Chromium. CI must run them, so CI installs it if missing.
