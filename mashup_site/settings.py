@@ -149,7 +149,8 @@ def _databases() -> dict[str, dict[str, object]]:
         }
     import dj_database_url
 
-    return {"default": dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)}
+    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    return {"default": dict(config)}
 
 
 DATABASES = _databases()
@@ -234,6 +235,9 @@ MASHUP_API_BASE_URL = env_str("MASHUP_API_BASE_URL", "https://api.sunoapi.org").
 if MASHUP_PROVIDER == "remote" and not MASHUP_API_KEY:
     raise ImproperlyConfigured("MASHUP_PROVIDER=remote needs MASHUP_API_KEY")
 RETENTION_DAYS = env_int("RETENTION_DAYS", 14, minimum=1)
+# Per person: jobs running at once, and jobs started in any 24 hours (protects credits).
+MASHUP_MAX_ACTIVE_PER_USER = env_int("MASHUP_MAX_ACTIVE_PER_USER", 2, minimum=1)
+MASHUP_MAX_PER_DAY = env_int("MASHUP_MAX_PER_DAY", 20, minimum=1)
 # Remote jobs: when to give up waiting, how fast to submit, how to trust callbacks.
 MASHUP_GIVE_UP_MINUTES = env_int("MASHUP_GIVE_UP_MINUTES", 30, minimum=1)
 MASHUP_SUBMIT_RATE = env_int("MASHUP_SUBMIT_RATE", 20, minimum=1)  # per MASHUP_SUBMIT_WINDOW

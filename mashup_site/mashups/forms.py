@@ -21,7 +21,7 @@ from django.utils.html import format_html
 
 from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio
 
-from . import rules
+from . import limits, rules
 from .files import store_content_addressed
 from .models import Mashup, Source
 
@@ -150,14 +150,15 @@ class MashupForm(forms.Form):
         # The values the mode is read from: posted data, or the initial values of a form
         # re-rendered for a mode switch (which judges nothing, so shows no errors).
         if self.is_bound:
-            self.data = self.data.copy()
+            self.data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict: mutable copy
         else:
             self.initial = dict(self.initial)
-        self.values = self.data if self.is_bound else self.initial
+        # A plain dict either way: mode switches write stashed values back into it.
+        self.values: dict[str, Any] = self.data if self.is_bound else self.initial  # type: ignore[assignment]
         self.custom_mode = self._flag("customMode")
-        self.instrumental = self._flag("instrumental")
+        self.is_instrumental = self._flag("instrumental")
         self.model_name = self._choice("model")
-        visible = set(rules.visible_fields(self.custom_mode, self.instrumental))
+        visible = set(rules.visible_fields(self.custom_mode, self.is_instrumental))
         for name in (*rules.CUSTOM_FIELDS,):
             if name not in visible and name in self.fields:
                 del self.fields[name]
@@ -167,7 +168,7 @@ class MashupForm(forms.Form):
             for name, limit in rules.text_limits(self.custom_mode, self.model_name).items()
             if name in self.fields
         }
-        self.required_names = set(rules.required_fields(self.custom_mode, self.instrumental))
+        self.required_names = set(rules.required_fields(self.custom_mode, self.is_instrumental))
         self._decorate_fields()
         self.checked: dict[int, CheckedUpload] = {}
         self.kept: dict[int, KeptUpload] = {
@@ -231,7 +232,7 @@ class MashupForm(forms.Form):
         return rules.build_payload(
             custom_mode=self.custom_mode,
             model=data.get("model") or self.model_name,
-            instrumental=self.instrumental,
+            instrumental=self.is_instrumental,
             prompt=data.get("prompt") or "",
             style=data.get("style") or "",
             title=data.get("title") or "",
@@ -249,6 +250,8 @@ class MashupForm(forms.Form):
         if not any(name in self.errors for name in rules.CUSTOM_FIELDS):
             self._apply_rules()
         self._clean_sources()
+        if refusal := limits.refusal(self.user_id):
+            self.add_error(None, refusal)  # a clear message, never a queued job
         return cleaned
 
     def _apply_rules(self) -> None:
@@ -331,7 +334,7 @@ class MashupForm(forms.Form):
         for position, checked in self.checked.items():
             kept = checked.store()
             self.kept[position] = kept
-            self.data[f"kept{position}"] = kept.sign(self.user_id)
+            self.values[f"kept{position}"] = kept.sign(self.user_id)
 
     @transaction.atomic
     def save(self, owner: Any, *, provider: str) -> Mashup:
@@ -341,11 +344,11 @@ class MashupForm(forms.Form):
             owner=owner,
             payload=payload,
             custom_mode=self.custom_mode,
-            instrumental=self.instrumental,
-            model=payload["model"],
-            title=payload.get("title", ""),
-            style=payload.get("style", ""),
-            prompt=payload.get("prompt", ""),
+            instrumental=self.is_instrumental,
+            model=str(payload["model"]),
+            title=str(payload.get("title", "")),
+            style=str(payload.get("style", "")),
+            prompt=str(payload.get("prompt", "")),
             provider=provider,
         )
         for position in SOURCE_POSITIONS:
@@ -397,7 +400,7 @@ class MashupForm(forms.Form):
 
 def weight_values(form: MashupForm) -> dict[str, Decimal]:
     """Current slider values (for rendering their numbers), defaulting to the middle."""
-    values = {}
+    values: dict[str, Decimal] = {}
     for name in rules.WEIGHT_FIELDS:
         if name in form.fields:
             raw = form[name].value()
