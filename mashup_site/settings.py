@@ -264,6 +264,11 @@ Q_CLUSTER: dict[str, object] = {
     "poll": 1,
     "label": "Task queue",
 }
+if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:  # type: ignore[operator]
+    # Otherwise django-q2 hands a still-running task to a second worker.
+    raise ImproperlyConfigured(
+        f"Q_RETRY ({Q_CLUSTER['retry']}) must be longer than Q_TIMEOUT ({Q_CLUSTER['timeout']})"
+    )
 if Q_BROKER == "redis":
     Q_CLUSTER["redis"] = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 else:

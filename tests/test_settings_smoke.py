@@ -1,2 +1,0 @@
-def test_it_loads_django(settings):
-    assert settings.MASHUP_PROVIDER == "local"
