@@ -51,5 +51,8 @@ def over_daily_limit(user_id: object, now: datetime | None = None) -> str:
 
 
 def refusal(user_id: object) -> str:
-    """The first limit a new job would break, as a message for the person, or ""."""
+    """The first limit a new job would break, as a message for the person, or "".
+    A form bound to nobody (``user_id`` None: the rules' own tests) has no limits."""
+    if user_id is None:
+        return ""
     return over_active_limit(user_id) or over_daily_limit(user_id)
