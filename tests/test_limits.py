@@ -1,0 +1,99 @@
+"""Per-person limits: a job over a limit is a clear message on the create page, never queued."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from mashup_site.mashups import limits
+from mashup_site.mashups.models import Mashup, Status
+from tests.factories import MashupFactory
+
+pytestmark = pytest.mark.django_db
+
+CREATE = reverse("mashups:create")
+VALID = {
+    "model": "V5",
+    "prompt": "Rock meets reggae",
+    "url1": "https://example.com/one.mp3",
+    "url2": "https://example.com/two.mp3",
+}
+
+
+@pytest.fixture(autouse=True)
+def _limits(settings):
+    settings.MASHUP_MAX_ACTIVE_PER_USER = 2
+    settings.MASHUP_MAX_PER_DAY = 3
+
+
+def submit(client: Client, django_capture_on_commit_callbacks) -> tuple[int, str]:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(CREATE, VALID)
+    return response.status_code, response.content.decode()
+
+
+def test_it_queues_a_job_under_the_limits(
+    owner_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    MashupFactory(owner=owner, status=Status.QUEUED)
+    status, _ = submit(owner_client, django_capture_on_commit_callbacks)
+    assert status == 302
+    assert Mashup.objects.filter(owner=owner).count() == 2
+    assert OrmQ.objects.count() == 1
+
+
+def test_it_refuses_a_job_over_the_active_limit_with_a_form_error(
+    owner_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    MashupFactory(owner=owner, status=Status.QUEUED)
+    MashupFactory(owner=owner, status=Status.FIRST)
+    status, html = submit(owner_client, django_capture_on_commit_callbacks)
+    assert status == 422
+    assert "You already have 2 mashups in progress, the most you can run at once." in html
+    assert 'class="form-errors"' in html
+    assert "Rock meets reggae" in html  # what was typed is kept
+    assert Mashup.objects.filter(owner=owner).count() == 2
+    assert OrmQ.objects.count() == 0  # nothing queued
+
+
+def test_finished_jobs_do_not_count_as_active(owner) -> None:
+    for status in (Status.COMPLETE, Status.FAILED, Status.EXPIRED, Status.COMPLETE):
+        MashupFactory(owner=owner, status=status)
+    MashupFactory(owner=owner, status=Status.TEXT)
+    assert limits.over_active_limit(owner.pk) == ""
+
+
+def test_it_refuses_a_job_over_the_daily_limit_and_says_when(
+    owner_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    now = timezone.now()
+    made = [MashupFactory(owner=owner, status=Status.COMPLETE) for _ in range(3)]
+    # created_at is auto_now_add: place the three jobs in the last 24 hours explicitly.
+    for hours, mashup in zip((20, 10, 1), made, strict=True):
+        Mashup.objects.filter(pk=mashup.pk).update(created_at=now - timedelta(hours=hours))
+    status, html = submit(owner_client, django_capture_on_commit_callbacks)
+    assert status == 422
+    freed = timezone.localtime(now - timedelta(hours=20) + timedelta(hours=24))
+    assert "You have made 3 mashups in the last 24 hours, the daily limit." in html
+    assert f"You can start another at {freed:%H:%M}." in html
+    assert OrmQ.objects.count() == 0
+
+
+def test_jobs_older_than_a_day_do_not_count(owner) -> None:
+    now = timezone.now()
+    for _ in range(3):
+        mashup = MashupFactory(owner=owner, status=Status.COMPLETE)
+        Mashup.objects.filter(pk=mashup.pk).update(created_at=now - timedelta(hours=25))
+    assert limits.over_daily_limit(owner.pk, now) == ""
+
+
+def test_other_peoples_jobs_do_not_count(owner, stranger) -> None:
+    for _ in range(3):
+        MashupFactory(owner=stranger, status=Status.QUEUED)
+    assert limits.refusal(owner.pk) == ""
+    assert limits.refusal(stranger.pk) != ""
