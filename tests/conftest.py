@@ -50,3 +50,22 @@ def stranger_client(stranger) -> Client:
     client = Client()
     client.force_login(stranger)
     return client
+
+
+@pytest.fixture(scope="session")
+def fake_api_files(tmp_path_factory) -> tuple[bytes, bytes]:
+    from tests.fakes.fake_api import make_files
+
+    return make_files(tmp_path_factory.mktemp("fake-api"))
+
+
+@pytest.fixture
+def fake_api(fake_api_files, settings):
+    """The fake remote API on loopback, configured as the app's provider."""
+    from tests.fakes.fake_api import FakeApi
+
+    api = FakeApi(*fake_api_files).start()
+    settings.MASHUP_API_BASE_URL = api.url
+    settings.MASHUP_API_KEY = api.key
+    yield api
+    api.stop()

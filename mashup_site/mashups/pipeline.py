@@ -24,7 +24,7 @@ from django.utils import timezone
 from mashup_site.providers import download
 from mashup_site.providers.base import ProviderError, Stage, TaskSnapshot, Track, user_message
 
-from .models import STAGE_FIELDS, Mashup, Source, Status, advances
+from .models import STAGE_FIELDS, Mashup, Source, Status, SubmitSlot, advances
 from .models import Track as TrackRow
 
 log = logging.getLogger(__name__)
@@ -38,10 +38,34 @@ STAGE_TO_STATUS = {
 }
 
 
+def now() -> datetime:
+    """The pipeline's clock (tests replace it with a fake one)."""
+    return timezone.now()
+
+
 def remote_provider():  # type: ignore[no-untyped-def]
     from mashup_site.providers.remote import provider_from_settings
 
-    return provider_from_settings()
+    return provider_from_settings(store=DatabaseSlots())
+
+
+class DatabaseSlots:
+    """The submission throttle's window in the database, shared by every worker process.
+
+    ``rate`` slots; taking one is a conditional UPDATE (atomic in SQLite and PostgreSQL),
+    so two processes can never take the same slot (shared/api-contract.md, "Rate limits").
+    """
+
+    def take(self, now: float, per: float, rate: int) -> float:
+        SubmitSlot.objects.bulk_create(
+            [SubmitSlot(number=n) for n in range(rate)], ignore_conflicts=True
+        )
+        slots = SubmitSlot.objects.filter(number__lt=rate)
+        for number in slots.filter(taken_at__lte=now - per).values_list("number", flat=True):
+            if slots.filter(number=number, taken_at__lte=now - per).update(taken_at=now):
+                return 0.0
+        oldest = min(slots.values_list("taken_at", flat=True))
+        return max(oldest + per - now, 0.001)
 
 
 @contextmanager
@@ -55,28 +79,36 @@ def locked(pk: int) -> Iterator[Mashup | None]:
 
 def claim(pk: int, *, lease: timedelta) -> bool:
     """Take a local job, unless it is final or another worker's lease is still running."""
-    now = timezone.now()
+    moment = now()
     with locked(pk) as mashup:
         if mashup is None or mashup.is_final:
             return False
-        if mashup.claimed_at and mashup.claimed_at > now - lease:
+        if mashup.claimed_at and mashup.claimed_at > moment - lease:
             return False
-        mashup.claimed_at = now
-        _move(mashup, Status.SUBMITTED, now)
+        mashup.claimed_at = moment
+        _move(mashup, Status.SUBMITTED, moment)
         mashup.save()
         return True
 
 
 def claim_submission(pk: int) -> bool:
-    """Mark a remote job as being submitted; False if it ever was (never submit twice)."""
-    now = timezone.now()
+    """Mark a remote job as being submitted. False when it has a task id, or a submission
+    is claimed that may have reached the provider: then only its callback (which names the
+    task id) or the give-up time ends it. Never submit twice."""
+    moment = now()
     with locked(pk) as mashup:
-        if mashup is None or mashup.status != Status.QUEUED or mashup.provider_task_id:
+        if mashup is None or mashup.is_final or mashup.provider_task_id or mashup.claimed_at:
             return False
-        mashup.claimed_at = now
-        _move(mashup, Status.SUBMITTED, now)
+        mashup.claimed_at = moment
+        _move(mashup, Status.SUBMITTED, moment)
         mashup.save()
         return True
+
+
+def release_submission(pk: int, notice: str) -> None:
+    """The provider refused the submission (busy, out of credits): the next poll tries again,
+    and the person sees why it waits."""
+    Mashup.objects.filter(pk=pk, provider_task_id="").update(claimed_at=None, error_message=notice)
 
 
 # --- remote requests --------------------------------------------------------------------------
@@ -99,12 +131,14 @@ def submit(pk: int) -> str:
     mashup = Mashup.objects.get(pk=pk)
     payload = {**mashup.payload, "uploadUrlList": source_urls(mashup)}
     _count_request(pk)
-    return remote_provider().submit(payload, callback_url=callback_url(mashup))
+    with remote_provider() as provider:
+        return provider.submit(payload, callback_url=callback_url(mashup))
 
 
 def fetch(mashup: Mashup) -> TaskSnapshot:
     _count_request(mashup.pk)
-    return remote_provider().fetch(mashup.provider_task_id)
+    with remote_provider() as provider:
+        return provider.fetch(mashup.provider_task_id)
 
 
 def _count_request(pk: int) -> None:
@@ -117,9 +151,13 @@ def record_task_id(pk: int, task_id: str) -> None:
     Mashup.objects.filter(pk=pk, provider_task_id="").update(provider_task_id=task_id)
 
 
-def timed_out(mashup: Mashup, now: datetime) -> bool:
+def give_up_at(mashup: Mashup) -> datetime:
     started = mashup.submitted_at or mashup.created_at
-    return now - started > timedelta(minutes=settings.MASHUP_GIVE_UP_MINUTES)
+    return started + timedelta(minutes=settings.MASHUP_GIVE_UP_MINUTES)
+
+
+def timed_out(mashup: Mashup, moment: datetime) -> bool:
+    return moment > give_up_at(mashup)
 
 
 # --- snapshots --------------------------------------------------------------------------------
@@ -127,7 +165,7 @@ def timed_out(mashup: Mashup, now: datetime) -> bool:
 
 def apply_snapshot(pk: int, snapshot: TaskSnapshot) -> bool:
     """Record what the provider says; True when the job moved forward."""
-    now = timezone.now()
+    moment = now()
     with locked(pk) as mashup:
         if mashup is None:
             return False
@@ -140,27 +178,29 @@ def apply_snapshot(pk: int, snapshot: TaskSnapshot) -> bool:
         if mashup.status != Status.EXPIRED:
             _save_tracks(mashup, snapshot.tracks)
         status = STAGE_TO_STATUS[snapshot.stage]
-        moved = _move(mashup, status, now)
+        moved = _move(mashup, status, moment)
         if moved and status == Status.FAILED:
             mashup.error_code = snapshot.error_code
             mashup.error_message = user_message(snapshot.error_code, snapshot.error_message)
+        elif moved:
+            mashup.error_message = ""  # a notice such as "busy; retrying" no longer holds
         mashup.save()
-        if moved and status == Status.COMPLETE:
+        if moved and status in (Status.FIRST, Status.COMPLETE) and mashup.provider != "local":
             from .tasks import enqueue_copy
 
             enqueue_copy(pk)
         return moved
 
 
-def _move(mashup: Mashup, status: str, now: datetime) -> bool:
+def _move(mashup: Mashup, status: str, moment: datetime) -> bool:
     if not advances(mashup.status, status):
         return False
     mashup.status = status
     field = STAGE_FIELDS.get(Status(status))
     if field and getattr(mashup, field) is None:
-        setattr(mashup, field, now)
+        setattr(mashup, field, moment)
     if status == Status.COMPLETE:
-        mashup.expires_at = now + timedelta(days=settings.RETENTION_DAYS)
+        mashup.expires_at = moment + timedelta(days=settings.RETENTION_DAYS)
     return True
 
 
@@ -191,7 +231,7 @@ def _keep_local_files(row: TrackRow, track: Track) -> None:
 
 def fail(pk: int, code: int | None, message: str) -> None:
     with locked(pk) as mashup:
-        if mashup is None or not _move(mashup, Status.FAILED, timezone.now()):
+        if mashup is None or not _move(mashup, Status.FAILED, now()):
             return
         mashup.error_code = code
         mashup.error_message = message
@@ -202,8 +242,9 @@ def fail(pk: int, code: int | None, message: str) -> None:
 
 
 def copy_results(pk: int) -> None:
-    """Copy each track's audio and image into our storage; a retry copies what is missing."""
-    for row in TrackRow.objects.filter(mashup_id=pk):
+    """Copy each finished track's audio and image into our storage (the provider deletes
+    them after 14 days); a retry copies only what is missing."""
+    for row in TrackRow.objects.filter(mashup_id=pk).exclude(audio_url=""):
         for field, url, suffix in (
             ("audio", row.audio_url, ".mp3"),
             ("image", row.image_url, ".jpeg"),

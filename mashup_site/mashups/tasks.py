@@ -19,7 +19,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
@@ -34,6 +33,7 @@ TASKS = "mashup_site.mashups.tasks"
 POLL_FIRST_DELAY = 5.0
 POLL_GROWTH = 1.5
 POLL_MAX_DELAY = 60.0
+TIMED_OUT = "Timed out: the mashup was not finished within {minutes} minutes, so it was stopped."
 
 
 def enqueue_run(mashup: Mashup) -> None:
@@ -61,6 +61,7 @@ def run_local(pk: int) -> None:
     """Run the engine in this worker, reporting its stages as snapshots."""
     if not pipeline.claim(pk, lease=timedelta(seconds=settings.Q_CLUSTER["timeout"])):
         return
+    schedule_watchdog(pk)
     pipeline.run_local_engine(pk)
 
 
@@ -70,39 +71,56 @@ def run_local(pk: int) -> None:
 def submit_remote(pk: int) -> None:
     """Submit once. The claim is saved before the request, so a crash after the provider
     accepted the job but before its task id was saved cannot submit it again: the retry sees
-    the claim and waits for the job's callback (which names the task id) or gives up."""
+    the claim and waits for the job's callback (which names the task id) or gives up.
+    The first poll is scheduled before the request for the same reason."""
     if not pipeline.claim_submission(pk):
         return
+    schedule_poll(pk, POLL_FIRST_DELAY)
     try:
         task_id = pipeline.submit(pk)
     except ProviderError as error:
-        pipeline.fail(pk, error.code, str(error))
+        if error.permanent:
+            pipeline.fail(pk, error.code, str(error))
+        elif error.maybe_accepted:
+            log.warning("submit of mashup %s may have reached the provider: %s", pk, error)
+        else:  # refused for now (busy, credits, maintenance): the next poll submits again
+            pipeline.release_submission(pk, str(error))
         return
     pipeline.record_task_id(pk, task_id)
-    schedule_poll(pk, POLL_FIRST_DELAY)
 
 
 def poll_mashup(pk: int) -> None:
+    """One tick of the job's loop: give up when too late, (re)submit or read the provider's
+    record, then schedule the next tick with back-off until the job is final."""
     mashup = Mashup.objects.filter(pk=pk).first()
     if mashup is None or mashup.is_final:
         return
-    now = timezone.now()
+    now = pipeline.now()
     if mashup.next_poll_at and mashup.next_poll_at > now + timedelta(seconds=1):
         return  # a duplicate of an earlier poll; a later one is already scheduled
     if pipeline.timed_out(mashup, now):
-        pipeline.fail(pk, None, "The provider did not finish in time, so the job was stopped.")
+        pipeline.fail(pk, None, TIMED_OUT.format(minutes=settings.MASHUP_GIVE_UP_MINUTES))
         return
-    if mashup.provider_task_id:
-        try:
-            snapshot = pipeline.fetch(mashup)
-        except ProviderError as error:
-            if error.permanent:
-                pipeline.fail(pk, error.code, str(error))
-                return
-            log.warning("poll of mashup %s failed, will retry: %s", pk, error)
-        else:
-            pipeline.apply_snapshot(pk, snapshot)
+    if mashup.provider == Provider.LOCAL:
+        schedule_watchdog(pk)  # the engine is still running in a worker
+        return
+    if not mashup.provider_task_id and not mashup.claimed_at:
+        submit_remote(pk)  # the provider refused the last try for now
+    elif mashup.provider_task_id:
+        poll_provider(mashup)
     schedule_poll(pk, next_delay(mashup.polls))
+
+
+def poll_provider(mashup: Mashup) -> None:
+    try:
+        snapshot = pipeline.fetch(mashup)
+    except ProviderError as error:
+        if error.permanent:
+            pipeline.fail(mashup.pk, error.code, str(error))
+        else:
+            log.warning("poll of mashup %s failed, will retry: %s", mashup.pk, error)
+        return
+    pipeline.apply_snapshot(mashup.pk, snapshot)
 
 
 def next_delay(polls: int) -> float:
@@ -114,7 +132,7 @@ def schedule_poll(pk: int, delay: float) -> None:
     mashup = Mashup.objects.filter(pk=pk).first()
     if mashup is None or mashup.is_final:
         return
-    when = timezone.now() + timedelta(seconds=delay)
+    when = pipeline.now() + timedelta(seconds=delay)
     Mashup.objects.filter(pk=pk).update(next_poll_at=when, polls=mashup.polls + 1)
     schedule(
         f"{TASKS}.poll_mashup",
@@ -124,6 +142,14 @@ def schedule_poll(pk: int, delay: float) -> None:
         next_run=when,
         repeats=-1,  # a ONCE schedule with negative repeats deletes itself after running
     )
+
+
+def schedule_watchdog(pk: int) -> None:
+    """A local job whose worker died is failed at the give-up time, not left running."""
+    mashup = Mashup.objects.filter(pk=pk).first()
+    if mashup is not None:
+        delay = (pipeline.give_up_at(mashup) - pipeline.now()).total_seconds()
+        schedule_poll(pk, max(delay, 0) + 1)
 
 
 def on_callback(pk: int, snapshot: TaskSnapshot) -> None:

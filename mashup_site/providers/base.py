@@ -70,11 +70,14 @@ class ProviderError(Exception):
         permanent: bool,
         code: int | None = None,
         retry_after: float | None = None,
+        maybe_accepted: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
         self.retry_after = retry_after
+        # A submit that timed out after it was sent: the provider may have the job.
+        self.maybe_accepted = maybe_accepted
 
 
 class Provider(Protocol):

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -197,58 +197,68 @@ def sign(task_id: str, timestamp: str, key: str) -> str:
 # --- throttle ---------------------------------------------------------------------------------
 
 
-class Throttle:
-    """At most ``rate`` submissions per ``per`` seconds (shared/api-contract.md, "Rate limits").
+class SlotStore(Protocol):
+    """Where the throttle keeps its window; the app's store is the database (shared by
+    every worker process), see ``mashups.pipeline.DatabaseSlots``."""
 
-    The window is kept in Django's cache when one is given (shared by every worker process
-    that uses the same cache), else in this process. It waits instead of failing.
-    """
+    def take(self, now: float, per: float, rate: int) -> float:
+        """Take a slot at ``now``: 0 when taken, else seconds until one is free."""
+        ...
+
+
+class MemorySlots:
+    """A window in this process only (for one-process use and tests)."""
+
+    def __init__(self) -> None:
+        self.taken: deque[float] = deque()
+
+    def take(self, now: float, per: float, rate: int) -> float:
+        while self.taken and self.taken[0] <= now - per:
+            self.taken.popleft()
+        if len(self.taken) >= rate:
+            return self.taken[0] + per - now
+        self.taken.append(now)
+        return 0.0
+
+
+class Throttle:
+    """At most ``rate`` submissions per ``per`` seconds (shared/api-contract.md, "Rate
+    limits": excess requests are rejected, not queued). It waits instead of failing."""
 
     def __init__(
         self,
         rate: int,
         per: float,
         *,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-        cache: Any = None,
-        key: str = "mashups:submit-window",
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        store: SlotStore | None = None,
     ) -> None:
         self.rate, self.per = rate, per
-        self.clock, self.sleep = clock, sleep
-        self.cache, self.key = cache, key
-        self.local: deque[float] = deque()
+        self.clock = clock or default_clock
+        self.sleep = sleep or default_sleep
+        self.store = store or MemorySlots()
 
     def wait(self) -> float:
         """Block until a submission may go; returns the seconds waited."""
         waited = 0.0
-        while (delay := self._reserve()) > 0:
+        while (delay := self.store.take(self.clock(), self.per, self.rate)) > 0:
             self.sleep(delay)
             waited += delay
         return waited
 
-    def _reserve(self) -> float:
-        now = self.clock()
-        window = self._load()
-        while window and window[0] <= now - self.per:
-            window.popleft()
-        if len(window) >= self.rate:
-            return window[0] + self.per - now
-        window.append(now)
-        self._store(window)
-        return 0.0
-
-    def _load(self) -> deque[float]:
-        if self.cache is None:
-            return self.local
-        return deque(self.cache.get(self.key) or [])
-
-    def _store(self, window: deque[float]) -> None:
-        if self.cache is not None:
-            self.cache.set(self.key, list(window), timeout=int(self.per) + 1)
-
 
 # --- the client -------------------------------------------------------------------------------
+
+
+def default_sleep(seconds: float) -> None:
+    """The one place the client waits (tests replace it: no test sleeps)."""
+    time.sleep(seconds)
+
+
+def default_clock() -> float:
+    """The throttle's clock (tests replace it with a fake one)."""
+    return time.time()
 
 
 class RemoteProvider:
@@ -262,15 +272,17 @@ class RemoteProvider:
         timeout: float = 20.0,
         max_retries: int = 3,
         backoff: float = 1.0,
+        max_delay: float = 60.0,
         throttle: Throttle | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.backoff = backoff
+        self.max_delay = max_delay
         self.throttle = throttle
-        self.sleep = sleep
+        self.sleep = sleep or default_sleep
         self._client = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -281,13 +293,24 @@ class RemoteProvider:
     def __repr__(self) -> str:  # never the key
         return f"RemoteProvider(base_url={self.base_url!r})"
 
+    def __enter__(self) -> RemoteProvider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self._client.close()
 
     def submit(self, payload: Mapping[str, object], *, callback_url: str) -> str:
+        """Start a task. Only answers that prove the provider refused it are retried: after a
+        timeout or a cut connection it may have accepted it, and a second submit would make
+        (and bill) a second job, so that error says ``maybe_accepted``."""
         if self.throttle is not None:
             self.throttle.wait()
-        body = self._call("POST", SUBMIT_PATH, json={**payload, "callBackUrl": callback_url})
+        body = self._call(
+            "POST", SUBMIT_PATH, json={**payload, "callBackUrl": callback_url}, once=True
+        )
         data = body.get("data") or {}
         task_id = _text(data, "taskId", "task_id") if isinstance(data, Mapping) else ""
         if not task_id:
@@ -308,33 +331,51 @@ class RemoteProvider:
                 "The provider sent an unreadable credit balance.", permanent=True
             ) from None
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, method: str, path: str, *, once: bool = False, **kwargs: Any) -> dict[str, Any]:
         attempt = 0
         while True:
             try:
-                return self._once(method, path, **kwargs)
+                return self._once(method, path, once=once, **kwargs)
             except ProviderError as error:
-                if error.permanent or attempt >= self.max_retries:
+                if error.permanent or error.maybe_accepted or attempt >= self.max_retries:
                     raise
-                delay = (
-                    error.retry_after
-                    if error.retry_after is not None
-                    else self.backoff * 2**attempt
+                delay = self._delay(error, attempt)
+                log.warning(
+                    "provider %s %s failed (%s); retry %d in %.1f s",
+                    method,
+                    path,
+                    error.code or error,
+                    attempt + 1,
+                    delay,
                 )
-                log.info("provider %s %s: %s; retrying in %.1f s", method, path, error.code, delay)
                 self.sleep(delay)
                 attempt += 1
 
-    def _once(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _delay(self, error: ProviderError, attempt: int) -> float:
+        """Retry-After when the provider gave one, else exponential; never above max_delay."""
+        wanted = error.retry_after if error.retry_after is not None else self.backoff * 2**attempt
+        return min(wanted, self.max_delay)
+
+    def _once(self, method: str, path: str, *, once: bool, **kwargs: Any) -> dict[str, Any]:
         try:
             response = self._client.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+            # Nothing reached the provider: safe to retry, even a submit.
+            raise ProviderError(
+                f"The provider could not be reached ({type(error).__name__}).", permanent=False
+            ) from None
         except httpx.TimeoutException:
             raise ProviderError(
-                "The provider did not answer in time.", permanent=False, code=408
+                "The provider did not answer in time.",
+                permanent=False,
+                code=408,
+                maybe_accepted=once,
             ) from None
         except httpx.HTTPError as error:
             raise ProviderError(
-                f"The provider could not be reached ({type(error).__name__}).", permanent=False
+                f"The provider's answer was cut off ({type(error).__name__}).",
+                permanent=False,
+                maybe_accepted=once,
             ) from None
         body = _json(response)
         code = _code(body.get("code")) or response.status_code
@@ -369,13 +410,19 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def provider_from_settings() -> RemoteProvider:
+def provider_from_settings(*, store: SlotStore | None = None) -> RemoteProvider:
+    """The client as configured; ``store`` shares the submission window between processes."""
     from django.conf import settings
-    from django.core.cache import cache
 
     return RemoteProvider(
         base_url=settings.MASHUP_API_BASE_URL,
         api_key=settings.MASHUP_API_KEY,
         timeout=settings.MASHUP_API_TIMEOUT,
-        throttle=Throttle(settings.MASHUP_SUBMIT_RATE, settings.MASHUP_SUBMIT_WINDOW, cache=cache),
+        throttle=Throttle(settings.MASHUP_SUBMIT_RATE, settings.MASHUP_SUBMIT_WINDOW, store=store),
     )
+
+
+def get_credits() -> int:
+    """The account's credit balance, for staff (shared/api-contract.md, "Credits")."""
+    with provider_from_settings() as provider:
+        return provider.credits()

@@ -1,0 +1,316 @@
+"""A fake of the remote mashup API (shared/api-contract.md), over real HTTP on loopback.
+
+It speaks the contract: submit, record-info and credit behind a Bearer key, and it calls
+back over real HTTP to the job's ``callBackUrl`` (text → first → complete). It serves small
+real MP3 and JPEG files as the tracks' URLs, so copying results works for real.
+
+Knobs (attributes; set them before the request they should affect):
+
+- ``callbacks``: the callback types sent by ``deliver()``, in order; repeat one for
+  duplicates, reorder for out-of-order, drop text/first to skip them, empty for none.
+- ``auto_callbacks``: deliver from a thread right after submit (for end-to-end runs).
+- ``fail_code``: the job fails with this contract code (error callback, failed record).
+- ``script(endpoint, status, body, headers)``: canned answers served first, in order
+  (HTTP 200 with body code 422, 429 with Retry-After, 455, 500...).
+- ``delay``: seconds every API answer waits (to run past the client's timeout).
+- ``naming``: force "camel" or "snake" track fields everywhere (default: the contract's,
+  camelCase in record-info, snake_case in callbacks); ``create_time``: "string" or "epoch".
+- ``task_key``: "task_id" or "taskId" in callbacks; ``signing_key``: kie.ai-style signature.
+- ``fetch_sources``: download the two source URLs on submit, like the real provider.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from mashup_site.providers.remote import sign
+
+SUBMIT = "/api/v1/generate/mashup"
+RECORD = "/api/v1/generate/record-info"
+CREDIT = "/api/v1/generate/credit"
+ENDPOINTS = {SUBMIT: "submit", RECORD: "record", CREDIT: "credit"}
+STEPS = ("PENDING", "TEXT_SUCCESS", "FIRST_SUCCESS", "SUCCESS")
+CALLBACK_STEP = {"text": 1, "first": 2, "complete": 3}
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FakeTask:
+    task_id: str
+    payload: dict[str, Any]
+    step: int = 0  # index into STEPS
+    failed: bool = False
+    source_statuses: list[int] = field(default_factory=list)
+
+
+class FakeApi:
+    def __init__(self, audio: bytes, image: bytes) -> None:
+        self.key = "sk-fake-" + secrets.token_hex(12)
+        self.audio, self.image = audio, image
+        self.callbacks: tuple[str, ...] = ("text", "first", "complete")
+        self.auto_callbacks = False
+        self.fail_code: int | None = None
+        self.delay = 0.0
+        self.naming: str | None = None
+        self.create_time = "string"
+        self.task_key = "task_id"
+        self.signing_key = ""
+        self.fetch_sources = False
+        self.credits = 100
+        self.tasks: dict[str, FakeTask] = {}
+        self.requests: list[tuple[str, str]] = []  # (endpoint, authorization header)
+        self.callback_answers: list[int] = []
+        self.file_requests = 0
+        self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> FakeApi:
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    # --- knobs and records ----------------------------------------------------------------------
+
+    def script(
+        self, endpoint: str, status: int, body: Any, headers: dict[str, str] | None = None
+    ) -> None:
+        """Serve this answer at ``endpoint`` ("submit", "record", "credit") before any other."""
+        self._scripts[endpoint].append(Reply(status, body, headers or {}))
+
+    def count(self, endpoint: str) -> int:
+        return sum(1 for name, _ in self.requests if name == endpoint)
+
+    @property
+    def task(self) -> FakeTask:
+        """The only task (most tests make one)."""
+        (task,) = self.tasks.values()
+        return task
+
+    # --- callbacks ------------------------------------------------------------------------------
+
+    def deliver(self, task_id: str | None = None, kinds: tuple[str, ...] | None = None) -> None:
+        """POST the callbacks of ``task_id`` (default: the only task) to its callBackUrl."""
+        task = self.tasks[task_id] if task_id else self.task
+        for kind in self.callbacks if kinds is None else kinds:
+            body = self.callback_body(task, kind)
+            self.post_callback(task, body)
+
+    def post_callback(self, task: FakeTask, body: dict[str, Any]) -> int:
+        headers = {}
+        if self.signing_key:
+            stamp = str(int(time.time()))
+            headers["X-Webhook-Timestamp"] = stamp
+            headers["X-Webhook-Signature"] = sign(task.task_id, stamp, self.signing_key)
+        try:
+            answer = httpx.post(task.payload["callBackUrl"], json=body, headers=headers, timeout=15)
+            status = answer.status_code
+        except httpx.HTTPError:
+            status = 0
+        self.callback_answers.append(status)
+        return status
+
+    def callback_body(self, task: FakeTask, kind: str) -> dict[str, Any]:
+        if self.fail_code is not None:
+            task.failed = True
+            data = {"callbackType": "error", self.task_key: task.task_id, "data": None}
+            return {"code": self.fail_code, "msg": f"failed with {self.fail_code}", "data": data}
+        task.step = max(task.step, CALLBACK_STEP[kind])
+        tracks = self.tracks(task, CALLBACK_STEP[kind], self.naming or "snake")
+        data = {"callbackType": kind, self.task_key: task.task_id, "data": tracks}
+        return {"code": 200, "msg": "All generated successfully.", "data": data}
+
+    # --- the API's answers ----------------------------------------------------------------------
+
+    def tracks(self, task: FakeTask, step: int, naming: str) -> list[dict[str, Any]]:
+        """Two tracks: streams from "text" on, audio for the first at "first", both at the end."""
+        made = {1: 0, 2: 1, 3: 2}.get(step, 0)
+        out = []
+        for n in (1, 2):
+            base = f"{self.url}/files/{task.task_id}-{n}"
+            track = {
+                "id": f"{task.task_id}-track-{n}",
+                "audio_url": f"{base}.mp3" if n <= made else "",
+                "stream_audio_url": f"{base}-stream.mp3",
+                "image_url": f"{base}.jpeg",
+                "prompt": str(task.payload.get("prompt", "")),
+                "model_name": str(task.payload.get("model", "")).lower(),
+                "title": f"Fake mashup {n}",
+                "tags": "fake, test",
+                "createTime": 1_767_225_600_000
+                if self.create_time == "epoch"
+                else "2026-01-01 00:00:00",
+                "duration": 2.0,
+            }
+            out.append(_camel(track) if naming == "camel" else track)
+        return out
+
+    def record(self, task: FakeTask) -> dict[str, Any]:
+        if not task.failed and self.fail_code is None:
+            task.step = min(task.step + 1, len(STEPS) - 1)  # each poll, one step further
+        else:
+            task.failed = True
+        status = "GENERATE_AUDIO_FAILED" if task.failed else STEPS[task.step]
+        data = {
+            "taskId": task.task_id,
+            "param": json.dumps(task.payload),
+            "response": {
+                "taskId": task.task_id,
+                "sunoData": self.tracks(task, task.step, self.naming or "camel"),
+            },
+            "status": status,
+            "type": "mashup",
+            "errorCode": self.fail_code if task.failed else None,
+            "errorMessage": f"failed with {self.fail_code}" if task.failed else None,
+        }
+        return {"code": 200, "msg": "success", "data": data}
+
+    def submit(self, payload: dict[str, Any]) -> Reply:
+        missing = [k for k in ("uploadUrlList", "customMode", "model") if k not in payload]
+        if not payload.get("callBackUrl"):
+            return Reply(200, {"code": 400, "msg": "Please enter callBackUrl.", "data": None})
+        if missing or len(payload["uploadUrlList"]) != 2:
+            return Reply(200, {"code": 422, "msg": f"invalid: {missing}", "data": None})
+        task = FakeTask("fake-" + secrets.token_hex(6), payload)
+        with self._lock:
+            self.tasks[task.task_id] = task
+        if self.fetch_sources:
+            task.source_statuses = [_status_of(url) for url in payload["uploadUrlList"]]
+        if self.auto_callbacks:
+            thread = threading.Thread(target=self.deliver, args=(task.task_id,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        return Reply(200, {"code": 200, "msg": "success", "data": {"taskId": task.task_id}})
+
+    def answer(self, endpoint: str, query: dict[str, list[str]], body: Any) -> Reply:
+        with self._lock:
+            scripted = self._scripts[endpoint].popleft() if self._scripts[endpoint] else None
+        if scripted:
+            return scripted
+        if endpoint == "submit":
+            return self.submit(body if isinstance(body, dict) else {})
+        if endpoint == "credit":
+            return Reply(200, {"code": 200, "msg": "success", "data": self.credits})
+        task = self.tasks.get((query.get("taskId") or [""])[0])
+        if task is None:
+            return Reply(200, {"code": 422, "msg": "record not found", "data": None})
+        return Reply(200, self.record(task))
+
+
+def _status_of(url: str) -> int:
+    try:
+        return httpx.get(url, timeout=10).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def _camel(track: dict[str, Any]) -> dict[str, Any]:
+    def camel(name: str) -> str:
+        head, *rest = name.split("_")
+        return head + "".join(part.title() for part in rest)
+
+    return {camel(key): value for key, value in track.items()}
+
+
+def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # quiet test output
+            pass
+
+        def do_GET(self) -> None:
+            self._api_or_file()
+
+        def do_POST(self) -> None:
+            self._api_or_file()
+
+        def _api_or_file(self) -> None:
+            parts = urlsplit(self.path)
+            if parts.path.startswith("/files/"):
+                self._file(parts.path)
+                return
+            endpoint = ENDPOINTS.get(parts.path)
+            if endpoint is None:
+                self._send(Reply(404, {"code": 404, "msg": "not found"}))
+                return
+            authorization = self.headers.get("Authorization", "")
+            with api._lock:
+                api.requests.append((endpoint, authorization))
+            if api.delay:
+                time.sleep(api.delay)  # the server is slow; the client's timeout must fire
+            if authorization != f"Bearer {api.key}":
+                self._send(Reply(401, {"code": 401, "msg": "Invalid API key"}))
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
+            self._send(api.answer(endpoint, parse_qs(parts.query), body))
+
+        def _file(self, path: str) -> None:
+            api.file_requests += 1
+            data, kind = (
+                (api.image, "image/jpeg") if path.endswith(".jpeg") else (api.audio, "audio/mpeg")
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _send(self, reply: Reply) -> None:
+            data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
+            try:
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (its timeout); nothing to answer
+
+    return Handler
+
+
+def make_files(folder: Path) -> tuple[bytes, bytes]:
+    """A short real MP3 and a real JPEG, for the tracks the fake serves."""
+    from PIL import Image
+
+    from tests.audiofiles import write_tone
+
+    mp3 = write_tone(folder / "fake-track.mp3", "mp3", seconds=1.0, freq=330.0)
+    jpeg = folder / "fake-cover.jpeg"
+    Image.new("RGB", (32, 32), (30, 120, 200)).save(jpeg, format="JPEG")
+    return mp3.read_bytes(), jpeg.read_bytes()

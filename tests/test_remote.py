@@ -1,0 +1,298 @@
+"""The remote client against the fake API over real HTTP on loopback (no sleeps: the client's
+sleep is a recorder, the throttle's clock is fake)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from mashup_site.mashups.pipeline import DatabaseSlots
+from mashup_site.providers.base import MESSAGES, ProviderError, Stage
+from mashup_site.providers.remote import (
+    MemorySlots,
+    RemoteProvider,
+    Throttle,
+    get_credits,
+    parse_callback,
+    parse_record,
+    parse_time,
+)
+
+PAYLOAD = {
+    "customMode": False,
+    "model": "V5",
+    "instrumental": False,
+    "prompt": "a summer dance floor",
+    "uploadUrlList": ["https://example.com/a.mp3", "https://example.com/b.mp3"],
+}
+CALLBACK = "http://127.0.0.1:9/callbacks/token/"
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def client(fake_api, clock):
+    provider = RemoteProvider(
+        base_url=fake_api.url, api_key=fake_api.key, timeout=2, sleep=clock.sleep
+    )
+    yield provider
+    provider.close()
+
+
+def test_it_submits_with_the_bearer_key_and_reads_the_task_id(client, fake_api) -> None:
+    task_id = client.submit(PAYLOAD, callback_url=CALLBACK)
+    assert task_id == fake_api.task.task_id
+    assert fake_api.requests == [("submit", f"Bearer {fake_api.key}")]
+    assert fake_api.task.payload["callBackUrl"] == CALLBACK
+
+
+def test_it_reads_the_record_through_every_stage(client, fake_api) -> None:
+    task_id = client.submit(PAYLOAD, callback_url=CALLBACK)
+    stages = [client.fetch(task_id).stage for _ in range(3)]
+    assert stages == [Stage.TEXT, Stage.FIRST, Stage.COMPLETE]
+    final = client.fetch(task_id)
+    assert [t.audio_url for t in final.tracks] == [
+        f"{fake_api.url}/files/{task_id}-1.mp3",
+        f"{fake_api.url}/files/{task_id}-2.mp3",
+    ]
+    assert final.tracks[0].stream_audio_url.endswith("-1-stream.mp3")
+    assert final.tracks[0].created_at == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("naming", ["camel", "snake"])
+@pytest.mark.parametrize("create_time", ["string", "epoch"])
+def test_it_reads_tracks_in_either_naming_style(client, fake_api, naming, create_time) -> None:
+    fake_api.naming, fake_api.create_time = naming, create_time
+    task_id = client.submit(PAYLOAD, callback_url=CALLBACK)
+    fake_api.task.step = 2
+    track = client.fetch(task_id).tracks[0]
+    assert track.audio_url.endswith("-1.mp3")
+    assert track.image_url.endswith("-1.jpeg")
+    assert track.model_name == "v5"
+    assert track.duration == 2.0
+    assert track.created_at == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_wrong_key_is_permanent_and_never_shows_the_key(fake_api, clock, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "sk-wrong-" + "x" * 20
+    provider = RemoteProvider(base_url=fake_api.url, api_key=secret, sleep=clock.sleep)
+    with pytest.raises(ProviderError) as caught:
+        provider.submit(PAYLOAD, callback_url=CALLBACK)
+    assert caught.value.permanent and caught.value.code == 401
+    assert str(caught.value) == MESSAGES[401]
+    assert secret not in repr(provider)
+    assert all(secret not in record.getMessage() for record in caplog.records)
+    assert fake_api.count("submit") == 1  # never retried
+
+
+def test_the_key_is_not_logged_while_retrying(client, fake_api, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake_api.script("submit", 500, {"code": 500, "msg": "boom"})
+    client.submit(PAYLOAD, callback_url=CALLBACK)
+    assert fake_api.count("submit") == 2
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "retry 1" in text
+    assert fake_api.key not in text
+
+
+def test_http_200_with_body_code_422_is_a_permanent_error(client, fake_api) -> None:
+    fake_api.script("submit", 200, {"code": 422, "msg": "validation error", "data": None})
+    with pytest.raises(ProviderError) as caught:
+        client.submit(PAYLOAD, callback_url=CALLBACK)
+    assert caught.value.permanent and caught.value.code == 422
+    assert fake_api.count("submit") == 1
+
+
+def test_http_200_with_body_code_429_is_retried(client, fake_api, clock) -> None:
+    fake_api.script("submit", 200, {"code": 429, "msg": "insufficient credits"})
+    assert client.submit(PAYLOAD, callback_url=CALLBACK)
+    assert clock.slept == [1.0]
+
+
+def test_it_honours_retry_after(client, fake_api, clock) -> None:
+    fake_api.script("submit", 429, {"code": 429, "msg": "busy"}, {"Retry-After": "7"})
+    fake_api.script("submit", 429, {"code": 429, "msg": "busy"}, {"Retry-After": "3"})
+    assert client.submit(PAYLOAD, callback_url=CALLBACK)
+    assert clock.slept == [7.0, 3.0]
+    assert fake_api.count("submit") == 3
+
+
+def test_a_huge_retry_after_is_capped(client, fake_api, clock) -> None:
+    task_id = client.submit(PAYLOAD, callback_url=CALLBACK)
+    fake_api.script("record", 455, {"code": 455, "msg": "maintenance"}, {"Retry-After": "86400"})
+    client.fetch(task_id)
+    assert clock.slept == [60.0]
+
+
+def test_back_off_grows_and_then_gives_up(client, fake_api, clock) -> None:
+    for _ in range(4):
+        fake_api.script("record", 455, {"code": 455, "msg": "maintenance"})
+    with pytest.raises(ProviderError) as caught:
+        client.fetch("any")
+    assert not caught.value.permanent
+    assert str(caught.value) == MESSAGES[455]
+    assert clock.slept == [1.0, 2.0, 4.0]
+    assert fake_api.count("record") == 4
+
+
+@pytest.mark.parametrize("code", [405, 408, 429, 430, 455, 500])
+def test_retryable_codes_are_retried(client, fake_api, code) -> None:
+    fake_api.script("submit", code, {"code": code, "msg": "transient"})
+    assert client.submit(PAYLOAD, callback_url=CALLBACK)
+    assert fake_api.count("submit") == 2
+
+
+@pytest.mark.parametrize("code", [400, 401, 402, 404, 409, 413, 422, 451, 501, 505, 531])
+def test_other_codes_are_permanent(client, fake_api, code) -> None:
+    fake_api.script("submit", code, {"code": code, "msg": "no"})
+    with pytest.raises(ProviderError) as caught:
+        client.submit(PAYLOAD, callback_url=CALLBACK)
+    assert caught.value.permanent and caught.value.code == code
+    assert fake_api.count("submit") == 1
+
+
+def test_a_body_that_is_not_json_still_reads_the_http_status(client, fake_api) -> None:
+    fake_api.script("record", 502, b"<html>bad gateway</html>")
+    with pytest.raises(ProviderError) as caught:
+        client.fetch("any")
+    assert caught.value.code == 502 and caught.value.permanent
+
+
+def test_a_slow_poll_times_out_and_is_retried(fake_api, clock) -> None:
+    provider = RemoteProvider(
+        base_url=fake_api.url, api_key=fake_api.key, timeout=0.2, max_retries=1, sleep=clock.sleep
+    )
+    fake_api.delay = 0.5
+    with pytest.raises(ProviderError) as caught:
+        provider.fetch("any")
+    assert caught.value.code == 408 and not caught.value.permanent
+    assert str(caught.value) == "The provider did not answer in time."
+    assert fake_api.count("record") == 2
+
+
+def test_a_slow_submit_is_not_sent_twice(fake_api, clock) -> None:
+    """After a timeout the provider may have the job: a second submit would bill twice."""
+    provider = RemoteProvider(
+        base_url=fake_api.url, api_key=fake_api.key, timeout=0.2, sleep=clock.sleep
+    )
+    fake_api.delay = 0.5
+    with pytest.raises(ProviderError) as caught:
+        provider.submit(PAYLOAD, callback_url=CALLBACK)
+    assert caught.value.maybe_accepted and not caught.value.permanent
+    assert fake_api.count("submit") == 1
+
+
+def test_an_unreachable_provider_is_retried_then_transient(clock) -> None:
+    provider = RemoteProvider(  # nobody listens on port 9
+        base_url="http://127.0.0.1:9", api_key="k", timeout=1, sleep=clock.sleep
+    )
+    with pytest.raises(ProviderError) as caught:
+        provider.submit(PAYLOAD, callback_url=CALLBACK)
+    assert not caught.value.permanent and not caught.value.maybe_accepted
+    assert len(clock.slept) == 3
+
+
+def test_an_unknown_status_stays_pending_and_is_logged(client, fake_api, caplog) -> None:
+    fake_api.script(
+        "record", 200, {"code": 200, "data": {"taskId": "t1", "status": "BRAND_NEW_STATE"}}
+    )
+    snapshot = client.fetch("t1")
+    assert snapshot.stage == Stage.PENDING
+    assert "BRAND_NEW_STATE" in caplog.text
+
+
+def test_a_failed_record_carries_its_code(client, fake_api) -> None:
+    fake_api.fail_code = 413
+    task_id = client.submit(PAYLOAD, callback_url=CALLBACK)
+    snapshot = client.fetch(task_id)
+    assert snapshot.stage == Stage.FAILED and snapshot.error_code == 413
+
+
+def test_callback_exception_is_read_from_the_tracks() -> None:
+    body = {
+        "code": 200,
+        "data": {
+            "status": "CALLBACK_EXCEPTION",
+            "response": {
+                "sunoData": [{"audioUrl": "https://x/1.mp3"}, {"audioUrl": "https://x/2"}]
+            },
+        },
+    }
+    assert parse_record(body, "t").stage == Stage.COMPLETE
+
+
+def test_callbacks_accept_both_task_id_spellings() -> None:
+    for key in ("task_id", "taskId"):
+        body = {"code": 200, "data": {"callbackType": "first", key: "t9", "data": []}}
+        snapshot = parse_callback(body)
+        assert (snapshot.task_id, snapshot.stage) == ("t9", Stage.FIRST)
+
+
+def test_create_time_is_read_as_text_or_epoch_milliseconds() -> None:
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    assert parse_time("2026-01-01 00:00:00") == moment
+    assert parse_time(1_767_225_600_000) == moment
+    assert parse_time("1767225600000") == moment
+    assert parse_time("not a time") is None
+
+
+@pytest.mark.django_db
+def test_get_credits_reads_the_balance(fake_api) -> None:
+    fake_api.credits = 42
+    assert get_credits() == 42
+    assert fake_api.requests == [("credit", f"Bearer {fake_api.key}")]
+
+
+def test_the_throttle_lets_20_through_then_waits_for_the_window(clock) -> None:
+    throttle = Throttle(20, 10, clock=clock, sleep=clock.sleep, store=MemorySlots())
+    assert [throttle.wait() for _ in range(20)] == [0.0] * 20
+    assert throttle.wait() == 10.0
+    assert clock.slept == [10.0]
+
+
+@pytest.mark.django_db
+def test_the_throttle_window_is_shared_through_the_database(clock) -> None:
+    """Two throttles (two worker processes) over one database share the same 20 slots."""
+    first = Throttle(20, 10, clock=clock, sleep=clock.sleep, store=DatabaseSlots())
+    second = Throttle(20, 10, clock=clock, sleep=clock.sleep, store=DatabaseSlots())
+    for _ in range(10):
+        first.wait()
+        clock.now += 0.5
+        second.wait()
+    assert clock.slept == []
+    clock.now = 1_000_000.0 + 9.5  # 21st submission inside the first window
+    assert second.wait() == pytest.approx(0.5)
+    assert first.wait() == pytest.approx(0.5)  # the next slot frees half a second later
+
+
+@pytest.mark.django_db
+def test_submissions_through_the_app_are_throttled(fake_api, clock, settings, monkeypatch) -> None:
+    from mashup_site.providers import remote
+
+    settings.MASHUP_SUBMIT_RATE, settings.MASHUP_SUBMIT_WINDOW = 2, 10
+    monkeypatch.setattr(remote, "default_clock", clock)
+    monkeypatch.setattr(remote, "default_sleep", clock.sleep)
+    for _ in range(3):
+        with remote.provider_from_settings(store=DatabaseSlots()) as provider:
+            provider.submit(PAYLOAD, callback_url=CALLBACK)
+    assert fake_api.count("submit") == 3
+    assert clock.slept == [10.0]
