@@ -25,6 +25,7 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -33,7 +34,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mashup_site.providers.remote import parse_callback, verify_signature
 
 from . import pipeline
-from .models import Mashup, Source
+from .models import Mashup, Provider, Source
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +74,23 @@ def _signature_ok(request: HttpRequest, task_id: str) -> bool:
 
 @login_not_required
 @require_GET
-def source_file(request: HttpRequest, token: str) -> HttpResponse:
-    """An uploaded source, for the remote provider, only while its job may still need it."""
-    source = get_object_or_404(Source.objects.select_related("mashup"), access_token=token)
+def source_file(request: HttpRequest, token: str) -> HttpResponseBase:
+    """An uploaded source, for the remote provider, only while its job may still need it:
+    a remote job that is not final, for at most MASHUP_SOURCE_URL_HOURS."""
+    source = get_object_or_404(
+        Source.objects.select_related("mashup").filter(mashup__provider=Provider.REMOTE),
+        access_token=token,
+    )
     mashup = source.mashup
     expires = mashup.created_at + timedelta(hours=settings.MASHUP_SOURCE_URL_HOURS)
     if not source.file or mashup.is_final or timezone.now() > expires:
         raise Http404("This link has expired.")
-    return serve_stored(source.file.name, filename=source.original_name or None)
+    return serve_stored(str(source.file.name), filename=source.original_name or None)
 
 
-def serve_stored(name: str, *, filename: str | None = None, download: bool = False) -> HttpResponse:
+def serve_stored(
+    name: str, *, filename: str | None = None, download: bool = False
+) -> HttpResponseBase:
     """A stored file: streamed from local disk, or a short-lived signed URL on S3."""
     try:
         path = default_storage.path(name)
@@ -93,4 +100,4 @@ def serve_stored(name: str, *, filename: str | None = None, download: bool = Fal
         handle = open(path, "rb")  # noqa: SIM115 (FileResponse closes it)
     except FileNotFoundError:
         raise Http404("This file is no longer stored.") from None
-    return FileResponse(handle, as_attachment=download, filename=filename)
+    return FileResponse(handle, as_attachment=download, filename=filename or "")

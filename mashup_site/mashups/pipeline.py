@@ -278,7 +278,7 @@ def run_local_engine(pk: int) -> None:
                 sources=paths,
                 payload=mashup.payload,
                 out_dir=work / "out",
-                on_snapshot=lambda snapshot: apply_snapshot(pk, snapshot),
+                on_snapshot=lambda snapshot: _apply_quietly(pk, snapshot),
             )
         except (ProviderError, download.DownloadError) as error:
             fail(pk, getattr(error, "code", None), str(error))
@@ -287,15 +287,20 @@ def run_local_engine(pk: int) -> None:
             fail(pk, None, "The mashup engine hit an unexpected problem; staff have been told.")
 
 
+def _apply_quietly(pk: int, snapshot: TaskSnapshot) -> None:
+    apply_snapshot(pk, snapshot)
+
+
 def _local_copy(source: Source, work: Path) -> Path:
     """A path on this machine for the source: the stored file, or the URL downloaded."""
     if source.url:
         return download.fetch(source.url, work / f"source-{source.position}", guard=True)
+    name = str(source.file.name)
     try:
-        return Path(default_storage.path(source.file.name))
+        return Path(default_storage.path(name))
     except NotImplementedError:  # remote storage (S3): copy it down
-        target = work / f"source-{source.position}{Path(source.file.name).suffix}"
-        with default_storage.open(source.file.name, "rb") as handle, target.open("wb") as out:
+        target = work / f"source-{source.position}{Path(name).suffix}"
+        with default_storage.open(name, "rb") as handle, target.open("wb") as out:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 out.write(chunk)
         return target

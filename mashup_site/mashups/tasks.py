@@ -59,7 +59,8 @@ def run_mashup(pk: int) -> None:
 
 def run_local(pk: int) -> None:
     """Run the engine in this worker, reporting its stages as snapshots."""
-    if not pipeline.claim(pk, lease=timedelta(seconds=settings.Q_CLUSTER["timeout"])):
+    lease = timedelta(seconds=int(settings.Q_CLUSTER["timeout"]))  # type: ignore[call-overload]
+    if not pipeline.claim(pk, lease=lease):
         return
     schedule_watchdog(pk)
     pipeline.run_local_engine(pk)

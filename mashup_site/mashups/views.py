@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
@@ -86,13 +87,13 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpResponse:
+def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpResponseBase:
     """A track's audio or cover, to its owner only; ?download=1 saves it under its title."""
     mashup = owned_mashup(request, pk)
     track = get_object_or_404(Track, mashup=mashup, position=position)
     stored = {"audio": track.audio, "image": track.image}.get(kind)
     if not stored:
         raise Http404("This file is not ready yet.")
-    suffix = stored.name.rsplit(".", 1)[-1]
-    filename = f"{mashup.display_title} ({position}).{suffix}"
-    return serve_stored(stored.name, filename=filename, download="download" in request.GET)
+    name = str(stored.name)
+    filename = f"{mashup.display_title} ({position}).{name.rsplit('.', 1)[-1]}"
+    return serve_stored(name, filename=filename, download="download" in request.GET)

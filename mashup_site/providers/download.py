@@ -28,7 +28,7 @@ class DownloadError(Exception):
 
 def resolve(host: str) -> list[str]:
     try:
-        return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
     except socket.gaierror as error:
         raise DownloadError(f"the host {host} could not be found") from error
 

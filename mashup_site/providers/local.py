@@ -42,7 +42,7 @@ def track_of(variant: Variant, payload: Mapping[str, object], model: str) -> Tra
     return Track(
         id=variant.audio_path.stem,
         title=variant.title,
-        tags=", ".join(variant.summary.get("styles_applied") or [])
+        tags=", ".join(str(s) for s in variant.summary.get("styles_applied") or [])  # type: ignore[attr-defined]
         or str(payload.get("style") or ""),
         prompt=str(payload.get("prompt") or ""),
         model_name=f"local engine ({model})",

@@ -17,6 +17,7 @@ Knobs (attributes; set them before the request they should affect):
   camelCase in record-info, snake_case in callbacks); ``create_time``: "string" or "epoch".
 - ``task_key``: "task_id" or "taskId" in callbacks; ``signing_key``: kie.ai-style signature.
 - ``fetch_sources``: download the two source URLs on submit, like the real provider.
+- ``stuck``: polls never see the job progress (to reach the give-up time).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class FakeApi:
         self.task_key = "task_id"
         self.signing_key = ""
         self.fetch_sources = False
+        self.stuck = False  # polls never see progress
         self.credits = 100
         self.tasks: dict[str, FakeTask] = {}
         self.requests: list[tuple[str, str]] = []  # (endpoint, authorization header)
@@ -80,6 +82,7 @@ class FakeApi:
         self.file_requests = 0
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._task_made = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -109,6 +112,12 @@ class FakeApi:
 
     def count(self, endpoint: str) -> int:
         return sum(1 for name, _ in self.requests if name == endpoint)
+
+    def wait_for_task(self, timeout: float = 10) -> FakeTask:
+        """The only task, once a (slow) submit has made it."""
+        if not self._task_made.wait(timeout):
+            raise AssertionError("the fake never received a submission")
+        return self.task
 
     @property
     def task(self) -> FakeTask:
@@ -175,7 +184,9 @@ class FakeApi:
         return out
 
     def record(self, task: FakeTask) -> dict[str, Any]:
-        if not task.failed and self.fail_code is None:
+        if self.stuck:
+            pass
+        elif not task.failed and self.fail_code is None:
             task.step = min(task.step + 1, len(STEPS) - 1)  # each poll, one step further
         else:
             task.failed = True
@@ -203,6 +214,7 @@ class FakeApi:
         task = FakeTask("fake-" + secrets.token_hex(6), payload)
         with self._lock:
             self.tasks[task.task_id] = task
+        self._task_made.set()
         if self.fetch_sources:
             task.source_statuses = [_status_of(url) for url in payload["uploadUrlList"]]
         if self.auto_callbacks:
