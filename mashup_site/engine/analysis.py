@@ -5,7 +5,10 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   22.05 kHz mono, hop 512 (23 ms), the standard front end of beat trackers.
 - Tempo: autocorrelation of the onset envelope weighted by a log-normal prior around
   120 BPM (Ellis 2007), searched 60–200 BPM.
-- Beats: Ellis's dynamic programme (reward onsets, penalise deviation from the period).
+- Beats: Ellis's dynamic programme (reward onsets, penalise deviation from the period),
+  then each beat moved to the strongest onset within one hop on a 5.8 ms onset envelope,
+  with parabolic interpolation: the 23 ms grid alone would leave up to ±12 ms per song,
+  ±23 ms between two songs, more than the 20 ms the alignment is held to.
 - Downbeats: of the four beat phases, the one whose beats carry most low-frequency onset
   energy (kick drums and bass notes land on the one).
 - Key: a chromagram (8192-point STFT bins folded to pitch classes, 60 Hz–5 kHz) against the
@@ -19,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyloudnorm
+import scipy.fft
+import scipy.ndimage
 import scipy.signal
 
 from .errors import EngineError
@@ -148,6 +153,52 @@ def track_beats(onsets: np.ndarray, bpm: float, tightness: float = 100.0) -> np.
     return np.array(beats[::-1])
 
 
+FINE_SR = ANALYSIS_SR
+FINE_FFT = 1024
+FINE_HOP = 128  # 5.8 ms: 20 ms targets need a finer clock than the 23 ms hop
+
+
+def fine_onsets(mono: np.ndarray) -> np.ndarray:
+    """Spectral-flux onset strength of a mono layer (at the analysis rate), 5.8 ms hop."""
+    padded = np.pad(mono, (FINE_FFT // 2, FINE_FFT // 2))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, FINE_FFT)[::FINE_HOP]
+    mag = np.abs(scipy.fft.rfft(frames * np.hanning(FINE_FFT).astype(np.float32), axis=1))
+    flux = np.maximum(0.0, np.diff(np.log1p(100 * mag), axis=0)).sum(axis=1)
+    return np.concatenate([[0.0], flux]).astype(np.float32)
+
+
+def _peak_time(env: np.ndarray, centre: float, reach: float) -> tuple[float, float]:
+    """(time in seconds, strength) of the strongest onset within ``reach`` of ``centre``,
+    with parabolic interpolation between frames."""
+    fps = FINE_SR / FINE_HOP
+    a = max(1, int((centre - reach) * fps))
+    b = min(len(env) - 1, int((centre + reach) * fps) + 1)
+    if b - a < 2:
+        return centre, 0.0
+    k = a + int(np.argmax(env[a:b]))
+    left, mid, right = env[k - 1], env[k], env[min(k + 1, len(env) - 1)]
+    denom = left - 2 * mid + right
+    frac = 0.5 * (left - right) / denom if denom else 0.0
+    return (k + float(np.clip(frac, -0.5, 0.5))) / fps, float(mid)
+
+
+def refined_beats(mono: np.ndarray) -> tuple[np.ndarray, float]:
+    """(beat times in seconds, BPM): tracked on the 23 ms grid, then each moved to the
+    strongest onset within one grid step, located to a fraction of a 5.8 ms frame."""
+    onsets = onset_envelope(spectrogram(mono))
+    if onsets.max() <= 0:
+        return np.zeros(0), 0.0
+    bpm, _ = estimate_tempo(onsets)
+    coarse = frames_to_seconds(track_beats(onsets, bpm))
+    return refine(coarse, fine_onsets(mono)), bpm
+
+
+def refine(times: np.ndarray, fine: np.ndarray) -> np.ndarray:
+    """Each time moved to the strongest onset within one tracker hop (23 ms) of it."""
+    reach = HOP / ANALYSIS_SR
+    return np.array([_peak_time(fine, t, reach)[0] for t in times])
+
+
 def pick_downbeats(beats: np.ndarray, low_onsets: np.ndarray) -> np.ndarray:
     if len(beats) < 4:
         return beats
@@ -222,8 +273,10 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
     onsets = onset_envelope(mag)
     bpm, confidence = estimate_tempo(onsets)
     frames = track_beats(onsets, bpm)
-    beats = frames_to_seconds(frames)
-    downbeats = frames_to_seconds(pick_downbeats(frames, onset_envelope(mag, low_only=True)))
+    fine = fine_onsets(mono)
+    beats = refine(frames_to_seconds(frames), fine)
+    downbeat_frames = pick_downbeats(frames, onset_envelope(mag, low_only=True))
+    downbeats = refine(frames_to_seconds(downbeat_frames), fine)
     tonic, mode = estimate_key(mono)
     return Analysis(
         duration=duration,

@@ -134,17 +134,26 @@ def _ramp(x: np.ndarray, fade: int) -> None:
         x[:, -fade:] *= ramp[::-1]
 
 
+ENV_BLOCK = 256  # 5.8 ms at 44.1 kHz: the gain moves over 200 ms, so blocks are plenty
+
+
 def envelope(x: np.ndarray, sr: int, seconds: float = 0.05) -> np.ndarray:
-    mono = np.abs(x).mean(axis=0)
-    return scipy.ndimage.uniform_filter1d(mono, max(1, int(seconds * sr)))
+    """Mean |x| per ENV_BLOCK samples, smoothed over ``seconds`` (one value per block)."""
+    n = x.shape[1] // ENV_BLOCK * ENV_BLOCK
+    blocks = np.abs(x[:, :n]).reshape(x.shape[0], -1, ENV_BLOCK).mean(axis=(0, 2))
+    return scipy.ndimage.uniform_filter1d(blocks, max(1, int(seconds * sr / ENV_BLOCK)))
 
 
 def duck(backing: np.ndarray, lead: np.ndarray, sr: int, depth_db: float = 4.0) -> np.ndarray:
     """Lower the backing by up to ``depth_db`` where the lead is loud (sidechain ducking)."""
     env = envelope(lead, sr, 0.08)
+    if not len(env):
+        return backing
     env = env / (np.percentile(env, 95) + 1e-9)
     gain_db = -depth_db * np.clip(env, 0, 1)
-    gain = 10 ** (scipy.ndimage.uniform_filter1d(gain_db, int(0.2 * sr)) / 20)
+    gain_db = scipy.ndimage.uniform_filter1d(gain_db, max(1, int(0.2 * sr / ENV_BLOCK)))
+    centres = (np.arange(len(gain_db)) + 0.5) * ENV_BLOCK
+    gain = 10 ** (np.interp(np.arange(backing.shape[1]), centres, gain_db) / 20)
     return (backing * gain.astype(np.float32)).astype(np.float32)
 
 

@@ -16,8 +16,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.fft
-import scipy.signal
 
 from . import analysis
 from .decode import load
@@ -62,66 +60,25 @@ class QualityReport:
         )
 
 
-FINE_SR = 11025
-FINE_FFT = 512
-FINE_HOP = 64  # 5.8 ms: a 20 ms target needs a finer clock than the tracker's 23 ms hop
+def beat_offset_ms(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Median |offset| between the beats of two layers, each tracked on its own.
 
-
-def fine_onsets(layer: np.ndarray, sr: int) -> np.ndarray:
-    """Spectral-flux onset strength of a layer at a 5.8 ms hop."""
-    mono = np.atleast_2d(layer).mean(axis=0)
-    mono = scipy.signal.resample_poly(mono, FINE_SR, sr).astype(np.float32)
-    padded = np.pad(mono, (FINE_FFT // 2, FINE_FFT // 2))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, FINE_FFT)[::FINE_HOP]
-    mag = np.abs(scipy.fft.rfft(frames * np.hanning(FINE_FFT).astype(np.float32), axis=1))
-    flux = np.maximum(0.0, np.diff(np.log1p(100 * mag), axis=0)).sum(axis=1)
-    return np.concatenate([[0.0], flux]).astype(np.float32)
-
-
-def _peak_time(env: np.ndarray, centre: float, reach: float) -> tuple[float, float]:
-    """(time in seconds, strength) of the strongest onset within ``reach`` of ``centre``,
-    with parabolic interpolation between frames."""
-    fps = FINE_SR / FINE_HOP
-    a = max(1, int((centre - reach) * fps))
-    b = min(len(env) - 1, int((centre + reach) * fps) + 1)
-    if b - a < 2:
-        return centre, 0.0
-    k = a + int(np.argmax(env[a:b]))
-    left, mid, right = env[k - 1], env[k], env[min(k + 1, len(env) - 1)]
-    denom = left - 2 * mid + right
-    frac = 0.5 * (left - right) / denom if denom else 0.0
-    return (k + float(np.clip(frac, -0.5, 0.5))) / fps, float(mid)
-
-
-def beat_offset_ms(a: np.ndarray, b: np.ndarray, sr: int) -> float | None:
-    """Median |offset| between the two layers' onsets at the first layer's beats.
-
-    Beats are tracked on the first layer (the tracker's 23 ms grid); around each, the
-    strongest onset of each layer within a quarter beat is located to a fraction of a
-    5.8 ms frame. Beats where either layer is quiet (a vocal rest, a break) are skipped.
+    ``a`` and ``b`` are mono at the analysis rate (``analysis.to_mono``). For each beat of
+    the first layer, the nearest beat of the second within a quarter beat is its partner;
+    beats without one (a break, a half-time passage) are left out.
     """
-    mono = analysis.to_mono(a, sr)
-    onsets = analysis.onset_envelope(analysis.spectrogram(mono))
-    if onsets.max() <= 0:
+    first, bpm = analysis.refined_beats(a)
+    second, _ = analysis.refined_beats(b)
+    if len(first) < 4 or len(second) < 4:
         return None
-    bpm, _ = analysis.estimate_tempo(onsets)
-    beats = analysis.frames_to_seconds(analysis.track_beats(onsets, bpm))
-    if len(beats) < 4:
-        return None
-    env_a, env_b = fine_onsets(a, sr), fine_onsets(b, sr)
-    floor_a, floor_b = (0.2 * np.percentile(e, 99) for e in (env_a, env_b))
-    reach = 60 / bpm / 4
-    offsets = []
-    for beat in beats:
-        ta, sa = _peak_time(env_a, beat, reach)
-        tb, sb = _peak_time(env_b, ta, reach)
-        if sa > floor_a and sb > floor_b:
-            offsets.append(abs(tb - ta))
-    return float(np.median(offsets) * 1000) if len(offsets) >= 4 else None
+    idx = np.clip(np.searchsorted(second, first), 1, len(second) - 1)
+    nearest = np.minimum(np.abs(second[idx] - first), np.abs(second[idx - 1] - first))
+    close = nearest[nearest <= 60 / bpm / 4]
+    return float(np.median(close) * 1000) if len(close) >= 4 else None
 
 
-def layer_key(layer: np.ndarray, sr: int) -> str:
-    return analysis.camelot(*analysis.estimate_key(analysis.to_mono(layer, sr)))
+def layer_key(mono: np.ndarray) -> str:
+    return analysis.camelot(*analysis.estimate_key(mono))
 
 
 def longest_silence(mix: np.ndarray, sr: int) -> float:
@@ -140,19 +97,25 @@ def longest_silence(mix: np.ndarray, sr: int) -> float:
 
 
 def measure_layers(
-    layers: Mapping[str, np.ndarray], sr: int, mix: np.ndarray | None = None
+    layers: Mapping[str, np.ndarray],
+    sr: int,
+    mix: np.ndarray | None = None,
+    *,
+    loudness: tuple[float, float] | None = None,
 ) -> QualityReport:
-    """``layers``: the reference (lead song on the mashup's timeline) and the backing first."""
+    """``layers``: the reference (lead song on the mashup's timeline) and the backing first.
+    ``loudness``: (LUFS, dBTP) of ``mix`` when the caller has just measured them."""
     names = list(layers)
-    a, b = layers[names[0]], layers[names[1]]
+    a, b = (analysis.to_mono(layers[name], sr) for name in names[:2])
     mix = mix if mix is not None else sum(layers.values())
-    keys = (layer_key(a, sr), layer_key(b, sr))
+    lufs, peak = loudness or (analysis.integrated_lufs(mix, sr), true_peak_db(mix))
+    keys = (layer_key(a), layer_key(b))
     return QualityReport(
-        beat_offset_ms=beat_offset_ms(a, b, sr),
+        beat_offset_ms=beat_offset_ms(a, b),
         keys=keys,
         camelot_distance=analysis.camelot_distance(*keys),
-        lufs=analysis.integrated_lufs(mix, sr),
-        true_peak_db=true_peak_db(mix),
+        lufs=lufs,
+        true_peak_db=peak,
         longest_silence_s=longest_silence(mix, sr),
     )
 

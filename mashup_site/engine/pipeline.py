@@ -203,7 +203,7 @@ def _render(
         else {}
     )
     quality = measure.measure_layers(
-        {"reference": reference, "backing": backing_layer}, SR, mastered
+        {"reference": reference, "backing": backing_layer}, SR, mastered, loudness=(lufs, peak)
     )
     summary = {
         "lead": lead.name,
