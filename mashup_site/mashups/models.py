@@ -155,6 +155,11 @@ class Mashup(models.Model):
         return self.status in FINAL_STATUSES
 
     @property
+    def cover_url(self) -> str:
+        """The first track's cover (reads prefetched tracks: no query per card)."""
+        return next((url for track in self.tracks.all() if (url := track.cover_url)), "")
+
+    @property
     def expiry(self) -> Expiry:
         """What to tell the owner about expiry now (the rules live in retention.py)."""
         from .retention import expiry_of

@@ -212,12 +212,20 @@ def keep_forever(mashups: QuerySet[Mashup]) -> int:
 
 
 def delete_files(mashup: Mashup) -> None:
-    """Delete a mashup's stored files: its tracks' copies, and its uploaded sources unless
-    another live mashup uses the same upload (sources are stored once per content)."""
+    delete_stored(files_of(mashup))
+
+
+def files_of(mashup: Mashup) -> list[str]:
+    """A mashup's stored files: its tracks' copies, and its uploaded sources unless another
+    live mashup uses the same upload (sources are stored once per content)."""
     names: list[str] = []
     for track in Track.objects.filter(mashup=mashup):
         names += [f.name for f in (track.audio, track.image) if f]
     names += [name for name in source_files(mashup) if not _shared(name, mashup)]
+    return names
+
+
+def delete_stored(names: Iterable[str]) -> None:
     for name in names:
         try:
             default_storage.delete(name)

@@ -6,6 +6,10 @@ app_name = "mashups"
 urlpatterns = [
     path("", views.gallery, name="gallery"),
     path("mashups/new/", views.create, name="create"),
+    path("mashups/<int:pk>/card/", views.card, name="card"),
+    path("mashups/<int:pk>/delete/", views.delete, name="delete"),
+    path("mashups/<int:pk>/retry/", views.retry, name="retry"),
+    path("healthz", views.healthz, name="healthz"),
     path("mashups/<int:pk>/", views.detail, name="detail"),
     path(
         "mashups/<int:pk>/tracks/<int:position>/<str:kind>/",

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from . import rules
+from . import actions, limits, retention, rules
 from .callbacks import serve_stored
+from .filters import GalleryFilter
 from .forms import MashupForm
 from .models import Mashup, Track
 from .tasks import enqueue_run
@@ -29,11 +31,79 @@ def owned_mashup(request: HttpRequest, pk: int) -> Mashup:
     return get_object_or_404(Mashup.objects.owned_by(request.user), pk=pk)
 
 
+# --- the gallery ------------------------------------------------------------------------------
+
+PER_PAGE = 12
+# Big columns no card shows; reading them for every card would only cost time.
+NOT_ON_CARDS = ("payload", "last_response", "analysis_text")
+
+
 @require_GET
 @login_required
 def gallery(request: HttpRequest) -> HttpResponse:
-    mashups = Mashup.objects.owned_by(request.user).prefetch_related("sources")
-    return render(request, "mashups/gallery.html", {"mashups": mashups})
+    """The person's mashups, newest first, searched, filtered and paged by a GET form.
+
+    A fixed number of queries whatever the number of mashups: the page, its count, the
+    tracks of the page's mashups (one prefetch) and the "expiring within a day" banner.
+    """
+    form = GalleryFilter(request.GET)
+    owned = Mashup.objects.owned_by(request.user)
+    mashups = form.filter(owned).defer(*NOT_ON_CARDS).prefetch_related("tracks")
+    page = Paginator(mashups, PER_PAGE).get_page(form.page_number)
+    context = {"form": form, "page_obj": page, "mashups": page.object_list}
+    if request.htmx:  # the search form swaps the results only
+        return render(request, "mashups/gallery.html#results", context)
+    expiring = retention.expiring_within_a_day(owned).defer(*NOT_ON_CARDS)
+    context["expiring"] = list(expiring[:10])
+    return render(request, "mashups/gallery.html", context)
+
+
+@require_GET
+@login_required
+def card(request: HttpRequest, pk: int) -> HttpResponse:
+    """One gallery card, polled by in-progress cards; htmx stops polling once it is final.
+    Without htmx (a plain visit of the polled URL) the mashup's own page is the answer."""
+    mashup = owned_mashup(request, pk)
+    if not request.htmx:
+        return redirect(mashup)
+    response = render(request, "mashups/gallery.html#card", {"mashup": mashup})
+    if mashup.is_final:
+        return HttpResponseStopPolling(response.content)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks to confirm (a real page: works without JavaScript); POST deletes."""
+    mashup = owned_mashup(request, pk)
+    if request.method == "GET":
+        return render(request, "mashups/delete.html", {"mashup": mashup})
+    title = mashup.display_title
+    actions.delete_mashup(mashup)
+    messages.success(request, f"“{title}” and its files were deleted.")
+    return redirect("mashups:gallery")
+
+
+@require_POST
+@login_required
+def retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue a failed mashup again (its owner only), within the person's limits."""
+    mashup = owned_mashup(request, pk)
+    if refusal := limits.over_active_limit(request.user.pk):
+        messages.error(request, refusal)
+    elif actions.retry_failed(mashup.pk):
+        messages.success(request, "Trying again. This page updates as it is made.")
+    else:
+        messages.info(request, "Only a failed mashup can be tried again.")
+    return redirect(mashup)
+
+
+@login_not_required
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For load balancers and the gallery benchmark's baseline: no session, no database."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 @require_http_methods(["GET", "POST"])

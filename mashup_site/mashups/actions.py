@@ -1,0 +1,68 @@
+"""What a person (or staff) may do to a whole job: retry a failed one, delete one.
+
+Both are used by the gallery's views and by the admin, so they live here rather than in
+either. Starting work goes only through ``tasks.enqueue_run`` (the pipeline's public door).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from . import retention
+from .models import Mashup, Status, Track, new_token
+from .tasks import enqueue_run
+
+# Everything a run writes, back to how a new job starts.
+RESET = {
+    "status": Status.QUEUED,
+    "provider_task_id": "",
+    "error_code": None,
+    "error_message": "",
+    "analysis_text": "",
+    "last_response": None,
+    "next_poll_at": None,
+    "claimed_at": None,
+    "polls": 0,
+    "submitted_at": None,
+    "text_at": None,
+    "first_at": None,
+    "completed_at": None,
+    "failed_at": None,
+    "expires_at": None,
+}
+
+
+def retry_failed(pk: int) -> bool:
+    """Queue a failed job again from the start; False if it is not (or no longer) failed.
+
+    The callback token changes, so a late callback about the failed attempt cannot be
+    applied to the new one (the callback view trusts the token in its URL).
+    """
+    with transaction.atomic():
+        mashup = Mashup.objects.select_for_update().filter(pk=pk, status=Status.FAILED).first()
+        if mashup is None:
+            return False
+        _delete_tracks(mashup)
+        for field, value in RESET.items():
+            setattr(mashup, field, value)
+        mashup.callback_token = new_token()
+        mashup.save()
+        enqueue_run(mashup)  # runs after the commit
+    return True
+
+
+def _delete_tracks(mashup: Mashup) -> None:
+    for track in Track.objects.filter(mashup=mashup):
+        for stored in (track.audio, track.image):
+            if stored:
+                stored.delete(save=False)
+        track.delete()
+
+
+def delete_mashup(mashup: Mashup) -> None:
+    """Delete a mashup and its files (uploads another live mashup shares are kept)."""
+    with transaction.atomic():
+        names = retention.files_of(mashup)
+        mashup.delete()
+        # Only once the rows are surely gone: a rolled-back delete keeps its files.
+        transaction.on_commit(lambda: retention.delete_stored(names))

@@ -1,0 +1,400 @@
+"""The gallery and its actions: cards, expiry, search, pages, live cards, delete, retry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from mashup_site.mashups import views
+from mashup_site.mashups.models import Mashup, Status, Track
+from tests.factories import MashupFactory, TrackFactory, finished_mashup, mashup_with_sources
+
+pytestmark = pytest.mark.django_db
+
+GALLERY = reverse("mashups:gallery")
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def html_of(client: Client, url: str = GALLERY, **kwargs: object) -> str:
+    response = client.get(url, **kwargs)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def card_of(html: str, mashup: Mashup) -> str:
+    """The HTML of one card (up to the next card or the end of the list)."""
+    start = html.index(f'id="mashup-{mashup.pk}"')
+    end = html.find('<li class="card mashup-card', start)
+    return html[start : end if end != -1 else len(html)]
+
+
+def expires_in(delta: timedelta) -> timezone.datetime:
+    return timezone.now() + delta
+
+
+# --- what a card shows ------------------------------------------------------------------------
+
+
+def test_it_lists_the_persons_mashups_newest_first(owner_client: Client, owner) -> None:
+    first = MashupFactory(owner=owner, title="First one", custom_mode=True)
+    second = MashupFactory(owner=owner, title="Second one", custom_mode=True)
+    html = html_of(owner_client)
+    assert html.index(second.display_title) < html.index(first.display_title)
+
+
+def test_a_complete_card_has_everything_a_person_needs(owner_client: Client, owner) -> None:
+    mashup = finished_mashup(
+        owner=owner,
+        prompt="A sunny reggae take on a rainy folk song with horns",
+        model="V4_5",
+        expires_at=expires_in(timedelta(days=5, hours=1)),
+    )
+    card = card_of(html_of(owner_client), mashup)
+    assert "A sunny reggae take on a rainy folk…" in card  # the idea's first words
+    assert "V4_5" in card and "Simple" in card and "Complete" in card
+    assert mashup.created_at.strftime("%Y") in card
+    for track in mashup.tracks.all():
+        assert f'src="{track.play_url}"' in card
+        assert f'href="{track.download_url}"' in card
+    assert f'src="{mashup.tracks.first().cover_url}"' in card
+    assert "expires in 5 days" in card
+    assert "download it now" not in card
+    assert "hx-get" not in card  # a finished card does not poll
+
+
+def test_a_card_warns_within_three_days_and_urges_within_a_day(owner_client: Client, owner) -> None:
+    warned = finished_mashup(owner=owner, expires_at=expires_in(timedelta(days=2, hours=1)))
+    urgent = finished_mashup(owner=owner, expires_at=expires_in(timedelta(hours=7, minutes=30)))
+    html = html_of(owner_client)
+    assert 'class="expiry expiry-warning">expires in 2 days<' in card_of(html, warned)
+    assert "expires in 7 hours: download it now" in card_of(html, urgent)
+    assert "expiry-urgent" in card_of(html, urgent)
+
+
+def test_an_expired_card_keeps_its_details_but_no_audio(owner_client: Client, owner) -> None:
+    swept = finished_mashup(owner=owner, files=False, status=Status.EXPIRED, title="Old one")
+    overdue = finished_mashup(owner=owner, expires_at=expires_in(-timedelta(minutes=1)))
+    html = html_of(owner_client)
+    for mashup in (swept, overdue):
+        card = card_of(html, mashup)
+        assert mashup.display_title in card
+        assert "expired: its audio has been deleted" in card
+        assert "<audio" not in card and "Download" not in card
+
+
+def test_the_gallery_warns_once_at_the_top_about_what_expires_within_a_day(
+    owner_client: Client, owner
+) -> None:
+    soon = finished_mashup(
+        owner=owner, title="Soon gone", custom_mode=True, expires_at=expires_in(timedelta(hours=20))
+    )
+    finished_mashup(
+        owner=owner, title="Not yet", custom_mode=True, expires_at=expires_in(timedelta(days=2))
+    )
+    html = html_of(owner_client)
+    banner = html.split('class="notice notice-urgent expiring-banner"')[1].split("</section>")[0]
+    assert html.count("expiring-banner") == 1
+    assert "1 mashup expires within a day: download it now" in banner
+    assert soon.get_absolute_url() in banner and "Soon gone" in banner
+    assert "Not yet" not in banner
+
+
+def test_no_banner_when_nothing_expires_within_a_day(owner_client: Client, owner) -> None:
+    finished_mashup(owner=owner, expires_at=expires_in(timedelta(days=2)))
+    assert "expiring-banner" not in html_of(owner_client)
+
+
+def test_a_failed_card_shows_its_reason_and_a_retry_button(owner_client: Client, owner) -> None:
+    mashup = MashupFactory(
+        owner=owner, status=Status.FAILED, error_message="The provider timed out."
+    )
+    card = card_of(html_of(owner_client), mashup)
+    assert "The provider timed out." in card
+    assert f'action="{reverse("mashups:retry", args=[mashup.pk])}"' in card
+    assert 'method="post"' in card
+
+
+def test_a_first_time_person_sees_how_to_make_a_first_mashup(owner_client: Client) -> None:
+    html = html_of(owner_client)
+    assert "Make your first mashup" in html
+    assert f'href="{reverse("mashups:create")}"' in html
+
+
+# --- live cards -------------------------------------------------------------------------------
+
+
+def test_an_in_progress_card_polls_a_url_that_works_without_htmx(
+    owner_client: Client, owner
+) -> None:
+    mashup = MashupFactory(owner=owner, status=Status.TEXT)
+    card_url = reverse("mashups:card", args=[mashup.pk])
+    card = card_of(html_of(owner_client), mashup)
+    assert f'hx-get="{card_url}"' in card and 'hx-trigger="every 3s"' in card
+    assert f'href="{mashup.get_absolute_url()}"' in card
+    response = owner_client.get(card_url)  # a plain visit: the mashup's own page
+    assert response.status_code == 302
+    assert response.url == mashup.get_absolute_url()
+
+
+def test_the_card_keeps_polling_while_in_progress_and_stops_when_final(
+    owner_client: Client, owner
+) -> None:
+    mashup = MashupFactory(owner=owner, status=Status.FIRST)
+    url = reverse("mashups:card", args=[mashup.pk])
+    response = owner_client.get(url, **HTMX)
+    assert response.status_code == 200
+    assert 'hx-trigger="every 3s"' in response.content.decode()
+    assert "<html" not in response.content.decode()
+
+    Mashup.objects.filter(pk=mashup.pk).update(status=Status.COMPLETE)
+    response = owner_client.get(url, **HTMX)
+    assert response.status_code == 286  # htmx: stop polling
+    assert "hx-get" not in response.content.decode()
+    assert "Complete" in response.content.decode()
+
+
+# --- search, filter, pages --------------------------------------------------------------------
+
+
+def test_it_searches_titles_styles_and_prompts(owner_client: Client, owner) -> None:
+    by_title = MashupFactory(owner=owner, custom_mode=True, title="Midnight Tango", style="x")
+    by_style = MashupFactory(owner=owner, custom_mode=True, title="B", style="tango noir")
+    by_idea = MashupFactory(owner=owner, prompt="a tango for robots")
+    other = MashupFactory(owner=owner, custom_mode=True, title="Polka", style="brass")
+    html = html_of(owner_client, GALLERY + "?q=TANGO")
+    for mashup in (by_title, by_style, by_idea):
+        assert f'id="mashup-{mashup.pk}"' in html
+    assert f'id="mashup-{other.pk}"' not in html
+    assert "3 mashups found" in html
+
+
+def test_every_search_word_must_match(owner_client: Client, owner) -> None:
+    both = MashupFactory(owner=owner, prompt="jazz meets metal")
+    one = MashupFactory(owner=owner, prompt="jazz meets folk")
+    html = html_of(owner_client, GALLERY + "?q=jazz+metal")
+    assert f'id="mashup-{both.pk}"' in html and f'id="mashup-{one.pk}"' not in html
+
+
+@pytest.mark.parametrize(
+    ("status", "shown"),
+    [("complete", {"complete"}), ("failed", {"failed"}), ("active", {"queued", "first"})],
+)
+def test_it_filters_by_status(owner_client: Client, owner, status: str, shown: set[str]) -> None:
+    made = {
+        s: MashupFactory(owner=owner, status=s) for s in ("queued", "first", "complete", "failed")
+    }
+    html = html_of(owner_client, f"{GALLERY}?status={status}")
+    assert {s for s, m in made.items() if f'id="mashup-{m.pk}"' in html} == shown
+
+
+def test_a_search_without_hits_says_so(owner_client: Client, owner) -> None:
+    MashupFactory(owner=owner)
+    html = html_of(owner_client, GALLERY + "?q=nothing-like-this")
+    assert "Nothing matches" in html
+    assert "Make your first mashup" not in html
+
+
+def test_a_bad_filter_value_is_ignored_not_an_error(owner_client: Client, owner) -> None:
+    mashup = MashupFactory(owner=owner)
+    html = html_of(owner_client, GALLERY + "?status=nonsense&page=abc")
+    assert f'id="mashup-{mashup.pk}"' in html
+
+
+def test_htmx_search_swaps_only_the_results(owner_client: Client, owner) -> None:
+    MashupFactory(owner=owner, prompt="a tango for robots")
+    html = html_of(owner_client, GALLERY + "?q=tango", **HTMX)
+    assert html.lstrip().startswith('<div id="results">')
+    assert "<html" not in html and "expiring-banner" not in html
+
+
+def test_it_pages_through_many_mashups_keeping_the_search(owner_client: Client, owner) -> None:
+    made = MashupFactory.create_batch(views.PER_PAGE + 3, owner=owner, prompt="tango")
+    page_one = html_of(owner_client, GALLERY + "?q=tango")
+    assert "Page 1 of 2" in page_one
+    assert 'href="?q=tango&amp;page=2"' in page_one
+    page_two = html_of(owner_client, GALLERY + "?q=tango&page=2")
+    oldest = made[0]
+    assert f'id="mashup-{oldest.pk}"' in page_two
+    assert f'id="mashup-{oldest.pk}"' not in page_one
+    assert page_two.count('class="card mashup-card') == 3
+
+
+def make_many(owner, count: int) -> None:
+    """``count`` finished mashups with two tracks each, in two bulk inserts."""
+    mashups = Mashup.objects.bulk_create(
+        MashupFactory.build(
+            owner=owner, status=Status.COMPLETE, expires_at=expires_in(timedelta(hours=5 + n))
+        )
+        for n in range(count)
+    )
+    Track.objects.bulk_create(
+        TrackFactory.build(
+            mashup=mashup,
+            position=position,
+            title="t",
+            image_url="https://e/c.jpg",
+            audio_url="https://e/a.mp3",
+        )
+        for mashup in mashups
+        for position in (1, 2)
+    )
+
+
+@pytest.mark.parametrize("count", [3, 300])
+def test_the_query_count_does_not_grow_with_the_number_of_mashups(
+    owner_client: Client, owner, count: int, django_assert_num_queries
+) -> None:
+    make_many(owner, count)
+    owner_client.get(GALLERY)  # warm the session
+    # session, user, count, page, the page's tracks, the "expiring within a day" banner
+    with django_assert_num_queries(6):
+        html = html_of(owner_client)
+    assert html.count('class="card mashup-card') == min(count, views.PER_PAGE)
+    with django_assert_num_queries(5):  # an htmx search has no banner
+        html_of(owner_client, GALLERY + "?q=idea&status=complete", **HTMX)
+
+
+# --- strangers --------------------------------------------------------------------------------
+
+
+def test_a_stranger_never_sees_another_persons_mashups_or_search_hits(
+    stranger_client: Client, owner
+) -> None:
+    mashup = finished_mashup(
+        owner=owner, prompt="secret tango idea", expires_at=expires_in(timedelta(hours=3))
+    )
+    for url in (GALLERY, GALLERY + "?q=secret", GALLERY + "?status=complete"):
+        html = html_of(stranger_client, url)
+        assert "secret tango" not in html
+        assert f"mashup-{mashup.pk}" not in html
+        assert "expiring-banner" not in html
+
+
+def test_a_stranger_cannot_reach_another_persons_card_files_or_actions(
+    stranger_client: Client, owner
+) -> None:
+    mashup = finished_mashup(owner=owner)
+    pk = mashup.pk
+    for url in (
+        reverse("mashups:card", args=[pk]),
+        reverse("mashups:delete", args=[pk]),
+        reverse("mashups:track_file", args=[pk, 1, "audio"]),
+        reverse("mashups:track_file", args=[pk, 1, "image"]),
+    ):
+        assert stranger_client.get(url, **HTMX).status_code == 404, url
+    assert stranger_client.post(reverse("mashups:delete", args=[pk])).status_code == 404
+    assert stranger_client.post(reverse("mashups:retry", args=[pk])).status_code == 404
+    assert Mashup.objects.filter(pk=pk).exists()
+
+
+# --- delete -----------------------------------------------------------------------------------
+
+
+def test_delete_asks_to_confirm_on_a_real_page(owner_client: Client, owner) -> None:
+    mashup = finished_mashup(owner=owner, title="Keep me?", custom_mode=True)
+    url = reverse("mashups:delete", args=[mashup.pk])
+    assert f'href="{url}"' in card_of(html_of(owner_client), mashup)
+    html = html_of(owner_client, url)
+    assert "Delete “Keep me?”?" in html
+    assert 'method="post"' in html and "csrfmiddlewaretoken" in html
+    assert Mashup.objects.filter(pk=mashup.pk).exists()  # asking deletes nothing
+
+
+def test_deleting_removes_the_mashup_and_its_files(
+    owner_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    mashup = finished_mashup(owner=owner)
+    names = [n for t in mashup.tracks.all() for n in (t.audio.name, t.image.name)]
+    assert all(default_storage.exists(name) for name in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(reverse("mashups:delete", args=[mashup.pk]))
+    assert response.status_code == 302 and response.url == GALLERY
+    assert not Mashup.objects.filter(pk=mashup.pk).exists()
+    assert not Track.objects.filter(mashup_id=mashup.pk).exists()
+    assert not any(default_storage.exists(name) for name in names)
+    assert "were deleted" in html_of(owner_client)
+
+
+def test_delete_is_not_possible_by_other_methods(owner_client: Client, owner) -> None:
+    mashup = MashupFactory(owner=owner)
+    response = owner_client.put(reverse("mashups:delete", args=[mashup.pk]))
+    assert response.status_code == 405
+    assert Mashup.objects.filter(pk=mashup.pk).exists()
+
+
+# --- retry ------------------------------------------------------------------------------------
+
+
+def test_retry_queues_a_failed_job_from_the_start(
+    owner_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    mashup = finished_mashup(
+        owner=owner,
+        status=Status.FAILED,
+        error_message="Boom",
+        provider_task_id="task-1",
+        error_code=500,
+    )
+    old_token = mashup.callback_token
+    old_files = [t.audio.name for t in mashup.tracks.all()]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(reverse("mashups:retry", args=[mashup.pk]))
+    assert response.status_code == 302 and response.url == mashup.get_absolute_url()
+    mashup.refresh_from_db()
+    assert mashup.status == Status.QUEUED
+    assert (mashup.error_message, mashup.error_code, mashup.provider_task_id) == ("", None, "")
+    assert mashup.callback_token != old_token  # late callbacks of the failed try are refused
+    assert not mashup.tracks.exists()
+    assert not any(default_storage.exists(name) for name in old_files)
+    assert OrmQ.objects.count() == 1  # tasks.run_mashup enqueued once
+
+
+def test_retry_only_retries_failed_jobs(owner_client: Client, owner) -> None:
+    mashup = MashupFactory(owner=owner, status=Status.COMPLETE)
+    owner_client.post(reverse("mashups:retry", args=[mashup.pk]))
+    mashup.refresh_from_db()
+    assert mashup.status == Status.COMPLETE
+    assert OrmQ.objects.count() == 0
+
+
+def test_retry_is_post_only(owner_client: Client, owner) -> None:
+    mashup = MashupFactory(owner=owner, status=Status.FAILED)
+    assert owner_client.get(reverse("mashups:retry", args=[mashup.pk])).status_code == 405
+
+
+def test_retry_respects_the_active_limit(owner_client: Client, owner, settings) -> None:
+    settings.MASHUP_MAX_ACTIVE_PER_USER = 1
+    MashupFactory(owner=owner, status=Status.TEXT)
+    mashup = MashupFactory(owner=owner, status=Status.FAILED)
+    response = owner_client.post(reverse("mashups:retry", args=[mashup.pk]), follow=True)
+    mashup.refresh_from_db()
+    assert mashup.status == Status.FAILED
+    assert "the most you can run at once" in response.content.decode()
+
+
+# --- the mashup page --------------------------------------------------------------------------
+
+
+def test_the_mashup_page_warns_before_expiry(owner_client: Client, owner) -> None:
+    mashup = finished_mashup(owner=owner, expires_at=expires_in(timedelta(hours=7, minutes=30)))
+    html = html_of(owner_client, mashup.get_absolute_url())
+    assert "This mashup expires in 7 hours: download it now." in html
+    assert 'class="notice notice-urgent"' in html
+
+
+def test_the_mashup_page_offers_a_retry_for_a_failed_job(owner_client: Client, owner) -> None:
+    mashup = mashup_with_sources(owner=owner, status=Status.FAILED, error_message="Nope")
+    html = html_of(owner_client, mashup.get_absolute_url())
+    assert f'action="{reverse("mashups:retry", args=[mashup.pk])}"' in html
+
+
+def test_healthz_needs_no_sign_in(client: Client) -> None:
+    response = client.get(reverse("mashups:healthz"))
+    assert response.status_code == 200
+    assert response.content == b"ok"
