@@ -58,6 +58,16 @@ def fetch(
     """Download ``url`` into ``target``; follows redirects itself so each hop is checked."""
     max_bytes = max_bytes or settings.MASHUP_FETCH_MAX_MB * 1024 * 1024
     timeout = timeout or settings.MASHUP_FETCH_TIMEOUT
+    try:
+        return _fetch(url, target, guard, max_bytes, timeout, resolver)
+    except DownloadError:
+        target.unlink(missing_ok=True)  # never leave half a file behind
+        raise
+
+
+def _fetch(
+    url: str, target: Path, guard: bool, max_bytes: int, timeout: float, resolver: Resolver
+) -> Path:
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for _ in range(MAX_REDIRECTS + 1):

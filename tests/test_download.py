@@ -1,0 +1,177 @@
+"""Guarded downloads against a real loopback server: private addresses refused (also after a
+redirect), size and time capped. A resolver stands in for DNS so that "localhost" can play a
+public host whose redirect leads back to loopback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from mashup_site.providers.download import DownloadError, check_public, fetch
+
+PAYLOAD = b"RIFF" + b"\x00" * 4096
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up on purpose (a cap was hit)
+
+    def do_GET(self) -> None:
+        port = self.server.server_address[1]
+        if self.path == "/file":
+            self._send(PAYLOAD)
+        elif self.path == "/big-chunked":  # no Content-Length: the cap must count bytes
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for _ in range(64):
+                chunk = b"x" * 65536
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/slow":
+            time.sleep(0.6)
+            self._send(PAYLOAD)
+        elif self.path == "/to-file":
+            self._redirect(f"http://localhost:{port}/file")
+        elif self.path == "/to-loopback":
+            self._redirect(f"http://127.0.0.1:{port}/file")
+        elif self.path == "/loop":
+            self._redirect("/loop")
+        else:
+            self.send_error(404)
+
+    def _send(self, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _redirect(self, location: str) -> None:
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def pretend_localhost_is_public(host: str) -> list[str]:
+    """DNS that calls "localhost" a public address; every other name resolves for real."""
+    from mashup_site.providers.download import resolve
+
+    return ["93.184.216.34"] if host == "localhost" else resolve(host)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/a.mp3",
+        "http://localhost/a.mp3",
+        "http://[::1]/a.mp3",
+        "http://10.0.0.8/a.mp3",
+        "http://192.168.1.1/a.mp3",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.64.0.1/a.mp3",
+        "http://[fe80::1]/a.mp3",
+        "http://0.0.0.0/a.mp3",
+    ],
+)
+def test_it_refuses_private_loopback_and_link_local_addresses(url: str) -> None:
+    with pytest.raises(DownloadError, match="private or local address"):
+        check_public(url)
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/a.mp3", "file:///etc/passwd", "http:///x"])
+def test_it_only_fetches_http_links(url: str, tmp_path) -> None:
+    with pytest.raises(DownloadError, match="only http"):
+        fetch(url, tmp_path / "out", guard=True)
+
+
+def test_a_public_address_passes() -> None:
+    check_public("https://songs.example/a.mp3", resolver=lambda host: ["93.184.216.34"])
+
+
+def test_a_guarded_fetch_of_a_loopback_server_is_refused(port: int, tmp_path) -> None:
+    target = tmp_path / "out"
+    with pytest.raises(DownloadError, match="private or local"):
+        fetch(f"http://127.0.0.1:{port}/file", target, guard=True)
+    assert not target.exists()
+
+
+def test_a_redirect_to_loopback_is_refused(port: int, tmp_path) -> None:
+    target = tmp_path / "out"
+    with pytest.raises(DownloadError, match=r"private or local address \(127\.0\.0\.1\)"):
+        fetch(
+            f"http://localhost:{port}/to-loopback",
+            target,
+            guard=True,
+            resolver=pretend_localhost_is_public,
+        )
+    assert not target.exists()
+
+
+def test_a_redirect_between_public_hosts_is_followed(port: int, tmp_path) -> None:
+    target = fetch(
+        f"http://localhost:{port}/to-file",
+        tmp_path / "out",
+        guard=True,
+        resolver=pretend_localhost_is_public,
+    )
+    assert target.read_bytes() == PAYLOAD
+
+
+def test_endless_redirects_stop(port: int, tmp_path) -> None:
+    with pytest.raises(DownloadError, match="redirects too many times"):
+        fetch(f"http://127.0.0.1:{port}/loop", tmp_path / "out", guard=False)
+
+
+def test_an_unguarded_fetch_of_a_result_works(port: int, tmp_path) -> None:
+    assert fetch(f"http://127.0.0.1:{port}/file", tmp_path / "o", guard=False).read_bytes() == (
+        PAYLOAD
+    )
+
+
+def test_a_declared_size_over_the_cap_is_refused(port: int, tmp_path) -> None:
+    with pytest.raises(DownloadError, match="larger than"):
+        fetch(f"http://127.0.0.1:{port}/file", tmp_path / "o", guard=False, max_bytes=1024)
+
+
+def test_an_undeclared_size_over_the_cap_is_cut_off(port: int, tmp_path) -> None:
+    target = tmp_path / "o"
+    with pytest.raises(DownloadError, match="larger than 1 MB"):
+        fetch(f"http://127.0.0.1:{port}/big-chunked", target, guard=False, max_bytes=1 << 20)
+    assert not target.exists()  # the partial file is removed
+
+
+def test_a_slow_server_hits_the_time_cap(port: int, tmp_path) -> None:
+    with pytest.raises(DownloadError, match="took too long"):
+        fetch(f"http://127.0.0.1:{port}/slow", tmp_path / "o", guard=False, timeout=0.2)
+
+
+def test_a_missing_file_says_its_status(port: int, tmp_path) -> None:
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        fetch(f"http://127.0.0.1:{port}/nothing", tmp_path / "o", guard=False)
+
+
+def test_an_unknown_host_is_named(tmp_path) -> None:
+    with pytest.raises(DownloadError, match="could not be found"):
+        fetch("http://no-such-host.invalid/a.mp3", tmp_path / "o", guard=True)

@@ -1,0 +1,133 @@
+"""The local provider: the real engine on short synthetic songs, run by the job's task."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.core.files import File
+
+from mashup_site.mashups import pipeline, tasks
+from mashup_site.mashups.models import Mashup, Provider, Status
+from mashup_site.providers.base import Stage
+from mashup_site.providers.local import LocalProvider, params_from_payload
+from tests.audiofiles import write_audio, write_tone
+from tests.factories import MashupFactory, SourceFactory
+from tests.fakes.jobs import FakeNow
+from tests.signals import SR, song
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory) -> tuple[Path, Path]:
+    """Two 16-second songs in different tempi and keys (the shortest the engine lines up)."""
+    folder = tmp_path_factory.mktemp("songs")
+    first = write_audio(folder / "first.wav", "wav", song(120, 0, "major", 16.0)["mix"], SR)
+    second = write_audio(folder / "second.wav", "wav", song(100, 2, "minor", 16.0)["mix"], SR)
+    return first, second
+
+
+def local_job(owner, paths: tuple[Path, ...], **kwargs: object) -> Mashup:
+    mashup = MashupFactory(owner=owner, provider=Provider.LOCAL, **kwargs)
+    for position, path in enumerate(paths, start=1):
+        source = SourceFactory.build(mashup=mashup, position=position, url="")
+        source.original_name = path.name
+        with path.open("rb") as handle:
+            source.file.save(path.name, File(handle), save=True)
+    return mashup
+
+
+def test_a_local_job_makes_two_tracks_through_every_stage(owner, songs) -> None:
+    mashup = local_job(owner, songs)
+    tasks.run_mashup(mashup.pk)
+    done = Mashup.objects.get(pk=mashup.pk)
+    assert done.status == Status.COMPLETE, done.error_message
+    assert done.submitted_at <= done.text_at <= done.first_at <= done.completed_at
+    assert "BPM" in done.analysis_text or "bpm" in done.analysis_text.lower()
+    tracks = list(done.tracks.all())
+    assert [t.position for t in tracks] == [1, 2]
+    for track in tracks:
+        assert track.audio.name.endswith(".mp3") and track.image
+        assert track.duration and track.duration > 5
+        assert track.model_name == "local engine (V5)"
+    assert done.provider_requests == 0  # no remote API involved
+
+
+def test_it_reports_text_then_first_then_complete(songs, tmp_path) -> None:
+    seen: list[tuple[Stage, int]] = []
+    LocalProvider().run(
+        task_id="local-1",
+        sources=list(songs),
+        payload={"model": "V5", "instrumental": True},
+        out_dir=tmp_path,
+        on_snapshot=lambda s: seen.append((s.stage, len(s.tracks))),
+    )
+    assert seen == [(Stage.TEXT, 0), (Stage.FIRST, 1), (Stage.COMPLETE, 2)]
+
+
+def test_a_second_delivery_of_a_running_job_does_not_run_it_again(owner, songs) -> None:
+    mashup = local_job(owner, songs)
+    assert pipeline.claim(mashup.pk, lease=pipeline.timedelta(minutes=10))
+    tasks.run_mashup(mashup.pk)  # the duplicate: the lease is held
+    assert Mashup.objects.get(pk=mashup.pk).status == Status.SUBMITTED
+
+
+def test_songs_too_short_fail_with_the_engines_reason(owner, tmp_path) -> None:
+    short = (write_tone(tmp_path / "a.wav", "wav"), write_tone(tmp_path / "b.wav", "wav"))
+    mashup = local_job(owner, short)
+    tasks.run_mashup(mashup.pk)
+    failed = Mashup.objects.get(pk=mashup.pk)
+    assert failed.status == Status.FAILED
+    assert "a mashup needs at least" in failed.error_message
+
+
+def test_a_url_source_on_a_private_address_is_refused(owner, tmp_path) -> None:
+    """The engine fetches URL sources itself; one pointing into our network is refused."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        mashup = MashupFactory(owner=owner, provider=Provider.LOCAL)
+        for position in (1, 2):
+            url = f"http://127.0.0.1:{server.server_address[1]}/{position}.mp3"
+            SourceFactory(mashup=mashup, position=position, url=url)
+        tasks.run_mashup(mashup.pk)
+    finally:
+        server.shutdown()
+    failed = Mashup.objects.get(pk=mashup.pk)
+    assert failed.status == Status.FAILED
+    assert "private or local address" in failed.error_message
+
+
+def test_a_local_job_whose_worker_died_is_failed_at_the_give_up_time(
+    owner, songs, monkeypatch, settings
+) -> None:
+    clock = FakeNow()
+    monkeypatch.setattr(pipeline, "now", clock)
+    mashup = local_job(owner, songs)
+    assert pipeline.claim(mashup.pk, lease=pipeline.timedelta(minutes=10))
+    tasks.schedule_watchdog(mashup.pk)  # what run_local does before the engine starts
+    clock.advance(settings.MASHUP_GIVE_UP_MINUTES * 60 + 2)
+    tasks.poll_mashup(mashup.pk)
+    failed = Mashup.objects.get(pk=mashup.pk)
+    assert failed.status == Status.FAILED and failed.error_message.startswith("Timed out")
+
+
+def test_the_api_fields_become_engine_parameters() -> None:
+    params = params_from_payload(
+        {
+            "model": "V4",
+            "instrumental": False,
+            "audioWeight": 0.8,
+            "styleWeight": 0.3,
+            "weirdnessConstraint": 0.65,
+            "vocalGender": "f",
+            "style": "lofi",
+            "title": "Night",
+        }
+    )
+    assert (params.audio_weight, params.style_weight, params.weirdness) == (0.8, 0.3, 0.65)
+    assert (params.vocal_gender, params.style, params.title) == ("f", "lofi", "Night")
+    assert params.max_seconds == 240  # V4's limit: four minutes
