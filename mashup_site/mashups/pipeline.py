@@ -240,6 +240,20 @@ def fail(pk: int, code: int | None, message: str) -> None:
 
 # --- results ----------------------------------------------------------------------------------
 
+# How long a finished page keeps polling for our copies of the provider's files.
+COPY_GRACE = timedelta(minutes=2)
+
+
+def still_changing(mashup: Mashup, tracks: list[TrackRow]) -> bool:
+    """Whether the job's page should keep updating: until it is final and, for a complete
+    job, our copies of its tracks exist (or the copy had its chance)."""
+    if not mashup.is_final:
+        return True
+    if mashup.status != Status.COMPLETE or mashup.completed_at is None:
+        return False
+    copied = all(track.audio for track in tracks if track.audio_url)
+    return not copied and now() < mashup.completed_at + COPY_GRACE
+
 
 def copy_results(pk: int) -> None:
     """Copy each finished track's audio and image into our storage (the provider deletes

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from . import actions, limits, retention, rules
+from . import actions, limits, pipeline, retention, rules
 from .callbacks import serve_stored
 from .filters import GalleryFilter
 from .forms import MashupForm
@@ -145,11 +145,14 @@ def _render_create(
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     mashup = owned_mashup(request, pk)
-    context = {"mashup": mashup, "sources": mashup.sources.all(), "tracks": mashup.tracks.all()}
+    tracks = list(mashup.tracks.all())
+    live = pipeline.still_changing(mashup, tracks)
+    context = {"mashup": mashup, "sources": mashup.sources.all(), "tracks": tracks, "live": live}
     if request.htmx:
-        # The progress region polls itself; once the job is final, htmx is told to stop.
+        # The progress region polls itself; once nothing will change, htmx is told to stop
+        # (https://htmx.org/docs/#polling: status 286 stops polling).
         response = render(request, "mashups/detail.html#progress", context)
-        if mashup.is_final:
+        if not live:
             return HttpResponseStopPolling(response.content)
         return response
     return render(request, "mashups/detail.html", context)

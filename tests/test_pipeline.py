@@ -1,0 +1,185 @@
+"""The job's state machine (snapshots applied in order, never backwards) and what the
+mashup's page shows at each stage: progress, players, covers, analysis, messages people
+understand, polling that stops itself, a page that works without JavaScript."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from mashup_site.mashups import pipeline
+from mashup_site.mashups.models import Mashup, Status
+from mashup_site.providers.base import MESSAGES, Stage, TaskSnapshot, Track
+from tests.factories import finished_mashup
+from tests.fakes.jobs import FakeNow, remote_job
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeNow:
+    fake = FakeNow()
+    monkeypatch.setattr(pipeline, "now", fake)
+    return fake
+
+
+@pytest.fixture
+def job(owner) -> Mashup:
+    mashup = remote_job(owner, title="Night Drive", custom_mode=True, style="synthwave")
+    pipeline.claim_submission(mashup.pk)
+    pipeline.record_task_id(mashup.pk, "t-1")
+    return Mashup.objects.get(pk=mashup.pk)
+
+
+def track(n: int, *, audio: bool) -> Track:
+    base = f"https://cdn.example/{n}"
+    return Track(
+        id=f"id-{n}",
+        title=f"Night Drive {n}",
+        tags="synthwave",
+        audio_url=f"{base}.mp3" if audio else "",
+        stream_audio_url=f"{base}-stream",
+        image_url=f"{base}.jpeg",
+        duration=125.0,
+    )
+
+
+def apply(pk: int, stage: Stage, *tracks: Track, **kwargs: object) -> bool:
+    return pipeline.apply_snapshot(pk, TaskSnapshot("t-1", stage, tuple(tracks), **kwargs))
+
+
+def test_stages_are_timestamped_once(job, clock) -> None:
+    assert apply(job.pk, Stage.TEXT, track(1, audio=False), track(2, audio=False))
+    text_at = clock.now
+    clock.advance(20)
+    assert apply(job.pk, Stage.FIRST, track(1, audio=True), track(2, audio=False))
+    clock.advance(20)
+    assert not apply(job.pk, Stage.TEXT)  # late and out of order: ignored
+    assert apply(job.pk, Stage.COMPLETE, track(1, audio=True), track(2, audio=True))
+    done = Mashup.objects.get(pk=job.pk)
+    assert (done.text_at, done.first_at) == (text_at, text_at + timedelta(seconds=20))
+    assert done.completed_at == clock.now
+    assert done.expires_at == clock.now + timedelta(days=14)
+
+
+def test_a_final_job_never_moves(job) -> None:
+    apply(job.pk, Stage.COMPLETE, track(1, audio=True), track(2, audio=True))
+    assert not apply(job.pk, Stage.FIRST)
+    assert not apply(job.pk, Stage.FAILED, error_code=500)
+    assert Mashup.objects.get(pk=job.pk).status == Status.COMPLETE
+
+
+def test_the_raw_response_and_task_id_are_kept_for_staff(job) -> None:
+    raw = {"code": 200, "data": {"callbackType": "first", "task_id": "t-1"}}
+    apply(job.pk, Stage.FIRST, track(1, audio=True), raw=raw)
+    mashup = Mashup.objects.get(pk=job.pk)
+    assert mashup.last_response == raw and mashup.provider_task_id == "t-1"
+
+
+def test_a_later_snapshot_does_not_erase_what_an_earlier_one_said(job) -> None:
+    apply(job.pk, Stage.FIRST, track(1, audio=True), track(2, audio=False))
+    apply(job.pk, Stage.COMPLETE, Track(), track(2, audio=True))  # first track sent empty
+    first = Mashup.objects.get(pk=job.pk).tracks.get(position=1)
+    assert first.audio_url == "https://cdn.example/1.mp3" and first.title == "Night Drive 1"
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+def page(client: Client, mashup: Mashup, **headers: str):
+    return client.get(reverse("mashups:detail", args=[mashup.pk]), headers=headers)
+
+
+def test_progress_shows_the_stages_reached(owner_client: Client, job) -> None:
+    apply(job.pk, Stage.TEXT)
+    html = page(owner_client, job).content.decode()
+    assert re.search(r'class="step step-done">Submitted', html)
+    assert re.search(r'class="step step-current" aria-current="step">Analysed', html)
+    assert re.search(r'class="step step-todo">First track', html)
+
+
+def test_an_unfinished_page_polls_and_reloads_itself_without_javascript(
+    owner_client: Client, job
+) -> None:
+    html = page(owner_client, job).content.decode()
+    url = reverse("mashups:detail", args=[job.pk])
+    assert f'hx-get="{url}"' in html and 'hx-trigger="every 2s"' in html
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in html
+    assert f'<a href="{url}">reload it</a>' in html  # a real link for the same URL
+
+
+def test_the_polled_region_is_a_partial(owner_client: Client, job) -> None:
+    response = page(owner_client, job, **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="progress"') and "<html" not in html
+
+
+def test_polling_stops_itself_when_the_job_is_final(owner_client: Client, owner) -> None:
+    mashup = finished_mashup(owner=owner)
+    response = page(owner_client, mashup, **HTMX)
+    assert response.status_code == 286  # htmx: stop polling
+    assert "hx-get" not in response.content.decode()
+    assert "<noscript>" not in page(owner_client, mashup).content.decode()
+
+
+def test_polling_continues_until_our_copies_exist(owner_client: Client, job, clock) -> None:
+    apply(job.pk, Stage.COMPLETE, track(1, audio=True), track(2, audio=True))
+    assert page(owner_client, job, **HTMX).status_code == 200  # copies not made yet
+    clock.advance(pipeline.COPY_GRACE.total_seconds() + 1)
+    assert page(owner_client, job, **HTMX).status_code == 286  # the copy had its chance
+
+
+def test_the_first_track_plays_from_the_stream_before_it_is_final(
+    owner_client: Client, job
+) -> None:
+    apply(job.pk, Stage.TEXT, track(1, audio=False), track(2, audio=False))
+    html = page(owner_client, job).content.decode()
+    assert 'src="https://cdn.example/1-stream"' in html
+    assert "Preview: the final file follows." in html
+
+
+def test_a_finished_page_has_two_players_downloads_and_covers(owner_client, owner) -> None:
+    mashup = finished_mashup(owner=owner, title="Night Drive")
+    Mashup.objects.filter(pk=mashup.pk).update(analysis_text="Song A at 120 BPM in C major.")
+    html = page(owner_client, mashup).content.decode()
+    for n in (1, 2):
+        audio = reverse("mashups:track_file", args=[mashup.pk, n, "audio"])
+        image = reverse("mashups:track_file", args=[mashup.pk, n, "image"])
+        assert f'<audio controls preload="metadata" src="{audio}">' in html
+        assert f'href="{audio}?download=1" download' in html
+        assert f'src="{image}"' in html
+    assert "Song A at 120 BPM in C major." in html
+
+
+@pytest.mark.parametrize("code", [413, 451, 531, 400])
+def test_a_failure_code_is_said_in_words(owner_client: Client, job, code) -> None:
+    apply(job.pk, Stage.FAILED, error_code=code, error_message="raw provider text")
+    html = page(owner_client, job).content.decode()
+    assert "This mashup failed" in html
+    assert MESSAGES[code] in html.replace("&#x27;", "'")
+    assert "raw provider text" not in html
+
+
+def test_an_unknown_code_falls_back_to_the_providers_words(owner_client: Client, job) -> None:
+    apply(job.pk, Stage.FAILED, error_code=599, error_message="Quota region closed")
+    assert "Quota region closed" in page(owner_client, job).content.decode()
+
+
+def test_a_busy_provider_is_shown_while_the_job_waits(owner_client: Client, owner) -> None:
+    mashup = remote_job(owner)
+    pipeline.claim_submission(mashup.pk)
+    pipeline.release_submission(mashup.pk, MESSAGES[429])
+    html = page(owner_client, mashup).content.decode()
+    assert "out of credits or busy; retrying" in html
+
+
+def test_a_stranger_cannot_see_or_poll_the_page(stranger_client: Client, job) -> None:
+    assert page(stranger_client, job).status_code == 404
+    assert page(stranger_client, job, **HTMX).status_code == 404
