@@ -1,10 +1,46 @@
-"""Staff run everything here: mashups with their sources, and the files behind them."""
+"""Staff run everything here: mashups with their sources and tracks, retention, the queue.
+
+Actions on jobs go through the same public functions the app uses (``tasks.enqueue_run``
+via ``actions.retry_failed``, ``retention`` for expiry), never around them. django-q2
+registers its own admin (tasks, failures, schedules, including the retention sweeper's).
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+import logging
 
-from .models import Mashup, Source
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils.html import escape
+
+from mashup_site.providers.base import ProviderError
+
+from . import actions, retention
+from .models import Mashup, Source, Track
+
+log = logging.getLogger(__name__)
+TASKS = "mashup_site.mashups.tasks"
+
+
+def remote_credits() -> str:
+    """The remote provider's credit balance for staff, or why it is unavailable. Never
+    raises: the admin must work while the provider is down or not configured."""
+    if settings.MASHUP_PROVIDER != "remote":
+        return "unavailable: the local engine is in use"
+    from mashup_site.providers import remote
+
+    get_credits = getattr(remote, "get_credits", None)
+    if get_credits is None:
+        return "unavailable: this version cannot ask the provider"
+    try:
+        return f"{int(get_credits()):,} credits left"
+    except (ProviderError, ValueError, TypeError) as error:
+        log.warning("could not read the provider's credits: %s", error)
+        return f"unavailable: {error}"
 
 
 class SourceInline(admin.TabularInline):
@@ -12,6 +48,14 @@ class SourceInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ("position", "original_name", "url", "format_name", "duration", "size", "file")
+    readonly_fields = fields
+
+
+class TrackInline(admin.TabularInline):
+    model = Track
+    extra = 0
+    can_delete = False
+    fields = ("position", "title", "duration", "model_name", "audio", "image", "audio_url")
     readonly_fields = fields
 
 
@@ -26,23 +70,44 @@ class MashupAdmin(admin.ModelAdmin):
         "mode_label",
         "status",
         "created_at",
+        "expires",
     )
-    list_filter = ("status", "provider", "model", "custom_mode", "instrumental")
+    list_filter = ("status", "provider", "model", "custom_mode", "instrumental", "keep_forever")
     search_fields = ("title", "style", "prompt", "owner__username", "provider_task_id")
     list_select_related = ("owner",)
     date_hierarchy = "created_at"
-    inlines = [SourceInline]
+    inlines = [SourceInline, TrackInline]
+    actions = ["repoll", "retry", "extend_expiry", "keep_forever", "purge_files"]
     readonly_fields = (
         "payload",
         "callback_token",
         "provider_task_id",
         "last_response",
+        "error_code",
+        "error_message",
+        "analysis_text",
+        "provider_requests",
+        "polls",
+        "next_poll_at",
+        "claimed_at",
         "created_at",
         "updated_at",
+        "submitted_at",
+        "text_at",
+        "first_at",
+        "completed_at",
+        "failed_at",
     )
     fieldsets = (
         (None, {"fields": ("owner", "status", "provider", "model", "custom_mode", "instrumental")}),
         ("What was asked", {"fields": ("title", "style", "prompt", "payload")}),
+        (
+            "Retention",
+            {
+                "fields": ("expires_at", "keep_forever"),
+                "description": "Change the expiry, or keep it forever (the sweeper skips it).",
+            },
+        ),
         (
             "Provider",
             {
@@ -51,11 +116,28 @@ class MashupAdmin(admin.ModelAdmin):
                     "error_code",
                     "error_message",
                     "analysis_text",
+                    "provider_requests",
+                    "polls",
+                    "next_poll_at",
+                    "claimed_at",
                     "last_response",
                 )
             },
         ),
-        ("Times", {"fields": ("created_at", "updated_at")}),
+        (
+            "Stages",
+            {
+                "fields": (
+                    "created_at",
+                    "submitted_at",
+                    "text_at",
+                    "first_at",
+                    "completed_at",
+                    "failed_at",
+                    "updated_at",
+                )
+            },
+        ),
     )
 
     @admin.display(description="title")
@@ -65,6 +147,87 @@ class MashupAdmin(admin.ModelAdmin):
     @admin.display(description="mode")
     def mode_label(self, obj: Mashup) -> str:
         return obj.mode_label
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expires(self, obj: Mashup) -> str:
+        return obj.expiry.message or "-"
+
+    # --- deleting takes the files along ---------------------------------------------------
+
+    def delete_model(self, request: HttpRequest, obj: Mashup) -> None:
+        actions.delete_mashup(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
+        for mashup in queryset:
+            actions.delete_mashup(mashup)
+
+    # --- actions --------------------------------------------------------------------------
+
+    @admin.action(description="Re-poll the provider now (remote jobs in progress)")
+    def repoll(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
+        from django_q.tasks import async_task
+
+        pollable = list(queryset.filter(provider="remote").exclude(provider_task_id=""))
+        pollable = [m for m in pollable if not m.is_final]
+        for mashup in pollable:
+            # poll_mashup skips a poll that comes before the scheduled one: make this one due.
+            Mashup.objects.filter(pk=mashup.pk).update(next_poll_at=None)
+            async_task(f"{TASKS}.poll_mashup", mashup.pk, task_name=f"mashup-{mashup.pk}-repoll")
+        self._report(request, len(pollable), queryset, "re-poll queued", "remote, in progress")
+
+    @admin.action(description="Retry failed jobs from the start")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
+        done = sum(actions.retry_failed(pk) for pk in queryset.values_list("pk", flat=True))
+        self._report(request, done, queryset, "queued again", "failed")
+
+    @admin.action(description=f"Extend expiry by {settings.RETENTION_DAYS} days")
+    def extend_expiry(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
+        done = retention.extend(queryset)
+        self._report(request, done, queryset, "extended", "finished and not expired")
+
+    @admin.action(description="Keep forever (never expire)")
+    def keep_forever(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
+        done = retention.keep_forever(queryset)
+        self._report(request, done, queryset, "kept forever", "not expired")
+
+    @admin.action(description="Purge files now (mark expired)")
+    def purge_files(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
+        mashups = list(queryset)
+        for mashup in mashups:
+            retention.purge_now(mashup)
+        self._report(request, len(mashups), queryset, "purged", "")
+
+    def _report(
+        self, request: HttpRequest, done: int, queryset: QuerySet[Mashup], what: str, which: str
+    ) -> None:
+        chosen = queryset.count()
+        text = f"{done} of {chosen} mashup{'s' if chosen != 1 else ''} {what}."
+        if done < chosen and which:
+            text += f" Only {which} mashups qualify."
+        self.message_user(request, text, messages.SUCCESS if done else messages.WARNING)
+
+    # --- the provider's credits -----------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        credits = path(
+            "credits/",
+            self.admin_site.admin_view(self.credits_view),
+            name="mashups_mashup_credits",
+        )
+        return [credits, *super().get_urls()]
+
+    def credits_view(self, request: HttpRequest) -> HttpResponse:
+        """The balance as a page, or (htmx, from the list's toolbar) as its link's text."""
+        text = remote_credits()
+        if getattr(request, "htmx", False):
+            return HttpResponse(escape(f"Provider: {text}"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Provider credits",
+            "credits": text,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/mashups/mashup/credits.html", context)
 
 
 @admin.register(Source)

@@ -9,6 +9,7 @@ gets one job over the limit, which the next submit then sees.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -19,11 +20,11 @@ from .models import FINAL_STATUSES, Mashup
 DAY = timedelta(hours=24)
 
 
-def active_count(user_id: object) -> int:
+def active_count(user_id: Any) -> int:
     return Mashup.objects.filter(owner_id=user_id).exclude(status__in=FINAL_STATUSES).count()
 
 
-def over_active_limit(user_id: object) -> str:
+def over_active_limit(user_id: Any) -> str:
     """Why one more job may not run now, or "" when it may."""
     limit = settings.MASHUP_MAX_ACTIVE_PER_USER
     if active_count(user_id) < limit:
@@ -35,7 +36,7 @@ def over_active_limit(user_id: object) -> str:
     )
 
 
-def over_daily_limit(user_id: object, now: datetime | None = None) -> str:
+def over_daily_limit(user_id: Any, now: datetime | None = None) -> str:
     limit = settings.MASHUP_MAX_PER_DAY
     since = (now or timezone.now()) - DAY
     recent = Mashup.objects.filter(owner_id=user_id, created_at__gt=since)
@@ -50,7 +51,7 @@ def over_daily_limit(user_id: object, now: datetime | None = None) -> str:
     )
 
 
-def refusal(user_id: object) -> str:
+def refusal(user_id: Any) -> str:
     """The first limit a new job would break, as a message for the person, or "".
     A form bound to nobody (``user_id`` None: the rules' own tests) has no limits."""
     if user_id is None:

@@ -220,7 +220,7 @@ def files_of(mashup: Mashup) -> list[str]:
     live mashup uses the same upload (sources are stored once per content)."""
     names: list[str] = []
     for track in Track.objects.filter(mashup=mashup):
-        names += [f.name for f in (track.audio, track.image) if f]
+        names += [str(f.name) for f in (track.audio, track.image) if f]
     names += [name for name in source_files(mashup) if not _shared(name, mashup)]
     return names
 

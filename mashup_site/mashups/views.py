@@ -15,6 +15,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
+from django_htmx.middleware import HtmxDetails
 
 from . import actions, limits, pipeline, retention, rules
 from .callbacks import serve_stored
@@ -24,6 +25,12 @@ from .models import Mashup, Track
 from .tasks import enqueue_run
 
 SWITCH_FLAG = "_switch"
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it (for the type checker)."""
+
+    htmx: HtmxDetails
 
 
 def owned_mashup(request: HttpRequest, pk: int) -> Mashup:
@@ -40,7 +47,7 @@ NOT_ON_CARDS = ("payload", "last_response", "analysis_text")
 
 @require_GET
 @login_required
-def gallery(request: HttpRequest) -> HttpResponse:
+def gallery(request: HtmxHttpRequest) -> HttpResponse:
     """The person's mashups, newest first, searched, filtered and paged by a GET form.
 
     A fixed number of queries whatever the number of mashups: the page, its count, the
@@ -60,7 +67,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def card(request: HttpRequest, pk: int) -> HttpResponse:
+def card(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """One gallery card, polled by in-progress cards; htmx stops polling once it is final.
     Without htmx (a plain visit of the polled URL) the mashup's own page is the answer."""
     mashup = owned_mashup(request, pk)

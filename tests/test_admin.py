@@ -1,0 +1,233 @@
+"""The admin, as the staff persona: lists, filters, read-only fields, actions, credits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_q.models import OrmQ, Schedule
+
+from mashup_site.mashups import retention
+from mashup_site.mashups.models import Mashup, Status
+from tests.factories import MashupFactory, finished_mashup
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:mashups_mashup_changelist")
+CREDITS = reverse("admin:mashups_mashup_credits")
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def act(client: Client, action: str, *mashups: Mashup, capture=None) -> str:
+    data = {"action": action, "_selected_action": [m.pk for m in mashups]}
+    if capture is None:
+        return client.post(CHANGELIST, data, follow=True).content.decode()
+    with capture(execute=True):
+        return client.post(CHANGELIST, data, follow=True).content.decode()
+
+
+def test_only_staff_reach_the_admin(owner_client: Client) -> None:
+    response = owner_client.get(CHANGELIST)
+    assert response.status_code == 302
+    assert reverse("admin:login") in response.url
+
+
+def test_the_list_shows_owner_title_provider_model_status_and_expiry(
+    staff_client: Client, owner
+) -> None:
+    MashupFactory(
+        owner=owner,
+        custom_mode=True,
+        title="Night Drive",
+        model="V4_5",
+        status=Status.COMPLETE,
+        expires_at=timezone.now() + timedelta(days=5, hours=1),
+    )
+    html = staff_client.get(CHANGELIST).content.decode()
+    for text in ("Night Drive", "olivia", "Local engine", "V4_5", "Complete", "expires in 5 days"):
+        assert text in html
+    for column in ("owner", "provider", "model", "status", "created_at", "expires"):
+        assert f"column-{column}" in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["status__exact=failed", "provider__exact=local", "model__exact=V4", "custom_mode__exact=1"],
+)
+def test_the_list_filters_by_status_provider_model_and_mode(
+    staff_client: Client, owner, query: str
+) -> None:
+    match = MashupFactory(
+        owner=owner, status=Status.FAILED, model="V4", custom_mode=True, title="Match"
+    )
+    MashupFactory(owner=owner, status=Status.COMPLETE, model="V5", provider="remote")
+    response = staff_client.get(f"{CHANGELIST}?{query}")
+    assert response.status_code == 200
+    shown = list(response.context["cl"].result_list)
+    assert match in shown
+    assert len(shown) == 1 or query == "provider__exact=local"
+
+
+def test_the_list_searches_titles_prompts_and_owners(staff_client: Client, owner, stranger) -> None:
+    mine = MashupFactory(owner=owner, prompt="a tango for robots")
+    theirs = MashupFactory(owner=stranger, prompt="polka")
+    for term, expected in (("tango", mine), ("sam", theirs)):
+        response = staff_client.get(f"{CHANGELIST}?q={term}")
+        assert list(response.context["cl"].result_list) == [expected]
+
+
+def test_the_change_page_shows_the_payload_task_stages_and_response_read_only(
+    staff_client: Client, owner
+) -> None:
+    mashup = finished_mashup(
+        owner=owner,
+        provider_task_id="task-42",
+        last_response={"code": 200, "msg": "success"},
+        completed_at=timezone.now(),
+    )
+    html = staff_client.get(
+        reverse("admin:mashups_mashup_change", args=[mashup.pk])
+    ).content.decode()
+    assert "task-42" in html
+    assert "&quot;msg&quot;: &quot;success&quot;" in html or "success" in html
+    for field in ("payload", "provider_task_id", "last_response", "completed_at", "first_at"):
+        assert f'name="{field}"' not in html  # shown, not editable
+        assert f"field-{field}" in html
+    assert 'name="expires_at_0"' in html and 'name="keep_forever"' in html  # staff may edit
+    assert "tracks-TOTAL_FORMS" in html  # the tracks inline
+
+
+def test_the_repoll_action_enqueues_a_poll_for_remote_jobs_in_progress(
+    staff_client: Client, owner
+) -> None:
+    later = timezone.now() + timedelta(minutes=5)
+    polled = MashupFactory(
+        owner=owner,
+        provider="remote",
+        status=Status.TEXT,
+        provider_task_id="t1",
+        next_poll_at=later,
+    )
+    done = MashupFactory(
+        owner=owner, provider="remote", status=Status.COMPLETE, provider_task_id="t2"
+    )
+    local = MashupFactory(owner=owner, status=Status.TEXT)
+    html = act(staff_client, "repoll", polled, done, local)
+    assert "1 of 3 mashups re-poll queued." in html
+    queued = [task.task["func"] for task in OrmQ.objects.all()]
+    assert queued == ["mashup_site.mashups.tasks.poll_mashup"]
+    assert OrmQ.objects.get().task["args"] == (polled.pk,)
+    polled.refresh_from_db()
+    assert polled.next_poll_at is None  # so the poll is not skipped as early
+
+
+def test_the_retry_action_requeues_failed_jobs_only(
+    staff_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    failed = MashupFactory(owner=owner, status=Status.FAILED, error_message="no")
+    fine = MashupFactory(owner=owner, status=Status.COMPLETE)
+    html = act(staff_client, "retry", failed, fine, capture=django_capture_on_commit_callbacks)
+    assert "1 of 2 mashups queued again." in html
+    failed.refresh_from_db()
+    fine.refresh_from_db()
+    assert (failed.status, fine.status) == (Status.QUEUED, Status.COMPLETE)
+    assert [task.task["func"] for task in OrmQ.objects.all()] == [
+        "mashup_site.mashups.tasks.run_mashup"
+    ]
+
+
+def test_the_extend_and_keep_forever_actions(staff_client: Client, owner, settings) -> None:
+    settings.RETENTION_DAYS = 14
+    soon = timezone.now() + timedelta(hours=2)
+    extended = MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=soon)
+    kept = MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=soon)
+    act(staff_client, "extend_expiry", extended)
+    act(staff_client, "keep_forever", kept)
+    extended.refresh_from_db()
+    kept.refresh_from_db()
+    assert extended.expires_at - soon == timedelta(days=14)
+    assert kept.keep_forever
+    assert retention.expiry_of(kept).level == retention.Level.KEPT
+
+
+def test_the_purge_action_deletes_files_and_marks_expired(staff_client: Client, owner) -> None:
+    mashup = finished_mashup(owner=owner, expires_at=timezone.now() + timedelta(days=9))
+    names = [n for t in mashup.tracks.all() for n in (t.audio.name, t.image.name)]
+    act(staff_client, "purge_files", mashup)
+    mashup.refresh_from_db()
+    assert mashup.status == Status.EXPIRED
+    assert not any(default_storage.exists(name) for name in names)
+
+
+def test_deleting_in_the_admin_takes_the_files_along(
+    staff_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    mashup = finished_mashup(owner=owner)
+    names = [n for t in mashup.tracks.all() for n in (t.audio.name, t.image.name)]
+    data = {"action": "delete_selected", "_selected_action": [mashup.pk], "post": "yes"}
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(CHANGELIST, data)
+    assert not Mashup.objects.filter(pk=mashup.pk).exists()
+    assert not any(default_storage.exists(name) for name in names)
+
+
+def test_sources_users_and_the_queue_have_their_admin(staff_client: Client) -> None:
+    retention.ensure_schedule()
+    for name in (
+        "admin:mashups_source_changelist",
+        "admin:auth_user_changelist",
+        "admin:django_q_schedule_changelist",
+        "admin:django_q_success_changelist",
+        "admin:django_q_failure_changelist",
+    ):
+        assert staff_client.get(reverse(name)).status_code == 200, name
+    schedules = staff_client.get(reverse("admin:django_q_schedule_changelist")).content.decode()
+    assert retention.SCHEDULE_NAME in schedules
+    assert Schedule.objects.filter(name=retention.SCHEDULE_NAME).exists()
+
+
+# --- credits ----------------------------------------------------------------------------------
+
+
+def test_credits_are_unavailable_with_the_local_engine(staff_client: Client, settings) -> None:
+    settings.MASHUP_PROVIDER = "local"
+    html = staff_client.get(CREDITS).content.decode()
+    assert "unavailable: the local engine is in use" in html
+
+
+def test_credits_come_from_the_remote_provider(staff_client: Client, settings, fake_api) -> None:
+    settings.MASHUP_PROVIDER = "remote"
+    fake_api.credits = 1234
+    html = staff_client.get(CREDITS).content.decode()
+    assert "1,234 credits left" in html
+    fragment = staff_client.get(CREDITS, HTTP_HX_REQUEST="true").content.decode()
+    assert fragment == "Provider: 1,234 credits left"
+
+
+def test_credits_say_unavailable_when_the_provider_refuses(
+    staff_client: Client, settings, fake_api
+) -> None:
+    settings.MASHUP_PROVIDER = "remote"
+    settings.MASHUP_API_KEY = "wrong-key"
+    response = staff_client.get(CREDITS)
+    assert response.status_code == 200
+    assert "unavailable:" in response.content.decode()
+
+
+def test_the_list_links_to_the_credits_and_loads_them_lazily(staff_client: Client) -> None:
+    html = staff_client.get(CHANGELIST).content.decode()
+    assert f'href="{CREDITS}" hx-get="{CREDITS}" hx-trigger="load"' in html
+
+
+def test_only_staff_see_the_credits(owner_client: Client) -> None:
+    assert owner_client.get(CREDITS).status_code == 302
