@@ -1,0 +1,96 @@
+"""The gallery in real Chromium: expiry warnings, a live card that stops polling, delete."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
+
+from mashup_site.mashups.models import Mashup, Status
+from tests.factories import MashupFactory, TrackFactory, finished_mashup
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+POLL_SECONDS = 3  # the card's hx-trigger="every 3s"
+
+
+def test_a_mashup_expiring_tomorrow_shows_the_urgent_warning(signed_in_page, owner) -> None:
+    page = signed_in_page
+    finished_mashup(
+        owner=owner,
+        title="Tomorrow's tune",
+        custom_mode=True,
+        expires_at=timezone.now() + timedelta(hours=20, minutes=30),
+    )
+    page.goto("/")
+    card = page.locator(".mashup-card", has_text="Tomorrow's tune")
+    expect(card.locator(".expiry-urgent")).to_have_text("expires in 20 hours: download it now")
+    banner = page.locator(".expiring-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("1 mashup expires within a day: download it now")
+    expect(card.locator("audio")).to_have_count(2)
+    assert page.console_errors == []
+
+
+def test_an_in_progress_card_updates_to_complete_and_stops_polling(signed_in_page, owner) -> None:
+    page = signed_in_page
+    mashup = MashupFactory(owner=owner, title="Live one", custom_mode=True, status=Status.FIRST)
+    card_url = f"/mashups/{mashup.pk}/card/"
+    answers: list[int] = []
+    page.on("response", lambda r: answers.append(r.status) if card_url in r.url else None)
+    page.goto("/")
+    card = page.locator(f"#mashup-{mashup.pk}")
+    expect(card).to_have_attribute("hx-trigger", "every 3s")
+    expect(card.locator(".badge")).to_have_text("First track ready")
+    # The card polls at least once while the job is still running.
+    with page.expect_response(lambda r: card_url in r.url) as first:
+        pass
+    assert first.value.status == 200
+
+    # The worker finishes the job while the page is open.
+    for position in (1, 2):
+        TrackFactory(mashup=mashup, position=position, audio_url="https://example.com/a.mp3")
+    Mashup.objects.filter(pk=mashup.pk).update(
+        status=Status.COMPLETE,
+        completed_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=14),
+    )
+    expect(card.locator(".badge")).to_have_text("Complete", timeout=4 * POLL_SECONDS * 1000)
+    expect(card.locator("audio")).to_have_count(2)
+    expect(card).to_contain_text("expires in 14 days")
+    assert answers[-1] == 286  # htmx's "stop polling"
+    expect(card).not_to_have_attribute("hx-trigger", re.compile(".*"))
+
+    # And no further poll comes, for well over one interval.
+    with pytest.raises(PlaywrightTimeout):
+        page.wait_for_event(
+            "request", lambda r: card_url in r.url, timeout=(POLL_SECONDS + 2) * 1000
+        )
+    assert page.console_errors == []
+
+
+def test_delete_asks_to_confirm_then_deletes(signed_in_page, owner) -> None:
+    page = signed_in_page
+    mashup = finished_mashup(
+        owner=owner,
+        title="Goodbye song",
+        custom_mode=True,
+        expires_at=timezone.now() + timedelta(days=9),
+    )
+    page.goto("/")
+    page.locator(f"#mashup-{mashup.pk}").get_by_role("link", name="Delete").click()
+
+    expect(page.get_by_role("heading", name="Delete “Goodbye song”?")).to_be_visible()
+    assert Mashup.objects.filter(pk=mashup.pk).exists()  # asking deleted nothing
+    page.get_by_role("button", name="Delete for good").click()
+
+    page.wait_for_url(re.compile(r"/$"))
+    expect(page.locator(".messages")).to_contain_text("“Goodbye song” and its files were deleted.")
+    expect(page.locator(f"#mashup-{mashup.pk}")).to_have_count(0)
+    assert not Mashup.objects.filter(pk=mashup.pk).exists()
+    expect(page.get_by_role("heading", name="Make your first mashup")).to_be_visible()
+    assert page.console_errors == []
