@@ -5,7 +5,10 @@ Arrays are float32, shape (2, samples) at 44.1 kHz unless said otherwise. Determ
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+from pedalboard.io import AudioFile
 
 SR = 44100
 MAJOR_STEPS = (0, 4, 7)
@@ -49,13 +52,14 @@ def chord_progression(
 
 
 def voice_like(
-    seconds: float, sr: int = SR, *, f0: float = 220.0, tonic: int = 0, mode: str = "major"
+    seconds: float, sr: int = SR, *, f0: float = 261.63, mode: str = "major"
 ) -> np.ndarray:
-    """A sung-like line: notes of the key's triad and scale, 5.5 Hz vibrato, formants."""
+    """A sung-like line from the tonic ``f0`` (Hz): notes of the key's triad and scale,
+    5.5 Hz vibrato, vowel formants, a breath every four seconds."""
     t = _t(seconds, sr)
     third = 4 if mode == "major" else 3
     scale = np.array([0, 2, third, 7, third, 2, 0, 7])
-    notes = scale[(t // 0.5).astype(int) % len(scale)] + tonic
+    notes = scale[(t // 0.5).astype(int) % len(scale)]
     freq = f0 * 2 ** (notes / 12) * (1 + 0.012 * np.sin(2 * np.pi * 5.5 * t))
     phase = 2 * np.pi * np.cumsum(freq) / sr
     formants = (700, 1200, 2600)
@@ -105,16 +109,38 @@ def song(
     seconds: float,
     *,
     vocal: bool = True,
-    f0: float = 220.0,
+    f0: float | None = None,
     sr: int = SR,
 ) -> dict[str, np.ndarray]:
-    """A little song and its true parts: {"mix", "vocals", "backing"}."""
+    """A little song and its true parts: {"mix", "vocals", "backing"}. The voice sings
+    from ``f0``, the tonic in its register (default: the tonic above middle C)."""
     backing = drum_loop(bpm, seconds, sr) + chord_progression(tonic, mode, bpm, seconds, sr)
-    vocals = (
-        voice_like(seconds, sr, f0=f0, tonic=tonic, mode=mode) if vocal else np.zeros_like(backing)
-    )
+    f0 = f0 or 261.63 * 2 ** (tonic / 12)
+    vocals = voice_like(seconds, sr, f0=f0, mode=mode) if vocal else np.zeros_like(backing)
     return {
         "mix": (backing + vocals).astype(np.float32),
         "vocals": vocals,
         "backing": backing.astype(np.float32),
     }
+
+
+def pad(
+    seconds: float, sr: int = SR, *, freqs: tuple[float, ...] = (220.0, 277.2, 329.6)
+) -> np.ndarray:
+    """A held chord with no onsets at all: a song without a beat."""
+    t = _t(seconds, sr)
+    mono = sum(np.sin(2 * np.pi * f * t) for f in freqs) * 0.15
+    return np.stack([mono, mono]).astype(np.float32)
+
+
+def shifted(audio: np.ndarray, seconds: float, sr: int = SR) -> np.ndarray:
+    """``audio`` delayed by ``seconds`` (silence in front, same length)."""
+    n = int(round(seconds * sr))
+    return np.pad(audio, ((0, 0), (n, 0)))[:, : audio.shape[1]]
+
+
+def write_wav(path: Path, audio: np.ndarray, sr: int = SR) -> Path:
+    """16-bit WAV of ``audio`` (channels, samples) at ``sr``; mono when one channel."""
+    with AudioFile(str(path), "w", sr, audio.shape[0], bit_depth=16) as out:
+        out.write(np.clip(audio, -1, 1).astype(np.float32))
+    return path

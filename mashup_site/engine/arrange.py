@@ -64,18 +64,20 @@ def segment_bars(ratio: float, bars: int) -> tuple[int, int]:
 def plan(
     lead: Analysis, backing: Analysis, match: Match, max_seconds: float, bars: int = 4
 ) -> Timeline:
-    """Segment boundaries in both songs, capped at ``max_seconds`` of mashup."""
+    """Segment boundaries in both songs, capped at ``max_seconds`` of mashup: sections of
+    ``bars`` bars, or of single bars when not even one such section fits the cap."""
     lead_bars = _grid(lead.downbeats, lead.beats, lead.duration)
     back_bars = _grid(backing.downbeats, backing.beats, backing.duration)
     lead_bars = lead_bars[(lead_bars >= 0) & (lead_bars <= lead.duration)]
     back_bars = back_bars[(back_bars >= 0) & (back_bars <= backing.duration)]
-    lead_step, back_step = segment_bars(match.ratio, bars)
-    lead_marks = lead_bars[::lead_step]
-    lead_marks = (
-        lead_marks[lead_marks <= lead_marks[0] + max_seconds] if len(lead_marks) else lead_marks
-    )
-    back_marks = back_bars[::back_step]
-    if len(lead_marks) < 2 or len(back_marks) < 2:
+    for size in dict.fromkeys((bars, 1)):
+        lead_step, back_step = segment_bars(match.ratio, size)
+        lead_marks = lead_bars[::lead_step]
+        lead_marks = lead_marks[lead_marks <= lead_marks[0] + max_seconds]
+        back_marks = back_bars[::back_step]
+        if len(lead_marks) >= 2 and len(back_marks) >= 2:
+            break
+    else:
         raise EngineError("the songs are too short to line up even one section of bars")
     sections = len(back_marks) - 1
     pairs = [

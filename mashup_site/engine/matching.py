@@ -4,6 +4,9 @@
   half-time or 3:2 feels. Of the ratios ½, ⅔, 1, 3⁄2, 2 applied to the accompaniment's tempo,
   the one closest to the vocal's tempo (in log terms) wins: the smallest stretch, with 3:2
   feels charged extra because they change the groove, not only the speed.
+- No beat: a song without a pulse (a pad, a drone, a spoken intro) is given a plain grid
+  at the other song's tempo, so it is laid in by its own timing, unstretched, and the
+  summary says so; aligning "beats" a tracker would invent in it would only warp it.
 - Key: the accompaniment is shifted (never the voice, whose formants would turn
   chipmunk or giant) by the semitones in −3..+3 that bring the two Camelot codes closest,
   preferring the smallest shift among equals.
@@ -12,7 +15,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from .analysis import Analysis, camelot, camelot_distance
 
@@ -57,10 +62,33 @@ def choose_shift(vocal: Analysis, backing: Analysis) -> tuple[int, int]:
     return shift, distance
 
 
+def plain_grid(song: Analysis, tempo: float) -> Analysis:
+    """``song`` with beats and downbeats on a regular grid at ``tempo`` from its start."""
+    beats = np.arange(0.0, song.duration, 60.0 / tempo)
+    return replace(song, tempo=tempo, beats=beats, downbeats=beats[::4])
+
+
+def common_grid(vocal: Analysis, backing: Analysis) -> tuple[Analysis, Analysis]:
+    """Both songs with a beat grid to align on: a beatless one takes the other's tempo."""
+    if not vocal.has_beat:
+        vocal = plain_grid(vocal, backing.tempo if backing.has_beat else 120.0)
+    if not backing.has_beat:
+        backing = plain_grid(backing, vocal.tempo)
+    return vocal, backing
+
+
 def match(vocal: Analysis, backing: Analysis) -> Match:
+    beatless = not (vocal.has_beat and backing.has_beat)
+    vocal, backing = common_grid(vocal, backing)
     ratio, stretch = choose_ratio(vocal.tempo, backing.tempo)
     shift, distance = choose_shift(vocal, backing)
     warnings = []
+    if beatless:
+        warnings.append(
+            "no steady beat was found in "
+            + ("either song" if not (vocal.has_beat or backing.has_beat) else "one song")
+            + ", so it is laid in by its own timing, without beat alignment"
+        )
     if not CLEAN_STRETCH[0] <= stretch <= CLEAN_STRETCH[1]:
         warnings.append(
             f"the tempi ({vocal.tempo:.0f} and {backing.tempo:.0f} BPM) are far apart; "

@@ -163,7 +163,8 @@ def _render(
     index: int, lead: Song, backing: Song, params: MashupParams, out_dir: Path, write_stems: bool
 ) -> Variant:
     fit = matching.match(lead.analysis, backing.analysis)
-    timeline = arrange.plan(lead.analysis, backing.analysis, fit, params.max_seconds)
+    lead_grid, backing_grid = matching.common_grid(lead.analysis, backing.analysis)
+    timeline = arrange.plan(lead_grid, backing_grid, fit, params.max_seconds)
     rng = np.random.default_rng(params.seed + index)
     order, breakdowns = _arrangement(
         len(timeline.lead_grid) - 1, len(timeline.backing_grid), params.weirdness, rng
@@ -217,6 +218,7 @@ def _render(
         "lufs": round(lufs, 1),
         "true_peak_db": round(peak, 1),
         "duration": round(mastered.shape[1] / SR, 1),
+        "section": (round(start / SR, 3), round((start + n) / SR, 3)),  # of the lead song
         "styles_applied": applied,
         "styles_unknown": unknown,
         "warnings": list(fit.warnings),

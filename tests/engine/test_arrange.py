@@ -1,0 +1,51 @@
+"""Laying the backing onto the lead's bars, ducking, fades (engine/arrange.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mashup_site.engine import analysis, arrange, matching, measure
+from tests import signals
+
+SR = signals.SR
+
+
+@pytest.mark.parametrize(("lead_bpm", "backing_bpm"), [(100, 120), (85, 170), (120, 100)])
+def test_it_lays_the_backing_beats_on_the_lead_beats(lead_bpm: float, backing_bpm: float) -> None:
+    lead = signals.click_track(lead_bpm, 20)
+    backing = signals.drum_loop(backing_bpm, 20)
+    lead_a, backing_a = analysis.analyse(lead, SR), analysis.analyse(backing, SR)
+    fit = matching.match(lead_a, backing_a)
+    timeline = arrange.plan(lead_a, backing_a, fit, max_seconds=60)
+    laid = arrange.stretch_backing(backing, SR, timeline, shift=0)
+    start = int(timeline.start * SR)
+    reference = lead[:, start : start + laid.shape[1]]
+    offset = measure.beat_offset_ms(analysis.to_mono(reference, SR), analysis.to_mono(laid, SR))
+    print(f"{backing_bpm} BPM laid on {lead_bpm} BPM: beats {offset:.1f} ms apart")
+    assert offset is not None and offset <= 20
+
+
+def test_it_caps_the_mashup_at_the_models_length() -> None:
+    lead = analysis.analyse(signals.click_track(120, 30), SR)
+    timeline = arrange.plan(lead, lead, matching.match(lead, lead), max_seconds=10)
+    assert timeline.end - timeline.start <= 10
+
+
+def test_it_ducks_the_backing_where_the_lead_sings() -> None:
+    backing = signals.chord_progression(0, "major", 100, 6)
+    lead = np.zeros_like(backing)
+    lead[:, 3 * SR :] = 0.3  # loud from 3 s on
+    ducked = arrange.duck(backing, lead, SR)
+    gain_before = np.abs(ducked[:, SR : 2 * SR]).mean() / np.abs(backing[:, SR : 2 * SR]).mean()
+    gain_under = (
+        np.abs(ducked[:, 4 * SR : 5 * SR]).mean() / np.abs(backing[:, 4 * SR : 5 * SR]).mean()
+    )
+    assert gain_before == pytest.approx(1, abs=0.01)
+    assert 20 * np.log10(gain_under) == pytest.approx(-4, abs=0.5)
+
+
+def test_it_fades_in_and_out() -> None:
+    x = np.ones((2, 20 * SR), dtype=np.float32)
+    faded = arrange.fades(x, SR)
+    assert faded[0, 0] == 0 and faded[0, -1] == 0 and faded[0, 10 * SR] == 1

@@ -1,0 +1,34 @@
+"""Decoding any accepted input to float32 stereo at 44.1 kHz (engine/decode.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mashup_site.engine.decode import SR, load
+from mashup_site.engine.errors import EngineError
+from tests import signals
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(8000, 1), (44100, 1), (96000, 2)])
+def test_it_decodes_mono_and_odd_rates_to_stereo_at_one_rate(tmp_path, rate, channels) -> None:
+    clicks = signals.click_track(120, 4, sr=rate)[:channels]
+    audio = load(signals.write_wav(tmp_path / "in.wav", clicks, rate))
+    assert audio.shape == (2, pytest.approx(4 * SR, abs=SR // 100))
+    assert audio.dtype == np.float32
+    assert np.allclose(audio[0], audio[1])
+    assert np.abs(audio).max() > 0.3
+
+
+def test_it_reports_a_corrupt_file_as_such(tmp_path) -> None:
+    path = tmp_path / "broken.mp3"
+    path.write_bytes(b"ID3" + bytes(range(256)) * 40)
+    with pytest.raises(EngineError, match=r"could not decode broken\.mp3"):
+        load(path)
+
+
+def test_it_reports_a_file_without_audio(tmp_path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("la la la\n" * 100)
+    with pytest.raises(EngineError, match=r"notes\.txt"):
+        load(path)

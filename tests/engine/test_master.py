@@ -1,0 +1,57 @@
+"""Mastering: −14 LUFS ±1, true peak ≤ −1 dBTP, no clipping (engine/master.py).
+
+Loudness is checked with pyloudnorm and the true peak by plain 4× oversampling of the whole
+signal, not with the functions under test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyloudnorm
+import pytest
+import scipy.signal
+
+from mashup_site.engine.master import master, true_peak_db
+from tests import signals
+
+SR = signals.SR
+
+
+def reference_true_peak(audio: np.ndarray) -> float:
+    up = scipy.signal.resample_poly(audio.astype(np.float64), 4, 1, axis=-1)
+    return float(20 * np.log10(np.abs(up).max()))
+
+
+def peaky(gain_db: float) -> np.ndarray:
+    """Loud clicks over a quiet song: at −14 LUFS the clicks would peak far above 0 dBFS."""
+    song = signals.song(120, 0, "major", 12)["mix"] * 0.05 + signals.click_track(120, 12)
+    return song * np.float32(10 ** (gain_db / 20))
+
+
+@pytest.mark.parametrize(
+    "mix",
+    [
+        signals.song(120, 0, "major", 12)["mix"] * np.float32(0.03),
+        signals.song(120, 0, "major", 12)["mix"],
+        peaky(0),
+        peaky(-20),
+    ],
+    ids=["quiet", "song", "peaky", "peaky-quiet"],
+)
+def test_it_masters_to_minus_14_lufs_under_minus_1_dbtp(mix: np.ndarray) -> None:
+    out, lufs, peak = master(mix, SR)
+    measured = pyloudnorm.Meter(SR).integrated_loudness(out.T.astype(np.float64))
+    print(f"mastered: {measured:.2f} LUFS, {reference_true_peak(out):.2f} dBTP")
+    assert abs(measured + 14) <= 1
+    assert lufs == pytest.approx(measured, abs=0.2)
+    assert reference_true_peak(out) <= -1.0 + 0.1  # the reference filter ripples ±0.1 dB
+    assert peak <= -1.0
+    assert np.abs(out).max() < 1.0
+
+
+def test_it_finds_inter_sample_peaks_a_sample_peak_misses() -> None:
+    t = np.arange(SR) / SR
+    tone = (0.5 * np.sin(2 * np.pi * SR / 4 * t + np.pi / 4)).astype(np.float32)[None]
+    sample_peak = 20 * np.log10(np.abs(tone).max())
+    assert true_peak_db(tone) == pytest.approx(-6.02, abs=0.15)
+    assert true_peak_db(tone) > sample_peak + 2.5

@@ -1,0 +1,71 @@
+"""Tempo ratio and key shift: the least stretch, a compatible key (engine/matching.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from mashup_site.engine import matching
+from mashup_site.engine.analysis import Analysis, camelot_distance
+
+
+def song(tempo: float, tonic: int = 0, mode: str = "major", *, has_beat: bool = True) -> Analysis:
+    beats = np.arange(0, 60, 60 / tempo)
+    return Analysis(60.0, tempo, beats, beats[::4], tonic, mode, -14.0, 0.9, has_beat)
+
+
+def test_it_stretches_by_the_tempo_ratio_when_tempi_are_close() -> None:
+    fit = matching.match(song(100), song(120))
+    assert (fit.ratio, fit.stretch) == (1.0, pytest.approx(1.2))
+    assert fit.warnings == ()
+
+
+def test_it_meets_a_double_time_song_at_half_speed_instead_of_stretching_it() -> None:
+    fit = matching.match(song(85), song(170))
+    assert fit.ratio == 0.5
+    assert fit.stretch == pytest.approx(1.0)
+
+
+def test_it_meets_a_half_time_song_at_double_speed() -> None:
+    fit = matching.match(song(170), song(86))
+    assert fit.ratio == 2.0
+    assert fit.stretch == pytest.approx(172 / 170)
+
+
+def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch() -> None:
+    fit = matching.match(song(70), song(190))
+    assert not 0.8 <= fit.stretch <= 1.25
+    assert any("far apart" in warning for warning in fit.warnings)
+
+
+@pytest.mark.parametrize(
+    ("vocal", "backing", "shift"),
+    [
+        ((0, "major"), (0, "major"), 0),
+        ((0, "major"), (2, "major"), -2),  # D major down to C major
+        ((0, "major"), (9, "minor"), 0),  # relative minor: already compatible
+        ((9, "minor"), (11, "minor"), -2),
+        ((4, "major"), (1, "major"), 3),
+        ((0, "major"), (6, "major"), -1),  # F# to F or G: one step each; down sounds natural
+    ],
+)
+def test_it_shifts_the_backing_to_a_compatible_key_within_three_semitones(
+    vocal: tuple[int, str], backing: tuple[int, str], shift: int
+) -> None:
+    fit = matching.match(song(100, *vocal), song(100, *backing))
+    assert fit.shift == shift
+    assert abs(fit.shift) <= 3
+    assert fit.key_distance <= 1
+    shifted = replace(song(100, *backing), tonic=(backing[0] + fit.shift) % 12)
+    assert camelot_distance(song(100, *vocal).camelot, shifted.camelot) == fit.key_distance
+
+
+def test_it_lays_a_song_without_a_beat_by_its_own_timing_and_says_so() -> None:
+    fit = matching.match(song(100), song(143, has_beat=False))
+    assert fit.stretch == pytest.approx(1.0)
+    assert any("no steady beat" in warning for warning in fit.warnings)
+    _, backing = matching.common_grid(song(100), song(143, has_beat=False))
+    assert backing.tempo == 100
+    assert np.allclose(np.diff(backing.beats), 0.6)

@@ -1,0 +1,45 @@
+"""Measuring a mashup from its layers: beat offset, keys, loudness, silence (engine/measure.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mashup_site.engine import analysis, measure
+from tests import signals
+
+SR = signals.SR
+
+
+def mono(audio: np.ndarray) -> np.ndarray:
+    return analysis.to_mono(audio, SR)
+
+
+def test_it_reports_aligned_click_tracks_as_aligned() -> None:
+    clicks = signals.click_track(100, 15, start=0.0)
+    offset = measure.beat_offset_ms(mono(clicks), mono(signals.drum_loop(100, 15) * 0.5))
+    print(f"clicks against drums on the same grid: {offset:.1f} ms")
+    assert offset is not None and offset < 5
+
+
+@pytest.mark.parametrize("shift_ms", [30, 60])
+def test_it_measures_a_known_misalignment(shift_ms: int) -> None:
+    clicks = signals.click_track(100, 15)
+    late = signals.shifted(clicks, shift_ms / 1000)
+    offset = measure.beat_offset_ms(mono(clicks), mono(late))
+    assert offset == pytest.approx(shift_ms, abs=4)
+
+
+def test_it_finds_the_longest_silence_inside_the_mix_not_in_the_fades() -> None:
+    mix = signals.song(120, 0, "major", 20)["mix"]
+    mix[:, 8 * SR : 11 * SR] = 0
+    assert measure.longest_silence(mix, SR) == pytest.approx(3.0, abs=0.1)
+
+
+def test_it_reports_keys_as_camelot_codes_and_their_distance() -> None:
+    c_major = signals.chord_progression(0, "major", 100, 12)
+    a_minor = signals.chord_progression(9, "minor", 100, 12)
+    report = measure.measure_layers({"reference": c_major, "backing": a_minor}, SR)
+    assert report.keys == ("8B", "8A")
+    assert report.camelot_distance == 1
+    assert "Camelot distance 1" in report.as_text()

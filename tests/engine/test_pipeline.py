@@ -1,0 +1,210 @@
+"""Two songs in, two finished mashups out (engine/pipeline.py), measured from their stems.
+
+The songs are synthesised with known tempo, key and parts; figures are printed (-s) so the
+report can quote them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+import scipy.signal
+
+from mashup_site.engine import EngineError, MashupParams, make_mashup
+from mashup_site.engine.analysis import camelot_distance, integrated_lufs
+from mashup_site.engine.decode import load
+from mashup_site.engine.measure import measure_stems_dir
+from tests import signals
+
+SR = signals.SR
+
+
+def run(folder: Path, song1: Path, song2: Path, **params) -> tuple[object, list[str]]:
+    stages: list[str] = []
+    result = make_mashup(
+        song1,
+        song2,
+        folder,
+        MashupParams(**params),
+        on_stage=lambda stage, info: stages.append(stage),
+        write_stems=True,
+    )
+    return result, stages
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("songs")
+    songs = {
+        "click100": signals.click_track(100, 16),
+        "click120": signals.click_track(120, 16),
+        "click85": signals.click_track(85, 16),
+        "click170": signals.click_track(170, 16),
+        "a_minor_low": signals.song(100, 9, "minor", 16, f0=110)["mix"] * 0.7,
+        "d_major_high": signals.song(112, 2, "major", 16, f0=293.7)["mix"] * 0.7,
+        "pad": signals.pad(16),
+        "click127": signals.click_track(127, 16),
+    }
+    paths = {
+        name: signals.write_wav(folder / f"{name}.wav", audio) for name, audio in songs.items()
+    }
+    # The same songs as an 8 kHz mono voice memo and a 96 kHz studio file.
+    low = signals.song(100, 9, "minor", 16, f0=110, sr=8000)["mix"][:1] * 0.7
+    paths["memo_8k_mono"] = signals.write_wav(folder / "memo.wav", low, 8000)
+    high = signals.song(112, 2, "major", 16, f0=293.7, sr=96000)["mix"] * 0.7
+    paths["studio_96k"] = signals.write_wav(folder / "studio.wav", high, 96000)
+    return paths
+
+
+@pytest.mark.parametrize(("a", "b"), [("click100", "click120"), ("click85", "click170")])
+def test_it_aligns_the_beats_of_click_tracks(tmp_path, files, a: str, b: str) -> None:
+    result, stages = run(tmp_path, files[a], files[b])
+    assert stages == ["text", "first", "complete"]
+    # 120 over 100 is stretched ×1.2 and 100 over 120 ×0.83; 170 meets 85 in half time.
+    stretches = [1.0, 1.0] if b == "click170" else [1.2, 1 / 1.2]
+    for variant, stretch in zip(result.variants, stretches, strict=True):
+        report = measure_stems_dir(variant.stems["reference"].parent)
+        print(f"{variant.title}: beats {report.beat_offset_ms:.1f} ms apart")
+        assert report.beat_offset_ms is not None and report.beat_offset_ms <= 20
+        assert variant.summary["stretch"] == pytest.approx(stretch, rel=0.03)
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory, files):
+    """A minor (low voice, 8 kHz mono memo) with D major (high voice, 96 kHz studio file)."""
+    folder = tmp_path_factory.mktemp("keyed")
+    return folder, run(folder, files["memo_8k_mono"], files["studio_96k"])[0]
+
+
+def test_it_accepts_an_8khz_mono_memo_and_a_96khz_file_and_writes_everything(keyed) -> None:
+    folder, result = keyed
+    names = {p.name for p in folder.iterdir()}
+    assert {"mashup-1.mp3", "mashup-2.mp3", "mashup-1.png", "mashup-2.png"} <= names
+    for variant in result.variants:
+        layers = [load(path) for path in variant.stems.values()]
+        assert set(variant.stems) == {"reference", "lead", "backing"}
+        assert len({layer.shape for layer in layers}) == 1  # same length, same timeline
+
+
+def test_it_shifts_the_backing_into_a_compatible_key(keyed) -> None:
+    _, result = keyed
+    first, second = (variant.summary for variant in result.variants)
+    # D major down to C major (the relative major of A minor); A minor up to B minor
+    # (the relative minor of D major): one Camelot step each, the smallest shifts.
+    assert first["keys"] == "A minor / D major" and first["shift"] == -2
+    assert second["keys"] == "D major / A minor" and second["shift"] == 2
+    for variant in result.variants:
+        report = measure_stems_dir(variant.stems["reference"].parent)
+        print(f"{variant.title}: measured keys {report.keys}")
+        assert camelot_distance(*report.keys) <= 1
+
+
+def test_it_masters_the_mp3_to_minus_14_lufs_and_minus_1_dbtp(keyed) -> None:
+    _, result = keyed
+    for variant in result.variants:
+        audio = load(variant.audio_path)
+        lufs = pyloudnorm.Meter(SR).integrated_loudness(audio.T.astype(np.float64))
+        peak = 20 * np.log10(np.abs(scipy.signal.resample_poly(audio, 4, 1, axis=-1)).max())
+        print(f"{variant.audio_path.name}: {lufs:.2f} LUFS, {peak:.2f} dBTP after MP3 encoding")
+        assert abs(lufs + 14) <= 1
+        assert variant.summary["true_peak_db"] <= -1.0
+        assert peak <= -0.5  # the encoder may overshoot a little; the master leaves room
+
+
+def test_it_balances_the_songs_by_audio_weight(tmp_path, files) -> None:
+    def lead_over_backing(weight: float) -> float:
+        folder = tmp_path / str(weight)
+        result, _ = run(folder, files["a_minor_low"], files["d_major_high"], audio_weight=weight)
+        stems = result.variants[0].stems
+        return integrated_lufs(load(stems["lead"]), SR) - integrated_lufs(
+            load(stems["backing"]), SR
+        )
+
+    swing = lead_over_backing(1.0) - lead_over_backing(0.0)
+    assert swing == pytest.approx(12, abs=1.5)  # ±6 dB at the ends
+
+
+def correlation(layer: np.ndarray, part: np.ndarray) -> float:
+    a, b = layer.mean(axis=0), part.mean(axis=0)
+    return float(abs((a * b).sum()) / np.sqrt((a * a).sum() * (b * b).sum() + 1e-12))
+
+
+@pytest.mark.parametrize("instrumental", [False, True])
+def test_it_leads_with_the_vocal_or_in_instrumental_mode_the_accompaniment(
+    tmp_path, files, instrumental: bool
+) -> None:
+    result, _ = run(
+        tmp_path, files["a_minor_low"], files["d_major_high"], instrumental=instrumental
+    )
+    truth = signals.song(100, 9, "minor", 16, f0=110)
+    variant = result.variants[0]
+    start, _ = variant.summary["section"]
+    lead = load(variant.stems["lead"])
+    a = int(round(start * SR))
+    vocal = correlation(lead, truth["vocals"][:, a : a + lead.shape[1]])
+    backing = correlation(lead, truth["backing"][:, a : a + lead.shape[1]])
+    print(f"instrumental={instrumental}: lead layer ~ vocal {vocal:.2f}, ~ backing {backing:.2f}")
+    assert (backing > vocal) if instrumental else (vocal > backing)
+
+
+@pytest.mark.parametrize(("gender", "lead"), [("f", "d_major_high.wav"), ("m", "a_minor_low.wav")])
+def test_it_gives_the_first_mashup_to_the_voice_in_the_asked_register(
+    tmp_path, files, gender: str, lead: str
+) -> None:
+    for order in (
+        (files["a_minor_low"], files["d_major_high"]),
+        (files["d_major_high"], files["a_minor_low"]),
+    ):
+        result, _ = run(tmp_path / order[0].stem, *order, vocal_gender=gender)
+        assert result.variants[0].summary["lead"] == lead
+
+
+def test_it_caps_the_length_at_the_models_maximum(tmp_path, files) -> None:
+    # Uncapped, one four-bar section of the 100 BPM song (9.6 s) would be used.
+    result, _ = run(tmp_path, files["click100"], files["click120"], max_seconds=6)
+    assert all(variant.duration <= 6.0 for variant in result.variants)
+
+
+def test_it_lays_a_song_without_a_beat_in_and_says_so(tmp_path, files) -> None:
+    result, _ = run(tmp_path, files["click100"], files["pad"])
+    assert "no steady beat" in result.analysis_text
+    assert all(v.audio_path.stat().st_size > 10_000 for v in result.variants)
+
+
+def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch(tmp_path, files) -> None:
+    # 127 over 100 needs ×1.27 (past the clean 0.8–1.25); a 3:2 feel would change the
+    # groove for less. (Half and double time: the 85/170 case above.)
+    result, _ = run(tmp_path, files["click100"], files["click127"])
+    summary = result.variants[0].summary
+    assert summary["stretch"] == pytest.approx(1.27, abs=0.02)
+    assert any("far apart" in warning for warning in summary["warnings"])
+    assert "far apart" in result.analysis_text
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: np.zeros((2, 10 * SR), np.float32), "silent"),
+        (lambda: signals.click_track(120, 2), "only 2.0 s long"),
+    ],
+    ids=["silence", "two-second clip"],
+)
+def test_it_refuses_unusable_audio_with_a_clear_message(tmp_path, files, make, message) -> None:
+    bad = signals.write_wav(tmp_path / "bad.wav", make())
+    with pytest.raises(EngineError, match=message):
+        run(tmp_path / "out", files["click100"], bad)
+
+
+def test_it_refuses_a_corrupt_file_with_a_clear_message(tmp_path, files) -> None:
+    bad = tmp_path / "bad.mp3"
+    bad.write_bytes(b"ID3" + bytes(range(256)) * 40)
+    with pytest.raises(EngineError, match=r"could not decode bad\.mp3"):
+        run(tmp_path / "out", bad, files["click100"])
+
+
+def test_it_refuses_parameters_out_of_range() -> None:
+    with pytest.raises(EngineError, match="audio weight"):
+        MashupParams(audio_weight=1.5)

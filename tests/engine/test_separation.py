@@ -1,0 +1,77 @@
+"""Signal-processing separation: a sung line comes out in the vocal layer (engine/separation.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mashup_site.engine.separation import Separator, SpectralSeparator, Stems
+from tests import signals
+
+SR = signals.SR
+
+
+def energy_of(part: np.ndarray, layer: np.ndarray) -> float:
+    """Energy of ``part`` found in ``layer`` (least-squares projection onto the true part)."""
+    return float((layer * part).sum() ** 2 / (part * part).sum())
+
+
+def ratio_db(song: dict[str, np.ndarray], stems: Stems, part: str) -> float:
+    mine, other = (
+        (stems.vocals, stems.accompaniment)
+        if part == "vocals"
+        else (stems.accompaniment, stems.vocals)
+    )
+    return 10 * np.log10(energy_of(song[part], mine) / (energy_of(song[part], other) + 1e-12))
+
+
+@pytest.fixture(scope="module")
+def stereo() -> tuple[dict[str, np.ndarray], Stems]:
+    song = signals.song(110, 9, "minor", 12, f0=220)
+    return song, SpectralSeparator().separate(song["mix"], SR)
+
+
+def test_it_puts_the_vocal_measurably_more_in_the_vocal_layer(stereo) -> None:
+    song, stems = stereo
+    vocal_db = ratio_db(song, stems, "vocals")
+    print(f"vocal in vocal layer vs accompaniment: {vocal_db:+.1f} dB")
+    assert vocal_db > 6
+
+
+def test_it_keeps_drums_and_chords_in_the_accompaniment(stereo) -> None:
+    song, stems = stereo
+    backing_db = ratio_db(song, stems, "backing")
+    print(f"backing in accompaniment vs vocal layer: {backing_db:+.1f} dB")
+    assert backing_db > 15
+
+
+def test_it_loses_nothing_the_layers_sum_to_the_mix(stereo) -> None:
+    song, stems = stereo
+    assert np.allclose(stems.vocals + stems.accompaniment, song["mix"], atol=1e-5)
+    assert stems.vocals.dtype == stems.accompaniment.dtype == np.float32
+
+
+def test_it_still_separates_a_mono_mix_by_the_voice_moving_and_the_chords_holding() -> None:
+    song = {k: v.mean(axis=0, keepdims=True) for k, v in signals.song(110, 0, "major", 12).items()}
+    stems = SpectralSeparator().separate(song["mix"], SR)
+    assert stems.vocals.shape == (2, song["mix"].shape[1])
+    mono = Stems(stems.vocals[:1], stems.accompaniment[:1])
+    vocal_db, backing_db = ratio_db(song, mono, "vocals"), ratio_db(song, mono, "backing")
+    print(f"mono: vocal {vocal_db:+.1f} dB, backing {backing_db:+.1f} dB")
+    assert vocal_db > 6 and backing_db > 3
+
+
+def test_it_works_at_the_analysis_rate_without_resampling() -> None:
+    song = signals.song(110, 0, "major", 8, sr=22050)
+    stems = SpectralSeparator().separate(song["mix"], 22050)
+    assert stems.vocals.shape == song["mix"].shape
+
+
+def test_any_object_with_separate_is_a_separator() -> None:
+    class Silent:
+        def separate(self, audio: np.ndarray, sr: int) -> Stems:
+            return Stems(np.zeros_like(audio), audio)
+
+    separator: Separator = Silent()
+    stems = separator.separate(np.ones((2, 10), np.float32), SR)
+    assert stems.accompaniment.sum() == 20

@@ -1,0 +1,30 @@
+"""style + styleWeight: effect presets blended by weight (engine/style.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mashup_site.engine.style import apply_style, words
+from tests import signals
+
+SR = signals.SR
+
+
+def test_it_reads_style_words_and_their_aliases() -> None:
+    assert words("Lo-Fi Hip Hop, dreamy!") == ["lofi", "hiphop", "dreamy"]
+
+
+def test_it_changes_the_sound_by_the_style_weight() -> None:
+    mix = signals.song(120, 0, "major", 6)["mix"]
+    light, applied, unknown = apply_style(mix, SR, "lofi polka", 0.2)
+    heavy, _, _ = apply_style(mix, SR, "lofi polka", 1.0)
+    assert (applied, unknown) == (["lofi"], ["polka"])
+    change = [float(np.sqrt(((x - mix) ** 2).mean())) for x in (light, heavy)]
+    assert 0 < change[0] < change[1]
+    assert light.shape == mix.shape and light.dtype == np.float32
+
+
+def test_it_leaves_the_mix_alone_at_weight_zero_or_without_known_words() -> None:
+    mix = signals.song(120, 0, "major", 4)["mix"]
+    assert apply_style(mix, SR, "lofi", 0.0)[0] is mix
+    assert apply_style(mix, SR, "polka", 1.0)[0] is mix

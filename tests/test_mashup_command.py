@@ -1,0 +1,57 @@
+"""``manage.py mashup``: the engine from the command line (management/commands/mashup.py)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+from mutagen.id3 import ID3
+
+from tests import signals
+
+
+@pytest.fixture
+def songs(tmp_path):
+    one = signals.write_wav(tmp_path / "one.wav", signals.song(100, 0, "major", 14)["mix"] * 0.7)
+    two = signals.write_wav(tmp_path / "two.wav", signals.song(120, 9, "minor", 14)["mix"] * 0.7)
+    return one, two
+
+
+def test_it_writes_two_tagged_mashups_covers_and_stems_and_prints_the_figures(
+    tmp_path, songs
+) -> None:
+    out, stdout = tmp_path / "out", io.StringIO()
+    call_command(
+        "mashup", *map(str, songs), "--out", str(out), "--stems", "--title", "Night Drive",
+        "--style", "lofi", stdout=stdout,
+    )  # fmt: skip
+    printed = stdout.getvalue()
+    for index, title in ((1, "Night Drive"), (2, "Night Drive (flip)")):
+        tags = ID3(out / f"mashup-{index}.mp3")
+        assert str(tags["TIT2"]) == title and str(tags["TCON"]) == "lofi"
+        assert (out / f"mashup-{index}.png").stat().st_size > 20_000
+        for layer in ("reference", "lead", "backing"):
+            assert (out / f"mashup-{index}-stems" / f"{layer}.wav").is_file()
+    for stage in ("] text", "] first", "] complete"):
+        assert stage in printed
+    for figure in ("C major", "A minor", "stretch ×", "shift", "LUFS", "dBTP",
+                   "beats aligned within", "Camelot distance", "Time: "):  # fmt: skip
+        assert figure in printed
+    assert re.search(r"one.wav: (99\.\d|100\.\d) BPM", printed)
+    assert re.search(r"two.wav: (119\.\d|120\.\d) BPM", printed)
+    print(printed)
+
+
+def test_it_refuses_a_file_that_is_not_audio(tmp_path, songs) -> None:
+    text = tmp_path / "lyrics.mp3"
+    text.write_text("la la la\n" * 50)
+    with pytest.raises(CommandError, match=r"lyrics\.mp3"):
+        call_command("mashup", str(songs[0]), str(text), "--out", str(tmp_path / "out"))
+
+
+def test_it_turns_an_engine_refusal_into_a_command_error(tmp_path, songs) -> None:
+    clip = signals.write_wav(tmp_path / "clip.wav", signals.click_track(120, 2))
+    with pytest.raises(CommandError, match=r"clip.wav is only 2\.0 s long"):
+        call_command("mashup", str(songs[0]), str(clip), "--out", str(tmp_path / "out"))
