@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 from django.test import Client
 
 from tests.factories import PASSWORD, UserFactory
+
+WORKER = "worker"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{WORKER}: runs a real `manage.py qcluster` process against the test database"
+    )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
+    """A worker process cannot see SQLite's in-memory test database: when a collected test
+    needs one, the test database is a file named db.sqlite3 (on tmpfs when there is one), so
+    the process finds it through VAR_DIR like the app does."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    needed = any(item.get_closest_marker(WORKER) for item in request.session.items)
+    if not needed or not database["ENGINE"].endswith("sqlite3"):
+        yield
+        return
+    shm = Path("/dev/shm")
+    folder = (shm if shm.is_dir() else Path(settings.VAR_DIR)) / f"mashups-test-{os.getpid()}"
+    folder.mkdir(exist_ok=True)
+    database.setdefault("TEST", {})["NAME"] = str(folder / "db.sqlite3")
+    yield
+    shutil.rmtree(folder, ignore_errors=True)  # after the test database is destroyed
 
 
 @pytest.fixture(autouse=True)

@@ -121,6 +121,14 @@ def test_the_polled_region_is_a_partial(owner_client: Client, job) -> None:
     assert html.lstrip().startswith('<section id="progress"') and "<html" not in html
 
 
+def test_the_polled_region_also_updates_the_header_badge(owner_client: Client, job) -> None:
+    apply(job.pk, Stage.FIRST, track(1, audio=True))
+    html = page(owner_client, job, **HTMX).content.decode()
+    assert re.search(r'<span id="status-badge" [^>]*hx-swap-oob="true">First track ready<', html)
+    full = page(owner_client, job).content.decode()
+    assert full.count('id="status-badge"') == 1 and "hx-swap-oob" not in full
+
+
 def test_polling_stops_itself_when_the_job_is_final(owner_client: Client, owner) -> None:
     mashup = finished_mashup(owner=owner)
     response = page(owner_client, mashup, **HTMX)

@@ -1,0 +1,136 @@
+"""Create → progress → two playable tracks, in real Chromium, with a real `manage.py qcluster`
+worker process (django-q2's ORM broker) on the live server's test database: once with the
+local engine on short synthetic songs, once with the fake remote API over loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from playwright.sync_api import expect
+
+from mashup_site.mashups.models import Mashup, Status
+from tests.audiofiles import write_audio
+from tests.signals import SR, song
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+ROOT = Path(django_settings.BASE_DIR)
+DEADLINE_MS = 30_000
+
+
+@pytest.fixture
+def qcluster(live_server, settings, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start `manage.py qcluster` on the test database (a file, see tests/conftest.py),
+    sharing this process's media folder and signing key; stopped after the test."""
+    started: list[subprocess.Popen] = []
+    log = tmp_path / "qcluster.log"
+
+    def start(**extra: str) -> subprocess.Popen:
+        database = Path(connection.settings_dict["NAME"])
+        assert database.name == "db.sqlite3", "the worker needs the file test database"
+        env = {
+            **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+            "VAR_DIR": str(database.parent),
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "SECRET_KEY": settings.SECRET_KEY,  # django-q2 signs its task packages
+            "PUBLIC_BASE_URL": live_server.url,
+            "Q_WORKERS": "1",
+            "LOG_LEVEL": "INFO",
+            **extra,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if log.exists():
+        print(log.read_text()[-4000:])  # shown by pytest when the test failed
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("e2e-songs")
+    first = write_audio(folder / "first.wav", "wav", song(120, 0, "major", 16.0)["mix"], SR)
+    second = write_audio(folder / "second.wav", "wav", song(100, 2, "minor", 16.0)["mix"], SR)
+    return first, second
+
+
+def create(page, songs: tuple[Path, Path], idea: str) -> Mashup:
+    page.goto("/mashups/new/")
+    page.set_input_files("#id_audio1", str(songs[0]))
+    page.set_input_files("#id_audio2", str(songs[1]))
+    page.fill("#id_prompt", idea)
+    page.click("text=Make the mashup")
+    page.wait_for_url("**/mashups/*/")
+    return Mashup.objects.get()
+
+
+def assert_two_playable_tracks(page, mashup: Mashup) -> None:
+    expect(page.locator("#status-badge")).to_have_text("Complete", timeout=DEADLINE_MS)
+    for n in (1, 2):
+        player = page.locator(f"#track-{n} audio")
+        expect(player).to_have_attribute(
+            "src", f"/mashups/{mashup.pk}/tracks/{n}/audio/", timeout=DEADLINE_MS
+        )
+        # The browser decoded the file's header: it knows how long the track is.
+        player.evaluate("el => el.load()")
+        page.wait_for_function(
+            "el => el.readyState >= 1 && el.duration > 0", arg=player.element_handle()
+        )
+        download = page.locator(f"#track-{n} a[download]")
+        expect(download).to_have_attribute(
+            "href", f"/mashups/{mashup.pk}/tracks/{n}/audio/?download=1"
+        )
+        expect(page.locator(f"#track-{n} img.cover")).to_be_visible()
+
+
+def test_a_local_job_ends_with_two_playable_tracks(signed_in_page, qcluster, songs, settings):
+    settings.MASHUP_PROVIDER = "local"
+    qcluster()
+    page = signed_in_page
+    mashup = create(page, songs, "Two little songs, one dance floor")
+    expect(page.locator(".steps")).to_be_visible()
+    assert_two_playable_tracks(page, mashup)
+    expect(page.locator(".analysis")).to_contain_text("BPM")
+    mashup.refresh_from_db()
+    assert mashup.status == Status.COMPLETE and mashup.completed_at
+    assert page.console_errors == []
+
+
+def test_a_remote_job_ends_with_two_playable_tracks(
+    signed_in_page, qcluster, songs, settings, fake_api, live_server
+):
+    settings.MASHUP_PROVIDER = "remote"
+    settings.PUBLIC_BASE_URL = live_server.url
+    fake_api.auto_callbacks = True
+    fake_api.fetch_sources = True
+    qcluster(MASHUP_API_BASE_URL=fake_api.url, MASHUP_API_KEY=fake_api.key)
+    page = signed_in_page
+    mashup = create(page, songs, "Two little songs, over the wire")
+    assert_two_playable_tracks(page, mashup)
+    mashup.refresh_from_db()
+    assert mashup.provider_task_id == fake_api.task.task_id
+    assert fake_api.task.source_statuses == [200, 200]  # it downloaded our uploads
+    assert fake_api.callback_answers == [200, 200, 200]
+    assert fake_api.count("submit") == 1
