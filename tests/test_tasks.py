@@ -292,6 +292,19 @@ def test_poll_delays_grow_from_5_to_60_seconds() -> None:
     assert delays[-1] == 60.0
 
 
+def test_polling_slows_to_the_fallback_pace_once_callbacks_arrive(app, job, clock) -> None:
+    tasks.run_mashup(job.pk)
+    clock.advance(5)
+    tasks.poll_mashup(job.pk)
+    assert (reload(job).next_poll_at - clock.now).total_seconds() == 7.5  # back-off
+    app.deliver(kinds=("text",))
+    clock.advance(8)
+    tasks.poll_mashup(job.pk)
+    mashup = reload(job)
+    assert mashup.callbacks_received == 1
+    assert (mashup.next_poll_at - clock.now).total_seconds() == 60.0
+
+
 def test_a_duplicate_poll_does_nothing(app, job, clock) -> None:
     app.callbacks = ()
     tasks.run_mashup(job.pk)

@@ -55,7 +55,7 @@ def callback(request: HttpRequest, token: str) -> HttpResponse:
     if mashup.provider_task_id and snapshot.task_id and snapshot.task_id != mashup.provider_task_id:
         log.warning("callback for mashup %s names another task %s", mashup.pk, snapshot.task_id)
         return JsonResponse({"ok": False, "error": "task mismatch"}, status=409)
-    pipeline.apply_snapshot(mashup.pk, snapshot)
+    pipeline.apply_snapshot(mashup.pk, snapshot, from_callback=True)
     return JsonResponse({"ok": True})
 
 

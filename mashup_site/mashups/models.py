@@ -97,6 +97,8 @@ class Mashup(models.Model):
     # When a worker last took the job (a lease, so a duplicate delivery does not run it twice).
     claimed_at = models.DateTimeField(null=True, blank=True)
     polls = models.PositiveIntegerField(default=0)
+    # Trusted callbacks received: once they arrive, polling (the fallback) slows down.
+    callbacks_received = models.PositiveIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -100,6 +100,7 @@ def claim_submission(pk: int) -> bool:
         if mashup is None or mashup.is_final or mashup.provider_task_id or mashup.claimed_at:
             return False
         mashup.claimed_at = moment
+        mashup.callbacks_received = 0  # a fresh attempt (e.g. a retried job) starts unheard
         _move(mashup, Status.SUBMITTED, moment)
         mashup.save()
         return True
@@ -163,12 +164,13 @@ def timed_out(mashup: Mashup, moment: datetime) -> bool:
 # --- snapshots --------------------------------------------------------------------------------
 
 
-def apply_snapshot(pk: int, snapshot: TaskSnapshot) -> bool:
+def apply_snapshot(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = False) -> bool:
     """Record what the provider says; True when the job moved forward."""
     moment = now()
     with locked(pk) as mashup:
         if mashup is None:
             return False
+        mashup.callbacks_received += int(from_callback)
         if snapshot.task_id and not mashup.provider_task_id:
             mashup.provider_task_id = snapshot.task_id  # a callback after a lost save
         if snapshot.raw:

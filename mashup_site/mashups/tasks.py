@@ -109,7 +109,9 @@ def poll_mashup(pk: int) -> None:
         submit_remote(pk)  # the provider refused the last try for now
     elif mashup.provider_task_id:
         poll_provider(mashup)
-    schedule_poll(pk, next_delay(mashup.polls))
+    # Callbacks carry the fast path once they arrive; polling is then only the fallback.
+    slow = Mashup.objects.filter(pk=pk, callbacks_received__gt=0).exists()
+    schedule_poll(pk, POLL_MAX_DELAY if slow else next_delay(mashup.polls))
 
 
 def poll_provider(mashup: Mashup) -> None:
