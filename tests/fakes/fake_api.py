@@ -18,6 +18,8 @@ Knobs (attributes; set them before the request they should affect):
 - ``task_key``: "task_id" or "taskId" in callbacks; ``signing_key``: kie.ai-style signature.
 - ``fetch_sources``: download the two source URLs on submit, like the real provider.
 - ``stuck``: polls never see the job progress (to reach the give-up time).
+- ``timeline``: seconds after submit at which text, first and complete happen, on
+  ``clock``; polls then read the state by time instead of one step per poll.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -57,6 +60,7 @@ class FakeTask:
     task_id: str
     payload: dict[str, Any]
     step: int = 0  # index into STEPS
+    created: float = 0.0  # on the fake's clock
     failed: bool = False
     source_statuses: list[int] = field(default_factory=list)
 
@@ -75,9 +79,12 @@ class FakeApi:
         self.signing_key = ""
         self.fetch_sources = False
         self.stuck = False  # polls never see progress
+        self.timeline: tuple[float, float, float] | None = None
+        self.clock: Callable[[], float] = time.time
         self.credits = 100
         self.tasks: dict[str, FakeTask] = {}
         self.requests: list[tuple[str, str]] = []  # (endpoint, authorization header)
+        self.arrivals: list[tuple[str, float]] = []  # (endpoint, time.perf_counter())
         self.callback_answers: list[int] = []
         self.file_requests = 0
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
@@ -186,6 +193,9 @@ class FakeApi:
     def record(self, task: FakeTask) -> dict[str, Any]:
         if self.stuck:
             pass
+        elif self.timeline and self.fail_code is None:
+            elapsed = self.clock() - task.created
+            task.step = max(task.step, sum(1 for t in self.timeline if elapsed >= t))
         elif not task.failed and self.fail_code is None:
             task.step = min(task.step + 1, len(STEPS) - 1)  # each poll, one step further
         else:
@@ -211,7 +221,7 @@ class FakeApi:
             return Reply(200, {"code": 400, "msg": "Please enter callBackUrl.", "data": None})
         if missing or len(payload["uploadUrlList"]) != 2:
             return Reply(200, {"code": 422, "msg": f"invalid: {missing}", "data": None})
-        task = FakeTask("fake-" + secrets.token_hex(6), payload)
+        task = FakeTask("fake-" + secrets.token_hex(6), payload, created=self.clock())
         with self._lock:
             self.tasks[task.task_id] = task
         self._task_made.set()
@@ -276,6 +286,7 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             authorization = self.headers.get("Authorization", "")
             with api._lock:
                 api.requests.append((endpoint, authorization))
+                api.arrivals.append((endpoint, time.perf_counter()))
             if api.delay:
                 time.sleep(api.delay)  # the server is slow; the client's timeout must fire
             if authorization != f"Bearer {api.key}":
