@@ -83,15 +83,29 @@ def to_mono(audio: np.ndarray, sr: int) -> np.ndarray:
     mono = audio.mean(axis=0) if audio.ndim == 2 else audio
     if sr != ANALYSIS_SR:
         mono = scipy.signal.resample_poly(mono, ANALYSIS_SR, sr).astype(np.float32)
-    return mono
+    return mono.astype(np.float32, copy=False)
+
+
+def stft_magnitude(x: np.ndarray, n_fft: int, hop: int, *, chunk: int = 1024) -> np.ndarray:
+    """|STFT| (bins, frames) in float32, as ``scipy.signal.stft(boundary=None)`` scales it,
+    computed a block of frames at a time: scipy's complex128 spectrum of a whole song
+    is ~150 MB per call, and two songs and two measurements run at once."""
+    x = np.asarray(x, dtype=np.float32)
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    x = np.pad(x, (0, (-(len(x) - n_fft) % hop) % n_fft))
+    window = scipy.signal.get_window("hann", n_fft).astype(np.float32)
+    window /= window.sum()
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
+    out = np.empty((n_fft // 2 + 1, len(frames)), dtype=np.float32)
+    for a in range(0, len(frames), chunk):
+        out[:, a : a + chunk] = np.abs(scipy.fft.rfft(frames[a : a + chunk] * window, axis=1)).T
+    return out
 
 
 def spectrogram(mono: np.ndarray) -> np.ndarray:
     """Magnitude STFT (bins, frames) at the analysis rate."""
-    _, _, z = scipy.signal.stft(
-        mono, nperseg=N_FFT, noverlap=N_FFT - HOP, boundary=None, padded=True
-    )
-    return np.abs(z).astype(np.float32)
+    return stft_magnitude(mono, N_FFT, HOP)
 
 
 def frames_to_seconds(frames: np.ndarray) -> np.ndarray:
@@ -180,13 +194,24 @@ FINE_LAG = 0.015
 FINE_HOP = 128  # 5.8 ms: 20 ms targets need a finer clock than the 23 ms hop
 
 
+FINE_WINDOW = np.hanning(FINE_FFT).astype(np.float32)
+FINE_CHUNK = 2048  # frames per block: a whole song at once would hold ~0.5 GB of spectra
+
+
 def fine_onsets(mono: np.ndarray) -> np.ndarray:
     """Spectral-flux onset strength of a mono layer (at the analysis rate), 5.8 ms hop."""
-    padded = np.pad(mono, (FINE_FFT // 2, FINE_FFT // 2))
+    padded = np.pad(mono.astype(np.float32, copy=False), (FINE_FFT // 2, FINE_FFT // 2))
     frames = np.lib.stride_tricks.sliding_window_view(padded, FINE_FFT)[::FINE_HOP]
-    mag = np.abs(scipy.fft.rfft(frames * np.hanning(FINE_FFT).astype(np.float32), axis=1))
-    flux = np.maximum(0.0, np.diff(np.log1p(100 * mag), axis=0)).sum(axis=1)
-    return np.concatenate([[0.0], flux]).astype(np.float32)
+    flux = np.zeros(len(frames), dtype=np.float32)
+    previous = None
+    for a in range(0, len(frames), FINE_CHUNK):
+        mag = np.abs(scipy.fft.rfft(frames[a : a + FINE_CHUNK] * FINE_WINDOW, axis=1))
+        log_mag = np.log1p(100 * mag)
+        block = log_mag if previous is None else np.vstack([previous, log_mag])
+        rise = np.maximum(0.0, np.diff(block, axis=0)).sum(axis=1)
+        flux[a + (previous is None) : a + len(log_mag)] = rise
+        previous = log_mag[-1:]
+    return flux
 
 
 def _peak_time(env: np.ndarray, centre: float, reach: float) -> tuple[float, float]:
@@ -241,10 +266,9 @@ def estimate_key(mono: np.ndarray) -> tuple[int, str]:
     a voice's or instrument's 5th harmonic adds a major third (C# over A) to every minor
     chord, and energy would let one loud bass note outvote the harmony.
     """
-    _, _, z = scipy.signal.stft(mono, nperseg=KEY_FFT, noverlap=KEY_FFT // 2, boundary=None)
     freqs = np.fft.rfftfreq(KEY_FFT, 1 / ANALYSIS_SR)
     band = (freqs >= KEY_BAND[0]) & (freqs <= KEY_BAND[1])
-    mag = np.abs(z[band]).astype(np.float32)
+    mag = stft_magnitude(mono, KEY_FFT, KEY_FFT // 2)[band]
     pitch = np.round(12 * np.log2(freqs[band] / 440.0) + 69).astype(int) % 12
     chroma = np.sqrt(np.bincount(pitch, weights=(mag**2).sum(axis=1), minlength=12))
     best = (-np.inf, 0, "major")
@@ -275,9 +299,17 @@ def integrated_lufs(audio: np.ndarray, sr: int) -> float:
     step = int(0.1 * sr)
     if audio.shape[1] < 4 * step:
         return -70.0
-    weighted = scipy.signal.sosfilt(_k_weighting(sr).astype(np.float32), audio, axis=-1)
-    n = weighted.shape[1] // step * step
-    quarter = (weighted[:, :n].reshape(weighted.shape[0], -1, step) ** 2).mean(axis=2).sum(axis=0)
+    sos = _k_weighting(sr).astype(np.float32)
+    state = np.zeros((sos.shape[0], audio.shape[0], 2), dtype=np.float32)
+    n = audio.shape[1] // step * step
+    quarters = []
+    # 100 ms steps, 100 steps at a time with the filter state carried: the same result as
+    # one pass, without two more song-sized arrays.
+    for a in range(0, n, 100 * step):
+        chunk = audio[:, a : min(n, a + 100 * step)]
+        weighted, state = scipy.signal.sosfilt(sos, chunk, axis=-1, zi=state)
+        quarters.append((weighted.reshape(chunk.shape[0], -1, step) ** 2).mean(axis=2).sum(axis=0))
+    quarter = np.concatenate(quarters)
     blocks = np.convolve(quarter, np.ones(4) / 4, mode="valid")
     loudness = -0.691 + 10 * np.log10(blocks + 1e-12)
     gated = blocks[loudness > -70]

@@ -155,13 +155,18 @@ def duck(backing: np.ndarray, lead: np.ndarray, sr: int, depth_db: float = 4.0) 
     gain_db = -depth_db * np.clip(env, 0, 1)
     gain_db = scipy.ndimage.uniform_filter1d(gain_db, max(1, int(0.2 * sr / ENV_BLOCK)))
     centres = (np.arange(len(gain_db)) + 0.5) * ENV_BLOCK
-    gain = 10 ** (np.interp(np.arange(backing.shape[1]), centres, gain_db) / 20)
-    return (backing * gain.astype(np.float32)).astype(np.float32)
+    out = backing.astype(np.float32)  # a copy, filled a million samples at a time
+    for a in range(0, out.shape[1], 1 << 20):
+        at = np.arange(a, min(a + (1 << 20), out.shape[1]))
+        out[:, at[0] : at[-1] + 1] *= (10 ** (np.interp(at, centres, gain_db) / 20)).astype(
+            np.float32
+        )
+    return out
 
 
-def fades(x: np.ndarray, sr: int) -> np.ndarray:
+def fades(x: np.ndarray, sr: int, *, in_place: bool = False) -> np.ndarray:
     n_in, n_out = min(int(FADE_IN * sr), x.shape[1] // 4), min(int(FADE_OUT * sr), x.shape[1] // 3)
-    x = x.copy()
+    x = x if in_place else x.copy()
     x[:, :n_in] *= np.linspace(0, 1, n_in, dtype=np.float32) ** 2
     x[:, x.shape[1] - n_out :] *= np.linspace(1, 0, n_out, dtype=np.float32) ** 2
     return x

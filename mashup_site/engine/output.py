@@ -15,6 +15,8 @@ from mutagen.id3 import COMM, ID3, TCON, TIT2, TPE1, ID3NoHeaderError
 from pedalboard.io import AudioFile
 from PIL import Image, ImageDraw, ImageFont
 
+from .analysis import stft_magnitude
+
 COVER_SIZE = 600
 PALETTE = np.array(
     [[12, 8, 32], [60, 20, 110], [124, 92, 255], [255, 92, 138], [255, 200, 90], [255, 250, 220]],
@@ -72,8 +74,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 def write_cover(path: Path, audio: np.ndarray, sr: int, *, title: str) -> Path:
     mono = scipy.signal.resample_poly(audio.mean(axis=0), 1, 2)
     rate = sr / 2
-    _, _, z = scipy.signal.stft(mono, fs=rate, nperseg=2048, noverlap=1024)
-    mag = np.abs(z)
+    mag = stft_magnitude(mono, 2048, 1024)
     freqs = np.fft.rfftfreq(2048, 1 / rate)
     edges = np.geomspace(40, rate / 2, COVER_SIZE + 1)
     rows = np.stack(

@@ -22,9 +22,11 @@ what the words mean):
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +86,24 @@ class MashupResult:
     report: dict[str, object]
 
 
+class Steps:
+    """Seconds spent per step, summed over both songs or both variants (they run in two
+    threads, so the sums exceed the wall time): what a profile of a job would show."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+
 @dataclass(frozen=True)
 class Song:
     name: str
@@ -107,7 +127,8 @@ def make_mashup(
     timings: dict[str, float] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    songs = _prepare([Path(song1), Path(song2)], separator or SpectralSeparator())
+    steps = Steps()
+    songs = _prepare([Path(song1), Path(song2)], separator or SpectralSeparator(), steps)
     timings["analyse+separate"] = time.perf_counter() - started
     pairs = _order(songs, params)
     text = describe(songs, pairs, params)
@@ -118,7 +139,7 @@ def make_mashup(
     variants: dict[int, Variant] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
-            pool.submit(_render, index, lead, backing, params, out_dir, write_stems): index
+            pool.submit(_render, index, lead, backing, params, out_dir, write_stems, steps): index
             for index, (lead, backing) in enumerate(pairs, start=1)
         }
         for future in as_completed(futures):
@@ -127,22 +148,31 @@ def make_mashup(
             timings[f"variant {index}"] = time.perf_counter() - t0
             notify("first" if len(variants) == 1 else "complete", {"variant": variants[index]})
     timings["total"] = time.perf_counter() - started
-    report = {"timings": timings, "variants": [variants[i].summary for i in (1, 2)]}
+    report = {
+        "timings": timings,
+        "steps": {name: round(value, 2) for name, value in steps.seconds.items()},
+        "variants": [variants[i].summary for i in (1, 2)],
+    }
     return MashupResult(variants=(variants[1], variants[2]), analysis_text=text, report=report)
 
 
-def _prepare(paths: list[Path], separator: Separator) -> list[Song]:
+def _prepare(paths: list[Path], separator: Separator, steps: Steps) -> list[Song]:
     """Decode, analyse and separate both songs, two at a time (numpy/pedalboard release
     the GIL for most of the work, so two threads use both cores)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda p: _song(p, separator), paths))
+        return list(pool.map(lambda p: _song(p, separator, steps), paths))
 
 
-def _song(path: Path, separator: Separator) -> Song:
-    audio = load(path, SR)
-    info = analyse(audio, SR, name=path.name)
-    stems = separator.separate(audio, SR)
-    return Song(path.name, audio, info, stems, voice.median_pitch(stems.vocals, SR))
+def _song(path: Path, separator: Separator, steps: Steps) -> Song:
+    with steps("decode"):
+        audio = load(path, SR)
+    with steps("analyse"):
+        info = analyse(audio, SR, name=path.name)
+    with steps("separate"):
+        stems = separator.separate(audio, SR)
+    with steps("voice pitch"):
+        pitch = voice.median_pitch(stems.vocals, SR)
+    return Song(path.name, audio, info, stems, pitch)
 
 
 def _order(songs: list[Song], params: MashupParams) -> list[tuple[Song, Song]]:
@@ -160,52 +190,47 @@ def _order(songs: list[Song], params: MashupParams) -> list[tuple[Song, Song]]:
 
 
 def _render(
-    index: int, lead: Song, backing: Song, params: MashupParams, out_dir: Path, write_stems: bool
+    index: int,
+    lead: Song,
+    backing: Song,
+    params: MashupParams,
+    out_dir: Path,
+    write_stems: bool,
+    steps: Steps,
 ) -> Variant:
     fit = matching.match(lead.analysis, backing.analysis)
     lead_grid, backing_grid = matching.common_grid(lead.analysis, backing.analysis)
     timeline = arrange.plan(lead_grid, backing_grid, fit, params.max_seconds)
-    rng = np.random.default_rng(params.seed + index)
-    order, breakdowns = _arrangement(
-        len(timeline.lead_grid) - 1, len(timeline.backing_grid), params.weirdness, rng
-    )
-    start, end = int(timeline.start * SR), int(timeline.end * SR)
-    lead_layer = (lead.stems.accompaniment if params.instrumental else lead.stems.vocals)[
-        :, start:end
-    ]
-    backing_source = backing.stems.accompaniment
-    backing_layer = arrange.stretch_backing(backing_source, SR, timeline, fit.shift, order)
-    if params.instrumental:
-        backing_layer = pb.Pedalboard([pb.HighpassFilter(180)])(backing_layer, SR)
-    backing_layer = _breakdowns(backing_layer, timeline, breakdowns)
-    n = min(lead_layer.shape[1], backing_layer.shape[1])
-    lead_layer, backing_layer = lead_layer[:, :n], backing_layer[:, :n]
-    lead_layer, backing_layer = _balance(lead_layer, backing_layer, params, index)
-    if not params.instrumental:
-        backing_layer = arrange.duck(backing_layer, lead_layer, SR)
-    mix = arrange.fades(lead_layer + backing_layer, SR)
-    mix, applied, unknown = style.apply_style(mix, SR, params.style, params.style_weight)
-    mastered, lufs, peak = master(mix, SR)
+    with steps("stretch"):
+        lead_layer, backing_layer = _layers(index, lead, backing, params, fit, timeline)
+    with steps("mix"):
+        lead_layer, backing_layer = _balance(lead_layer, backing_layer, params, index)
+        if not params.instrumental:
+            backing_layer = arrange.duck(backing_layer, lead_layer, SR)
+        mix = arrange.fades(lead_layer + backing_layer, SR, in_place=True)
+        mix, applied, unknown = style.apply_style(mix, SR, params.style, params.style_weight)
+    with steps("master"):
+        mastered, lufs, peak = master(mix, SR)
     title = _title(params, lead, backing, index)
     genre = ", ".join(applied) or (params.style[:60] if params.style else "Mashup")
-    audio_path = output.write_mp3(
-        out_dir / f"mashup-{index}.mp3",
-        mastered,
-        SR,
-        title=title,
-        genre=genre,
-        comment=params.prompt,
-    )
-    cover_path = output.write_cover(out_dir / f"mashup-{index}.png", mastered, SR, title=title)
+    with steps("encode mp3"):
+        audio_path = output.write_mp3(
+            out_dir / f"mashup-{index}.mp3", mastered, SR, title=title, genre=genre,
+            comment=params.prompt,
+        )  # fmt: skip
+    with steps("cover"):
+        cover_path = output.write_cover(out_dir / f"mashup-{index}.png", mastered, SR, title=title)
+    start, n = int(timeline.start * SR), mastered.shape[1]
     reference = lead.audio[:, start : start + n]
-    stems = (
-        _write_stems(out_dir / f"mashup-{index}-stems", reference, lead_layer, backing_layer)
-        if write_stems
-        else {}
-    )
-    quality = measure.measure_layers(
-        {"reference": reference, "backing": backing_layer}, SR, mastered, loudness=(lufs, peak)
-    )
+    stems = {}
+    if write_stems:
+        with steps("stems"):
+            folder = out_dir / f"mashup-{index}-stems"
+            stems = _write_stems(folder, reference, lead_layer, backing_layer)
+    with steps("measure"):
+        quality = measure.measure_layers(
+            {"reference": reference, "backing": backing_layer}, SR, mastered, loudness=(lufs, peak)
+        )
     summary = {
         "lead": lead.name,
         "backing": backing.name,
@@ -217,7 +242,7 @@ def _render(
         "keys": f"{lead.analysis.key_name} / {backing.analysis.key_name}",
         "lufs": round(lufs, 1),
         "true_peak_db": round(peak, 1),
-        "duration": round(mastered.shape[1] / SR, 1),
+        "duration": round(n / SR, 1),
         "section": (round(start / SR, 3), round((start + n) / SR, 3)),  # of the lead song
         "styles_applied": applied,
         "styles_unknown": unknown,
@@ -225,7 +250,33 @@ def _render(
         "quality": quality.as_dict(),
         "quality_text": quality.as_text(),
     }
-    return Variant(audio_path, cover_path, title, mastered.shape[1] / SR, summary, stems)
+    return Variant(audio_path, cover_path, title, n / SR, summary, stems)
+
+
+def _layers(
+    index: int,
+    lead: Song,
+    backing: Song,
+    params: MashupParams,
+    fit: matching.Match,
+    timeline: arrange.Timeline,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lead layer (its own timing) and the backing laid on it, the same length."""
+    rng = np.random.default_rng(params.seed + index)
+    order, breakdowns = _arrangement(
+        len(timeline.lead_grid) - 1, len(timeline.backing_grid), params.weirdness, rng
+    )
+    start, end = int(timeline.start * SR), int(timeline.end * SR)
+    source = lead.stems.accompaniment if params.instrumental else lead.stems.vocals
+    lead_layer = source[:, start:end]
+    backing_layer = arrange.stretch_backing(
+        backing.stems.accompaniment, SR, timeline, fit.shift, order
+    )
+    if params.instrumental:
+        backing_layer = pb.Pedalboard([pb.HighpassFilter(180)])(backing_layer, SR)
+    backing_layer = _breakdowns(backing_layer, timeline, breakdowns)
+    n = min(lead_layer.shape[1], backing_layer.shape[1])
+    return lead_layer[:, :n], backing_layer[:, :n]
 
 
 def _arrangement(

@@ -150,7 +150,7 @@ def _render_create(
 
 @require_GET
 @login_required
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     mashup = owned_mashup(request, pk)
     tracks = list(mashup.tracks.all())
     live = pipeline.still_changing(mashup, tracks)

@@ -63,13 +63,16 @@ class Command(BaseCommand):
         )
         started = time.perf_counter()
 
+        # With --json, stdout carries the report alone; progress goes to stderr.
+        progress = self.stderr if options["json"] else self.stdout
+
         def on_stage(stage: str, info: dict) -> None:
             elapsed = time.perf_counter() - started
-            self.stdout.write(f"[{elapsed:6.1f} s] {stage}")
+            progress.write(f"[{elapsed:6.1f} s] {stage}", style_func=lambda text: text)
             if stage == "text":
-                self.stdout.write("  " + info["summary"].replace("\n", "\n  "))
+                progress.write("  " + info["summary"].replace("\n", "\n  "))
             else:
-                self.stdout.write(f"  wrote {info['variant'].audio_path}")
+                progress.write(f"  wrote {info['variant'].audio_path}")
 
         try:
             result = make_mashup(
@@ -126,3 +129,5 @@ class Command(BaseCommand):
                 self.stdout.write(f"    stem {name}: {path}")
         timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.report["timings"].items())
         self.stdout.write(f"Time: {timings}")
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in result.report["steps"].items())
+        self.stdout.write(f"Steps (summed over both threads): {steps}")
