@@ -262,6 +262,18 @@ def test_get_credits_reads_the_balance(fake_api) -> None:
     assert fake_api.requests == [("credit", f"Bearer {fake_api.key}")]
 
 
+@pytest.mark.django_db
+def test_get_credits_does_not_wait_out_a_busy_provider(fake_api, clock, monkeypatch) -> None:
+    from mashup_site.providers import remote
+
+    monkeypatch.setattr(remote, "default_sleep", clock.sleep)
+    fake_api.script("credit", 429, {"code": 429, "msg": "busy"}, {"Retry-After": "30"})
+    with pytest.raises(ProviderError) as caught:
+        get_credits()
+    assert str(caught.value) == MESSAGES[429]
+    assert clock.slept == [] and fake_api.count("credit") == 1
+
+
 def test_the_throttle_lets_20_through_then_waits_for_the_window(clock) -> None:
     throttle = Throttle(20, 10, clock=clock, sleep=clock.sleep, store=MemorySlots())
     assert [throttle.wait() for _ in range(20)] == [0.0] * 20

@@ -410,7 +410,9 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def provider_from_settings(*, store: SlotStore | None = None) -> RemoteProvider:
+def provider_from_settings(
+    *, store: SlotStore | None = None, max_retries: int = 3
+) -> RemoteProvider:
     """The client as configured; ``store`` shares the submission window between processes."""
     from django.conf import settings
 
@@ -418,11 +420,13 @@ def provider_from_settings(*, store: SlotStore | None = None) -> RemoteProvider:
         base_url=settings.MASHUP_API_BASE_URL,
         api_key=settings.MASHUP_API_KEY,
         timeout=settings.MASHUP_API_TIMEOUT,
+        max_retries=max_retries,
         throttle=Throttle(settings.MASHUP_SUBMIT_RATE, settings.MASHUP_SUBMIT_WINDOW, store=store),
     )
 
 
 def get_credits() -> int:
-    """The account's credit balance, for staff (shared/api-contract.md, "Credits")."""
-    with provider_from_settings() as provider:
+    """The account's credit balance, for staff (shared/api-contract.md, "Credits").
+    Asked once, without retries: a staff page must not wait out the provider's back-off."""
+    with provider_from_settings(max_retries=0) as provider:
         return provider.credits()
