@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
@@ -16,6 +17,12 @@ from mashup_site.mashups.models import Mashup, Status, Track
 from tests.factories import MashupFactory, TrackFactory, finished_mashup, mashup_with_sources
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+
 
 GALLERY = reverse("mashups:gallery")
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -252,12 +259,38 @@ def test_the_query_count_does_not_grow_with_the_number_of_mashups(
 ) -> None:
     make_many(owner, count)
     owner_client.get(GALLERY)  # warm the session
-    # session, user, count, page, the page's tracks, the "expiring within a day" banner
-    with django_assert_num_queries(6):
+    cache.clear()
+    # session, user, the cache key's aggregate, count, page, the page's tracks, the banner
+    with django_assert_num_queries(7):
         html = html_of(owner_client)
     assert html.count('class="card mashup-card') == min(count, views.PER_PAGE)
-    with django_assert_num_queries(5):  # an htmx search has no banner
+    with django_assert_num_queries(3):  # the same page again: cached
+        again = html_of(owner_client)
+    assert again.split('id="results"')[1] == html.split('id="results"')[1]
+    with django_assert_num_queries(5):  # an htmx search: no banner, no cache
         html_of(owner_client, GALLERY + "?q=idea&status=complete", **HTMX)
+
+
+def test_a_cached_page_shows_a_change_at_once(owner_client: Client, owner) -> None:
+    mashup = MashupFactory(owner=owner, status=Status.FIRST, title="Before", custom_mode=True)
+    assert "Before" in html_of(owner_client)
+    mashup.title = "After"
+    mashup.status = Status.COMPLETE
+    mashup.save()
+    html = html_of(owner_client)
+    assert "After" in html and "Before" not in html
+    MashupFactory(owner=owner, title="Newest", custom_mode=True)
+    assert "Newest" in html_of(owner_client)
+    Mashup.objects.filter(pk=mashup.pk).delete()
+    assert "After" not in html_of(owner_client)
+
+
+def test_a_cached_page_is_never_shown_to_another_person(
+    owner_client: Client, stranger_client: Client, owner
+) -> None:
+    MashupFactory(owner=owner, title="Private", custom_mode=True)
+    assert "Private" in html_of(owner_client)
+    assert "Private" not in html_of(stranger_client)
 
 
 # --- strangers --------------------------------------------------------------------------------
@@ -398,3 +431,16 @@ def test_healthz_needs_no_sign_in(client: Client) -> None:
     response = client.get(reverse("mashups:healthz"))
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+def test_a_retry_form_from_a_cached_page_passes_the_csrf_check(owner) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    mashup = MashupFactory(owner=owner, status=Status.FAILED)
+    html_of(client)
+    card = card_of(html_of(client), mashup)  # the second view comes from the cache
+    token = card.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    response = client.post(
+        reverse("mashups:retry", args=[mashup.pk]), {"csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302

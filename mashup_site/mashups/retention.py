@@ -205,7 +205,8 @@ def extend(mashups: Iterable[Mashup], days: int | None = None) -> int:
 
 
 def keep_forever(mashups: QuerySet[Mashup]) -> int:
-    return mashups.exclude(status=Status.EXPIRED).update(keep_forever=True)
+    # update() skips auto_now: set updated_at so cached gallery pages see the change.
+    return mashups.exclude(status=Status.EXPIRED).update(keep_forever=True, updated_at=now())
 
 
 # --- files ------------------------------------------------------------------------------------

@@ -9,15 +9,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
-from . import actions, limits, pipeline, retention, rules
+from . import actions, gallery_cache, limits, pipeline, retention, rules
 from .callbacks import serve_stored
 from .filters import GalleryFilter
 from .forms import MashupForm
@@ -52,17 +54,33 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
 
     A fixed number of queries whatever the number of mashups: the page, its count, the
     tracks of the page's mashups (one prefetch) and the "expiring within a day" banner.
+    All of them are lazy, so that a page served from the cache (gallery_cache) runs only
+    the one query of its key.
     """
     form = GalleryFilter(request.GET)
     owned = Mashup.objects.owned_by(request.user)
-    mashups = form.filter(owned).defer(*NOT_ON_CARDS).prefetch_related("tracks")
-    page = Paginator(mashups, PER_PAGE).get_page(form.page_number)
-    context = {"form": form, "page_obj": page, "mashups": page.object_list}
+    context = {"form": form, **_listing(form, owned)}
     if request.htmx:  # the search form swaps the results only
         return render(request, "mashups/gallery.html#results", context)
-    expiring = retention.expiring_within_a_day(owned).defer(*NOT_ON_CARDS)
-    context["expiring"] = list(expiring[:10])
+    context["cache_key"] = gallery_cache.key(request, owned)
+    context["cache_seconds"] = gallery_cache.seconds(request)
     return render(request, "mashups/gallery.html", context)
+
+
+def _listing(form: GalleryFilter, owned: QuerySet[Mashup]) -> dict[str, object]:
+    def page() -> Page[Mashup]:
+        mashups = form.filter(owned).defer(*NOT_ON_CARDS).prefetch_related("tracks")
+        return Paginator(mashups, PER_PAGE).get_page(form.page_number)
+
+    def expiring() -> list[Mashup]:
+        return list(retention.expiring_within_a_day(owned).defer(*NOT_ON_CARDS)[:10])
+
+    page_obj = SimpleLazyObject(page)
+    return {
+        "page_obj": page_obj,
+        "mashups": SimpleLazyObject(lambda: page_obj.object_list),
+        "expiring": SimpleLazyObject(expiring),
+    }
 
 
 @require_GET
