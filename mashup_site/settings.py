@@ -249,6 +249,9 @@ MASHUP_SOURCE_URL_HOURS = env_int("MASHUP_SOURCE_URL_HOURS", 24, minimum=1)
 # Fetching a source URL for the local engine, or a result for our copy.
 MASHUP_FETCH_MAX_MB = env_int("MASHUP_FETCH_MAX_MB", UPLOAD_MAX_MB, minimum=1)
 MASHUP_FETCH_TIMEOUT = env_int("MASHUP_FETCH_TIMEOUT", 120, minimum=1)
+# Fetches refuse private, loopback and link-local addresses; only tests and a provider
+# running on this machine need them allowed.
+MASHUP_FETCH_ALLOW_PRIVATE = env_bool("MASHUP_FETCH_ALLOW_PRIVATE", False)
 
 # --- django-q2 --------------------------------------------------------------------------
 # The ORM broker needs nothing but the database; Redis is the production switch.

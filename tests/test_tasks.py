@@ -264,6 +264,17 @@ def test_a_failure_seen_by_polling_fails_the_job(app, job, clock, code) -> None:
     assert failed.error_message == MESSAGES[code]
 
 
+def test_results_on_a_private_address_are_not_fetched_by_default(app, job, settings) -> None:
+    """The URLs come in callbacks: copying them is guarded like any outside link."""
+    settings.MASHUP_FETCH_ALLOW_PRIVATE = False
+    tasks.run_mashup(job.pk)
+    app.deliver()
+    done = reload(job)
+    assert done.status == Status.COMPLETE
+    assert all(t.audio_url and not t.audio for t in done.tracks.all())
+    assert app.file_requests == 0
+
+
 def test_a_late_success_does_not_revive_a_failed_job(app, job) -> None:
     tasks.run_mashup(job.pk)
     app.fail_code = 501

@@ -270,7 +270,8 @@ def copy_results(pk: int) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"track-{row.position}{suffix}"
                 try:
-                    download.fetch(url, path, guard=False)
+                    # The URL came in a callback: guarded like any link from outside.
+                    download.fetch(url, path, guard=True)
                 except download.DownloadError as error:
                     log.warning("could not copy %s of mashup %s: %s", field, pk, error)
                     continue

@@ -125,7 +125,11 @@ def test_a_remote_job_ends_with_two_playable_tracks(
     settings.PUBLIC_BASE_URL = live_server.url
     fake_api.auto_callbacks = True
     fake_api.fetch_sources = True
-    qcluster(MASHUP_API_BASE_URL=fake_api.url, MASHUP_API_KEY=fake_api.key)
+    qcluster(
+        MASHUP_API_BASE_URL=fake_api.url,
+        MASHUP_API_KEY=fake_api.key,
+        MASHUP_FETCH_ALLOW_PRIVATE="1",  # the fake's track files are on loopback
+    )
     page = signed_in_page
     mashup = create(page, songs, "Two little songs, over the wire")
     assert_two_playable_tracks(page, mashup)
