@@ -8,8 +8,17 @@ tempo error is 0.4 s after three minutes. Segment by segment, the error stays wi
 beat-tracker error (a few milliseconds). When the backing runs out, it loops from its first
 downbeat, in whole bars.
 
-The accompaniment is stretched without formant preservation and in Rubber Band's faster
-mode: formants matter for voices, which are never stretched, and this halves the cost.
+Why Rubber Band: it is the stretcher DJ and DAW software ships (phase-locked vocoder with
+transient detection: drums stay crisp, tones keep their pitch), it shifts pitch in the
+same pass, and pedalboard runs it without holding the GIL, so both variants stretch at
+once on two cores. librosa's phase vocoder smears transients and is several times
+slower; a plain resample would change the key with the tempo.
+
+The accompaniment is stretched without formant preservation and with Rubber Band's R2
+("faster") engine: formants matter for voices, which are never stretched, and R2 costs
+about half of R3 (≈1.7 CPU-seconds per minute of stereo, pitch shift included), which
+is what keeps a job within its time budget. The stretch stays small (0.8–1.25, else the
+summary warns), where R2 and R3 are hard to tell apart.
 """
 
 from __future__ import annotations

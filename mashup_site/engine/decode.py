@@ -25,7 +25,7 @@ def load(path: str | Path, sr: int = SR) -> np.ndarray:
                 raise EngineError(f"{name} has no audio")
             stream = container.streams.audio[0]
             resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sr)
-            chunks = []
+            chunks: list[np.ndarray] = []
             for frame in container.decode(stream):
                 chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
             chunks.extend(out.to_ndarray() for out in resampler.resample(None))

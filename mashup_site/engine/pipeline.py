@@ -17,6 +17,12 @@ what the words mean):
 - ``title`` and ``prompt``: the title goes into the ID3 tags and the cover; the prompt is
   kept as the track's description (in custom mode, the lyrics are shown with the track:
   this engine does not sing).
+
+Cost (benchmarks/engine.py): two threads throughout (numpy, scipy.fft, pedalboard and
+FFmpeg release the GIL), the two songs prepared at once, then the two variants rendered at
+once. Everything is float32; spectra are computed a block of frames at a time; nothing is
+JIT-compiled (no librosa/numba on the engine's path), so a worker's first job costs what
+its second does, apart from importing the modules.
 """
 
 from __future__ import annotations
@@ -148,7 +154,7 @@ def make_mashup(
             timings[f"variant {index}"] = time.perf_counter() - t0
             notify("first" if len(variants) == 1 else "complete", {"variant": variants[index]})
     timings["total"] = time.perf_counter() - started
-    report = {
+    report: dict[str, object] = {
         "timings": timings,
         "steps": {name: round(value, 2) for name, value in steps.seconds.items()},
         "variants": [variants[i].summary for i in (1, 2)],
