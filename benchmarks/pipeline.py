@@ -1,9 +1,9 @@
 """Figures of the job pipeline, against the fake remote API (tests/fakes/fake_api.py) over
 loopback HTTP, on a fresh SQLite database in a temporary VAR_DIR.
 
-1. Submit-to-provider latency with the ORM broker: a job is committed and enqueued; a real
-   `manage.py qcluster` process (1 worker) picks it up and submits it. Measured from the
-   enqueue to the fake receiving the submit request.
+1. Submit-to-provider latency with the ORM broker: a job is committed and enqueued (at a
+   random moment); a real `manage.py qcluster` process (1 worker) picks it up and submits
+   it. Measured from the enqueue to the fake receiving the submit request.
 2. Callback-to-page-update latency: the fake posts a callback to the app (a real HTTP
    server in this process); a poller asks for the page's progress region every 2 s, like
    the page's htmx trigger, from a random phase. Measured from the callback's send to the
@@ -131,6 +131,7 @@ def submit_latency(fake: FakeApi, env: dict[str, str], owner, jobs: int) -> list
     latencies: list[float] = []
     try:
         for n in range(jobs + 1):  # the first one warms the worker up
+            time.sleep(random.uniform(0, 1))  # jobs arrive at any phase of the broker's poll
             with transaction.atomic():
                 mashup = new_job(owner)
                 enqueue_run(mashup)
