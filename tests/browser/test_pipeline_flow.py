@@ -138,3 +138,27 @@ def test_a_remote_job_ends_with_two_playable_tracks(
     assert fake_api.task.source_statuses == [200, 200]  # it downloaded our uploads
     assert fake_api.callback_answers == [200, 200, 200]
     assert fake_api.count("submit") == 1
+
+
+def test_without_javascript_the_page_reloads_itself_until_done(
+    browser, live_server, owner, password, qcluster, songs, settings
+):
+    settings.MASHUP_PROVIDER = "local"
+    qcluster()
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto("/accounts/login/")
+        page.fill("#id_username", owner.username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        mashup = create(page, songs, "No scripts, still music")
+        expect(page.locator("#status-badge")).to_have_text("Complete", timeout=DEADLINE_MS)
+        for n in (1, 2):
+            expect(page.locator(f"#track-{n} a[download]")).to_have_attribute(
+                "href", f"/mashups/{mashup.pk}/tracks/{n}/audio/?download=1"
+            )
+        assert page.locator("noscript").count() == 0  # final: no more reloading
+    finally:
+        context.close()
