@@ -6,9 +6,11 @@ tasks claim it under ``select_for_update`` before any side effect.
 
 - ``run_mashup``: the first task of every job, enqueued after the create transaction
   commits. Local jobs run the engine here; remote jobs are submitted here.
-- ``poll_mashup``: the remote fallback when callbacks are late or lost, scheduled with
-  back-off (django-q2 ``Schedule.ONCE``; its scheduler wakes about every 30 s, so short
-  delays round up to its next tick — callbacks carry the fast path).
+- ``poll_mashup``: the job's loop, scheduled with back-off (django-q2 ``Schedule.ONCE``; its
+  scheduler wakes about every 30 s, so short delays round up to its next tick; callbacks
+  carry the fast path). It reads the provider's record when callbacks are late or lost,
+  submits again when the provider refused for now (busy, out of credits), and fails a job
+  (remote or local) that is not final after ``MASHUP_GIVE_UP_MINUTES``.
 - ``copy_results``: keeps our own copy of the provider's files (they die after 14 days).
 """
 
