@@ -108,6 +108,7 @@ def child(args: argparse.Namespace) -> None:
                     "cpu_s": cpu,
                     "stages": stages,
                     "steps": report["steps"],
+                    "steps_cpu": report["steps_cpu"],
                     "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                     "variants": [{k: v[k] for k in SHOWN} for v in report["variants"]],
                 }
@@ -146,8 +147,10 @@ def main() -> None:
         label = "first job" if job["run"] == 1 else f"job {job['run']}"
         stages = ", ".join(f"{k} at {v:.1f} s" for k, v in job["stages"].items())
         steps = ", ".join(f"{k} {v:.1f}" for k, v in job["steps"].items())
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in job["steps_cpu"].items())
         print(f"\n{label}: {job['wall_s']:.1f} s wall, {job['cpu_s']:.1f} s CPU ({stages})")
-        print(f"  steps, s summed over both threads: {steps}")
+        print(f"  steps, wall s summed over both threads: {steps}")
+        print(f"  steps, CPU s of their own threads: {cpu}")
         print(f"  peak memory of the process so far: {job['maxrss_mb']:.0f} MB")
         for v in job["variants"]:
             print(

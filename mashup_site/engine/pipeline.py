@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pedalboard as pb
@@ -94,20 +95,23 @@ class MashupResult:
 
 class Steps:
     """Seconds spent per step, summed over both songs or both variants (they run in two
-    threads, so the sums exceed the wall time): what a profile of a job would show."""
+    threads, so the sums exceed the wall time): what a profile of a job would show. Wall
+    seconds include waiting for a core; CPU seconds (of the step's own thread) do not."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self._lock = threading.Lock()
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             yield
         finally:
             with self._lock:
                 self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+                self.cpu[name] = self.cpu.get(name, 0.0) + time.thread_time() - cpu
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,7 @@ def make_mashup(
     report: dict[str, object] = {
         "timings": timings,
         "steps": {name: round(value, 2) for name, value in steps.seconds.items()},
+        "steps_cpu": {name: round(value, 2) for name, value in steps.cpu.items()},
         "variants": [variants[i].summary for i in (1, 2)],
     }
     return MashupResult(variants=(variants[1], variants[2]), analysis_text=text, report=report)
@@ -256,7 +261,7 @@ def _render(
         "quality": quality.as_dict(),
         "quality_text": quality.as_text(),
     }
-    return Variant(audio_path, cover_path, title, n / SR, summary, stems)
+    return Variant(audio_path, cover_path, title, n / SR, plain(summary), stems)
 
 
 def _layers(
@@ -346,17 +351,31 @@ def _title(params: MashupParams, lead: Song, backing: Song, index: int) -> str:
     return f"{Path(lead.name).stem} × {Path(backing.name).stem}"
 
 
+def plain(value: object) -> Any:
+    """``value`` with numpy scalars as Python numbers and tuples as lists, so summaries
+    go into JSON (a JSONField, the CLI's --json) as they are."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def _song_summary(song: Song) -> dict[str, object]:
     a = song.analysis
-    return {
-        "name": song.name,
-        "duration": round(a.duration, 1),
-        "tempo": round(a.tempo, 1),
-        "key": a.key_name,
-        "camelot": a.camelot,
-        "lufs": round(a.lufs, 1),
-        "vocal_pitch_hz": round(song.pitch, 0) if song.pitch else None,
-    }
+    return plain(
+        {
+            "name": song.name,
+            "duration": round(a.duration, 1),
+            "tempo": round(a.tempo, 1),
+            "key": a.key_name,
+            "camelot": a.camelot,
+            "lufs": round(a.lufs, 1),
+            "vocal_pitch_hz": round(song.pitch, 0) if song.pitch else None,
+        }
+    )
 
 
 def describe(songs: list[Song], pairs: list[tuple[Song, Song]], params: MashupParams) -> str:
