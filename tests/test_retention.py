@@ -12,6 +12,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
 from mashup_site.mashups import retention
@@ -252,7 +253,9 @@ def test_migrate_creates_the_sweeper_schedule_once() -> None:
     call_command("migrate", verbosity=0)
     schedules = Schedule.objects.filter(name=retention.SCHEDULE_NAME)
     assert schedules.count() == 1
-    assert schedules.get().func == "mashup_site.mashups.retention.sweep"
+    schedule = schedules.get()
+    assert import_string(schedule.func) is retention.sweep  # what the cluster will call
+    assert (schedule.schedule_type, schedule.minutes) == (Schedule.MINUTES, 15)
 
 
 def test_the_schedule_keeps_what_staff_changed() -> None:
