@@ -254,7 +254,7 @@ def _render(
         "lufs": round(lufs, 1),
         "true_peak_db": round(peak, 1),
         "duration": round(n / SR, 1),
-        "section": (round(start / SR, 3), round((start + n) / SR, 3)),  # of the lead song
+        "section": (start / SR, (start + n) / SR),  # of the lead song, to the sample
         "styles_applied": applied,
         "styles_unknown": unknown,
         "warnings": list(fit.warnings),
