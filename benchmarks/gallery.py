@@ -65,6 +65,8 @@ def main() -> None:
     server = serve(port, args.workers)
     try:
         base = f"http://127.0.0.1:{port}"
+        for path, sent in (("/healthz", ""), ("/", cookie), (FLOOR, cookie)):
+            load(f"{base}{path}", 1, args.connections, sent)  # warm up: lazy imports, caches
         trivial = load(f"{base}/healthz", args.seconds, args.connections, "")
         gallery = load(f"{base}/", args.seconds, args.connections, cookie)
         # The cheapest signed-in page (session + user + the base template): no page behind
@@ -84,7 +86,7 @@ def prepare(count: int) -> tuple[str, dict[str, tuple[int, float]]]:
     cookie and, uncached and cached, the queries of one gallery page and its median time
     in ms (through Django's test client: the server's work, no network)."""
     shutil.rmtree(CACHE, ignore_errors=True)
-    CACHE.mkdir(parents=True)
+    (CACHE / "staticfiles").mkdir(parents=True)  # whitenoise warns about a missing one
     os.environ.update(ENV)
     sys.path.insert(0, str(ROOT))
     import django
