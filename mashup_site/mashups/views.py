@@ -133,7 +133,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         form = MashupForm(user_id=request.user.pk)
         return _render_create(request, form)
@@ -152,7 +152,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 
 def _render_create(
-    request: HttpRequest, form: MashupForm, *, switching: bool = False, status: int = 200
+    request: HtmxHttpRequest, form: MashupForm, *, switching: bool = False, status: int = 200
 ) -> HttpResponse:
     context = {
         "form": form,
