@@ -247,6 +247,13 @@ def test_callbacks_accept_both_task_id_spellings() -> None:
         assert (snapshot.task_id, snapshot.stage) == ("t9", Stage.FIRST)
 
 
+def test_an_error_callback_with_code_200_fails_with_the_providers_words() -> None:
+    body = {"code": 200, "msg": "Lyrics rejected", "data": {"callbackType": "error", "data": None}}
+    snapshot = parse_callback(body)
+    assert snapshot.stage == Stage.FAILED
+    assert (snapshot.error_code, snapshot.error_message) == (None, "Lyrics rejected")
+
+
 def test_create_time_is_read_as_text_or_epoch_milliseconds() -> None:
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_time("2026-01-01 00:00:00") == moment

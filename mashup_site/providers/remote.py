@@ -138,7 +138,7 @@ def parse_callback(body: Mapping[str, Any]) -> TaskSnapshot:
         stage=stage,
         tracks=_tracks(data.get("data")),
         status=kind,
-        error_code=code if failed else None,
+        error_code=code if failed and code != 200 else None,
         error_message=str(body.get("msg") or "") if failed else "",
         raw=dict(body),
     )
