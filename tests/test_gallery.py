@@ -444,3 +444,9 @@ def test_a_retry_form_from_a_cached_page_passes_the_csrf_check(owner) -> None:
         reverse("mashups:retry", args=[mashup.pk]), {"csrfmiddlewaretoken": token}
     )
     assert response.status_code == 302
+
+
+def test_a_search_too_long_says_why(owner_client: Client, owner) -> None:
+    MashupFactory(owner=owner)
+    html = html_of(owner_client, GALLERY + "?q=" + "x" * 201)
+    assert "Search: Ensure this value has at most 200 characters (it has 201)." in html
