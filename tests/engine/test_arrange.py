@@ -13,8 +13,8 @@ SR = signals.SR
 
 @pytest.mark.parametrize(("lead_bpm", "backing_bpm"), [(100, 120), (85, 170), (120, 100)])
 def test_it_lays_the_backing_beats_on_the_lead_beats(lead_bpm: float, backing_bpm: float) -> None:
-    lead = signals.click_track(lead_bpm, 20)
-    backing = signals.drum_loop(backing_bpm, 20)
+    lead = signals.click_track(lead_bpm, 14)
+    backing = signals.drum_loop(backing_bpm, 14)
     lead_a, backing_a = analysis.analyse(lead, SR), analysis.analyse(backing, SR)
     fit = matching.match(lead_a, backing_a)
     timeline = arrange.plan(lead_a, backing_a, fit, max_seconds=60)

@@ -22,6 +22,7 @@ from mashup_site.engine.separation import Stems
 from tests import signals
 
 SR = signals.SR
+SECONDS = 12  # one four-bar section at 100 BPM, and room for the beat tracker
 
 
 def run(folder: Path, song1: Path, song2: Path, **params) -> tuple[object, list[str]]:
@@ -41,22 +42,22 @@ def run(folder: Path, song1: Path, song2: Path, **params) -> tuple[object, list[
 def files(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("songs")
     songs = {
-        "click100": signals.click_track(100, 16),
-        "click120": signals.click_track(120, 16),
-        "click85": signals.click_track(85, 16),
-        "click170": signals.click_track(170, 16),
-        "a_minor_low": signals.song(100, 9, "minor", 16, f0=110)["mix"] * 0.7,
-        "d_major_high": signals.song(112, 2, "major", 16, f0=293.7)["mix"] * 0.7,
-        "pad": signals.pad(16),
-        "click127": signals.click_track(127, 16),
+        "click100": signals.click_track(100, SECONDS),
+        "click120": signals.click_track(120, SECONDS),
+        "click85": signals.click_track(85, SECONDS),
+        "click170": signals.click_track(170, SECONDS),
+        "a_minor_low": signals.song(100, 9, "minor", SECONDS, f0=110)["mix"] * 0.7,
+        "d_major_high": signals.song(112, 2, "major", SECONDS, f0=293.7)["mix"] * 0.7,
+        "pad": signals.pad(SECONDS),
+        "click127": signals.click_track(127, SECONDS),
     }
     paths = {
         name: signals.write_wav(folder / f"{name}.wav", audio) for name, audio in songs.items()
     }
     # The same songs as an 8 kHz mono voice memo and a 96 kHz studio file.
-    low = signals.song(100, 9, "minor", 16, f0=110, sr=8000)["mix"][:1] * 0.7
+    low = signals.song(100, 9, "minor", SECONDS, f0=110, sr=8000)["mix"][:1] * 0.7
     paths["memo_8k_mono"] = signals.write_wav(folder / "memo.wav", low, 8000)
-    high = signals.song(112, 2, "major", 16, f0=293.7, sr=96000)["mix"] * 0.7
+    high = signals.song(112, 2, "major", SECONDS, f0=293.7, sr=96000)["mix"] * 0.7
     paths["studio_96k"] = signals.write_wav(folder / "studio.wav", high, 96000)
     return paths
 
@@ -116,16 +117,27 @@ def test_it_masters_the_mp3_to_minus_14_lufs_and_minus_1_dbtp(keyed) -> None:
         assert peak <= -0.5  # the encoder may overshoot a little; the master leaves room
 
 
-def test_it_balances_the_songs_by_audio_weight(tmp_path, files) -> None:
-    def lead_over_backing(weight: float) -> float:
-        folder = tmp_path / str(weight)
-        result, _ = run(folder, files["a_minor_low"], files["d_major_high"], audio_weight=weight)
+@pytest.fixture(scope="module")
+def weighted(tmp_path_factory, files):
+    """The low and the high song at both ends of audioWeight."""
+    runs = {}
+    for weight in (0.0, 1.0):
+        folder = tmp_path_factory.mktemp(f"weight{weight}")
+        runs[weight] = run(
+            folder, files["a_minor_low"], files["d_major_high"], audio_weight=weight
+        )[0]
+    return runs
+
+
+def test_it_balances_the_songs_by_audio_weight(weighted) -> None:
+    def lead_over_backing(result) -> float:
         stems = result.variants[0].stems
         return integrated_lufs(load(stems["lead"]), SR) - integrated_lufs(
             load(stems["backing"]), SR
         )
 
-    swing = lead_over_backing(1.0) - lead_over_backing(0.0)
+    swing = lead_over_backing(weighted[1.0]) - lead_over_backing(weighted[0.0])
+    print(f"audioWeight 0 -> 1 moves song 1 against song 2 by {swing:+.1f} dB")
     assert swing == pytest.approx(12, abs=1.5)  # ±6 dB at the ends
 
 
@@ -136,12 +148,14 @@ def correlation(layer: np.ndarray, part: np.ndarray) -> float:
 
 @pytest.mark.parametrize("instrumental", [False, True])
 def test_it_leads_with_the_vocal_or_in_instrumental_mode_the_accompaniment(
-    tmp_path, files, instrumental: bool
+    tmp_path, files, weighted, instrumental: bool
 ) -> None:
-    result, _ = run(
-        tmp_path, files["a_minor_low"], files["d_major_high"], instrumental=instrumental
+    result = (
+        run(tmp_path, files["a_minor_low"], files["d_major_high"], instrumental=True)[0]
+        if instrumental
+        else weighted[1.0]
     )
-    truth = signals.song(100, 9, "minor", 16, f0=110)
+    truth = signals.song(100, 9, "minor", SECONDS, f0=110)
     variant = result.variants[0]
     start, _ = variant.summary["section"]
     lead = load(variant.stems["lead"])
