@@ -94,3 +94,18 @@ def test_delete_asks_to_confirm_then_deletes(signed_in_page, owner) -> None:
     assert not Mashup.objects.filter(pk=mashup.pk).exists()
     expect(page.get_by_role("heading", name="Make your first mashup")).to_be_visible()
     assert page.console_errors == []
+
+
+def test_typing_a_search_updates_the_results_in_place(signed_in_page, owner) -> None:
+    page = signed_in_page
+    tango = MashupFactory(owner=owner, title="Midnight Tango", custom_mode=True)
+    polka = MashupFactory(owner=owner, title="Brass Polka", custom_mode=True)
+    page.goto("/")
+    expect(page.locator(".result-count")).to_have_text("2 mashups")
+    with page.expect_response(lambda r: "q=tango" in r.url and r.request.headers.get("hx-request")):
+        page.fill("#id_q", "tango")
+    expect(page.locator(f"#mashup-{polka.pk}")).to_have_count(0)
+    expect(page.locator(f"#mashup-{tango.pk}")).to_be_visible()
+    expect(page.locator(".result-count")).to_have_text("1 mashup found")
+    assert "q=tango" in page.url  # the address can be shared and reloaded
+    assert page.console_errors == []
