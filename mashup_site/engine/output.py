@@ -85,8 +85,15 @@ def write_cover(path: Path, audio: np.ndarray, sr: int, *, title: str) -> Path:
             for lo, hi in itertools.pairwise(edges)
         ]
     )
-    cols = np.linspace(0, rows.shape[1] - 1, COVER_SIZE).astype(int)
-    db = 20 * np.log10(rows[:, cols] + 1e-9)
+    # Each column is the mean of its stretch of frames (for songs longer than the cover is
+    # wide), not one frame picked from it, which would alias into speckle.
+    frames = rows.shape[1]
+    if frames >= COVER_SIZE:
+        starts = np.linspace(0, frames, COVER_SIZE, endpoint=False).astype(int)
+        columns = np.add.reduceat(rows, starts, axis=1) / np.diff(np.append(starts, frames))
+    else:
+        columns = rows[:, np.linspace(0, frames - 1, COVER_SIZE).astype(int)]
+    db = 20 * np.log10(columns + 1e-9)
     norm = (db - (db.max() - 70)) / 70
     image = Image.fromarray(_colour(norm[::-1]), "RGB")
     draw = ImageDraw.Draw(image)
