@@ -24,10 +24,12 @@ summary warns), where R2 and R3 are hard to tell apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pedalboard
 import scipy.ndimage
+import scipy.signal
 
 from .analysis import Analysis
 from .errors import EngineError
@@ -100,6 +102,22 @@ def plan(
     )
 
 
+def pitch_resample(audio: np.ndarray, semitones: int) -> tuple[np.ndarray, float]:
+    """(``audio`` resampled so it plays ``semitones`` higher at the same rate, its speed-up).
+
+    This is how Rubber Band's R2 engine shifts pitch too (stretch, then resample), but done
+    once per song with one polyphase filter instead of inside every segment's call; the
+    ratio is a fraction within 0.1 cent of the tempered one (2^(3/12) ≈ 44/37).
+    """
+    if not semitones:
+        return audio, 1.0
+    ratio = Fraction(2 ** (semitones / 12)).limit_denominator(100)
+    up, down = ratio.denominator, ratio.numerator
+    taps = scipy.signal.firwin(20 * max(up, down) + 1, 1 / max(up, down), window=("kaiser", 5.0))
+    shifted = scipy.signal.resample_poly(audio, up, down, axis=-1, window=taps.astype(np.float32))
+    return shifted.astype(np.float32, copy=False), float(ratio)
+
+
 def stretch_backing(
     audio: np.ndarray, sr: int, timeline: Timeline, shift: int, order: list[int] | None = None
 ) -> np.ndarray:
@@ -108,19 +126,19 @@ def stretch_backing(
     out = np.zeros((2, total), dtype=np.float32)
     fade = int(CROSSFADE * sr)
     order = order or list(range(len(timeline.backing_grid)))
+    # Pitch first, for the whole song: afterwards its time t lies at t / speed.
+    source, speed = pitch_resample(audio, shift)
     for k in range(len(timeline.lead_grid) - 1):
         a, b = timeline.lead_grid[k] - timeline.start, timeline.lead_grid[k + 1] - timeline.start
-        src_a, src_b = timeline.backing_grid[order[k]]
-        piece = audio[:, int(src_a * sr) : int(src_b * sr) + fade]
+        src_a, src_b = timeline.backing_grid[order[k]] / speed
+        piece = source[:, int(src_a * sr) : int(src_b * sr) + fade]
         target = int(round((b - a) * sr)) + fade
         if piece.shape[1] < sr // 10 or target <= fade:
             continue
-        factor = piece.shape[1] / target
         stretched = pedalboard.time_stretch(
             np.ascontiguousarray(piece),
             sr,
-            stretch_factor=factor,
-            pitch_shift_in_semitones=float(shift),
+            stretch_factor=piece.shape[1] / target,
             high_quality=False,
             preserve_formants=False,
         )

@@ -60,13 +60,16 @@ def _gain(audio: np.ndarray, db: float) -> np.ndarray:
     return audio
 
 
-def master(audio: np.ndarray, sr: int) -> tuple[np.ndarray, float, float]:
+def master(
+    audio: np.ndarray, sr: int, *, in_place: bool = False
+) -> tuple[np.ndarray, float, float]:
     """(mastered audio, integrated LUFS, true peak dBTP).
 
     Loudness is measured again only after the limiter: a plain gain moves it by exactly
     the gain (the gates are relative, and nothing here sits near the −70 LUFS one)."""
     lufs = integrated_lufs(audio, sr)
-    out = _gain(audio.astype(np.float32), TARGET_LUFS - lufs)  # a copy: the input stays
+    out = audio if in_place and audio.dtype == np.float32 else audio.astype(np.float32)
+    out = _gain(out, TARGET_LUFS - lufs)
     lufs = TARGET_LUFS
     peak = true_peak_db(out)
     for _ in range(4):

@@ -104,14 +104,17 @@ def measure_layers(
     mix: np.ndarray | None = None,
     *,
     loudness: tuple[float, float] | None = None,
+    mix_sr: int | None = None,
 ) -> QualityReport:
-    """``layers``: the reference (lead song on the mashup's timeline) and the backing first.
-    ``loudness``: (LUFS, dBTP) of ``mix`` when the caller has just measured them."""
+    """``layers``: the reference (lead song on the mashup's timeline) and the backing first,
+    stereo or mono, at ``sr``. ``loudness``: (LUFS, dBTP) of ``mix`` when the caller has
+    just measured them. ``mix_sr``: the mix's rate when it differs from the layers'."""
+    mix_sr = mix_sr or sr
     names = list(layers)
     a, b = (analysis.to_mono(layers[name], sr) for name in names[:2])
     if mix is None:
         mix = np.sum([layers[name] for name in names[:2]], axis=0)
-    lufs, peak = loudness or (analysis.integrated_lufs(mix, sr), true_peak_db(mix))
+    lufs, peak = loudness or (analysis.integrated_lufs(mix, mix_sr), true_peak_db(mix))
     keys = (layer_key(a), layer_key(b))
     return QualityReport(
         beat_offset_ms=beat_offset_ms(a, b),
@@ -119,7 +122,7 @@ def measure_layers(
         camelot_distance=analysis.camelot_distance(*keys),
         lufs=lufs,
         true_peak_db=peak,
-        longest_silence_s=longest_silence(mix, sr),
+        longest_silence_s=longest_silence(mix, mix_sr),
     )
 
 

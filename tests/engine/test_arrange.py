@@ -49,3 +49,16 @@ def test_it_fades_in_and_out() -> None:
     x = np.ones((2, 20 * SR), dtype=np.float32)
     faded = arrange.fades(x, SR)
     assert faded[0, 0] == 0 and faded[0, -1] == 0 and faded[0, 10 * SR] == 1
+
+
+@pytest.mark.parametrize("semitones", [-3, -1, 2, 3])
+def test_it_shifts_pitch_by_whole_semitones_keeping_the_level(semitones: int) -> None:
+    t = np.arange(4 * SR) / SR
+    tone = np.stack([0.3 * np.sin(2 * np.pi * 440 * t)] * 2).astype(np.float32)
+    shifted, speed = arrange.pitch_resample(tone, semitones)
+    spectrum = np.abs(np.fft.rfft(shifted[0] * np.hanning(shifted.shape[1])))
+    peak_hz = np.fft.rfftfreq(shifted.shape[1], 1 / SR)[np.argmax(spectrum)]
+    cents = 1200 * np.log2(peak_hz / 440) - 100 * semitones
+    assert abs(cents) < 5
+    assert shifted.shape[1] == pytest.approx(tone.shape[1] / speed, abs=2)
+    assert np.abs(shifted[:, SR:-SR]).max() == pytest.approx(0.3, abs=0.005)
