@@ -139,7 +139,9 @@ def make_mashup(
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     steps = Steps()
-    songs = _prepare([Path(song1), Path(song2)], separator or SpectralSeparator(), steps)
+    # A song longer than the model's cap is decoded only that far, plus room to pick bars.
+    limit = params.max_seconds + 30
+    songs = _prepare([Path(song1), Path(song2)], separator or SpectralSeparator(), steps, limit)
     timings["analyse+separate"] = time.perf_counter() - started
     release_memory()
     pairs = _order(songs, params)
@@ -180,16 +182,16 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _prepare(paths: list[Path], separator: Separator, steps: Steps) -> list[Song]:
+def _prepare(paths: list[Path], separator: Separator, steps: Steps, limit: float) -> list[Song]:
     """Decode, analyse and separate both songs, two at a time (numpy/pedalboard release
     the GIL for most of the work, so two threads use both cores)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda p: _song(p, separator, steps), paths))
+        return list(pool.map(lambda p: _song(p, separator, steps, limit), paths))
 
 
-def _song(path: Path, separator: Separator, steps: Steps) -> Song:
+def _song(path: Path, separator: Separator, steps: Steps, limit: float) -> Song:
     with steps("decode"):
-        audio = load(path, SR)
+        audio = load(path, SR, max_seconds=limit)
     with steps("analyse"):
         info = analyse(audio, SR, name=path.name)
     with steps("separate"):

@@ -32,3 +32,9 @@ def test_it_reports_a_file_without_audio(tmp_path) -> None:
     path.write_text("la la la\n" * 100)
     with pytest.raises(EngineError, match=r"notes\.txt"):
         load(path)
+
+
+def test_it_decodes_no_further_than_asked(tmp_path) -> None:
+    path = signals.write_wav(tmp_path / "long.wav", signals.click_track(120, 10))
+    assert load(path, max_seconds=3).shape == (2, 3 * SR)
+    assert load(path).shape == (2, 10 * SR)
