@@ -250,3 +250,19 @@ def test_it_summarises_in_plain_json(keyed) -> None:
 def test_it_refuses_parameters_out_of_range() -> None:
     with pytest.raises(EngineError, match="audio weight"):
         MashupParams(audio_weight=1.5)
+
+
+def test_weirdness_decides_how_often_the_backing_breaks_down_or_jumps() -> None:
+    from mashup_site.engine.pipeline import _arrangement
+
+    def changes(weirdness: float) -> int:
+        total = 0
+        for seed in range(20):
+            order, breakdowns = _arrangement(12, 6, weirdness, np.random.default_rng(seed))
+            total += len(breakdowns) + sum(o != i % 6 for i, o in enumerate(order))
+        return total
+
+    assert changes(0.0) == 0
+    assert 0 < changes(0.3) < changes(1.0)
+    same = [_arrangement(12, 6, 0.5, np.random.default_rng(7)) for _ in range(2)]
+    assert same[0] == same[1]  # the same request gives the same arrangement
