@@ -66,6 +66,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
 def test_it_aligns_the_beats_of_click_tracks(tmp_path, files, a: str, b: str) -> None:
     result, stages = run(tmp_path, files[a], files[b])
     assert stages == ["text", "first", "complete"]
+    assert "little or no voice was found" in result.analysis_text  # clicks do not sing
     # 120 over 100 is stretched ×1.2 and 100 over 120 ×0.83; 170 meets 85 in half time.
     stretches = [1.0, 1.0] if b == "click170" else [1.2, 1 / 1.2]
     for variant, stretch in zip(result.variants, stretches, strict=True):
@@ -84,6 +85,7 @@ def keyed(tmp_path_factory, files):
 
 def test_it_accepts_an_8khz_mono_memo_and_a_96khz_file_and_writes_everything(keyed) -> None:
     folder, result = keyed
+    assert "no voice" not in result.analysis_text
     names = {p.name for p in folder.iterdir()}
     assert {"mashup-1.mp3", "mashup-2.mp3", "mashup-1.png", "mashup-2.png"} <= names
     for variant in result.variants:
