@@ -1,9 +1,24 @@
 """The offline mashup engine: pure audio code (numpy in, numpy out); no Django here.
 
-Public API: ``make_mashup(song1, song2, out_dir, MashupParams(...), on_stage=...)``.
+Public API: ``make_mashup(song1, song2, out_dir, MashupParams(...), on_stage=...)``; it
+reports ``text`` (analysis done, ``info["summary"]``), then ``first`` and ``complete``
+(``info["variant"]``). Module by module: decode → analysis → separation (behind the
+``Separator`` protocol: pass ``separator=`` to use another) → matching → arrange → style
+→ master → output, with measure for the quality figures; pipeline ties them together and
+documents how the API's parameters map. ``manage.py mashup`` is the command line;
+``benchmarks/engine.py`` prints its cost on two real songs.
 """
 
 from .errors import EngineError
 from .pipeline import MashupParams, MashupResult, Variant, make_mashup
+from .separation import Separator, Stems
 
-__all__ = ["EngineError", "MashupParams", "MashupResult", "Variant", "make_mashup"]
+__all__ = [
+    "EngineError",
+    "MashupParams",
+    "MashupResult",
+    "Separator",
+    "Stems",
+    "Variant",
+    "make_mashup",
+]
