@@ -120,3 +120,30 @@ def test_an_unparseable_weight_has_its_own_message() -> None:
     form = MashupForm(data)
     assert not form.is_valid()
     assert form.errors["styleWeight"] == ["Enter a number."]
+
+
+def custom_data(**fields: str) -> dict[str, str]:
+    return {"customMode": "on", "model": "V4", "url1": URLS[0], "url2": URLS[1], **fields}
+
+
+def test_it_counts_a_browsers_crlf_line_break_as_one_character() -> None:
+    # Browsers post textarea line breaks as CRLF; the counter (and the person) sees one.
+    lyrics = "\r\n".join(["x" * 99] * 30)  # 30 lines: 2970 + 29 breaks = 2999 characters
+    form = MashupForm(custom_data(style="s", title="t", prompt=lyrics + "y"))
+    assert form.is_valid(), form.errors
+    assert form.payload()["prompt"] == lyrics.replace("\r\n", "\n") + "y"
+    assert len(str(form.payload()["prompt"])) == rules.MODELS["V4"].prompt_max
+
+
+def test_it_still_refuses_lyrics_one_character_over_the_limit_with_line_breaks() -> None:
+    lyrics = "\r\n".join(["x" * 99] * 30) + "yz"  # 3001 characters
+    form = MashupForm(custom_data(style="s", title="t", prompt=lyrics))
+    assert not form.is_valid()
+    assert form.errors["prompt"] == ["At most 3000 characters for V4 (this has 3001)."]
+
+
+def test_a_re_rendered_form_counts_what_was_posted_as_the_counter_does() -> None:
+    form = MashupForm(custom_data(style="a\r\nb 😀", title="", prompt=""))
+    form.is_valid()
+    used = {field.name: count for field, _, count in form.text_rows}
+    assert used["style"] == 5  # a, LF, b, space, one emoji

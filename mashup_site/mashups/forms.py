@@ -89,6 +89,23 @@ class CheckedUpload:
         )
 
 
+class ApiTextField(forms.CharField):
+    """Text counted as the person sees it and as the API receives it.
+
+    Browsers submit a textarea's line breaks as CRLF (HTML, "textarea element": the
+    form-submission value normalises newlines to CRLF) while its ``value``, which the
+    counters read, has one LF per line break. Normalising to LF keeps "used / limit"
+    truthful: 3000 characters of lyrics with 80 line breaks are 3000, not 3080.
+    """
+
+    def to_python(self, value: Any) -> str:
+        return normalize_newlines(super().to_python(value))
+
+
+def normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _model_choices() -> list[tuple[str, str]]:
     return [(m.name, m.label) for m in rules.MODELS.values()]
 
@@ -117,9 +134,9 @@ class MashupForm(forms.Form):
         help_text="No vocals in the result.",
         widget=forms.CheckboxInput(attrs=_switch_attrs()),
     )
-    prompt = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4}))
-    style = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2}))
-    title = forms.CharField(required=False, strip=False)
+    prompt = ApiTextField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4}))
+    style = ApiTextField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2}))
+    title = ApiTextField(required=False, strip=False)
     vocalGender = forms.ChoiceField(
         required=False,
         label="Vocal gender",
@@ -271,9 +288,9 @@ class MashupForm(forms.Form):
         instrumental are checked against their limit and then left out of the request.
         """
         return {
-            name: self.values[name]
+            name: normalize_newlines(value) if isinstance(value, str) else value
             for name in rules.CUSTOM_FIELDS
-            if name not in self.fields and self.values.get(name) not in (None, "")
+            if name not in self.fields and (value := self.values.get(name)) not in (None, "")
         }
 
     def _clean_sources(self) -> None:
@@ -378,8 +395,12 @@ class MashupForm(forms.Form):
         ]
 
     @property
-    def text_rows(self) -> list[tuple[BoundField, int]]:
-        return [(self[name], limit) for name, limit in self.limits.items()]
+    def text_rows(self) -> list[tuple[BoundField, int, int]]:
+        """(field, limit, characters used), counted as the counters count."""
+        return [
+            (self[name], limit, len(normalize_newlines(str(self[name].value() or ""))))
+            for name, limit in self.limits.items()
+        ]
 
     @property
     def weight_rows(self) -> list[tuple[BoundField, Decimal, bool]]:

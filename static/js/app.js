@@ -7,7 +7,9 @@
     var counter = document.querySelector('[data-counter-for="' + field.id + '"]');
     if (!counter) return;
     var limit = parseInt(field.dataset.limit, 10);
-    var used = field.value.length;
+    // Characters as the server counts them (code points: an emoji is one, not two UTF-16
+    // units); the value's line breaks are single LFs, as the server normalises them.
+    var used = Array.from(field.value).length;
     counter.querySelector(".used").textContent = used;
     counter.classList.toggle("over", used > limit);
     counter.classList.toggle("near", used <= limit && used > limit * 0.9);

@@ -92,3 +92,25 @@ def test_a_valid_submit_lands_on_the_mashups_page(signed_in_page, tmp_path) -> N
     expect(page.locator("h1")).to_have_text("A rainy afternoon in two keys")
     expect(page.locator(".sources-list")).to_contain_text("one.mp3")
     assert page.console_errors == []
+
+
+def test_the_counter_counts_like_the_server_and_lyrics_at_the_limit_are_accepted(
+    signed_in_page,
+) -> None:
+    page = signed_in_page
+    page.goto("/mashups/new/")
+    switch(page, "#id_customMode")
+    page.select_option("#id_model", "V4")
+    page.wait_for_load_state("networkidle")
+    page.fill("#id_style", "dub 😀")  # an emoji is one character, as Python counts
+    expect(page.locator("#count-style")).to_have_text(re.compile(r"5\s*/\s*200"))
+    lyrics = "\n".join(["la " * 33] * 30) + "!"  # 2970 + 29 line breaks + 1: the limit
+    page.fill("#id_prompt", lyrics)
+    expect(page.locator("#count-prompt")).to_have_text(re.compile(r"3000\s*/\s*3000"))
+    expect(page.locator("#count-prompt")).not_to_have_class(re.compile("over"))
+    page.fill("#id_title", "At the limit")
+    page.fill("#id_url1", "https://example.com/a.mp3")
+    page.fill("#id_url2", "https://example.com/b.mp3")
+    page.click("text=Make the mashup")
+    page.wait_for_url(re.compile(r"/mashups/\d+/$"))
+    assert Mashup.objects.get().prompt == lyrics  # posted as CRLF, kept as the person saw it
