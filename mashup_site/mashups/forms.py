@@ -99,7 +99,7 @@ class ApiTextField(forms.CharField):
     """
 
     def to_python(self, value: Any) -> str:
-        return normalize_newlines(super().to_python(value))
+        return normalize_newlines(super().to_python(value) or "")
 
 
 def normalize_newlines(text: str) -> str:
