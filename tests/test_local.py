@@ -10,6 +10,7 @@ import pytest
 from django.core.files import File
 
 from mashup_site.mashups import pipeline, tasks
+from mashup_site.mashups.files import store_content_addressed
 from mashup_site.mashups.models import Mashup, Provider, Status
 from mashup_site.providers.base import Stage
 from mashup_site.providers.local import LocalProvider, params_from_payload
@@ -34,9 +35,10 @@ def local_job(owner, paths: tuple[Path, ...], **kwargs: object) -> Mashup:
     mashup = MashupFactory(owner=owner, provider=Provider.LOCAL, **kwargs)
     for position, path in enumerate(paths, start=1):
         source = SourceFactory.build(mashup=mashup, position=position, url="")
-        source.original_name = path.name
-        with path.open("rb") as handle:
-            source.file.save(path.name, File(handle), save=True)
+        with path.open("rb") as handle:  # stored as the create form stores uploads
+            stored = store_content_addressed(File(handle), prefix="sources")
+        source.file.name, source.original_name = stored.name, path.name
+        source.save()
     return mashup
 
 
@@ -47,6 +49,10 @@ def test_a_local_job_makes_two_tracks_through_every_stage(owner, songs) -> None:
     assert done.status == Status.COMPLETE, done.error_message
     assert done.submitted_at <= done.text_at <= done.first_at <= done.completed_at
     assert "BPM" in done.analysis_text or "bpm" in done.analysis_text.lower()
+    # The songs by the names their owner gave them, not by their storage (hash) names.
+    assert "first.wav" in done.analysis_text and "second.wav" in done.analysis_text
+    stored_name = Path(done.sources.get(position=1).file.name).name
+    assert stored_name != "first.wav" and stored_name not in done.analysis_text
     tracks = list(done.tracks.all())
     assert [t.position for t in tracks] == [1, 2]
     for track in tracks:
@@ -131,3 +137,22 @@ def test_the_api_fields_become_engine_parameters() -> None:
     assert (params.audio_weight, params.style_weight, params.weirdness) == (0.8, 0.3, 0.65)
     assert (params.vocal_gender, params.style, params.title) == ("f", "lofi", "Night")
     assert params.max_seconds == 240  # V4's limit: four minutes
+
+
+@pytest.mark.parametrize(
+    ("original_name", "url", "expected"),
+    [
+        ("My Song (live).mp3", "", "My Song (live).mp3"),
+        ("", "https://example.com/music/Caf%C3%A9%20del%20Mar.ogg?x=1", "Café del Mar.ogg"),
+        ("", "https://example.com/", "song-2"),
+        ("..", "", "song-2"),
+        ("a/../b.mp3", "", "a_.._b.mp3"),
+        ("x" * 300 + ".flac", "", "x" * 195 + ".flac"),
+        ("é" * 150 + ".mp3", "", "é" * 98 + ".mp3"),  # 200 bytes of UTF-8 at most
+    ],
+)
+def test_it_hands_the_engine_each_song_under_a_safe_form_of_its_own_name(
+    original_name: str, url: str, expected: str
+) -> None:
+    source = SourceFactory.build(position=2, original_name=original_name, url=url)
+    assert pipeline.song_file_name(source) == expected

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.files import File
@@ -309,15 +310,31 @@ def _apply_quietly(pk: int, snapshot: TaskSnapshot) -> None:
 
 
 def _local_copy(source: Source, work: Path) -> Path:
-    """A path on this machine for the source: the stored file, or the URL downloaded."""
+    """A path on this machine for the source, under the name its owner knows it by (the
+    engine's analysis names the songs by their file names; ours are content hashes)."""
+    target = work / str(source.position) / song_file_name(source)
+    target.parent.mkdir()
     if source.url:
-        return download.fetch(source.url, work / f"source-{source.position}", guard=True)
+        return download.fetch(source.url, target, guard=True)
     name = str(source.file.name)
     try:
-        return Path(default_storage.path(name))
+        target.symlink_to(default_storage.path(name))
     except NotImplementedError:  # remote storage (S3): copy it down
-        target = work / f"source-{source.position}{Path(name).suffix}"
         with default_storage.open(name, "rb") as handle, target.open("wb") as out:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 out.write(chunk)
-        return target
+    return target
+
+
+MAX_NAME_BYTES = 200
+
+
+def song_file_name(source: Source) -> str:
+    """A safe file name from the upload's original name or the link's last path segment."""
+    label = source.original_name or unquote(urlsplit(source.url).path.rsplit("/", 1)[-1])
+    # Each song gets a folder of its own, so only separators, NUL and dot-names need care;
+    # spaces and accents stay, as people wrote them.
+    name = label.replace("/", "_").replace("\\", "_").replace("\x00", "").strip()
+    while len(name.encode()) > MAX_NAME_BYTES:  # file systems count bytes; keep the suffix
+        name = name[1:]
+    return name if name.strip(".") else f"song-{source.position}"
