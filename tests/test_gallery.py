@@ -450,3 +450,9 @@ def test_a_search_too_long_says_why(owner_client: Client, owner) -> None:
     MashupFactory(owner=owner)
     html = html_of(owner_client, GALLERY + "?q=" + "x" * 201)
     assert "Search: Ensure this value has at most 200 characters (it has 201)." in html
+
+
+def test_favicon_ico_redirects_to_the_icon_without_sign_in(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/static/img/favicon")
