@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from mashup_site.providers.download import DownloadError, check_public, fetch
+from mashup_site.providers.download import DownloadError, check_public, fetch, literal_only
 
 PAYLOAD = b"RIFF" + b"\x00" * 4096
 
@@ -182,3 +182,17 @@ def test_a_missing_file_says_its_status(port: int, tmp_path) -> None:
 def test_an_unknown_host_is_named(tmp_path) -> None:
     with pytest.raises(DownloadError, match="could not be found"):
         fetch("http://no-such-host.invalid/a.mp3", tmp_path / "o", guard=True)
+
+
+@pytest.mark.parametrize(
+    ("host", "addresses"),
+    [
+        ("localhost", ["127.0.0.1"]),
+        ("media.localhost", ["127.0.0.1"]),
+        ("10.0.0.7", ["10.0.0.7"]),
+        ("[::1]", ["::1"]),
+        ("example.com", []),  # a name: left to the worker's real lookup
+    ],
+)
+def test_literal_only_resolves_without_dns(host: str, addresses: list[str]) -> None:
+    assert literal_only(host) == addresses

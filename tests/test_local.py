@@ -104,6 +104,7 @@ def test_a_url_source_on_a_private_address_is_refused(owner, tmp_path) -> None:
         server.shutdown()
     failed = Mashup.objects.get(pk=mashup.pk)
     assert failed.status == Status.FAILED
+    assert failed.error_message.startswith("Song 1's link could not be used: the link points")
     assert "private or local address" in failed.error_message
 
 

@@ -192,6 +192,28 @@ def test_it_refuses_urls_that_are_not_http(owner_client: Client) -> None:
     assert not Mashup.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/song.mp3",
+        "http://localhost/song.mp3",
+        "http://10.1.2.3/song.mp3",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/song.mp3",
+    ],
+)
+def test_it_refuses_a_link_to_a_local_or_private_address_at_once(
+    owner_client: Client, url: str
+) -> None:
+    response = owner_client.post(
+        CREATE, {"model": "V5", "prompt": "idea", **url_sources(), "url2": url}
+    )
+    assert response.status_code == 422
+    assert "private or local address" in response.content.decode()
+    assert "Give a public link, or upload the file." in response.content.decode()
+    assert not Mashup.objects.exists()
+
+
 def test_a_valid_simple_submit_saves_the_job_and_lands_on_its_page(
     owner_client: Client, owner
 ) -> None:

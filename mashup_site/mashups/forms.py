@@ -18,8 +18,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.forms import BoundField
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio
+from mashup_site.providers import download
 
 from . import limits, rules
 from .files import store_content_addressed
@@ -318,6 +320,15 @@ class MashupForm(forms.Form):
     def _check_url(self, position: int, url: str) -> None:
         if not url.lower().startswith(("http://", "https://")):
             self.add_error(f"url{position}", "Use an http:// or https:// address.")
+            return
+        if settings.MASHUP_FETCH_ALLOW_PRIVATE:
+            return
+        try:  # no DNS here: the worker checks every address the link resolves to
+            download.check_public(url, resolver=download.literal_only)
+        except download.DownloadError as error:
+            self.add_error(
+                f"url{position}", f"{capfirst(str(error))}. Give a public link, or upload the file."
+            )
 
     def _check_upload(self, position: int, upload: UploadedFile, max_seconds: int) -> None:
         field = f"audio{position}"

@@ -315,7 +315,12 @@ def _local_copy(source: Source, work: Path) -> Path:
     target = work / str(source.position) / song_file_name(source)
     target.parent.mkdir()
     if source.url:
-        return download.fetch(source.url, target, guard=True)
+        try:
+            return download.fetch(source.url, target, guard=True)
+        except download.DownloadError as error:
+            raise download.DownloadError(
+                f"Song {source.position}'s link could not be used: {error}."
+            ) from error
     name = str(source.file.name)
     try:
         target.symlink_to(default_storage.path(name))

@@ -46,6 +46,17 @@ def check_public(url: str, *, resolver: Resolver = resolve) -> None:
             )
 
 
+def literal_only(host: str) -> list[str]:
+    """A resolver that looks nothing up: a literal address, or localhost, as itself; a name
+    as no address. For checks that must not wait on DNS (a form), ahead of the real one."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return ["127.0.0.1"]
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        return []
+
+
 def fetch(
     url: str,
     target: Path,
