@@ -1,18 +1,29 @@
 """Guarded downloads against a real loopback server: private addresses refused (also after a
-redirect), size and time capped. A resolver stands in for DNS so that "localhost" can play a
-public host whose redirect leads back to loopback."""
+redirect, and when DNS changes its answer between the check and the connection), size and
+time capped. A fake DNS and an address policy in which 127.0.0.1 stands for the public
+internet let the guard be exercised without leaving this machine."""
 
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_address
 
 import pytest
 
-from mashup_site.providers.download import DownloadError, check_public, fetch, literal_only
+from mashup_site.providers.download import (
+    DownloadError,
+    IPAddress,
+    check_public,
+    fetch,
+    is_public,
+    literal_only,
+    pinned,
+)
 
 PAYLOAD = b"RIFF" + b"\x00" * 4096
 
@@ -42,9 +53,9 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(0.6)
             self._send(PAYLOAD)
         elif self.path == "/to-file":
-            self._redirect(f"http://localhost:{port}/file")
-        elif self.path == "/to-loopback":
-            self._redirect(f"http://127.0.0.1:{port}/file")
+            self._redirect(f"http://songs.test:{port}/file")
+        elif self.path == "/to-private":
+            self._redirect(f"http://10.0.0.8:{port}/file")
         elif self.path == "/loop":
             self._redirect("/loop")
         else:
@@ -74,11 +85,18 @@ def port() -> Iterator[int]:
     server.shutdown()
 
 
-def pretend_localhost_is_public(host: str) -> list[str]:
-    """DNS that calls "localhost" a public address; every other name resolves for real."""
-    from mashup_site.providers.download import resolve
+# Guarded fetches over loopback: 127.0.0.1 (where the test server listens) stands for the
+# public internet; every other private, loopback or link-local address stays private.
+STAND_IN = ip_address("127.0.0.1")
 
-    return ["93.184.216.34"] if host == "localhost" else resolve(host)
+
+def stand_in_is_public(ip: IPAddress) -> bool:
+    return ip == STAND_IN or is_public(ip)
+
+
+def fake_dns(host: str) -> list[str]:
+    """songs.test is "public" (the test server); other names as literal addresses."""
+    return ["127.0.0.1"] if host == "songs.test" else literal_only(host)
 
 
 @pytest.mark.parametrize(
@@ -117,16 +135,45 @@ def test_a_guarded_fetch_of_a_loopback_server_is_refused(port: int, tmp_path) ->
     assert not target.exists()
 
 
-def test_a_redirect_to_loopback_is_refused(port: int, tmp_path) -> None:
+def test_a_redirect_to_a_private_address_is_refused(port: int, tmp_path) -> None:
     target = tmp_path / "out"
-    with pytest.raises(DownloadError, match=r"private or local address \(127\.0\.0\.1\)"):
+    with pytest.raises(DownloadError, match=r"private or local address \(10\.0\.0\.8\)"):
         fetch(
-            f"http://localhost:{port}/to-loopback",
+            f"http://songs.test:{port}/to-private",
             target,
             guard=True,
-            resolver=pretend_localhost_is_public,
+            resolver=fake_dns,
+            public=stand_in_is_public,
         )
     assert not target.exists()
+
+
+def test_it_connects_to_the_address_it_checked_not_to_a_second_lookup(
+    port: int, tmp_path, monkeypatch
+) -> None:
+    """DNS rebinding: the name is public when checked and private when connected to. The
+    fetch must connect to the checked address (here 127.0.0.2, where nothing listens),
+    never to the later answer (127.0.0.1, "the internal service")."""
+    answers = iter(["127.0.0.2"] + ["127.0.0.1"] * 10)
+    real_getaddrinfo = socket.getaddrinfo
+
+    def rebinding(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host == "rebind.test":
+            host = next(answers)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    public = lambda ip: ip == ip_address("127.0.0.2")  # noqa: E731
+    with pytest.raises(DownloadError, match="could not be fetched"):
+        fetch(f"http://rebind.test:{port}/file", tmp_path / "o", guard=True, public=public)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_pinned_request_keeps_the_name_for_the_host_header_and_tls() -> None:
+    url, headers, extensions = pinned("https://user@songs.example:8443/a.mp3?x=1", "2001:db8::1")
+    assert url == "https://[2001:db8::1]:8443/a.mp3?x=1"
+    assert headers == {"Host": "songs.example:8443"}
+    assert extensions == {"sni_hostname": "songs.example"}  # the certificate is checked for it
 
 
 def test_private_addresses_can_be_allowed_for_tests_only(port: int, tmp_path, settings) -> None:
@@ -138,10 +185,11 @@ def test_private_addresses_can_be_allowed_for_tests_only(port: int, tmp_path, se
 
 def test_a_redirect_between_public_hosts_is_followed(port: int, tmp_path) -> None:
     target = fetch(
-        f"http://localhost:{port}/to-file",
+        f"http://127.0.0.1:{port}/to-file",
         tmp_path / "out",
         guard=True,
-        resolver=pretend_localhost_is_public,
+        resolver=fake_dns,
+        public=stand_in_is_public,
     )
     assert target.read_bytes() == PAYLOAD
 

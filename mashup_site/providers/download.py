@@ -2,8 +2,10 @@
 
 A URL a person typed is untrusted: with ``guard=True`` every address it resolves to, and
 every redirect's, must be public (no loopback, private, link-local, multicast or reserved
-ranges: the classic server-side request forgery targets such as 169.254.169.254). Size and
-time are capped either way; the file streams to disk.
+ranges: the classic server-side request forgery targets such as 169.254.169.254), and the
+connection goes to the very address that was checked, so a name whose DNS answer changes
+between the check and the connection (rebinding) cannot lead inside. Size and time are
+capped either way; the file streams to disk.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
 
 MAX_REDIRECTS = 5
 Resolver = Callable[[str], list[str]]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Policy = Callable[[IPAddress], bool]
 
 
 class DownloadError(Exception):
@@ -33,17 +37,38 @@ def resolve(host: str) -> list[str]:
         raise DownloadError(f"the host {host} could not be found") from error
 
 
-def check_public(url: str, *, resolver: Resolver = resolve) -> None:
+def is_public(ip: IPAddress) -> bool:
+    return ip.is_global and not ip.is_multicast
+
+
+def check_public(
+    url: str, *, resolver: Resolver = resolve, public: Policy = is_public
+) -> list[str]:
+    """The addresses ``url``'s host resolves to, all of them public, or DownloadError."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DownloadError("only http(s) links can be fetched")
-    for address in resolver(parts.hostname):
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global or ip.is_multicast:
+    addresses = resolver(parts.hostname)
+    for address in addresses:
+        if not public(ipaddress.ip_address(address.split("%")[0])):
             raise DownloadError(
                 f"the link points to a private or local address ({parts.hostname}), "
                 "which is not allowed"
             )
+    return addresses
+
+
+def pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(URL, headers, httpx extensions) that connect to ``address`` itself, not to whatever
+    the name resolves to a moment later (DNS rebinding): the Host header keeps the name for
+    the server, and TLS still verifies the certificate against the name (httpcore's
+    ``sni_hostname`` extension becomes the handshake's server_hostname)."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    headers = {"Host": parts.netloc.rsplit("@", 1)[-1]}
+    extensions = {"sni_hostname": parts.hostname or ""} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), headers, extensions
 
 
 def literal_only(host: str) -> list[str]:
@@ -65,27 +90,41 @@ def fetch(
     max_bytes: int | None = None,
     timeout: float | None = None,
     resolver: Resolver = resolve,
+    public: Policy = is_public,
 ) -> Path:
     """Download ``url`` into ``target``; follows redirects itself so each hop is checked."""
     max_bytes = max_bytes or settings.MASHUP_FETCH_MAX_MB * 1024 * 1024
     timeout = timeout or settings.MASHUP_FETCH_TIMEOUT
     try:
-        return _fetch(url, target, guard, max_bytes, timeout, resolver)
+        return _fetch(url, target, guard, max_bytes, timeout, resolver, public)
     except DownloadError:
         target.unlink(missing_ok=True)  # never leave half a file behind
         raise
 
 
 def _fetch(
-    url: str, target: Path, guard: bool, max_bytes: int, timeout: float, resolver: Resolver
+    url: str,
+    target: Path,
+    guard: bool,
+    max_bytes: int,
+    timeout: float,
+    resolver: Resolver,
+    public: Policy,
 ) -> Path:
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
+            target_url, headers, extensions = url, {}, {}
             if guard and not settings.MASHUP_FETCH_ALLOW_PRIVATE:
-                check_public(url, resolver=resolver)
+                # Connect to an address that was checked, never to a second lookup's answer.
+                addresses = check_public(url, resolver=resolver, public=public)
+                if not addresses:
+                    raise DownloadError(f"the host {urlsplit(url).hostname} could not be found")
+                target_url, headers, extensions = pinned(url, addresses[0])
             try:
-                with client.stream("GET", url) as response:
+                with client.stream(
+                    "GET", target_url, headers=headers, extensions=extensions
+                ) as response:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
