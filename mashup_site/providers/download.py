@@ -114,7 +114,7 @@ def _fetch(
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            target_url, headers, extensions = url, {}, {}
+            target_url, headers, extensions = url, dict[str, str](), dict[str, str]()
             if guard and not settings.MASHUP_FETCH_ALLOW_PRIVATE:
                 # Connect to an address that was checked, never to a second lookup's answer.
                 addresses = check_public(url, resolver=resolver, public=public)
