@@ -11,9 +11,10 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   ±23 ms between two songs, more than the 20 ms the alignment is held to.
 - Downbeats: of the four beat phases, the one whose beats carry most low-frequency onset
   energy (kick drums and bass notes land on the one).
-- Key: a chromagram (8192-point STFT bins folded to pitch classes, 55 Hz–1.05 kHz, where
-  fundamentals are; higher up, harmonics add false thirds) against the Krumhansl–Kessler
-  major and minor profiles.
+- Key: a chromagram (the average 32768-point spectrum summed per semitone of the song's
+  own tuning, weighted smoothly around 55 Hz–1 kHz where fundamentals are, folded to
+  pitch classes) against the Krumhansl–Kessler major and minor profiles with the notes'
+  partials added (Gómez 2006), so harmonics do not turn minor keys major.
 - Beat presence: the 95th percentile of spectral flux relative to the frame's level, and
   its contrast with the median. Pads and drones have almost no flux; noise has flux but
   no contrast. Without a beat the song is laid by its own timing (see matching).
@@ -253,31 +254,101 @@ def pick_downbeats(beats: np.ndarray, low_onsets: np.ndarray) -> np.ndarray:
     return beats[int(np.argmax(strength)) :: 4]
 
 
-KEY_FFT = 8192  # 2.7 Hz bins: low notes a semitone apart fall in different bins
+KEY_FFT = 32768  # 0.67 Hz bins: four bins a semitone even at E1 (41 Hz)
+KEY_NOTES = (24, 108)  # MIDI C1..B7: the semitones the chroma folds
+# Gaussian weights over pitch height around Bb3 (233 Hz, the log-centre of 55 Hz–1 kHz),
+# 14 semitones either side to 1/e^0.5: a soft band, so a song moved a few semitones keeps
+# nearly the same weights (a hard band edge drops or admits whole bass notes instead).
+KEY_CENTRE, KEY_SPREAD = 58.0, 14.0
+HARMONIC_DECAY = 0.6  # partial k weighs 0.6^(k-1) in the key templates (Gómez 2006)
+HARMONICS = 8
 
 
-KEY_BAND = (55.0, 1050.0)  # A1..C6: where chords and melodies have their fundamentals
+def harmonic_profile(profile: np.ndarray, decay: float = HARMONIC_DECAY) -> np.ndarray:
+    """``profile`` as a chromagram sees it when every note comes with its partials: partial
+    k (weight decay^(k-1)) sounds round(12·log2 k) semitones above its note, i.e. octaves,
+    a fifth, a major third (the 5th partial), a minor seventh."""
+    kernel = np.zeros(12)
+    for k in range(1, HARMONICS + 1):
+        kernel[round(12 * np.log2(k)) % 12] += decay ** (k - 1)
+    steps = np.arange(12)
+    return np.array([kernel @ profile[(pc - steps) % 12] for pc in range(12)])
+
+
+KEY_PROFILES = {"major": harmonic_profile(MAJOR), "minor": harmonic_profile(MINOR)}
+
+
+def average_spectrum(x: np.ndarray, n_fft: int, *, chunk: int = 16) -> np.ndarray:
+    """Mean |STFT| (Hann, frames half overlapping) over the whole signal, summed a block
+    of frames at a time: only one spectrum's worth of memory is kept."""
+    x = np.asarray(x, dtype=np.float32)
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    window = scipy.signal.get_window("hann", n_fft).astype(np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[:: n_fft // 2]
+    total = np.zeros(n_fft // 2 + 1)
+    for a in range(0, len(frames), chunk):
+        total += np.abs(scipy.fft.rfft(frames[a : a + chunk] * window, axis=1)).sum(axis=0)
+    return total / len(frames)
+
+
+def estimate_tuning(spectrum: np.ndarray, freqs: np.ndarray) -> float:
+    """How far the song's notes sit from A440's semitones, in semitones (−0.5..0.5): the
+    circular mean of the spectral peaks' positions within their semitone, by power."""
+    band = (freqs >= 80) & (freqs <= 2000)
+    mag, hz = spectrum[band], freqs[band]
+    peaks = np.flatnonzero((mag[1:-1] > mag[:-2]) & (mag[1:-1] >= mag[2:])) + 1
+    if not len(peaks):
+        return 0.0
+    a, b, c = mag[peaks - 1], mag[peaks], mag[peaks + 1]
+    curve = a - 2 * b + c
+    frac = np.divide(0.5 * (a - c), curve, out=np.zeros_like(b), where=curve != 0)
+    where = hz[peaks] + np.clip(frac, -0.5, 0.5) * (hz[1] - hz[0])
+    phase = np.exp(2j * np.pi * 12 * np.log2(where / 440.0))
+    return float(np.angle(np.sum(b**2 * phase)) / (2 * np.pi))
+
+
+def key_chroma(mono: np.ndarray) -> np.ndarray:
+    """Twelve pitch-class amplitudes of a whole song or layer (mono, analysis rate).
+
+    The song's average spectrum (1.5 s frames: fine enough to tell E1 from F1) is summed
+    per semitone of the song's own tuning, C1..B7; each semitone's amplitude (square root
+    of its energy, so one loud bass note does not outvote the harmony) is weighted by a
+    Gaussian over pitch height (see KEY_CENTRE) before folding to pitch classes.
+    """
+    spectrum = average_spectrum(mono, KEY_FFT)[1:]
+    freqs = np.fft.rfftfreq(KEY_FFT, 1 / ANALYSIS_SR)[1:]
+    tuning = estimate_tuning(spectrum, freqs)
+    note = np.round(12 * np.log2(freqs / 440.0) + 69 - tuning).astype(int)
+    low, high = KEY_NOTES
+    keep = (note >= low) & (note < high)
+    energy = np.bincount(note[keep] - low, weights=spectrum[keep] ** 2, minlength=high - low)
+    notes = np.arange(low, high)
+    weight = np.exp(-0.5 * ((notes - KEY_CENTRE) / KEY_SPREAD) ** 2)
+    return np.sqrt(np.bincount(notes % 12, weights=energy * weight**2, minlength=12))
+
+
+def key_scores(chroma: np.ndarray) -> dict[tuple[int, str], float]:
+    """Correlation of ``chroma`` with the template of each of the 24 keys."""
+    return {
+        (tonic, mode): float(np.corrcoef(chroma, np.roll(profile, tonic))[0, 1])
+        for mode, profile in KEY_PROFILES.items()
+        for tonic in range(12)
+    }
 
 
 def estimate_key(mono: np.ndarray) -> tuple[int, str]:
-    """(tonic pitch class, mode) by Krumhansl–Kessler profile correlation.
+    """(tonic pitch class, mode): the key whose template best correlates with the chroma.
 
-    The chroma folds only A1..C6 and uses amplitude (square root of energy): above that,
-    a voice's or instrument's 5th harmonic adds a major third (C# over A) to every minor
-    chord, and energy would let one loud bass note outvote the harmony.
+    Templates: the Krumhansl–Kessler major and minor profiles with each note's partials
+    added (harmonic_profile). Real instruments (a bass, distorted guitars, a voice) put a
+    major third into every note through the 5th partial: against the bare profiles, songs
+    in minor keys read as their parallel major (C minor as C major, three steps away on
+    the Camelot wheel). The chroma (key_chroma) has no band edges, so a song shifted by n
+    semitones reads n semitones away, as the matcher assumes when it plans a shift.
     """
-    freqs = np.fft.rfftfreq(KEY_FFT, 1 / ANALYSIS_SR)
-    band = (freqs >= KEY_BAND[0]) & (freqs <= KEY_BAND[1])
-    mag = stft_magnitude(mono, KEY_FFT, KEY_FFT // 2)[band]
-    pitch = np.round(12 * np.log2(freqs[band] / 440.0) + 69).astype(int) % 12
-    chroma = np.sqrt(np.bincount(pitch, weights=(mag**2).sum(axis=1), minlength=12))
-    best = (-np.inf, 0, "major")
-    for mode, profile in (("major", MAJOR), ("minor", MINOR)):
-        for tonic in range(12):
-            r = np.corrcoef(chroma, np.roll(profile, tonic))[0, 1]
-            if r > best[0]:
-                best = (r, tonic, mode)
-    return best[1], best[2]
+    scores = key_scores(key_chroma(mono))
+    return max(scores, key=lambda key: scores[key])
 
 
 def _k_weighting(sr: int) -> np.ndarray:

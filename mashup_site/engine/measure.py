@@ -5,8 +5,13 @@
   for each beat of the first layer the nearest beat of the second within a quarter beat
   gives an offset; the median is reported in milliseconds. Target ≤ 20 ms. (On the 23 ms
   grid alone two perfectly aligned layers could read 23 ms apart.)
-- Key compatibility: each layer's key (Krumhansl–Kessler on its chromagram) as a Camelot
-  code, and the distance between them on the wheel. Target ≤ 1.
+- Key compatibility: each layer's key (analysis.estimate_key, the estimator that planned
+  the shift: Krumhansl–Kessler templates with partials on a chromagram without band
+  edges, so a layer shifted n semitones reads n semitones away) as a Camelot code, and
+  the distance between them on the wheel. Target ≤ 1. It catches a shift applied wrongly
+  and a backing whose sections leave its key; a key the analysis misread would be
+  misread here the same way (tests/engine/test_analysis.py holds the estimator to songs
+  of known key, with and without partials, and shifted).
 - Loudness and true peak of the mix (BS.1770 integrated LUFS; 4× oversampled peak).
 - Longest silence inside the mix (below −50 dBFS in 50 ms windows, fades excluded).
 """

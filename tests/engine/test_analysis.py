@@ -6,9 +6,10 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from mashup_site.engine import analysis
+from mashup_site.engine import analysis, arrange
 from mashup_site.engine.errors import EngineError
 from tests import signals
+from tests.engine import instruments
 
 SR = signals.SR
 
@@ -50,6 +51,38 @@ def test_it_names_the_key_of_a_song_in_a_known_key(tonic: int, mode: str, camelo
     song = signals.song(110, tonic, mode, 12)
     found = analysis.analyse(song["mix"], SR)
     assert (found.tonic, found.mode, found.camelot) == (tonic, mode, camelot)
+
+
+@pytest.mark.parametrize("mode", ["minor", "major"])
+@pytest.mark.parametrize("tonic", range(12))
+def test_it_names_the_key_of_a_band_whose_notes_have_partials(tonic: int, mode: str) -> None:
+    # Each note's 5th partial is a major third above it; a minor key must not read as its
+    # parallel major (C minor as C major: three Camelot steps off, and a planned clash).
+    band = instruments.band(tonic, mode, 110, 12) + signals.drum_loop(110, 12)
+    assert analysis.estimate_key(analysis.to_mono(band, SR)) == (tonic, mode)
+
+
+@pytest.mark.parametrize("mode", ["major", "minor"])
+def test_a_song_moved_n_semitones_reads_n_semitones_away(mode: str) -> None:
+    # What the matcher assumes when it plans a shift, and the measure when it checks one.
+    # The bass walks C1..B1 (33-62 Hz): a band edge there would drop or admit its notes.
+    wrong = []
+    for tonic in range(12):
+        band = instruments.band(tonic, mode, 110, 12, bass_octave=1, partials=1)
+        for semitones in (-3, -2, -1, 0, 1, 2, 3):
+            moved, _ = arrange.pitch_resample(band, semitones)
+            found = analysis.estimate_key(analysis.to_mono(moved, SR))
+            if found != ((tonic + semitones) % 12, mode):
+                wrong.append(f"{analysis.NOTES[tonic]} {semitones:+d} read as {found}")
+    assert not wrong
+
+
+def test_it_hears_the_tuning_of_a_song_off_a440() -> None:
+    t = np.arange(6 * SR) / SR
+    sharp = sum(np.sin(2 * np.pi * f * 2 ** (0.3 / 12) * t) for f in (220, 277.18, 329.63))
+    spectrum = analysis.average_spectrum(analysis.to_mono(sharp, SR), analysis.KEY_FFT)
+    freqs = np.fft.rfftfreq(analysis.KEY_FFT, 1 / analysis.ANALYSIS_SR)
+    assert analysis.estimate_tuning(spectrum, freqs) == pytest.approx(0.3, abs=0.03)
 
 
 def test_it_counts_camelot_steps_around_the_wheel() -> None:

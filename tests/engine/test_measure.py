@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mashup_site.engine import analysis, measure
+from mashup_site.engine import analysis, arrange, measure
 from tests import signals
+from tests.engine import instruments
 
 SR = signals.SR
 
@@ -43,3 +44,22 @@ def test_it_reports_keys_as_camelot_codes_and_their_distance() -> None:
     assert report.keys == ("8B", "8A")
     assert report.camelot_distance == 1
     assert "Camelot distance 1" in report.as_text()
+
+
+def test_it_measures_a_minor_song_over_its_relative_major_as_compatible() -> None:
+    # The benchmark's pair: a song in C minor; a backing in E major shifted down to Eb major.
+    c_minor = instruments.song(100, 0, "minor", 12)["mix"]
+    e_major = instruments.song(100, 4, "major", 14)["backing"]
+    eb_major = arrange.pitch_resample(e_major, -1)[0][:, : c_minor.shape[1]]
+    report = measure.measure_layers({"reference": c_minor, "backing": eb_major}, SR)
+    assert report.keys == ("5A", "5B")
+    assert report.camelot_distance == 1
+
+
+def test_it_measures_a_minor_song_over_its_parallel_major_as_a_clash() -> None:
+    c_minor = instruments.song(100, 0, "minor", 12)["mix"]
+    c_major = instruments.song(100, 0, "major", 12)["backing"]
+    report = measure.measure_layers({"reference": c_minor, "backing": c_major}, SR)
+    assert report.keys == ("5A", "8B")
+    assert report.camelot_distance == 4
+    assert not report.passes()

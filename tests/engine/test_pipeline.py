@@ -20,6 +20,7 @@ from mashup_site.engine.decode import load
 from mashup_site.engine.measure import measure_stems_dir
 from mashup_site.engine.separation import Stems
 from tests import signals
+from tests.engine import instruments
 
 SR = signals.SR
 SECONDS = 12  # one four-bar section at 100 BPM, and room for the beat tracker
@@ -105,6 +106,33 @@ def test_it_shifts_the_backing_into_a_compatible_key(keyed) -> None:
         report = measure_stems_dir(variant.stems["reference"].parent)
         print(f"{variant.title}: measured keys {report.keys}")
         assert camelot_distance(*report.keys) <= 1
+
+
+@pytest.fixture(scope="module")
+def banded(tmp_path_factory):
+    """C minor and E major (the benchmark's songs' keys) played by a band whose notes have
+    partials, each with a voice."""
+    folder = tmp_path_factory.mktemp("banded")
+    c_minor = instruments.song(100, 0, "minor", SECONDS)["mix"] * 0.7
+    e_major = instruments.song(104, 4, "major", SECONDS)["mix"] * 0.7
+    songs = [
+        signals.write_wav(folder / f"{name}.wav", audio)
+        for name, audio in (("c_minor", c_minor), ("e_major", e_major))
+    ]
+    return run(folder, *songs)[0]
+
+
+def test_it_reads_minor_through_the_partials_and_shifts_to_the_relative_key(banded) -> None:
+    first, second = (variant.summary for variant in banded.variants)
+    # E major down to Eb major (the relative major of C minor), C minor up to C# minor
+    # (the relative minor of E major). Read as C major, C minor would have been met by E
+    # major shifted to F or G major: a parallel-key clash under the minor voice.
+    assert first["keys"] == "C minor / E major" and first["shift"] == -1
+    assert second["keys"] == "E major / C minor" and second["shift"] == 1
+    for variant in banded.variants:
+        report = measure_stems_dir(variant.stems["reference"].parent)
+        print(f"{variant.title}: measured keys {report.keys}")
+        assert report.camelot_distance <= 1
 
 
 def test_it_masters_the_mp3_to_minus_14_lufs_and_minus_1_dbtp(keyed) -> None:
