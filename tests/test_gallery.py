@@ -95,6 +95,23 @@ def test_an_expired_card_keeps_its_details_but_no_audio(owner_client: Client, ow
         assert "<audio" not in card and "Download" not in card
 
 
+def test_a_failed_job_that_expired_still_says_why_it_failed(owner_client: Client, owner) -> None:
+    mashup = MashupFactory(
+        owner=owner,
+        status=Status.EXPIRED,
+        failed_at=timezone.now() - timedelta(days=15),
+        error_message="The provider could not download the source files.",
+    )
+    card = card_of(html_of(owner_client), mashup)
+    assert "It did not work (The provider could not download the source files.)" in card
+    assert "uploaded songs have since been deleted" in card
+    assert "Try again" not in card  # nothing left to try it with
+    page = owner_client.get(mashup.get_absolute_url()).content.decode()
+    assert "This mashup failed" in page and "could not download the source files" in page
+    assert "expired: its uploaded songs have been deleted" in page
+    assert "Try again" not in page
+
+
 def test_the_gallery_warns_once_at_the_top_about_what_expires_within_a_day(
     owner_client: Client, owner
 ) -> None:

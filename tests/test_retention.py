@@ -263,3 +263,60 @@ def test_the_schedule_keeps_what_staff_changed() -> None:
     Schedule.objects.filter(name=retention.SCHEDULE_NAME).update(minutes=60)
     retention.ensure_schedule()
     assert Schedule.objects.get(name=retention.SCHEDULE_NAME).minutes == 60
+
+
+# --- failed jobs ------------------------------------------------------------------------------
+
+
+def failed_mashup_with_uploads(owner, failed_at: datetime) -> Mashup:
+    mashup = MashupFactory(
+        owner=owner,
+        status=Status.FAILED,
+        failed_at=failed_at,
+        error_message="The provider could not download the source files.",
+        expires_at=failed_at + retention_period(),
+    )
+    for position in (1, 2):
+        source = Source(mashup=mashup, position=position, original_name=f"{position}.mp3")
+        source.file.save(f"failed-{mashup.pk}-{position}.mp3", ContentFile(b"ID3"), save=True)
+    return mashup
+
+
+def retention_period() -> timedelta:
+    from django.conf import settings
+
+    return timedelta(days=settings.RETENTION_DAYS)
+
+
+def test_a_failure_starts_the_retention_clock_for_its_uploads(clock, owner) -> None:
+    from mashup_site.mashups import pipeline
+
+    mashup = MashupFactory(owner=owner, status=Status.SUBMITTED)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "now", lambda: NOW)
+        pipeline.fail(mashup.pk, 451, "could not download")
+    mashup.refresh_from_db()
+    assert mashup.expires_at == NOW + retention_period()
+    assert mashup.expiry.level == Level.NONE  # nothing to download: no countdown, no banner
+    assert not retention.expiring_within_a_day(Mashup.objects.all(), NOW + retention_period())
+
+
+def test_the_sweeper_deletes_a_failed_jobs_uploads_after_the_retention_period(clock, owner) -> None:
+    mashup = failed_mashup_with_uploads(owner, failed_at=NOW - retention_period() - SECOND)
+    uploads = retention.source_files(mashup)
+    assert uploads and all(default_storage.exists(name) for name in uploads)
+
+    assert retention.sweep() == 1
+
+    mashup.refresh_from_db()
+    assert mashup.status == Status.EXPIRED and mashup.has_failed
+    assert not any(default_storage.exists(name) for name in uploads)
+    assert mashup.expiry.message == "expired: its uploaded songs have been deleted"
+
+
+def test_a_failed_job_keeps_its_uploads_for_a_retry_until_then(clock, owner) -> None:
+    mashup = failed_mashup_with_uploads(owner, failed_at=NOW - retention_period() + SECOND)
+    assert retention.sweep() == 0
+    mashup.refresh_from_db()
+    assert mashup.status == Status.FAILED
+    assert all(default_storage.exists(name) for name in retention.source_files(mashup))

@@ -157,6 +157,11 @@ class Mashup(models.Model):
         return self.status in FINAL_STATUSES
 
     @property
+    def has_failed(self) -> bool:
+        """This run failed (its status may since have moved on to expired)."""
+        return self.failed_at is not None
+
+    @property
     def cover_url(self) -> str:
         """The first track's cover (reads prefetched tracks: no query per card)."""
         return next((url for track in self.tracks.all() if (url := track.cover_url)), "")

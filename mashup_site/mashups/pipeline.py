@@ -202,7 +202,9 @@ def _move(mashup: Mashup, status: str, moment: datetime) -> bool:
     field = STAGE_FIELDS.get(Status(status))
     if field and getattr(mashup, field) is None:
         setattr(mashup, field, moment)
-    if status == Status.COMPLETE:
+    if status in (Status.COMPLETE, Status.FAILED):
+        # A failed job keeps its uploads as long, so that it can be tried again; then the
+        # sweeper takes them (otherwise failed jobs would hold their songs forever).
         mashup.expires_at = moment + timedelta(days=settings.RETENTION_DAYS)
     return True
 

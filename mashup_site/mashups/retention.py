@@ -8,6 +8,10 @@ django-q2 schedule, deletes the files of expired mashups and marks them expired,
 batches so that it never holds a lock for long; ``keep_forever`` mashups are never touched.
 Staff extend or keep mashups from the admin.
 
+A failed job expires ``RETENTION_DAYS`` after it failed: its uploads are kept that long so
+that it can be tried again, then swept like the rest (or failed jobs would hold their
+songs forever). People are not counted down to it: there is nothing to download.
+
 All decisions about time live here (never in templates), and every function takes ``now``
 so that tests can use a fixed clock.
 """
@@ -58,13 +62,15 @@ class Expiry:
     level: Level
     expires_at: datetime | None = None
     remaining: timedelta | None = None
+    failed: bool = False  # an expired job that had failed: it had songs, never audio
 
     @property
     def message(self) -> str:
         if self.level == Level.KEPT:
             return "kept without expiry"
         if self.level == Level.EXPIRED:
-            return "expired: its audio has been deleted"
+            what = "uploaded songs have" if self.failed else "audio has"
+            return f"expired: its {what} been deleted"
         if self.remaining is None:
             return ""
         text = f"expires in {humanize(self.remaining)}"
@@ -83,11 +89,11 @@ def expiry_of(mashup: Mashup, at: datetime | None = None) -> Expiry:
     """What to tell the owner about ``mashup`` at time ``at`` (boundaries are inclusive:
     exactly 3 days left is a warning, exactly 24 hours is urgent, exactly 0 is expired)."""
     if mashup.status == Status.EXPIRED:
-        return Expiry(Level.EXPIRED, mashup.expires_at)
+        return Expiry(Level.EXPIRED, mashup.expires_at, failed=mashup.has_failed)
     if mashup.keep_forever:
         return Expiry(Level.KEPT)
-    if mashup.expires_at is None:
-        return Expiry(Level.NONE)
+    if mashup.expires_at is None or mashup.status == Status.FAILED:
+        return Expiry(Level.NONE)  # a failed job has nothing to download; it can be retried
     remaining = mashup.expires_at - (at or now())
     if remaining <= timedelta(0):
         level = Level.EXPIRED
@@ -118,10 +124,11 @@ def _plural(count: int, unit: str) -> str:
 def expiring_within_a_day(
     mashups: QuerySet[Mashup], at: datetime | None = None
 ) -> QuerySet[Mashup]:
-    """Live mashups that expire within 24 hours, soonest first (for the gallery's banner)."""
+    """Complete mashups that expire within 24 hours, soonest first (the gallery's banner)."""
     moment = at or now()
     return (
         live(mashups)
+        .filter(status=Status.COMPLETE)
         .filter(expires_at__gt=moment, expires_at__lte=moment + URGENT_WITHIN)
         .order_by("expires_at")
     )
