@@ -26,11 +26,25 @@
     root.querySelectorAll("[data-limit]").forEach(updateCounter);
   }
 
+  // A field the person has changed since the server judged it: its old error no longer
+  // applies (for a song, a file or a link answers either message). The server judges again.
+  function clearErrors(target) {
+    var scope = target.closest(".source") || target.closest(".field");
+    if (!scope) return;
+    scope.querySelectorAll(".errors").forEach(function (list) { list.remove(); });
+    scope.querySelectorAll(".field-invalid").forEach(function (field) {
+      field.classList.remove("field-invalid");
+    });
+    scope.classList.remove("field-invalid");
+  }
+
   document.addEventListener("input", function (event) {
     var target = event.target;
     if (target.matches("[data-limit]")) updateCounter(target);
     if (target.matches('input[type="range"]')) updateWeight(target);
+    clearErrors(target);
   });
+  document.addEventListener("change", function (event) { clearErrors(event.target); });
   document.addEventListener("DOMContentLoaded", function () { refresh(document); });
   document.addEventListener("htmx:afterSwap", function (event) { refresh(event.detail.elt || document); });
 })();

@@ -114,3 +114,20 @@ def test_the_counter_counts_like_the_server_and_lyrics_at_the_limit_are_accepted
     page.click("text=Make the mashup")
     page.wait_for_url(re.compile(r"/mashups/\d+/$"))
     assert Mashup.objects.get().prompt == lyrics  # posted as CRLF, kept as the person saw it
+
+
+def test_a_fields_error_goes_once_the_person_changes_it(signed_in_page, tmp_path) -> None:
+    page = signed_in_page
+    song = write_tone(tmp_path / "one.mp3", "mp3", seconds=2)
+    page.goto("/mashups/new/")
+    page.click("text=Make the mashup")  # nothing given: every required field is marked
+    source_1 = page.locator("#source-1 .errors")
+    expect(source_1).to_contain_text("Choose an audio file or give a URL for song 1")
+    expect(page.locator("#field-prompt .errors")).to_be_visible()
+
+    page.set_input_files("#id_audio1", str(song))
+    expect(source_1).to_have_count(0)
+    expect(page.locator("#source-2 .errors")).to_be_visible()  # song 2 is still missing
+    page.fill("#id_prompt", "an idea")
+    expect(page.locator("#field-prompt .errors")).to_have_count(0)
+    expect(page.locator("#field-prompt")).not_to_have_class(re.compile("field-invalid"))
