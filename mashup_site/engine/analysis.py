@@ -254,13 +254,13 @@ def pick_downbeats(beats: np.ndarray, low_onsets: np.ndarray) -> np.ndarray:
     return beats[int(np.argmax(strength)) :: 4]
 
 
-KEY_FFT = 32768  # 0.67 Hz bins: four bins a semitone even at E1 (41 Hz)
+KEY_FFT = 32768  # 0.67 Hz bins: 3.7 to a semitone at E1 (41 Hz), more above
 KEY_NOTES = (24, 108)  # MIDI C1..B7: the semitones the chroma folds
 # Gaussian weights over pitch height around Bb3 (233 Hz, the log-centre of 55 Hz–1 kHz),
 # 14 semitones either side to 1/e^0.5: a soft band, so a song moved a few semitones keeps
 # nearly the same weights (a hard band edge drops or admits whole bass notes instead).
 KEY_CENTRE, KEY_SPREAD = 58.0, 14.0
-HARMONIC_DECAY = 0.6  # partial k weighs 0.6^(k-1) in the key templates (Gómez 2006)
+HARMONIC_DECAY = 0.6  # partial k weighs 0.6^(k-1) in the key templates (after Gómez 2006)
 HARMONICS = 8
 
 
