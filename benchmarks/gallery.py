@@ -9,8 +9,9 @@ Builds a throwaway SQLite database under benchmarks/.cache/ with one person and
    of repeated requests through Django's test client, no network), both for a page served
    from the gallery's fragment cache and for one rendered afresh (after any change);
 2. serves the app with gunicorn (2 workers) on loopback and loads ``/`` (signed in) and
-   ``/healthz`` (no session, no database) from another process for a bounded time: ``wrk``
-   when installed, else a Python loop of httpx clients in a subprocess.
+   ``/healthz`` (no session, no database) from another process for a bounded time with
+   ``wrk`` (from PATH, or Debian's package fetched with ``apt-get download`` into
+   benchmarks/.cache/tools on first use), else a Python loop of httpx clients.
 
 Prints requests per second for both, their ratio, and the figures of step 1. Targets: the
 gallery at >= 50% of the trivial view's throughput, <= 8 queries per page. A benchmark,
@@ -20,6 +21,7 @@ not a test: it asserts nothing, and numbers depend on the machine and its load.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -195,9 +197,33 @@ def serve(port: int, workers: int) -> subprocess.Popen[bytes]:
     raise SystemExit("gunicorn did not start within 30 s")
 
 
+TOOLS = ROOT / "benchmarks" / ".cache" / "tools"
+WRK_PACKAGES = ("wrk", "libluajit-5.1-2")
+
+
+@functools.cache
+def wrk_command() -> list[str] | None:
+    """wrk from PATH, else Debian's package unpacked into benchmarks/.cache/tools (fetched
+    with ``apt-get download`` on first use, like the engine benchmark's songs), else None."""
+    if found := shutil.which("wrk"):
+        return [found]
+    binary = TOOLS / "usr" / "bin" / "wrk"
+    if not binary.exists():
+        TOOLS.mkdir(parents=True, exist_ok=True)
+        try:
+            subprocess.run(["apt-get", "download", *WRK_PACKAGES], cwd=TOOLS, check=True)
+            for deb in TOOLS.glob("*.deb"):
+                subprocess.run(["dpkg", "-x", str(deb), str(TOOLS)], check=True)
+        except (OSError, subprocess.CalledProcessError) as error:
+            print(f"(wrk unavailable: {error}; falling back to a Python load)")
+            return None
+    libs = TOOLS / "usr" / "lib" / "x86_64-linux-gnu"
+    return ["env", f"LD_LIBRARY_PATH={libs}", str(binary)]
+
+
 def load(url: str, seconds: int, connections: int, cookie: str) -> dict[str, float]:
     """Requests per second and mean latency at ``url``, from another process."""
-    if shutil.which("wrk"):
+    if wrk_command():
         return wrk(url, seconds, connections, cookie)
     command = [PYTHON, __file__, "--connections", str(connections)]
     command += ["--load", url, str(seconds), cookie or "-"]
@@ -206,7 +232,12 @@ def load(url: str, seconds: int, connections: int, cookie: str) -> dict[str, flo
 
 
 def wrk(url: str, seconds: int, connections: int, cookie: str) -> dict[str, float]:
-    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s"]
+    command = [
+        *(wrk_command() or []),
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+    ]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
@@ -258,7 +289,7 @@ def python_load(url: str, seconds: float, connections: int, cookie: str) -> dict
 
 def report(args, trivial, gallery, floor, figures) -> None:  # type: ignore[no-untyped-def]
     ratio = gallery["rps"] / trivial["rps"] if trivial["rps"] else float("nan")
-    tool = "wrk" if shutil.which("wrk") else "python httpx threads"
+    tool = "wrk" if wrk_command() else "python httpx threads"
     print(f"gallery benchmark: 1 person, {args.mashups} mashups, gunicorn --workers {args.workers}")
     print(f"load: {tool}, {args.connections} connections, {args.seconds} s per URL, loopback")
     rows = (("/healthz (trivial)", trivial), ("/ (gallery)", gallery), (FLOOR, floor))
