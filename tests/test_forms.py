@@ -13,10 +13,18 @@ from mashup_site.mashups.forms import MashupForm
 
 URLS = ["https://example.com/a.mp3", "https://example.com/b.mp3"]
 
-# Text around the limits that matter: empty, blank, short, and just under/over each limit.
+# Text around the limits that matter: empty, blank, short, and just under/over each limit,
+# on one line or on many (a line break is one character, as the API receives it).
 LENGTHS = sorted({0, 1, 80, 81, 200, 201, 500, 501, 1000, 1001, 3000, 3001, 5000, 5001})
+
+
+def lines_of(length: int) -> str:
+    return "".join("\n" if i % 40 == 39 else "x" for i in range(length))
+
+
 texts = st.one_of(
     st.sampled_from(LENGTHS).map(lambda n: "x" * n),
+    st.sampled_from(LENGTHS).map(lines_of),
     st.just("   "),
     # Django's CharField refuses NUL characters (a database concern, not an API rule).
     st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=40),
@@ -49,14 +57,15 @@ def payloads(draw: st.DrawFn) -> dict[str, object]:
 
 
 def as_form_data(payload: dict[str, object]) -> dict[str, str]:
-    """What a browser would post for this request (sources as the two URLs)."""
+    """What a browser would post for this request (sources as the two URLs; line breaks
+    as CRLF, as browsers submit a textarea's)."""
     data = {"url1": URLS[0], "url2": URLS[1], "model": str(payload["model"])}
     for flag in ("customMode", "instrumental"):
         if payload[flag]:
             data[flag] = "on"
     for field in ("prompt", "style", "title", "vocalGender"):
         if field in payload:
-            data[field] = str(payload[field])
+            data[field] = str(payload[field]).replace("\n", "\r\n")
     for field in rules.WEIGHT_FIELDS:
         if field in payload:
             data[field] = str(payload[field])
