@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mashup_site.mashups import rules
@@ -73,8 +73,38 @@ def as_form_data(payload: dict[str, object]) -> dict[str, str]:
     return data
 
 
+BASE = {"uploadUrlList": URLS, "instrumental": False}
+# Multi-line texts exactly at each limit: rare draws for the strategy, so always tried.
+AT_THE_LIMITS = [
+    {**BASE, "customMode": False, "model": "V5", "prompt": lines_of(500)},
+    {
+        **BASE,
+        "customMode": True,
+        "model": "V4",
+        "prompt": lines_of(3000),
+        "style": lines_of(200),
+        "title": lines_of(80),
+    },
+    {
+        **BASE,
+        "customMode": True,
+        "model": "V5",
+        "prompt": "la",
+        "style": lines_of(1000),
+        "title": "t",
+    },
+]
+
+
+def at_the_limits(test):  # type: ignore[no-untyped-def]
+    for payload in AT_THE_LIMITS:
+        test = example(payload)(test)
+    return test
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(payloads())
+@at_the_limits
 def test_the_form_accepts_exactly_what_validate_accepts(payload: dict[str, object]) -> None:
     form = MashupForm(as_form_data(payload))
     assert form.is_valid() == (rules.validate(payload) == {}), form.errors
@@ -82,6 +112,7 @@ def test_the_form_accepts_exactly_what_validate_accepts(payload: dict[str, objec
 
 @settings(max_examples=200, deadline=None)
 @given(payloads())
+@at_the_limits
 def test_a_valid_form_builds_a_payload_that_validates(payload: dict[str, object]) -> None:
     form = MashupForm(as_form_data(payload))
     if form.is_valid():
