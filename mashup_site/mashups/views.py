@@ -120,7 +120,7 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
     if refusal := limits.over_active_limit(request.user.pk):
         messages.error(request, refusal)
     elif actions.retry_failed(mashup.pk):
-        messages.success(request, "Trying again. This page updates as it is made.")
+        messages.success(request, "Trying again. This page follows it until both tracks are ready.")
     else:
         messages.info(request, "Only a failed mashup can be tried again.")
     return redirect(mashup)
@@ -157,7 +157,9 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         return _render_create(request, form, status=422)
     mashup = form.save(request.user, provider=settings.MASHUP_PROVIDER)
     enqueue_run(mashup)
-    messages.success(request, "Your mashup is queued. This page updates as it is made.")
+    messages.success(
+        request, "Your mashup has started. This page follows it until both tracks are ready."
+    )
     return redirect(mashup)
 
 
