@@ -202,8 +202,9 @@ def _storages() -> dict[str, dict[str, object]]:
 
 STORAGES = _storages()
 
-# Uploads always stream to a temporary file on disk, never into memory (design rule 7).
-FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+# Uploads always stream to a temporary file on disk, never into memory (design rule 7), and
+# stop taking space once they pass UPLOAD_MAX_MB (they are refused by size).
+FILE_UPLOAD_HANDLERS = ["mashup_site.mashups.uploads.CappedTemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = None
 UPLOAD_MAX_MB = env_int("UPLOAD_MAX_MB", 50, minimum=1)
 
