@@ -44,7 +44,28 @@
     if (target.matches('input[type="range"]')) updateWeight(target);
     clearErrors(target);
   });
-  document.addEventListener("change", function (event) { clearErrors(event.target); });
+  // A file over the upload limit is refused at once, before minutes of uploading; the
+  // server refuses it too (by its size) when JavaScript is off.
+  function checkSize(input) {
+    var file = input.files && input.files[0];
+    var limit = parseInt(input.dataset.maxMb, 10);
+    if (!file || file.size <= limit * 1048576) return;
+    var errors = document.createElement("ul");
+    errors.className = "errors";
+    errors.setAttribute("role", "alert");
+    var item = document.createElement("li");
+    item.textContent = "This file is " + Math.round(file.size / 1048576) + " MB; the limit is " +
+      limit + " MB.";
+    errors.appendChild(item);
+    input.value = "";
+    input.after(errors);
+    input.closest(".field").classList.add("field-invalid");
+  }
+
+  document.addEventListener("change", function (event) {
+    clearErrors(event.target);
+    if (event.target.matches("input[type=file][data-max-mb]")) checkSize(event.target);
+  });
   document.addEventListener("DOMContentLoaded", function () { refresh(document); });
   document.addEventListener("htmx:afterSwap", function (event) { refresh(event.detail.elt || document); });
 })();

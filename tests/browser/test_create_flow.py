@@ -131,3 +131,17 @@ def test_a_fields_error_goes_once_the_person_changes_it(signed_in_page, tmp_path
     page.fill("#id_prompt", "an idea")
     expect(page.locator("#field-prompt .errors")).to_have_count(0)
     expect(page.locator("#field-prompt")).not_to_have_class(re.compile("field-invalid"))
+
+
+def test_a_file_over_the_limit_is_refused_as_soon_as_it_is_chosen(
+    signed_in_page, settings, tmp_path
+) -> None:
+    settings.UPLOAD_MAX_MB = 1
+    big = tmp_path / "big.wav"
+    big.write_bytes(b"RIFF" + b"\0" * (3 * 1024 * 1024))
+    page = signed_in_page
+    page.goto("/mashups/new/")
+    page.set_input_files("#id_audio1", str(big))
+    expect(page.locator("#source-1 .errors")).to_have_text("This file is 3 MB; the limit is 1 MB.")
+    assert page.eval_on_selector("#id_audio1", "input => input.files.length") == 0  # not sent
+    assert page.console_errors == []
