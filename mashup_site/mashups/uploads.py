@@ -26,8 +26,7 @@ class CappedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         if start + len(raw_data) <= upload_limit_bytes():
-            return super().receive_data_chunk(raw_data, start)
-        if not self.over_limit:
+            super().receive_data_chunk(raw_data, start)
+        elif not self.over_limit:
             self.over_limit = True
             self.file.truncate(0)  # it will be refused by its size: keep nothing of it
-        return None
