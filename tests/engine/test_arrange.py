@@ -7,6 +7,7 @@ import pytest
 
 from mashup_site.engine import analysis, arrange, matching, measure
 from tests import signals
+from tests.engine import instruments
 
 SR = signals.SR
 
@@ -62,3 +63,36 @@ def test_it_shifts_pitch_by_whole_semitones_keeping_the_level(semitones: int) ->
     assert abs(cents) < 5
     assert shifted.shape[1] == pytest.approx(tone.shape[1] / speed, abs=2)
     assert np.abs(shifted[:, SR:-SR]).max() == pytest.approx(0.3, abs=0.005)
+
+
+def peak_hz(x: np.ndarray, near: float) -> float:
+    """The strongest frequency of ``x`` within a semitone and a half of ``near``, to a
+    hundredth of a cent (Hann window, parabola through the log magnitudes)."""
+    n = len(x)
+    spectrum = np.log(np.abs(np.fft.rfft(x * np.hanning(n), 4 * n)) + 1e-12)
+    hz = np.fft.rfftfreq(4 * n, 1 / SR)
+    band = np.flatnonzero(np.abs(12 * np.log2(hz[1:] / near)) < 1.5) + 1
+    k = band[np.argmax(spectrum[band])]
+    a, b, c = spectrum[k - 1 : k + 2]
+    return float((k + 0.5 * (a - c) / (a - 2 * b + c)) * SR / (4 * n))
+
+
+@pytest.mark.parametrize("stretch", [0.8, 0.96, 1.04, 1.25])
+def test_it_keeps_the_bass_and_chords_in_tune_while_stretching(stretch: float) -> None:
+    # A band (bass from C2, chords from C3, with partials) at 100 BPM laid on bars
+    # ``stretch`` times as long. With Rubber Band's default "crisp" transients these notes
+    # moved by up to the speed ratio, as on tape: 70 cents at 4 %. (No drums: the kick's
+    # 55 Hz would bias the reading of the 65 Hz bass, not the stretcher.)
+    backing = instruments.band(0, "major", 100, 12)
+    bar = 2.4
+    timeline = arrange.Timeline(
+        start=0.0,
+        end=4 * bar * stretch,
+        lead_grid=np.arange(5) * bar * stretch,
+        backing_grid=np.array([(k * bar, (k + 1) * bar) for k in range(4)]),
+    )
+    laid = arrange.stretch_backing(backing, SR, timeline, shift=0)
+    first_bar = laid[0, int(0.2 * SR) : int((bar * stretch - 0.2) * SR)]  # C major
+    off = {hz: 1200 * np.log2(peak_hz(first_bar, hz) / hz) for hz in (65.41, 130.81, 261.63)}
+    print(f"x{stretch}: " + ", ".join(f"{hz} Hz {c:+.1f} cents" for hz, c in off.items()))
+    assert all(abs(c) < 2 for c in off.values())
