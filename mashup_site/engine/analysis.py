@@ -15,6 +15,10 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   own tuning, weighted smoothly around 55 Hz–1 kHz where fundamentals are, folded to
   pitch classes) against the Krumhansl–Kessler major and minor profiles with the notes'
   partials added (Gómez 2006), so harmonics do not turn minor keys major.
+- Tuning: how far the song's notes sit from A440's semitones (a band tuned to A=432 Hz is
+  32 cents flat), from the same average spectrum, as the power-weighted circular mean of
+  its peaks' positions within their semitone. The chromagram folds by it, and the matcher
+  moves the backing onto the lead's tuning with it.
 - Beat presence: the 95th percentile of spectral flux relative to the frame's level, and
   its contrast with the median. Pads and drones have almost no flux; noise has flux but
   no contrast. Without a beat the song is laid by its own timing (see matching).
@@ -54,6 +58,7 @@ class Analysis:
     lufs: float
     beat_confidence: float
     has_beat: bool = True
+    tuning: float = 0.0  # semitones from A440's semitones (−0.5..0.5): A=432 Hz is −0.318
 
     @property
     def key_name(self) -> str:
@@ -308,8 +313,8 @@ def estimate_tuning(spectrum: np.ndarray, freqs: np.ndarray) -> float:
     return float(np.angle(np.sum(b**2 * phase)) / (2 * np.pi))
 
 
-def key_chroma(mono: np.ndarray) -> np.ndarray:
-    """Twelve pitch-class amplitudes of a whole song or layer (mono, analysis rate).
+def chroma_and_tuning(mono: np.ndarray) -> tuple[np.ndarray, float]:
+    """(key_chroma, estimate_tuning) of a whole song or layer, from one average spectrum.
 
     The song's average spectrum (1.5 s frames: fine enough to tell E1 from F1) is summed
     per semitone of the song's own tuning, C1..B7; each semitone's amplitude (square root
@@ -325,7 +330,13 @@ def key_chroma(mono: np.ndarray) -> np.ndarray:
     energy = np.bincount(note[keep] - low, weights=spectrum[keep] ** 2, minlength=high - low)
     notes = np.arange(low, high)
     weight = np.exp(-0.5 * ((notes - KEY_CENTRE) / KEY_SPREAD) ** 2)
-    return np.sqrt(np.bincount(notes % 12, weights=energy * weight**2, minlength=12))
+    chroma = np.sqrt(np.bincount(notes % 12, weights=energy * weight**2, minlength=12))
+    return chroma, tuning
+
+
+def key_chroma(mono: np.ndarray) -> np.ndarray:
+    """Twelve pitch-class amplitudes of a whole song or layer (mono, analysis rate)."""
+    return chroma_and_tuning(mono)[0]
 
 
 def key_scores(chroma: np.ndarray) -> dict[tuple[int, str], float]:
@@ -347,7 +358,10 @@ def estimate_key(mono: np.ndarray) -> tuple[int, str]:
     the Camelot wheel). The chroma (key_chroma) has no band edges, so a song shifted by n
     semitones reads n semitones away, as the matcher assumes when it plans a shift.
     """
-    scores = key_scores(key_chroma(mono))
+    return best_key(key_scores(key_chroma(mono)))
+
+
+def best_key(scores: dict[tuple[int, str], float]) -> tuple[int, str]:
     return max(scores, key=lambda key: scores[key])
 
 
@@ -409,7 +423,8 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
     beats = refine(frames_to_seconds(frames), fine)
     downbeat_frames = pick_downbeats(frames, onset_envelope(mag, low_only=True))
     downbeats = refine(frames_to_seconds(downbeat_frames), fine)
-    tonic, mode = estimate_key(mono)
+    chroma, tuning = chroma_and_tuning(mono)
+    tonic, mode = best_key(key_scores(chroma))
     return Analysis(
         duration=duration,
         tempo=bpm,
@@ -420,4 +435,5 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
         lufs=integrated_lufs(audio, sr),
         beat_confidence=confidence,
         has_beat=has_pulse(mag),
+        tuning=tuning,
     )

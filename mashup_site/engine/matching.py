@@ -10,6 +10,13 @@
 - Key: the accompaniment is shifted (never the voice, whose formants would turn
   chipmunk or giant) by the semitones in −3..+3 that bring the two Camelot codes closest,
   preferring the smallest shift among equals.
+- Tuning: each song's offset from A440 (analysis.estimate_tuning: a band tuned to A=432
+  Hz is 32 cents flat) is made up too: the backing moves by the key shift plus the lead's
+  tuning minus its own, so a "perfect" key match is not left a third of a semitone sour.
+  The key shift is planned on the keys as read in each song's own tuning, so the two add
+  up whichever way a song close to a quarter tone between semitones was read (C +49
+  cents and C# −49 cents are the same pitch). Corrections are whole cents; one under a
+  cent is none (no resample is needed for it).
 """
 
 from __future__ import annotations
@@ -33,10 +40,16 @@ ODD_METRE_COST = 0.15  # beyond this Rubber Band artefacts become audible
 class Match:
     stretch: float  # accompaniment duration multiplier (>1 = slower)
     ratio: float  # the tempo relation chosen (1 = same tempo, 2 = double time, ...)
-    shift: int  # semitones applied to the accompaniment
+    shift: int  # semitones applied to the accompaniment for its key
     target_tempo: float
     key_distance: int  # Camelot distance after the shift
+    tuning: float = 0.0  # semitones added to ``shift`` to land on the lead's tuning
     warnings: tuple[str, ...] = ()
+
+    @property
+    def semitones(self) -> float:
+        """The whole pitch move of the accompaniment: key shift plus tuning correction."""
+        return self.shift + self.tuning
 
 
 def choose_ratio(vocal_tempo: float, backing_tempo: float) -> tuple[float, float]:
@@ -60,6 +73,12 @@ def choose_shift(vocal: Analysis, backing: Analysis) -> tuple[int, int]:
         options.append((camelot_distance(target, shifted), abs(shift), shift))
     distance, _, shift = min(options)
     return shift, distance
+
+
+def tuning_correction(vocal: Analysis, backing: Analysis) -> float:
+    """Semitones (whole cents, −1..1) that move the backing from its tuning to the vocal's,
+    on top of the key shift (see the module's notes)."""
+    return round(vocal.tuning - backing.tuning, 2)
 
 
 def plain_grid(song: Analysis, tempo: float) -> Analysis:
@@ -102,5 +121,6 @@ def match(vocal: Analysis, backing: Analysis) -> Match:
         shift=shift,
         target_tempo=vocal.tempo,
         key_distance=distance,
+        tuning=tuning_correction(vocal, backing),
         warnings=tuple(warnings),
     )

@@ -12,6 +12,10 @@
   and a backing whose sections leave its key; a key the analysis misread would be
   misread here the same way (tests/engine/test_analysis.py holds the estimator to songs
   of known key, with and without partials, and shifted).
+- Tuning offset: how far the backing's tuning sits from the lead song's, in cents
+  (analysis.estimate_tuning on each layer, from the spectrum the key was read from; the
+  difference folded into ±50 cents, since a whole semitone off is the key's business).
+  Target ≤ 10 cents: a backing a third of a semitone sour in a perfect key is caught.
 - Loudness and true peak of the mix (BS.1770 integrated LUFS; 4× oversampled peak).
 - Longest silence inside the mix (below −50 dBFS in 50 ms windows, fades excluded).
 """
@@ -37,6 +41,7 @@ class QualityReport:
     beat_offset_ms: float | None
     keys: tuple[str, str]
     camelot_distance: int
+    tuning_cents: float  # the backing's tuning minus the lead song's
     lufs: float
     true_peak_db: float
     longest_silence_s: float
@@ -49,6 +54,7 @@ class QualityReport:
             self.beat_offset_ms is not None
             and self.beat_offset_ms <= 20
             and self.camelot_distance <= 1
+            and abs(self.tuning_cents) <= 10
             and abs(self.lufs + 14) <= 1
             and self.true_peak_db <= -1.0
         )
@@ -61,7 +67,8 @@ class QualityReport:
         )
         return (
             f"{beats} · keys {self.keys[0]}/{self.keys[1]} "
-            f"(Camelot distance {self.camelot_distance}) · "
+            f"(Camelot distance {self.camelot_distance}, tunings "
+            f"{abs(self.tuning_cents):.0f} cents apart) · "
             f"{self.lufs:.1f} LUFS · peak {self.true_peak_db:.1f} dBTP · "
             f"longest silence {self.longest_silence_s:.1f} s"
         )
@@ -84,8 +91,10 @@ def beat_offset_ms(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.median(close) * 1000) if len(close) >= 4 else None
 
 
-def layer_key(mono: np.ndarray) -> str:
-    return analysis.camelot(*analysis.estimate_key(mono))
+def layer_key(mono: np.ndarray) -> tuple[str, float]:
+    """(Camelot code, tuning in semitones) of a layer, from one average spectrum."""
+    chroma, tuning = analysis.chroma_and_tuning(mono)
+    return analysis.camelot(*analysis.best_key(analysis.key_scores(chroma))), tuning
 
 
 def longest_silence(mix: np.ndarray, sr: int) -> float:
@@ -120,11 +129,13 @@ def measure_layers(
     if mix is None:
         mix = np.sum([layers[name] for name in names[:2]], axis=0)
     lufs, peak = loudness or (analysis.integrated_lufs(mix, mix_sr), true_peak_db(mix))
-    keys = (layer_key(a), layer_key(b))
+    (key_a, tuning_a), (key_b, tuning_b) = layer_key(a), layer_key(b)
+    apart = (tuning_b - tuning_a + 0.5) % 1 - 0.5
     return QualityReport(
         beat_offset_ms=beat_offset_ms(a, b),
-        keys=keys,
-        camelot_distance=analysis.camelot_distance(*keys),
+        keys=(key_a, key_b),
+        camelot_distance=analysis.camelot_distance(key_a, key_b),
+        tuning_cents=round(apart * 100, 1),
         lufs=lufs,
         true_peak_db=peak,
         longest_silence_s=longest_silence(mix, mix_sr),

@@ -57,6 +57,9 @@ HIGH_VOICE_HZ = 165.0
 # Measured: a separated synthetic sung line sits ~11 dB below its song, real band tracks
 # without a voice ~10 dB (leakage), drums and chords alone ~23 dB, a click track ~45 dB.
 QUIET_VOICE_DB = -18.0
+# Tuning offsets the text mentions: two tones 5 cents apart beat about once a second at
+# A4, which a careful ear hears in held chords; smaller ones are corrected silently.
+AUDIBLE_CENTS = 5
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,7 @@ def _render(
         "tempo_ratio": round(fit.ratio, 3),
         "stretch": round(fit.stretch, 3),
         "shift": fit.shift,
+        "tuning_cents": cents(fit.tuning),
         "keys": f"{lead.analysis.key_name} / {backing.analysis.key_name}",
         "lufs": round(lufs, 1),
         "true_peak_db": round(peak, 1),
@@ -317,7 +321,7 @@ def _layers(
     source = lead.stems.accompaniment if params.instrumental else lead.stems.vocals
     lead_layer = source[:, start:end]
     backing_layer = arrange.stretch_backing(
-        backing.stems.accompaniment, SR, timeline, fit.shift, order
+        backing.stems.accompaniment, SR, timeline, fit.semitones, order
     )
     if params.instrumental:
         backing_layer = pb.Pedalboard([pb.HighpassFilter(180)])(backing_layer, SR)
@@ -404,6 +408,10 @@ def plain(value: object) -> Any:
     return value
 
 
+def cents(semitones: float) -> int:
+    return round(semitones * 100)
+
+
 def _song_summary(song: Song) -> dict[str, object]:
     a = song.analysis
     return plain(
@@ -413,6 +421,7 @@ def _song_summary(song: Song) -> dict[str, object]:
             "tempo": round(a.tempo, 1),
             "key": a.key_name,
             "camelot": a.camelot,
+            "tuning_cents": cents(a.tuning),
             "lufs": round(a.lufs, 1),
             "vocal_pitch_hz": round(song.pitch, 0) if song.pitch else None,
         }
@@ -423,18 +432,22 @@ def describe(songs: list[Song], pairs: list[tuple[Song, Song]], params: MashupPa
     lines = []
     for song in songs:
         a = song.analysis
+        tuning = cents(a.tuning)
         lines.append(
-            f"{song.name}: {a.tempo:.1f} BPM, {a.key_name} ({a.camelot}), {a.lufs:.1f} LUFS, "
-            f"{a.duration:.0f} s"
+            f"{song.name}: {a.tempo:.1f} BPM, {a.key_name} ({a.camelot}), "
+            + (f"tuned {tuning:+d} cents from A440, " if abs(tuning) >= AUDIBLE_CENTS else "")
+            + f"{a.lufs:.1f} LUFS, {a.duration:.0f} s"
         )
     for index, (lead, backing) in enumerate(pairs, start=1):
         fit = matching.match(lead.analysis, backing.analysis)
         what = "lead" if params.instrumental else "vocals"
         notes = [*fit.warnings, *voice_warnings(lead, backing, params)]
+        tuned = cents(fit.tuning)
         lines.append(
             f"Mashup {index}: {what} of {lead.name} over {backing.name}, backing stretched "
-            f"×{fit.stretch:.3f} (tempo ratio {fit.ratio:g}), shifted {fit.shift:+d} semitones, "
-            f"Camelot distance {fit.key_distance}"
+            f"×{fit.stretch:.3f} (tempo ratio {fit.ratio:g}), shifted {fit.shift:+d} semitones"
+            + (f", tuned {tuned:+d} cents to match" if abs(tuned) >= AUDIBLE_CENTS else "")
+            + f", Camelot distance {fit.key_distance}"
             + (f"; note: {'; '.join(notes)}" if notes else "")
         )
     return "\n".join(lines)

@@ -85,6 +85,21 @@ def test_it_hears_the_tuning_of_a_song_off_a440() -> None:
     assert analysis.estimate_tuning(spectrum, freqs) == pytest.approx(0.3, abs=0.03)
 
 
+A432 = 12 * np.log2(432 / 440)  # -0.318 semitones: 32 cents flat
+
+
+@pytest.mark.parametrize(("tonic", "mode"), [(0, "major"), (9, "minor"), (4, "major")])
+@pytest.mark.parametrize("tuning", [A432, 0.0, 0.2, 0.45])
+def test_it_records_a_songs_tuning_and_still_names_its_key(
+    tonic: int, mode: str, tuning: float
+) -> None:
+    # A band tuned off A440 (A=432 Hz, or a fraction off, up to nearly a quarter tone).
+    song = instruments.song(100, tonic, mode, 12, tuning=tuning)
+    found = analysis.analyse(song["mix"], SR)
+    assert (found.tonic, found.mode) == (tonic, mode)
+    assert found.tuning == pytest.approx(tuning, abs=0.01)  # within a cent
+
+
 def test_it_counts_camelot_steps_around_the_wheel() -> None:
     assert analysis.camelot_distance("8B", "8B") == 0
     assert analysis.camelot_distance("8B", "8A") == 1  # relative minor

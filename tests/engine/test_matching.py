@@ -1,4 +1,5 @@
-"""Tempo ratio and key shift: the least stretch, a compatible key (engine/matching.py)."""
+"""Tempo ratio, key shift and tuning: the least stretch, a compatible key, the lead's
+tuning (engine/matching.py)."""
 
 from __future__ import annotations
 
@@ -69,3 +70,35 @@ def test_it_lays_a_song_without_a_beat_by_its_own_timing_and_says_so() -> None:
     _, backing = matching.common_grid(song(100), song(143, has_beat=False))
     assert backing.tempo == 100
     assert np.allclose(np.diff(backing.beats), 0.6)
+
+
+def tuned(tonic: int, mode: str, tuning: float) -> Analysis:
+    return replace(song(100, tonic, mode), tuning=tuning)
+
+
+A432 = 12 * np.log2(432 / 440)  # -0.318 semitones
+
+
+def test_it_moves_the_backing_onto_the_leads_tuning_as_well_as_its_key() -> None:
+    # C major at A=432 Hz sung over D major at A=440: two semitones down for the key,
+    # and 32 cents more, or the "perfect" key match is a third of a semitone sour.
+    fit = matching.match(tuned(0, "major", A432), tuned(2, "major", 0.0))
+    assert (fit.shift, fit.key_distance) == (-2, 0)
+    assert fit.tuning == pytest.approx(-0.32)
+    assert fit.semitones == pytest.approx(-2.32)
+    back = matching.match(tuned(2, "major", 0.0), tuned(0, "major", A432))
+    assert (back.shift, back.tuning) == (2, pytest.approx(0.32))
+
+
+def test_the_tuning_correction_adds_up_whichever_semitone_a_quarter_tone_was_read_as() -> None:
+    # C +49 cents and C# -49 cents are two cents apart: the key plan says one semitone
+    # down, the tuning 98 cents up; together the backing moves by those two cents.
+    fit = matching.match(tuned(0, "major", 0.49), tuned(1, "major", -0.49))
+    assert (fit.shift, fit.key_distance) == (-1, 0)
+    assert fit.semitones == pytest.approx(-0.02)
+
+
+def test_a_tuning_difference_under_half_a_cent_is_no_correction() -> None:
+    # Whole cents only: an unshifted backing is then not resampled at all.
+    fit = matching.match(tuned(0, "major", 0.003), tuned(0, "major", 0.0))
+    assert fit.semitones == 0

@@ -63,3 +63,19 @@ def test_it_measures_a_minor_song_over_its_parallel_major_as_a_clash() -> None:
     assert report.keys == ("5A", "8B")
     assert report.camelot_distance == 4
     assert not report.passes()
+
+
+def test_it_measures_how_far_apart_the_layers_are_tuned() -> None:
+    # A C-major band at A=432 Hz over the same band at A=440: a perfect key match, 32
+    # cents sour.
+    a432 = 12 * np.log2(432 / 440)
+    lead = instruments.song(100, 0, "major", 12, tuning=a432)["mix"]
+    backing = instruments.song(100, 0, "major", 12)["backing"]
+    report = measure.measure_layers({"reference": lead, "backing": backing}, SR)
+    assert report.camelot_distance == 0
+    assert report.tuning_cents == pytest.approx(31.8, abs=1)
+    assert "tunings 32 cents apart" in report.as_text()
+    assert not report.passes()
+    tuned = instruments.song(100, 0, "major", 12, tuning=a432)["backing"]
+    report = measure.measure_layers({"reference": lead, "backing": tuned}, SR)
+    assert abs(report.tuning_cents) < 1

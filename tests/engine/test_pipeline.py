@@ -162,6 +162,42 @@ def bar_roots(layer: np.ndarray, bpm: float) -> list[str]:
     ]
 
 
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    """C major played at A=432 Hz and D major at A=440, by bands with partials and voices,
+    at 100 and 104 BPM (so the backing is stretched by 4 % each way, too)."""
+    folder = tmp_path_factory.mktemp("tuned")
+    a432 = 12 * np.log2(432 / 440)
+    c_432 = instruments.song(100, 0, "major", SECONDS, tuning=a432)["mix"] * 0.7
+    d_440 = instruments.song(104, 2, "major", SECONDS)["mix"] * 0.7
+    songs = [
+        signals.write_wav(folder / f"{name}.wav", audio)
+        for name, audio in (("c_432", c_432), ("d_440", d_440))
+    ]
+    return run(folder, *songs)[0]
+
+
+def test_it_tunes_the_backing_to_the_lead_as_well_as_shifting_its_key(tuned) -> None:
+    first, second = (variant.summary for variant in tuned.variants)
+    assert (first["shift"], first["tuning_cents"]) == (-2, -32)
+    assert (second["shift"], second["tuning_cents"]) == (2, 32)
+    assert "tuned -32 cents from A440" in tuned.analysis_text
+    assert "shifted -2 semitones, tuned -32 cents to match" in tuned.analysis_text
+    assert "shifted +2 semitones, tuned +32 cents to match" in tuned.analysis_text
+    for variant in tuned.variants:
+        # The lead song (reference) and the backing laid under it, each read on its own.
+        report = measure_stems_dir(variant.stems["reference"].parent)
+        print(f"{variant.title}: keys {report.keys}, tunings {report.tuning_cents:+.1f} cents")
+        assert report.camelot_distance == 0
+        assert abs(report.tuning_cents) <= 3  # was 32 with whole semitones only
+
+
+def test_it_says_nothing_of_tuning_when_the_songs_agree(keyed) -> None:
+    _, result = keyed
+    assert "tuned" not in result.analysis_text
+    assert all(abs(v.summary["tuning_cents"]) < 5 for v in result.variants)
+
+
 def test_it_masters_the_mp3_to_minus_14_lufs_and_minus_1_dbtp(keyed) -> None:
     _, result = keyed
     for variant in result.variants:
