@@ -14,7 +14,9 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
 - Key: a chromagram (the average 32768-point spectrum summed per semitone of the song's
   own tuning, weighted smoothly around 55 Hz–1 kHz where fundamentals are, folded to
   pitch classes) against the Krumhansl–Kessler major and minor profiles with the notes'
-  partials added (Gómez 2006), so harmonics do not turn minor keys major.
+  partials added (Gómez 2006), so harmonics do not turn minor keys major. All 24 keys'
+  correlations are kept (``key_scores``): a song whose top readings are nearly tied is
+  planned for all of them (see matching).
 - Tuning: how far the song's notes sit from A440's semitones (a band tuned to A=432 Hz is
   32 cents flat), from the same average spectrum, as the power-weighted circular mean of
   its peaks' positions within their semitone. The chromagram folds by it, and the matcher
@@ -59,6 +61,9 @@ class Analysis:
     beat_confidence: float
     has_beat: bool = True
     tuning: float = 0.0  # semitones from A440's semitones (−0.5..0.5): A=432 Hz is −0.318
+    # Correlation of the song's chroma with each of the 24 keys, (tonic, mode) -> r; the
+    # top one is (tonic, mode). Empty when unknown: then only the top reading counts.
+    key_scores: dict[tuple[int, str], float] = field(default_factory=dict, repr=False)
 
     @property
     def key_name(self) -> str:
@@ -424,7 +429,8 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
     downbeat_frames = pick_downbeats(frames, onset_envelope(mag, low_only=True))
     downbeats = refine(frames_to_seconds(downbeat_frames), fine)
     chroma, tuning = chroma_and_tuning(mono)
-    tonic, mode = best_key(key_scores(chroma))
+    scores = key_scores(chroma)
+    tonic, mode = best_key(scores)
     return Analysis(
         duration=duration,
         tempo=bpm,
@@ -436,4 +442,5 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
         beat_confidence=confidence,
         has_beat=has_pulse(mag),
         tuning=tuning,
+        key_scores=scores,
     )

@@ -9,7 +9,17 @@
   summary says so; aligning "beats" a tracker would invent in it would only warp it.
 - Key: the accompaniment is shifted (never the voice, whose formants would turn
   chipmunk or giant) by the semitones in −3..+3 that bring the two Camelot codes closest,
-  preferring the smallest shift among equals.
+  preferring the smallest shift among equals, downward before upward.
+- Nearly tied key readings: a song's key is a reading, and real songs often give two or
+  three within a few hundredths of correlation (War of freedom, a benchmark song: E major
+  0.745, A major 0.701, F# minor 0.699; its quarters disagree on which is first). Every
+  reading within KEY_MARGIN of a song's best is taken as plausible, weighted by its
+  correlation, and the shift is the one with the least expected Camelot distance over
+  both songs' plausible readings (ties as above). Under that song's voice, a backing
+  landed exactly on E major would clash (two steps) with F# minor, should that be the
+  song's key; one landed on A major is within a step of all three. With one plausible
+  reading each, this is the plan above. ``Match.key_distance`` stays the distance between
+  the two top readings after the shift.
 - Tuning: each song's offset from A440 (analysis.estimate_tuning: a band tuned to A=432
   Hz is 32 cents flat) is made up too: the backing moves by the key shift plus the lead's
   tuning minus its own, so a "perfect" key match is not left a third of a semitone sour.
@@ -34,6 +44,11 @@ CLEAN_STRETCH = (0.8, 1.25)
 # A 3:2 feel is a musical stretch too: take it only when it saves a lot of time-stretching
 # (log-distance 0.15 ≈ a 16 % tempo change).
 ODD_METRE_COST = 0.15  # beyond this Rubber Band artefacts become audible
+# Readings this close to a song's best are plausible. Measured: the top three of War of
+# freedom lie within 0.046 and trade places between the song's quarters; the parallel
+# major of a minor song with bright partials reads 0.07-0.08 under its key (Escape from
+# chaosland, the synthetic C-minor band), and the analysis exists to tell those apart.
+KEY_MARGIN = 0.06
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,7 @@ class Match:
     ratio: float  # the tempo relation chosen (1 = same tempo, 2 = double time, ...)
     shift: int  # semitones applied to the accompaniment for its key
     target_tempo: float
-    key_distance: int  # Camelot distance after the shift
+    key_distance: int  # Camelot distance of the top key readings after the shift
     tuning: float = 0.0  # semitones added to ``shift`` to land on the lead's tuning
     warnings: tuple[str, ...] = ()
 
@@ -64,15 +79,40 @@ def choose_ratio(vocal_tempo: float, backing_tempo: float) -> tuple[float, float
     return best, stretch
 
 
+def readings(song: Analysis) -> dict[tuple[int, str], float]:
+    """The song's plausible keys, (tonic, mode) -> weight: those within KEY_MARGIN of its
+    best correlation, weighted by their correlation; the top reading alone when the
+    scores are unknown (or too weak to weigh anything)."""
+    top = (song.tonic, song.mode)
+    scores = {key: r for key, r in song.key_scores.items() if math.isfinite(r)}
+    best = max(scores.values(), default=0.0)
+    if best <= KEY_MARGIN:
+        return {top: 1.0}
+    plausible = {key: r for key, r in scores.items() if r >= best - KEY_MARGIN}
+    plausible.setdefault(top, best)
+    return plausible
+
+
 def choose_shift(vocal: Analysis, backing: Analysis) -> tuple[int, int]:
-    """(semitones, resulting Camelot distance) for the backing."""
-    target = vocal.camelot
-    options = []
-    for shift in range(-MAX_SHIFT, MAX_SHIFT + 1):
-        shifted = camelot((backing.tonic + shift) % 12, backing.mode)
-        options.append((camelot_distance(target, shifted), abs(shift), shift))
-    distance, _, shift = min(options)
-    return shift, distance
+    """(semitones, Camelot distance of the top readings after it) for the backing: the
+    shift with the least expected distance over both songs' plausible readings."""
+    pairs = [
+        (w_lead * w_back, camelot(*lead), back)
+        for lead, w_lead in readings(vocal).items()
+        for back, w_back in readings(backing).items()
+    ]
+    total = sum(weight for weight, _, _ in pairs)
+
+    def expected(shift: int) -> float:
+        cost = sum(
+            weight * camelot_distance(lead, camelot((tonic + shift) % 12, mode))
+            for weight, lead, (tonic, mode) in pairs
+        )
+        return round(cost / total, 9)  # equal plans tie, whatever the float rounding
+
+    shift = min(range(-MAX_SHIFT, MAX_SHIFT + 1), key=lambda s: (expected(s), abs(s), s))
+    shifted = camelot((backing.tonic + shift) % 12, backing.mode)
+    return shift, camelot_distance(vocal.camelot, shifted)
 
 
 def tuning_correction(vocal: Analysis, backing: Analysis) -> float:

@@ -42,7 +42,7 @@ import numpy as np
 import pedalboard as pb
 
 from . import arrange, matching, measure, output, style, voice
-from .analysis import ANALYSIS_SR, Analysis, analyse, integrated_lufs, to_mono
+from .analysis import ANALYSIS_SR, NOTES, Analysis, analyse, camelot, integrated_lufs, to_mono
 from .decode import SR, load
 from .errors import EngineError
 from .master import master
@@ -428,13 +428,23 @@ def _song_summary(song: Song) -> dict[str, object]:
     )
 
 
+def _key_text(a: Analysis) -> str:
+    """The key as read, with the readings nearly as plausible (matching plans for them)."""
+    close = [
+        f"{NOTES[tonic]} {mode} {camelot(tonic, mode)}"
+        for (tonic, mode), _ in sorted(matching.readings(a).items(), key=lambda kv: -kv[1])
+        if (tonic, mode) != (a.tonic, a.mode)
+    ]
+    return f"{a.key_name} ({a.camelot}" + (f"; close: {', '.join(close)})" if close else ")")
+
+
 def describe(songs: list[Song], pairs: list[tuple[Song, Song]], params: MashupParams) -> str:
     lines = []
     for song in songs:
         a = song.analysis
         tuning = cents(a.tuning)
         lines.append(
-            f"{song.name}: {a.tempo:.1f} BPM, {a.key_name} ({a.camelot}), "
+            f"{song.name}: {a.tempo:.1f} BPM, {_key_text(a)}, "
             + (f"tuned {tuning:+d} cents from A440, " if abs(tuning) >= AUDIBLE_CENTS else "")
             + f"{a.lufs:.1f} LUFS, {a.duration:.0f} s"
         )

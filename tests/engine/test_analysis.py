@@ -100,6 +100,12 @@ def test_it_records_a_songs_tuning_and_still_names_its_key(
     assert found.tuning == pytest.approx(tuning, abs=0.01)  # within a cent
 
 
+def test_it_keeps_every_keys_score_for_the_matcher() -> None:
+    found = analysis.analyse(instruments.song(100, 0, "minor", 12)["mix"], SR)
+    assert len(found.key_scores) == 24
+    assert max(found.key_scores, key=found.key_scores.__getitem__) == (0, "minor")
+
+
 def test_it_counts_camelot_steps_around_the_wheel() -> None:
     assert analysis.camelot_distance("8B", "8B") == 0
     assert analysis.camelot_distance("8B", "8A") == 1  # relative minor

@@ -1,5 +1,5 @@
-"""Tempo ratio, key shift and tuning: the least stretch, a compatible key, the lead's
-tuning (engine/matching.py)."""
+"""Tempo ratio, key shift and tuning: the least stretch, a key compatible with every
+plausible reading, the lead's tuning (engine/matching.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mashup_site.engine import matching
-from mashup_site.engine.analysis import Analysis, camelot_distance
+from mashup_site.engine.analysis import Analysis, camelot, camelot_distance
 
 
 def song(tempo: float, tonic: int = 0, mode: str = "major", *, has_beat: bool = True) -> Analysis:
@@ -102,3 +102,70 @@ def test_a_tuning_difference_under_half_a_cent_is_no_correction() -> None:
     # Whole cents only: an unshifted backing is then not resampled at all.
     fit = matching.match(tuned(0, "major", 0.003), tuned(0, "major", 0.0))
     assert fit.semitones == 0
+
+
+# Measured key readings (analysis.key_scores) of the benchmark's two songs: War of freedom
+# has three within 0.046 (its quarters disagree on which is first); Escape from chaosland
+# reads C minor, its parallel major 0.069 under it.
+WAR = {(4, "major"): 0.745, (9, "major"): 0.701, (6, "minor"): 0.699, (11, "major"): 0.520}
+ESCAPE = {(0, "minor"): 0.712, (0, "major"): 0.643, (5, "major"): 0.529, (10, "major"): 0.326}
+
+
+def read(scores: dict[tuple[int, str], float]) -> Analysis:
+    tonic, mode = max(scores, key=scores.__getitem__)
+    return replace(song(100, tonic, mode), key_scores=scores)
+
+
+def clear(tonic: int, mode: str) -> Analysis:
+    return read({(tonic, mode): 0.93, ((tonic + 9) % 12, "minor"): 0.76})
+
+
+@pytest.mark.parametrize(
+    ("backing", "alone", "robust"),
+    [
+        (7, -3, 2),  # G major: to E (top reading) or to A major
+        (6, -2, 3),  # F# major: the robust plan may be the larger shift
+    ],
+)
+def test_a_nearly_tied_lead_key_is_met_by_a_backing_compatible_with_every_reading(
+    backing: int, alone: int, robust: int
+) -> None:
+    # The top reading alone lands the backing on E major: right for E major, one step
+    # from A major, two (a clash) from F# minor. Landing on A major is one step or none
+    # from all three.
+    plain_backing = song(100, backing, "major")
+    assert matching.match(song(100, 4, "major"), plain_backing).shift == alone
+    fit = matching.match(read(WAR), clear(backing, "major"))
+    assert fit.shift == robust
+    landed = camelot((backing + fit.shift) % 12, "major")
+    assert landed == "11B"  # A major
+    assert all(camelot_distance(camelot(*key), landed) <= 1 for key in list(WAR)[:3])
+    assert fit.key_distance == 1  # of the top readings, E major and A major
+
+
+def test_a_nearly_tied_backing_key_is_shifted_to_suit_every_reading() -> None:
+    # Backing read E major / A major / F# minor under a G major lead. Alone: up 3 to G
+    # major, which puts the A major reading on C and the F# minor one on A minor (a
+    # clash). Down 2 puts them on D major, G major and E minor: one step or none.
+    assert matching.match(song(100, 7, "major"), song(100, 4, "major")).shift == 3
+    fit = matching.match(clear(7, "major"), read(WAR))
+    assert (fit.shift, fit.key_distance) == (-2, 1)
+
+
+def test_the_benchmark_songs_keep_their_plan() -> None:
+    # Escape's parallel major lies outside the margin: counted, it would pull the plan to
+    # a shift that is three steps off for the C minor the song is in.
+    assert matching.match(read(ESCAPE), read(WAR)).shift == -1
+    assert matching.match(read(WAR), read(ESCAPE)).shift == 1
+
+
+def test_a_tie_with_the_relative_key_leaves_the_plan_as_it_was() -> None:
+    # A minor or C major: the same notes, the same Camelot number; D major goes to C.
+    lead = read({(9, "minor"): 0.90, (0, "major"): 0.89})
+    fit = matching.match(lead, clear(2, "major"))
+    assert (fit.shift, fit.key_distance) == (-2, 1)
+    assert matching.readings(lead) == {(9, "minor"): 0.90, (0, "major"): 0.89}
+
+
+def test_without_scores_only_the_top_reading_counts() -> None:
+    assert matching.readings(song(100, 4, "major")) == {(4, "major"): 1.0}
