@@ -109,7 +109,8 @@ class Command(BaseCommand):
             s = variant.summary
             self.stdout.write(
                 f"  {variant.title}: {s['duration']} s, {s['tempo']} BPM, keys {s['keys']}, "
-                f"stretch ×{s['stretch']}, shift {s['shift']:+d} st, "
+                f"stretch ×{s['stretch']}, shift {s['shift']:+d} st "
+                f"{s['tuning_cents']:+d} cents, "
                 f"{s['lufs']} LUFS, peak {s['true_peak_db']} dBTP"
             )
             self.stdout.write(f"    quality: {s['quality_text']}")
