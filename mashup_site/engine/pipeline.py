@@ -408,6 +408,13 @@ def plain(value: object) -> Any:
     return value
 
 
+def shift_words(shift: int) -> str:
+    """The key shift as a person would say it: "shifted -1 semitone", "not shifted"."""
+    if not shift:
+        return "not shifted"
+    return f"shifted {shift:+d} semitone{'' if abs(shift) == 1 else 's'}"
+
+
 def cents(semitones: float) -> int:
     return round(semitones * 100)
 
@@ -455,7 +462,7 @@ def describe(songs: list[Song], pairs: list[tuple[Song, Song]], params: MashupPa
         tuned = cents(fit.tuning)
         lines.append(
             f"Mashup {index}: {what} of {lead.name} over {backing.name}, backing stretched "
-            f"×{fit.stretch:.3f} (tempo ratio {fit.ratio:g}), shifted {fit.shift:+d} semitones"
+            f"×{fit.stretch:.3f} (tempo ratio {fit.ratio:g}), {shift_words(fit.shift)}"
             + (f", tuned {tuned:+d} cents to match" if abs(tuned) >= AUDIBLE_CENTS else "")
             + f", Camelot distance {fit.key_distance}"
             + (f"; note: {'; '.join(notes)}" if notes else "")

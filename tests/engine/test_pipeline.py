@@ -14,7 +14,7 @@ import pyloudnorm
 import pytest
 import scipy.signal
 
-from mashup_site.engine import EngineError, MashupParams, make_mashup
+from mashup_site.engine import EngineError, MashupParams, make_mashup, pipeline
 from mashup_site.engine.analysis import (
     NOTES,
     camelot_distance,
@@ -359,3 +359,16 @@ def test_weirdness_decides_how_often_the_backing_breaks_down_or_jumps() -> None:
     assert 0 < changes(0.3) < changes(1.0)
     same = [_arrangement(12, 6, 0.5, np.random.default_rng(7)) for _ in range(2)]
     assert same[0] == same[1]  # the same request gives the same arrangement
+
+
+@pytest.mark.parametrize(
+    ("shift", "words"),
+    [
+        (0, "not shifted"),
+        (1, "shifted +1 semitone"),
+        (-1, "shifted -1 semitone"),
+        (-3, "shifted -3 semitones"),
+    ],
+)
+def test_the_summary_says_the_shift_as_a_person_would(shift: int, words: str) -> None:
+    assert pipeline.shift_words(shift) == words
