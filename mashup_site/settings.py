@@ -202,6 +202,14 @@ def _storages() -> dict[str, dict[str, object]]:
 
 STORAGES = _storages()
 
+# The cache (rendered gallery pages): per process by default; CACHE=redis shares it between
+# every web worker and machine (Django's own Redis backend, at REDIS_URL).
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+if env_choice("CACHE", "local", ("local", "redis")) == "redis":
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+
 # Uploads always stream to a temporary file on disk, never into memory (design rule 7), and
 # stop taking space once they pass UPLOAD_MAX_MB (they are refused by size).
 FILE_UPLOAD_HANDLERS = ["mashup_site.mashups.uploads.CappedTemporaryFileUploadHandler"]
@@ -274,7 +282,7 @@ if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:  # type: ignore[operator]
         f"Q_RETRY ({Q_CLUSTER['retry']}) must be longer than Q_TIMEOUT ({Q_CLUSTER['timeout']})"
     )
 if Q_BROKER == "redis":
-    Q_CLUSTER["redis"] = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+    Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
 

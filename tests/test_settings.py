@@ -140,6 +140,20 @@ def test_it_runs_on_postgresql_from_database_url(tmp_path, postgres_url) -> None
     assert made.stdout.split()[-2:] == ["postgresql", "1"]
 
 
+def test_it_shares_its_cache_through_redis_when_asked(tmp_path) -> None:
+    service_or_skip(6379, "Redis")
+    key = f"settings-test-{uuid.uuid4().hex}"
+    write = f"from django.core.cache import cache; cache.set('{key}', 'shared', 60)"
+    read = (
+        "from django.core.cache import caches; cache = caches['default'];"
+        f"print(type(cache).__name__, cache.get('{key}')); cache.delete('{key}')"
+    )
+    for script in (write, read):  # two processes: what one stores, the other reads
+        result = manage(tmp_path, "shell", "-c", script, CACHE="redis", REDIS_URL=REDIS)
+        assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["RedisCache", "shared"]
+
+
 def test_it_queues_tasks_on_redis_when_asked(tmp_path) -> None:
     service_or_skip(6379, "Redis")
     script = (
