@@ -66,6 +66,33 @@
     clearErrors(event.target);
     if (event.target.matches("input[type=file][data-max-mb]")) checkSize(event.target);
   });
+  // A field switch (mode, instrumental, model) re-renders the fields with the values the
+  // server was sent. Whatever the person typed while that request was on its way would be
+  // lost in the swap, so the values in the page at swap time are put back.
+  var TYPED = "textarea, input[type=text], input[type=range]";
+  var typed = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target.id !== "mashup-fields") return;
+    typed = {};
+    event.detail.target.querySelectorAll(TYPED).forEach(function (field) {
+      typed[field.name] = field.value;
+    });
+  });
+  function restoreTyped(root) {
+    root.querySelectorAll(TYPED).forEach(function (field) {
+      if (typed.hasOwnProperty(field.name) && field.value !== typed[field.name]) {
+        field.value = typed[field.name];
+        if (field.matches("[data-limit]")) updateCounter(field);
+        if (field.matches('input[type="range"]')) updateWeight(field);
+      }
+    });
+    typed = null;
+  }
+
   document.addEventListener("DOMContentLoaded", function () { refresh(document); });
   document.addEventListener("htmx:afterSwap", function (event) { refresh(event.detail.elt || document); });
+  // After settling: htmx puts the new fields' attributes (value among them) back only then.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (typed && event.detail.elt.id === "mashup-fields") restoreTyped(event.detail.elt);
+  });
 })();

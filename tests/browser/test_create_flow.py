@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import expect
@@ -21,10 +23,34 @@ def present_fields(page) -> set[str]:
     return {name for name in API_FIELDS if page.locator(f"[name='{name}']").count() > 0}
 
 
+@contextmanager
+def fields_swapped(page) -> Iterator[None]:
+    """Waits, after the block, until htmx has swapped in and settled the re-rendered fields.
+
+    (Waiting for "networkidle" instead returns at once: the page was already idle before.)
+    """
+    page.evaluate(
+        """() => {
+          window.fieldsSettled = false;
+          if (window.watchingFields) return;
+          window.watchingFields = true;
+          document.addEventListener("htmx:afterSettle", (event) => {
+            if (event.detail.elt.id === "mashup-fields") window.fieldsSettled = true;
+          });
+        }"""
+    )
+    yield
+    page.wait_for_function("() => window.fieldsSettled")
+
+
 def switch(page, selector: str) -> None:
-    with page.expect_response(lambda r: r.request.method == "POST" and "/mashups/new/" in r.url):
+    with fields_swapped(page):
         page.click(selector)
-    page.wait_for_load_state("networkidle")
+
+
+def choose_model(page, model: str) -> None:
+    with fields_swapped(page):
+        page.select_option("#id_model", model)
 
 
 def test_toggling_mode_and_instrumental_shows_exactly_the_required_fields(signed_in_page) -> None:
@@ -54,18 +80,32 @@ def test_switching_model_from_v5_to_v4_changes_the_style_limit(signed_in_page) -
     page.fill("#id_style", "lofi jazz")
     expect(counter).to_have_text(re.compile(r"9\s*/\s*1000"))
 
-    with page.expect_response(lambda r: "/mashups/new/" in r.url):
-        page.select_option("#id_model", "V4")
+    choose_model(page, "V4")
     expect(page.locator("#count-style")).to_have_text(re.compile(r"9\s*/\s*200"))
     expect(page.locator("#id_style")).to_have_value("lofi jazz")  # what was typed stays
+
+
+def test_what_is_typed_while_the_fields_switch_survives_the_swap(signed_in_page) -> None:
+    page = signed_in_page
+    page.goto("/mashups/new/")
+    switch(page, "#id_customMode")
+    page.fill("#id_style", "lofi")
+    # The person goes on typing after the switch's values were sent, before its answer.
+    page.evaluate(
+        """() => document.addEventListener("htmx:beforeRequest", () => {
+          document.querySelector("#id_style").value += " jazz";
+        }, {once: true})"""
+    )
+    choose_model(page, "V4")
+    expect(page.locator("#id_style")).to_have_value("lofi jazz")
+    expect(page.locator("#count-style")).to_have_text(re.compile(r"9\s*/\s*200"))
 
 
 def test_a_too_long_style_shows_its_error_after_submit(signed_in_page) -> None:
     page = signed_in_page
     page.goto("/mashups/new/")
     switch(page, "#id_customMode")
-    page.select_option("#id_model", "V4")
-    page.wait_for_load_state("networkidle")
+    choose_model(page, "V4")
     page.fill("#id_url1", "https://example.com/a.mp3")
     page.fill("#id_url2", "https://example.com/b.mp3")
     page.fill("#id_style", "s" * 201)
@@ -100,8 +140,7 @@ def test_the_counter_counts_like_the_server_and_lyrics_at_the_limit_are_accepted
     page = signed_in_page
     page.goto("/mashups/new/")
     switch(page, "#id_customMode")
-    page.select_option("#id_model", "V4")
-    page.wait_for_load_state("networkidle")
+    choose_model(page, "V4")
     page.fill("#id_style", "dub 😀")  # an emoji is one character, as Python counts
     expect(page.locator("#count-style")).to_have_text(re.compile(r"5\s*/\s*200"))
     lyrics = "\n".join(["la " * 33] * 30) + "!"  # 2970 + 29 line breaks + 1: the limit
