@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.steps import sign_in
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests
 # make between browser steps are still synchronous and safe.
@@ -78,10 +80,6 @@ def page(browser, live_server, tmp_path) -> Iterator[object]:
 
 @pytest.fixture
 def signed_in_page(page, owner, password):
-    """The owner, signed in through the real sign-in form."""
-    page.goto("/accounts/login/")
-    page.fill("#id_username", owner.username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    """The owner, signed in."""
+    sign_in(page, owner, password)
     return page

@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from mashup_site.mashups.models import Mashup, Status
 from tests.audiofiles import write_audio
+from tests.browser.steps import sign_in
 from tests.signals import SR, song
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -149,10 +150,7 @@ def test_without_javascript_the_page_reloads_itself_until_done(
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:
-        page.goto("/accounts/login/")
-        page.fill("#id_username", owner.username)
-        page.fill("#id_password", password)
-        page.click("button[type=submit]")
+        sign_in(page, owner, password)
         mashup = create(page, songs, "No scripts, still music")
         expect(page.locator("#status-badge")).to_have_text("Complete", timeout=DEADLINE_MS)
         for n in (1, 2):
