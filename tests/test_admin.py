@@ -107,6 +107,41 @@ def test_the_change_page_shows_the_payload_task_stages_and_response_read_only(
     assert "tracks-TOTAL_FORMS" in html  # the tracks inline
 
 
+def test_what_was_asked_and_the_status_are_records_staff_cannot_rewrite(
+    staff_client: Client, owner
+) -> None:
+    mashup = finished_mashup(owner=owner, title="As asked", style="dub", custom_mode=True)
+    change = reverse("admin:mashups_mashup_change", args=[mashup.pk])
+    html = staff_client.get(change).content.decode()
+    for field in ("owner", "status", "provider", "model", "title", "style", "prompt"):
+        assert f'name="{field}"' not in html, field
+        assert f"field-{field}" in html, field  # shown
+    for inline in ("sources", "tracks"):  # songs and tracks come from the pipeline alone
+        assert f'name="{inline}-MAX_NUM_FORMS" value="0"' in html
+
+    forged = {"title": "Rewritten", "status": Status.QUEUED, "owner": "", "prompt": ""}
+    data = {**forged, "expires_at_0": "2031-01-02", "expires_at_1": "10:00:00", "_save": "Save"}
+    for prefix, rows in (("sources", mashup.sources.all()), ("tracks", mashup.tracks.all())):
+        data |= {f"{prefix}-TOTAL_FORMS": len(rows), f"{prefix}-INITIAL_FORMS": len(rows)}
+        for n, row in enumerate(rows):
+            data |= {f"{prefix}-{n}-id": row.pk, f"{prefix}-{n}-mashup": mashup.pk}
+    assert staff_client.post(change, data).status_code == 302
+    mashup.refresh_from_db()
+    assert (mashup.title, mashup.status) == ("As asked", Status.COMPLETE)
+    assert mashup.expires_at.year == 2031  # what retention needs stays editable
+
+
+def test_mashups_and_songs_are_not_added_or_edited_by_hand(staff_client: Client, owner) -> None:
+    song = finished_mashup(owner=owner).sources.first()
+    assert staff_client.get(reverse("admin:mashups_mashup_add")).status_code == 403
+    assert staff_client.get(reverse("admin:mashups_source_add")).status_code == 403
+    page = staff_client.get(reverse("admin:mashups_source_change", args=[song.pk]))
+    assert page.status_code == 200 and 'name="url"' not in page.content.decode()  # view only
+    assert (
+        staff_client.get(reverse("admin:mashups_source_delete", args=[song.pk])).status_code == 403
+    )
+
+
 def test_the_repoll_action_enqueues_a_poll_for_remote_jobs_in_progress(
     staff_client: Client, owner
 ) -> None:

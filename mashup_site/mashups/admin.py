@@ -8,9 +8,11 @@ registers its own admin (tasks, failures, schedules, including the retention swe
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -43,18 +45,24 @@ def remote_credits() -> str:
         return f"unavailable: {error}"
 
 
-class SourceInline(admin.TabularInline):
-    model = Source
+class RecordInline(admin.TabularInline):
+    """A mashup's songs and tracks, shown as they are: the pipeline writes them."""
+
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class SourceInline(RecordInline):
+    model = Source
     fields = ("position", "original_name", "url", "format_name", "duration", "size", "file")
     readonly_fields = fields
 
 
-class TrackInline(admin.TabularInline):
+class TrackInline(RecordInline):
     model = Track
-    extra = 0
-    can_delete = False
     fields = ("position", "title", "duration", "model_name", "audio", "image", "audio_url")
     readonly_fields = fields
 
@@ -78,7 +86,19 @@ class MashupAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [SourceInline, TrackInline]
     actions = ["repoll", "retry", "extend_expiry", "keep_forever", "purge_files"]
+    # What was asked, and where the job stands, are records: the payload went to the
+    # provider as it is, and a job moves only through its pipeline (or the actions above).
+    # Staff change what retention needs: the expiry and keep-forever.
     readonly_fields = (
+        "owner",
+        "status",
+        "provider",
+        "model",
+        "custom_mode",
+        "instrumental",
+        "title",
+        "style",
+        "prompt",
         "payload",
         "callback_token",
         "provider_task_id",
@@ -151,6 +171,9 @@ class MashupAdmin(admin.ModelAdmin):
     @admin.display(description="expires", ordering="expires_at")
     def expires(self, obj: Mashup) -> str:
         return obj.expiry.message or "-"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a mashup starts from the create form, which checks it and its songs
 
     # --- deleting takes the files along ---------------------------------------------------
 
@@ -244,4 +267,29 @@ class SourceAdmin(admin.ModelAdmin):
     )
     search_fields = ("original_name", "url", "sha256", "mashup__owner__username")
     list_select_related = ("mashup", "mashup__owner")
-    readonly_fields = ("sha256", "access_token")
+    actions = None  # not even "delete selected": see below
+
+    # A song is a record of what a person gave. It comes and goes with its mashup, whose
+    # deletion and purge take its file along (deleting the row alone would orphan the file,
+    # and leave a mashup that cannot be tried again). Delete permission stays, so that
+    # deleting a mashup may cascade to its songs; deleting a song by itself is not offered.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        raise PermissionDenied("Delete the song's mashup: that takes its files along.")
