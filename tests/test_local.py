@@ -53,8 +53,11 @@ def test_a_local_job_makes_two_tracks_through_every_stage(owner, songs) -> None:
     assert "first.wav" in done.analysis_text and "second.wav" in done.analysis_text
     stored_name = Path(done.sources.get(position=1).file.name).name
     assert stored_name != "first.wav" and stored_name not in done.analysis_text
-    tracks = list(done.tracks.all())
+    tracks = list(done.tracks.order_by("position"))
     assert [t.position for t in tracks] == [1, 2]
+    # Track n is "Mashup n" of the analysis, whichever of the two was written first.
+    assert "Mashup 1: vocals of first.wav over second.wav" in done.analysis_text
+    assert [t.title for t in tracks] == ["first × second", "second × first"]
     for track in tracks:
         assert track.audio.name.endswith(".mp3") and track.image
         assert track.duration and track.duration > 5
@@ -69,9 +72,10 @@ def test_it_reports_text_then_first_then_complete(songs, tmp_path) -> None:
         sources=list(songs),
         payload={"model": "V5", "instrumental": True},
         out_dir=tmp_path,
-        on_snapshot=lambda s: seen.append((s.stage, len(s.tracks))),
+        on_snapshot=lambda s: seen.append((s.stage, sorted(t.position for t in s.tracks))),
     )
-    assert seen == [(Stage.TEXT, 0), (Stage.FIRST, 1), (Stage.COMPLETE, 2)]
+    assert [stage for stage, _ in seen] == [Stage.TEXT, Stage.FIRST, Stage.COMPLETE]
+    assert len(seen[1][1]) == 1 and seen[2][1] == [1, 2]  # each track knows which it is
 
 
 def test_a_second_delivery_of_a_running_job_does_not_run_it_again(owner, songs) -> None:

@@ -5,6 +5,7 @@ understand, polling that stops itself, a page that works without JavaScript."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -87,6 +88,17 @@ def test_a_later_snapshot_does_not_erase_what_an_earlier_one_said(job) -> None:
     apply(job.pk, Stage.COMPLETE, Track(), track(2, audio=True))  # first track sent empty
     first = Mashup.objects.get(pk=job.pk).tracks.get(position=1)
     assert first.audio_url == "https://cdn.example/1.mp3" and first.title == "Night Drive 1"
+
+
+def test_a_track_that_says_its_position_lands_there_even_when_it_comes_first(job) -> None:
+    second = replace(track(2, audio=True), position=2)
+    apply(job.pk, Stage.FIRST, second)
+    assert [(t.position, t.title) for t in Mashup.objects.get(pk=job.pk).tracks.all()] == [
+        (2, "Night Drive 2")
+    ]
+    apply(job.pk, Stage.COMPLETE, second, replace(track(1, audio=True), position=1))
+    tracks = Mashup.objects.get(pk=job.pk).tracks.order_by("position")
+    assert [(t.position, t.title) for t in tracks] == [(1, "Night Drive 1"), (2, "Night Drive 2")]
 
 
 # --- the page ----------------------------------------------------------------------------------

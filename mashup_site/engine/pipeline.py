@@ -167,7 +167,8 @@ def make_mashup(
             index = futures[future]
             variants[index] = future.result()
             timings[f"variant {index}"] = time.perf_counter() - t0
-            notify("first" if len(variants) == 1 else "complete", {"variant": variants[index]})
+            info = {"variant": variants[index], "index": index}
+            notify("first" if len(variants) == 1 else "complete", info)
     timings["total"] = time.perf_counter() - started
     release_memory()
     report: dict[str, object] = {

@@ -210,7 +210,8 @@ def _move(mashup: Mashup, status: str, moment: datetime) -> bool:
 
 
 def _save_tracks(mashup: Mashup, tracks: tuple[Track, ...]) -> None:
-    for position, track in enumerate(tracks[:2], start=1):
+    for place, track in enumerate(tracks[:2], start=1):
+        position = track.position if track.position in (1, 2) else place
         row, _ = TrackRow.objects.get_or_create(mashup=mashup, position=position)
         row.provider_track_id = track.id or row.provider_track_id
         row.title = track.title or row.title

@@ -46,6 +46,9 @@ class Track:
     # The local engine's results are files on this machine, not URLs.
     local_audio_path: str = ""
     local_image_path: str = ""
+    # 1 or 2 when the provider says which track this is; otherwise its place in the list.
+    # (The local engine renders both at once: the second may be written first.)
+    position: int | None = None
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,11 @@ def params_from_payload(payload: Mapping[str, object]) -> MashupParams:
     )
 
 
-def track_of(variant: Variant, payload: Mapping[str, object], model: str) -> Track:
+def track_of(variant: Variant, index: int, payload: Mapping[str, object], model: str) -> Track:
+    """Variant ``index`` becomes track ``index``, as the analysis text numbers it, whichever
+    of the two was written first."""
     return Track(
+        position=index,
         id=variant.audio_path.stem,
         title=variant.title,
         tags=", ".join(str(s) for s in variant.summary.get("styles_applied") or [])  # type: ignore[attr-defined]
@@ -77,7 +80,7 @@ class LocalProvider:
                     TaskSnapshot(task_id, Stage.TEXT, analysis_text=analysis, status="text")
                 )
                 return
-            tracks.append(track_of(info["variant"], payload, model))
+            tracks.append(track_of(info["variant"], info["index"], payload, model))
             snapshot_stage = Stage.FIRST if stage == "first" else Stage.COMPLETE
             on_snapshot(
                 TaskSnapshot(
