@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from mashup_site.mashups.models import Mashup, Source, Status
 from tests.audiofiles import write_tone
-from tests.factories import mashup_with_sources
+from tests.factories import finished_mashup, mashup_with_sources
 
 pytestmark = pytest.mark.django_db
 
@@ -371,3 +371,19 @@ def test_the_gallery_lists_only_my_mashups(owner_client: Client, owner, stranger
 def test_a_first_time_person_sees_how_to_start(owner_client: Client) -> None:
     html = owner_client.get(reverse("mashups:gallery")).content.decode()
     assert "Make your first mashup" in html
+
+
+# --- stored files, for staff -------------------------------------------------------------------
+
+
+def test_staff_open_the_files_the_admin_links_to(owner_client: Client, owner, staff) -> None:
+    mashup = finished_mashup(owner=owner)
+    track = mashup.tracks.get(position=1)
+    admin = Client()
+    admin.force_login(staff)
+    response = admin.get(track.audio.url)  # the link on the admin's page
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"ID3 fake"
+    assert owner_client.get(track.audio.url).status_code == 404  # owners use their pages
+    assert admin.get("/media/tracks/missing.mp3").status_code == 404
+    assert admin.get("/media/../settings.py").status_code == 400  # outside the storage: refused

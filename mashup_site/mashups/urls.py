@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from . import callbacks, views
@@ -19,4 +20,5 @@ urlpatterns = [
     ),
     path("callbacks/<str:token>/", callbacks.callback, name="callback"),
     path("sources/<str:token>/", callbacks.source_file, name="source_file"),
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", views.stored_file, name="stored_file"),
 ]

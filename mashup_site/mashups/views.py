@@ -207,3 +207,13 @@ def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpR
     name = str(stored.name)
     filename = f"{mashup.display_title} ({position}).{name.rsplit('.', 1)[-1]}"
     return serve_stored(name, filename=filename, download="download" in request.GET)
+
+
+@require_GET
+@login_required
+def stored_file(request: HttpRequest, name: str) -> HttpResponseBase:
+    """Any stored file under MEDIA_URL, for staff: the admin links songs, tracks and covers
+    there. People reach their own files through their mashups' pages, never here."""
+    if not request.user.is_staff:
+        raise Http404("No such file.")
+    return serve_stored(name)
