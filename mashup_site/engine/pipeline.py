@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -409,6 +410,27 @@ def plain(value: object) -> Any:
     return value
 
 
+def tempo_words(tempo: float, stretch: float, ratio: float) -> str:
+    """The backing's tempo change as a musician says it: "backing sped up from 95.9 to
+    117.9 BPM", and the beat relation when it is not one to one ("2 backing beats to each
+    lead beat"). ``stretch`` is the factor on the backing's duration, ``ratio`` the lead
+    beats per backing beat."""
+    new = tempo / stretch
+    if round(new, 1) == round(tempo, 1):
+        words = f"backing kept at {tempo:.1f} BPM"
+    else:
+        words = (
+            f"backing {'sped up' if new > tempo else 'slowed'} from {tempo:.1f} to {new:.1f} BPM"
+        )
+    if ratio != 1:
+        beats = Fraction(ratio).limit_denominator(4)  # lead beats per backing beat
+        lead, back = beats.numerator, beats.denominator
+        words += f", {back} backing beat{'s' if back > 1 else ''} to {lead} lead beat" + (
+            "s" if lead > 1 else ""
+        )
+    return words
+
+
 def shift_words(shift: int) -> str:
     """The key shift as a person would say it: "shifted -1 semitone", "not shifted"."""
     if not shift:
@@ -462,8 +484,9 @@ def describe(songs: list[Song], pairs: list[tuple[Song, Song]], params: MashupPa
         notes = [*fit.warnings, *voice_warnings(lead, backing, params)]
         tuned = cents(fit.tuning)
         lines.append(
-            f"Mashup {index}: {what} of {lead.name} over {backing.name}, backing stretched "
-            f"×{fit.stretch:.3f} (tempo ratio {fit.ratio:g}), {shift_words(fit.shift)}"
+            f"Mashup {index}: {what} of {lead.name} over {backing.name}, "
+            f"{tempo_words(backing.analysis.tempo, fit.stretch, fit.ratio)}, "
+            f"{shift_words(fit.shift)}"
             + (f", tuned {tuned:+d} cents to match" if abs(tuned) >= AUDIBLE_CENTS else "")
             + f", Camelot distance {fit.key_distance}"
             + (f"; note: {'; '.join(notes)}" if notes else "")

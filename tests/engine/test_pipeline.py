@@ -372,3 +372,20 @@ def test_weirdness_decides_how_often_the_backing_breaks_down_or_jumps() -> None:
 )
 def test_the_summary_says_the_shift_as_a_person_would(shift: int, words: str) -> None:
     assert pipeline.shift_words(shift) == words
+
+
+@pytest.mark.parametrize(
+    ("tempo", "stretch", "ratio", "words"),
+    [
+        (95.9, 95.9 / 117.9, 1, "backing sped up from 95.9 to 117.9 BPM"),
+        (120.0, 1.2, 1, "backing slowed from 120.0 to 100.0 BPM"),
+        (100.0, 1.0002, 1, "backing kept at 100.0 BPM"),
+        (170.0, 1.0, 0.5, "backing kept at 170.0 BPM, 2 backing beats to 1 lead beat"),
+        (60.0, 1.0, 2, "backing kept at 60.0 BPM, 1 backing beat to 2 lead beats"),
+        (90.0, 1.0, 2 / 3, "backing kept at 90.0 BPM, 3 backing beats to 2 lead beats"),
+    ],
+)
+def test_the_summary_says_the_tempo_change_as_a_musician_would(
+    tempo: float, stretch: float, ratio: float, words: str
+) -> None:
+    assert pipeline.tempo_words(tempo, stretch, ratio) == words
