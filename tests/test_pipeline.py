@@ -137,6 +137,7 @@ def test_the_polled_region_also_updates_the_header_badge(owner_client: Client, j
     apply(job.pk, Stage.FIRST, track(1, audio=True))
     html = page(owner_client, job, **HTMX).content.decode()
     assert re.search(r'<span id="status-badge" [^>]*hx-swap-oob="true">First track ready<', html)
+    assert 'id="messages"' not in html  # "your mashup has started" stays while it is true
     full = page(owner_client, job).content.decode()
     assert full.count('id="status-badge"') == 1 and "hx-swap-oob" not in full
 
@@ -146,6 +147,8 @@ def test_polling_stops_itself_when_the_job_is_final(owner_client: Client, owner)
     response = page(owner_client, mashup, **HTMX)
     assert response.status_code == 286  # htmx: stop polling
     assert "hx-get" not in response.content.decode()
+    # and "this page follows it until both tracks are ready" goes: it is no longer true
+    assert '<ul id="messages" hx-swap-oob="delete"></ul>' in response.content.decode()
     assert "<noscript>" not in page(owner_client, mashup).content.decode()
 
 

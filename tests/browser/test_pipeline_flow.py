@@ -112,7 +112,9 @@ def test_a_local_job_ends_with_two_playable_tracks(signed_in_page, qcluster, son
     page = signed_in_page
     mashup = create(page, songs, "Two little songs, one dance floor")
     expect(page.locator(".steps")).to_be_visible()
+    expect(page.locator(".messages")).to_contain_text("This page follows it")
     assert_two_playable_tracks(page, mashup)
+    expect(page.locator(".messages")).to_have_count(0)  # followed to the end: said no more
     expect(page.locator(".analysis")).to_contain_text("BPM")
     mashup.refresh_from_db()
     assert mashup.status == Status.COMPLETE and mashup.completed_at
