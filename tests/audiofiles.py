@@ -70,7 +70,7 @@ def write_tone(
     path: Path,
     fmt: str,
     *,
-    seconds: float = 2.0,
+    seconds: float = 6.0,  # the local engine needs 5 s of each song
     sr: int = 44100,
     channels: int = 2,
     freq: float = 440.0,

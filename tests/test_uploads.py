@@ -49,7 +49,7 @@ def test_the_form_says_how_big_a_refused_upload_was_and_keeps_the_other_song(
     settings.UPLOAD_MAX_MB = 1
     big = tmp_path / "big.wav"
     big.write_bytes(b"RIFF" + b"\0" * (3 * MB))
-    good = write_tone(tmp_path / "good.mp3", "mp3", seconds=2)
+    good = write_tone(tmp_path / "good.mp3", "mp3")
     with big.open("rb") as first, good.open("rb") as second:
         response = owner_client.post(
             "/mashups/new/", {"model": "V5", "prompt": "i", "audio1": first, "audio2": second}

@@ -23,7 +23,7 @@ def url_sources() -> dict[str, str]:
     return {"url1": "https://example.com/one.mp3", "url2": "https://example.com/two.mp3"}
 
 
-def upload(tmp_path: Path, name: str, fmt: str = "mp3", seconds: float = 2.0) -> SimpleUploadedFile:
+def upload(tmp_path: Path, name: str, fmt: str = "mp3", seconds: float = 6.0) -> SimpleUploadedFile:
     path = tmp_path / f"{name}.{fmt}"
     write_tone(path, fmt, seconds=seconds)
     return SimpleUploadedFile(path.name, path.read_bytes())
@@ -274,7 +274,7 @@ def test_uploads_are_stored_under_content_addressed_names(owner_client: Client, 
     assert first.original_name == "a.mp3"
     assert first.format_name == "MP3"
     assert second.format_name == "FLAC"
-    assert first.duration == pytest.approx(2.0, abs=0.15)
+    assert first.duration == pytest.approx(6.0, abs=0.15)
     assert Path(first.file.path).exists()
 
 
@@ -302,6 +302,22 @@ def test_a_too_long_song_is_refused_with_both_durations(owner_client: Client, tm
     }
     html = owner_client.post(CREATE, data).content.decode()
     assert "4:01 is longer than the 4:00 that V4 accepts." in html
+
+
+def test_a_song_too_short_for_the_local_engine_is_refused_at_once(
+    owner_client: Client, settings, tmp_path
+) -> None:
+    settings.MASHUP_PROVIDER = "local"
+    data = {"model": "V5", "prompt": "idea", "url2": "https://e.com/b.mp3"}
+    html = owner_client.post(CREATE, {**data, "audio1": upload(tmp_path, "a", seconds=3)})
+    assert (
+        "This song is 3.0 s long; a mashup needs at least 5 s of each song."
+        in html.content.decode()
+    )
+    assert not Mashup.objects.exists()
+    settings.MASHUP_PROVIDER = "remote"  # the remote API sets no such minimum
+    response = owner_client.post(CREATE, {**data, "audio1": upload(tmp_path, "a", seconds=3)})
+    assert response.status_code == 302
 
 
 def test_a_file_over_the_size_limit_is_refused(owner_client: Client, settings, tmp_path) -> None:

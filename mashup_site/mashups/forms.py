@@ -20,6 +20,7 @@ from django.forms import BoundField
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
+from mashup_site.engine.analysis import MIN_SECONDS
 from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio
 from mashup_site.providers import download
 
@@ -346,14 +347,22 @@ class MashupForm(forms.Form):
             self.checked[position] = CheckedUpload(upload, info.format_name, info.duration)
 
     def _check_duration(self, position: int, field: str, duration: float, max_seconds: int) -> bool:
-        if duration <= max_seconds:
-            return True
-        self.add_error(
-            field,
-            f"{format_duration(duration)} is longer than the {format_duration(max_seconds)} "
-            f"that {self.model_name} accepts.",
-        )
-        return False
+        if duration > max_seconds:
+            self.add_error(
+                field,
+                f"{format_duration(duration)} is longer than the {format_duration(max_seconds)} "
+                f"that {self.model_name} accepts.",
+            )
+            return False
+        # The local engine needs some bars to line up; say so now rather than fail the job.
+        if settings.MASHUP_PROVIDER == "local" and duration < MIN_SECONDS:
+            self.add_error(
+                field,
+                f"This song is {duration:.1f} s long; a mashup needs at least "
+                f"{MIN_SECONDS:.0f} s of each song.",
+            )
+            return False
+        return True
 
     # --- saving ----------------------------------------------------------------------------
 

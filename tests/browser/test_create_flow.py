@@ -120,8 +120,8 @@ def test_a_too_long_style_shows_its_error_after_submit(signed_in_page) -> None:
 def test_a_valid_submit_lands_on_the_mashups_page(signed_in_page, tmp_path) -> None:
     page = signed_in_page
     song1, song2 = tmp_path / "one.mp3", tmp_path / "two.ogg"
-    write_tone(song1, "mp3", seconds=2)
-    write_tone(song2, "ogg", seconds=2)
+    write_tone(song1, "mp3")
+    write_tone(song2, "ogg")
     page.goto("/mashups/new/")
     page.set_input_files("#id_audio1", str(song1))
     page.set_input_files("#id_audio2", str(song2))
@@ -158,7 +158,7 @@ def test_the_counter_counts_like_the_server_and_lyrics_at_the_limit_are_accepted
 
 def test_a_fields_error_goes_once_the_person_changes_it(signed_in_page, tmp_path) -> None:
     page = signed_in_page
-    song = write_tone(tmp_path / "one.mp3", "mp3", seconds=2)
+    song = write_tone(tmp_path / "one.mp3", "mp3")
     page.goto("/mashups/new/")
     page.click("text=Make the mashup")  # nothing given: every required field is marked
     source_1 = page.locator("#source-1 .errors")
