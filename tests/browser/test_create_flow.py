@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from mashup_site.mashups import rules
@@ -83,6 +84,33 @@ def test_switching_model_from_v5_to_v4_changes_the_style_limit(signed_in_page) -
     choose_model(page, "V4")
     expect(page.locator("#count-style")).to_have_text(re.compile(r"9\s*/\s*200"))
     expect(page.locator("#id_style")).to_have_value("lofi jazz")  # what was typed stays
+
+
+def test_the_last_of_two_quick_switches_wins(signed_in_page) -> None:
+    """A second toggle before the first one's answer: htmx would queue it on the fields it
+    is about to replace, then drop it; the fields replace the request in flight instead."""
+    page = signed_in_page
+    page.goto("/mashups/new/")
+    held: list = []
+
+    def slow_first_answer(route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # answered below, after the second click
+
+    page.route("**/mashups/new/", slow_first_answer)
+    page.click("#id_customMode")  # on…
+    page.wait_for_function("() => document.querySelector('#mashup-fields.htmx-request')")
+    with fields_swapped(page):
+        page.click("#id_customMode")  # …and off again before the answer
+        with suppress(PlaywrightError):  # the replaced request was aborted: nothing to answer
+            held[0].continue_()
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    expect(page.locator("#id_customMode")).not_to_be_checked()
+    assert present_fields(page) == {"prompt"}
+    aborted = ("htmx:sendAbort", "htmx:afterRequest")  # htmx logs the request it replaced
+    assert [e for e in page.console_errors if not e.startswith(aborted)] == []
 
 
 def test_what_is_typed_while_the_fields_switch_survives_the_swap(signed_in_page) -> None:
