@@ -45,6 +45,16 @@ def test_it_writes_two_tagged_mashups_covers_and_stems_and_prints_the_figures(
     print(printed)
 
 
+def test_without_quality_figures_it_says_nothing_of_them(tmp_path, songs) -> None:
+    stdout = io.StringIO()
+    call_command(
+        "mashup", *map(str, songs), "--out", str(tmp_path / "out"), "--no-quality", stdout=stdout
+    )
+    printed = stdout.getvalue()
+    assert "LUFS" in printed and "quality:" not in printed
+    assert (tmp_path / "out" / "mashup-2.mp3").exists()
+
+
 def test_it_refuses_a_file_that_is_not_audio(tmp_path, songs) -> None:
     text = tmp_path / "lyrics.mp3"
     text.write_text("la la la\n" * 50)

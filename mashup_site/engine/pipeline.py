@@ -22,7 +22,9 @@ Cost (benchmarks/engine.py): two threads throughout (numpy, scipy.fft, pedalboar
 FFmpeg release the GIL), the two songs prepared at once, then the two variants rendered at
 once. Everything is float32; spectra are computed a block of frames at a time; nothing is
 JIT-compiled (no librosa/numba on the engine's path), so a worker's first job costs what
-its second does, apart from importing the modules.
+its second does, apart from importing the modules. The quality figures (``measure``: beat
+offset, keys and tuning of the layers) cost about 1.5 s a variant; the command line shows
+them, the web worker does not and skips them (``measure_quality=False``).
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ def make_mashup(
     on_stage: StageCallback | None = None,
     write_stems: bool = False,
     separator: Separator | None = None,
+    measure_quality: bool = True,
 ) -> MashupResult:
     notify = on_stage or (lambda stage, info: None)
     timings: dict[str, float] = {}
@@ -161,7 +164,17 @@ def make_mashup(
     variants: dict[int, Variant] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
-            pool.submit(_render, index, lead, backing, params, out_dir, write_stems, steps): index
+            pool.submit(
+                _render,
+                index,
+                lead,
+                backing,
+                params,
+                out_dir,
+                steps,
+                write_stems=write_stems,
+                measure_quality=measure_quality,
+            ): index
             for index, (lead, backing) in enumerate(pairs, start=1)
         }
         for future in as_completed(futures):
@@ -242,8 +255,10 @@ def _render(
     backing: Song,
     params: MashupParams,
     out_dir: Path,
-    write_stems: bool,
     steps: Steps,
+    *,
+    write_stems: bool,
+    measure_quality: bool,
 ) -> Variant:
     fit = matching.match(lead.analysis, backing.analysis)
     lead_grid, backing_grid = matching.common_grid(lead.analysis, backing.analysis)
@@ -263,11 +278,13 @@ def _render(
         with steps("stems"):
             folder = out_dir / f"mashup-{index}-stems"
             stems = _write_stems(folder, reference, lead_layer, backing_layer)
-    with steps("measure"):
-        # Measured on mono copies at the analysis rate, so the song-sized layers can go
-        # before mastering and encoding (two variants at once: ~300 MB less at the peak).
-        monos = {"reference": to_mono(reference, SR), "backing": to_mono(backing_layer, SR)}
-        del lead_layer, backing_layer
+    monos = {}
+    if measure_quality:
+        with steps("measure"):
+            # Measured on mono copies at the analysis rate, so the song-sized layers can go
+            # before mastering and encoding (two variants at once: ~300 MB less at the peak).
+            monos = {"reference": to_mono(reference, SR), "backing": to_mono(backing_layer, SR)}
+    del lead_layer, backing_layer
     with steps("master"):
         mastered, lufs, peak = master(mix, SR, in_place=True)
     title = _title(params, lead, backing, index)
@@ -279,10 +296,12 @@ def _render(
         )  # fmt: skip
     with steps("cover"):
         cover_path = output.write_cover(out_dir / f"mashup-{index}.png", mastered, SR, title=title)
-    with steps("measure"):
-        quality = measure.measure_layers(
-            monos, ANALYSIS_SR, mastered, loudness=(lufs, peak), mix_sr=SR
-        )
+    quality = None
+    if measure_quality:
+        with steps("measure"):
+            quality = measure.measure_layers(
+                monos, ANALYSIS_SR, mastered, loudness=(lufs, peak), mix_sr=SR
+            )
     summary = {
         "lead": lead.name,
         "backing": backing.name,
@@ -300,8 +319,8 @@ def _render(
         "styles_applied": applied,
         "styles_unknown": unknown,
         "warnings": [*fit.warnings, *voice_warnings(lead, backing, params)],
-        "quality": quality.as_dict(),
-        "quality_text": quality.as_text(),
+        "quality": quality.as_dict() if quality else None,
+        "quality_text": quality.as_text() if quality else "not measured",
     }
     return Variant(audio_path, cover_path, title, n / SR, plain(summary), stems)
 

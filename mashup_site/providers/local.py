@@ -90,7 +90,12 @@ class LocalProvider:
 
         try:
             make_mashup(
-                sources[0], sources[1], out_dir, params_from_payload(payload), on_stage=on_stage
+                sources[0],
+                sources[1],
+                out_dir,
+                params_from_payload(payload),
+                on_stage=on_stage,
+                measure_quality=False,  # the figures are for the command line; nobody waits
             )
         except EngineError as error:
             raise ProviderError(str(error), permanent=True) from error
