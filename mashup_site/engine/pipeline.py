@@ -431,8 +431,8 @@ def plain(value: object) -> Any:
 
 def tempo_words(tempo: float, stretch: float, ratio: float) -> str:
     """The backing's tempo change as a musician says it: "backing sped up from 95.9 to
-    117.9 BPM", and the beat relation when it is not one to one ("2 backing beats to each
-    lead beat"). ``stretch`` is the factor on the backing's duration, ``ratio`` the lead
+    117.9 BPM", and the beat relation when it is not one to one ("2 backing beats to 1 lead
+    beat"). ``stretch`` is the factor on the backing's duration, ``ratio`` the lead
     beats per backing beat."""
     new = tempo / stretch
     if round(new, 1) == round(tempo, 1):
