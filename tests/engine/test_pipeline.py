@@ -119,13 +119,17 @@ def banded(tmp_path_factory):
     """C minor and E major (the benchmark's songs' keys) played by a band whose notes have
     partials, each with a voice."""
     folder = tmp_path_factory.mktemp("banded")
-    c_minor = instruments.song(100, 0, "minor", SECONDS)["mix"] * 0.7
-    e_major = instruments.song(104, 4, "major", SECONDS)["mix"] * 0.7
-    songs = [
-        signals.write_wav(folder / f"{name}.wav", audio)
-        for name, audio in (("c_minor", c_minor), ("e_major", e_major))
-    ]
-    return run(folder, *songs)[0]
+    return run_pair(
+        folder,
+        c_minor=instruments.song(100, 0, "minor", SECONDS)["mix"] * 0.7,
+        e_major=instruments.song(104, 4, "major", SECONDS)["mix"] * 0.7,
+    )
+
+
+def run_pair(folder: Path, **songs: np.ndarray):
+    """Write the two songs as WAVs named after their keywords and mash them up."""
+    paths = [signals.write_wav(folder / f"{name}.wav", audio) for name, audio in songs.items()]
+    return run(folder, *paths)[0]
 
 
 def test_it_reads_minor_through_the_partials_and_shifts_to_the_relative_key(banded) -> None:
@@ -168,13 +172,11 @@ def tuned(tmp_path_factory):
     at 100 and 104 BPM (so the backing is stretched by 4 % each way, too)."""
     folder = tmp_path_factory.mktemp("tuned")
     a432 = 12 * np.log2(432 / 440)
-    c_432 = instruments.song(100, 0, "major", SECONDS, tuning=a432)["mix"] * 0.7
-    d_440 = instruments.song(104, 2, "major", SECONDS)["mix"] * 0.7
-    songs = [
-        signals.write_wav(folder / f"{name}.wav", audio)
-        for name, audio in (("c_432", c_432), ("d_440", d_440))
-    ]
-    return run(folder, *songs)[0]
+    return run_pair(
+        folder,
+        c_432=instruments.song(100, 0, "major", SECONDS, tuning=a432)["mix"] * 0.7,
+        d_440=instruments.song(104, 2, "major", SECONDS)["mix"] * 0.7,
+    )
 
 
 def test_it_tunes_the_backing_to_the_lead_as_well_as_shifting_its_key(tuned) -> None:
