@@ -285,8 +285,7 @@ def groove(
 
     third = 3 if progression >= 2 else 4  # the last two progressions are minor
     times_of = {v: sorted(events.get(v, [])) for v in ("bass", "chords", "arpeggio")}
-    total = len(left)
-    tone = np.zeros(total, dtype=np.float64)
+    tone = np.zeros(n, dtype=np.float64)  # only the part that is kept
     if times_of["bass"]:
         walk = (0, 12, 7, 0) if category in ("funk", "shuffle", "twelve_eight") else (0,)
         notes = [
@@ -294,24 +293,22 @@ def groove(
             for i, (t, v) in enumerate(times_of["bass"])
         ]
         decay = 0.12 if category in ("metal", "funk") else 0.5
-        tone += 0.35 * _line(notes, total, pre, sr, decay=decay, partials=8, decay_k=0.6)
+        tone += 0.35 * _line(notes, n, sr, decay=decay, partials=8, decay_k=0.6)
     chords = times_of["chords"]
     if chords:
         decay = {"metal": 0.1, "funk": 0.12, "four_on_floor": 0.15}.get(category, 0.9)
         steps_up = (0, 7, 12) if category == "metal" else (0, third, 7)
         for k, step in enumerate(steps_up):
             notes = [(t, v, 48 + tonic + root_at(t) + step) for t, v in chords]
-            tone += 0.1 * _line(notes, total, pre, sr, decay=decay, partials=6, offset=k * 0.004)
+            tone += 0.1 * _line(notes, n, sr, decay=decay, partials=6, offset=k * 0.004)
     if times_of["arpeggio"]:
         shape = (0, third, 7, 12)
         notes = [
             (t, v, 60 + tonic + root_at(t) + shape[i % 4])
             for i, (t, v) in enumerate(times_of["arpeggio"])
         ]
-        tone += 0.12 * _line(notes, total, pre, sr, decay=0.25, partials=6)
-    left += tone.astype(np.float32)
-    right += tone.astype(np.float32)
-    audio = np.stack([left, right])[:, pre : pre + n]
+        tone += 0.12 * _line(notes, n, sr, decay=0.25, partials=6)
+    audio = np.stack([left, right])[:, pre : pre + n] + tone.astype(np.float32)
     audio *= np.float32(0.8 / (np.abs(audio).max() + 1e-9))
 
     beat_times = np.arange(first_downbeat - bar, seconds, beat)
@@ -334,7 +331,6 @@ def groove(
 def _line(
     notes: list[tuple[float, float, float]],
     n: int,
-    pre: int,
     sr: int,
     *,
     decay: float,
@@ -343,13 +339,12 @@ def _line(
     offset: float = 0.0,
 ) -> np.ndarray:
     """A monophonic line of (time s, velocity, MIDI) notes, each sounding until the next
-    with a 5 ms attack, an exponential decay and a 10 ms release: ``n`` samples, the
-    performance's time 0 at sample ``pre``; ``offset`` strums it late by seconds."""
-    starts = np.array([pre + int(round((t + offset) * sr)) for t, _, _ in notes])
+    with a 5 ms attack, an exponential decay and a 10 ms release: ``n`` samples from the
+    audio's time 0 (notes before it ring into it); ``offset`` strums it late by seconds."""
+    starts = np.array([int(round((t + offset) * sr)) for t, _, _ in notes])
     velocity = np.array([v for _, v, _ in notes])
     midi = np.array([m for _, _, m in notes], dtype=np.float64)
-    starts = np.clip(starts, 0, n - 1)
-    ends = np.append(starts[1:], n)
+    ends = np.append(starts[1:], max(n, starts[-1] + 1))
     i = np.arange(n)
     idx = np.searchsorted(starts, i, side="right") - 1
     sounding = idx >= 0
