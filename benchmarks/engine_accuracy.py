@@ -1,0 +1,399 @@
+"""How often the local engine reads the right tempo, on music of known tempo and metre.
+
+    .venv/bin/python benchmarks/engine_accuracy.py [--quick] [--only CATEGORY] [--no-real]
+        [--pairs] [--jobs 2]
+
+Synthetic: grooves from tests/engine/rhythms.py (its docstring defines each category's
+truth: e.g. half-time is judged at its notated tempo, 6/8 at its dotted quarter), 30 s
+each, over a grid of tempi in each category's natural range (straight 4/4 60–200 BPM in
+steps of 10, metal 170–200 in 5s, six tempi across the others' ranges), seeds 0 and 1.
+``--quick``: a coarser grid and one seed.
+
+Real: the four songs of Debian's ``fretsonfire-songs-sectoid`` (CC BY-SA), each the band
+track (song.ogg) mixed with its lead guitar (guitar.ogg), as benchmarks/engine.py mixes
+them. The truth is the dominant tempo of the song's chart, ``notes.mid``: its tempo map
+weighted by time over the song's length (read with mido). On first use the script fetches
+the package with ``apt-get download`` and unpacks it with ``dpkg -x`` into
+benchmarks/.cache/engine/ (git-ignored, shared with benchmarks/engine.py). Other Debian
+music packages are the team's held-out set: never add them here.
+
+Printed per category: n; MIREX Accuracy1 (the read tempo within 4 % of the truth) and
+Accuracy2 (within 4 % of the truth × 1, 2, ½, 3 or ⅓); 3:2, the readings within 4 % of
+the truth × 3/2 or 2/3 (metrical errors: a mashup built on one plays a third of a beat
+off); other errors; beat and downbeat F-measures (±70 ms, after the first 5 s); and the
+readings that missed Accuracy1 (truth → read). Where the analysis reports a ternary
+feel (an ``Analysis.ternary`` attribute), the share of examples it got right.
+
+``--pairs``: mashups (``make_mashup``, stems written) of synthetic pairs across
+categories at different tempi and of two real pairs; per variant, the tempi read, the
+engine's own beat figure, and the layer offset measured without the engine's beat grid
+(``measure.layer_offset`` of the backing layer against the lead song's original).
+
+``--jobs``: processes for the synthetic and real readings (2 at most is meant for a
+2-core machine; the pairs run one at a time, each mashup on two threads). A benchmark,
+not a test: it asserts nothing. Targets (issue 8): Accuracy1 ≥ 90 % in each synthetic
+category and no 3:2 errors; pairs within 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # one core per process: --jobs says how many
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mashup_site.engine import analysis  # noqa: E402
+from tests.engine import rhythms  # noqa: E402
+
+CACHE = ROOT / "benchmarks" / ".cache" / "engine"
+PACKAGE = "fretsonfire-songs-sectoid"
+SONG_DIR = "usr/share/games/fretsonfire/data/songs/sectoid"
+SONGS = {
+    "Escape from chaosland": "escape-from-chaosland.flac",
+    "Feelings": "feelings.flac",
+    "Metal madness": "metal-madness.flac",
+    "War of freedom": "war-of-freedom.flac",
+}
+SECONDS = 30.0
+TOLERANCE = 0.04
+OCTAVES = (1, 2, 1 / 2, 3, 1 / 3)
+THREE_TWO = (3 / 2, 2 / 3)
+SYNTHETIC_PAIRS = (
+    (("straight", 120.0), ("funk", 100.0)),
+    (("metal", 180.0), ("halftime", 140.0)),
+    (("four_on_floor", 126.0), ("shuffle", 96.0)),
+    (("six_eight", 70.0), ("straight", 128.0)),
+    (("twelve_eight", 80.0), ("no_drums", 110.0)),
+)
+REAL_PAIRS = (("Escape from chaosland", "War of freedom"), ("Feelings", "Metal madness"))
+
+
+def grid(category: str, quick: bool) -> list[float]:
+    """The tempi a category is read at."""
+    lo, hi = rhythms.CATEGORIES[category].tempi
+    if category == "straight":
+        return [float(x) for x in np.arange(lo, hi + 1, 20 if quick else 10)]
+    if category == "metal":
+        return [float(x) for x in np.arange(lo, hi + 1, 15 if quick else 5)]
+    return [round(float(x), 1) for x in np.linspace(lo, hi, 3 if quick else 6)]
+
+
+def classify(read: float, truth: float) -> str:
+    """ "exact" (Accuracy1), "octave" (Accuracy2 but not 1), "3:2" or "other"."""
+
+    def near(factors: tuple[float, ...]) -> bool:
+        return any(abs(read - truth * f) <= TOLERANCE * truth * f for f in factors)
+
+    if near((1,)):
+        return "exact"
+    if near(OCTAVES):
+        return "octave"
+    if near(THREE_TWO):
+        return "3:2"
+    return "other"
+
+
+def f_measure(found: np.ndarray, truth: np.ndarray, *, skip: float = 5.0) -> float:
+    """Beat F-measure at ±70 ms (each truth beat matched at most once), after ``skip`` s."""
+    found, truth = np.sort(found[found >= skip]), truth[truth >= skip]
+    if not len(found) or not len(truth):
+        return 0.0
+    used = np.zeros(len(found), dtype=bool)
+    hits = 0
+    for t in truth:
+        k = int(np.argmin(np.abs(found - t) + used * 1e9))
+        if not used[k] and abs(found[k] - t) <= 0.07:
+            used[k] = True
+            hits += 1
+    precision, recall = hits / len(found), hits / len(truth)
+    return 0.0 if not hits else 2 * precision * recall / (precision + recall)
+
+
+@dataclass(frozen=True)
+class Reading:
+    category: str
+    truth: float
+    read: float
+    seed: int
+    beat_f: float
+    downbeat_f: float
+    ternary: bool | None  # whether the analysis's ternary reading was right; None: no reading
+    seconds: float
+
+    @property
+    def verdict(self) -> str:
+        return classify(self.read, self.truth)
+
+
+def read_synthetic(task: tuple[str, float, int]) -> Reading:
+    category, bpm, seed = task
+    started = time.perf_counter()
+    example = rhythms.groove(category, bpm, SECONDS, seed=seed)
+    found = analysis.analyse(example.audio, example.sr)
+    ternary = getattr(found, "ternary", None)
+    return Reading(
+        category=category,
+        truth=bpm,
+        read=float(found.tempo),
+        seed=seed,
+        beat_f=f_measure(np.asarray(found.beats), example.beat_times),
+        downbeat_f=f_measure(np.asarray(found.downbeats), example.downbeat_times),
+        ternary=None if ternary is None else bool(ternary) == example.ternary,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def table(readings: list[Reading]) -> None:
+    """One line per category, and the misses under it."""
+    print(
+        f"{'category':<15}{'n':>4}{'acc1':>7}{'acc2':>7}{'3:2':>5}{'other':>6}"
+        f"{'beatF':>7}{'downF':>7}{'tern':>6}"
+    )
+    by_category: dict[str, list[Reading]] = {}
+    for r in readings:
+        by_category.setdefault(r.category, []).append(r)
+    for category, rows in by_category.items():
+        verdicts = [r.verdict for r in rows]
+        n = len(rows)
+        acc1 = verdicts.count("exact") / n
+        acc2 = (verdicts.count("exact") + verdicts.count("octave")) / n
+        ternary = [r.ternary for r in rows if r.ternary is not None]
+        tern = f"{np.mean(ternary):.0%}" if ternary else "–"
+        print(
+            f"{category:<15}{n:>4}{acc1:>7.0%}{acc2:>7.0%}{verdicts.count('3:2'):>5}"
+            f"{verdicts.count('other'):>6}{_mean([r.beat_f for r in rows]):>7}"
+            f"{_mean([r.downbeat_f for r in rows]):>7}{tern:>6}"
+        )
+        misses = [
+            f"{r.truth:g}→{r.read:.1f}{'' if r.verdict == 'other' else f' ({r.verdict})'}"
+            for r in rows
+            if r.verdict != "exact"
+        ]
+        if misses:
+            print("    missed: " + ", ".join(misses))
+    verdicts = [r.verdict for r in readings]
+    if len(by_category) > 1:
+        n = len(readings)
+        exact, octave = verdicts.count("exact"), verdicts.count("octave")
+        print(
+            f"{'all':<15}{n:>4}{exact / n:>7.0%}{(exact + octave) / n:>7.0%}"
+            f"{verdicts.count('3:2'):>5}{verdicts.count('other'):>6}"
+        )
+
+
+def _mean(values: list[float]) -> str:
+    return "–" if np.isnan(values).any() else f"{np.mean(values):.2f}"
+
+
+def fetch() -> dict[str, tuple[Path, Path]]:
+    """{title: (mixed song, notes.mid)} in the cache, fetching and mixing on first use."""
+    unpacked = CACHE / "package"
+    songs = {
+        title: (CACHE / name, unpacked / SONG_DIR / title / "notes.mid")
+        for title, name in SONGS.items()
+    }
+    if all(mix.is_file() and chart.is_file() for mix, chart in songs.values()):
+        return songs
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if not all(chart.is_file() for _, chart in songs.values()):
+        if not list(CACHE.glob(f"{PACKAGE}_*.deb")):
+            print(f"fetching {PACKAGE} with apt-get download ...", flush=True)
+            subprocess.run(["apt-get", "download", PACKAGE], cwd=CACHE, check=True)
+        deb = sorted(CACHE.glob(f"{PACKAGE}_*.deb"))[-1]
+        subprocess.run(["dpkg", "-x", str(deb), str(unpacked)], check=True)
+    from pedalboard.io import AudioFile
+
+    from mashup_site.engine.decode import SR, load
+
+    for title, (mix_path, _) in songs.items():
+        if mix_path.is_file():
+            continue
+        folder = unpacked / SONG_DIR / title
+        band, guitar = load(folder / "song.ogg"), load(folder / "guitar.ogg")
+        n = min(band.shape[1], guitar.shape[1])
+        mix = (band[:, :n] + guitar[:, :n]) * 0.7
+        with AudioFile(str(mix_path), "w", SR, 2) as out:
+            out.write(mix)
+    return songs
+
+
+def tempo_map(chart: Path, seconds: float) -> list[tuple[float, float]]:
+    """[(start s, BPM)] of a MIDI file's tempo map, up to ``seconds``."""
+    import mido
+
+    midi = mido.MidiFile(str(chart))
+    changes: list[tuple[int, int]] = []  # (tick, µs per quarter)
+    for track in midi.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            if message.type == "set_tempo":
+                changes.append((tick, message.tempo))
+    changes.sort()
+    if not changes or changes[0][0] > 0:
+        changes.insert(0, (0, 500000))  # MIDI's default, 120 BPM
+    segments, at, tick, tempo = [], 0.0, 0, changes[0][1]
+    for change_tick, change_tempo in changes:
+        at += mido.tick2second(change_tick - tick, midi.ticks_per_beat, tempo)
+        tick, tempo = change_tick, change_tempo
+        if at < seconds:
+            segments.append((at, mido.tempo2bpm(tempo)))
+    return segments
+
+
+def dominant(segments: list[tuple[float, float]], seconds: float) -> float:
+    """The tempo the song spends longest at (to 0.1 BPM)."""
+    ends = [start for start, _ in segments[1:]] + [seconds]
+    spent: dict[float, float] = {}
+    for (start, bpm), end in zip(segments, ends, strict=True):
+        spent[round(bpm, 1)] = spent.get(round(bpm, 1), 0.0) + max(0.0, end - start)
+    return max(spent, key=lambda bpm: spent[bpm])
+
+
+def read_real(task: tuple[str, Path, Path]) -> tuple[Reading, str]:
+    title, mix_path, chart = task
+    from mashup_site.engine.decode import SR, load
+
+    started = time.perf_counter()
+    audio = load(mix_path)
+    seconds = audio.shape[1] / SR
+    segments = tempo_map(chart, seconds)
+    truth = dominant(segments, seconds)
+    found = analysis.analyse(audio, SR, name=title)
+    bpms = [bpm for _, bpm in segments]
+    summary = (
+        f"{title:<22} {seconds:5.0f} s  chart {truth:g} BPM (min {min(bpms):g}, max "
+        f"{max(bpms):g}, {len(segments)} tempo event{'s' * (len(segments) != 1)})  "
+        f"read {found.tempo:.1f}: {classify(found.tempo, truth)}, "
+        f"beat confidence {found.beat_confidence:.2f}"
+    )
+    ternary = getattr(found, "ternary", None)
+    reading = Reading(
+        category="real",
+        truth=truth,
+        read=float(found.tempo),
+        seed=0,
+        beat_f=float("nan"),
+        downbeat_f=float("nan"),
+        ternary=None if ternary is None else not ternary,
+        seconds=time.perf_counter() - started,
+    )
+    return reading, summary
+
+
+def pairs(songs: dict[str, tuple[Path, Path]] | None, quick: bool) -> None:
+    """Mashups of synthetic and real pairs, and their layers' offset without a beat grid."""
+    from pedalboard.io import AudioFile
+
+    from mashup_site.engine import measure
+    from mashup_site.engine.decode import SR, load
+    from mashup_site.engine.pipeline import MashupParams, make_mashup
+    from tests import signals
+
+    synthetic = SYNTHETIC_PAIRS[:2] if quick else SYNTHETIC_PAIRS
+    real = REAL_PAIRS[:1] if quick else REAL_PAIRS
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        jobs: list[tuple[str, Path, Path, dict[str, float]]] = []
+        for (cat1, bpm1), (cat2, bpm2) in synthetic:
+            paths = []
+            for k, (category, bpm) in enumerate(((cat1, bpm1), (cat2, bpm2))):
+                example = rhythms.groove(category, bpm, 60.0, seed=k)
+                path = work / f"{category}-{bpm:g}.wav"
+                paths.append(signals.write_wav(path, example.audio))
+            truth = {paths[0].name: bpm1, paths[1].name: bpm2}
+            jobs.append((f"{cat1} {bpm1:g} × {cat2} {bpm2:g}", paths[0], paths[1], truth))
+        if songs:
+            for a, b in real:
+                truth = {}
+                for title in (a, b):
+                    mix, chart = songs[title]
+                    with AudioFile(str(mix)) as f:
+                        seconds = f.duration
+                    truth[mix.name] = dominant(tempo_map(chart, seconds), seconds)
+                jobs.append((f"{a} × {b}", songs[a][0], songs[b][0], truth))
+        for label, first, second, truth in jobs:
+            started = time.perf_counter()
+            out = work / f"out-{len(label)}-{first.stem}"
+            result = make_mashup(first, second, out, MashupParams(), write_stems=True)
+            print(f"\n{label}  ({time.perf_counter() - started:.0f} s)")
+            for variant in result.variants:
+                summary = variant.summary
+                reference = analysis.to_mono(load(variant.stems["reference"]), SR)
+                backing = analysis.to_mono(load(variant.stems["backing"]), SR)
+                offset = measure.layer_offset(reference, backing)
+                median = "–" if offset.median_ms is None else f"{offset.median_ms:.0f} ms"
+                lead, back = str(summary["lead"]), str(summary["backing"])
+                print(
+                    f"  lead {lead} (truth {truth.get(lead, 0):g}, read {summary['tempo']}) "
+                    f"over {back} (truth {truth.get(back, 0):g}, read "
+                    f"{summary['backing_tempo']}): ratio {summary['tempo_ratio']}, "
+                    f"stretch ×{summary['stretch']}"
+                )
+                print(
+                    f"    layer offset (no beat grid): median {median}, "
+                    f"{offset.within_20ms:.0%} of {offset.windows} windows within 20 ms; "
+                    f"engine says: {summary['quality_text'].split(' · ')[0]}"
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer tempi, one seed")
+    parser.add_argument("--only", choices=[*rhythms.CATEGORIES, "real"], help="one category")
+    parser.add_argument("--no-real", action="store_true", help="skip the real songs")
+    parser.add_argument("--pairs", action="store_true", help="also mash pairs together")
+    parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    args = parser.parse_args()
+    jobs = max(1, args.jobs)
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    started = time.perf_counter()
+    categories = [c for c in rhythms.CATEGORIES if args.only in (None, c)]
+    seeds = (0,) if args.quick else (0, 1)
+    tasks = [(c, bpm, s) for c in categories for bpm in grid(c, args.quick) for s in seeds]
+    with ProcessPoolExecutor(jobs) as pool:
+        if tasks:
+            print(f"\nSynthetic: {len(tasks)} grooves of {SECONDS:g} s, {jobs} process(es)")
+            readings = list(pool.map(read_synthetic, tasks))
+            table(readings)
+            cpu = sum(r.seconds for r in readings)
+            print(f"({time.perf_counter() - started:.0f} s wall, {cpu:.0f} s in the workers)")
+        songs = None
+        if not args.no_real and args.only in (None, "real"):
+            songs = fetch()
+            t0 = time.perf_counter()
+            print("\nReal songs (sectoid; truth = the chart's dominant tempo)")
+            tasks_real = [(title, mix, chart) for title, (mix, chart) in songs.items()]
+            results = list(pool.map(read_real, tasks_real))
+            for _, summary in results:
+                print(summary)
+            table([reading for reading, _ in results])
+            print(f"({time.perf_counter() - t0:.0f} s wall)")
+    if args.pairs:
+        if songs is None and not args.no_real:
+            songs = fetch()
+        t0 = time.perf_counter()
+        print("\nPairs (make_mashup, default parameters)")
+        pairs(songs, args.quick)
+        print(f"({time.perf_counter() - t0:.0f} s wall)")
+    print(
+        f"\ntotal {time.perf_counter() - started:.0f} s; load average after: "
+        f"{os.getloadavg()[0]:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
