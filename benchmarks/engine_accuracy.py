@@ -45,6 +45,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -294,6 +295,22 @@ def read_real(task: tuple[str, Path, Path]) -> tuple[Reading, str]:
     return reading, summary
 
 
+def relation(lead: float | None, backing: float | None, stretch: object) -> str:
+    """What a listener hears: the backing's true tempo as played (its truth over the
+    duration ``stretch``) against the lead's true tempo, musical only at 1:1, 2:1 or 1:2.
+    The layer offset alone cannot tell: layers at 4:3 still meet on a common pulse."""
+    if not lead or not backing or not isinstance(stretch, int | float) or stretch <= 0:
+        return "as played: not known"
+    played = backing / stretch
+    ratio = played / lead
+    if any(abs(ratio - f) <= TOLERANCE * f for f in (1, 2, 1 / 2)):
+        words = "in time"
+    else:
+        beats = Fraction(ratio).limit_denominator(4)
+        words = f"{beats.numerator}:{beats.denominator}, NOT a musical relation"
+    return f"as played: backing at {played:.1f} over lead at {lead:g} BPM (truths): {words}"
+
+
 def pairs(songs: dict[str, tuple[Path, Path]] | None, quick: bool) -> None:
     """Mashups of synthetic and real pairs, and their layers' offset without a beat grid."""
     from pedalboard.io import AudioFile
@@ -343,6 +360,7 @@ def pairs(songs: dict[str, tuple[Path, Path]] | None, quick: bool) -> None:
                     f"{summary['backing_tempo']}): ratio {summary['tempo_ratio']}, "
                     f"stretch ×{summary['stretch']}"
                 )
+                print(f"    {relation(truth.get(lead), truth.get(back), summary['stretch'])}")
                 print(
                     f"    layer offset (no beat grid): median {median}, "
                     f"{offset.within_20ms:.0%} of {offset.windows} windows within 20 ms; "
