@@ -14,17 +14,17 @@ SR = signals.SR
 
 @pytest.mark.parametrize(("lead_bpm", "backing_bpm"), [(100, 120), (85, 170), (120, 100)])
 def test_it_lays_the_backing_beats_on_the_lead_beats(lead_bpm: float, backing_bpm: float) -> None:
-    lead = signals.click_track(lead_bpm, 14)
-    backing = signals.drum_loop(backing_bpm, 14)
+    lead = signals.click_track(lead_bpm, 20)
+    backing = signals.drum_loop(backing_bpm, 20)
     lead_a, backing_a = analysis.analyse(lead, SR), analysis.analyse(backing, SR)
     fit = matching.match(lead_a, backing_a)
     timeline = arrange.plan(lead_a, backing_a, fit, max_seconds=60)
     laid = arrange.stretch_backing(backing, SR, timeline, shift=0)
     start = int(timeline.start * SR)
     reference = lead[:, start : start + laid.shape[1]]
-    offset = measure.beat_offset_ms(analysis.to_mono(reference, SR), analysis.to_mono(laid, SR))
-    print(f"{backing_bpm} BPM laid on {lead_bpm} BPM: beats {offset:.1f} ms apart")
-    assert offset is not None and offset <= 20
+    offset = measure.layer_offset(analysis.to_mono(reference, SR), analysis.to_mono(laid, SR))
+    print(f"{backing_bpm} BPM laid on {lead_bpm} BPM: {offset.as_text()}")
+    assert offset.median_ms is not None and offset.median_ms <= 20 and offset.aligned
 
 
 def test_it_caps_the_mashup_at_the_models_length() -> None:

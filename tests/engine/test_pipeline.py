@@ -78,8 +78,8 @@ def test_it_aligns_the_beats_of_click_tracks(tmp_path, files, a: str, b: str) ->
     stretches = [1.0, 1.0] if b == "click170" else [1.2, 1 / 1.2]
     for variant, stretch in zip(result.variants, stretches, strict=True):
         report = measure_stems_dir(variant.stems["reference"].parent)
-        print(f"{variant.title}: beats {report.beat_offset_ms:.1f} ms apart")
-        assert report.beat_offset_ms is not None and report.beat_offset_ms <= 20
+        print(f"{variant.title}: {report.offset.as_text()}")
+        assert report.offset.median_ms is not None and report.offset.median_ms <= 20
         assert variant.summary["stretch"] == pytest.approx(stretch, rel=0.03)
 
 
@@ -288,8 +288,8 @@ def test_it_lays_a_song_without_a_beat_in_and_says_so(tmp_path, files) -> None:
 
 
 def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch(tmp_path, files) -> None:
-    # 127 over 100 needs ×1.27 (past the clean 0.8–1.25); a 3:2 feel would change the
-    # groove for less. (Half and double time: the 85/170 case above.)
+    # 127 over 100 needs ×1.27 (past the clean 0.8–1.25); 3:2 is never taken. (Half and
+    # double time: the 85/170 case above.)
     result, _ = run(tmp_path, files["click100"], files["click127"])
     summary = result.variants[0].summary
     assert summary["stretch"] == pytest.approx(1.27, abs=0.02)
@@ -339,7 +339,7 @@ def test_it_summarises_in_plain_json(keyed) -> None:
     for variant in result.variants:
         again = json.loads(json.dumps(variant.summary))
         assert again["lufs"] == variant.summary["lufs"]
-        assert isinstance(again["quality"]["beat_offset_ms"], float)
+        assert isinstance(again["quality"]["offset"]["median_ms"], float)
 
 
 def test_it_refuses_parameters_out_of_range() -> None:
