@@ -76,13 +76,10 @@ def _grid(downbeats: np.ndarray, beats: np.ndarray, duration: float) -> np.ndarr
 def segment_bars(ratio: float, bars: int) -> tuple[int, int]:
     """(lead bars, backing bars) per segment, so both hold whole bars at the matched tempo.
 
-    ``ratio`` is backing tempo × ratio ≈ lead tempo: at 2 the backing's bars pass twice as
-    fast as felt, so one lead bar takes two backing bars... in 3:2 feels, three against two.
+    ``ratio`` is backing tempo × ratio ≈ lead tempo (½, 1 or 2: matching.TEMPO_RATIOS): at
+    2 the backing's beats are felt twice as slow, so ``bars`` lead bars take half as many
+    backing bars; at ½, twice as many.
     """
-    if abs(ratio - 1.5) < 1e-6:
-        return 3, 2
-    if abs(ratio - 2 / 3) < 1e-6:
-        return 2, 3
     return bars, max(1, round(bars / ratio))
 
 

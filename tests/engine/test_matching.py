@@ -41,6 +41,25 @@ def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch() -> No
     assert any("far apart" in warning for warning in fit.warnings)
 
 
+@pytest.mark.parametrize(("lead", "backing"), [(100, 150), (150, 100), (120, 80), (90, 135)])
+def test_it_never_layers_tempi_three_against_two(lead: float, backing: float) -> None:
+    # 3:2 would gallop; the least damaging of 1:1, 1:2 and 2:1 is taken and said plainly.
+    fit = matching.match(song(lead), song(backing))
+    assert fit.ratio in (0.5, 1.0, 2.0)
+    assert fit.stretch == pytest.approx(backing * fit.ratio / lead)
+    assert not 0.8 <= fit.stretch <= 1.25
+    [warning] = fit.warnings
+    assert "closest musical relation" in warning and "may sound processed" in warning
+
+
+@pytest.mark.parametrize(
+    ("stretch", "words"),
+    [(1.36, "slowed by 26%, past the 20%"), (0.7, "sped up by 43%, past the 25%")],
+)
+def test_it_says_how_far_past_a_clean_stretch_it_went(stretch: float, words: str) -> None:
+    assert words in matching.stretch_warning(100, 100 * stretch, 1.0, stretch)
+
+
 @pytest.mark.parametrize(
     ("vocal", "backing", "shift"),
     [
