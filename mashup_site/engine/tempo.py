@@ -1,0 +1,191 @@
+"""Tempo and metre from evidence (issue 8, item 1). Draft."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+
+from .analysis import ANALYSIS_SR, HOP, N_FFT, track_beats
+
+FPS = ANALYSIS_SR / HOP
+BANDS = ((0.0, 200.0), (200.0, 3000.0), (3000.0, ANALYSIS_SR / 2 + 1))
+EXCERPT_S = 90.0
+LO_BPM, HI_BPM = 50.0, 215.0
+# Every metrical relative of the primary periodicity: 2^a 3^b (octaves, 3:2, 2:3, 3×, ⅓×)
+FAMILY = tuple(sorted({2.0**a * 3.0**b for a in range(-3, 4) for b in (-1, 0, 1)}))
+PRIOR_BPM, PRIOR_OCT = 120.0, 1.0
+STEPS = 12
+CONS_OK, SLOW_PENALTY, SUB_LO = 0.6, 0.7, 0.4  # profile bins per beat
+
+
+@dataclass(frozen=True)
+class TempoReading:
+    bpm: float
+    ternary: bool
+    confidence: float
+    runner_up: float | None
+    candidates: tuple[tuple[float, float], ...]
+
+
+def _excerpt(mag: np.ndarray) -> np.ndarray:
+    n = int(EXCERPT_S * FPS)
+    if mag.shape[1] <= n:
+        return mag
+    start = (mag.shape[1] - n) // 2
+    return mag[:, start : start + n]
+
+
+def band_envelopes(mag: np.ndarray) -> np.ndarray:
+    """Per-band half-wave-rectified log spectral flux, each scaled to its 99th percentile."""
+    hz = np.fft.rfftfreq(N_FFT, 1 / ANALYSIS_SR)[: mag.shape[0]]
+    rise = np.maximum(0.0, np.diff(np.log1p(100 * mag), axis=1))
+    out = []
+    for lo, hi in BANDS:
+        f = np.concatenate([[0.0], rise[(hz >= lo) & (hz < hi)].sum(axis=0)])
+        f -= scipy.ndimage.uniform_filter1d(f, 16)
+        f = np.maximum(f, 0.0)
+        f /= np.percentile(f, 99) + 1e-9
+        out.append(np.minimum(f, 2.0))
+    return np.array(out)
+
+
+def autocorr(x: np.ndarray) -> np.ndarray:
+    c = x - x.mean()
+    ac = scipy.signal.fftconvolve(c, c[::-1], mode="full")[len(c) - 1 :]
+    return ac / ac[0] if ac[0] > 0 else np.zeros_like(ac)
+
+
+def _peak(ac: np.ndarray, lag: float, tol: float = 0.04) -> tuple[float, float]:
+    """The AC's highest point within ±tol of ``lag`` (sub-frame), and its height."""
+    a = max(1, int(np.floor(lag * (1 - tol))))
+    b = min(len(ac) - 1, int(np.ceil(lag * (1 + tol))) + 1)
+    if b - a < 1:
+        return lag, 0.0
+    k = a + int(np.argmax(ac[a:b]))
+    if 1 <= k < len(ac) - 1:
+        left, mid, right = ac[k - 1], ac[k], ac[k + 1]
+        d = left - 2 * mid + right
+        return k + (0.5 * (left - right) / d if d else 0.0), float(mid)
+    return float(k), float(ac[k])
+
+
+def _refine(ac: np.ndarray, lag: float) -> float:
+    """The period at ``lag`` made precise from the AC peaks at its multiples (up to 4×)."""
+    lag, height = _peak(ac, lag)
+    for k in (2, 4):
+        if k * lag * 1.05 >= len(ac) // 2:
+            break
+        lag_k, h_k = _peak(ac, k * lag, 0.02)
+        if h_k < 0.5 * height:
+            break
+        lag = lag_k / k
+    return lag
+
+
+def _sample(env: np.ndarray, t: np.ndarray) -> np.ndarray:
+    i = np.clip(np.round(t).astype(int), 1, len(env) - 2)
+    return np.maximum(np.maximum(env[i - 1], env[i]), env[i + 1])
+
+
+def _profile(env: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Beat-synchronous onset profile: the envelope at STEPS fractions of each beat."""
+    b = beats.astype(float)
+    if len(b) < 3:
+        return np.zeros(STEPS)
+    frac = np.arange(STEPS) / STEPS
+    t = b[:-1, None] + (b[1:] - b[:-1])[:, None] * frac[None, :]
+    return _sample(env, t).mean(axis=0)
+
+
+def _consistency(env: np.ndarray, beats: np.ndarray) -> float:
+    """min/max of the mean on-beat strength over the grid's phases mod 2 and mod 3."""
+    on = _sample(env, beats.astype(float))
+    cons = 1.0
+    for m in (2, 3):
+        means = [on[k::m].mean() for k in range(m) if len(on[k::m])]
+        cons = min(cons, min(means) / (max(means) + 1e-9))
+    return float(cons)
+
+
+def _candidates(ac: np.ndarray) -> list[float]:
+    lo_lag, hi_lag = int(60 * FPS / 240), int(60 * FPS / 40)
+    seg = ac[lo_lag:hi_lag]
+    peaks, _ = scipy.signal.find_peaks(seg)
+    if not len(peaks):
+        return [PRIOR_BPM]
+    best = lo_lag + int(peaks[np.argmax(seg[peaks])])
+    out: list[float] = []
+    for f in FAMILY:
+        if not LO_BPM * 0.9 <= 60 * FPS * f / best <= HI_BPM * 1.1:
+            continue
+        lag = _refine(ac, best / f)
+        if lag <= 1:
+            continue
+        bpm = 60 * FPS / lag
+        if LO_BPM <= bpm <= HI_BPM and all(abs(np.log(bpm / o)) > 0.04 for o in out):
+            out.append(bpm)
+    return out
+
+
+def level_features(env: np.ndarray, ac: np.ndarray, bpm: float) -> dict[str, float]:
+    period = 60 * FPS / bpm
+    harm = [max(0.0, _peak(ac, k * period)[1]) for k in (1, 2, 4)]
+    beats = track_beats(env, bpm)
+    prof = _profile(env, beats)
+    floor = float(np.median(prof))
+    span = prof[0] - floor + 1e-9
+    half = (prof[STEPS // 2] - floor) / span
+    third = (max(prof[STEPS // 3], prof[2 * STEPS // 3]) - floor) / span
+    return {
+        "h1": harm[0],
+        "harm": float(np.mean(harm)),
+        "cons": _consistency(env, beats),
+        "half": float(half),
+        "third": float(third),
+        "salience": float(span / (env.mean() + 1e-9)),
+    }
+
+
+def _near(bpm: float, levels: dict[float, dict[str, float]]) -> dict[str, float] | None:
+    for b, ft in levels.items():
+        if abs(np.log(b / bpm)) < 0.04:
+            return ft
+    return None
+
+
+def _score(bpm: float, levels: dict[float, dict[str, float]]) -> float:
+    ft = levels[bpm]
+    prior = float(np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCT) ** 2))
+    score = ft["harm"] * ft["cons"] * prior
+    # Too slow: the points between its beats hold onsets nearly as strong as the beats, and
+    # the level twice as fast is a steady grid of its own.
+    faster = [_near(bpm * m, levels) for m in (2.0, 3.0)]
+    for m, f, sub in ((2.0, faster[0], ft["half"]), (3.0, faster[1], ft["third"])):
+        if f is not None and f["cons"] >= CONS_OK:
+            score *= 1 - SLOW_PENALTY * float(np.clip((sub - SUB_LO) / (1 - SUB_LO), 0, 1))
+    return score
+
+
+def read_tempo(mag: np.ndarray) -> TempoReading:
+    """mag: analysis.spectrogram(mono), |STFT| (1025 bins, frames), 22.05 kHz, hop 512."""
+    bands = band_envelopes(_excerpt(mag))
+    env = bands.mean(axis=0)
+    ac = np.mean([autocorr(b) for b in bands] + [autocorr(env)], axis=0)
+    levels = {bpm: level_features(env, ac, bpm) for bpm in _candidates(ac)}
+    rows = [(_score(bpm, levels), bpm, ft) for bpm, ft in levels.items()]
+    rows.sort(key=lambda r: -r[0])
+    best_score, bpm, ft = rows[0]
+    ternary = ft["third"] > 1.3 * max(ft["half"], 0.0) and ft["third"] > 0.1
+    second = rows[1][0] if len(rows) > 1 else 0.0
+    confidence = float(np.clip(1 - second / (best_score + 1e-9), 0.0, 1.0))
+    runner_up = rows[1][1] if len(rows) > 1 and second > 0.7 * best_score else None
+    return TempoReading(
+        bpm=float(bpm),
+        ternary=bool(ternary),
+        confidence=confidence,
+        runner_up=None if runner_up is None else float(runner_up),
+        candidates=tuple((float(b), float(s)) for s, b, _ in rows),
+    )
