@@ -16,9 +16,18 @@ EXCERPT_S = 90.0
 LO_BPM, HI_BPM = 50.0, 215.0
 # Every metrical relative of the primary periodicity: 2^a 3^b (octaves, 3:2, 2:3, 3×, ⅓×)
 FAMILY = tuple(sorted({2.0**a * 3.0**b for a in range(-3, 4) for b in (-1, 0, 1)}))
-PRIOR_BPM, PRIOR_OCT = 120.0, 1.0
+PRIOR_BPM, PRIOR_OCT = 120.0, 0.8  # log-normal prior (octaves): it only breaks near-ties
 STEPS = 12
-CONS_OK, SLOW_PENALTY, SUB_LO = 0.6, 0.7, 0.4  # profile bins per beat
+# A faster level counts as a steady grid from this grid consistency (min/max, see below).
+CONS_OK = 0.6
+# A level is too slow as its midpoints (or third-points) rise from SUB_LO to 1 × the
+# beats' onset strength; the score then falls by up to SLOW_PENALTY.
+SLOW_PENALTY, SUB_LO = 0.7, 0.4
+# Weights of the evidence: tempogram harmonics squared, grid consistency square-rooted
+# (strong/weak beat alternation is normal music, a 3:2 grid's is far stronger), and a
+# level whose beats stand less than SAL_OK × the mean envelope above its floor is weak.
+HARM_W, CONS_W, SAL_OK = 2.0, 0.5, 3.0
+RUNNER_UP = 0.7  # a level scoring within this fraction of the best is reported  # profile bins per beat
 
 
 @dataclass(frozen=True)
@@ -159,7 +168,7 @@ def _near(bpm: float, levels: dict[float, dict[str, float]]) -> dict[str, float]
 def _score(bpm: float, levels: dict[float, dict[str, float]]) -> float:
     ft = levels[bpm]
     prior = float(np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCT) ** 2))
-    score = ft["harm"] * ft["cons"] * prior
+    score = ft["harm"] ** HARM_W * ft["cons"] ** CONS_W * prior * min(1.0, ft["salience"] / SAL_OK)
     # Too slow: the points between its beats hold onsets nearly as strong as the beats, and
     # the level twice as fast is a steady grid of its own.
     faster = [_near(bpm * m, levels) for m in (2.0, 3.0)]
@@ -181,7 +190,7 @@ def read_tempo(mag: np.ndarray) -> TempoReading:
     ternary = ft["third"] > 1.3 * max(ft["half"], 0.0) and ft["third"] > 0.1
     second = rows[1][0] if len(rows) > 1 else 0.0
     confidence = float(np.clip(1 - second / (best_score + 1e-9), 0.0, 1.0))
-    runner_up = rows[1][1] if len(rows) > 1 and second > 0.7 * best_score else None
+    runner_up = rows[1][1] if len(rows) > 1 and second > RUNNER_UP * best_score else None
     return TempoReading(
         bpm=float(bpm),
         ternary=bool(ternary),
