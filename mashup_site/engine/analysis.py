@@ -3,8 +3,10 @@
 Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its second):
 - Onset strength: half-wave-rectified spectral flux of a log-magnitude spectrogram at
   22.05 kHz mono, hop 512 (23 ms), the standard front end of beat trackers.
-- Tempo: autocorrelation of the onset envelope weighted by a log-normal prior around
-  120 BPM (Ellis 2007), searched 60–200 BPM.
+- Tempo and metre: tempo.read_tempo chooses the metrical level from evidence (see its
+  notes) and reports a confidence, a runner-up when one is close, and a ternary feel. The
+  other plausible levels are kept (``tempo_candidates``): the mashup's alignment check
+  (pipeline) tries them when the layers come out off (``at_tempo``).
 - Beats: Ellis's dynamic programme (reward onsets, penalise deviation from the period),
   then each beat moved to the strongest onset within one hop on a 5.8 ms onset envelope,
   with parabolic interpolation: the 23 ms grid alone would leave up to ±12 ms per song,
@@ -29,7 +31,7 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyloudnorm
@@ -50,6 +52,16 @@ SILENCE_DBFS = -60.0
 
 
 @dataclass(frozen=True)
+class Envelopes:
+    """The onset envelopes a song's beats were tracked on, kept to track them again at
+    another tempo (``at_tempo``): 23 ms full band and below 200 Hz, and 5.8 ms."""
+
+    onsets: np.ndarray
+    low: np.ndarray
+    fine: np.ndarray
+
+
+@dataclass(frozen=True)
 class Analysis:
     duration: float
     tempo: float  # BPM
@@ -64,6 +76,12 @@ class Analysis:
     # Correlation of the song's chroma with each of the 24 keys, (tonic, mode) -> r; the
     # top one is (tonic, mode). Empty when unknown: then only the top reading counts.
     key_scores: dict[tuple[int, str], float] = field(default_factory=dict, repr=False)
+    ternary: bool = False  # each beat divides in three (6/8, 12/8, a shuffle)
+    tempo_confidence: float = 1.0  # 0..1: how clearly this metrical level beat the others
+    tempo_runner_up: float | None = None  # the next reading's BPM when it is close
+    # Every metrical level considered, (BPM, score), best first.
+    tempo_candidates: tuple[tuple[float, float], ...] = field(default=(), repr=False)
+    envelopes: Envelopes | None = field(default=None, repr=False, compare=False)
 
     @property
     def key_name(self) -> str:
@@ -421,26 +439,48 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
         raise EngineError(f"{name} is silent")
     mono = to_mono(audio, sr)
     mag = spectrogram(mono)
-    onsets = onset_envelope(mag)
-    bpm, confidence = estimate_tempo(onsets)
-    frames = track_beats(onsets, bpm)
-    fine = fine_onsets(mono)
-    beats = refine(frames_to_seconds(frames), fine)
-    downbeat_frames = pick_downbeats(frames, onset_envelope(mag, low_only=True))
-    downbeats = refine(frames_to_seconds(downbeat_frames), fine)
+    from .tempo import read_tempo  # tempo builds on this module's onset envelopes
+
+    envelopes = Envelopes(
+        onset_envelope(mag), onset_envelope(mag, low_only=True), fine_onsets(mono)
+    )
+    reading = read_tempo(mag)
+    beats, downbeats = beat_grid(envelopes, reading.bpm)
     chroma, tuning = chroma_and_tuning(mono)
     scores = key_scores(chroma)
     tonic, mode = best_key(scores)
     return Analysis(
         duration=duration,
-        tempo=bpm,
+        tempo=reading.bpm,
         beats=beats,
         downbeats=downbeats,
         tonic=tonic,
         mode=mode,
         lufs=integrated_lufs(audio, sr),
-        beat_confidence=confidence,
+        beat_confidence=reading.confidence,
         has_beat=has_pulse(mag),
         tuning=tuning,
         key_scores=scores,
+        ternary=reading.ternary,
+        tempo_confidence=reading.confidence,
+        tempo_runner_up=reading.runner_up,
+        tempo_candidates=reading.candidates,
+        envelopes=envelopes,
     )
+
+
+def beat_grid(envelopes: Envelopes, bpm: float) -> tuple[np.ndarray, np.ndarray]:
+    """(beats, downbeats) in seconds: tracked at ``bpm`` on the 23 ms envelope, then each
+    moved onto its onset on the 5.8 ms one."""
+    frames = track_beats(envelopes.onsets, bpm)
+    beats = refine(frames_to_seconds(frames), envelopes.fine)
+    downbeat_frames = pick_downbeats(frames, envelopes.low)
+    return beats, refine(frames_to_seconds(downbeat_frames), envelopes.fine)
+
+
+def at_tempo(song: Analysis, bpm: float) -> Analysis:
+    """``song`` read at another metrical level: its beats tracked again at ``bpm``."""
+    if song.envelopes is None:
+        raise ValueError("this analysis kept no envelopes to track again")
+    beats, downbeats = beat_grid(song.envelopes, bpm)
+    return replace(song, tempo=bpm, beats=beats, downbeats=downbeats)

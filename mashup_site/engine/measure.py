@@ -65,6 +65,9 @@ class LayerOffset:
         there is nothing to hear off."""
         return self.median_ms is None or (self.median_ms <= ALIGNED_MS and self.within_20ms >= 0.5)
 
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
     def as_text(self) -> str:
         if self.median_ms is None:
             return "layer offset not measurable (too few onsets)"
@@ -109,8 +112,11 @@ def layer_offset(
     b, raw_b = onset_flux(backing)
     n = min(len(a), len(b))
     window, step, reach = (int(x * fps) for x in (OFFSET_WINDOW, OFFSET_STEP, OFFSET_REACH))
+    window = min(window, n - 2 * reach)  # a short mashup is one shorter window
+    if window < 2 * fps:
+        return LayerOffset(None, 0.0, 0)
     offsets = []
-    for start in range(reach, max(reach + 1, n - window - reach), step):
+    for start in range(reach, n - window - reach + 1, step):
         end = start + window
         if not (has_onsets(raw_a[start:end]) and has_onsets(raw_b[start:end])):
             continue
@@ -204,10 +210,12 @@ def measure_layers(
     *,
     loudness: tuple[float, float] | None = None,
     mix_sr: int | None = None,
+    offset: LayerOffset | None = None,
 ) -> QualityReport:
     """``layers``: the reference (lead song on the mashup's timeline) and the backing first,
     stereo or mono, at ``sr``. ``loudness``: (LUFS, dBTP) of ``mix`` when the caller has
-    just measured them. ``mix_sr``: the mix's rate when it differs from the layers'."""
+    just measured them. ``mix_sr``: the mix's rate when it differs from the layers'.
+    ``offset``: the layers' offset when the caller has measured it."""
     mix_sr = mix_sr or sr
     names = list(layers)
     a, b = (analysis.to_mono(layers[name], sr) for name in names[:2])
@@ -217,7 +225,7 @@ def measure_layers(
     (key_a, tuning_a), (key_b, tuning_b) = layer_key(a), layer_key(b)
     apart = (tuning_b - tuning_a + 0.5) % 1 - 0.5
     return QualityReport(
-        offset=layer_offset(a, b),
+        offset=offset or layer_offset(a, b),
         keys=(key_a, key_b),
         camelot_distance=analysis.camelot_distance(key_a, key_b),
         tuning_cents=round(apart * 100, 1),

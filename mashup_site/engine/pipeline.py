@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from typing import Any
 import numpy as np
 import pedalboard as pb
 
-from . import arrange, matching, measure, output, style, voice
+from . import analysis, arrange, matching, measure, output, style, voice
 from .analysis import ANALYSIS_SR, NOTES, Analysis, analyse, camelot, integrated_lufs, to_mono
 from .decode import SR, load
 from .errors import EngineError
@@ -181,7 +182,9 @@ def make_mashup(
             index = futures[future]
             variants[index] = future.result()
             timings[f"variant {index}"] = time.perf_counter() - t0
-            info = {"variant": variants[index], "index": index}
+            # The analysis as made so far: each finished mashup's measured alignment.
+            text = describe(songs, pairs, params, variants)
+            info = {"variant": variants[index], "index": index, "summary": text}
             notify("first" if len(variants) == 1 else "complete", info)
     timings["total"] = time.perf_counter() - started
     release_memory()
@@ -260,11 +263,12 @@ def _render(
     write_stems: bool,
     measure_quality: bool,
 ) -> Variant:
-    fit = matching.match(lead.analysis, backing.analysis)
-    lead_grid, backing_grid = matching.common_grid(lead.analysis, backing.analysis)
-    timeline = arrange.plan(lead_grid, backing_grid, fit, params.max_seconds)
-    with steps("stretch"):
-        lead_layer, backing_layer = _layers(index, lead, backing, params, fit, timeline)
+    laid = _lay(index, lead, backing, params, steps)
+    fit, timeline, offset = laid.fit, laid.timeline, laid.offset
+    lead_layer, backing_layer = laid.lead_layer, laid.backing_layer
+    tempi = (laid.lead.tempo, laid.backing.tempo)
+    reread, guard_warnings = laid.note, laid.warnings
+    del laid  # the layers go before mastering (see below)
     with steps("mix"):
         lead_layer, backing_layer = _balance(lead_layer, backing_layer, params, index)
         if not params.instrumental:
@@ -300,13 +304,13 @@ def _render(
     if measure_quality:
         with steps("measure"):
             quality = measure.measure_layers(
-                monos, ANALYSIS_SR, mastered, loudness=(lufs, peak), mix_sr=SR
+                monos, ANALYSIS_SR, mastered, loudness=(lufs, peak), mix_sr=SR, offset=offset
             )
     summary = {
         "lead": lead.name,
         "backing": backing.name,
-        "tempo": round(lead.analysis.tempo, 1),
-        "backing_tempo": round(backing.analysis.tempo, 1),
+        "tempo": round(tempi[0], 1),
+        "backing_tempo": round(tempi[1], 1),
         "tempo_ratio": round(fit.ratio, 3),
         "stretch": round(fit.stretch, 3),
         "shift": fit.shift,
@@ -318,11 +322,119 @@ def _render(
         "section": (start / SR, (start + n) / SR),  # of the lead song, to the sample
         "styles_applied": applied,
         "styles_unknown": unknown,
-        "warnings": [*fit.warnings, *voice_warnings(lead, backing, params)],
+        "reread": reread,
+        "offset": offset.as_dict(),
+        "offset_text": offset.as_text(),
+        "warnings": [*fit.warnings, *guard_warnings, *voice_warnings(lead, backing, params)],
         "quality": quality.as_dict() if quality else None,
         "quality_text": quality.as_text() if quality else "not measured",
     }
     return Variant(audio_path, cover_path, title, n / SR, plain(summary), stems)
+
+
+# The alignment guard: a backing that comes out off the lead (measure.layer_offset, which
+# uses no beat grid) is laid again on the next plausible metrical readings, at most this
+# many times: each costs one more stretch of the backing (about 3 s of a core a minute).
+MAX_RELAYS = 2
+
+
+@dataclass(frozen=True)
+class Laid:
+    """The two layers of one variant, and how they were laid."""
+
+    lead: Analysis  # the readings they were laid on
+    backing: Analysis
+    fit: matching.Match
+    timeline: arrange.Timeline
+    lead_layer: np.ndarray
+    backing_layer: np.ndarray
+    offset: measure.LayerOffset
+    note: str = ""  # how the readings differ from the songs' first readings
+    warnings: tuple[str, ...] = ()
+
+
+def _lay(
+    index: int,
+    lead: Song,
+    backing: Song,
+    params: MashupParams,
+    steps: Steps,
+    *,
+    relays: int = MAX_RELAYS,
+) -> Laid:
+    """Lay the backing on the lead at the songs' readings; if the layers come out off, lay
+    it again at the next plausible readings (``relays`` at most) and keep the best."""
+    best: Laid | None = None
+    tried = 0
+    for lead_a, backing_a, note in _readings(lead.analysis, backing.analysis)[: 1 + relays]:
+        fit = matching.match(lead_a, backing_a)
+        lead_grid, backing_grid = matching.common_grid(lead_a, backing_a)
+        timeline = arrange.plan(lead_grid, backing_grid, fit, params.max_seconds)
+        with steps("stretch"):
+            lead_layer, backing_layer = _layers(index, lead, backing, params, fit, timeline)
+        with steps("check alignment"):
+            start = int(timeline.start * SR)
+            reference = lead.audio[:, start : start + backing_layer.shape[1]]
+            offset = measure.layer_offset(to_mono(reference, SR), to_mono(backing_layer, SR))
+        tried += 1
+        if best is None or _closer(offset, best.offset):
+            best = Laid(lead_a, backing_a, fit, timeline, lead_layer, backing_layer, offset, note)
+        del lead_layer, backing_layer  # at most two backings held at once
+        if offset.aligned:
+            break
+    assert best is not None
+    return replace(best, warnings=_alignment_warnings(best, tried))
+
+
+def _readings(lead: Analysis, backing: Analysis) -> list[tuple[Analysis, Analysis, str]]:
+    """The songs as read, then the other plausible metrical readings (runner-up and 3:2
+    relatives), the backing's first: it is the layer that is stretched."""
+    out = [(lead, backing, "")]
+    if not (lead.has_beat and backing.has_beat):
+        return out  # a song without a beat is laid by its own timing: nothing to re-read
+    for which, song in (("backing", backing), ("lead", lead)):
+        for bpm in _other_levels(song):
+            other = analysis.at_tempo(song, bpm)
+            note = f"the {which}'s beat was read again at {bpm:.1f} BPM (first {song.tempo:.1f})"
+            out.append((lead, other, note) if which == "backing" else (other, backing, note))
+    # interleave: backing's first alternative, lead's first, then the rest
+    firsts = [r for r in out[1:] if "backing" in r[2]][:1] + [r for r in out[1:] if "lead" in r[2]][
+        :1
+    ]
+    return [out[0], *firsts, *[r for r in out[1:] if r not in firsts]]
+
+
+def _other_levels(song: Analysis) -> list[float]:
+    """Plausible metrical readings of ``song`` other than its first, by score; octaves of
+    the first are left out (the matcher meets them at 1:2 or 2:1 anyway)."""
+    if song.envelopes is None:
+        return []
+    levels = [bpm for bpm, _ in song.tempo_candidates[1:]]
+    levels += [song.tempo * 1.5, song.tempo / 1.5]
+    out: list[float] = []
+    for bpm in levels:
+        octave = math.log2(bpm / song.tempo)
+        if abs(octave - round(octave)) < 0.06 or not 50 <= bpm <= 230:
+            continue
+        if all(abs(math.log(bpm / seen)) > 0.04 for seen in out):
+            out.append(bpm)
+    return out[:2]
+
+
+def _closer(a: measure.LayerOffset, b: measure.LayerOffset) -> bool:
+    if a.median_ms is None or b.median_ms is None:
+        return b.median_ms is None and a.median_ms is not None
+    return (a.within_20ms, -a.median_ms) > (b.within_20ms, -b.median_ms)
+
+
+def _alignment_warnings(best: Laid, tried: int) -> tuple[str, ...]:
+    if best.offset.aligned:
+        return ()
+    return (
+        f"the layers could not be brought together ({best.offset.as_text()}, the best of "
+        f"{tried} reading{'s' if tried > 1 else ''} of the beat): one song's beat is "
+        "unclear, so they may sound out of step",
+    )
 
 
 def _layers(
@@ -487,13 +599,29 @@ def _key_text(a: Analysis) -> str:
     return f"{a.key_name} ({a.camelot}" + (f"; close: {', '.join(close)})" if close else ")")
 
 
-def describe(songs: list[Song], pairs: list[tuple[Song, Song]], params: MashupParams) -> str:
+def _tempo_text(a: Analysis) -> str:
+    """The tempo as read: its feel, and the other reading when it is nearly as likely."""
+    words = f"{a.tempo:.1f} BPM" + (" (ternary feel)" if a.ternary else "")
+    if a.tempo_runner_up:
+        words += f", or {a.tempo_runner_up:.0f} BPM: the beat is ambiguous"
+    return words
+
+
+def describe(
+    songs: list[Song],
+    pairs: list[tuple[Song, Song]],
+    params: MashupParams,
+    variants: dict[int, Variant] | None = None,
+) -> str:
+    """The analysis as the page shows it: each song as read, then each mashup as planned
+    or, once ``variants`` are made, as made: its tempo relation as laid (the alignment
+    check may have read a beat again) and the layers' measured offset."""
     lines = []
     for song in songs:
         a = song.analysis
         tuning = cents(a.tuning)
         lines.append(
-            f"{song.name}: {a.tempo:.1f} BPM, {_key_text(a)}, "
+            f"{song.name}: {_tempo_text(a)}, {_key_text(a)}, "
             + (f"tuned {tuning:+d} cents from A440, " if abs(tuning) >= AUDIBLE_CENTS else "")
             + f"{a.lufs:.1f} LUFS, {a.duration:.0f} s"
         )
@@ -501,13 +629,23 @@ def describe(songs: list[Song], pairs: list[tuple[Song, Song]], params: MashupPa
         fit = matching.match(lead.analysis, backing.analysis)
         what = "lead" if params.instrumental else "vocals"
         notes = [*fit.warnings, *voice_warnings(lead, backing, params)]
+        tempo, stretch, ratio = backing.analysis.tempo, fit.stretch, fit.ratio
+        made = ""
+        if variants and index in variants:
+            summary = variants[index].summary
+            tempo, stretch = summary["backing_tempo"], summary["stretch"]
+            ratio, notes = summary["tempo_ratio"], list(summary["warnings"])
+            made = f", {summary['offset_text']}" + (
+                f" ({summary['reread']})" if summary["reread"] else ""
+            )
         tuned = cents(fit.tuning)
         lines.append(
             f"Mashup {index}: {what} of {lead.name} over {backing.name}, "
-            f"{tempo_words(backing.analysis.tempo, fit.stretch, fit.ratio)}, "
+            f"{tempo_words(tempo, stretch, ratio)}, "
             f"{shift_words(fit.shift)}"
             + (f", tuned {tuned:+d} cents to match" if abs(tuned) >= AUDIBLE_CENTS else "")
             + f", Camelot distance {fit.key_distance}"
+            + made
             + (f"; note: {'; '.join(notes)}" if notes else "")
         )
     return "\n".join(lines)

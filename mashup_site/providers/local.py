@@ -80,6 +80,7 @@ class LocalProvider:
                     TaskSnapshot(task_id, Stage.TEXT, analysis_text=analysis, status="text")
                 )
                 return
+            analysis = info.get("summary", analysis)  # now with each track's measured alignment
             tracks.append(track_of(info["variant"], info["index"], payload, model))
             snapshot_stage = Stage.FIRST if stage == "first" else Stage.COMPLETE
             on_snapshot(

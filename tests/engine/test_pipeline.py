@@ -7,6 +7,7 @@ report can quote them.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pyloudnorm
 import pytest
 import scipy.signal
 
-from mashup_site.engine import EngineError, MashupParams, make_mashup, pipeline
+from mashup_site.engine import EngineError, MashupParams, analysis, make_mashup, pipeline
 from mashup_site.engine.analysis import (
     NOTES,
     camelot_distance,
@@ -24,7 +25,7 @@ from mashup_site.engine.analysis import (
 )
 from mashup_site.engine.decode import load
 from mashup_site.engine.measure import measure_stems_dir
-from mashup_site.engine.separation import Stems
+from mashup_site.engine.separation import SpectralSeparator, Stems
 from tests import signals
 from tests.engine import instruments
 
@@ -391,3 +392,36 @@ def test_the_summary_says_the_tempo_change_as_a_musician_would(
     tempo: float, stretch: float, ratio: float, words: str
 ) -> None:
     assert pipeline.tempo_words(tempo, stretch, ratio) == words
+
+
+@pytest.fixture(scope="module")
+def misread(tmp_path_factory):
+    """A lead at 120 BPM and a backing at 120 BPM whose beat is read at 2/3 (80 BPM): the
+    error that lays a backing a third of a beat off for a whole mashup."""
+    folder = tmp_path_factory.mktemp("misread")
+    lead = signals.write_wav(folder / "lead.wav", instruments.song(120, 0, "major", 30)["mix"])
+    backing = signals.write_wav(folder / "backing.wav", signals.song(120, 7, "major", 30)["mix"])
+    steps = pipeline.Steps()
+    songs = [pipeline._song(p, SpectralSeparator(), steps, 60) for p in (lead, backing)]
+    assert all(abs(song.analysis.tempo / 120 - 1) < 0.04 for song in songs)
+    wrong = analysis.at_tempo(songs[1].analysis, songs[1].analysis.tempo * 2 / 3)
+    return songs[0], replace(songs[1], analysis=wrong)
+
+
+def test_a_backing_laid_on_a_misread_beat_measures_off(misread) -> None:
+    lead, backing = misread
+    laid = pipeline._lay(1, lead, backing, MashupParams(), pipeline.Steps(), relays=0)
+    print(f"at the misread beat: {laid.offset.as_text()}")
+    assert not laid.offset.aligned
+    assert any("could not be brought together" in warning for warning in laid.warnings)
+
+
+def test_the_alignment_check_lays_it_again_at_the_next_reading(misread) -> None:
+    lead, backing = misread
+    laid = pipeline._lay(1, lead, backing, MashupParams(), pipeline.Steps())
+    print(f"after the check: {laid.offset.as_text()} ({laid.note})")
+    assert laid.offset.aligned and laid.offset.median_ms <= 20
+    octaves = np.log2(laid.backing.tempo / 120)  # 60, 120 or 240 all lie on its beat
+    assert abs(octaves - round(octaves)) < 0.05
+    assert "the backing's beat was read again" in laid.note
+    assert laid.warnings == ()
