@@ -37,7 +37,7 @@ def test_it_writes_two_tagged_mashups_covers_and_stems_and_prints_the_figures(
     for stage in ("] text", "] first", "] complete"):
         assert stage in printed
     for figure in ("C major", "A minor", "stretch ×", "shift", "LUFS", "dBTP",
-                   "beats aligned within", "Camelot distance", "Time: "):  # fmt: skip
+                   "alignment: layers", "Camelot distance", "Time: "):  # fmt: skip
         assert figure in printed
     assert re.search(r"one.wav: (99\.\d|100\.\d) BPM", printed)
     assert re.search(r"two.wav: (119\.\d|120\.\d) BPM", printed)
@@ -52,6 +52,7 @@ def test_without_quality_figures_it_says_nothing_of_them(tmp_path, songs) -> Non
     )
     printed = stdout.getvalue()
     assert "LUFS" in printed and "quality:" not in printed
+    assert "alignment: layers" in printed  # the guard's measure costs nothing more
     assert (tmp_path / "out" / "mashup-2.mp3").exists()
 
 

@@ -119,6 +119,9 @@ class Command(BaseCommand):
                 f"{s['tuning_cents']:+d} cents, "
                 f"{s['lufs']} LUFS, peak {s['true_peak_db']} dBTP"
             )
+            self.stdout.write(f"    alignment: {s['offset_text']}")
+            if s["reread"]:
+                self.stdout.write(f"    {s['reread']}")
             if s["quality"]:
                 self.stdout.write(f"    quality: {s['quality_text']}")
             if s["styles_applied"] or s["styles_unknown"]:
