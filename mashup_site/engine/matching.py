@@ -166,6 +166,12 @@ def match(vocal: Analysis, backing: Analysis) -> Match:
         warnings.append(stretch_warning(vocal.tempo, backing.tempo, ratio, stretch))
     if distance > 1:
         warnings.append(f"the keys are only loosely compatible (Camelot distance {distance})")
+    if not beatless and vocal.ternary != backing.ternary:
+        swung = "lead" if vocal.ternary else "backing"
+        warnings.append(
+            f"the {swung} has a ternary feel (a shuffle, 6/8 or 12/8) and the other song a "
+            "straight one: their beats meet, but the notes between them will not"
+        )
     return Match(
         stretch=stretch,
         ratio=ratio,

@@ -188,3 +188,10 @@ def test_a_tie_with_the_relative_key_leaves_the_plan_as_it_was() -> None:
 
 def test_without_scores_only_the_top_reading_counts() -> None:
     assert matching.readings(song(100, 4, "major")) == {(4, "major"): 1.0}
+
+
+def test_it_says_so_when_a_shuffle_meets_a_straight_groove() -> None:
+    fit = matching.match(replace(song(100), ternary=True), song(100))
+    assert any("ternary feel" in warning and "lead" in warning for warning in fit.warnings)
+    both = matching.match(replace(song(100), ternary=True), replace(song(98), ternary=True))
+    assert both.warnings == ()
