@@ -12,7 +12,8 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   with parabolic interpolation: the 23 ms grid alone would leave up to ±12 ms per song,
   ±23 ms between two songs, more than the 20 ms the alignment is held to.
 - Downbeats: of the four beat phases, the one whose beats carry most low-frequency onset
-  energy (kick drums and bass notes land on the one).
+  energy (kick drums and bass notes land on the one) and most harmonic change (chords
+  change on the bar line; a rock beat's kick alone ties beats 1 and 3).
 - Key: a chromagram (the average 32768-point spectrum summed per semitone of the song's
   own tuning, weighted smoothly around 55 Hz–1 kHz where fundamentals are, folded to
   pitch classes) against the Krumhansl–Kessler major and minor profiles with the notes'
@@ -31,6 +32,7 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -59,6 +61,7 @@ class Envelopes:
     onsets: np.ndarray
     low: np.ndarray
     fine: np.ndarray
+    chroma: np.ndarray  # (12, frames) at 23 ms: where the chords change (downbeats)
 
 
 @dataclass(frozen=True)
@@ -275,11 +278,48 @@ def refine(times: np.ndarray, fine: np.ndarray) -> np.ndarray:
     return np.array([_peak_time(fine, t, reach)[0] for t in times])
 
 
-def pick_downbeats(beats: np.ndarray, low_onsets: np.ndarray) -> np.ndarray:
+def frame_chroma(mag: np.ndarray) -> np.ndarray:
+    """Pitch-class energy per 23 ms frame (12, frames), from bins between 60 Hz and 2 kHz
+    folded to their nearest A440 semitone: coarse, but enough to see a chord change."""
+    hz = np.fft.rfftfreq(N_FFT, 1 / ANALYSIS_SR)
+    keep = (hz >= 60) & (hz <= 2000)
+    pitch_class = np.round(12 * np.log2(hz[keep] / 440.0) + 69).astype(int) % 12
+    fold = np.zeros((12, int(keep.sum())), dtype=np.float32)
+    fold[pitch_class, np.arange(len(pitch_class))] = 1
+    return fold @ (mag[keep] ** 2)
+
+
+def chord_change(beats: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """How much the harmony changes at each beat: 1 − cosine between the chroma of the
+    two beats before it and the two beats from it on (0 at the first and last two)."""
+    change = np.zeros(len(beats))
+    if len(beats) < 5:
+        return change
+    per_beat = np.stack(
+        [
+            chroma[:, a:b].mean(axis=1) if b > a else chroma[:, a]
+            for a, b in itertools.pairwise(beats)
+        ]
+    )
+    per_beat /= np.linalg.norm(per_beat, axis=1, keepdims=True) + 1e-12
+    for i in range(2, len(per_beat) - 1):
+        before, after = per_beat[i - 2 : i].mean(axis=0), per_beat[i : i + 2].mean(axis=0)
+        norms = np.linalg.norm(before) * np.linalg.norm(after) + 1e-12
+        change[i] = 1 - float(before @ after) / norms
+    return change
+
+
+def pick_downbeats(beats: np.ndarray, low_onsets: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """Every fourth beat, from the phase where bars most likely start: where the kick and
+    bass land (low-frequency onsets) and where chords change. Kicks alone tie between
+    beats 1 and 3 of a rock beat; chords changing on the bar line break the tie."""
     if len(beats) < 4:
         return beats
-    strength = [low_onsets[beats[phase::4]].mean() for phase in range(4)]
-    return beats[int(np.argmax(strength)) :: 4]
+    low = np.array([low_onsets[beats[phase::4]].mean() for phase in range(4)])
+    change = chord_change(beats, chroma)
+    harmony = np.array([change[phase::4].mean() for phase in range(4)])
+    score = low / (low.sum() + 1e-12) + harmony / (harmony.sum() + 1e-12)
+    return beats[int(np.argmax(score)) :: 4]
 
 
 KEY_FFT = 32768  # 0.67 Hz bins: 3.7 to a semitone at E1 (41 Hz), more above
@@ -442,7 +482,10 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
     from .tempo import read_tempo  # tempo builds on this module's onset envelopes
 
     envelopes = Envelopes(
-        onset_envelope(mag), onset_envelope(mag, low_only=True), fine_onsets(mono)
+        onset_envelope(mag),
+        onset_envelope(mag, low_only=True),
+        fine_onsets(mono),
+        frame_chroma(mag),
     )
     reading = read_tempo(mag)
     beats, downbeats = beat_grid(envelopes, reading.bpm)
@@ -474,7 +517,7 @@ def beat_grid(envelopes: Envelopes, bpm: float) -> tuple[np.ndarray, np.ndarray]
     moved onto its onset on the 5.8 ms one."""
     frames = track_beats(envelopes.onsets, bpm)
     beats = refine(frames_to_seconds(frames), envelopes.fine)
-    downbeat_frames = pick_downbeats(frames, envelopes.low)
+    downbeat_frames = pick_downbeats(frames, envelopes.low, envelopes.chroma)
     return beats, refine(frames_to_seconds(downbeat_frames), envelopes.fine)
 
 

@@ -9,7 +9,7 @@ import pytest
 from mashup_site.engine import analysis, arrange
 from mashup_site.engine.errors import EngineError
 from tests import signals
-from tests.engine import instruments
+from tests.engine import instruments, rhythms
 
 SR = signals.SR
 
@@ -135,3 +135,15 @@ def test_it_refuses_silence() -> None:
 def test_it_refuses_a_two_second_clip() -> None:
     with pytest.raises(EngineError, match=r"only 2\.0 s long"):
         analysis.analyse(signals.click_track(120, 2), SR, name="clip.wav")
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_it_starts_bars_where_the_chords_change_not_on_the_second_kick(seed: int) -> None:
+    # A rock beat kicks on 1 and 3: the kick alone cannot tell them apart, the chords can.
+    groove = rhythms.groove("straight", 112, 30, seed=seed)
+    found = analysis.analyse(groove.audio, SR)
+    assert found.tempo == pytest.approx(112, rel=0.04)
+    bar = 4 * 60 / 112
+    truth = groove.downbeat_times
+    near = [np.abs(truth - t).min() < 0.07 for t in found.downbeats if t > 5]
+    assert np.mean(near) > 0.9, f"downbeats {found.downbeats[:4]}, truth {truth[:4]}, bar {bar}"
