@@ -18,6 +18,7 @@ import scipy.signal
 from mashup_site.engine import EngineError, MashupParams, analysis, make_mashup, pipeline
 from mashup_site.engine.analysis import (
     NOTES,
+    Analysis,
     camelot_distance,
     integrated_lufs,
     key_chroma,
@@ -75,6 +76,8 @@ def test_it_aligns_the_beats_of_click_tracks(tmp_path, files, a: str, b: str) ->
     result, stages = run(tmp_path, files[a], files[b])
     assert stages == ["text", "first", "complete"]
     assert "little or no voice was found" in result.analysis_text  # clicks do not sing
+    # The analysis as made says how far apart the layers came out, measured without a grid.
+    assert result.analysis_text.count("ms apart") == 2
     # 120 over 100 is stretched ×1.2 and 100 over 120 ×0.83; 170 meets 85 in half time.
     stretches = [1.0, 1.0] if b == "click170" else [1.2, 1 / 1.2]
     for variant, stretch in zip(result.variants, stretches, strict=True):
@@ -425,3 +428,11 @@ def test_the_alignment_check_lays_it_again_at_the_next_reading(misread) -> None:
     assert abs(octaves - round(octaves)) < 0.05
     assert "the backing's beat was read again" in laid.note
     assert laid.warnings == ()
+
+
+def test_the_analysis_says_a_ternary_feel_and_an_ambiguous_beat() -> None:
+    beats = np.arange(0, 30, 0.5)
+    song = Analysis(30.0, 120.0, beats, beats[::4], 0, "major", -14.0, 0.4, ternary=True)
+    assert pipeline._tempo_text(song) == "120.0 BPM (ternary feel)"
+    unsure = replace(song, ternary=False, tempo_runner_up=80.0)
+    assert pipeline._tempo_text(unsure) == "120.0 BPM, or 80 BPM: the beat is ambiguous"
