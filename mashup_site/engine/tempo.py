@@ -207,9 +207,9 @@ def _score(bpm: float, levels: dict[float, dict[str, float]]) -> float:
     prior = float(np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCT) ** 2))
     score = ft["harm"] ** HARM_W * ft["cons"] ** CONS_W * prior * min(1.0, ft["salience"] / SAL_OK)
     # Too slow: the points between its beats hold onsets nearly as strong as the beats, and
-    # the level twice as fast is a steady grid of its own.
-    # Third-points as strong as the beats, with a steady grid 3× or 3/2× as fast, is what a
-    # 3:2 reading of a duple beat looks like (its third-points are the true beats).
+    # the level twice as fast is a steady grid of its own. Third-points as strong as the
+    # beats with a steady grid 3× or 3/2× as fast is what a 3:2 reading of a duple beat
+    # looks like (its third-points are the true beats).
     for ratios, sub in (((2.0,), ft["half"]), ((3.0, 1.5), ft["third"])):
         faster = [_near(bpm * m, levels) for m in ratios]
         if any(f is not None and f["cons"] >= CONS_OK for f in faster):

@@ -1,0 +1,98 @@
+"""engine/tempo.py on grooves of known tempo and metre (tests/engine/rhythms.py): the
+beat tempo within 4 % (MIREX Accuracy1), never a 3:2 or 2:3 reading, the ternary flag for
+6/8 and shuffles, and a runner-up when two levels are close. No timing assertions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mashup_site.engine import analysis, tempo
+from tests.engine import rhythms
+
+SECONDS = 20.0
+TOLERANCE = 0.04  # MIREX Accuracy1
+THREE_TWO = (1.5, 2 / 3, 3 / 4, 4 / 3)
+
+
+def reading(category: str, bpm: float, seed: int = 1) -> tuple[rhythms.Example, tempo.TempoReading]:
+    example = rhythms.groove(category, bpm, SECONDS, seed=seed)
+    mono = analysis.to_mono(example.audio, example.sr)
+    return example, tempo.read_tempo(analysis.spectrogram(mono))
+
+
+def off_by(read: float, truth: float, ratio: float) -> bool:
+    return abs(read / (truth * ratio) - 1) <= TOLERANCE
+
+
+CASES = [
+    ("straight", 96.0),
+    ("straight", 172.0),
+    ("metal", 182.0),
+    ("metal", 194.0),
+    ("four_on_floor", 124.0),
+    ("funk", 109.0),
+    ("shuffle", 100.0),
+    ("six_eight", 80.0),
+    ("twelve_eight", 74.0),
+    ("no_drums", 102.0),
+]
+
+
+@pytest.mark.parametrize(("category", "bpm"), CASES)
+def test_reads_the_beat_tempo_and_never_a_three_two_level(category: str, bpm: float) -> None:
+    example, read = reading(category, bpm)
+    assert not any(off_by(read.bpm, example.bpm, r) for r in THREE_TWO), read
+    assert off_by(read.bpm, example.bpm, 1.0), read
+    assert read.ternary == example.ternary, read
+
+
+@pytest.mark.parametrize(("category", "bpm"), [("six_eight", 66.0), ("shuffle", 120.0)])
+def test_ternary_feels_are_flagged(category: str, bpm: float) -> None:
+    example, read = reading(category, bpm)
+    assert example.ternary
+    assert read.ternary, read
+    assert off_by(read.bpm, example.bpm, 1.0), read
+
+
+def test_the_reading_reports_its_candidates_best_first_and_a_confidence() -> None:
+    _, read = reading("straight", 120.0)
+    scores = [score for _, score in read.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert read.candidates[0][0] == read.bpm
+    assert 0.0 <= read.confidence <= 1.0
+    # every level considered is a metrical relative (2^a 3^b) of the reading
+    for bpm, _ in read.candidates:
+        exponents = np.log(bpm / read.bpm)
+        assert any(
+            abs(exponents - a * np.log(2) - b * np.log(3)) < 0.06
+            for a in range(-3, 4)
+            for b in (-1, 0, 1)
+        )
+
+
+def test_a_close_second_level_is_reported_as_the_runner_up() -> None:
+    # No drums: the bass's half notes and the arpeggio's quarters are two good readings;
+    # the answer is honest if it names both, the true one among them.
+    example, read = reading("no_drums", 118.0)
+    (_, best_score), (second, second_score) = read.candidates[:2]
+    assert second_score >= tempo.RUNNER_UP * best_score
+    assert read.runner_up == second
+    assert read.confidence <= 1 - tempo.RUNNER_UP + 1e-9
+    assert any(off_by(b, example.bpm, 1.0) for b in (read.bpm, read.runner_up)), read
+    assert not any(off_by(read.bpm, example.bpm, r) for r in THREE_TWO), read
+
+
+def test_a_clear_reading_names_no_runner_up() -> None:
+    _, read = reading("straight", 120.0)
+    assert read.runner_up is None
+    assert read.confidence > 1 - tempo.RUNNER_UP
+
+
+def test_silence_and_noise_give_a_reading_not_an_error() -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.1, int(10 * analysis.ANALYSIS_SR)).astype(np.float32)
+    for signal in (np.zeros_like(noise), noise):
+        read = tempo.read_tempo(analysis.spectrogram(signal))
+        assert tempo.LO_BPM * 0.9 <= read.bpm <= tempo.HI_BPM * 1.1
+        assert 0.0 <= read.confidence <= 1.0
