@@ -7,7 +7,7 @@ import pytest
 
 from mashup_site.engine import analysis, arrange, measure
 from tests import signals
-from tests.engine import instruments
+from tests.engine import instruments, rhythms
 
 SR = signals.SR
 
@@ -113,3 +113,18 @@ def test_it_measures_how_far_apart_the_layers_are_tuned() -> None:
     tuned = instruments.song(100, 0, "major", 12, tuning=a432)["backing"]
     report = measure.measure_layers({"reference": lead, "backing": tuned}, SR)
     assert abs(report.tuning_cents) < 1
+
+
+@pytest.mark.parametrize(
+    ("backing_bpm", "agree"), [(120, True), (60, True), (160, False), (180, False)]
+)
+def test_it_hears_layers_whose_beats_run_at_an_unmusical_rate(backing_bpm, agree) -> None:
+    # 4:3 and 3:2 meet on a slower shared pulse, so their offset can read small: the
+    # rhythm match (the layers' beat spectra) tells them from 1:1 and 1:2.
+    lead = rhythms.groove("straight", 120, 30, seed=3).audio
+    backing = rhythms.groove("straight", backing_bpm, 30, seed=4).audio
+    offset = measure.layer_offset(mono(lead), mono(backing))
+    print(f"120 against {backing_bpm}: {offset.as_text()} rhythm {offset.rhythm}")
+    assert offset.rhythms_agree is agree
+    if not agree:
+        assert not offset.aligned and "different rates" in offset.as_text()
