@@ -635,7 +635,7 @@ def describe(
         tempo, stretch, ratio = backing.analysis.tempo, fit.stretch, fit.ratio
         made = ""
         if variants and index in variants:
-            summary = variants[index].summary
+            summary: dict[str, Any] = variants[index].summary
             tempo, stretch = summary["backing_tempo"], summary["stretch"]
             ratio, notes = summary["tempo_ratio"], list(summary["warnings"])
             made = f", {summary['offset_text']}" + (
