@@ -73,14 +73,13 @@ class Analysis:
     tonic: int  # pitch class, 0 = C
     mode: str  # "major" or "minor"
     lufs: float
-    beat_confidence: float
+    beat_confidence: float  # 0..1: how clearly this metrical level beat the others
     has_beat: bool = True
     tuning: float = 0.0  # semitones from A440's semitones (−0.5..0.5): A=432 Hz is −0.318
     # Correlation of the song's chroma with each of the 24 keys, (tonic, mode) -> r; the
     # top one is (tonic, mode). Empty when unknown: then only the top reading counts.
     key_scores: dict[tuple[int, str], float] = field(default_factory=dict, repr=False)
     ternary: bool = False  # each beat divides in three (6/8, 12/8, a shuffle)
-    tempo_confidence: float = 1.0  # 0..1: how clearly this metrical level beat the others
     tempo_runner_up: float | None = None  # the next reading's BPM when it is close
     # Every metrical level considered, (BPM, score), best first.
     tempo_candidates: tuple[tuple[float, float], ...] = field(default=(), repr=False)
@@ -169,32 +168,6 @@ def onset_envelope(mag: np.ndarray, *, low_only: bool = False) -> np.ndarray:
     return np.maximum(flux, 0.0) / (flux.max() + 1e-9)
 
 
-def estimate_tempo(onsets: np.ndarray) -> tuple[float, float]:
-    """(BPM, confidence 0..1) from the onset autocorrelation with a 120-BPM prior."""
-    fps = ANALYSIS_SR / HOP
-    centred = onsets - onsets.mean()
-    ac = scipy.signal.fftconvolve(centred, centred[::-1], mode="full")[len(centred) - 1 :]
-    if ac[0] <= 0:
-        return 120.0, 0.0
-    ac /= ac[0]
-    lags = np.arange(len(ac))
-    bpm = np.where(lags > 0, 60.0 * fps / np.maximum(lags, 1), 0)
-    valid = (bpm >= 60) & (bpm <= 200)
-    # A half-octave-wide prior: metres repeat at 2× and ½× the beat, and the prior is what
-    # prefers the felt beat; octave errors that remain are the matcher's ratios to absorb.
-    prior = np.exp(-0.5 * (np.log2(np.maximum(bpm, 1) / 120.0) / 0.5) ** 2)
-    score = np.where(valid, ac * prior, -np.inf)
-    lag = int(np.argmax(score))
-    # Parabolic interpolation for sub-frame precision.
-    if 1 <= lag < len(ac) - 1:
-        a, b, c = ac[lag - 1], ac[lag], ac[lag + 1]
-        denom = a - 2 * b + c
-        lag_f = lag + (0.5 * (a - c) / denom if denom else 0.0)
-    else:
-        lag_f = float(lag)
-    return 60.0 * fps / lag_f, float(max(0.0, ac[lag]))
-
-
 def track_beats(onsets: np.ndarray, bpm: float, tightness: float = 100.0) -> np.ndarray:
     """Beat frames by dynamic programming (Ellis 2007)."""
     fps = ANALYSIS_SR / HOP
@@ -259,17 +232,6 @@ def _peak_time(env: np.ndarray, centre: float, reach: float) -> tuple[float, flo
     denom = left - 2 * mid + right
     frac = 0.5 * (left - right) / denom if denom else 0.0
     return (k + float(np.clip(frac, -0.5, 0.5))) / fps + FINE_LAG, float(mid)
-
-
-def refined_beats(mono: np.ndarray) -> tuple[np.ndarray, float]:
-    """(beat times in seconds, BPM): tracked on the 23 ms grid, then each moved to the
-    strongest onset within one grid step, located to a fraction of a 5.8 ms frame."""
-    onsets = onset_envelope(spectrogram(mono))
-    if onsets.max() <= 0:
-        return np.zeros(0), 0.0
-    bpm, _ = estimate_tempo(onsets)
-    coarse = frames_to_seconds(track_beats(onsets, bpm))
-    return refine(coarse, fine_onsets(mono)), bpm
 
 
 def refine(times: np.ndarray, fine: np.ndarray) -> np.ndarray:
@@ -505,7 +467,6 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
         tuning=tuning,
         key_scores=scores,
         ternary=reading.ternary,
-        tempo_confidence=reading.confidence,
         tempo_runner_up=reading.runner_up,
         tempo_candidates=reading.candidates,
         envelopes=envelopes,

@@ -580,7 +580,7 @@ def _song_summary(song: Song) -> dict[str, object]:
             "name": song.name,
             "duration": round(a.duration, 1),
             "tempo": round(a.tempo, 1),
-            "tempo_confidence": round(a.tempo_confidence, 2),
+            "tempo_confidence": round(a.beat_confidence, 2),
             "tempo_runner_up": round(a.tempo_runner_up, 1) if a.tempo_runner_up else None,
             "ternary": a.ternary,
             "key": a.key_name,

