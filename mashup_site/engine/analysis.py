@@ -29,7 +29,7 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyloudnorm
@@ -37,6 +37,7 @@ import scipy.fft
 import scipy.ndimage
 import scipy.signal
 
+from . import key
 from .errors import EngineError
 
 ANALYSIS_SR = 22050
@@ -64,6 +65,8 @@ class Analysis:
     # Correlation of the song's chroma with each of the 24 keys, (tonic, mode) -> r; the
     # top one is (tonic, mode). Empty when unknown: then only the top reading counts.
     key_scores: dict[tuple[int, str], float] = field(default_factory=dict, repr=False)
+    # 0..1, how sure the key reading is (key.read); below key.UNCERTAIN it is said so.
+    key_confidence: float = 1.0
 
     @property
     def key_name(self) -> str:
@@ -264,79 +267,20 @@ def pick_downbeats(beats: np.ndarray, low_onsets: np.ndarray) -> np.ndarray:
     return beats[int(np.argmax(strength)) :: 4]
 
 
-KEY_FFT = 32768  # 0.67 Hz bins: 3.7 to a semitone at E1 (41 Hz), more above
-KEY_NOTES = (24, 108)  # MIDI C1..B7: the semitones the chroma folds
-# Gaussian weights over pitch height around Bb3 (233 Hz, the log-centre of 55 Hz–1 kHz),
-# 14 semitones either side to 1/e^0.5: a soft band, so a song moved a few semitones keeps
-# nearly the same weights (a hard band edge drops or admits whole bass notes instead).
-KEY_CENTRE, KEY_SPREAD = 58.0, 14.0
-HARMONIC_DECAY = 0.6  # partial k weighs 0.6^(k-1) in the key templates (after Gómez 2006)
-HARMONICS = 8
-
-
-def harmonic_profile(profile: np.ndarray, decay: float = HARMONIC_DECAY) -> np.ndarray:
-    """``profile`` as a chromagram sees it when every note comes with its partials: partial
-    k (weight decay^(k-1)) sounds round(12·log2 k) semitones above its note, i.e. octaves,
-    a fifth, a major third (the 5th partial), a minor seventh."""
-    kernel = np.zeros(12)
-    for k in range(1, HARMONICS + 1):
-        kernel[round(12 * np.log2(k)) % 12] += decay ** (k - 1)
-    steps = np.arange(12)
-    return np.array([kernel @ profile[(pc - steps) % 12] for pc in range(12)])
-
-
-KEY_PROFILES = {"major": harmonic_profile(MAJOR), "minor": harmonic_profile(MINOR)}
-
-
-def average_spectrum(x: np.ndarray, n_fft: int, *, chunk: int = 16) -> np.ndarray:
-    """Mean |STFT| (Hann, frames half overlapping) over the whole signal, summed a block
-    of frames at a time: only one spectrum's worth of memory is kept."""
-    x = np.asarray(x, dtype=np.float32)
-    if len(x) < n_fft:
-        x = np.pad(x, (0, n_fft - len(x)))
-    window = scipy.signal.get_window("hann", n_fft).astype(np.float32)
-    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[:: n_fft // 2]
-    total = np.zeros(n_fft // 2 + 1)
-    for a in range(0, len(frames), chunk):
-        total += np.abs(scipy.fft.rfft(frames[a : a + chunk] * window, axis=1)).sum(axis=0)
-    return total / len(frames)
-
-
-def estimate_tuning(spectrum: np.ndarray, freqs: np.ndarray) -> float:
-    """How far the song's notes sit from A440's semitones, in semitones (−0.5..0.5): the
-    circular mean of the spectral peaks' positions within their semitone, by power."""
-    band = (freqs >= 80) & (freqs <= 2000)
-    mag, hz = spectrum[band], freqs[band]
-    peaks = np.flatnonzero((mag[1:-1] > mag[:-2]) & (mag[1:-1] >= mag[2:])) + 1
-    if not len(peaks):
-        return 0.0
-    a, b, c = mag[peaks - 1], mag[peaks], mag[peaks + 1]
-    curve = a - 2 * b + c
-    frac = np.divide(0.5 * (a - c), curve, out=np.zeros_like(b), where=curve != 0)
-    where = hz[peaks] + np.clip(frac, -0.5, 0.5) * (hz[1] - hz[0])
-    phase = np.exp(2j * np.pi * 12 * np.log2(where / 440.0))
-    return float(np.angle(np.sum(b**2 * phase)) / (2 * np.pi))
+# The key lives in key.py; these names stay here for the modules and tests that use them.
+KEY_FFT = key.KEY_FFT
+KEY_PROFILES = {"major": key.harmonic_profile(MAJOR), "minor": key.harmonic_profile(MINOR)}
+harmonic_profile = key.harmonic_profile
+average_spectrum = key.average_spectrum
+estimate_tuning = key.estimate_tuning
+best_key = key.best_key
+key_reading = key.read
 
 
 def chroma_and_tuning(mono: np.ndarray) -> tuple[np.ndarray, float]:
-    """(key_chroma, estimate_tuning) of a whole song or layer, from one average spectrum.
-
-    The song's average spectrum (1.5 s frames: fine enough to tell E1 from F1) is summed
-    per semitone of the song's own tuning, C1..B7; each semitone's amplitude (square root
-    of its energy, so one loud bass note does not outvote the harmony) is weighted by a
-    Gaussian over pitch height (see KEY_CENTRE) before folding to pitch classes.
-    """
-    spectrum = average_spectrum(mono, KEY_FFT)[1:]
-    freqs = np.fft.rfftfreq(KEY_FFT, 1 / ANALYSIS_SR)[1:]
-    tuning = estimate_tuning(spectrum, freqs)
-    note = np.round(12 * np.log2(freqs / 440.0) + 69 - tuning).astype(int)
-    low, high = KEY_NOTES
-    keep = (note >= low) & (note < high)
-    energy = np.bincount(note[keep] - low, weights=spectrum[keep] ** 2, minlength=high - low)
-    notes = np.arange(low, high)
-    weight = np.exp(-0.5 * ((notes - KEY_CENTRE) / KEY_SPREAD) ** 2)
-    chroma = np.sqrt(np.bincount(notes % 12, weights=energy * weight**2, minlength=12))
-    return chroma, tuning
+    """(twelve pitch-class amplitudes, tuning in semitones) of a song or layer (key.read)."""
+    reading = key.read(mono)
+    return reading.chroma, reading.tuning
 
 
 def key_chroma(mono: np.ndarray) -> np.ndarray:
@@ -345,29 +289,14 @@ def key_chroma(mono: np.ndarray) -> np.ndarray:
 
 
 def key_scores(chroma: np.ndarray) -> dict[tuple[int, str], float]:
-    """Correlation of ``chroma`` with the template of each of the 24 keys."""
-    return {
-        (tonic, mode): float(np.corrcoef(chroma, np.roll(profile, tonic))[0, 1])
-        for mode, profile in KEY_PROFILES.items()
-        for tonic in range(12)
-    }
+    """Scores of the 24 keys from a chroma alone (no bass register: see key.read)."""
+    return key.scores_of(chroma, chroma, replace(key.SETTINGS, bass_weight=0.0))
 
 
 def estimate_key(mono: np.ndarray) -> tuple[int, str]:
-    """(tonic pitch class, mode): the key whose template best correlates with the chroma.
-
-    Templates: the Krumhansl–Kessler major and minor profiles with each note's partials
-    added (harmonic_profile). Real instruments (a bass, distorted guitars, a voice) put a
-    major third into every note through the 5th partial: against the bare profiles, songs
-    in minor keys read as their parallel major (C minor as C major, three steps away on
-    the Camelot wheel). The chroma (key_chroma) has no band edges, so a song shifted by n
-    semitones reads n semitones away, as the matcher assumes when it plans a shift.
-    """
-    return best_key(key_scores(key_chroma(mono)))
-
-
-def best_key(scores: dict[tuple[int, str], float]) -> tuple[int, str]:
-    return max(scores, key=lambda key: scores[key])
+    """(tonic pitch class, mode) of a song or layer (key.read: chroma, bass, sections)."""
+    reading = key.read(mono)
+    return reading.tonic, reading.mode
 
 
 def _k_weighting(sr: int) -> np.ndarray:
@@ -428,9 +357,8 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
     beats = refine(frames_to_seconds(frames), fine)
     downbeat_frames = pick_downbeats(frames, onset_envelope(mag, low_only=True))
     downbeats = refine(frames_to_seconds(downbeat_frames), fine)
-    chroma, tuning = chroma_and_tuning(mono)
-    scores = key_scores(chroma)
-    tonic, mode = best_key(scores)
+    reading = key_reading(mono)
+    tonic, mode, tuning, scores = reading.tonic, reading.mode, reading.tuning, reading.scores
     return Analysis(
         duration=duration,
         tempo=bpm,
@@ -443,4 +371,5 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
         has_beat=has_pulse(mag),
         tuning=tuning,
         key_scores=scores,
+        key_confidence=reading.confidence,
     )
