@@ -48,6 +48,7 @@ from . import arrange, matching, measure, output, style, voice
 from .analysis import ANALYSIS_SR, NOTES, Analysis, analyse, camelot, integrated_lufs, to_mono
 from .decode import SR, load
 from .errors import EngineError
+from .key import UNCERTAIN
 from .master import master
 from .separation import Separator, SpectralSeparator, Stems
 
@@ -484,7 +485,13 @@ def _key_text(a: Analysis) -> str:
         for (tonic, mode), _ in sorted(matching.readings(a).items(), key=lambda kv: -kv[1])
         if (tonic, mode) != (a.tonic, a.mode)
     ]
-    return f"{a.key_name} ({a.camelot}" + (f"; close: {', '.join(close)})" if close else ")")
+    text = f"{a.key_name} ({a.camelot}" + (f"; close: {', '.join(close)})" if close else ")")
+    return text + key_doubt_words(a)
+
+
+def key_doubt_words(a: Analysis) -> str:
+    """The words added to a key whose reading is unsure (below key.UNCERTAIN), else none."""
+    return ", key uncertain" if a.key_confidence < UNCERTAIN else ""
 
 
 def describe(songs: list[Song], pairs: list[tuple[Song, Song]], params: MashupParams) -> str:

@@ -169,3 +169,10 @@ def test_a_tie_with_the_relative_key_leaves_the_plan_as_it_was() -> None:
 
 def test_without_scores_only_the_top_reading_counts() -> None:
     assert matching.readings(song(100, 4, "major")) == {(4, "major"): 1.0}
+
+
+def test_an_unsure_key_is_planned_for_its_top_three_readings() -> None:
+    # Outside the margin, Escape's other readings count only when its reading is unsure.
+    sure, unsure = read(ESCAPE), replace(read(ESCAPE), key_confidence=0.2)
+    assert set(matching.readings(sure)) == {(0, "minor")}
+    assert set(matching.readings(unsure)) == {(0, "minor"), (0, "major"), (5, "major")}
