@@ -11,16 +11,11 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   ±23 ms between two songs, more than the 20 ms the alignment is held to.
 - Downbeats: of the four beat phases, the one whose beats carry most low-frequency onset
   energy (kick drums and bass notes land on the one).
-- Key: a chromagram (the average 32768-point spectrum summed per semitone of the song's
-  own tuning, weighted smoothly around 55 Hz–1 kHz where fundamentals are, folded to
-  pitch classes) against the Krumhansl–Kessler major and minor profiles with the notes'
-  partials added (Gómez 2006), so harmonics do not turn minor keys major. All 24 keys'
-  correlations are kept (``key_scores``): a song whose top readings are nearly tied is
-  planned for all of them (see matching).
-- Tuning: how far the song's notes sit from A440's semitones (a band tuned to A=432 Hz is
-  32 cents flat), from the same average spectrum, as the power-weighted circular mean of
-  its peaks' positions within their semitone. The chromagram folds by it, and the matcher
-  moves the backing onto the lead's tuning with it.
+- Key and tuning: engine/key.py (whitened chroma, bass chroma, per-section scores, a
+  confidence). All 24 keys' scores are kept (``key_scores``): a song whose top readings
+  are nearly tied, or whose reading is unsure (``key_confidence``), is planned for
+  several (see matching). The names below (``estimate_key``, ``chroma_and_tuning``...)
+  are thin calls into it.
 - Beat presence: the 95th percentile of spectral flux relative to the frame's level, and
   its contrast with the median. Pads and drones have almost no flux; noise has flux but
   no contrast. Without a beat the song is laid by its own timing (see matching).
