@@ -13,9 +13,10 @@ Method (numpy/scipy only):
   twelfth, the 5th partial's major third...: Gómez 2006), so a bright minor chord does
   not read as its parallel major. (Subtracting partials from the semitones above each
   note, ``Settings.suppress``, was measured and lost on the tuning set.)
-- Two chromas: the bass (E1..B3, where chord roots are played) and all notes, weighted by
-  a Gaussian over pitch height around Bb3 (no hard band edges: a song moved by n
-  semitones reads n semitones away). A key's score
+- Two chromas: the bass (a Gaussian over pitch height around E2, where chord roots are
+  played) and all notes, weighted by a Gaussian around Bb3. No hard band edges: a song
+  moved by n semitones reads n semitones away (a hard E1..B3 bass band broke that on a
+  real song, measured by benchmarks/engine_ears.py's transposition check). A key's score
   is the correlation of the upper chroma with its pitch profile plus BASS_WEIGHT times
   that of the bass chroma with the profile of chord roots in that key (tonic, then the
   fifth and fourth, then the other diatonic roots): the bass tells a major key from its
@@ -51,7 +52,6 @@ NOTES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 KEY_FFT = 32768
 KEY_HOP = KEY_FFT // 2
 KEY_NOTES = (24, 108)  # MIDI C1..B7
-BASS_NOTES = (28, 60)  # E1..B3
 HARMONICS = 8
 HARMONIC_DECAY = 0.6
 # Profiles: (major, minor).
@@ -202,7 +202,8 @@ _NOTES = np.arange(KEY_NOTES[0], KEY_NOTES[1])
 # Gaussian over pitch height around Bb3 (233 Hz), 14 semitones to 1/e^0.5: a soft band, so
 # a song moved a few semitones keeps nearly the same weights.
 UPPER_WEIGHT = np.exp(-0.5 * ((_NOTES - 58.0) / 14.0) ** 2)
-BASS_WEIGHT = ((BASS_NOTES[0] <= _NOTES) & (BASS_NOTES[1] > _NOTES)).astype(float)
+# The bass: a Gaussian around E2 (82 Hz), 8 semitones to 1/e^0.5 (soft for the same reason).
+BASS_WEIGHT = np.exp(-0.5 * ((_NOTES - 40.0) / 8.0) ** 2)
 
 
 def _templates(settings: Settings) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
@@ -275,8 +276,8 @@ def chromas(
     upper, bass = _fold(level, UPPER_WEIGHT), _fold(level, BASS_WEIGHT)
     w = settings.window_frames
     n = upper.shape[1]
-    if n >= 2 * w:
-        edges = np.arange(0, n - w + 1, w // 2)
+    if 2 * n >= 3 * w:  # room for two windows: half-overlapping, the last one at the end
+        edges = np.round(np.linspace(0, n - w, int(np.ceil((n - w) / (w / 2))) + 1)).astype(int)
         win_upper = np.stack([upper[:, a : a + w].sum(axis=1) for a in edges], axis=1)
         win_bass = np.stack([bass[:, a : a + w].sum(axis=1) for a in edges], axis=1)
     else:
