@@ -24,7 +24,7 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyloudnorm
@@ -273,9 +273,21 @@ key_reading = key.read
 
 
 def chroma_and_tuning(mono: np.ndarray) -> tuple[np.ndarray, float]:
-    """(twelve pitch-class amplitudes, tuning in semitones) of a song or layer (key.read)."""
-    reading = key.read(mono)
-    return reading.chroma, reading.tuning
+    """(twelve pitch-class amplitudes, tuning in semitones) of a whole song or layer: the
+    average spectrum summed per semitone of its own tuning, C1..B7, weighted by a
+    Gaussian over pitch height around Bb3, folded. A plain amplitude chroma (its argmax
+    is the loudest pitch class); the key itself is read by key.read."""
+    spectrum = average_spectrum(mono, KEY_FFT)[1:]
+    freqs = np.fft.rfftfreq(KEY_FFT, 1 / ANALYSIS_SR)[1:]
+    tuning = estimate_tuning(spectrum, freqs)
+    note = np.round(12 * np.log2(freqs / 440.0) + 69 - tuning).astype(int)
+    low, high = key.KEY_NOTES
+    keep = (note >= low) & (note < high)
+    energy = np.bincount(note[keep] - low, weights=spectrum[keep] ** 2, minlength=high - low)
+    notes = np.arange(low, high)
+    weight = np.exp(-0.5 * ((notes - 58.0) / 14.0) ** 2)
+    chroma = np.sqrt(np.bincount(notes % 12, weights=energy * weight**2, minlength=12))
+    return chroma, tuning
 
 
 def key_chroma(mono: np.ndarray) -> np.ndarray:
@@ -284,8 +296,13 @@ def key_chroma(mono: np.ndarray) -> np.ndarray:
 
 
 def key_scores(chroma: np.ndarray) -> dict[tuple[int, str], float]:
-    """Scores of the 24 keys from a chroma alone (no bass register: see key.read)."""
-    return key.scores_of(chroma, chroma, replace(key.SETTINGS, bass_weight=0.0))
+    """Correlation of an amplitude ``chroma`` with each of the 24 keys' templates (the
+    Krumhansl–Kessler profiles with partials). The engine's own key is key.read's."""
+    return {
+        (tonic, mode): float(np.corrcoef(chroma, np.roll(profile, tonic))[0, 1])
+        for mode, profile in KEY_PROFILES.items()
+        for tonic in range(12)
+    }
 
 
 def estimate_key(mono: np.ndarray) -> tuple[int, str]:
