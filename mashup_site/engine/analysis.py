@@ -14,16 +14,11 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
 - Downbeats: of the four beat phases, the one whose beats carry most low-frequency onset
   energy (kick drums and bass notes land on the one) and most harmonic change (chords
   change on the bar line; a rock beat's kick alone ties beats 1 and 3).
-- Key: a chromagram (the average 32768-point spectrum summed per semitone of the song's
-  own tuning, weighted smoothly around 55 Hz–1 kHz where fundamentals are, folded to
-  pitch classes) against the Krumhansl–Kessler major and minor profiles with the notes'
-  partials added (Gómez 2006), so harmonics do not turn minor keys major. All 24 keys'
-  correlations are kept (``key_scores``): a song whose top readings are nearly tied is
-  planned for all of them (see matching).
-- Tuning: how far the song's notes sit from A440's semitones (a band tuned to A=432 Hz is
-  32 cents flat), from the same average spectrum, as the power-weighted circular mean of
-  its peaks' positions within their semitone. The chromagram folds by it, and the matcher
-  moves the backing onto the lead's tuning with it.
+- Key and tuning: engine/key.py (whitened chroma, bass chroma, per-section scores, a
+  confidence). All 24 keys' scores are kept (``key_scores``): a song whose top readings
+  are nearly tied, or whose reading is unsure (``key_confidence``), is planned for
+  several (see matching). The names below (``estimate_key``, ``chroma_and_tuning``...)
+  are thin calls into it.
 - Beat presence: the 95th percentile of spectral flux relative to the frame's level, and
   its contrast with the median. Pads and drones have almost no flux; noise has flux but
   no contrast. Without a beat the song is laid by its own timing (see matching).
@@ -41,6 +36,7 @@ import scipy.fft
 import scipy.ndimage
 import scipy.signal
 
+from . import key
 from .errors import EngineError
 
 ANALYSIS_SR = 22050
@@ -79,6 +75,8 @@ class Analysis:
     # Correlation of the song's chroma with each of the 24 keys, (tonic, mode) -> r; the
     # top one is (tonic, mode). Empty when unknown: then only the top reading counts.
     key_scores: dict[tuple[int, str], float] = field(default_factory=dict, repr=False)
+    # 0..1, how sure the key reading is (key.read); below key.UNCERTAIN it is said so.
+    key_confidence: float = 1.0
     ternary: bool = False  # each beat divides in three (6/8, 12/8, a shuffle)
     tempo_runner_up: float | None = None  # the next reading's BPM when it is close
     # Every metrical level considered, (BPM, score), best first.
@@ -284,77 +282,30 @@ def pick_downbeats(beats: np.ndarray, low_onsets: np.ndarray, chroma: np.ndarray
     return beats[int(np.argmax(score)) :: 4]
 
 
-KEY_FFT = 32768  # 0.67 Hz bins: 3.7 to a semitone at E1 (41 Hz), more above
-KEY_NOTES = (24, 108)  # MIDI C1..B7: the semitones the chroma folds
-# Gaussian weights over pitch height around Bb3 (233 Hz, the log-centre of 55 Hz–1 kHz),
-# 14 semitones either side to 1/e^0.5: a soft band, so a song moved a few semitones keeps
-# nearly the same weights (a hard band edge drops or admits whole bass notes instead).
-KEY_CENTRE, KEY_SPREAD = 58.0, 14.0
-HARMONIC_DECAY = 0.6  # partial k weighs 0.6^(k-1) in the key templates (after Gómez 2006)
-HARMONICS = 8
-
-
-def harmonic_profile(profile: np.ndarray, decay: float = HARMONIC_DECAY) -> np.ndarray:
-    """``profile`` as a chromagram sees it when every note comes with its partials: partial
-    k (weight decay^(k-1)) sounds round(12·log2 k) semitones above its note, i.e. octaves,
-    a fifth, a major third (the 5th partial), a minor seventh."""
-    kernel = np.zeros(12)
-    for k in range(1, HARMONICS + 1):
-        kernel[round(12 * np.log2(k)) % 12] += decay ** (k - 1)
-    steps = np.arange(12)
-    return np.array([kernel @ profile[(pc - steps) % 12] for pc in range(12)])
-
-
-KEY_PROFILES = {"major": harmonic_profile(MAJOR), "minor": harmonic_profile(MINOR)}
-
-
-def average_spectrum(x: np.ndarray, n_fft: int, *, chunk: int = 16) -> np.ndarray:
-    """Mean |STFT| (Hann, frames half overlapping) over the whole signal, summed a block
-    of frames at a time: only one spectrum's worth of memory is kept."""
-    x = np.asarray(x, dtype=np.float32)
-    if len(x) < n_fft:
-        x = np.pad(x, (0, n_fft - len(x)))
-    window = scipy.signal.get_window("hann", n_fft).astype(np.float32)
-    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[:: n_fft // 2]
-    total = np.zeros(n_fft // 2 + 1)
-    for a in range(0, len(frames), chunk):
-        total += np.abs(scipy.fft.rfft(frames[a : a + chunk] * window, axis=1)).sum(axis=0)
-    return total / len(frames)
-
-
-def estimate_tuning(spectrum: np.ndarray, freqs: np.ndarray) -> float:
-    """How far the song's notes sit from A440's semitones, in semitones (−0.5..0.5): the
-    circular mean of the spectral peaks' positions within their semitone, by power."""
-    band = (freqs >= 80) & (freqs <= 2000)
-    mag, hz = spectrum[band], freqs[band]
-    peaks = np.flatnonzero((mag[1:-1] > mag[:-2]) & (mag[1:-1] >= mag[2:])) + 1
-    if not len(peaks):
-        return 0.0
-    a, b, c = mag[peaks - 1], mag[peaks], mag[peaks + 1]
-    curve = a - 2 * b + c
-    frac = np.divide(0.5 * (a - c), curve, out=np.zeros_like(b), where=curve != 0)
-    where = hz[peaks] + np.clip(frac, -0.5, 0.5) * (hz[1] - hz[0])
-    phase = np.exp(2j * np.pi * 12 * np.log2(where / 440.0))
-    return float(np.angle(np.sum(b**2 * phase)) / (2 * np.pi))
+# The key lives in key.py; these names stay here for the modules and tests that use them.
+KEY_FFT = key.KEY_FFT
+KEY_PROFILES = {"major": key.harmonic_profile(MAJOR), "minor": key.harmonic_profile(MINOR)}
+harmonic_profile = key.harmonic_profile
+average_spectrum = key.average_spectrum
+estimate_tuning = key.estimate_tuning
+best_key = key.best_key
+key_reading = key.read
 
 
 def chroma_and_tuning(mono: np.ndarray) -> tuple[np.ndarray, float]:
-    """(key_chroma, estimate_tuning) of a whole song or layer, from one average spectrum.
-
-    The song's average spectrum (1.5 s frames: fine enough to tell E1 from F1) is summed
-    per semitone of the song's own tuning, C1..B7; each semitone's amplitude (square root
-    of its energy, so one loud bass note does not outvote the harmony) is weighted by a
-    Gaussian over pitch height (see KEY_CENTRE) before folding to pitch classes.
-    """
+    """(twelve pitch-class amplitudes, tuning in semitones) of a whole song or layer: the
+    average spectrum summed per semitone of its own tuning, C1..B7, weighted by a
+    Gaussian over pitch height around Bb3, folded. A plain amplitude chroma (its argmax
+    is the loudest pitch class); the key itself is read by key.read."""
     spectrum = average_spectrum(mono, KEY_FFT)[1:]
     freqs = np.fft.rfftfreq(KEY_FFT, 1 / ANALYSIS_SR)[1:]
     tuning = estimate_tuning(spectrum, freqs)
     note = np.round(12 * np.log2(freqs / 440.0) + 69 - tuning).astype(int)
-    low, high = KEY_NOTES
+    low, high = key.KEY_NOTES
     keep = (note >= low) & (note < high)
     energy = np.bincount(note[keep] - low, weights=spectrum[keep] ** 2, minlength=high - low)
     notes = np.arange(low, high)
-    weight = np.exp(-0.5 * ((notes - KEY_CENTRE) / KEY_SPREAD) ** 2)
+    weight = np.exp(-0.5 * ((notes - 58.0) / 14.0) ** 2)
     chroma = np.sqrt(np.bincount(notes % 12, weights=energy * weight**2, minlength=12))
     return chroma, tuning
 
@@ -365,7 +316,8 @@ def key_chroma(mono: np.ndarray) -> np.ndarray:
 
 
 def key_scores(chroma: np.ndarray) -> dict[tuple[int, str], float]:
-    """Correlation of ``chroma`` with the template of each of the 24 keys."""
+    """Correlation of an amplitude ``chroma`` with each of the 24 keys' templates (the
+    Krumhansl–Kessler profiles with partials). The engine's own key is key.read's."""
     return {
         (tonic, mode): float(np.corrcoef(chroma, np.roll(profile, tonic))[0, 1])
         for mode, profile in KEY_PROFILES.items()
@@ -374,20 +326,9 @@ def key_scores(chroma: np.ndarray) -> dict[tuple[int, str], float]:
 
 
 def estimate_key(mono: np.ndarray) -> tuple[int, str]:
-    """(tonic pitch class, mode): the key whose template best correlates with the chroma.
-
-    Templates: the Krumhansl–Kessler major and minor profiles with each note's partials
-    added (harmonic_profile). Real instruments (a bass, distorted guitars, a voice) put a
-    major third into every note through the 5th partial: against the bare profiles, songs
-    in minor keys read as their parallel major (C minor as C major, three steps away on
-    the Camelot wheel). The chroma (key_chroma) has no band edges, so a song shifted by n
-    semitones reads n semitones away, as the matcher assumes when it plans a shift.
-    """
-    return best_key(key_scores(key_chroma(mono)))
-
-
-def best_key(scores: dict[tuple[int, str], float]) -> tuple[int, str]:
-    return max(scores, key=lambda key: scores[key])
+    """(tonic pitch class, mode) of a song or layer (key.read: chroma, bass, sections)."""
+    reading = key.read(mono)
+    return reading.tonic, reading.mode
 
 
 def _k_weighting(sr: int) -> np.ndarray:
@@ -449,26 +390,25 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
         fine_onsets(mono),
         frame_chroma(mag),
     )
-    reading = read_tempo(mag)
-    beats, downbeats = beat_grid(envelopes, reading.bpm)
-    chroma, tuning = chroma_and_tuning(mono)
-    scores = key_scores(chroma)
-    tonic, mode = best_key(scores)
+    tempo = read_tempo(mag)
+    beats, downbeats = beat_grid(envelopes, tempo.bpm)
+    keyed = key_reading(mono)
     return Analysis(
         duration=duration,
-        tempo=reading.bpm,
+        tempo=tempo.bpm,
         beats=beats,
         downbeats=downbeats,
-        tonic=tonic,
-        mode=mode,
+        tonic=keyed.tonic,
+        mode=keyed.mode,
         lufs=integrated_lufs(audio, sr),
-        beat_confidence=reading.confidence,
+        beat_confidence=tempo.confidence,
         has_beat=has_pulse(mag),
-        tuning=tuning,
-        key_scores=scores,
-        ternary=reading.ternary,
-        tempo_runner_up=reading.runner_up,
-        tempo_candidates=reading.candidates,
+        tuning=keyed.tuning,
+        key_scores=keyed.scores,
+        key_confidence=keyed.confidence,
+        ternary=tempo.ternary,
+        tempo_runner_up=tempo.runner_up,
+        tempo_candidates=tempo.candidates,
         envelopes=envelopes,
     )
 

@@ -221,8 +221,8 @@ class QualityReport:
 
 def layer_key(mono: np.ndarray) -> tuple[str, float]:
     """(Camelot code, tuning in semitones) of a layer, from one average spectrum."""
-    chroma, tuning = analysis.chroma_and_tuning(mono)
-    return analysis.camelot(*analysis.best_key(analysis.key_scores(chroma))), tuning
+    reading = analysis.key_reading(mono)
+    return analysis.camelot(reading.tonic, reading.mode), reading.tuning
 
 
 def longest_silence(mix: np.ndarray, sr: int) -> float:

@@ -49,6 +49,7 @@ from . import analysis, arrange, matching, measure, output, style, voice
 from .analysis import ANALYSIS_SR, NOTES, Analysis, analyse, camelot, integrated_lufs, to_mono
 from .decode import SR, load
 from .errors import EngineError
+from .key import UNCERTAIN
 from .master import master
 from .separation import Separator, SpectralSeparator, Stems
 
@@ -584,6 +585,7 @@ def _song_summary(song: Song) -> dict[str, object]:
             "tempo_runner_up": round(a.tempo_runner_up, 1) if a.tempo_runner_up else None,
             "ternary": a.ternary,
             "key": a.key_name,
+            "key_confidence": round(a.key_confidence, 2),
             "camelot": a.camelot,
             "tuning_cents": cents(a.tuning),
             "lufs": round(a.lufs, 1),
@@ -599,7 +601,13 @@ def _key_text(a: Analysis) -> str:
         for (tonic, mode), _ in sorted(matching.readings(a).items(), key=lambda kv: -kv[1])
         if (tonic, mode) != (a.tonic, a.mode)
     ]
-    return f"{a.key_name} ({a.camelot}" + (f"; close: {', '.join(close)})" if close else ")")
+    text = f"{a.key_name} ({a.camelot}" + (f"; close: {', '.join(close)})" if close else ")")
+    return text + key_doubt_words(a)
+
+
+def key_doubt_words(a: Analysis) -> str:
+    """The words added to a key whose reading is unsure (below key.UNCERTAIN), else none."""
+    return ", key uncertain" if a.key_confidence < UNCERTAIN else ""
 
 
 def _tempo_text(a: Analysis) -> str:

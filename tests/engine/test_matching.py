@@ -195,3 +195,10 @@ def test_it_says_so_when_a_shuffle_meets_a_straight_groove() -> None:
     assert any("ternary feel" in warning and "lead" in warning for warning in fit.warnings)
     both = matching.match(replace(song(100), ternary=True), replace(song(98), ternary=True))
     assert both.warnings == ()
+
+
+def test_an_unsure_key_is_planned_for_its_top_three_readings() -> None:
+    # Outside the margin, Escape's other readings count only when its reading is unsure.
+    sure, unsure = read(ESCAPE), replace(read(ESCAPE), key_confidence=0.2)
+    assert set(matching.readings(sure)) == {(0, "minor")}
+    assert set(matching.readings(unsure)) == {(0, "minor"), (0, "major"), (5, "major")}

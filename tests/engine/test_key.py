@@ -1,0 +1,78 @@
+"""The key and how sure of it the engine is, on pieces whose key the tests wrote
+(engine/key.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mashup_site.engine import analysis, key, pipeline
+from tests import signals
+from tests.engine import instruments
+
+SR = signals.SR
+
+
+def read(audio: np.ndarray) -> key.KeyReading:
+    return key.read(analysis.to_mono(audio, SR))
+
+
+@pytest.mark.parametrize(
+    ("tonic", "mode"), [(0, "minor"), (9, "minor"), (4, "major"), (10, "major")]
+)
+def test_a_clear_progression_is_read_right_and_sure(tonic: int, mode: str) -> None:
+    found = read(instruments.band(tonic, mode, 110, 12))
+    assert (found.tonic, found.mode) == (tonic, mode)
+    assert found.confidence >= key.UNCERTAIN
+
+
+def test_the_bass_tells_a_minor_key_from_its_relative_major() -> None:
+    # A minor's i–iv–v–i and C major share every note but the G#-less v; with the bass on
+    # A, D and E the tonic is A.
+    found = read(instruments.band(9, "minor", 110, 12, bass_octave=1))
+    assert (found.tonic, found.mode) == (9, "minor")
+
+
+def test_an_open_fifth_has_no_mode_and_the_reading_says_it_is_unsure() -> None:
+    t = np.arange(12 * SR) / SR
+    tone = sum(np.sin(2 * np.pi * f * t) for f in (130.81, 196.0, 261.63)) * 0.2
+    found = read(np.stack([tone, tone]).astype(np.float32))
+    assert found.tonic == 0
+    assert found.confidence < key.UNCERTAIN
+
+
+def test_a_song_in_two_keys_is_less_sure_than_either_half() -> None:
+    first, second = instruments.band(0, "major", 110, 12), instruments.band(6, "major", 110, 12)
+    both = read(np.concatenate([first, second], axis=1))
+    assert both.confidence < min(read(first).confidence, read(second).confidence) - 0.2
+
+
+def test_the_analysis_carries_the_confidence_and_every_keys_score() -> None:
+    found = analysis.analyse(instruments.song(110, 2, "major", 12)["mix"], SR)
+    assert found.key_name == "D major"
+    assert len(found.key_scores) == 24
+    assert found.key_confidence >= key.UNCERTAIN
+
+
+def test_a_band_tuned_a_third_of_a_semitone_flat_still_reads_its_key() -> None:
+    found = read(instruments.band(7, "major", 110, 12, tuning=-0.318))
+    assert (found.tonic, found.mode) == (7, "major")
+    assert found.tuning == pytest.approx(-0.318, abs=0.03)
+
+
+def test_the_summary_says_when_the_key_is_uncertain() -> None:
+    def song(confidence: float) -> analysis.Analysis:
+        return analysis.Analysis(
+            duration=60.0,
+            tempo=120.0,
+            beats=np.zeros(0),
+            downbeats=np.zeros(0),
+            tonic=0,
+            mode="major",
+            lufs=-14.0,
+            beat_confidence=1.0,
+            key_confidence=confidence,
+        )
+
+    assert pipeline.key_doubt_words(song(0.2)) == ", key uncertain"
+    assert pipeline.key_doubt_words(song(0.9)) == ""
