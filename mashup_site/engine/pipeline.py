@@ -30,6 +30,7 @@ them, the web worker does not and skips them (``measure_quality=False``).
 from __future__ import annotations
 
 import ctypes
+import itertools
 import logging
 import math
 import threading
@@ -336,7 +337,7 @@ def _render(
 # The alignment guard: a backing that comes out off the lead (measure.layer_offset, which
 # uses no beat grid) is laid again on the next plausible metrical readings, at most this
 # many times: each costs one more stretch of the backing (about 3 s of a core a minute).
-MAX_RELAYS = 2
+MAX_RELAYS = 3
 
 
 @dataclass(frozen=True)
@@ -377,6 +378,10 @@ def _lay(
             start = int(timeline.start * SR)
             reference = lead.audio[:, start : start + backing_layer.shape[1]]
             offset = measure.layer_offset(to_mono(reference, SR), to_mono(backing_layer, SR))
+        if lead_a.ternary != backing_a.ternary:
+            # A swung or 6/8 layer over a straight one: their beat spectra differ by nature
+            # (the matcher says so); only the offset can tell whether they are together.
+            offset = replace(offset, rhythm=None)
         tried += 1
         if best is None or _closer(offset, best.offset):
             best = Laid(lead_a, backing_a, fit, timeline, lead_layer, backing_layer, offset, note)
@@ -388,30 +393,38 @@ def _lay(
 
 
 def _readings(lead: Analysis, backing: Analysis) -> list[tuple[Analysis, Analysis, str]]:
-    """The songs as read, then the other plausible metrical readings (runner-up and 3:2
-    relatives), the backing's first: it is the layer that is stretched."""
+    """The songs as read, then their other plausible metrical readings, taken in turn, the
+    backing's first (it is the layer that is stretched)."""
     out = [(lead, backing, "")]
     if not (lead.has_beat and backing.has_beat):
         return out  # a song without a beat is laid by its own timing: nothing to re-read
-    for which, song in (("backing", backing), ("lead", lead)):
-        for bpm in _other_levels(song):
-            other = analysis.at_tempo(song, bpm)
-            note = f"the {which}'s beat was read again at {bpm:.1f} BPM (first {song.tempo:.1f})"
-            out.append((lead, other, note) if which == "backing" else (other, backing, note))
-    # interleave: backing's first alternative, lead's first, then the rest
-    firsts = [r for r in out[1:] if "backing" in r[2]][:1] + [r for r in out[1:] if "lead" in r[2]][
-        :1
+
+    def note(which: str, song: Analysis, bpm: float) -> str:
+        return f"the {which}'s beat was read again at {bpm:.1f} BPM (first {song.tempo:.1f})"
+
+    backings = [
+        (lead, analysis.at_tempo(backing, bpm), note("backing", backing, bpm))
+        for bpm in _other_levels(backing)
     ]
-    return [out[0], *firsts, *[r for r in out[1:] if r not in firsts]]
+    leads = [
+        (analysis.at_tempo(lead, bpm), backing, note("lead", lead, bpm))
+        for bpm in _other_levels(lead)
+    ]
+    for pair in itertools.zip_longest(backings, leads):
+        out += [reading for reading in pair if reading is not None]
+    return out
 
 
 def _other_levels(song: Analysis) -> list[float]:
-    """Plausible metrical readings of ``song`` other than its first, by score; octaves of
-    the first are left out (the matcher meets them at 1:2 or 2:1 anyway)."""
+    """Plausible metrical readings of ``song`` other than its first: the runner-up, then
+    the 3:2 relatives (the error that lays a backing a third of a beat off), then the other
+    levels by score. Octaves of the first are left out: the matcher meets them at 1:2 or
+    2:1 anyway, on the same beats."""
     if song.envelopes is None:
         return []
-    levels = [bpm for bpm, _ in song.tempo_candidates[1:]]
+    levels = [song.tempo_runner_up] if song.tempo_runner_up else []
     levels += [song.tempo * 1.5, song.tempo / 1.5]
+    levels += [bpm for bpm, _ in song.tempo_candidates[1:]]
     out: list[float] = []
     for bpm in levels:
         octave = math.log2(bpm / song.tempo)

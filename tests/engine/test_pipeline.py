@@ -28,7 +28,7 @@ from mashup_site.engine.decode import load
 from mashup_site.engine.measure import measure_stems_dir
 from mashup_site.engine.separation import SpectralSeparator, Stems
 from tests import signals
-from tests.engine import instruments
+from tests.engine import instruments, rhythms
 
 SR = signals.SR
 SECONDS = 12  # one four-bar section at 100 BPM, and room for the beat tracker
@@ -436,3 +436,30 @@ def test_the_analysis_says_a_ternary_feel_and_an_ambiguous_beat() -> None:
     assert pipeline._tempo_text(song) == "120.0 BPM (ternary feel)"
     unsure = replace(song, ternary=False, tempo_runner_up=80.0)
     assert pipeline._tempo_text(unsure) == "120.0 BPM, or 80 BPM: the beat is ambiguous"
+
+
+def test_the_check_tries_the_runner_up_then_the_three_two_relatives_never_octaves(misread):
+    _, backing = misread  # read at 80 (two thirds of its 120)
+    levels = pipeline._other_levels(backing.analysis)
+    assert levels[0] == pytest.approx(120, rel=0.01) or backing.analysis.tempo_runner_up
+    assert all(abs(np.log2(bpm / 80) % 1) > 0.05 for bpm in levels)  # no octave of 80
+    lead, _ = misread
+    readings = pipeline._readings(lead.analysis, backing.analysis)
+    whose = [note.split("'")[0] for _, _, note in readings]
+    assert whose[:3] == ["", "the backing", "the lead"]  # in turn, the backing first
+
+
+def test_a_six_eight_lead_over_a_straight_backing_is_not_called_apart(tmp_path) -> None:
+    # Their beat spectra differ by nature (triplet against straight eighths): only the
+    # offset says whether they are together; the matcher says the feels differ.
+    paths = [
+        signals.write_wav(tmp_path / f"{name}.wav", rhythms.groove(name, bpm, 30, seed=2).audio)
+        for name, bpm in (("six_eight", 70), ("straight", 128))
+    ]
+    steps = pipeline.Steps()
+    lead, backing = (pipeline._song(p, SpectralSeparator(), steps, 60) for p in paths)
+    laid = pipeline._lay(1, lead, backing, MashupParams(), steps)
+    print(laid.offset.as_text(), laid.note)
+    assert laid.offset.rhythm is None and laid.offset.aligned
+    assert laid.warnings == () and laid.note == ""
+    assert any("ternary feel" in warning for warning in laid.fit.warnings)
