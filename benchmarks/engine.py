@@ -4,9 +4,8 @@
 
 Songs: two complete recordings from Debian's ``fretsonfire-songs-sectoid`` (CC BY-SA):
 "Escape from chaosland" (3:26) and "War of freedom" (2:55), each the band track
-(song.ogg) mixed with its lead guitar (guitar.ogg). On first use the script fetches the
-package with ``apt-get download`` and unpacks it with ``dpkg -x`` into
-benchmarks/.cache/engine/ (git-ignored); later runs reuse it.
+(song.ogg) mixed with its lead guitar (guitar.ogg), fetched and mixed on first use by
+benchmarks/sectoid.py into benchmarks/.cache/engine/ (git-ignored).
 
 Each run is a fresh process, as a worker's first job would be: it imports Django and the
 engine, then runs ``manage.py mashup`` (through call_command) ``--runs`` times on the same
@@ -33,44 +32,19 @@ import tempfile
 import time
 from pathlib import Path
 
+import sectoid
+
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "benchmarks" / ".cache" / "engine"
-PACKAGE = "fretsonfire-songs-sectoid"
-SONGS = {
-    "escape-from-chaosland.flac": "Escape from chaosland",
-    "war-of-freedom.flac": "War of freedom",
-}
-SONG_DIR = "usr/share/games/fretsonfire/data/songs/sectoid"
+SONGS = ("Escape from chaosland", "War of freedom")
 
 
 SHOWN = ("lead", "tempo", "backing_tempo", "stretch", "shift", "keys", "duration", "quality_text")
 
 
 def fetch() -> list[Path]:
-    """The two songs in the cache, fetching and mixing them on first use."""
-    paths = [CACHE / name for name in SONGS]
-    if all(path.is_file() for path in paths):
-        return paths
-    CACHE.mkdir(parents=True, exist_ok=True)
-    if not list(CACHE.glob(f"{PACKAGE}_*.deb")):
-        print(f"fetching {PACKAGE} with apt-get download ...", flush=True)
-        subprocess.run(["apt-get", "download", PACKAGE], cwd=CACHE, check=True)
-    deb = sorted(CACHE.glob(f"{PACKAGE}_*.deb"))[-1]
-    unpacked = CACHE / "package"
-    subprocess.run(["dpkg", "-x", str(deb), str(unpacked)], check=True)
+    """The two songs, mixed, in the cache (benchmarks/sectoid.py fetches them once)."""
     sys.path.insert(0, str(ROOT))
-    from pedalboard.io import AudioFile
-
-    from mashup_site.engine.decode import SR, load
-
-    for path, title in zip(paths, SONGS.values(), strict=True):
-        folder = unpacked / SONG_DIR / title
-        band, guitar = load(folder / "song.ogg"), load(folder / "guitar.ogg")
-        n = min(band.shape[1], guitar.shape[1])
-        mix = (band[:, :n] + guitar[:, :n]) * 0.7
-        with AudioFile(str(path), "w", SR, 2) as out:
-            out.write(mix)
-    return paths
+    return [sectoid.mixed(title) for title in SONGS]
 
 
 def child(args: argparse.Namespace) -> None:
@@ -84,7 +58,7 @@ def child(args: argparse.Namespace) -> None:
     from django.core.management import call_command
 
     imported = time.perf_counter() - started
-    songs = [CACHE / name for name in SONGS]
+    songs = fetch()
     for run in range(1, args.runs + 1):
         out, err = io.StringIO(), io.StringIO()
         options = ["--json"] + ["--instrumental"] * args.instrumental + ["--stems"] * args.stems

