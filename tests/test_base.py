@@ -7,7 +7,7 @@ import pytest
 from mashup_site.providers.base import MESSAGES, ProviderError, Stage, user_message
 from mashup_site.providers.remote import RETRYABLE
 
-# shared/api-contract.md, "Response and error codes" and the callback failure codes.
+# docs/api-contract.md, "Response and error codes" and the callback failure codes.
 CONTRACT_CODES = {400, 401, 402, 404, 405, 408, 409, 413, 422, 429, 430, 451, 455, 500, 501}
 CONTRACT_CODES |= {505, 531}
 

@@ -1,4 +1,4 @@
-"""Every row of the contract's submit table, both sides of each limit (shared/api-contract.md)."""
+"""Every row of the contract's submit table, both sides of each limit (docs/api-contract.md)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Neither is a page for people: no login (the provider has none), no CSRF (it cannot send a
 token). Trust comes from the unguessable per-job token in the URL (and, when configured,
 the kie.ai-style HMAC signature), and a callback is only ever applied to the job its token
-names (shared/api-contract.md, "Callback").
+names (docs/api-contract.md, "Callback").
 """
 
 from __future__ import annotations

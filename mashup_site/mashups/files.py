@@ -1,4 +1,4 @@
-"""Files through Django's storage API, under content-addressed names (design rule 7).
+"""Files through Django's storage API, under content-addressed names (docs/design.md, rule 7).
 
 The same bytes are stored once, whatever they were called, so S3 or the local disk is a
 matter of configuration (settings.STORAGES) and re-uploading a song costs no space.

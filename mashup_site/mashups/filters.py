@@ -1,4 +1,4 @@
-"""The gallery's search, status filter and page number: a GET form (design rule 3)."""
+"""The gallery's search, status filter and page number: a GET form (docs/design.md, rule 3)."""
 
 from __future__ import annotations
 

@@ -287,7 +287,7 @@ class SubmitSlot(models.Model):
 
     A submission takes a slot that has been free for a whole window; the conditional UPDATE
     that takes it is atomic in every database, so worker processes share one throttle
-    (shared/api-contract.md, "Rate limits"; see pipeline.DatabaseSlots).
+    (docs/api-contract.md, "Rate limits"; see pipeline.DatabaseSlots).
     """
 
     number = models.PositiveIntegerField(primary_key=True)

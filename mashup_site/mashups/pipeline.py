@@ -54,7 +54,7 @@ class DatabaseSlots:
     """The submission throttle's window in the database, shared by every worker process.
 
     ``rate`` slots; taking one is a conditional UPDATE (atomic in SQLite and PostgreSQL),
-    so two processes can never take the same slot (shared/api-contract.md, "Rate limits").
+    so two processes can never take the same slot (docs/api-contract.md, "Rate limits").
     """
 
     def take(self, now: float, per: float, rate: int) -> float:

@@ -2,7 +2,7 @@
 
 A mashup expires ``RETENTION_DAYS`` after it completed (``pipeline._move`` sets
 ``expires_at``), because the provider deletes its files after 14 days
-(shared/api-contract.md, "Retention"). People are warned before that: a plain note, then a
+(docs/api-contract.md, "Files"). People are warned before that: a plain note, then a
 warning within 3 days, then an urgent "download it now" within 24 hours. The sweeper, a
 django-q2 schedule, deletes the files of expired mashups and marks them expired, in small
 batches so that it never holds a lock for long; ``keep_forever`` mashups are never touched.

@@ -1,6 +1,6 @@
 """django-q2 tasks: plain functions that take a primary key and re-read the row.
 
-Every task is idempotent (design rule 5): a retry after a crash, or the same task delivered
+Every task is idempotent (docs/design.md, rule 5): a retry after a crash, or the same task delivered
 twice, never submits a job twice and never moves a job backwards. The row is the state;
 tasks claim it under ``select_for_update`` before any side effect.
 

@@ -1,7 +1,7 @@
 """Pages of the feature app: function views, each login-protected, each object by its owner.
 
 HTMX requests render a named partial of the same page template ("page.html#name"); every
-page also works by plain GETs and full POSTs with JavaScript off (design rule 4).
+page also works by plain GETs and full POSTs with JavaScript off (docs/design.md, rule 4).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Protocol
 
 
 class Stage(StrEnum):
-    """Where a provider's task is (shared/api-contract.md, "Poll" statuses, simplified)."""
+    """Where a provider's task is (docs/api-contract.md, "Poll" statuses, simplified)."""
 
     PENDING = "pending"
     TEXT = "text"
@@ -95,7 +95,7 @@ class Provider(Protocol):
         ...
 
 
-# Each contract code as a person would want it said (shared/api-contract.md, "Response and
+# Each contract code as a person would want it said (docs/api-contract.md, "Response and
 # error codes" and the callback failure codes).
 MESSAGES: dict[int, str] = {
     400: "The provider refused the request: the lyrics or style may break its content rules.",

@@ -1,4 +1,4 @@
-"""The httpx client of the Suno mashup API (shared/api-contract.md).
+"""The httpx client of the Suno mashup API (docs/api-contract.md).
 
 Liberal in what it accepts (both track naming styles, ``createTime`` as text or epoch
 milliseconds, ``task_id`` or ``taskId``, unknown statuses), strict in what it sends.
@@ -31,10 +31,10 @@ SUBMIT_PATH = "/api/v1/generate/mashup"
 RECORD_PATH = "/api/v1/generate/record-info"
 CREDIT_PATH = "/api/v1/generate/credit"
 
-# shared/api-contract.md, "Response and error codes": retry these, nothing else.
+# docs/api-contract.md, "Response and error codes": retry these, nothing else.
 RETRYABLE = frozenset({405, 408, 429, 430, 455, 500})
 
-# shared/api-contract.md, "Poll": status words -> our stages.
+# docs/api-contract.md, "Poll": status words -> our stages.
 STATUSES = {
     "PENDING": Stage.PENDING,
     "TEXT_SUCCESS": Stage.TEXT,
@@ -121,7 +121,7 @@ def _code(value: object) -> int | None:
 
 
 def parse_callback(body: Mapping[str, Any]) -> TaskSnapshot:
-    """A callback body (shared/api-contract.md, "Callback") as a snapshot."""
+    """A callback body (docs/api-contract.md, "Callback") as a snapshot."""
     if not isinstance(body, Mapping):
         raise TypeError("callback body must be a JSON object")
     data = body.get("data") or {}
@@ -145,7 +145,7 @@ def parse_callback(body: Mapping[str, Any]) -> TaskSnapshot:
 
 
 def parse_record(body: Mapping[str, Any], task_id: str) -> TaskSnapshot:
-    """A record-info answer (shared/api-contract.md, "Poll") as a snapshot."""
+    """A record-info answer (docs/api-contract.md, "Poll") as a snapshot."""
     data = body.get("data") or {}
     response = data.get("response") or {}
     tracks = _tracks(response.get("sunoData") if isinstance(response, Mapping) else None)
@@ -222,7 +222,7 @@ class MemorySlots:
 
 
 class Throttle:
-    """At most ``rate`` submissions per ``per`` seconds (shared/api-contract.md, "Rate
+    """At most ``rate`` submissions per ``per`` seconds (docs/api-contract.md, "Rate
     limits": excess requests are rejected, not queued). It waits instead of failing."""
 
     def __init__(
@@ -426,7 +426,7 @@ def provider_from_settings(
 
 
 def get_credits() -> int:
-    """The account's credit balance, for staff (shared/api-contract.md, "Credits").
+    """The account's credit balance, for staff (docs/api-contract.md, "Credits").
     Asked once, without retries: a staff page must not wait out the provider's back-off."""
     with provider_from_settings(max_retries=0) as provider:
         return provider.credits()

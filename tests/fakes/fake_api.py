@@ -1,4 +1,4 @@
-"""A fake of the remote mashup API (shared/api-contract.md), over real HTTP on loopback.
+"""A fake of the remote mashup API (docs/api-contract.md), over real HTTP on loopback.
 
 It speaks the contract: submit, record-info and credit behind a Bearer key, and it calls
 back over real HTTP to the job's ``callBackUrl`` (text → first → complete). It serves small
