@@ -11,8 +11,8 @@ from django.core.files import File
 
 from mashup_site.engine import measure
 from mashup_site.mashups import pipeline, tasks
-from mashup_site.mashups.files import store_content_addressed
 from mashup_site.mashups.models import Mashup, Provider, Status
+from mashup_site.mashups.storage import store_content_addressed
 from mashup_site.providers.base import Stage
 from mashup_site.providers.local import LocalProvider, params_from_payload
 from tests.audiofiles import write_audio, write_tone

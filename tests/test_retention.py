@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
-from mashup_site.mashups import retention
+from mashup_site.mashups import retention, storage
 from mashup_site.mashups.models import Mashup, Source, Status, Track
 from mashup_site.mashups.retention import Level
 from tests.factories import MashupFactory, finished_mashup
@@ -303,7 +303,7 @@ def test_a_failure_starts_the_retention_clock_for_its_uploads(clock, owner) -> N
 
 def test_the_sweeper_deletes_a_failed_jobs_uploads_after_the_retention_period(clock, owner) -> None:
     mashup = failed_mashup_with_uploads(owner, failed_at=NOW - retention_period() - SECOND)
-    uploads = retention.source_files(mashup)
+    uploads = storage.source_files(mashup)
     assert uploads and all(default_storage.exists(name) for name in uploads)
 
     assert retention.sweep() == 1
@@ -319,4 +319,4 @@ def test_a_failed_job_keeps_its_uploads_for_a_retry_until_then(clock, owner) -> 
     assert retention.sweep() == 0
     mashup.refresh_from_db()
     assert mashup.status == Status.FAILED
-    assert all(default_storage.exists(name) for name in retention.source_files(mashup))
+    assert all(default_storage.exists(name) for name in storage.source_files(mashup))

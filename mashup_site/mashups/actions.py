@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from . import retention
-from .models import Mashup, Status, Track, new_token
+from . import storage
+from .models import Mashup, Status, new_token
 from .tasks import enqueue_run
 
 # Everything a run writes, back to how a new job starts.
@@ -42,7 +42,7 @@ def retry_failed(pk: int) -> bool:
         mashup = Mashup.objects.select_for_update().filter(pk=pk, status=Status.FAILED).first()
         if mashup is None:
             return False
-        _delete_tracks(mashup)
+        storage.delete_tracks(mashup)
         for field, value in RESET.items():
             setattr(mashup, field, value)
         mashup.callback_token = new_token()
@@ -51,18 +51,6 @@ def retry_failed(pk: int) -> bool:
     return True
 
 
-def _delete_tracks(mashup: Mashup) -> None:
-    for track in Track.objects.filter(mashup=mashup):
-        for stored in (track.audio, track.image):
-            if stored:
-                stored.delete(save=False)
-        track.delete()
-
-
 def delete_mashup(mashup: Mashup) -> None:
     """Delete a mashup and its files (uploads another live mashup shares are kept)."""
-    with transaction.atomic():
-        names = retention.files_of(mashup)
-        mashup.delete()
-        # Only once the rows are surely gone: a rolled-back delete keeps its files.
-        transaction.on_commit(lambda: retention.delete_stored(names))
+    storage.delete_mashup(mashup)

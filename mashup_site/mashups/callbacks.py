@@ -15,16 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.files.storage import default_storage
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBadRequest,
-    HttpResponseRedirect,
-    JsonResponse,
-)
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -33,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mashup_site.providers.remote import parse_callback, verify_signature
 
-from . import pipeline
+from . import pipeline, storage
 from .models import Mashup, Provider, Source
 
 log = logging.getLogger(__name__)
@@ -85,19 +76,4 @@ def source_file(request: HttpRequest, token: str) -> HttpResponseBase:
     expires = mashup.created_at + timedelta(hours=settings.MASHUP_SOURCE_URL_HOURS)
     if not source.file or mashup.is_final or timezone.now() > expires:
         raise Http404("This link has expired.")
-    return serve_stored(str(source.file.name), filename=source.original_name or None)
-
-
-def serve_stored(
-    name: str, *, filename: str | None = None, download: bool = False
-) -> HttpResponseBase:
-    """A stored file: streamed from local disk, or a short-lived signed URL on S3."""
-    try:
-        path = default_storage.path(name)
-    except NotImplementedError:
-        return HttpResponseRedirect(default_storage.url(name))
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 (FileResponse closes it)
-    except FileNotFoundError:
-        raise Http404("This file is no longer stored.") from None
-    return FileResponse(handle, as_attachment=download, filename=filename or "")
+    return storage.serve(str(source.file.name), filename=source.original_name or None)

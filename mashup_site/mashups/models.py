@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from . import rules
+from mashup_site.providers import contract
 
 if TYPE_CHECKING:
     from .retention import Expiry
@@ -75,8 +75,10 @@ class Mashup(models.Model):
     # Copies of payload fields that lists filter, search and sort on.
     custom_mode = models.BooleanField(default=False)
     instrumental = models.BooleanField(default=False)
-    model = models.CharField(max_length=16, choices=[(m, m) for m in rules.MODELS])
-    title = models.CharField(max_length=rules.MODELS[rules.DEFAULT_MODEL].title_max, blank=True)
+    model = models.CharField(max_length=16, choices=[(m, m) for m in contract.MODELS])
+    title = models.CharField(
+        max_length=contract.MODELS[contract.DEFAULT_MODEL].title_max, blank=True
+    )
     style = models.TextField(blank=True)
     prompt = models.TextField(blank=True)
 

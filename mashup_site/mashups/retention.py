@@ -25,12 +25,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Mashup, Source, Status, Track
+from . import storage
+from .models import Mashup, Status, Track
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ def purge_now(mashup: Mashup) -> None:
 
 
 def _mark_expired(mashup: Mashup) -> None:
-    delete_files(mashup)
+    storage.delete_files(mashup)
     # The provider's copies are gone after its retention too: no URL is left to play.
     Track.objects.filter(mashup=mashup).update(
         audio="", image="", audio_url="", stream_audio_url="", image_url=""
@@ -214,46 +214,6 @@ def extend(mashups: Iterable[Mashup], days: int | None = None) -> int:
 def keep_forever(mashups: QuerySet[Mashup]) -> int:
     # update() skips auto_now: set updated_at so cached gallery pages see the change.
     return mashups.exclude(status=Status.EXPIRED).update(keep_forever=True, updated_at=now())
-
-
-# --- files ------------------------------------------------------------------------------------
-
-
-def delete_files(mashup: Mashup) -> None:
-    delete_stored(files_of(mashup))
-
-
-def files_of(mashup: Mashup) -> list[str]:
-    """A mashup's stored files: its tracks' copies, and its uploaded sources unless another
-    live mashup uses the same upload (sources are stored once per content)."""
-    names: list[str] = []
-    for track in Track.objects.filter(mashup=mashup):
-        names += [str(f.name) for f in (track.audio, track.image) if f]
-    names += [name for name in source_files(mashup) if not _shared(name, mashup)]
-    return names
-
-
-def delete_stored(names: Iterable[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError as error:  # a missing file is fine; a broken disk is worth a line
-            log.warning("retention: could not delete %s: %s", name, error)
-
-
-def source_files(mashup: Mashup) -> list[str]:
-    return [
-        name for name in Source.objects.filter(mashup=mashup).values_list("file", flat=True) if name
-    ]
-
-
-def _shared(name: str, mashup: Mashup) -> bool:
-    return (
-        Source.objects.filter(file=name)
-        .exclude(mashup=mashup)
-        .filter(~Q(mashup__status=Status.EXPIRED))
-        .exists()
-    )
 
 
 # --- the schedule -----------------------------------------------------------------------------

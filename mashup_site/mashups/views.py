@@ -20,8 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
-from . import actions, gallery_cache, limits, pipeline, retention, rules
-from .callbacks import serve_stored
+from mashup_site.providers import contract
+
+from . import actions, gallery_cache, pipeline, quotas, retention, storage
 from .filters import GalleryFilter
 from .forms import MashupForm
 from .models import Mashup, Track
@@ -117,7 +118,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a failed mashup again (its owner only), within the person's limits."""
     mashup = owned_mashup(request, pk)
-    if refusal := limits.over_active_limit(request.user.pk):
+    if refusal := quotas.over_active_limit(request.user.pk):
         messages.error(request, refusal)
     elif actions.retry_failed(mashup.pk):
         messages.success(request, "Trying again. This page follows it until both tracks are ready.")
@@ -168,7 +169,7 @@ def _render_create(
 ) -> HttpResponse:
     context = {
         "form": form,
-        "models": rules.MODELS.values(),
+        "models": contract.MODELS.values(),
         "switching": switching,
         "upload_max_mb": settings.UPLOAD_MAX_MB,
     }
@@ -206,7 +207,7 @@ def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpR
         raise Http404("This file is not ready yet.")
     name = str(stored.name)
     filename = f"{mashup.display_title} ({position}).{name.rsplit('.', 1)[-1]}"
-    return serve_stored(name, filename=filename, download="download" in request.GET)
+    return storage.serve(name, filename=filename, download="download" in request.GET)
 
 
 @require_GET
@@ -216,4 +217,4 @@ def stored_file(request: HttpRequest, name: str) -> HttpResponseBase:
     there. People reach their own files through their mashups' pages, never here."""
     if not request.user.is_staff:
         raise Http404("No such file.")
-    return serve_stored(name)
+    return storage.serve(name)

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from mashup_site.engine import EngineError, MashupParams, Variant, make_mashup
-from mashup_site.mashups.rules import model_rules
 
 from .base import ProviderError, Stage, TaskSnapshot, Track
+from .contract import model_rules
 
 SnapshotListener = Callable[[TaskSnapshot], None]
 

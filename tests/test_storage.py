@@ -1,4 +1,4 @@
-"""Stored files get content-addressed names through the storage API (mashups/files.py)."""
+"""Stored files get content-addressed names through the storage API (mashups/storage.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from mashup_site.mashups.files import content_name, store_content_addressed
+from mashup_site.mashups.storage import content_name, store_content_addressed
 
 
 def test_it_names_a_file_by_its_sha256_and_keeps_a_safe_suffix() -> None:
