@@ -64,7 +64,7 @@ def test_it_refuses_a_job_over_the_active_limit_with_a_form_error(
 def test_finished_jobs_do_not_count_as_active(owner) -> None:
     for status in (Status.COMPLETE, Status.FAILED, Status.EXPIRED, Status.COMPLETE):
         MashupFactory(owner=owner, status=status)
-    MashupFactory(owner=owner, status=Status.TEXT)
+    MashupFactory(owner=owner, status=Status.ANALYSED)
     assert quotas.over_active_limit(owner.pk) == ""
 
 

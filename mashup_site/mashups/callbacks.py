@@ -22,10 +22,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from mashup_site import providers
 from mashup_site.providers.remote import parse_callback, verify_signature
 
-from . import pipeline, storage
-from .models import Mashup, Provider, Source
+from . import storage, tasks
+from .models import Mashup, Source
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def callback(request: HttpRequest, token: str) -> HttpResponse:
     if mashup.provider_task_id and snapshot.task_id and snapshot.task_id != mashup.provider_task_id:
         log.warning("callback for mashup %s names another task %s", mashup.pk, snapshot.task_id)
         return JsonResponse({"ok": False, "error": "task mismatch"}, status=409)
-    pipeline.apply_snapshot(mashup.pk, snapshot, from_callback=True)
+    tasks.on_callback(mashup.pk, snapshot)
     return JsonResponse({"ok": True})
 
 
@@ -66,10 +67,11 @@ def _signature_ok(request: HttpRequest, task_id: str) -> bool:
 @login_not_required
 @require_GET
 def source_file(request: HttpRequest, token: str) -> HttpResponseBase:
-    """An uploaded source, for the remote provider, only while its job may still need it:
-    a remote job that is not final, for at most MASHUP_SOURCE_URL_HOURS."""
+    """An uploaded source, for a provider that fetches songs, only while its job may still
+    need it: a job that is not final, for at most MASHUP_SOURCE_URL_HOURS."""
+    fetching = providers.fetching_sources()
     source = get_object_or_404(
-        Source.objects.select_related("mashup").filter(mashup__provider=Provider.REMOTE),
+        Source.objects.select_related("mashup").filter(mashup__provider__in=fetching),
         access_token=token,
     )
     mashup = source.mashup

@@ -1,4 +1,7 @@
-"""The create form: the API's fields under the API's own names, checked by ``providers.contract``.
+"""The app's forms (every input goes through one: docs/design.md, rule 3).
+
+``MashupForm``, the create form: the API's fields under the API's own names, checked by
+``providers.contract``.
 
 The form shapes input (types, which fields the mode shows, the two sources) and leaves
 every API rule to ``contract.validate``, so the form and the rules cannot disagree. A field a
@@ -16,16 +19,17 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.forms import BoundField
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from mashup_site.engine.analysis import MIN_SECONDS
+from mashup_site import providers
 from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio
 from mashup_site.providers import contract, download
 
 from . import quotas
-from .models import Mashup, Source
+from .models import Mashup, Source, Status
 from .storage import store_content_addressed
 
 SOURCE_POSITIONS = (1, 2)
@@ -270,9 +274,13 @@ class MashupForm(forms.Form):
         if not any(name in self.errors for name in contract.CUSTOM_FIELDS):
             self._apply_rules()
         self._clean_sources()
-        if refusal := quotas.refusal(self.user_id):
+        if refusal := self.refusal():
             self.add_error(None, refusal)  # a clear message, never a queued job
         return cleaned
+
+    def refusal(self) -> str:
+        """The first of the person's quotas a new job would break, or "" (quotas.py)."""
+        return quotas.refusal(self.user_id)
 
     def _apply_rules(self) -> None:
         payload = self.payload()
@@ -355,11 +363,12 @@ class MashupForm(forms.Form):
             )
             return False
         # The local engine needs some bars to line up; say so now rather than fail the job.
-        if settings.MASHUP_PROVIDER == "local" and duration < MIN_SECONDS:
+        min_seconds = providers.get(settings.MASHUP_PROVIDER).min_seconds
+        if duration < min_seconds:
             self.add_error(
                 field,
                 f"This song is {duration:.1f} s long; a mashup needs at least "
-                f"{MIN_SECONDS:.0f} s of each song.",
+                f"{min_seconds:.0f} s of each song.",
             )
             return False
         return True
@@ -450,3 +459,52 @@ def weight_values(form: MashupForm) -> dict[str, Decimal]:
             except ArithmeticError:
                 values[name] = Decimal("0.5")
     return values
+
+
+# --- the gallery's search, status filter and page number: a GET form -------------------------
+
+IN_PROGRESS = "active"
+STATUS_CHOICES = [
+    ("", "Any status"),
+    (IN_PROGRESS, "In progress"),
+    (Status.COMPLETE, "Complete"),
+    (Status.FAILED, "Failed"),
+    (Status.EXPIRED, "Expired"),
+]
+
+
+class GalleryFilter(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        widget=forms.SearchInput(
+            attrs={"placeholder": "Search titles, styles and ideas", "autocomplete": "off"}
+        ),
+    )
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Status")
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def filter(self, mashups: QuerySet[Mashup]) -> QuerySet[Mashup]:
+        """The mashups that match; an invalid filter (a hand-edited URL) filters nothing."""
+        if not self.is_valid():
+            return mashups
+        if words := self.cleaned_data["q"].split():
+            for word in words:  # every word must match somewhere
+                mashups = mashups.filter(
+                    Q(title__icontains=word) | Q(style__icontains=word) | Q(prompt__icontains=word)
+                )
+        status = self.cleaned_data["status"]
+        if status == IN_PROGRESS:
+            mashups = mashups.in_progress()  # type: ignore[attr-defined]
+        elif status:
+            mashups = mashups.filter(status=status)
+        return mashups
+
+    @property
+    def is_filtering(self) -> bool:
+        return self.is_valid() and bool(self.cleaned_data["q"] or self.cleaned_data["status"])
+
+    @property
+    def page_number(self) -> int:
+        return (self.is_valid() and self.cleaned_data["page"]) or 1

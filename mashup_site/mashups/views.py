@@ -22,11 +22,9 @@ from django_htmx.middleware import HtmxDetails
 
 from mashup_site.providers import contract
 
-from . import actions, gallery_cache, pipeline, quotas, retention, storage
-from .filters import GalleryFilter
-from .forms import MashupForm
+from . import gallery_cache, quotas, retention, storage, tasks
+from .forms import GalleryFilter, MashupForm
 from .models import Mashup, Track
-from .tasks import enqueue_run
 
 SWITCH_FLAG = "_switch"
 
@@ -108,7 +106,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         return render(request, "mashups/delete.html", {"mashup": mashup})
     title = mashup.display_title
-    actions.delete_mashup(mashup)
+    storage.delete_mashup(mashup)
     messages.success(request, f"“{title}” and its files were deleted.")
     return redirect("mashups:gallery")
 
@@ -120,7 +118,7 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
     mashup = owned_mashup(request, pk)
     if refusal := quotas.over_active_limit(request.user.pk):
         messages.error(request, refusal)
-    elif actions.retry_failed(mashup.pk):
+    elif tasks.enqueue_retry(mashup):
         messages.success(request, "Trying again. This page follows it until both tracks are ready.")
     else:
         messages.info(request, "Only a failed mashup can be tried again.")
@@ -157,7 +155,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         form.keep_checked_uploads()
         return _render_create(request, form, status=422)
     mashup = form.save(request.user, provider=settings.MASHUP_PROVIDER)
-    enqueue_run(mashup)
+    tasks.enqueue_run(mashup)
     messages.success(
         request, "Your mashup has started. This page follows it until both tracks are ready."
     )
@@ -184,7 +182,7 @@ def _render_create(
 def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     mashup = owned_mashup(request, pk)
     tracks = list(mashup.tracks.all())
-    live = pipeline.still_changing(mashup, tracks)
+    live = mashup.still_changing(tracks)
     context = {"mashup": mashup, "sources": mashup.sources.all(), "tracks": tracks, "live": live}
     if request.htmx:
         # The progress region polls itself; once nothing will change, htmx is told to stop
