@@ -82,6 +82,14 @@ def clock():
 
 
 @pytest.fixture
+def fake_clock():
+    """An injected clock and sleep in seconds (the remote client's and the throttle's)."""
+    from tests.fakes.clock import FakeClock
+
+    return FakeClock()
+
+
+@pytest.fixture
 def password() -> str:
     return PASSWORD
 

@@ -1,5 +1,5 @@
 """The remote client against the fake API over real HTTP on loopback (no sleeps: the client's
-sleep is a recorder, the throttle's fake_clock is fake)."""
+sleep is a recorder, the throttle's clock is fake)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from mashup_site.providers.remote import (
     parse_record,
     parse_time,
 )
-from mashup_site.providers.throttle import MemorySlots, Throttle
 
 PAYLOAD = {
     "customMode": False,
@@ -28,26 +27,6 @@ PAYLOAD = {
     "uploadUrlList": ["https://example.com/a.mp3", "https://example.com/b.mp3"],
 }
 CALLBACK = "http://127.0.0.1:9/callbacks/token/"
-
-
-class FakeClock:
-    """The throttle's clock and the client's sleep, injected: seconds since the epoch."""
-
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
@@ -285,28 +264,6 @@ def test_credits_does_not_wait_out_a_busy_provider(fake_api, fake_clock, monkeyp
         RemoteProvider().credits()
     assert str(caught.value) == MESSAGES[429]
     assert fake_clock.slept == [] and fake_api.count("credit") == 1
-
-
-def test_the_throttle_lets_20_through_then_waits_for_the_window(fake_clock) -> None:
-    throttle = Throttle(20, 10, clock=fake_clock, sleep=fake_clock.sleep, store=MemorySlots())
-    assert [throttle.wait() for _ in range(20)] == [0.0] * 20
-    assert throttle.wait() == 10.0
-    assert fake_clock.slept == [10.0]
-
-
-@pytest.mark.django_db
-def test_the_throttle_window_is_shared_through_the_database(fake_clock) -> None:
-    """Two throttles (two worker processes) over one database share the same 20 slots."""
-    first = Throttle(20, 10, clock=fake_clock, sleep=fake_clock.sleep, store=SubmitSlot.objects)
-    second = Throttle(20, 10, clock=fake_clock, sleep=fake_clock.sleep, store=SubmitSlot.objects)
-    for _ in range(10):
-        first.wait()
-        fake_clock.now += 0.5
-        second.wait()
-    assert fake_clock.slept == []
-    fake_clock.now = 1_000_000.0 + 9.5  # 21st submission inside the first window
-    assert second.wait() == pytest.approx(0.5)
-    assert first.wait() == pytest.approx(0.5)  # the next slot frees half a second later
 
 
 @pytest.mark.django_db
