@@ -39,7 +39,7 @@ def provider_credits() -> str:
 
 
 class RecordInline(admin.TabularInline):
-    """A mashup's songs and tracks, shown as they are: the pipeline writes them."""
+    """A mashup's songs and tracks, shown as they are: the runner writes them (jobs.py)."""
 
     extra = 0
     can_delete = False
@@ -80,7 +80,7 @@ class MashupAdmin(admin.ModelAdmin):
     inlines = [SourceInline, TrackInline]
     actions = ["repoll", "retry", "extend_expiry", "keep_forever", "purge_files"]
     # What was asked, and where the job stands, are records: the payload went to the
-    # provider as it is, and a job moves only through its pipeline (or the actions above).
+    # provider as it is, and a job moves only through jobs.py (or the actions above).
     # Staff change what retention needs: the expiry and keep-forever.
     readonly_fields = (
         "owner",
