@@ -13,7 +13,7 @@ CHROMIUM ?= /usr/bin/chromium
 help:
 	@echo "make run    set up and start the app (web on http://127.0.0.1:8000 + worker)"
 	@echo "make test   set up and run the whole test suite (browser tests included)"
-	@echo "make lint   ruff + mypy     make lock   regenerate the hashed lock files"
+	@echo "make lint   ruff + mypy + lint-imports     make lock   regenerate the hashed lock files"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is needed, found " + sys.version' 
@@ -55,6 +55,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy mashup_site
+	$(BIN)/lint-imports
 
 format: install-dev
 	$(BIN)/ruff check --fix .

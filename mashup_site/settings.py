@@ -210,7 +210,7 @@ if env_choice("CACHE", "local", ("local", "redis")) == "redis":
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 
-# Uploads always stream to a temporary file on disk, never into memory (design rule 7), and
+# Uploads always stream to a temporary file on disk, never into memory (docs/design.md, rule 7), and
 # stop taking space once they pass UPLOAD_MAX_MB (they are refused by size).
 FILE_UPLOAD_HANDLERS = ["mashup_site.mashups.uploads.CappedTemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = None

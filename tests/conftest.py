@@ -1,13 +1,18 @@
-"""Shared fixtures: personas (an owner, a stranger, a staff member) and isolated media."""
+"""Shared fixtures, each defined once: personas (an owner, a stranger, a staff member, and
+their signed-in clients), the clock, isolated media, the fake API. (htmx's request headers
+are ``tests.factories.HTMX``.)"""
 
 from __future__ import annotations
 
 import os
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.test import Client
+from django.utils import timezone
 
 from tests.factories import PASSWORD, UserFactory
 
@@ -50,6 +55,40 @@ def _isolated_files(settings, tmp_path):
     }
 
 
+class Clock:
+    """The one clock (``django.utils.timezone.now``, and ``time.time`` with it), frozen by
+    time-machine: it moves only when a test says so."""
+
+    def __init__(self, traveller: time_machine.Coordinates) -> None:
+        self._traveller = traveller
+
+    @property
+    def now(self) -> datetime:
+        return timezone.now()
+
+    @now.setter
+    def now(self, moment: datetime) -> None:
+        self._traveller.move_to(moment)
+
+    def advance(self, seconds: float) -> None:
+        self._traveller.shift(timedelta(seconds=seconds))
+
+
+@pytest.fixture
+def clock():
+    """Freeze time where it is now; ``clock.now = t`` or ``clock.advance(s)`` moves it."""
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield Clock(traveller)
+
+
+@pytest.fixture
+def fake_clock():
+    """An injected clock and sleep in seconds (the remote client's and the throttle's)."""
+    from tests.fakes.clock import FakeClock
+
+    return FakeClock()
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD
@@ -81,6 +120,13 @@ def owner_client(owner) -> Client:
 def stranger_client(stranger) -> Client:
     client = Client()
     client.force_login(stranger)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
     return client
 
 

@@ -1,4 +1,4 @@
-"""Small factories for the models; personas live in conftest.py."""
+"""Small factories for the models, and htmx's request headers; personas live in conftest.py."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from django.core.files.base import ContentFile
 from mashup_site.mashups.models import Mashup, Source, Status, Track
 
 PASSWORD = "correct horse battery staple"
+# The header htmx sends with its requests: ``client.get(url, headers=HTMX)``.
+HTMX = {"HX-Request": "true"}
 
 
 class UserFactory(factory.django.DjangoModelFactory):

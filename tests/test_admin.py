@@ -12,20 +12,13 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
 from mashup_site.mashups import retention
-from mashup_site.mashups.models import Mashup, Status
+from mashup_site.mashups.models import Level, Mashup, Status, expiry_of
 from tests.factories import MashupFactory, finished_mashup
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:mashups_mashup_changelist")
 CREDITS = reverse("admin:mashups_mashup_credits")
-
-
-@pytest.fixture
-def staff_client(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 def act(client: Client, action: str, *mashups: Mashup, capture=None) -> str:
@@ -149,14 +142,14 @@ def test_the_repoll_action_enqueues_a_poll_for_remote_jobs_in_progress(
     polled = MashupFactory(
         owner=owner,
         provider="remote",
-        status=Status.TEXT,
+        status=Status.ANALYSED,
         provider_task_id="t1",
         next_poll_at=later,
     )
     done = MashupFactory(
         owner=owner, provider="remote", status=Status.COMPLETE, provider_task_id="t2"
     )
-    local = MashupFactory(owner=owner, status=Status.TEXT)
+    local = MashupFactory(owner=owner, status=Status.ANALYSED)
     html = act(staff_client, "repoll", polled, done, local)
     assert "1 of 3 mashups re-poll queued." in html
     queued = [task.task["func"] for task in OrmQ.objects.all()]
@@ -192,7 +185,7 @@ def test_the_extend_and_keep_forever_actions(staff_client: Client, owner, settin
     kept.refresh_from_db()
     assert extended.expires_at - soon == timedelta(days=14)
     assert kept.keep_forever
-    assert retention.expiry_of(kept).level == retention.Level.KEPT
+    assert expiry_of(kept).level == Level.KEPT
 
 
 def test_the_purge_action_deletes_files_and_marks_expired(staff_client: Client, owner) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from mashup_site.providers.base import MESSAGES, ProviderError, Stage, user_message
+from mashup_site.mashups.models import FINAL_STATUSES
+from mashup_site.providers.base import MESSAGES, ProviderError, Status, user_message
 from mashup_site.providers.remote import RETRYABLE
 
-# shared/api-contract.md, "Response and error codes" and the callback failure codes.
+# docs/api-contract.md, "Response and error codes" and the callback failure codes.
 CONTRACT_CODES = {400, 401, 402, 404, 405, 408, 409, 413, 422, 429, 430, 451, 455, 500, 501}
 CONTRACT_CODES |= {505, 531}
 
@@ -45,8 +46,9 @@ def test_user_message_prefers_the_contracts_meaning(code, msg, expected) -> None
     assert user_message(code, msg) == expected
 
 
-def test_only_complete_and_failed_are_final() -> None:
-    assert {stage for stage in Stage if stage.is_final} == {Stage.COMPLETE, Stage.FAILED}
+def test_of_what_providers_report_only_complete_and_failed_are_final() -> None:
+    reported = {Status.SUBMITTED, Status.ANALYSED, Status.FIRST, Status.COMPLETE, Status.FAILED}
+    assert reported & FINAL_STATUSES == {Status.COMPLETE, Status.FAILED}
 
 
 def test_a_provider_error_carries_what_the_tasks_need() -> None:

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from mashup_site.mashups.models import Mashup, Provider, Status
-from mashup_site.providers.remote import sign
+from mashup_site.mashups.models import Mashup, Status
 from tests.factories import finished_mashup
+from tests.fakes.fake_api import sign
 from tests.fakes.jobs import remote_job
 
 pytestmark = pytest.mark.django_db
@@ -168,7 +168,7 @@ def test_a_source_link_expires(owner, settings) -> None:
 
 def test_local_jobs_never_serve_their_sources(owner) -> None:
     mashup = remote_job(owner, uploaded=True)
-    Mashup.objects.filter(pk=mashup.pk).update(provider=Provider.LOCAL)
+    Mashup.objects.filter(pk=mashup.pk).update(provider="local")
     assert Client().get(source_url(mashup)).status_code == 404
 
 

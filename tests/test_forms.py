@@ -1,4 +1,4 @@
-"""The create form agrees with ``rules.validate`` on every request (a property test)."""
+"""The create form agrees with ``contract.validate`` on every request (a property test)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mashup_site.mashups import rules
 from mashup_site.mashups.forms import MashupForm
+from mashup_site.providers import contract
 
 URLS = ["https://example.com/a.mp3", "https://example.com/b.mp3"]
+
+
+class UnlimitedForm(MashupForm):
+    """The create form bound to nobody: the API's rules without the person's quotas
+    (tests/test_quotas.py has those)."""
+
+    def refusal(self) -> str:
+        return ""
+
 
 # Text around the limits that matter: empty, blank, short, and just under/over each limit,
 # on one line or on many (a line break is one character, as the API receives it).
@@ -43,14 +52,14 @@ def payloads(draw: st.DrawFn) -> dict[str, object]:
         "uploadUrlList": URLS,
         "customMode": draw(st.booleans()),
         "instrumental": draw(st.booleans()),
-        "model": draw(st.sampled_from([*rules.MODELS, "V6", ""])),
+        "model": draw(st.sampled_from([*contract.MODELS, "V6", ""])),
     }
     for field in ("prompt", "style", "title"):
         if draw(st.booleans()):
             payload[field] = draw(texts)
     if draw(st.booleans()):
         payload["vocalGender"] = draw(st.sampled_from(["m", "f", "x"]))
-    for field in rules.WEIGHT_FIELDS:
+    for field in contract.WEIGHT_FIELDS:
         if draw(st.integers(0, 3)) == 0:
             payload[field] = draw(weights)
     return payload
@@ -66,7 +75,7 @@ def as_form_data(payload: dict[str, object]) -> dict[str, str]:
     for field in ("prompt", "style", "title", "vocalGender"):
         if field in payload:
             data[field] = str(payload[field]).replace("\n", "\r\n")
-    for field in rules.WEIGHT_FIELDS:
+    for field in contract.WEIGHT_FIELDS:
         if field in payload:
             data[field] = str(payload[field])
             data[f"use_{field}"] = "on"
@@ -106,17 +115,17 @@ def at_the_limits(test):  # type: ignore[no-untyped-def]
 @given(payloads())
 @at_the_limits
 def test_the_form_accepts_exactly_what_validate_accepts(payload: dict[str, object]) -> None:
-    form = MashupForm(as_form_data(payload))
-    assert form.is_valid() == (rules.validate(payload) == {}), form.errors
+    form = UnlimitedForm(as_form_data(payload))
+    assert form.is_valid() == (contract.validate(payload) == {}), form.errors
 
 
 @settings(max_examples=200, deadline=None)
 @given(payloads())
 @at_the_limits
 def test_a_valid_form_builds_a_payload_that_validates(payload: dict[str, object]) -> None:
-    form = MashupForm(as_form_data(payload))
+    form = UnlimitedForm(as_form_data(payload))
     if form.is_valid():
-        assert rules.validate({**form.payload(), "uploadUrlList": URLS}) == {}
+        assert contract.validate({**form.payload(), "uploadUrlList": URLS}) == {}
 
 
 @pytest.mark.parametrize(
@@ -124,21 +133,21 @@ def test_a_valid_form_builds_a_payload_that_validates(payload: dict[str, object]
     [
         (False, False, {"prompt"}),
         (False, True, {"prompt"}),
-        (True, False, {"prompt", "style", "title", "vocalGender", *rules.WEIGHT_FIELDS}),
-        (True, True, {"style", "title", "vocalGender", *rules.WEIGHT_FIELDS}),
+        (True, False, {"prompt", "style", "title", "vocalGender", *contract.WEIGHT_FIELDS}),
+        (True, True, {"style", "title", "vocalGender", *contract.WEIGHT_FIELDS}),
     ],
 )
 def test_it_has_exactly_the_fields_of_the_mode(
     custom: bool, instrumental: bool, fields: set[str]
 ) -> None:
     data = {"customMode": "on" if custom else "", "instrumental": "on" if instrumental else ""}
-    form = MashupForm(data)
-    api_fields = set(form.fields) & set(rules.CUSTOM_FIELDS)
+    form = UnlimitedForm(data)
+    api_fields = set(form.fields) & set(contract.CUSTOM_FIELDS)
     assert api_fields == {"customMode", "model", "instrumental", *fields}
 
 
 def test_it_rejects_custom_fields_posted_in_simple_mode() -> None:
-    form = MashupForm(
+    form = UnlimitedForm(
         {"model": "V5", "prompt": "idea", "style": "rock", "url1": URLS[0], "url2": URLS[1]}
     )
     assert not form.is_valid()
@@ -157,7 +166,7 @@ def test_an_unparseable_weight_has_its_own_message() -> None:
         "url1": URLS[0],
         "url2": URLS[1],
     }
-    form = MashupForm(data)
+    form = UnlimitedForm(data)
     assert not form.is_valid()
     assert form.errors["styleWeight"] == ["Enter a number."]
 
@@ -169,21 +178,21 @@ def custom_data(**fields: str) -> dict[str, str]:
 def test_it_counts_a_browsers_crlf_line_break_as_one_character() -> None:
     # Browsers post textarea line breaks as CRLF; the counter (and the person) sees one.
     lyrics = "\r\n".join(["x" * 99] * 30)  # 30 lines: 2970 + 29 breaks = 2999 characters
-    form = MashupForm(custom_data(style="s", title="t", prompt=lyrics + "y"))
+    form = UnlimitedForm(custom_data(style="s", title="t", prompt=lyrics + "y"))
     assert form.is_valid(), form.errors
     assert form.payload()["prompt"] == lyrics.replace("\r\n", "\n") + "y"
-    assert len(str(form.payload()["prompt"])) == rules.MODELS["V4"].prompt_max
+    assert len(str(form.payload()["prompt"])) == contract.MODELS["V4"].prompt_max
 
 
 def test_it_still_refuses_lyrics_one_character_over_the_limit_with_line_breaks() -> None:
     lyrics = "\r\n".join(["x" * 99] * 30) + "yz"  # 3001 characters
-    form = MashupForm(custom_data(style="s", title="t", prompt=lyrics))
+    form = UnlimitedForm(custom_data(style="s", title="t", prompt=lyrics))
     assert not form.is_valid()
     assert form.errors["prompt"] == ["At most 3000 characters for V4 (this has 3001)."]
 
 
 def test_a_re_rendered_form_counts_what_was_posted_as_the_counter_does() -> None:
-    form = MashupForm(custom_data(style="a\r\nb 😀", title="", prompt=""))
+    form = UnlimitedForm(custom_data(style="a\r\nb 😀", title="", prompt=""))
     form.is_valid()
     used = {field.name: count for field, _, count in form.text_rows}
     assert used["style"] == 5  # a, LF, b, space, one emoji

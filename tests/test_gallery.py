@@ -14,7 +14,7 @@ from django_q.models import OrmQ
 
 from mashup_site.mashups import views
 from mashup_site.mashups.models import Mashup, Status, Track
-from tests.factories import MashupFactory, TrackFactory, finished_mashup, mashup_with_sources
+from tests.factories import HTMX, MashupFactory, TrackFactory, finished_mashup, mashup_with_sources
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,6 @@ def _empty_cache():
 
 
 GALLERY = reverse("mashups:gallery")
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def html_of(client: Client, url: str = GALLERY, **kwargs: object) -> str:
@@ -156,7 +155,7 @@ def test_a_first_time_person_sees_how_to_make_a_first_mashup(owner_client: Clien
 def test_an_in_progress_card_polls_a_url_that_works_without_htmx(
     owner_client: Client, owner
 ) -> None:
-    mashup = MashupFactory(owner=owner, status=Status.TEXT)
+    mashup = MashupFactory(owner=owner, status=Status.ANALYSED)
     card_url = reverse("mashups:card", args=[mashup.pk])
     card = card_of(html_of(owner_client), mashup)
     assert f'hx-get="{card_url}"' in card and 'hx-trigger="every 3s"' in card
@@ -171,13 +170,13 @@ def test_the_card_keeps_polling_while_in_progress_and_stops_when_final(
 ) -> None:
     mashup = MashupFactory(owner=owner, status=Status.FIRST)
     url = reverse("mashups:card", args=[mashup.pk])
-    response = owner_client.get(url, **HTMX)
+    response = owner_client.get(url, headers=HTMX)
     assert response.status_code == 200
     assert 'hx-trigger="every 3s"' in response.content.decode()
     assert "<html" not in response.content.decode()
 
     Mashup.objects.filter(pk=mashup.pk).update(status=Status.COMPLETE)
-    response = owner_client.get(url, **HTMX)
+    response = owner_client.get(url, headers=HTMX)
     assert response.status_code == 286  # htmx: stop polling
     assert "hx-get" not in response.content.decode()
     assert "Complete" in response.content.decode()
@@ -232,7 +231,7 @@ def test_a_bad_filter_value_is_ignored_not_an_error(owner_client: Client, owner)
 
 def test_htmx_search_swaps_only_the_results(owner_client: Client, owner) -> None:
     MashupFactory(owner=owner, prompt="a tango for robots")
-    html = html_of(owner_client, GALLERY + "?q=tango", **HTMX)
+    html = html_of(owner_client, GALLERY + "?q=tango", headers=HTMX)
     assert html.lstrip().startswith('<div id="results">')
     assert "<html" not in html and "expiring-banner" not in html
 
@@ -285,7 +284,7 @@ def test_the_query_count_does_not_grow_with_the_number_of_mashups(
         again = html_of(owner_client)
     assert again.split('id="results"')[1] == html.split('id="results"')[1]
     with django_assert_num_queries(5):  # an htmx search: no banner, no cache
-        html_of(owner_client, GALLERY + "?q=idea&status=complete", **HTMX)
+        html_of(owner_client, GALLERY + "?q=idea&status=complete", headers=HTMX)
 
 
 def test_a_cached_page_shows_a_change_at_once(owner_client: Client, owner) -> None:
@@ -337,7 +336,7 @@ def test_a_stranger_cannot_reach_another_persons_card_files_or_actions(
         reverse("mashups:track_file", args=[pk, 1, "audio"]),
         reverse("mashups:track_file", args=[pk, 1, "image"]),
     ):
-        assert stranger_client.get(url, **HTMX).status_code == 404, url
+        assert stranger_client.get(url, headers=HTMX).status_code == 404, url
     assert stranger_client.post(reverse("mashups:delete", args=[pk])).status_code == 404
     assert stranger_client.post(reverse("mashups:retry", args=[pk])).status_code == 404
     assert Mashup.objects.filter(pk=pk).exists()
@@ -420,7 +419,7 @@ def test_retry_is_post_only(owner_client: Client, owner) -> None:
 
 def test_retry_respects_the_active_limit(owner_client: Client, owner, settings) -> None:
     settings.MASHUP_MAX_ACTIVE_PER_USER = 1
-    MashupFactory(owner=owner, status=Status.TEXT)
+    MashupFactory(owner=owner, status=Status.ANALYSED)
     mashup = MashupFactory(owner=owner, status=Status.FAILED)
     response = owner_client.post(reverse("mashups:retry", args=[mashup.pk]), follow=True)
     mashup.refresh_from_db()

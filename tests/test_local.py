@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -10,14 +11,12 @@ import pytest
 from django.core.files import File
 
 from mashup_site.engine import measure
-from mashup_site.mashups import pipeline, tasks
-from mashup_site.mashups.files import store_content_addressed
-from mashup_site.mashups.models import Mashup, Provider, Status
-from mashup_site.providers.base import Stage
+from mashup_site.mashups import jobs, runner, tasks
+from mashup_site.mashups.models import Mashup, Status
+from mashup_site.mashups.storage import store_content_addressed
 from mashup_site.providers.local import LocalProvider, params_from_payload
 from tests.audiofiles import write_audio, write_tone
 from tests.factories import MashupFactory, SourceFactory
-from tests.fakes.jobs import FakeNow
 from tests.signals import SR, song
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +32,7 @@ def songs(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def local_job(owner, paths: tuple[Path, ...], **kwargs: object) -> Mashup:
-    mashup = MashupFactory(owner=owner, provider=Provider.LOCAL, **kwargs)
+    mashup = MashupFactory(owner=owner, provider="local", **kwargs)
     for position, path in enumerate(paths, start=1):
         source = SourceFactory.build(mashup=mashup, position=position, url="")
         with path.open("rb") as handle:  # stored as the create form stores uploads
@@ -71,21 +70,21 @@ def test_it_reports_text_then_first_then_complete(songs, tmp_path, monkeypatch) 
         raise AssertionError("the quality figures are for the command line; nobody waits")
 
     monkeypatch.setattr(measure, "measure_layers", not_for_the_web)
-    seen: list[tuple[Stage, list[int | None]]] = []
+    seen: list[tuple[Status, list[int | None]]] = []
     LocalProvider().run(
         task_id="local-1",
         sources=list(songs),
         payload={"model": "V5", "instrumental": True},
         out_dir=tmp_path,
-        on_snapshot=lambda s: seen.append((s.stage, sorted(t.position for t in s.tracks))),
+        on_snapshot=lambda s: seen.append((s.status, sorted(t.position for t in s.tracks))),
     )
-    assert [stage for stage, _ in seen] == [Stage.TEXT, Stage.FIRST, Stage.COMPLETE]
+    assert [status for status, _ in seen] == [Status.ANALYSED, Status.FIRST, Status.COMPLETE]
     assert len(seen[1][1]) == 1 and seen[2][1] == [1, 2]  # each track knows which it is
 
 
 def test_a_second_delivery_of_a_running_job_does_not_run_it_again(owner, songs) -> None:
     mashup = local_job(owner, songs)
-    assert pipeline.claim(mashup.pk, lease=pipeline.timedelta(minutes=10))
+    assert jobs.claim(mashup.pk, lease=timedelta(minutes=10))
     tasks.run_mashup(mashup.pk)  # the duplicate: the lease is held
     assert Mashup.objects.get(pk=mashup.pk).status == Status.SUBMITTED
 
@@ -104,7 +103,7 @@ def test_a_url_source_on_a_private_address_is_refused(owner, tmp_path) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        mashup = MashupFactory(owner=owner, provider=Provider.LOCAL)
+        mashup = MashupFactory(owner=owner, provider="local")
         for position in (1, 2):
             url = f"http://127.0.0.1:{server.server_address[1]}/{position}.mp3"
             SourceFactory(mashup=mashup, position=position, url=url)
@@ -118,13 +117,11 @@ def test_a_url_source_on_a_private_address_is_refused(owner, tmp_path) -> None:
 
 
 def test_a_local_job_whose_worker_died_is_failed_at_the_give_up_time(
-    owner, songs, monkeypatch, settings
+    owner, songs, clock, settings
 ) -> None:
-    clock = FakeNow()
-    monkeypatch.setattr(pipeline, "now", clock)
     mashup = local_job(owner, songs)
-    assert pipeline.claim(mashup.pk, lease=pipeline.timedelta(minutes=10))
-    tasks.schedule_watchdog(mashup.pk)  # what run_local does before the engine starts
+    assert jobs.claim(mashup.pk, lease=timedelta(minutes=10))
+    runner.schedule_watchdog(mashup.pk)  # what runner.run does before the engine starts
     clock.advance(settings.MASHUP_GIVE_UP_MINUTES * 60 + 2)
     tasks.poll_mashup(mashup.pk)
     failed = Mashup.objects.get(pk=mashup.pk)
@@ -165,4 +162,4 @@ def test_it_hands_the_engine_each_song_under_a_safe_form_of_its_own_name(
     original_name: str, url: str, expected: str
 ) -> None:
     source = SourceFactory.build(position=2, original_name=original_name, url=url)
-    assert pipeline.song_file_name(source) == expected
+    assert runner.song_file_name(source) == expected

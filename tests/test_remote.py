@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mashup_site.mashups.pipeline import DatabaseSlots
-from mashup_site.providers.base import MESSAGES, ProviderError, Stage
+from mashup_site.mashups.models import SubmitSlot
+from mashup_site.providers import throttle
+from mashup_site.providers.base import MESSAGES, ProviderError, Status
 from mashup_site.providers.remote import (
-    MemorySlots,
+    Client,
     RemoteProvider,
-    Throttle,
-    get_credits,
     parse_callback,
     parse_record,
     parse_time,
@@ -30,28 +29,10 @@ PAYLOAD = {
 CALLBACK = "http://127.0.0.1:9/callbacks/token/"
 
 
-class FakeClock:
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def client(fake_api, clock):
-    provider = RemoteProvider(
-        base_url=fake_api.url, api_key=fake_api.key, timeout=2, sleep=clock.sleep
+def client(fake_api, fake_clock):
+    provider = Client(
+        base_url=fake_api.url, api_key=fake_api.key, timeout=2, sleep=fake_clock.sleep
     )
     yield provider
     provider.close()
@@ -66,8 +47,8 @@ def test_it_submits_with_the_bearer_key_and_reads_the_task_id(client, fake_api) 
 
 def test_it_reads_the_record_through_every_stage(client, fake_api) -> None:
     task_id = client.submit(PAYLOAD, callback_url=CALLBACK)
-    stages = [client.fetch(task_id).stage for _ in range(3)]
-    assert stages == [Stage.TEXT, Stage.FIRST, Stage.COMPLETE]
+    stages = [client.fetch(task_id).status for _ in range(3)]
+    assert stages == [Status.ANALYSED, Status.FIRST, Status.COMPLETE]
     final = client.fetch(task_id)
     assert [t.audio_url for t in final.tracks] == [
         f"{fake_api.url}/files/{task_id}-1.mp3",
@@ -91,10 +72,10 @@ def test_it_reads_tracks_in_either_naming_style(client, fake_api, naming, create
     assert track.created_at == datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def test_a_wrong_key_is_permanent_and_never_shows_the_key(fake_api, clock, caplog) -> None:
+def test_a_wrong_key_is_permanent_and_never_shows_the_key(fake_api, fake_clock, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     secret = "sk-wrong-" + "x" * 20
-    provider = RemoteProvider(base_url=fake_api.url, api_key=secret, sleep=clock.sleep)
+    provider = Client(base_url=fake_api.url, api_key=secret, sleep=fake_clock.sleep)
     with pytest.raises(ProviderError) as caught:
         provider.submit(PAYLOAD, callback_url=CALLBACK)
     assert caught.value.permanent and caught.value.code == 401
@@ -122,35 +103,35 @@ def test_http_200_with_body_code_422_is_a_permanent_error(client, fake_api) -> N
     assert fake_api.count("submit") == 1
 
 
-def test_http_200_with_body_code_429_is_retried(client, fake_api, clock) -> None:
+def test_http_200_with_body_code_429_is_retried(client, fake_api, fake_clock) -> None:
     fake_api.script("submit", 200, {"code": 429, "msg": "insufficient credits"})
     assert client.submit(PAYLOAD, callback_url=CALLBACK)
-    assert clock.slept == [1.0]
+    assert fake_clock.slept == [1.0]
 
 
-def test_it_honours_retry_after(client, fake_api, clock) -> None:
+def test_it_honours_retry_after(client, fake_api, fake_clock) -> None:
     fake_api.script("submit", 429, {"code": 429, "msg": "busy"}, {"Retry-After": "7"})
     fake_api.script("submit", 429, {"code": 429, "msg": "busy"}, {"Retry-After": "3"})
     assert client.submit(PAYLOAD, callback_url=CALLBACK)
-    assert clock.slept == [7.0, 3.0]
+    assert fake_clock.slept == [7.0, 3.0]
     assert fake_api.count("submit") == 3
 
 
-def test_a_huge_retry_after_is_capped(client, fake_api, clock) -> None:
+def test_a_huge_retry_after_is_capped(client, fake_api, fake_clock) -> None:
     task_id = client.submit(PAYLOAD, callback_url=CALLBACK)
     fake_api.script("record", 455, {"code": 455, "msg": "maintenance"}, {"Retry-After": "86400"})
     client.fetch(task_id)
-    assert clock.slept == [60.0]
+    assert fake_clock.slept == [60.0]
 
 
-def test_back_off_grows_and_then_gives_up(client, fake_api, clock) -> None:
+def test_back_off_grows_and_then_gives_up(client, fake_api, fake_clock) -> None:
     for _ in range(4):
         fake_api.script("record", 455, {"code": 455, "msg": "maintenance"})
     with pytest.raises(ProviderError) as caught:
         client.fetch("any")
     assert not caught.value.permanent
     assert str(caught.value) == MESSAGES[455]
-    assert clock.slept == [1.0, 2.0, 4.0]
+    assert fake_clock.slept == [1.0, 2.0, 4.0]
     assert fake_api.count("record") == 4
 
 
@@ -177,9 +158,13 @@ def test_a_body_that_is_not_json_still_reads_the_http_status(client, fake_api) -
     assert caught.value.code == 502 and caught.value.permanent
 
 
-def test_a_slow_poll_times_out_and_is_retried(fake_api, clock) -> None:
-    provider = RemoteProvider(
-        base_url=fake_api.url, api_key=fake_api.key, timeout=0.2, max_retries=1, sleep=clock.sleep
+def test_a_slow_poll_times_out_and_is_retried(fake_api, fake_clock) -> None:
+    provider = Client(
+        base_url=fake_api.url,
+        api_key=fake_api.key,
+        timeout=0.2,
+        max_retries=1,
+        sleep=fake_clock.sleep,
     )
     fake_api.delay = 0.5
     with pytest.raises(ProviderError) as caught:
@@ -189,10 +174,10 @@ def test_a_slow_poll_times_out_and_is_retried(fake_api, clock) -> None:
     assert fake_api.count("record") == 2
 
 
-def test_a_slow_submit_is_not_sent_twice(fake_api, clock) -> None:
+def test_a_slow_submit_is_not_sent_twice(fake_api, fake_clock) -> None:
     """After a timeout the provider may have the job: a second submit would bill twice."""
-    provider = RemoteProvider(
-        base_url=fake_api.url, api_key=fake_api.key, timeout=0.2, sleep=clock.sleep
+    provider = Client(
+        base_url=fake_api.url, api_key=fake_api.key, timeout=0.2, sleep=fake_clock.sleep
     )
     fake_api.delay = 0.5
     with pytest.raises(ProviderError) as caught:
@@ -201,14 +186,14 @@ def test_a_slow_submit_is_not_sent_twice(fake_api, clock) -> None:
     assert fake_api.count("submit") == 1
 
 
-def test_an_unreachable_provider_is_retried_then_transient(clock) -> None:
-    provider = RemoteProvider(  # nobody listens on port 9
-        base_url="http://127.0.0.1:9", api_key="k", timeout=1, sleep=clock.sleep
+def test_an_unreachable_provider_is_retried_then_transient(fake_clock) -> None:
+    provider = Client(  # nobody listens on port 9
+        base_url="http://127.0.0.1:9", api_key="k", timeout=1, sleep=fake_clock.sleep
     )
     with pytest.raises(ProviderError) as caught:
         provider.submit(PAYLOAD, callback_url=CALLBACK)
     assert not caught.value.permanent and not caught.value.maybe_accepted
-    assert len(clock.slept) == 3
+    assert len(fake_clock.slept) == 3
 
 
 def test_an_unknown_status_stays_pending_and_is_logged(client, fake_api, caplog) -> None:
@@ -216,7 +201,7 @@ def test_an_unknown_status_stays_pending_and_is_logged(client, fake_api, caplog)
         "record", 200, {"code": 200, "data": {"taskId": "t1", "status": "BRAND_NEW_STATE"}}
     )
     snapshot = client.fetch("t1")
-    assert snapshot.stage == Stage.PENDING
+    assert snapshot.status == Status.SUBMITTED
     assert "BRAND_NEW_STATE" in caplog.text
 
 
@@ -224,7 +209,7 @@ def test_a_failed_record_carries_its_code(client, fake_api) -> None:
     fake_api.fail_code = 413
     task_id = client.submit(PAYLOAD, callback_url=CALLBACK)
     snapshot = client.fetch(task_id)
-    assert snapshot.stage == Stage.FAILED and snapshot.error_code == 413
+    assert snapshot.status == Status.FAILED and snapshot.error_code == 413
 
 
 def test_callback_exception_is_read_from_the_tracks() -> None:
@@ -237,20 +222,20 @@ def test_callback_exception_is_read_from_the_tracks() -> None:
             },
         },
     }
-    assert parse_record(body, "t").stage == Stage.COMPLETE
+    assert parse_record(body, "t").status == Status.COMPLETE
 
 
 def test_callbacks_accept_both_task_id_spellings() -> None:
     for key in ("task_id", "taskId"):
         body = {"code": 200, "data": {"callbackType": "first", key: "t9", "data": []}}
         snapshot = parse_callback(body)
-        assert (snapshot.task_id, snapshot.stage) == ("t9", Stage.FIRST)
+        assert (snapshot.task_id, snapshot.status) == ("t9", Status.FIRST)
 
 
 def test_an_error_callback_with_code_200_fails_with_the_providers_words() -> None:
     body = {"code": 200, "msg": "Lyrics rejected", "data": {"callbackType": "error", "data": None}}
     snapshot = parse_callback(body)
-    assert snapshot.stage == Stage.FAILED
+    assert snapshot.status == Status.FAILED
     assert (snapshot.error_code, snapshot.error_message) == (None, "Lyrics rejected")
 
 
@@ -263,55 +248,35 @@ def test_create_time_is_read_as_text_or_epoch_milliseconds() -> None:
 
 
 @pytest.mark.django_db
-def test_get_credits_reads_the_balance(fake_api) -> None:
+def test_credits_reads_the_balance(fake_api) -> None:
     fake_api.credits = 42
-    assert get_credits() == 42
+    assert RemoteProvider().credits() == 42
     assert fake_api.requests == [("credit", f"Bearer {fake_api.key}")]
 
 
 @pytest.mark.django_db
-def test_get_credits_does_not_wait_out_a_busy_provider(fake_api, clock, monkeypatch) -> None:
+def test_credits_does_not_wait_out_a_busy_provider(fake_api, fake_clock, monkeypatch) -> None:
     from mashup_site.providers import remote
 
-    monkeypatch.setattr(remote, "default_sleep", clock.sleep)
+    monkeypatch.setattr(remote, "default_sleep", fake_clock.sleep)  # the client's back-off
     fake_api.script("credit", 429, {"code": 429, "msg": "busy"}, {"Retry-After": "30"})
     with pytest.raises(ProviderError) as caught:
-        get_credits()
+        RemoteProvider().credits()
     assert str(caught.value) == MESSAGES[429]
-    assert clock.slept == [] and fake_api.count("credit") == 1
-
-
-def test_the_throttle_lets_20_through_then_waits_for_the_window(clock) -> None:
-    throttle = Throttle(20, 10, clock=clock, sleep=clock.sleep, store=MemorySlots())
-    assert [throttle.wait() for _ in range(20)] == [0.0] * 20
-    assert throttle.wait() == 10.0
-    assert clock.slept == [10.0]
+    assert fake_clock.slept == [] and fake_api.count("credit") == 1
 
 
 @pytest.mark.django_db
-def test_the_throttle_window_is_shared_through_the_database(clock) -> None:
-    """Two throttles (two worker processes) over one database share the same 20 slots."""
-    first = Throttle(20, 10, clock=clock, sleep=clock.sleep, store=DatabaseSlots())
-    second = Throttle(20, 10, clock=clock, sleep=clock.sleep, store=DatabaseSlots())
-    for _ in range(10):
-        first.wait()
-        clock.now += 0.5
-        second.wait()
-    assert clock.slept == []
-    clock.now = 1_000_000.0 + 9.5  # 21st submission inside the first window
-    assert second.wait() == pytest.approx(0.5)
-    assert first.wait() == pytest.approx(0.5)  # the next slot frees half a second later
-
-
-@pytest.mark.django_db
-def test_submissions_through_the_app_are_throttled(fake_api, clock, settings, monkeypatch) -> None:
+def test_submissions_through_the_app_are_throttled(
+    fake_api, fake_clock, settings, monkeypatch
+) -> None:
     from mashup_site.providers import remote
 
     settings.MASHUP_SUBMIT_RATE, settings.MASHUP_SUBMIT_WINDOW = 2, 10
-    monkeypatch.setattr(remote, "default_clock", clock)
-    monkeypatch.setattr(remote, "default_sleep", clock.sleep)
+    monkeypatch.setattr(throttle, "default_clock", fake_clock)
+    monkeypatch.setattr(throttle, "default_sleep", fake_clock.sleep)
     for _ in range(3):
-        with remote.provider_from_settings(store=DatabaseSlots()) as provider:
-            provider.submit(PAYLOAD, callback_url=CALLBACK)
+        with remote.client_from_settings(store=SubmitSlot.objects) as client:
+            client.submit(PAYLOAD, callback_url=CALLBACK)
     assert fake_api.count("submit") == 3
-    assert clock.slept == [10.0]
+    assert fake_clock.slept == [10.0]

@@ -1,7 +1,7 @@
 """Retention: what people are told before a mashup expires, and the sweeper that expires it.
 
-Every time-dependent test uses a fixed clock (``NOW``) passed in or installed as
-``retention.now``; no test reads the wall clock for a decision.
+Every time-dependent test uses a fixed time (``NOW``), passed in or set on the shared
+``clock`` (time-machine); no test reads the wall clock for a decision.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from django.core.management import call_command
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
-from mashup_site.mashups import retention
-from mashup_site.mashups.models import Mashup, Source, Status, Track
-from mashup_site.mashups.retention import Level
+from mashup_site.mashups import jobs, retention, storage
+from mashup_site.mashups.models import Level, Mashup, Source, Status, Track, expiry_of
 from tests.factories import MashupFactory, finished_mashup
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +28,10 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Freeze retention's clock at NOW; tests may move it by assigning ``clock.now``."""
-
-    class Clock:
-        now = NOW
-
-    monkeypatch.setattr(retention, "now", lambda: Clock.now)
-    return Clock
+def clock(clock):
+    """The shared clock, frozen at NOW; tests may move it by assigning ``clock.now``."""
+    clock.now = NOW
+    return clock
 
 
 def expiring_in(remaining: timedelta, **kwargs: object) -> Mashup:
@@ -61,7 +56,7 @@ def expiring_in(remaining: timedelta, **kwargs: object) -> Mashup:
     ],
 )
 def test_it_grades_expiry_at_each_threshold(remaining: timedelta, level: Level) -> None:
-    assert retention.expiry_of(expiring_in(remaining), NOW).level == level
+    assert expiry_of(expiring_in(remaining), NOW).level == level
 
 
 @pytest.mark.parametrize(
@@ -81,27 +76,27 @@ def test_it_grades_expiry_at_each_threshold(remaining: timedelta, level: Level) 
     ],
 )
 def test_it_says_how_long_is_left(remaining: timedelta, message: str) -> None:
-    assert retention.expiry_of(expiring_in(remaining), NOW).message == message
+    assert expiry_of(expiring_in(remaining), NOW).message == message
 
 
 def test_it_does_not_expire_an_unfinished_or_failed_mashup() -> None:
     for status in (Status.QUEUED, Status.FIRST, Status.FAILED):
-        expiry = retention.expiry_of(MashupFactory.build(status=status), NOW)
+        expiry = expiry_of(MashupFactory.build(status=status), NOW)
         assert expiry.level == Level.NONE
         assert expiry.message == ""
 
 
 def test_it_never_expires_what_staff_keep_forever() -> None:
     mashup = expiring_in(-DAY, keep_forever=True)
-    assert retention.expiry_of(mashup, NOW).level == Level.KEPT
+    assert expiry_of(mashup, NOW).level == Level.KEPT
 
 
 def test_a_swept_mashup_is_expired_whatever_its_date() -> None:
     mashup = MashupFactory.build(status=Status.EXPIRED, expires_at=NOW + DAY)
-    assert retention.expiry_of(mashup, NOW).is_expired
+    assert expiry_of(mashup, NOW).is_expired
 
 
-def test_the_model_reads_the_retention_clock(clock) -> None:
+def test_the_model_reads_the_clock(clock) -> None:
     mashup = expiring_in(7 * HOUR)
     assert mashup.expiry.message == "expires in 7 hours: download it now"
     clock.now = NOW + 8 * HOUR
@@ -183,7 +178,7 @@ def test_the_sweeper_works_in_bounded_batches_oldest_first(clock, owner) -> None
 def test_the_sweeper_skips_a_row_extended_after_it_was_picked(clock, owner) -> None:
     mashup = MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW - HOUR)
     Mashup.objects.filter(pk=mashup.pk).update(expires_at=NOW + DAY)  # staff, meanwhile
-    assert retention.expire(mashup.pk) is False
+    assert jobs.expire(mashup.pk) is False
     mashup.refresh_from_db()
     assert mashup.status == Status.COMPLETE
 
@@ -238,7 +233,7 @@ def test_keeping_forever_protects_from_the_sweeper(clock, owner) -> None:
 def test_purging_now_deletes_files_of_a_mashup_that_has_not_expired(clock, owner) -> None:
     mashup = finished_mashup(owner=owner, expires_at=NOW + 10 * DAY, keep_forever=True)
     names = stored_names(mashup)
-    retention.purge_now(mashup)
+    jobs.purge_now(mashup)
     mashup.refresh_from_db()
     assert mashup.status == Status.EXPIRED
     assert not mashup.keep_forever
@@ -289,12 +284,8 @@ def retention_period() -> timedelta:
 
 
 def test_a_failure_starts_the_retention_clock_for_its_uploads(clock, owner) -> None:
-    from mashup_site.mashups import pipeline
-
     mashup = MashupFactory(owner=owner, status=Status.SUBMITTED)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pipeline, "now", lambda: NOW)
-        pipeline.fail(mashup.pk, 451, "could not download")
+    jobs.fail(mashup.pk, 451, "could not download")
     mashup.refresh_from_db()
     assert mashup.expires_at == NOW + retention_period()
     assert mashup.expiry.level == Level.NONE  # nothing to download: no countdown, no banner
@@ -303,7 +294,7 @@ def test_a_failure_starts_the_retention_clock_for_its_uploads(clock, owner) -> N
 
 def test_the_sweeper_deletes_a_failed_jobs_uploads_after_the_retention_period(clock, owner) -> None:
     mashup = failed_mashup_with_uploads(owner, failed_at=NOW - retention_period() - SECOND)
-    uploads = retention.source_files(mashup)
+    uploads = storage.source_files(mashup)
     assert uploads and all(default_storage.exists(name) for name in uploads)
 
     assert retention.sweep() == 1
@@ -319,4 +310,4 @@ def test_a_failed_job_keeps_its_uploads_for_a_retry_until_then(clock, owner) -> 
     assert retention.sweep() == 0
     mashup.refresh_from_db()
     assert mashup.status == Status.FAILED
-    assert all(default_storage.exists(name) for name in retention.source_files(mashup))
+    assert all(default_storage.exists(name) for name in storage.source_files(mashup))

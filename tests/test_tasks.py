@@ -12,20 +12,13 @@ from django.db import transaction
 from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 
-from mashup_site.mashups import pipeline, tasks
+from mashup_site.mashups import jobs, runner, tasks
 from mashup_site.mashups.models import Mashup, Status
 from mashup_site.providers import remote
 from mashup_site.providers.base import MESSAGES
-from tests.fakes.jobs import FakeNow, drive, remote_job
+from tests.fakes.jobs import drive, remote_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FakeNow:
-    fake = FakeNow()
-    monkeypatch.setattr(pipeline, "now", fake)
-    return fake
 
 
 @pytest.fixture
@@ -111,7 +104,7 @@ def test_a_crash_between_accept_and_save_does_not_submit_twice(app, job, monkeyp
         raise SystemExit("worker killed")
 
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "record_task_id", crash)
+        patch.setattr(jobs, "record_task_id", crash)
         with pytest.raises(SystemExit):
             tasks.run_mashup(job.pk)
     tasks.run_mashup(job.pk)  # django-q2's retry
@@ -297,7 +290,7 @@ def test_it_gives_up_after_the_configured_minutes(app, job, clock, settings) -> 
 
 
 def test_poll_delays_grow_from_5_to_60_seconds() -> None:
-    delays = [tasks.next_delay(n) for n in range(10)]
+    delays = [runner.next_delay(n) for n in range(10)]
     assert delays[0] == 5.0
     assert delays == sorted(delays)
     assert delays[-1] == 60.0

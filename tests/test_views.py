@@ -11,12 +11,11 @@ from django.urls import reverse
 
 from mashup_site.mashups.models import Mashup, Source, Status
 from tests.audiofiles import write_tone
-from tests.factories import finished_mashup, mashup_with_sources
+from tests.factories import HTMX, finished_mashup, mashup_with_sources
 
 pytestmark = pytest.mark.django_db
 
 CREATE = reverse("mashups:create")
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def url_sources() -> dict[str, str]:
@@ -127,7 +126,9 @@ def test_it_shows_the_counter_limit_of_the_mode(owner_client: Client) -> None:
 
 def test_switching_by_htmx_returns_only_the_field_group(owner_client: Client) -> None:
     response = owner_client.post(
-        CREATE, {"_switch": "1", "customMode": "on", "model": "V4", "prompt": "my words"}, **HTMX
+        CREATE,
+        {"_switch": "1", "customMode": "on", "model": "V4", "prompt": "my words"},
+        headers=HTMX,
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -140,14 +141,14 @@ def test_switching_by_htmx_returns_only_the_field_group(owner_client: Client) ->
 
 def test_switching_to_instrumental_custom_removes_the_lyrics(owner_client: Client) -> None:
     data = {"_switch": "1", "customMode": "on", "instrumental": "on", "model": "V5", "prompt": "la"}
-    html = owner_client.post(CREATE, data, **HTMX).content.decode()
+    html = owner_client.post(CREATE, data, headers=HTMX).content.decode()
     assert 'name="prompt"' not in html
     assert 'name="stash-prompt" value="la"' in html  # kept aside, not sent to the API
 
 
 def test_switching_back_restores_what_the_hidden_fields_held(owner_client: Client) -> None:
     data = {"_switch": "1", "customMode": "on", "stash-style": "lofi", "stash-title": "T"}
-    html = owner_client.post(CREATE, data, **HTMX).content.decode()
+    html = owner_client.post(CREATE, data, headers=HTMX).content.decode()
     assert "lofi</textarea>" in html
     assert 'value="T"' in html
 

@@ -1,7 +1,7 @@
 """Staff run everything here: mashups with their sources and tracks, retention, the queue.
 
-Actions on jobs go through the same public functions the app uses (``tasks.enqueue_run``
-via ``actions.retry_failed``, ``retention`` for expiry), never around them. django-q2
+Actions on jobs go through the same public functions the app uses (``jobs`` for state,
+``tasks`` to enqueue, ``retention`` for expiry, ``storage`` for files), never around them. django-q2
 registers its own admin (tasks, failures, schedules, including the retention sweeper's).
 """
 
@@ -19,34 +19,27 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import escape
 
+from mashup_site import providers
 from mashup_site.providers.base import ProviderError
 
-from . import actions, retention
+from . import jobs, retention, storage, tasks
 from .models import Mashup, Source, Track
 
 log = logging.getLogger(__name__)
-TASKS = "mashup_site.mashups.tasks"
 
 
-def remote_credits() -> str:
-    """The remote provider's credit balance for staff, or why it is unavailable. Never
+def provider_credits() -> str:
+    """The configured provider's credit balance for staff, or why it is unavailable. Never
     raises: the admin must work while the provider is down or not configured."""
-    if settings.MASHUP_PROVIDER != "remote":
-        return "unavailable: the local engine is in use"
-    from mashup_site.providers import remote
-
-    get_credits = getattr(remote, "get_credits", None)
-    if get_credits is None:
-        return "unavailable: this version cannot ask the provider"
     try:
-        return f"{int(get_credits()):,} credits left"
+        return f"{int(providers.get(settings.MASHUP_PROVIDER).credits()):,} credits left"
     except (ProviderError, ValueError, TypeError) as error:
         log.warning("could not read the provider's credits: %s", error)
         return f"unavailable: {error}"
 
 
 class RecordInline(admin.TabularInline):
-    """A mashup's songs and tracks, shown as they are: the pipeline writes them."""
+    """A mashup's songs and tracks, shown as they are: the runner writes them (jobs.py)."""
 
     extra = 0
     can_delete = False
@@ -87,7 +80,7 @@ class MashupAdmin(admin.ModelAdmin):
     inlines = [SourceInline, TrackInline]
     actions = ["repoll", "retry", "extend_expiry", "keep_forever", "purge_files"]
     # What was asked, and where the job stands, are records: the payload went to the
-    # provider as it is, and a job moves only through its pipeline (or the actions above).
+    # provider as it is, and a job moves only through jobs.py (or the actions above).
     # Staff change what retention needs: the expiry and keep-forever.
     readonly_fields = (
         "owner",
@@ -178,29 +171,26 @@ class MashupAdmin(admin.ModelAdmin):
     # --- deleting takes the files along ---------------------------------------------------
 
     def delete_model(self, request: HttpRequest, obj: Mashup) -> None:
-        actions.delete_mashup(obj)
+        storage.delete_mashup(obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
         for mashup in queryset:
-            actions.delete_mashup(mashup)
+            storage.delete_mashup(mashup)
 
     # --- actions --------------------------------------------------------------------------
 
     @admin.action(description="Re-poll the provider now (remote jobs in progress)")
     def repoll(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
-        from django_q.tasks import async_task
-
-        pollable = list(queryset.filter(provider="remote").exclude(provider_task_id=""))
+        submitted = queryset.filter(provider__in=providers.fetching_sources())
+        pollable = list(submitted.exclude(provider_task_id=""))
         pollable = [m for m in pollable if not m.is_final]
         for mashup in pollable:
-            # poll_mashup skips a poll that comes before the scheduled one: make this one due.
-            Mashup.objects.filter(pk=mashup.pk).update(next_poll_at=None)
-            async_task(f"{TASKS}.poll_mashup", mashup.pk, task_name=f"mashup-{mashup.pk}-repoll")
+            tasks.enqueue_poll_now(mashup.pk)
         self._report(request, len(pollable), queryset, "re-poll queued", "remote, in progress")
 
     @admin.action(description="Retry failed jobs from the start")
     def retry(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
-        done = sum(actions.retry_failed(pk) for pk in queryset.values_list("pk", flat=True))
+        done = sum(tasks.enqueue_retry(mashup) for mashup in queryset)
         self._report(request, done, queryset, "queued again", "failed")
 
     @admin.action(description=f"Extend expiry by {settings.RETENTION_DAYS} days")
@@ -217,7 +207,7 @@ class MashupAdmin(admin.ModelAdmin):
     def purge_files(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
         mashups = list(queryset)
         for mashup in mashups:
-            retention.purge_now(mashup)
+            jobs.purge_now(mashup)
         self._report(request, len(mashups), queryset, "purged", "")
 
     def _report(
@@ -241,7 +231,7 @@ class MashupAdmin(admin.ModelAdmin):
 
     def credits_view(self, request: HttpRequest) -> HttpResponse:
         """The balance as a page, or (htmx, from the list's toolbar) as its link's text."""
-        text = remote_credits()
+        text = provider_credits()
         if getattr(request, "htmx", False):
             return HttpResponse(escape(f"Provider: {text}"))
         context = {

@@ -3,7 +3,7 @@
 Neither is a page for people: no login (the provider has none), no CSRF (it cannot send a
 token). Trust comes from the unguessable per-job token in the URL (and, when configured,
 the kie.ai-style HMAC signature), and a callback is only ever applied to the job its token
-names (shared/api-contract.md, "Callback").
+names (docs/api-contract.md, "Callback").
 """
 
 from __future__ import annotations
@@ -15,26 +15,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.files.storage import default_storage
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBadRequest,
-    HttpResponseRedirect,
-    JsonResponse,
-)
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from mashup_site import providers
 from mashup_site.providers.remote import parse_callback, verify_signature
 
-from . import pipeline
-from .models import Mashup, Provider, Source
+from . import storage, tasks
+from .models import Mashup, Source
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +47,7 @@ def callback(request: HttpRequest, token: str) -> HttpResponse:
     if mashup.provider_task_id and snapshot.task_id and snapshot.task_id != mashup.provider_task_id:
         log.warning("callback for mashup %s names another task %s", mashup.pk, snapshot.task_id)
         return JsonResponse({"ok": False, "error": "task mismatch"}, status=409)
-    pipeline.apply_snapshot(mashup.pk, snapshot, from_callback=True)
+    tasks.on_callback(mashup.pk, snapshot)
     return JsonResponse({"ok": True})
 
 
@@ -75,29 +67,15 @@ def _signature_ok(request: HttpRequest, task_id: str) -> bool:
 @login_not_required
 @require_GET
 def source_file(request: HttpRequest, token: str) -> HttpResponseBase:
-    """An uploaded source, for the remote provider, only while its job may still need it:
-    a remote job that is not final, for at most MASHUP_SOURCE_URL_HOURS."""
+    """An uploaded source, for a provider that fetches songs, only while its job may still
+    need it: a job that is not final, for at most MASHUP_SOURCE_URL_HOURS."""
+    fetching = providers.fetching_sources()
     source = get_object_or_404(
-        Source.objects.select_related("mashup").filter(mashup__provider=Provider.REMOTE),
+        Source.objects.select_related("mashup").filter(mashup__provider__in=fetching),
         access_token=token,
     )
     mashup = source.mashup
     expires = mashup.created_at + timedelta(hours=settings.MASHUP_SOURCE_URL_HOURS)
     if not source.file or mashup.is_final or timezone.now() > expires:
         raise Http404("This link has expired.")
-    return serve_stored(str(source.file.name), filename=source.original_name or None)
-
-
-def serve_stored(
-    name: str, *, filename: str | None = None, download: bool = False
-) -> HttpResponseBase:
-    """A stored file: streamed from local disk, or a short-lived signed URL on S3."""
-    try:
-        path = default_storage.path(name)
-    except NotImplementedError:
-        return HttpResponseRedirect(default_storage.url(name))
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 (FileResponse closes it)
-    except FileNotFoundError:
-        raise Http404("This file is no longer stored.") from None
-    return FileResponse(handle, as_attachment=download, filename=filename or "")
+    return storage.serve(str(source.file.name), filename=source.original_name or None)

@@ -1,7 +1,10 @@
-"""The create form: the API's fields under the API's own names, checked by ``rules``.
+"""The app's forms (every input goes through one: docs/design.md, rule 3).
+
+``MashupForm``, the create form: the API's fields under the API's own names, checked by
+``providers.contract``.
 
 The form shapes input (types, which fields the mode shows, the two sources) and leaves
-every API rule to ``rules.validate``, so the form and the rules cannot disagree. A field a
+every API rule to ``contract.validate``, so the form and the rules cannot disagree. A field a
 mode does not use is removed from the form, not hidden: it is not rendered and not read.
 """
 
@@ -16,17 +19,18 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.forms import BoundField
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from mashup_site.engine.analysis import MIN_SECONDS
+from mashup_site import providers
 from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio
-from mashup_site.providers import download
+from mashup_site.providers import contract, download
 
-from . import limits, rules
-from .files import store_content_addressed
-from .models import Mashup, Source
+from . import quotas
+from .models import Mashup, Source, Status
+from .storage import store_content_addressed
 
 SOURCE_POSITIONS = (1, 2)
 # What a person typed in a field that the current mode hides travels along as
@@ -110,7 +114,7 @@ def normalize_newlines(text: str) -> str:
 
 
 def _model_choices() -> list[tuple[str, str]]:
-    return [(m.name, m.label) for m in rules.MODELS.values()]
+    return [(m.name, m.label) for m in contract.MODELS.values()]
 
 
 def _switch_attrs() -> dict[str, str]:
@@ -129,7 +133,7 @@ class MashupForm(forms.Form):
     )
     model = forms.ChoiceField(
         choices=_model_choices,
-        initial=rules.DEFAULT_MODEL,
+        initial=contract.DEFAULT_MODEL,
         widget=forms.Select(attrs=_switch_attrs()),
     )
     instrumental = forms.BooleanField(
@@ -178,17 +182,17 @@ class MashupForm(forms.Form):
         self.custom_mode = self._flag("customMode")
         self.is_instrumental = self._flag("instrumental")
         self.model_name = self._choice("model")
-        visible = set(rules.visible_fields(self.custom_mode, self.is_instrumental))
-        for name in (*rules.CUSTOM_FIELDS,):
+        visible = set(contract.visible_fields(self.custom_mode, self.is_instrumental))
+        for name in (*contract.CUSTOM_FIELDS,):
             if name not in visible and name in self.fields:
                 del self.fields[name]
         self.stash = self._restore_stash()
         self.limits = {
             name: limit
-            for name, limit in rules.text_limits(self.custom_mode, self.model_name).items()
+            for name, limit in contract.text_limits(self.custom_mode, self.model_name).items()
             if name in self.fields
         }
-        self.required_names = set(rules.required_fields(self.custom_mode, self.is_instrumental))
+        self.required_names = set(contract.required_fields(self.custom_mode, self.is_instrumental))
         self._decorate_fields()
         self.checked: dict[int, CheckedUpload] = {}
         self.kept: dict[int, KeptUpload] = {
@@ -202,7 +206,7 @@ class MashupForm(forms.Form):
 
     def _choice(self, name: str) -> str:
         value = self.values.get(name)
-        return value if value in rules.MODELS else rules.DEFAULT_MODEL
+        return value if value in contract.MODELS else contract.DEFAULT_MODEL
 
     def _restore_stash(self) -> dict[str, str]:
         """Refill visible fields from their stash; return what hidden fields hold."""
@@ -237,7 +241,7 @@ class MashupForm(forms.Form):
         for name, text in self.WEIGHT_HELP.items():
             if name in self.fields:
                 self.fields[name].help_text = text
-        model = rules.model_rules(self.model_name)
+        model = contract.model_rules(self.model_name)
         longest = format_duration(model.max_seconds)
         self.fields["model"].help_text = f"Songs up to {longest} with {model.name}."
 
@@ -247,9 +251,9 @@ class MashupForm(forms.Form):
         """The API request body (minus uploadUrlList/callBackUrl) built from cleaned data."""
         data = self.cleaned_data
         weights = {
-            name: data.get(name) for name in rules.WEIGHT_FIELDS if self._weight_is_set(name)
+            name: data.get(name) for name in contract.WEIGHT_FIELDS if self._weight_is_set(name)
         }
-        return rules.build_payload(
+        return contract.build_payload(
             custom_mode=self.custom_mode,
             model=data.get("model") or self.model_name,
             instrumental=self.is_instrumental,
@@ -267,17 +271,21 @@ class MashupForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         # A field that could not even be parsed (a weight of "abc") already says why.
-        if not any(name in self.errors for name in rules.CUSTOM_FIELDS):
+        if not any(name in self.errors for name in contract.CUSTOM_FIELDS):
             self._apply_rules()
         self._clean_sources()
-        if refusal := limits.refusal(self.user_id):
+        if refusal := self.refusal():
             self.add_error(None, refusal)  # a clear message, never a queued job
         return cleaned
+
+    def refusal(self) -> str:
+        """The first of the person's quotas a new job would break, or "" (quotas.py)."""
+        return quotas.refusal(self.user_id)
 
     def _apply_rules(self) -> None:
         payload = self.payload()
         payload.update(self._stray_fields())
-        for field, messages in rules.validate(payload, require_sources=False).items():
+        for field, messages in contract.validate(payload, require_sources=False).items():
             for message in messages:
                 if field in self.fields:
                     self.add_error(field, message)
@@ -292,12 +300,12 @@ class MashupForm(forms.Form):
         """
         return {
             name: normalize_newlines(value) if isinstance(value, str) else value
-            for name in rules.CUSTOM_FIELDS
+            for name in contract.CUSTOM_FIELDS
             if name not in self.fields and (value := self.values.get(name)) not in (None, "")
         }
 
     def _clean_sources(self) -> None:
-        max_seconds = rules.model_rules(self.model_name).max_seconds
+        max_seconds = contract.model_rules(self.model_name).max_seconds
         for position in SOURCE_POSITIONS:
             upload = self.cleaned_data.get(f"audio{position}")
             url = self.cleaned_data.get(f"url{position}") or ""
@@ -355,11 +363,12 @@ class MashupForm(forms.Form):
             )
             return False
         # The local engine needs some bars to line up; say so now rather than fail the job.
-        if settings.MASHUP_PROVIDER == "local" and duration < MIN_SECONDS:
+        min_seconds = providers.get(settings.MASHUP_PROVIDER).min_seconds
+        if duration < min_seconds:
             self.add_error(
                 field,
                 f"This song is {duration:.1f} s long; a mashup needs at least "
-                f"{MIN_SECONDS:.0f} s of each song.",
+                f"{min_seconds:.0f} s of each song.",
             )
             return False
         return True
@@ -442,7 +451,7 @@ class MashupForm(forms.Form):
 def weight_values(form: MashupForm) -> dict[str, Decimal]:
     """Current slider values (for rendering their numbers), defaulting to the middle."""
     values: dict[str, Decimal] = {}
-    for name in rules.WEIGHT_FIELDS:
+    for name in contract.WEIGHT_FIELDS:
         if name in form.fields:
             raw = form[name].value()
             try:
@@ -450,3 +459,52 @@ def weight_values(form: MashupForm) -> dict[str, Decimal]:
             except ArithmeticError:
                 values[name] = Decimal("0.5")
     return values
+
+
+# --- the gallery's search, status filter and page number: a GET form -------------------------
+
+IN_PROGRESS = "active"
+STATUS_CHOICES = [
+    ("", "Any status"),
+    (IN_PROGRESS, "In progress"),
+    (Status.COMPLETE, "Complete"),
+    (Status.FAILED, "Failed"),
+    (Status.EXPIRED, "Expired"),
+]
+
+
+class GalleryFilter(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        widget=forms.SearchInput(
+            attrs={"placeholder": "Search titles, styles and ideas", "autocomplete": "off"}
+        ),
+    )
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Status")
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def filter(self, mashups: QuerySet[Mashup]) -> QuerySet[Mashup]:
+        """The mashups that match; an invalid filter (a hand-edited URL) filters nothing."""
+        if not self.is_valid():
+            return mashups
+        if words := self.cleaned_data["q"].split():
+            for word in words:  # every word must match somewhere
+                mashups = mashups.filter(
+                    Q(title__icontains=word) | Q(style__icontains=word) | Q(prompt__icontains=word)
+                )
+        status = self.cleaned_data["status"]
+        if status == IN_PROGRESS:
+            mashups = mashups.in_progress()  # type: ignore[attr-defined]
+        elif status:
+            mashups = mashups.filter(status=status)
+        return mashups
+
+    @property
+    def is_filtering(self) -> bool:
+        return self.is_valid() and bool(self.cleaned_data["q"] or self.cleaned_data["status"])
+
+    @property
+    def page_number(self) -> int:
+        return (self.is_valid() and self.cleaned_data["page"]) or 1

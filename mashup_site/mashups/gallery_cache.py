@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
+from django.utils import timezone
 
-from . import retention
 from .models import Mashup
 
 SECONDS = 120
@@ -33,7 +33,7 @@ def key(request: HttpRequest, owned: QuerySet[Mashup]) -> str:
         "&".join(f"{name}={value}" for name, value in sorted(request.GET.items())),
         str(state["count"]),
         state["latest"].isoformat() if state["latest"] else "",
-        str(int(retention.now().timestamp()) // MINUTE),
+        str(int(timezone.now().timestamp()) // MINUTE),
         request.META.get("CSRF_COOKIE", ""),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

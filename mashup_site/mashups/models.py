@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
-from . import rules
-
-if TYPE_CHECKING:
-    from .retention import Expiry
+from mashup_site import providers
+from mashup_site.providers import contract
+from mashup_site.providers.base import Status
 
 
 def new_token() -> str:
@@ -20,24 +22,16 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class Status(models.TextChoices):
-    """Where a job is. The order of declaration is the order of progress."""
-
-    QUEUED = "queued", "Queued"
-    SUBMITTED = "submitted", "Submitted"
-    TEXT = "text", "Analysed"
-    FIRST = "first", "First track ready"
-    COMPLETE = "complete", "Complete"
-    FAILED = "failed", "Failed"
-    EXPIRED = "expired", "Expired"
-
-
 FINAL_STATUSES = frozenset({Status.COMPLETE, Status.FAILED, Status.EXPIRED})
 # Progress order; a job never moves to a lower rank (a late "first" after "complete").
-PROGRESS = (Status.QUEUED, Status.SUBMITTED, Status.TEXT, Status.FIRST, Status.COMPLETE)
+PROGRESS = (Status.QUEUED, Status.SUBMITTED, Status.ANALYSED, Status.FIRST, Status.COMPLETE)
+# How long a finished page keeps polling for our copies of the provider's files.
+COPY_GRACE = timedelta(minutes=2)
+# The progress bar's steps are narrower than the status badge.
+STEP_LABELS = {Status.FIRST: "First track"}
 STAGE_FIELDS = {
     Status.SUBMITTED: "submitted_at",
-    Status.TEXT: "text_at",
+    Status.ANALYSED: "text_at",
     Status.FIRST: "first_at",
     Status.COMPLETE: "completed_at",
     Status.FAILED: "failed_at",
@@ -55,14 +49,114 @@ def advances(old: str, new: str) -> bool:
     return PROGRESS.index(Status(new)) > PROGRESS.index(Status(old))
 
 
-class Provider(models.TextChoices):
-    LOCAL = "local", "Local engine"
-    REMOTE = "remote", "Remote API"
+# --- expiry: what to tell people (the sweeper is in retention.py) ---------------------------
+
+WARNING_WITHIN = timedelta(days=3)
+URGENT_WITHIN = timedelta(hours=24)
+
+
+class Level(StrEnum):
+    NONE = "none"  # not finished: nothing expires yet
+    KEPT = "kept"  # staff keep it forever
+    OK = "ok"
+    WARNING = "warning"
+    URGENT = "urgent"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Expiry:
+    level: Level
+    expires_at: datetime | None = None
+    remaining: timedelta | None = None
+    failed: bool = False  # an expired job that had failed: it had songs, never audio
+
+    @property
+    def message(self) -> str:
+        if self.level == Level.KEPT:
+            return "kept without expiry"
+        if self.level == Level.EXPIRED:
+            what = "uploaded songs have" if self.failed else "audio has"
+            return f"expired: its {what} been deleted"
+        if self.remaining is None:
+            return ""
+        text = f"expires in {humanize(self.remaining)}"
+        return f"{text}: download it now" if self.level == Level.URGENT else text
+
+    @property
+    def is_expired(self) -> bool:
+        return self.level == Level.EXPIRED
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.level in (Level.WARNING, Level.URGENT)
+
+
+def expiry_of(mashup: Mashup, at: datetime | None = None) -> Expiry:
+    """What to tell the owner about ``mashup`` at time ``at`` (boundaries are inclusive:
+    exactly 3 days left is a warning, exactly 24 hours is urgent, exactly 0 is expired)."""
+    if mashup.status == Status.EXPIRED:
+        return Expiry(Level.EXPIRED, mashup.expires_at, failed=mashup.has_failed)
+    if mashup.keep_forever:
+        return Expiry(Level.KEPT)
+    if mashup.expires_at is None or mashup.status == Status.FAILED:
+        return Expiry(Level.NONE)  # a failed job has nothing to download; it can be retried
+    remaining = mashup.expires_at - (at or timezone.now())
+    if remaining <= timedelta(0):
+        level = Level.EXPIRED
+    elif remaining <= URGENT_WITHIN:
+        level = Level.URGENT
+    elif remaining <= WARNING_WITHIN:
+        level = Level.WARNING
+    else:
+        level = Level.OK
+    return Expiry(level, mashup.expires_at, remaining)
+
+
+def humanize(remaining: timedelta) -> str:
+    """5 days / 30 hours / 7 hours / 12 minutes. Days are rounded to the nearest day;
+    hours and minutes round down, so an urgent warning never promises more time."""
+    seconds = remaining.total_seconds()
+    if seconds >= 2 * 86400:
+        return _plural(round(seconds / 86400), "day")
+    if seconds >= 3600:
+        return _plural(int(seconds // 3600), "hour")
+    return _plural(max(1, int(seconds // 60)), "minute")
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+
+# --- the job ----------------------------------------------------------------------------------
 
 
 class MashupQuerySet(models.QuerySet["Mashup"]):
     def owned_by(self, user: object) -> MashupQuerySet:
         return self.filter(owner=user)
+
+    def in_progress(self) -> MashupQuerySet:
+        return self.exclude(status__in=FINAL_STATUSES)
+
+    def live(self) -> MashupQuerySet:
+        """Mashups whose files retention may still delete (finished, not kept, not swept)."""
+        return self.filter(keep_forever=False, expires_at__isnull=False).exclude(
+            status=Status.EXPIRED
+        )
+
+    def due(self, at: datetime | None = None) -> MashupQuerySet:
+        """Live mashups whose expiry has come (the sweeper's work)."""
+        return self.live().filter(expires_at__lte=at or timezone.now())
+
+    def expiring_within(self, within: timedelta, at: datetime | None = None) -> MashupQuerySet:
+        """Complete mashups that expire within ``within``, soonest first."""
+        moment = at or timezone.now()
+        return (
+            self.live()
+            .filter(status=Status.COMPLETE)
+            .filter(expires_at__gt=moment, expires_at__lte=moment + within)
+            .order_by("expires_at")
+        )
 
 
 class Mashup(models.Model):
@@ -75,12 +169,14 @@ class Mashup(models.Model):
     # Copies of payload fields that lists filter, search and sort on.
     custom_mode = models.BooleanField(default=False)
     instrumental = models.BooleanField(default=False)
-    model = models.CharField(max_length=16, choices=[(m, m) for m in rules.MODELS])
-    title = models.CharField(max_length=rules.MODELS[rules.DEFAULT_MODEL].title_max, blank=True)
+    model = models.CharField(max_length=16, choices=[(m, m) for m in contract.MODELS])
+    title = models.CharField(
+        max_length=contract.MODELS[contract.DEFAULT_MODEL].title_max, blank=True
+    )
     style = models.TextField(blank=True)
     prompt = models.TextField(blank=True)
 
-    provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.LOCAL)
+    provider = models.CharField(max_length=16, choices=providers.CHOICES, default="local")
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
@@ -161,6 +257,16 @@ class Mashup(models.Model):
         """This run failed (its status may since have moved on to expired)."""
         return self.failed_at is not None
 
+    def still_changing(self, tracks: list[Track]) -> bool:
+        """Whether the job's page should keep updating: until it is final and, for a
+        complete job, our copies of its tracks exist (or the copy had its chance)."""
+        if not self.is_final:
+            return True
+        if self.status != Status.COMPLETE or self.completed_at is None:
+            return False
+        copied = all(track.audio for track in tracks if track.audio_url)
+        return not copied and timezone.now() < self.completed_at + COPY_GRACE
+
     @property
     def cover_url(self) -> str:
         """The first track's cover (reads prefetched tracks: no query per card)."""
@@ -168,9 +274,7 @@ class Mashup(models.Model):
 
     @property
     def expiry(self) -> Expiry:
-        """What to tell the owner about expiry now (the rules live in retention.py)."""
-        from .retention import expiry_of
-
+        """What to tell the owner about expiry now."""
         return expiry_of(self)
 
     @property
@@ -180,9 +284,9 @@ class Mashup(models.Model):
             reached = -1
         else:
             reached = PROGRESS.index(Status(self.status))
-        labels = ("Queued", "Submitted", "Analysed", "First track", "Complete")
         states = []
-        for index, label in enumerate(labels):
+        for index, step in enumerate(PROGRESS):
+            label = STEP_LABELS.get(step, step.label)
             if index < reached or (index == reached and self.status == Status.COMPLETE):
                 states.append((label, "done"))
             elif index == reached:
@@ -282,16 +386,33 @@ class Track(models.Model):
         return self.image_url
 
 
+class SubmitSlotQuerySet(models.QuerySet["SubmitSlot"]):
+    def take(self, now: float, per: float, rate: int) -> float:
+        """The throttle's window in the database, shared by every worker process (a
+        ``providers.throttle.SlotStore``): take a slot free for a whole window, or say how
+        long until one is. Taking one is a conditional UPDATE (atomic in SQLite and
+        PostgreSQL), so two processes never take the same slot."""
+        self.bulk_create([self.model(number=n) for n in range(rate)], ignore_conflicts=True)
+        slots = self.filter(number__lt=rate)
+        for number in slots.filter(taken_at__lte=now - per).values_list("number", flat=True):
+            if slots.filter(number=number, taken_at__lte=now - per).update(taken_at=now):
+                return 0.0
+        oldest = min(slots.values_list("taken_at", flat=True))
+        return max(oldest + per - now, 0.001)
+
+
 class SubmitSlot(models.Model):
     """One of the remote provider's submission slots (settings.MASHUP_SUBMIT_RATE of them).
 
     A submission takes a slot that has been free for a whole window; the conditional UPDATE
     that takes it is atomic in every database, so worker processes share one throttle
-    (shared/api-contract.md, "Rate limits"; see pipeline.DatabaseSlots).
+    (docs/api-contract.md, "Rate limits"; see ``SubmitSlotQuerySet.take``).
     """
 
     number = models.PositiveIntegerField(primary_key=True)
     taken_at = models.FloatField(default=0.0)  # seconds since the epoch, on the throttle's clock
+
+    objects = SubmitSlotQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"Submission slot {self.number}"

@@ -1,7 +1,7 @@
 """Pages of the feature app: function views, each login-protected, each object by its owner.
 
 HTMX requests render a named partial of the same page template ("page.html#name"); every
-page also works by plain GETs and full POSTs with JavaScript off (design rule 4).
+page also works by plain GETs and full POSTs with JavaScript off (docs/design.md, rule 4).
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
-from . import actions, gallery_cache, limits, pipeline, retention, rules
-from .callbacks import serve_stored
-from .filters import GalleryFilter
-from .forms import MashupForm
+from mashup_site.providers import contract
+
+from . import gallery_cache, quotas, retention, storage, tasks
+from .forms import GalleryFilter, MashupForm
 from .models import Mashup, Track
-from .tasks import enqueue_run
 
 SWITCH_FLAG = "_switch"
 
@@ -107,7 +106,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         return render(request, "mashups/delete.html", {"mashup": mashup})
     title = mashup.display_title
-    actions.delete_mashup(mashup)
+    storage.delete_mashup(mashup)
     messages.success(request, f"“{title}” and its files were deleted.")
     return redirect("mashups:gallery")
 
@@ -117,9 +116,9 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a failed mashup again (its owner only), within the person's limits."""
     mashup = owned_mashup(request, pk)
-    if refusal := limits.over_active_limit(request.user.pk):
+    if refusal := quotas.over_active_limit(request.user.pk):
         messages.error(request, refusal)
-    elif actions.retry_failed(mashup.pk):
+    elif tasks.enqueue_retry(mashup):
         messages.success(request, "Trying again. This page follows it until both tracks are ready.")
     else:
         messages.info(request, "Only a failed mashup can be tried again.")
@@ -156,7 +155,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         form.keep_checked_uploads()
         return _render_create(request, form, status=422)
     mashup = form.save(request.user, provider=settings.MASHUP_PROVIDER)
-    enqueue_run(mashup)
+    tasks.enqueue_run(mashup)
     messages.success(
         request, "Your mashup has started. This page follows it until both tracks are ready."
     )
@@ -168,7 +167,7 @@ def _render_create(
 ) -> HttpResponse:
     context = {
         "form": form,
-        "models": rules.MODELS.values(),
+        "models": contract.MODELS.values(),
         "switching": switching,
         "upload_max_mb": settings.UPLOAD_MAX_MB,
     }
@@ -183,7 +182,7 @@ def _render_create(
 def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     mashup = owned_mashup(request, pk)
     tracks = list(mashup.tracks.all())
-    live = pipeline.still_changing(mashup, tracks)
+    live = mashup.still_changing(tracks)
     context = {"mashup": mashup, "sources": mashup.sources.all(), "tracks": tracks, "live": live}
     if request.htmx:
         # The progress region polls itself; once nothing will change, htmx is told to stop
@@ -206,7 +205,7 @@ def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpR
         raise Http404("This file is not ready yet.")
     name = str(stored.name)
     filename = f"{mashup.display_title} ({position}).{name.rsplit('.', 1)[-1]}"
-    return serve_stored(name, filename=filename, download="download" in request.GET)
+    return storage.serve(name, filename=filename, download="download" in request.GET)
 
 
 @require_GET
@@ -216,4 +215,4 @@ def stored_file(request: HttpRequest, name: str) -> HttpResponseBase:
     there. People reach their own files through their mashups' pages, never here."""
     if not request.user.is_staff:
         raise Http404("No such file.")
-    return serve_stored(name)
+    return storage.serve(name)

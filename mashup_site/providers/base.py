@@ -1,33 +1,40 @@
-"""What every provider speaks: stages, tracks, a task snapshot, one error type.
+"""What every provider speaks: the job's status, tracks, a snapshot, one error type, and
+the one ``Provider`` protocol that the local engine and the remote API both implement.
 
-No Django models or views here; the app maps these values onto its rows.
+No Django models or views here, and nothing from ``mashups/``: the app maps these values
+onto its rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from typing import Protocol
+from typing import IO, Protocol
+
+from django.db.models import TextChoices
 
 
-class Stage(StrEnum):
-    """Where a provider's task is (shared/api-contract.md, "Poll" statuses, simplified)."""
+class Status(TextChoices):
+    """Where a job is: the one vocabulary of providers, jobs, pages and the admin.
 
-    PENDING = "pending"
-    TEXT = "text"
-    FIRST = "first"
-    COMPLETE = "complete"
-    FAILED = "failed"
+    The order of declaration is the order of progress. A provider reports SUBMITTED (the
+    API's PENDING), ANALYSED, FIRST, COMPLETE or FAILED (docs/api-contract.md, "Poll"
+    statuses and callback types, simplified); QUEUED and EXPIRED are the app's own.
+    ANALYSED keeps the stored value "text" (the API's TEXT_SUCCESS), so no row changes.
+    """
 
-    @property
-    def is_final(self) -> bool:
-        return self in (Stage.COMPLETE, Stage.FAILED)
+    QUEUED = "queued", "Queued"
+    SUBMITTED = "submitted", "Submitted"
+    ANALYSED = "text", "Analysed"
+    FIRST = "first", "First track ready"
+    COMPLETE = "complete", "Complete"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
 
 
 @dataclass(frozen=True)
-class Track:
+class TrackResult:
     """One generated track, in whichever naming style the provider used."""
 
     id: str = ""
@@ -53,10 +60,12 @@ class Track:
 
 @dataclass(frozen=True)
 class TaskSnapshot:
+    """What a provider says about a task: where it is, and the tracks so far."""
+
     task_id: str
-    stage: Stage
-    tracks: tuple[Track, ...] = ()
-    status: str = ""  # the provider's own status word, for staff
+    status: Status
+    tracks: tuple[TrackResult, ...] = ()
+    word: str = ""  # the provider's own status word, for staff
     error_code: int | None = None
     error_message: str = ""
     analysis_text: str = ""
@@ -83,19 +92,56 @@ class ProviderError(Exception):
         self.maybe_accepted = maybe_accepted
 
 
-class Provider(Protocol):
-    name: str
+@dataclass(frozen=True)
+class Song:
+    """One of a job's two songs, as a provider may need it."""
 
-    def submit(self, payload: Mapping[str, object], *, callback_url: str) -> str:
-        """Start a task; returns the provider's task id."""
+    position: int
+    name: str  # a safe file name, the one its owner knows it by
+    link: str = ""  # a public URL the person gave
+    served_url: str = ""  # our secret, expiring link to an upload (remote providers fetch it)
+    path: str | None = None  # the upload on this machine's disk, when storage is local
+    open: Callable[[], IO[bytes]] | None = None  # the upload, wherever it is stored
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a provider is asked to make."""
+
+    pk: int
+    payload: Mapping[str, object]  # the API request body, minus uploadUrlList and callBackUrl
+    songs: tuple[Song, ...]
+    callback_url: str
+
+
+Reporter = Callable[[TaskSnapshot], None]
+
+
+class Provider(Protocol):
+    """Makes a job's two tracks. ``providers.get(kind)`` returns one.
+
+    ``runs_inline`` providers make the whole job inside ``start`` (in the worker), telling
+    ``report`` at each stage; the others submit in ``start`` and are read with ``poll``
+    (callbacks carry the fast path, see ``mashups/callbacks.py``).
+    """
+
+    runs_inline: bool
+    min_seconds: float  # the shortest song it can use
+
+    def start(self, job: Job, report: Reporter) -> str:
+        """Start (inline: make) the job; returns the provider's task id."""
         ...
 
-    def fetch(self, task_id: str) -> TaskSnapshot:
+    def poll(self, task_id: str) -> TaskSnapshot:
         """The task's current state."""
         ...
 
+    def credits(self) -> int:
+        """The account's balance; ``ProviderError`` when there is none to tell."""
+        ...
 
-# Each contract code as a person would want it said (shared/api-contract.md, "Response and
+
+# Each contract code as a person would want it said (docs/api-contract.md, "Response and
 # error codes" and the callback failure codes).
 MESSAGES: dict[int, str] = {
     400: "The provider refused the request: the lyrics or style may break its content rules.",

@@ -1,20 +1,23 @@
 """The local provider: our offline engine, run in the worker, reporting the API's stages.
 
-It speaks the same snapshots as the remote provider (text → first → complete), so the job
-pipeline treats both alike; its tracks are files on this machine instead of URLs.
+It speaks the same snapshots as the remote provider (analysed → first → complete), so the
+runner treats both alike; its tracks are files on this machine instead of URLs. The engine's
+own progress words ("text", "first", "complete") become statuses here, at the boundary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from mashup_site.engine import EngineError, MashupParams, Variant, make_mashup
-from mashup_site.mashups.rules import model_rules
+from mashup_site.engine.analysis import MIN_SECONDS
 
-from .base import ProviderError, Stage, TaskSnapshot, Track
-
-SnapshotListener = Callable[[TaskSnapshot], None]
+from . import download
+from .base import Job, ProviderError, Reporter, Song, Status, TaskSnapshot, TrackResult
+from .contract import model_rules
 
 
 def params_from_payload(payload: Mapping[str, object]) -> MashupParams:
@@ -38,10 +41,12 @@ def params_from_payload(payload: Mapping[str, object]) -> MashupParams:
     )
 
 
-def track_of(variant: Variant, index: int, payload: Mapping[str, object], model: str) -> Track:
+def track_of(
+    variant: Variant, index: int, payload: Mapping[str, object], model: str
+) -> TrackResult:
     """Variant ``index`` becomes track ``index``, as the analysis text numbers it, whichever
     of the two was written first."""
-    return Track(
+    return TrackResult(
         position=index,
         id=variant.audio_path.stem,
         title=variant.title,
@@ -56,7 +61,35 @@ def track_of(variant: Variant, index: int, payload: Mapping[str, object], model:
 
 
 class LocalProvider:
-    name = "local"
+    """The engine in this worker: ``start`` makes both tracks before it returns."""
+
+    runs_inline = True
+    min_seconds = MIN_SECONDS  # the engine needs some bars of each song to line them up
+
+    def start(self, job: Job, report: Reporter) -> str:
+        task_id = f"local-{job.pk}"
+        with tempfile.TemporaryDirectory(prefix=f"mashup-{job.pk}-") as tmp:
+            work = Path(tmp)
+            try:
+                paths = [local_copy(song, work) for song in job.songs]
+            except download.DownloadError as error:
+                raise ProviderError(str(error), permanent=True) from error
+            self.run(
+                task_id=task_id,
+                sources=paths,
+                payload=job.payload,
+                out_dir=work / "out",
+                on_snapshot=report,
+            )
+        return task_id
+
+    def poll(self, task_id: str) -> TaskSnapshot:
+        raise ProviderError(
+            "The local engine reports as it runs; it has nothing to poll.", permanent=True
+        )
+
+    def credits(self) -> int:
+        raise ProviderError("the local engine is in use", permanent=True)
 
     def run(
         self,
@@ -65,11 +98,11 @@ class LocalProvider:
         sources: Sequence[Path],
         payload: Mapping[str, object],
         out_dir: Path,
-        on_snapshot: SnapshotListener,
+        on_snapshot: Reporter,
     ) -> None:
         """Make both tracks now, telling ``on_snapshot`` at each stage."""
         model = str(payload.get("model") or "")
-        tracks: list[Track] = []
+        tracks: list[TrackResult] = []
         analysis = ""
 
         def on_stage(stage: str, info: dict) -> None:
@@ -77,16 +110,14 @@ class LocalProvider:
             if stage == "text":
                 analysis = info["summary"]
                 on_snapshot(
-                    TaskSnapshot(task_id, Stage.TEXT, analysis_text=analysis, status="text")
+                    TaskSnapshot(task_id, Status.ANALYSED, analysis_text=analysis, word="text")
                 )
                 return
             analysis = info.get("summary", analysis)  # now with each track's measured alignment
             tracks.append(track_of(info["variant"], info["index"], payload, model))
-            snapshot_stage = Stage.FIRST if stage == "first" else Stage.COMPLETE
+            status = Status.FIRST if stage == "first" else Status.COMPLETE
             on_snapshot(
-                TaskSnapshot(
-                    task_id, snapshot_stage, tuple(tracks), status=stage, analysis_text=analysis
-                )
+                TaskSnapshot(task_id, status, tuple(tracks), word=stage, analysis_text=analysis)
             )
 
         try:
@@ -100,3 +131,28 @@ class LocalProvider:
             )
         except EngineError as error:
             raise ProviderError(str(error), permanent=True) from error
+
+
+def provider(**options: Any) -> LocalProvider:
+    return LocalProvider()
+
+
+def local_copy(song: Song, work: Path) -> Path:
+    """A path on this machine for the song, under the name its owner knows it by (the
+    engine's analysis names the songs by their file names)."""
+    target = work / str(song.position) / song.name
+    target.parent.mkdir()
+    if song.link:
+        try:
+            return download.fetch(song.link, target, guard=True)
+        except download.DownloadError as error:
+            raise download.DownloadError(
+                f"Song {song.position}'s link could not be used: {error}."
+            ) from error
+    if song.path:
+        target.symlink_to(song.path)
+    elif song.open:  # remote storage (S3): copy it down
+        with song.open() as handle, target.open("wb") as out:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                out.write(chunk)
+    return target

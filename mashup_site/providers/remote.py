@@ -1,4 +1,4 @@
-"""The httpx client of the Suno mashup API (shared/api-contract.md).
+"""The httpx client of the Suno mashup API (docs/api-contract.md).
 
 Liberal in what it accepts (both track naming styles, ``createTime`` as text or epoch
 milliseconds, ``task_id`` or ``taskId``, unknown statuses), strict in what it sends.
@@ -15,15 +15,15 @@ import hashlib
 import hmac
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
-from .base import ProviderError, Stage, TaskSnapshot, Track, user_message
+from .base import Job, ProviderError, Reporter, Status, TaskSnapshot, TrackResult, user_message
+from .throttle import SlotStore, Throttle
 
 log = logging.getLogger(__name__)
 
@@ -31,24 +31,24 @@ SUBMIT_PATH = "/api/v1/generate/mashup"
 RECORD_PATH = "/api/v1/generate/record-info"
 CREDIT_PATH = "/api/v1/generate/credit"
 
-# shared/api-contract.md, "Response and error codes": retry these, nothing else.
+# docs/api-contract.md, "Response and error codes": retry these, nothing else.
 RETRYABLE = frozenset({405, 408, 429, 430, 455, 500})
 
-# shared/api-contract.md, "Poll": status words -> our stages.
+# docs/api-contract.md, "Poll": status words -> our statuses.
 STATUSES = {
-    "PENDING": Stage.PENDING,
-    "TEXT_SUCCESS": Stage.TEXT,
-    "FIRST_SUCCESS": Stage.FIRST,
-    "SUCCESS": Stage.COMPLETE,
-    "CREATE_TASK_FAILED": Stage.FAILED,
-    "GENERATE_AUDIO_FAILED": Stage.FAILED,
-    "SENSITIVE_WORD_ERROR": Stage.FAILED,
+    "PENDING": Status.SUBMITTED,
+    "TEXT_SUCCESS": Status.ANALYSED,
+    "FIRST_SUCCESS": Status.FIRST,
+    "SUCCESS": Status.COMPLETE,
+    "CREATE_TASK_FAILED": Status.FAILED,
+    "GENERATE_AUDIO_FAILED": Status.FAILED,
+    "SENSITIVE_WORD_ERROR": Status.FAILED,
 }
 CALLBACK_TYPES = {
-    "text": Stage.TEXT,
-    "first": Stage.FIRST,
-    "complete": Stage.COMPLETE,
-    "error": Stage.FAILED,
+    "text": Status.ANALYSED,
+    "first": Status.FIRST,
+    "complete": Status.COMPLETE,
+    "error": Status.FAILED,
 }
 
 
@@ -88,9 +88,9 @@ def _duration(value: object) -> float | None:
         return None
 
 
-def parse_track(data: Mapping[str, Any]) -> Track:
+def parse_track(data: Mapping[str, Any]) -> TrackResult:
     """A track from either naming style: camelCase (poll) or snake_case (callbacks)."""
-    return Track(
+    return TrackResult(
         id=_text(data, "id"),
         audio_url=_text(data, "audioUrl", "audio_url"),
         stream_audio_url=_text(data, "streamAudioUrl", "stream_audio_url"),
@@ -107,7 +107,7 @@ def parse_track(data: Mapping[str, Any]) -> Track:
     )
 
 
-def _tracks(items: object) -> tuple[Track, ...]:
+def _tracks(items: object) -> tuple[TrackResult, ...]:
     if not isinstance(items, list):
         return ()
     return tuple(parse_track(item) for item in items if isinstance(item, Mapping))
@@ -121,7 +121,7 @@ def _code(value: object) -> int | None:
 
 
 def parse_callback(body: Mapping[str, Any]) -> TaskSnapshot:
-    """A callback body (shared/api-contract.md, "Callback") as a snapshot."""
+    """A callback body (docs/api-contract.md, "Callback") as a snapshot."""
     if not isinstance(body, Mapping):
         raise TypeError("callback body must be a JSON object")
     data = body.get("data") or {}
@@ -129,15 +129,15 @@ def parse_callback(body: Mapping[str, Any]) -> TaskSnapshot:
         raise TypeError("callback data must be an object")
     code = _code(body.get("code"))
     kind = str(data.get("callbackType") or data.get("callback_type") or "").lower()
-    stage = CALLBACK_TYPES.get(kind, Stage.PENDING)
+    status = CALLBACK_TYPES.get(kind, Status.SUBMITTED)
     if code not in (None, 200):
-        stage = Stage.FAILED
-    failed = stage == Stage.FAILED
+        status = Status.FAILED
+    failed = status == Status.FAILED
     return TaskSnapshot(
         task_id=_text(data, "task_id", "taskId"),
-        stage=stage,
+        status=status,
         tracks=_tracks(data.get("data")),
-        status=kind,
+        word=kind,
         error_code=code if failed and code != 200 else None,
         error_message=str(body.get("msg") or "") if failed else "",
         raw=dict(body),
@@ -145,34 +145,34 @@ def parse_callback(body: Mapping[str, Any]) -> TaskSnapshot:
 
 
 def parse_record(body: Mapping[str, Any], task_id: str) -> TaskSnapshot:
-    """A record-info answer (shared/api-contract.md, "Poll") as a snapshot."""
+    """A record-info answer (docs/api-contract.md, "Poll") as a snapshot."""
     data = body.get("data") or {}
     response = data.get("response") or {}
     tracks = _tracks(response.get("sunoData") if isinstance(response, Mapping) else None)
-    status = str(data.get("status") or "")
-    if status == "CALLBACK_EXCEPTION":
+    word = str(data.get("status") or "")
+    if word == "CALLBACK_EXCEPTION":
         # The provider could not call us back; the audio may exist all the same.
-        stage = _stage_from_tracks(tracks)
-    elif status in STATUSES:
-        stage = STATUSES[status]
+        status = _status_from_tracks(tracks)
+    elif word in STATUSES:
+        status = STATUSES[word]
     else:
-        log.warning("unknown provider status %r for task %s; keeping it pending", status, task_id)
-        stage = Stage.PENDING
-    failed = stage == Stage.FAILED
+        log.warning("unknown provider status %r for task %s; keeping it pending", word, task_id)
+        status = Status.SUBMITTED
+    failed = status == Status.FAILED
     return TaskSnapshot(
         task_id=_text(data, "taskId", "task_id") or task_id,
-        stage=stage,
-        tracks=tracks,
         status=status,
+        tracks=tracks,
+        word=word,
         error_code=_code(data.get("errorCode")) if failed else None,
         error_message=str(data.get("errorMessage") or "") if failed else "",
         raw=dict(body),
     )
 
 
-def _stage_from_tracks(tracks: tuple[Track, ...]) -> Stage:
+def _status_from_tracks(tracks: tuple[TrackResult, ...]) -> Status:
     finished = sum(1 for track in tracks if track.audio_url)
-    return Stage.COMPLETE if finished >= 2 else Stage.FIRST if finished == 1 else Stage.PENDING
+    return Status.COMPLETE if finished >= 2 else Status.FIRST if finished == 1 else Status.SUBMITTED
 
 
 def verify_signature(
@@ -189,65 +189,6 @@ def verify_signature(
     return hmac.compare_digest(base64.b64encode(digest).decode(), signature.strip())
 
 
-def sign(task_id: str, timestamp: str, key: str) -> str:
-    digest = hmac.new(key.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-# --- throttle ---------------------------------------------------------------------------------
-
-
-class SlotStore(Protocol):
-    """Where the throttle keeps its window; the app's store is the database (shared by
-    every worker process), see ``mashups.pipeline.DatabaseSlots``."""
-
-    def take(self, now: float, per: float, rate: int) -> float:
-        """Take a slot at ``now``: 0 when taken, else seconds until one is free."""
-        ...
-
-
-class MemorySlots:
-    """A window in this process only (for one-process use and tests)."""
-
-    def __init__(self) -> None:
-        self.taken: deque[float] = deque()
-
-    def take(self, now: float, per: float, rate: int) -> float:
-        while self.taken and self.taken[0] <= now - per:
-            self.taken.popleft()
-        if len(self.taken) >= rate:
-            return self.taken[0] + per - now
-        self.taken.append(now)
-        return 0.0
-
-
-class Throttle:
-    """At most ``rate`` submissions per ``per`` seconds (shared/api-contract.md, "Rate
-    limits": excess requests are rejected, not queued). It waits instead of failing."""
-
-    def __init__(
-        self,
-        rate: int,
-        per: float,
-        *,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
-        store: SlotStore | None = None,
-    ) -> None:
-        self.rate, self.per = rate, per
-        self.clock = clock or default_clock
-        self.sleep = sleep or default_sleep
-        self.store = store or MemorySlots()
-
-    def wait(self) -> float:
-        """Block until a submission may go; returns the seconds waited."""
-        waited = 0.0
-        while (delay := self.store.take(self.clock(), self.per, self.rate)) > 0:
-            self.sleep(delay)
-            waited += delay
-        return waited
-
-
 # --- the client -------------------------------------------------------------------------------
 
 
@@ -256,13 +197,8 @@ def default_sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def default_clock() -> float:
-    """The throttle's clock (tests replace it with a fake one)."""
-    return time.time()
-
-
-class RemoteProvider:
-    name = "remote"
+class Client:
+    """The API's three calls, as the contract describes them (one HTTP client per use)."""
 
     def __init__(
         self,
@@ -291,9 +227,9 @@ class RemoteProvider:
         )
 
     def __repr__(self) -> str:  # never the key
-        return f"RemoteProvider(base_url={self.base_url!r})"
+        return f"Client(base_url={self.base_url!r})"
 
-    def __enter__(self) -> RemoteProvider:
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -410,13 +346,11 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def provider_from_settings(
-    *, store: SlotStore | None = None, max_retries: int = 3
-) -> RemoteProvider:
+def client_from_settings(*, store: SlotStore | None = None, max_retries: int = 3) -> Client:
     """The client as configured; ``store`` shares the submission window between processes."""
     from django.conf import settings
 
-    return RemoteProvider(
+    return Client(
         base_url=settings.MASHUP_API_BASE_URL,
         api_key=settings.MASHUP_API_KEY,
         timeout=settings.MASHUP_API_TIMEOUT,
@@ -425,8 +359,36 @@ def provider_from_settings(
     )
 
 
-def get_credits() -> int:
-    """The account's credit balance, for staff (shared/api-contract.md, "Credits").
-    Asked once, without retries: a staff page must not wait out the provider's back-off."""
-    with provider_from_settings(max_retries=0) as provider:
-        return provider.credits()
+# --- the provider -----------------------------------------------------------------------------
+
+
+class RemoteProvider:
+    """The Suno mashup API as a ``Provider``: ``start`` submits once, ``poll`` reads the
+    record; callbacks (``parse_callback``) carry the fast path."""
+
+    runs_inline = False
+    min_seconds = 0.0
+
+    def __init__(self, *, slots: SlotStore | None = None) -> None:
+        self.slots = slots
+
+    def start(self, job: Job, report: Reporter) -> str:
+        urls = [song.link or song.served_url for song in job.songs]
+        with client_from_settings(store=self.slots) as client:
+            return client.submit(
+                {**job.payload, "uploadUrlList": urls}, callback_url=job.callback_url
+            )
+
+    def poll(self, task_id: str) -> TaskSnapshot:
+        with client_from_settings(store=self.slots) as client:
+            return client.fetch(task_id)
+
+    def credits(self) -> int:
+        """Asked once, without retries: a staff page must not wait out the back-off
+        (docs/api-contract.md, "Credits")."""
+        with client_from_settings(max_retries=0) as client:
+            return client.credits()
+
+
+def provider(*, slots: SlotStore | None = None, **options: Any) -> RemoteProvider:
+    return RemoteProvider(slots=slots)

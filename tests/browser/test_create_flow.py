@@ -10,13 +10,13 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from mashup_site.mashups import rules
 from mashup_site.mashups.models import Mashup
+from mashup_site.providers import contract
 from tests.audiofiles import write_tone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-API_FIELDS = ("prompt", "style", "title", "vocalGender", *rules.WEIGHT_FIELDS)
+API_FIELDS = ("prompt", "style", "title", "vocalGender", *contract.WEIGHT_FIELDS)
 
 
 def present_fields(page) -> set[str]:
@@ -61,7 +61,7 @@ def test_toggling_mode_and_instrumental_shows_exactly_the_required_fields(signed
 
     switch(page, "#id_customMode")
     assert present_fields(page) == set(API_FIELDS)
-    for name in rules.required_fields(True, False):
+    for name in contract.required_fields(True, False):
         expect(page.locator(f"[name='{name}']")).to_have_attribute("required", "")
 
     switch(page, "#id_instrumental")

@@ -1,4 +1,4 @@
-"""A fake of the remote mashup API (shared/api-contract.md), over real HTTP on loopback.
+"""A fake of the remote mashup API (docs/api-contract.md), over real HTTP on loopback.
 
 It speaks the contract: submit, record-info and credit behind a Bearer key, and it calls
 back over real HTTP to the job's ``callBackUrl`` (text → first → complete). It serves small
@@ -24,6 +24,9 @@ Knobs (attributes; set them before the request they should affect):
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -38,7 +41,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from mashup_site.providers.remote import sign
+
+def sign(task_id: str, timestamp: str, key: str) -> str:
+    """A kie.ai-style callback signature (docs/api-contract.md, "Callback"), as the provider
+    makes it: base64(HMAC-SHA256(key, taskId + "." + timestamp))."""
+    digest = hmac.new(key.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
 
 SUBMIT = "/api/v1/generate/mashup"
 RECORD = "/api/v1/generate/record-info"

@@ -1,34 +1,19 @@
-"""Helpers for pipeline tests: a fake clock for the pipeline, jobs, and a stand-in for
-django-q2's scheduler that runs each due poll (the real task functions) in this process."""
+"""Helpers for job tests: remote jobs, and a stand-in for django-q2's scheduler that runs
+each due poll (the real task functions) in this process, on the ``clock`` fixture."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from django.core.files.base import ContentFile
-from django.utils import timezone
 
 from mashup_site.mashups import tasks
-from mashup_site.mashups.models import Mashup, Provider
+from mashup_site.mashups.models import Mashup
+from tests.conftest import Clock
 from tests.factories import MashupFactory, SourceFactory
-
-
-class FakeNow:
-    """``pipeline.now`` for tests: moves only when told."""
-
-    def __init__(self) -> None:
-        self.now: datetime = timezone.now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def remote_job(owner, *, uploaded: bool = False, **kwargs: object) -> Mashup:
     """A queued remote job with two sources (public URLs, or files we serve ourselves)."""
-    mashup = MashupFactory(owner=owner, provider=Provider.REMOTE, **kwargs)
+    mashup = MashupFactory(owner=owner, provider="remote", **kwargs)
     for position in (1, 2):
         if uploaded:
             source = SourceFactory.build(mashup=mashup, position=position, url="")
@@ -39,7 +24,7 @@ def remote_job(owner, *, uploaded: bool = False, **kwargs: object) -> Mashup:
     return mashup
 
 
-def drive(pk: int, clock: FakeNow, *, limit: int = 80) -> Mashup:
+def drive(pk: int, clock: Clock, *, limit: int = 80) -> Mashup:
     """What the scheduler does: at each due time run ``poll_mashup``, until the job is final."""
     for _ in range(limit):
         mashup = Mashup.objects.get(pk=pk)

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mashup_site.engine import EngineError, MashupParams, make_mashup
 from mashup_site.engine.probe import NotAudioError, probe_audio
-from mashup_site.mashups import rules
+from mashup_site.providers import contract
 
 
 def weight(text: str) -> float:
@@ -33,7 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("song2", type=Path)
         parser.add_argument("--out", type=Path, required=True, help="folder for the results")
         parser.add_argument("--instrumental", action="store_true")
-        parser.add_argument("--model", default=rules.DEFAULT_MODEL, choices=list(rules.MODELS))
+        parser.add_argument(
+            "--model", default=contract.DEFAULT_MODEL, choices=list(contract.MODELS)
+        )
         parser.add_argument("--style", default="")
         parser.add_argument("--title", default="")
         parser.add_argument("--prompt", default="", help="the idea or lyrics, kept as description")
@@ -51,7 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        model = rules.MODELS[options["model"]]
+        model = contract.MODELS[options["model"]]
         for song in (options["song1"], options["song2"]):
             self._check_song(song, model)
         params = MashupParams(
@@ -93,7 +95,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         self._summary(result, options["json"])
 
-    def _check_song(self, path: Path, model: rules.ModelRules) -> None:
+    def _check_song(self, path: Path, model: contract.ModelRules) -> None:
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         try:

@@ -1,7 +1,7 @@
 """The remote API's submit rules, as data, and one ``validate`` that applies them.
 
 This module is the single source of truth for what a mashup request may contain
-(shared/api-contract.md, "Submit"). The create form, the HTMX counters, the payload builder,
+(docs/api-contract.md, "Submit"). The create form, the HTMX counters, the payload builder,
 the engine's length cap and the tests all read it, so adding a model is one line in
 ``MODELS``.
 

@@ -1,5 +1,5 @@
-"""The job's state machine (snapshots applied in order, never backwards) and what the
-mashup's page shows at each stage: progress, players, covers, analysis, messages people
+"""The job's state machine (jobs.py: snapshots applied in order, never backwards) and what
+the mashup's page shows at each status: progress, players, covers, analysis, messages people
 understand, polling that stops itself, a page that works without JavaScript."""
 
 from __future__ import annotations
@@ -11,36 +11,29 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django_q.models import OrmQ
 
-from mashup_site.mashups import pipeline
-from mashup_site.mashups.models import Mashup, Status
-from mashup_site.providers.base import MESSAGES, Stage, TaskSnapshot, Track
-from tests.factories import finished_mashup
-from tests.fakes.jobs import FakeNow, remote_job
+from mashup_site.mashups import jobs, tasks
+from mashup_site.mashups.models import COPY_GRACE, Mashup, Status
+from mashup_site.providers.base import MESSAGES, TaskSnapshot, TrackResult
+from tests.factories import HTMX, MashupFactory, finished_mashup
+from tests.fakes.jobs import remote_job
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FakeNow:
-    fake = FakeNow()
-    monkeypatch.setattr(pipeline, "now", fake)
-    return fake
 
 
 @pytest.fixture
 def job(owner) -> Mashup:
     mashup = remote_job(owner, title="Night Drive", custom_mode=True, style="synthwave")
-    pipeline.claim_submission(mashup.pk)
-    pipeline.record_task_id(mashup.pk, "t-1")
+    jobs.claim_submission(mashup.pk)
+    jobs.record_task_id(mashup.pk, "t-1")
     return Mashup.objects.get(pk=mashup.pk)
 
 
-def track(n: int, *, audio: bool) -> Track:
+def track(n: int, *, audio: bool) -> TrackResult:
     base = f"https://cdn.example/{n}"
-    return Track(
+    return TrackResult(
         id=f"id-{n}",
         title=f"Night Drive {n}",
         tags="synthwave",
@@ -51,18 +44,18 @@ def track(n: int, *, audio: bool) -> Track:
     )
 
 
-def apply(pk: int, stage: Stage, *tracks: Track, **kwargs: object) -> bool:
-    return pipeline.apply_snapshot(pk, TaskSnapshot("t-1", stage, tuple(tracks), **kwargs))
+def apply(pk: int, status: Status, *tracks: TrackResult, **kwargs: object) -> bool:
+    return jobs.apply_snapshot(pk, TaskSnapshot("t-1", status, tuple(tracks), **kwargs))
 
 
 def test_stages_are_timestamped_once(job, clock) -> None:
-    assert apply(job.pk, Stage.TEXT, track(1, audio=False), track(2, audio=False))
+    assert apply(job.pk, Status.ANALYSED, track(1, audio=False), track(2, audio=False))
     text_at = clock.now
     clock.advance(20)
-    assert apply(job.pk, Stage.FIRST, track(1, audio=True), track(2, audio=False))
+    assert apply(job.pk, Status.FIRST, track(1, audio=True), track(2, audio=False))
     clock.advance(20)
-    assert not apply(job.pk, Stage.TEXT)  # late and out of order: ignored
-    assert apply(job.pk, Stage.COMPLETE, track(1, audio=True), track(2, audio=True))
+    assert not apply(job.pk, Status.ANALYSED)  # late and out of order: ignored
+    assert apply(job.pk, Status.COMPLETE, track(1, audio=True), track(2, audio=True))
     done = Mashup.objects.get(pk=job.pk)
     assert (done.text_at, done.first_at) == (text_at, text_at + timedelta(seconds=20))
     assert done.completed_at == clock.now
@@ -70,35 +63,81 @@ def test_stages_are_timestamped_once(job, clock) -> None:
 
 
 def test_a_final_job_never_moves(job) -> None:
-    apply(job.pk, Stage.COMPLETE, track(1, audio=True), track(2, audio=True))
-    assert not apply(job.pk, Stage.FIRST)
-    assert not apply(job.pk, Stage.FAILED, error_code=500)
+    apply(job.pk, Status.COMPLETE, track(1, audio=True), track(2, audio=True))
+    assert not apply(job.pk, Status.FIRST)
+    assert not apply(job.pk, Status.FAILED, error_code=500)
     assert Mashup.objects.get(pk=job.pk).status == Status.COMPLETE
 
 
 def test_the_raw_response_and_task_id_are_kept_for_staff(job) -> None:
     raw = {"code": 200, "data": {"callbackType": "first", "task_id": "t-1"}}
-    apply(job.pk, Stage.FIRST, track(1, audio=True), raw=raw)
+    apply(job.pk, Status.FIRST, track(1, audio=True), raw=raw)
     mashup = Mashup.objects.get(pk=job.pk)
     assert mashup.last_response == raw and mashup.provider_task_id == "t-1"
 
 
 def test_a_later_snapshot_does_not_erase_what_an_earlier_one_said(job) -> None:
-    apply(job.pk, Stage.FIRST, track(1, audio=True), track(2, audio=False))
-    apply(job.pk, Stage.COMPLETE, Track(), track(2, audio=True))  # first track sent empty
+    apply(job.pk, Status.FIRST, track(1, audio=True), track(2, audio=False))
+    apply(job.pk, Status.COMPLETE, TrackResult(), track(2, audio=True))  # first track sent empty
     first = Mashup.objects.get(pk=job.pk).tracks.get(position=1)
     assert first.audio_url == "https://cdn.example/1.mp3" and first.title == "Night Drive 1"
 
 
 def test_a_track_that_says_its_position_lands_there_even_when_it_comes_first(job) -> None:
     second = replace(track(2, audio=True), position=2)
-    apply(job.pk, Stage.FIRST, second)
+    apply(job.pk, Status.FIRST, second)
     assert [(t.position, t.title) for t in Mashup.objects.get(pk=job.pk).tracks.all()] == [
         (2, "Night Drive 2")
     ]
-    apply(job.pk, Stage.COMPLETE, second, replace(track(1, audio=True), position=1))
+    apply(job.pk, Status.COMPLETE, second, replace(track(1, audio=True), position=1))
     tracks = Mashup.objects.get(pk=job.pk).tracks.order_by("position")
     assert [(t.position, t.title) for t in tracks] == [(1, "Night Drive 1"), (2, "Night Drive 2")]
+
+
+# --- trying a failed job again -----------------------------------------------------------
+
+
+def test_retry_resets_every_trace_of_the_failed_run(owner, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    mashup = finished_mashup(
+        owner=owner,
+        status=Status.FAILED,
+        provider="remote",
+        provider_task_id="task-1",
+        error_code=451,
+        error_message="could not download",
+        analysis_text="120 BPM",
+        last_response={"code": 451},
+        submitted_at=now,
+        text_at=now,
+        failed_at=now,
+        claimed_at=now,
+        polls=4,
+        next_poll_at=now,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.enqueue_retry(mashup) is True
+    mashup.refresh_from_db()
+    for field, value in jobs.RESET.items():
+        assert getattr(mashup, field) == value, field
+    assert not mashup.tracks.exists()
+    assert [task.task["args"] for task in OrmQ.objects.all()] == [(mashup.pk,)]
+
+
+def test_retry_runs_once_when_asked_twice(owner, django_capture_on_commit_callbacks) -> None:
+    mashup = MashupFactory(owner=owner, status=Status.FAILED)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.enqueue_retry(mashup) is True
+        assert tasks.enqueue_retry(mashup) is False  # now queued, not failed
+    assert OrmQ.objects.count() == 1
+
+
+@pytest.mark.parametrize("status", [Status.QUEUED, Status.FIRST, Status.COMPLETE, Status.EXPIRED])
+def test_retry_leaves_other_jobs_alone(owner, status: str) -> None:
+    mashup = MashupFactory(owner=owner, status=status, error_message="kept")
+    assert tasks.enqueue_retry(mashup) is False
+    mashup.refresh_from_db()
+    assert (mashup.status, mashup.error_message) == (status, "kept")
 
 
 # --- the page ----------------------------------------------------------------------------------
@@ -109,7 +148,7 @@ def page(client: Client, mashup: Mashup, **headers: str):
 
 
 def test_progress_shows_the_stages_reached(owner_client: Client, job) -> None:
-    apply(job.pk, Stage.TEXT)
+    apply(job.pk, Status.ANALYSED)
     html = page(owner_client, job).content.decode()
     assert re.search(r'class="step step-done">Submitted', html)
     assert re.search(r'class="step step-current" aria-current="step">Analysed', html)
@@ -134,7 +173,7 @@ def test_the_polled_region_is_a_partial(owner_client: Client, job) -> None:
 
 
 def test_the_polled_region_also_updates_the_header_badge(owner_client: Client, job) -> None:
-    apply(job.pk, Stage.FIRST, track(1, audio=True))
+    apply(job.pk, Status.FIRST, track(1, audio=True))
     html = page(owner_client, job, **HTMX).content.decode()
     assert re.search(r'<span id="status-badge" [^>]*hx-swap-oob="true">First track ready<', html)
     assert 'id="messages"' not in html  # "your mashup has started" stays while it is true
@@ -153,16 +192,16 @@ def test_polling_stops_itself_when_the_job_is_final(owner_client: Client, owner)
 
 
 def test_polling_continues_until_our_copies_exist(owner_client: Client, job, clock) -> None:
-    apply(job.pk, Stage.COMPLETE, track(1, audio=True), track(2, audio=True))
+    apply(job.pk, Status.COMPLETE, track(1, audio=True), track(2, audio=True))
     assert page(owner_client, job, **HTMX).status_code == 200  # copies not made yet
-    clock.advance(pipeline.COPY_GRACE.total_seconds() + 1)
+    clock.advance(COPY_GRACE.total_seconds() + 1)
     assert page(owner_client, job, **HTMX).status_code == 286  # the copy had its chance
 
 
 def test_the_first_track_plays_from_the_stream_before_it_is_final(
     owner_client: Client, job
 ) -> None:
-    apply(job.pk, Stage.TEXT, track(1, audio=False), track(2, audio=False))
+    apply(job.pk, Status.ANALYSED, track(1, audio=False), track(2, audio=False))
     html = page(owner_client, job).content.decode()
     assert 'src="https://cdn.example/1-stream"' in html
     assert "Preview: the final file follows." in html
@@ -183,7 +222,7 @@ def test_a_finished_page_has_two_players_downloads_and_covers(owner_client, owne
 
 @pytest.mark.parametrize("code", [413, 451, 531, 400])
 def test_a_failure_code_is_said_in_words(owner_client: Client, job, code) -> None:
-    apply(job.pk, Stage.FAILED, error_code=code, error_message="raw provider text")
+    apply(job.pk, Status.FAILED, error_code=code, error_message="raw provider text")
     html = page(owner_client, job).content.decode()
     assert "This mashup failed" in html
     assert MESSAGES[code] in html.replace("&#x27;", "'")
@@ -191,14 +230,14 @@ def test_a_failure_code_is_said_in_words(owner_client: Client, job, code) -> Non
 
 
 def test_an_unknown_code_falls_back_to_the_providers_words(owner_client: Client, job) -> None:
-    apply(job.pk, Stage.FAILED, error_code=599, error_message="Quota region closed")
+    apply(job.pk, Status.FAILED, error_code=599, error_message="Quota region closed")
     assert "Quota region closed" in page(owner_client, job).content.decode()
 
 
 def test_a_busy_provider_is_shown_while_the_job_waits(owner_client: Client, owner) -> None:
     mashup = remote_job(owner)
-    pipeline.claim_submission(mashup.pk)
-    pipeline.release_submission(mashup.pk, MESSAGES[429])
+    jobs.claim_submission(mashup.pk)
+    jobs.release_submission(mashup.pk, MESSAGES[429])
     html = page(owner_client, mashup).content.decode()
     assert "out of credits or busy; retrying" in html
 

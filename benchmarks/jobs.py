@@ -1,5 +1,6 @@
-"""Figures of the job pipeline, against the fake remote API (tests/fakes/fake_api.py) over
-loopback HTTP, on a fresh SQLite database in a temporary VAR_DIR.
+"""Figures of a remote job's life (mashups/runner.py), against the fake remote API
+(tests/fakes/fake_api.py) over loopback HTTP, on a fresh SQLite database in a temporary
+VAR_DIR.
 
 1. Submit-to-provider latency with the ORM broker: a job is committed and enqueued (at a
    random moment); a real `manage.py qcluster` process (1 worker) picks it up and submits
@@ -12,7 +13,7 @@ loopback HTTP, on a fresh SQLite database in a temporary VAR_DIR.
    30 s / 90 s / 180 s to text / first / complete (a typical generation), on a fake clock:
    with polls run exactly when due, and on django-q2's scheduler, which wakes every ~30 s.
 
-    .venv/bin/python benchmarks/pipeline.py [--jobs 10] [--samples 8]
+    .venv/bin/python benchmarks/jobs.py [--jobs 10] [--samples 8]
 """
 
 from __future__ import annotations
@@ -96,11 +97,11 @@ def serve(port: int) -> None:
 
 
 def new_job(owner):  # type: ignore[no-untyped-def]
-    from mashup_site.mashups.models import Mashup, Provider, Source
+    from mashup_site.mashups.models import Mashup, Source
 
     mashup = Mashup.objects.create(
         owner=owner,
-        provider=Provider.REMOTE,
+        provider="remote",
         model="V5",
         prompt="benchmark",
         payload={"customMode": False, "model": "V5", "instrumental": False, "prompt": "bench"},
@@ -162,7 +163,7 @@ def page_latency(fake: FakeApi, port: int, owner, samples: int) -> dict[str, lis
     import httpx
     from django.test import Client
 
-    from mashup_site.mashups import pipeline
+    from mashup_site.mashups import jobs
     from mashup_site.mashups.models import Mashup
 
     session = Client()
@@ -173,7 +174,7 @@ def page_latency(fake: FakeApi, port: int, owner, samples: int) -> dict[str, lis
     with httpx.Client(base_url=base, cookies=cookies, timeout=10) as http:
         for _ in range(samples):
             mashup = new_job(owner)
-            pipeline.claim_submission(mashup.pk)
+            jobs.claim_submission(mashup.pk)
             task_id = secrets.token_hex(6)
             Mashup.objects.filter(pk=mashup.pk).update(provider_task_id=task_id)
             from tests.fakes.fake_api import FakeTask
@@ -210,13 +211,10 @@ def page_latency(fake: FakeApi, port: int, owner, samples: int) -> dict[str, lis
 # --- 3 ----------------------------------------------------------------------------------------
 
 
-def requests_per_job(fake: FakeApi, owner, *, callbacks: bool, tick: float | None) -> int:  # type: ignore[no-untyped-def]
+def requests_per_job(fake: FakeApi, owner, clock, *, callbacks: bool, tick: float | None) -> int:  # type: ignore[no-untyped-def]
     from mashup_site.mashups import tasks
     from mashup_site.mashups.models import Mashup
-    from tests.fakes.jobs import FakeNow
 
-    clock = tasks.pipeline.now
-    assert isinstance(clock, FakeNow)
     before = fake.count("submit") + fake.count("record")
     mashup = new_job(owner)
     start = clock.now
@@ -267,12 +265,14 @@ def main() -> None:
     print(f"   callback round trip (server side):              {summary(page['callback'])}")
     print(f"   progress region render (HX GET):               {summary(page['render'])}")
 
-    from mashup_site.mashups import pipeline
-    from mashup_site.providers import remote
-    from tests.fakes.jobs import FakeNow
+    import time_machine
+    from django.utils import timezone
 
-    clock = FakeNow()
-    pipeline.now = clock  # type: ignore[assignment]
+    from mashup_site.providers import remote
+    from tests.conftest import Clock
+
+    travel = time_machine.travel(timezone.now(), tick=False)  # the one clock, frozen
+    clock = Clock(travel.start())
     remote.default_sleep = lambda seconds: None  # type: ignore[assignment]
     fake.timeline, fake.clock = TIMELINE, lambda: clock.now.timestamp()
     print(f"3. provider requests per job (submit + polls), generation {TIMELINE} s:")
@@ -280,9 +280,10 @@ def main() -> None:
         (None, "polls exactly when due"),
         (SCHEDULER_TICK, "scheduler wakes /30 s"),
     ):
-        on = requests_per_job(fake, owner, callbacks=True, tick=tick)
-        lost = requests_per_job(fake, owner, callbacks=False, tick=tick)
+        on = requests_per_job(fake, owner, clock, callbacks=True, tick=tick)
+        lost = requests_per_job(fake, owner, clock, callbacks=False, tick=tick)
         print(f"   {label:24} callbacks on: {on:3d}   callbacks lost: {lost:3d}")
+    travel.stop()
     fake.stop()
     shutil.rmtree(var_dir, ignore_errors=True)
 

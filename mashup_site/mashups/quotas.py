@@ -15,13 +15,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import time_format
 
-from .models import FINAL_STATUSES, Mashup
+from .models import Mashup
 
 DAY = timedelta(hours=24)
 
 
 def active_count(user_id: Any) -> int:
-    return Mashup.objects.filter(owner_id=user_id).exclude(status__in=FINAL_STATUSES).count()
+    return Mashup.objects.filter(owner_id=user_id).in_progress().count()
 
 
 def over_active_limit(user_id: Any) -> str:
@@ -52,8 +52,5 @@ def over_daily_limit(user_id: Any, now: datetime | None = None) -> str:
 
 
 def refusal(user_id: Any) -> str:
-    """The first limit a new job would break, as a message for the person, or "".
-    A form bound to nobody (``user_id`` None: the rules' own tests) has no limits."""
-    if user_id is None:
-        return ""
+    """The first limit a new job would break, as a message for the person, or ""."""
     return over_active_limit(user_id) or over_daily_limit(user_id)

@@ -1,11 +1,11 @@
-"""Every row of the contract's submit table, both sides of each limit (shared/api-contract.md)."""
+"""Every row of the contract's submit table, both sides of each limit (docs/api-contract.md)."""
 
 from __future__ import annotations
 
 import pytest
 
-from mashup_site.mashups import rules
-from mashup_site.mashups.rules import validate
+from mashup_site.providers import contract
+from mashup_site.providers.contract import validate
 
 URLS = ["https://example.com/a.mp3", "https://example.com/b.mp3"]
 
@@ -83,7 +83,7 @@ def test_it_requires_custom_mode_as_a_boolean(value: object) -> None:
     assert "customMode" in validate(payload)
 
 
-@pytest.mark.parametrize("model", list(rules.MODELS))
+@pytest.mark.parametrize("model", list(contract.MODELS))
 def test_it_accepts_every_listed_model(model: str) -> None:
     assert validate(simple(model=model)) == {}
     assert validate(custom(model=model)) == {}
@@ -95,14 +95,14 @@ def test_it_rejects_a_missing_or_unknown_model(model: object) -> None:
 
 
 def test_the_model_list_is_the_contracts() -> None:
-    assert list(rules.MODELS) == ["V4", "V4_5", "V4_5PLUS", "V4_5ALL", "V5", "V5_5"]
+    assert list(contract.MODELS) == ["V4", "V4_5", "V4_5PLUS", "V4_5ALL", "V5", "V5_5"]
 
 
 # --- prompt ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("length", "valid"), [(1, True), (500, True), (501, False)])
-@pytest.mark.parametrize("model", list(rules.MODELS))
+@pytest.mark.parametrize("model", list(contract.MODELS))
 def test_it_limits_the_simple_prompt_to_500_for_every_model(
     model: str, length: int, valid: bool
 ) -> None:
@@ -114,8 +114,8 @@ def test_it_limits_the_simple_prompt_to_500_for_every_model(
     [
         ("V4", 3000, True),
         ("V4", 3001, False),
-        *[(m, 5000, True) for m in rules.MODELS if m != "V4"],
-        *[(m, 5001, False) for m in rules.MODELS if m != "V4"],
+        *[(m, 5000, True) for m in contract.MODELS if m != "V4"],
+        *[(m, 5001, False) for m in contract.MODELS if m != "V4"],
     ],
 )
 def test_it_limits_custom_lyrics_per_model(model: str, length: int, valid: bool) -> None:
@@ -126,11 +126,11 @@ def test_it_limits_custom_lyrics_per_model(model: str, length: int, valid: bool)
 @pytest.mark.parametrize("blank", [None, "", "   "])
 def test_it_always_requires_the_simple_prompt(instrumental: bool, blank: object) -> None:
     payload = simple(instrumental=instrumental, prompt=blank)
-    assert validate(payload)["prompt"] == [rules.REQUIRED]
+    assert validate(payload)["prompt"] == [contract.REQUIRED]
 
 
 def test_it_requires_lyrics_in_custom_mode_with_vocals() -> None:
-    assert validate(without(custom(), "prompt"))["prompt"] == [rules.REQUIRED]
+    assert validate(without(custom(), "prompt"))["prompt"] == [contract.REQUIRED]
 
 
 def test_it_does_not_require_lyrics_for_a_custom_instrumental() -> None:
@@ -150,15 +150,15 @@ def test_it_still_limits_lyrics_sent_with_a_custom_instrumental() -> None:
     [
         ("V4", 200, True),
         ("V4", 201, False),
-        *[(m, 1000, True) for m in rules.MODELS if m != "V4"],
-        *[(m, 1001, False) for m in rules.MODELS if m != "V4"],
+        *[(m, 1000, True) for m in contract.MODELS if m != "V4"],
+        *[(m, 1001, False) for m in contract.MODELS if m != "V4"],
     ],
 )
 def test_it_limits_style_per_model(model: str, length: int, valid: bool) -> None:
     assert ("style" not in validate(custom(model=model, style="s" * length))) is valid
 
 
-@pytest.mark.parametrize("model", list(rules.MODELS))
+@pytest.mark.parametrize("model", list(contract.MODELS))
 @pytest.mark.parametrize(("length", "valid"), [(80, True), (81, False)])
 def test_it_limits_title_to_80_for_every_model(model: str, length: int, valid: bool) -> None:
     assert ("title" not in validate(custom(model=model, title="t" * length))) is valid
@@ -167,7 +167,7 @@ def test_it_limits_title_to_80_for_every_model(model: str, length: int, valid: b
 @pytest.mark.parametrize("instrumental", [False, True])
 @pytest.mark.parametrize("field", ["style", "title"])
 def test_it_requires_style_and_title_in_custom_mode(instrumental: bool, field: str) -> None:
-    assert validate(without(custom(instrumental=instrumental), field))[field] == [rules.REQUIRED]
+    assert validate(without(custom(instrumental=instrumental), field))[field] == [contract.REQUIRED]
 
 
 def test_the_error_says_the_limit_and_the_model() -> None:
@@ -196,7 +196,7 @@ def test_it_requires_the_fields_of_each_mode_combination(
         "instrumental": instrumental,
     }
     assert set(validate(payload)) == set(required)
-    assert rules.required_fields(custom_mode, instrumental) == required
+    assert contract.required_fields(custom_mode, instrumental) == required
 
 
 # --- instrumental, vocalGender, weights ----------------------------------------------------
@@ -214,7 +214,7 @@ def test_it_accepts_only_m_or_f_as_vocal_gender(gender: str, valid: bool) -> Non
     assert ("vocalGender" not in validate(custom(vocalGender=gender))) is valid
 
 
-@pytest.mark.parametrize("field", rules.WEIGHT_FIELDS)
+@pytest.mark.parametrize("field", contract.WEIGHT_FIELDS)
 @pytest.mark.parametrize(
     ("value", "valid"),
     [
@@ -243,7 +243,7 @@ def test_it_keeps_each_weight_in_0_to_1_in_steps_of_001(
     assert (field not in validate(custom(**{field: value}))) is valid
 
 
-@pytest.mark.parametrize("field", rules.CUSTOM_ONLY_FIELDS)
+@pytest.mark.parametrize("field", contract.CUSTOM_ONLY_FIELDS)
 def test_it_rejects_custom_only_fields_in_simple_mode(field: str) -> None:
     value: object = {"vocalGender": "m", "style": "rock", "title": "T"}.get(field, 0.5)
     assert validate(simple(**{field: value}))[field] == ["Only allowed in custom mode."]
@@ -253,18 +253,18 @@ def test_it_rejects_custom_only_fields_in_simple_mode(field: str) -> None:
 
 
 def test_text_limits_follow_mode_and_model() -> None:
-    assert rules.text_limits(False, "V4") == {"prompt": 500}
-    assert rules.text_limits(True, "V4") == {"prompt": 3000, "style": 200, "title": 80}
-    assert rules.text_limits(True, "V5") == {"prompt": 5000, "style": 1000, "title": 80}
+    assert contract.text_limits(False, "V4") == {"prompt": 500}
+    assert contract.text_limits(True, "V4") == {"prompt": 3000, "style": 200, "title": 80}
+    assert contract.text_limits(True, "V5") == {"prompt": 5000, "style": 1000, "title": 80}
 
 
 def test_visible_fields_hide_lyrics_for_custom_instrumentals() -> None:
-    assert "prompt" not in rules.visible_fields(True, True)
-    assert set(rules.visible_fields(False, True)) == set(rules.SIMPLE_FIELDS)
+    assert "prompt" not in contract.visible_fields(True, True)
+    assert set(contract.visible_fields(False, True)) == set(contract.SIMPLE_FIELDS)
 
 
 def test_model_lengths_are_4_minutes_for_v4_and_8_for_others() -> None:
-    assert {m.name: m.max_seconds for m in rules.MODELS.values()} == {
+    assert {m.name: m.max_seconds for m in contract.MODELS.values()} == {
         "V4": 240,
         "V4_5": 480,
         "V4_5PLUS": 480,
@@ -275,7 +275,7 @@ def test_model_lengths_are_4_minutes_for_v4_and_8_for_others() -> None:
 
 
 def test_build_payload_leaves_out_what_the_mode_does_not_use() -> None:
-    payload = rules.build_payload(
+    payload = contract.build_payload(
         custom_mode=False, model="V5", instrumental=True, prompt="idea", style="ignored"
     )
     assert payload == {"customMode": False, "model": "V5", "instrumental": True, "prompt": "idea"}
@@ -283,7 +283,7 @@ def test_build_payload_leaves_out_what_the_mode_does_not_use() -> None:
 
 
 def test_build_payload_leaves_out_lyrics_and_unset_options_for_instrumentals() -> None:
-    payload = rules.build_payload(
+    payload = contract.build_payload(
         custom_mode=True,
         model="V4",
         instrumental=True,
@@ -302,7 +302,7 @@ def test_build_payload_leaves_out_lyrics_and_unset_options_for_instrumentals() -
     }
 
 
-@pytest.mark.parametrize("field", rules.CUSTOM_ONLY_FIELDS)
+@pytest.mark.parametrize("field", contract.CUSTOM_ONLY_FIELDS)
 def test_it_takes_a_blank_custom_only_field_in_simple_mode_as_absent(field: str) -> None:
     assert validate(simple(**{field: ""})) == {}
     assert validate(simple(**{field: None})) == {}

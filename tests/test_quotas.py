@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from mashup_site.mashups import limits
+from mashup_site.mashups import quotas
 from mashup_site.mashups.models import Mashup, Status
 from tests.factories import MashupFactory
 
@@ -64,8 +64,8 @@ def test_it_refuses_a_job_over_the_active_limit_with_a_form_error(
 def test_finished_jobs_do_not_count_as_active(owner) -> None:
     for status in (Status.COMPLETE, Status.FAILED, Status.EXPIRED, Status.COMPLETE):
         MashupFactory(owner=owner, status=status)
-    MashupFactory(owner=owner, status=Status.TEXT)
-    assert limits.over_active_limit(owner.pk) == ""
+    MashupFactory(owner=owner, status=Status.ANALYSED)
+    assert quotas.over_active_limit(owner.pk) == ""
 
 
 def test_it_refuses_a_job_over_the_daily_limit_and_says_when(
@@ -89,11 +89,11 @@ def test_jobs_older_than_a_day_do_not_count(owner) -> None:
     for _ in range(3):
         mashup = MashupFactory(owner=owner, status=Status.COMPLETE)
         Mashup.objects.filter(pk=mashup.pk).update(created_at=now - timedelta(hours=25))
-    assert limits.over_daily_limit(owner.pk, now) == ""
+    assert quotas.over_daily_limit(owner.pk, now) == ""
 
 
 def test_other_peoples_jobs_do_not_count(owner, stranger) -> None:
     for _ in range(3):
         MashupFactory(owner=stranger, status=Status.QUEUED)
-    assert limits.refusal(owner.pk) == ""
-    assert limits.refusal(stranger.pk) != ""
+    assert quotas.refusal(owner.pk) == ""
+    assert quotas.refusal(stranger.pk) != ""

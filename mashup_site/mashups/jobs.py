@@ -1,0 +1,228 @@
+"""Every change to a job's state, each under the job's row lock. Nothing here enqueues.
+
+A callback and a poll arriving together cannot interleave (``select_for_update``), and
+nothing moves a job backwards (``models.advances``): a late "first" after "complete" is
+ignored, a final job never moves. The runner (``runner.py``), the callback view, retention
+and the doors call these; what happens next (a copy, the next poll) is theirs to decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from mashup_site.providers.base import TaskSnapshot, TrackResult, user_message
+
+from . import storage
+from .models import STAGE_FIELDS, Mashup, Status, Track, advances, new_token
+
+# Everything a run writes, back to how a new job starts.
+RESET = {
+    "status": Status.QUEUED,
+    "provider_task_id": "",
+    "error_code": None,
+    "error_message": "",
+    "analysis_text": "",
+    "last_response": None,
+    "next_poll_at": None,
+    "claimed_at": None,
+    "polls": 0,
+    "submitted_at": None,
+    "text_at": None,
+    "first_at": None,
+    "completed_at": None,
+    "failed_at": None,
+    "expires_at": None,
+}
+
+
+@contextmanager
+def locked(pk: int) -> Iterator[Mashup | None]:
+    with transaction.atomic():
+        yield Mashup.objects.select_for_update().filter(pk=pk).first()
+
+
+# --- claims -----------------------------------------------------------------------------------
+
+
+def claim(pk: int, *, lease: timedelta) -> bool:
+    """Take an inline job, unless it is final or another worker's lease is still running."""
+    moment = timezone.now()
+    with locked(pk) as mashup:
+        if mashup is None or mashup.is_final:
+            return False
+        if mashup.claimed_at and mashup.claimed_at > moment - lease:
+            return False
+        mashup.claimed_at = moment
+        _move(mashup, Status.SUBMITTED, moment)
+        mashup.save()
+        return True
+
+
+def claim_submission(pk: int) -> bool:
+    """Mark a job as being submitted. False when it has a task id, or a submission is
+    claimed that may have reached the provider: then only its callback (which names the
+    task id) or the give-up time ends it. Never submit twice."""
+    moment = timezone.now()
+    with locked(pk) as mashup:
+        if mashup is None or mashup.is_final or mashup.provider_task_id or mashup.claimed_at:
+            return False
+        mashup.claimed_at = moment
+        mashup.callbacks_received = 0  # a fresh attempt (e.g. a retried job) starts unheard
+        _move(mashup, Status.SUBMITTED, moment)
+        mashup.save()
+        return True
+
+
+def release_submission(pk: int, notice: str) -> None:
+    """The provider refused the submission (busy, out of credits): the next poll tries again,
+    and the person sees why it waits."""
+    Mashup.objects.filter(pk=pk, provider_task_id="").update(claimed_at=None, error_message=notice)
+
+
+def record_task_id(pk: int, task_id: str) -> None:
+    Mashup.objects.filter(pk=pk, provider_task_id="").update(provider_task_id=task_id)
+
+
+def count_request(pk: int) -> None:
+    """One more request at the provider (submit or poll), for staff and the benchmark."""
+    Mashup.objects.filter(pk=pk).update(provider_requests=F("provider_requests") + 1)
+
+
+def give_up_at(mashup: Mashup) -> datetime:
+    started = mashup.submitted_at or mashup.created_at
+    return started + timedelta(minutes=settings.MASHUP_GIVE_UP_MINUTES)
+
+
+def timed_out(mashup: Mashup, moment: datetime) -> bool:
+    return moment > give_up_at(mashup)
+
+
+# --- what the provider says -------------------------------------------------------------------
+
+
+def apply_snapshot(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = False) -> bool:
+    """Record what the provider says; True when the job moved forward."""
+    moment = timezone.now()
+    with locked(pk) as mashup:
+        if mashup is None:
+            return False
+        mashup.callbacks_received += int(from_callback)
+        if snapshot.task_id and not mashup.provider_task_id:
+            mashup.provider_task_id = snapshot.task_id  # a callback after a lost save
+        if snapshot.raw:
+            mashup.last_response = dict(snapshot.raw)
+        if snapshot.analysis_text and not mashup.analysis_text:
+            mashup.analysis_text = snapshot.analysis_text
+        if mashup.status != Status.EXPIRED:
+            _save_tracks(mashup, snapshot.tracks)
+        moved = _move(mashup, snapshot.status, moment)
+        if moved and snapshot.status == Status.FAILED:
+            mashup.error_code = snapshot.error_code
+            mashup.error_message = user_message(snapshot.error_code, snapshot.error_message)
+        elif moved:
+            mashup.error_message = ""  # a notice such as "busy; retrying" no longer holds
+        mashup.save()
+        return moved
+
+
+def fail(pk: int, code: int | None, message: str) -> None:
+    with locked(pk) as mashup:
+        if mashup is None or not _move(mashup, Status.FAILED, timezone.now()):
+            return
+        mashup.error_code = code
+        mashup.error_message = message
+        mashup.save()
+
+
+def _move(mashup: Mashup, status: str, moment: datetime) -> bool:
+    if not advances(mashup.status, status):
+        return False
+    mashup.status = status
+    field = STAGE_FIELDS.get(Status(status))
+    if field and getattr(mashup, field) is None:
+        setattr(mashup, field, moment)
+    if status in (Status.COMPLETE, Status.FAILED):
+        # A failed job keeps its uploads as long, so that it can be tried again; then the
+        # sweeper takes them (otherwise failed jobs would hold their songs forever).
+        mashup.expires_at = moment + timedelta(days=settings.RETENTION_DAYS)
+    return True
+
+
+def _save_tracks(mashup: Mashup, tracks: tuple[TrackResult, ...]) -> None:
+    for place, track in enumerate(tracks[:2], start=1):
+        position = track.position if track.position in (1, 2) else place
+        row, _ = Track.objects.get_or_create(mashup=mashup, position=position)
+        row.provider_track_id = track.id or row.provider_track_id
+        row.title = track.title or row.title
+        row.tags = track.tags or row.tags
+        row.prompt = track.prompt or row.prompt
+        row.model_name = track.model_name or row.model_name
+        row.duration = track.duration if track.duration is not None else row.duration
+        row.audio_url = track.audio_url or row.audio_url
+        row.stream_audio_url = track.stream_audio_url or row.stream_audio_url
+        row.image_url = track.image_url or row.image_url
+        row.provider_created_at = track.created_at or row.provider_created_at
+        # An inline provider hands over files on this machine: store them now, they are
+        # temporary.
+        for field, path in (("audio", track.local_audio_path), ("image", track.local_image_path)):
+            if path and not getattr(row, field):
+                storage.keep(getattr(row, field), path, save=False)
+        row.save()
+
+
+# --- people and staff -------------------------------------------------------------------------
+
+
+def retry_failed(pk: int) -> bool:
+    """Put a failed job back to the start; False if it is not (or no longer) failed. The
+    caller enqueues it (``tasks.enqueue_run``).
+
+    The callback token changes, so a late callback about the failed attempt cannot be
+    applied to the new one (the callback view trusts the token in its URL).
+    """
+    with transaction.atomic():
+        mashup = Mashup.objects.select_for_update().filter(pk=pk, status=Status.FAILED).first()
+        if mashup is None:
+            return False
+        storage.delete_tracks(mashup)
+        for field, value in RESET.items():
+            setattr(mashup, field, value)
+        mashup.callback_token = new_token()
+        mashup.save()
+    return True
+
+
+def expire(pk: int, at: datetime | None = None) -> bool:
+    """Delete one due mashup's files and mark it expired; re-checked under the row lock, so
+    a mashup staff extended a moment ago is left alone."""
+    with transaction.atomic():
+        mashup = Mashup.objects.due(at).select_for_update().filter(pk=pk).first()
+        if mashup is None:
+            return False
+        _mark_expired(mashup)
+    return True
+
+
+def purge_now(mashup: Mashup) -> None:
+    """Staff: delete the files now and mark the mashup expired, whatever its expiry."""
+    with transaction.atomic():
+        _mark_expired(Mashup.objects.select_for_update().get(pk=mashup.pk))
+
+
+def _mark_expired(mashup: Mashup) -> None:
+    storage.delete_files(mashup)
+    # The provider's copies are gone after its retention too: no URL is left to play.
+    Track.objects.filter(mashup=mashup).update(
+        audio="", image="", audio_url="", stream_audio_url="", image_url=""
+    )
+    mashup.status = Status.EXPIRED
+    mashup.expires_at = mashup.expires_at or timezone.now()
+    mashup.keep_forever = False
+    mashup.save(update_fields=["status", "expires_at", "keep_forever", "updated_at"])

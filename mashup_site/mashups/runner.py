@@ -1,0 +1,273 @@
+"""What happens after Submit: a job's whole life, from the first task to our copies.
+
+1. The create view saves the job (``forms.MashupForm.save``) and calls ``tasks.enqueue_run``:
+   once the transaction commits, django-q2 runs ``tasks.run_mashup`` -> ``start`` here.
+2. ``start`` asks the registry for the job's provider (``providers.get(mashup.provider)``)
+   and goes one of two ways, by what the provider is, never by its name:
+   - an **inline** provider (the local engine, ``runs_inline``) runs in this worker under a
+     lease (``jobs.claim``): ``run`` builds the ``Job``, the provider makes both tracks and
+     reports each status (analysed, first, complete) as a snapshot, which ``apply`` records
+     (``jobs.apply_snapshot``). A watchdog poll fails it if the worker dies.
+   - any other provider is **submitted** once (``submit``): the claim is saved before the
+     request (``jobs.claim_submission``), so a retry after a crash never submits twice, and
+     the first poll is scheduled before the request for the same reason.
+3. The provider calls back (``callbacks.callback`` -> ``tasks.on_callback`` -> ``apply``),
+   and ``poll`` (``tasks.poll_mashup``, a django-q2 ``Schedule.ONCE`` with back-off: about
+   5 s growing to 60 s; 60 s once callbacks arrive) reads the provider's record as the
+   fallback, submits again when the provider refused for now (busy, out of credits), and
+   fails a job that is not final after ``MASHUP_GIVE_UP_MINUTES``.
+4. When a snapshot brings finished tracks at URLs, ``apply`` says so and the caller
+   enqueues ``tasks.copy_results`` -> ``copy_results`` here: our own copy of each audio and
+   cover (the provider deletes them after 14 days).
+5. The job's page (``views.detail``) polls until the job is final and its copies exist
+   (``Mashup.still_changing``); retention (``retention.sweep``) expires it later.
+
+Every state change is in ``jobs.py`` (row-locked, never backwards); every stored file goes
+through ``storage.py``; the provider's API is in ``providers/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import schedule
+
+from mashup_site import providers
+from mashup_site.providers import download
+from mashup_site.providers.base import Job, Provider, ProviderError, Song, Status, TaskSnapshot
+
+from . import jobs, storage
+from .models import Mashup, Source, SubmitSlot, Track
+
+log = logging.getLogger(__name__)
+
+TASKS = "mashup_site.mashups.tasks"  # django-q2 stores task names: keep them
+POLL_FIRST_DELAY = 5.0
+POLL_GROWTH = 1.5
+POLL_MAX_DELAY = 60.0
+TIMED_OUT = "Timed out: the mashup was not finished within {minutes} minutes, so it was stopped."
+UNEXPECTED = "The mashup engine hit an unexpected problem; staff have been told."
+
+
+def provider_of(mashup: Mashup) -> Provider:
+    # The submission window lives in the database, shared by every worker process.
+    return providers.get(mashup.provider, slots=SubmitSlot.objects)
+
+
+def start(pk: int) -> None:
+    """The first task of every job."""
+    mashup = Mashup.objects.filter(pk=pk).first()
+    if mashup is None:
+        return  # deleted before the worker got to it
+    provider = provider_of(mashup)
+    if provider.runs_inline:
+        run(pk, provider)
+    else:
+        submit(pk, provider)
+
+
+def apply(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = False) -> bool:
+    """Record a snapshot; True when it moved the job to finished tracks that we should copy
+    (tracks at URLs: an inline provider's files are stored as they come)."""
+    moved = jobs.apply_snapshot(pk, snapshot, from_callback=from_callback)
+    return (
+        moved
+        and snapshot.status in (Status.FIRST, Status.COMPLETE)
+        and Track.objects.filter(mashup_id=pk).exclude(audio_url="").exists()
+    )
+
+
+# --- inline providers -------------------------------------------------------------------------
+
+
+def run(pk: int, provider: Provider) -> None:
+    """Make the job in this worker, recording its stages as they come."""
+    lease = timedelta(seconds=int(settings.Q_CLUSTER["timeout"]))  # type: ignore[call-overload]
+    if not jobs.claim(pk, lease=lease):
+        return
+    schedule_watchdog(pk)
+    job = job_of(Mashup.objects.get(pk=pk))
+    try:
+        provider.start(job, partial(record, pk))
+    except ProviderError as error:
+        jobs.fail(pk, error.code, str(error))
+    except Exception:
+        log.exception("the provider failed on mashup %s", pk)
+        jobs.fail(pk, None, UNEXPECTED)
+
+
+def record(pk: int, snapshot: TaskSnapshot) -> None:
+    """What a provider reports while it works (in a worker: results are copied now)."""
+    if apply(pk, snapshot):
+        copy_results(pk)
+
+
+# --- submitted providers ----------------------------------------------------------------------
+
+
+def submit(pk: int, provider: Provider) -> None:
+    """Submit once. The claim is saved before the request, so a crash after the provider
+    accepted the job but before its task id was saved cannot submit it again: the retry sees
+    the claim and waits for the job's callback (which names the task id) or gives up.
+    The first poll is scheduled before the request for the same reason."""
+    if not jobs.claim_submission(pk):
+        return
+    schedule_poll(pk, POLL_FIRST_DELAY)
+    job = job_of(Mashup.objects.get(pk=pk))
+    jobs.count_request(pk)
+    try:
+        task_id = provider.start(job, partial(record, pk))
+    except ProviderError as error:
+        if error.permanent:
+            jobs.fail(pk, error.code, str(error))
+        elif error.maybe_accepted:
+            log.warning("submit of mashup %s may have reached the provider: %s", pk, error)
+        else:  # refused for now (busy, credits, maintenance): the next poll submits again
+            jobs.release_submission(pk, str(error))
+        return
+    jobs.record_task_id(pk, task_id)
+
+
+def poll(pk: int) -> bool:
+    """One tick of the job's loop: give up when too late, (re)submit or read the provider's
+    record, then schedule the next tick with back-off until the job is final. True when
+    finished tracks wait to be copied."""
+    mashup = Mashup.objects.filter(pk=pk).first()
+    if mashup is None or mashup.is_final:
+        return False
+    now = timezone.now()
+    if mashup.next_poll_at and mashup.next_poll_at > now + timedelta(seconds=1):
+        return False  # a duplicate of an earlier poll; a later one is already scheduled
+    if jobs.timed_out(mashup, now):
+        jobs.fail(pk, None, TIMED_OUT.format(minutes=settings.MASHUP_GIVE_UP_MINUTES))
+        return False
+    provider = provider_of(mashup)
+    if provider.runs_inline:
+        schedule_watchdog(pk)  # it is still running in a worker
+        return False
+    copy = False
+    if not mashup.provider_task_id and not mashup.claimed_at:
+        submit(pk, provider)  # the provider refused the last try for now
+    elif mashup.provider_task_id:
+        copy = _read_record(mashup, provider)
+    # Callbacks carry the fast path once they arrive; polling is then only the fallback.
+    slow = Mashup.objects.filter(pk=pk, callbacks_received__gt=0).exists()
+    schedule_poll(pk, POLL_MAX_DELAY if slow else next_delay(mashup.polls))
+    return copy
+
+
+def _read_record(mashup: Mashup, provider: Provider) -> bool:
+    jobs.count_request(mashup.pk)
+    try:
+        snapshot = provider.poll(mashup.provider_task_id)
+    except ProviderError as error:
+        if error.permanent:
+            jobs.fail(mashup.pk, error.code, str(error))
+        else:
+            log.warning("poll of mashup %s failed, will retry: %s", mashup.pk, error)
+        return False
+    return apply(mashup.pk, snapshot)
+
+
+def next_delay(polls: int) -> float:
+    """About 5 s, growing by half each time, to at most 60 s."""
+    return min(POLL_FIRST_DELAY * POLL_GROWTH**polls, POLL_MAX_DELAY)
+
+
+def schedule_poll(pk: int, delay: float) -> None:
+    mashup = Mashup.objects.filter(pk=pk).first()
+    if mashup is None or mashup.is_final:
+        return
+    when = timezone.now() + timedelta(seconds=delay)
+    Mashup.objects.filter(pk=pk).update(next_poll_at=when, polls=mashup.polls + 1)
+    schedule(
+        f"{TASKS}.poll_mashup",
+        pk,
+        name=f"mashup-{pk}-poll-{mashup.polls + 1}",
+        schedule_type=Schedule.ONCE,
+        next_run=when,
+        repeats=-1,  # a ONCE schedule with negative repeats deletes itself after running
+    )
+
+
+def schedule_watchdog(pk: int) -> None:
+    """An inline job whose worker died is failed at the give-up time, not left running."""
+    mashup = Mashup.objects.filter(pk=pk).first()
+    if mashup is not None:
+        delay = (jobs.give_up_at(mashup) - timezone.now()).total_seconds()
+        schedule_poll(pk, max(delay, 0) + 1)
+
+
+# --- what a provider is given -----------------------------------------------------------------
+
+
+def job_of(mashup: Mashup) -> Job:
+    return Job(
+        pk=mashup.pk,
+        payload=mashup.payload,
+        songs=tuple(song_of(source) for source in mashup.sources.order_by("position")),
+        callback_url=settings.PUBLIC_BASE_URL
+        + reverse("mashups:callback", args=[mashup.callback_token]),
+    )
+
+
+def song_of(source: Source) -> Song:
+    name = str(source.file.name) if source.file else ""
+    return Song(
+        position=source.position,
+        name=song_file_name(source),
+        link=source.url,
+        # Our link expires (callbacks.source_file); only providers that fetch songs use it.
+        served_url=settings.PUBLIC_BASE_URL
+        + reverse("mashups:source_file", args=[source.access_token]),
+        path=storage.disk_path(name) if name else None,
+        open=partial(storage.open_stored, name) if name else None,
+    )
+
+
+MAX_NAME_BYTES = 200
+
+
+def song_file_name(source: Source) -> str:
+    """A safe file name from the upload's original name or the link's last path segment
+    (the engine's analysis names the songs by their file names; ours are content hashes)."""
+    label = source.original_name or unquote(urlsplit(source.url).path.rsplit("/", 1)[-1])
+    # Each song gets a folder of its own, so only separators, NUL and dot-names need care;
+    # spaces and accents stay, as people wrote them.
+    name = label.replace("/", "_").replace("\\", "_").replace("\x00", "").strip()
+    while len(name.encode()) > MAX_NAME_BYTES:  # file systems count bytes; keep the suffix
+        name = name[1:]
+    return name if name.strip(".") else f"song-{source.position}"
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def copy_results(pk: int) -> None:
+    """Copy each finished track's audio and image into our storage (the provider deletes
+    them after 14 days); a retry copies only what is missing."""
+    for row in Track.objects.filter(mashup_id=pk).exclude(audio_url=""):
+        for field, url, suffix in (
+            ("audio", row.audio_url, ".mp3"),
+            ("image", row.image_url, ".jpeg"),
+        ):
+            if getattr(row, field) or not url:
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"track-{row.position}{suffix}"
+                try:
+                    # The URL came in a callback: guarded like any link from outside.
+                    download.fetch(url, path, guard=True)
+                except download.DownloadError as error:
+                    log.warning("could not copy %s of mashup %s: %s", field, pk, error)
+                    continue
+                storage.keep(getattr(row, field), path, save=True)

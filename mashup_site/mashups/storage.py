@@ -1,0 +1,163 @@
+"""Every stored-file operation, through Django's storage API (docs/design.md, rule 7).
+
+Uploads are stored under content-addressed names: the same bytes are stored once, whatever
+they were called, so S3 or the local disk is a matter of configuration (settings.STORAGES)
+and re-uploading a song costs no space. Results are kept from a file on this machine
+(``keep``). Files are served (``serve``) and deleted (``delete_mashup``, ``delete``) only
+here: one delete path, which spares an upload another live mashup still uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+
+from .models import Mashup, Source, Status, Track
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str  # storage name
+    sha256: str
+    size: int
+
+
+# --- storing ----------------------------------------------------------------------------------
+
+
+def sha256_of(fileobj: File) -> str:
+    """Hash in chunks, never the whole file in memory."""
+    digest = hashlib.sha256()
+    fileobj.seek(0)
+    for chunk in fileobj.chunks():
+        digest.update(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest()
+
+
+def content_name(prefix: str, digest: str, original_name: str) -> str:
+    suffix = PurePosixPath(original_name).suffix.lower()
+    suffix = suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ""
+    return f"{prefix}/{digest[:2]}/{digest[2:4]}/{digest}{suffix}"
+
+
+def store_content_addressed(fileobj: File, *, prefix: str, original_name: str = "") -> StoredFile:
+    digest = sha256_of(fileobj)
+    name = content_name(prefix, digest, original_name or fileobj.name or "")
+    if not default_storage.exists(name):
+        name = default_storage.save(name, fileobj)
+    return StoredFile(name=name, sha256=digest, size=fileobj.size or default_storage.size(name))
+
+
+def keep(field: FieldFile, path: str | Path, *, save: bool) -> None:
+    """Store a file of this machine (a result the engine wrote, a download) in ``field``."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        field.save(path.name, File(handle), save=save)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def disk_path(name: str) -> str | None:
+    """Where a stored file is on this machine's disk, or None (remote storage: S3)."""
+    try:
+        return default_storage.path(name)
+    except NotImplementedError:
+        return None
+
+
+def open_stored(name: str) -> IO[bytes]:
+    return default_storage.open(name, "rb")
+
+
+def serve(name: str, *, filename: str | None = None, download: bool = False) -> HttpResponseBase:
+    """A stored file: streamed from local disk, or a short-lived signed URL on S3."""
+    path = disk_path(name)
+    if path is None:
+        return HttpResponseRedirect(default_storage.url(name))
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 (FileResponse closes it)
+    except FileNotFoundError:
+        raise Http404("This file is no longer stored.") from None
+    return FileResponse(handle, as_attachment=download, filename=filename or "")
+
+
+# --- deleting ---------------------------------------------------------------------------------
+
+
+def delete_mashup(mashup: Mashup) -> None:
+    """Delete a mashup and its files (uploads another live mashup shares are kept)."""
+    with transaction.atomic():
+        names = files_of(mashup)
+        mashup.delete()
+        delete_after_commit(names)
+
+
+def delete_tracks(mashup: Mashup) -> None:
+    """Delete a mashup's tracks and their files (a job tried again starts without them)."""
+    names = track_files(mashup)
+    Track.objects.filter(mashup=mashup).delete()
+    delete_after_commit(names)
+
+
+def delete_files(mashup: Mashup) -> None:
+    """Delete a mashup's files now, keeping its rows (retention)."""
+    delete(files_of(mashup))
+
+
+def delete_after_commit(names: list[str]) -> None:
+    # Only once the rows are surely gone: a rolled-back delete keeps its files.
+    transaction.on_commit(lambda: delete(names))
+
+
+def files_of(mashup: Mashup) -> list[str]:
+    """A mashup's stored files: its tracks' copies, and its uploaded sources unless another
+    live mashup uses the same upload (sources are stored once per content)."""
+    names = track_files(mashup)
+    names += [name for name in source_files(mashup) if not _shared(name, mashup)]
+    return names
+
+
+def track_files(mashup: Mashup) -> list[str]:
+    names: list[str] = []
+    for track in Track.objects.filter(mashup=mashup):
+        names += [str(f.name) for f in (track.audio, track.image) if f]
+    return names
+
+
+def delete(names: Iterable[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError as error:  # a missing file is fine; a broken disk is worth a line
+            log.warning("storage: could not delete %s: %s", name, error)
+
+
+def source_files(mashup: Mashup) -> list[str]:
+    return [
+        name for name in Source.objects.filter(mashup=mashup).values_list("file", flat=True) if name
+    ]
+
+
+def _shared(name: str, mashup: Mashup) -> bool:
+    return (
+        Source.objects.filter(file=name)
+        .exclude(mashup=mashup)
+        .filter(~Q(mashup__status=Status.EXPIRED))
+        .exists()
+    )
