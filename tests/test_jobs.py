@@ -83,6 +83,14 @@ def test_a_later_snapshot_does_not_erase_what_an_earlier_one_said(job) -> None:
     assert first.audio_url == "https://cdn.example/1.mp3" and first.title == "Night Drive 1"
 
 
+def test_a_later_stage_brings_the_fuller_analysis_and_a_late_one_never_rewrites_it(job) -> None:
+    apply(job.pk, Status.ANALYSED, analysis_text="planned")
+    apply(job.pk, Status.COMPLETE, track(1, audio=True), analysis_text="made: 4 ms apart")
+    apply(job.pk, Status.FIRST, analysis_text="a late first")  # out of order: ignored
+    apply(job.pk, Status.COMPLETE, analysis_text="the same again")  # a repeat: ignored
+    assert Mashup.objects.get(pk=job.pk).analysis_text == "made: 4 ms apart"
+
+
 def test_a_track_that_says_its_position_lands_there_even_when_it_comes_first(job) -> None:
     second = replace(track(2, audio=True), position=2)
     apply(job.pk, Status.FIRST, second)

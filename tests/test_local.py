@@ -57,6 +57,8 @@ def test_a_local_job_makes_two_tracks_through_every_stage(owner, songs) -> None:
     assert [t.position for t in tracks] == [1, 2]
     # Track n is "Mashup n" of the analysis, whichever of the two was written first.
     assert "Mashup 1: vocals of first.wav over second.wav" in done.analysis_text
+    # The text as made: each track's layers measured against its lead, without a grid.
+    assert done.analysis_text.count("ms apart") == 2, done.analysis_text
     assert [t.title for t in tracks] == ["first × second", "second × first"]
     for track in tracks:
         assert track.audio.name.endswith(".mp3") and track.image

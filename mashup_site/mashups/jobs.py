@@ -118,11 +118,13 @@ def apply_snapshot(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = Fal
             mashup.provider_task_id = snapshot.task_id  # a callback after a lost save
         if snapshot.raw:
             mashup.last_response = dict(snapshot.raw)
-        if snapshot.analysis_text and not mashup.analysis_text:
-            mashup.analysis_text = snapshot.analysis_text
         if mashup.status != Status.EXPIRED:
             _save_tracks(mashup, snapshot.tracks)
         moved = _move(mashup, snapshot.status, moment)
+        if snapshot.analysis_text and (moved or not mashup.analysis_text):
+            # A later stage's text is the fuller one (the local engine adds each track's
+            # measured alignment); a repeated or late snapshot never rewrites it.
+            mashup.analysis_text = snapshot.analysis_text
         if moved and snapshot.status == Status.FAILED:
             mashup.error_code = snapshot.error_code
             mashup.error_message = user_message(snapshot.error_code, snapshot.error_message)
