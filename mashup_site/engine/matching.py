@@ -91,10 +91,12 @@ def stretch_warning(lead_tempo: float, backing_tempo: float, ratio: float, stret
         words, change, clean = "sped up", 1 / stretch - 1, 1 / CLEAN_STRETCH[0] - 1
     else:
         words, change, clean = "slowed", 1 - 1 / stretch, 1 - 1 / CLEAN_STRETCH[1]
+    # Just past the limit, whole percents would read "by 25%, past the 25%".
+    by = f"{change:.0%}" if round(change * 100) != round(clean * 100) else f"{change:.1%}"
     return (
         f"the tempi ({lead_tempo:.0f} and {backing_tempo:.0f} BPM) are far apart: even at "
         f"the closest musical relation ({how}) the backing had to be {words} by "
-        f"{change:.0%}, past the {clean:.0%} that sounds clean, so it may sound processed"
+        f"{by}, past the {clean:.0%} that sounds clean, so it may sound processed"
     )
 
 

@@ -54,7 +54,11 @@ def test_it_never_layers_tempi_three_against_two(lead: float, backing: float) ->
 
 @pytest.mark.parametrize(
     ("stretch", "words"),
-    [(1.36, "slowed by 26%, past the 20%"), (0.7, "sped up by 43%, past the 25%")],
+    [
+        (1.36, "slowed by 26%, past the 20%"),
+        (0.7, "sped up by 43%, past the 25%"),
+        (0.799, "sped up by 25.2%, past the 25%"),
+    ],
 )
 def test_it_says_how_far_past_a_clean_stretch_it_went(stretch: float, words: str) -> None:
     assert words in matching.stretch_warning(100, 100 * stretch, 1.0, stretch)
