@@ -106,8 +106,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    # Who is asking is known before the CSRF check reads (parses) a multipart body, so the
+    # upload gate can refuse it unread (mashups/uploads.py).
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mashup_site.mashups.uploads.UploadGateMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -215,6 +218,11 @@ if env_choice("CACHE", "local", ("local", "redis")) == "redis":
 FILE_UPLOAD_HANDLERS = ["mashup_site.mashups.uploads.CappedTemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = None
 UPLOAD_MAX_MB = env_int("UPLOAD_MAX_MB", 50, minimum=1)
+# A whole multipart request; 0 means four times UPLOAD_MAX_MB. Larger bodies are refused
+# by their Content-Length before a byte is read; only signed-in people may send files, and
+# only in the fields of the form they post (mashups/uploads.py).
+UPLOAD_MAX_REQUEST_MB = env_int("UPLOAD_MAX_REQUEST_MB", 0, minimum=0)
+DATA_UPLOAD_MAX_NUMBER_FILES = 2  # the create form's two songs
 
 # Content Security Policy (Django's own middleware). htmx is served from our static files
 # and its indicator styles are injected with the request's nonce.

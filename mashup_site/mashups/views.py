@@ -23,8 +23,9 @@ from django_htmx.middleware import HtmxDetails
 from mashup_site.providers import contract
 
 from . import gallery_cache, quotas, retention, storage, tasks
-from .forms import GalleryFilter, MashupForm
+from .forms import SOURCE_POSITIONS, GalleryFilter, MashupForm
 from .models import Mashup, Track
+from .uploads import accepts_files
 
 SWITCH_FLAG = "_switch"
 
@@ -142,6 +143,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
+@accepts_files(*(f"audio{position}" for position in SOURCE_POSITIONS))
 def create(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         form = MashupForm(user_id=request.user.pk)
