@@ -85,7 +85,7 @@ class CheckedUpload:
 
     def store(self) -> KeptUpload:
         original = self.file.name or ""
-        stored = store_content_addressed(self.file, prefix="sources", original_name=original)
+        stored = store_content_addressed(self.file, prefix="sources", format_name=self.format_name)
         return KeptUpload(
             name=stored.name,
             original_name=original,

@@ -213,8 +213,9 @@ def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpR
 @require_GET
 @login_required
 def stored_file(request: HttpRequest, name: str) -> HttpResponseBase:
-    """Any stored file under MEDIA_URL, for staff: the admin links songs, tracks and covers
-    there. People reach their own files through their mashups' pages, never here."""
-    if not request.user.is_staff:
+    """Any stored file under MEDIA_URL, for staff who may view mashups: the admin links
+    songs, tracks and covers there. People reach their own files through their mashups'
+    pages, never here."""
+    if not (request.user.is_staff and request.user.has_perm("mashups.view_mashup")):
         raise Http404("No such file.")
     return storage.serve(name)
