@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -289,9 +290,28 @@ MASHUP_SOURCE_URL_HOURS = env_int("MASHUP_SOURCE_URL_HOURS", 24, minimum=1)
 # Fetching a source URL for the local engine, or a result for our copy.
 MASHUP_FETCH_MAX_MB = env_int("MASHUP_FETCH_MAX_MB", UPLOAD_MAX_MB, minimum=1)
 MASHUP_FETCH_TIMEOUT = env_int("MASHUP_FETCH_TIMEOUT", 120, minimum=1)
-# Fetches refuse private, loopback and link-local addresses; only tests and a provider
-# running on this machine need them allowed.
-MASHUP_FETCH_ALLOW_PRIVATE = env_bool("MASHUP_FETCH_ALLOW_PRIVATE", False)
+
+
+# Fetches refuse private, loopback and link-local addresses. People's links always; the
+# provider's result files too, unless this allows them (tests, a provider running on this
+# machine). MASHUP_FETCH_ALLOW_PRIVATE was its old name (it read as if it also covered
+# people's links, which it did): still read, with a warning.
+def _results_allow_private() -> bool:
+    if (
+        "MASHUP_RESULTS_ALLOW_PRIVATE" in os.environ
+        or "MASHUP_FETCH_ALLOW_PRIVATE" not in os.environ
+    ):
+        return env_bool("MASHUP_RESULTS_ALLOW_PRIVATE", False)
+    warnings.warn(
+        "MASHUP_FETCH_ALLOW_PRIVATE is deprecated: it only ever concerns the provider's "
+        "result files now; set MASHUP_RESULTS_ALLOW_PRIVATE instead",
+        FutureWarning,
+        stacklevel=1,
+    )
+    return env_bool("MASHUP_FETCH_ALLOW_PRIVATE", False)
+
+
+MASHUP_RESULTS_ALLOW_PRIVATE = _results_allow_private()
 
 # --- django-q2 --------------------------------------------------------------------------
 # The ORM broker needs nothing but the database; Redis is the production switch.

@@ -330,8 +330,6 @@ class MashupForm(forms.Form):
         if not url.lower().startswith(("http://", "https://")):
             self.add_error(f"url{position}", "Use an http:// or https:// address.")
             return
-        if settings.MASHUP_FETCH_ALLOW_PRIVATE:
-            return
         try:  # no DNS here: the worker checks every address the link resolves to
             download.check_public(url, resolver=download.literal_only)
         except download.DownloadError as error:
