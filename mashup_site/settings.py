@@ -107,6 +107,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Everything past the static files is someone's (Cache-Control: private).
+    "mashup_site.mashups.privacy.PrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Who is asking is known before the CSRF check reads (parses) a multipart body, so the
@@ -263,8 +265,33 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
 }
 
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# SECURE_COOKIES=1 means the site is served over HTTPS only: secure cookies, HSTS for
+# HSTS_SECONDS (a year), and plain-HTTP requests redirected to HTTPS (but /healthz, which
+# load balancers probe over HTTP). Behind a proxy that terminates TLS, SECURE_PROXY_SSL_HEADER
+# names the header it sets ("X-Forwarded-Proto: https"), or every request looks like HTTP
+# and the redirect never ends; only set it when the proxy always sets (or strips) it.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_SSL_REDIRECT = SECURE_COOKIES
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31_536_000 if SECURE_COOKIES else 0, minimum=0)
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    raw = os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
+    if not raw:
+        return None
+    name, colon, value = raw.partition(":")
+    if not colon or not name.strip() or not value.strip():
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={raw!r} must read 'Header-Name: value', "
+            "e.g. 'X-Forwarded-Proto: https'"
+        )
+    return "HTTP_" + name.strip().upper().replace("-", "_"), value.strip()
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -341,9 +368,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Secret tokens in URLs (callbacks, source links, password resets) are blanked from
+    # every line (mashup_site/logs.py; gunicorn's access log: the Procfile's logger class).
+    "filters": {"secrets": {"()": "mashup_site.logs.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secrets"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        "django.server": {"handlers": ["console"], "propagate": False},  # runserver's lines
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # a line per sign-in otherwise
     },
