@@ -67,7 +67,7 @@ def setup(var_dir: Path, fake: FakeApi, port: int) -> dict[str, str]:
         "MASHUP_API_BASE_URL": fake.url,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "Q_WORKERS": "1",
-        "MASHUP_FETCH_ALLOW_PRIVATE": "1",  # the fake's track files are on loopback
+        "MASHUP_RESULTS_ALLOW_PRIVATE": "1",  # the fake's track files are on loopback
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "mashup_site.settings",
     }

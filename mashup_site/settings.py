@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import warnings
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -98,21 +100,29 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_q",
+    "axes",
     "mashup_site.mashups",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Everything past the static files is someone's (Cache-Control: private).
+    "mashup_site.mashups.privacy.PrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    # Who is asking is known before the CSRF check reads (parses) a multipart body, so the
+    # upload gate can refuse it unread (mashups/uploads.py).
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mashup_site.mashups.uploads.UploadGateMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: answers a locked-out sign-in with its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mashup_site.urls"
@@ -162,6 +172,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttle (django-axes): SIGNIN_FAILURE_LIMIT wrong passwords for one account, or
+# from one address, shut that door for SIGNIN_LOCKOUT_MINUTES. Failures during a lockout
+# do not extend it, so a stranger cannot keep a person out for longer than that.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "mashup_site.proxy.client_ip"
+AXES_VERBOSE = False
+# Behind proxies (a load balancer), how many append to X-Forwarded-For: the client's address
+# is that many entries from its right end. 0: REMOTE_ADDR is the client.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "mashups:gallery"
 LOGOUT_REDIRECT_URL = "login"
@@ -215,6 +244,11 @@ if env_choice("CACHE", "local", ("local", "redis")) == "redis":
 FILE_UPLOAD_HANDLERS = ["mashup_site.mashups.uploads.CappedTemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = None
 UPLOAD_MAX_MB = env_int("UPLOAD_MAX_MB", 50, minimum=1)
+# A whole multipart request; 0 means four times UPLOAD_MAX_MB. Larger bodies are refused
+# by their Content-Length before a byte is read; only signed-in people may send files, and
+# only in the fields of the form they post (mashups/uploads.py).
+UPLOAD_MAX_REQUEST_MB = env_int("UPLOAD_MAX_REQUEST_MB", 0, minimum=0)
+DATA_UPLOAD_MAX_NUMBER_FILES = 2  # the create form's two songs
 
 # Content Security Policy (Django's own middleware). htmx is served from our static files
 # and its indicator styles are injected with the request's nonce.
@@ -231,8 +265,33 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
 }
 
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# SECURE_COOKIES=1 means the site is served over HTTPS only: secure cookies, HSTS for
+# HSTS_SECONDS (a year), and plain-HTTP requests redirected to HTTPS (but /healthz, which
+# load balancers probe over HTTP). Behind a proxy that terminates TLS, SECURE_PROXY_SSL_HEADER
+# names the header it sets ("X-Forwarded-Proto: https"), or every request looks like HTTP
+# and the redirect never ends; only set it when the proxy always sets (or strips) it.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_SSL_REDIRECT = SECURE_COOKIES
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31_536_000 if SECURE_COOKIES else 0, minimum=0)
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    raw = os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
+    if not raw:
+        return None
+    name, colon, value = raw.partition(":")
+    if not colon or not name.strip() or not value.strip():
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={raw!r} must read 'Header-Name: value', "
+            "e.g. 'X-Forwarded-Proto: https'"
+        )
+    return "HTTP_" + name.strip().upper().replace("-", "_"), value.strip()
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -258,9 +317,28 @@ MASHUP_SOURCE_URL_HOURS = env_int("MASHUP_SOURCE_URL_HOURS", 24, minimum=1)
 # Fetching a source URL for the local engine, or a result for our copy.
 MASHUP_FETCH_MAX_MB = env_int("MASHUP_FETCH_MAX_MB", UPLOAD_MAX_MB, minimum=1)
 MASHUP_FETCH_TIMEOUT = env_int("MASHUP_FETCH_TIMEOUT", 120, minimum=1)
-# Fetches refuse private, loopback and link-local addresses; only tests and a provider
-# running on this machine need them allowed.
-MASHUP_FETCH_ALLOW_PRIVATE = env_bool("MASHUP_FETCH_ALLOW_PRIVATE", False)
+
+
+# Fetches refuse private, loopback and link-local addresses. People's links always; the
+# provider's result files too, unless this allows them (tests, a provider running on this
+# machine). MASHUP_FETCH_ALLOW_PRIVATE was its old name (it read as if it also covered
+# people's links, which it did): still read, with a warning.
+def _results_allow_private() -> bool:
+    if (
+        "MASHUP_RESULTS_ALLOW_PRIVATE" in os.environ
+        or "MASHUP_FETCH_ALLOW_PRIVATE" not in os.environ
+    ):
+        return env_bool("MASHUP_RESULTS_ALLOW_PRIVATE", False)
+    warnings.warn(
+        "MASHUP_FETCH_ALLOW_PRIVATE is deprecated: it only ever concerns the provider's "
+        "result files now; set MASHUP_RESULTS_ALLOW_PRIVATE instead",
+        FutureWarning,
+        stacklevel=1,
+    )
+    return env_bool("MASHUP_FETCH_ALLOW_PRIVATE", False)
+
+
+MASHUP_RESULTS_ALLOW_PRIVATE = _results_allow_private()
 
 # --- django-q2 --------------------------------------------------------------------------
 # The ORM broker needs nothing but the database; Redis is the production switch.
@@ -290,7 +368,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Secret tokens in URLs (callbacks, source links, password resets) are blanked from
+    # every line (mashup_site/logs.py; gunicorn's access log: the Procfile's logger class).
+    "filters": {"secrets": {"()": "mashup_site.logs.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secrets"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"handlers": ["console"], "propagate": False},  # runserver's lines
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # a line per sign-in otherwise
+    },
 }

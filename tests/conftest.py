@@ -145,6 +145,6 @@ def fake_api(fake_api_files, settings):
     api = FakeApi(*fake_api_files).start()
     settings.MASHUP_API_BASE_URL = api.url
     settings.MASHUP_API_KEY = api.key
-    settings.MASHUP_FETCH_ALLOW_PRIVATE = True  # its track files are on loopback
+    settings.MASHUP_RESULTS_ALLOW_PRIVATE = True  # its track files are on loopback
     yield api
     api.stop()

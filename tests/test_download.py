@@ -176,11 +176,15 @@ def test_a_pinned_request_keeps_the_name_for_the_host_header_and_tls() -> None:
     assert extensions == {"sni_hostname": "songs.example"}  # the certificate is checked for it
 
 
-def test_private_addresses_can_be_allowed_for_tests_only(port: int, tmp_path, settings) -> None:
+def test_private_addresses_are_reached_only_unguarded(port: int, tmp_path, settings) -> None:
+    """Only the provider's results skip the guard (MASHUP_RESULTS_ALLOW_PRIVATE, for tests
+    and a provider on this machine); the flag never opens a guarded fetch."""
     url = f"http://127.0.0.1:{port}/file"
-    assert settings.MASHUP_FETCH_ALLOW_PRIVATE is False  # the default
-    settings.MASHUP_FETCH_ALLOW_PRIVATE = True
-    assert fetch(url, tmp_path / "out", guard=True).read_bytes() == PAYLOAD
+    assert settings.MASHUP_RESULTS_ALLOW_PRIVATE is False  # the default
+    settings.MASHUP_RESULTS_ALLOW_PRIVATE = True
+    with pytest.raises(DownloadError):
+        fetch(url, tmp_path / "out", guard=True)
+    assert fetch(url, tmp_path / "out", guard=False).read_bytes() == PAYLOAD
 
 
 def test_a_redirect_between_public_hosts_is_followed(port: int, tmp_path) -> None:

@@ -259,7 +259,7 @@ def test_a_failure_seen_by_polling_fails_the_job(app, job, clock, code) -> None:
 
 def test_results_on_a_private_address_are_not_fetched_by_default(app, job, settings) -> None:
     """The URLs come in callbacks: copying them is guarded like any outside link."""
-    settings.MASHUP_FETCH_ALLOW_PRIVATE = False
+    settings.MASHUP_RESULTS_ALLOW_PRIVATE = False
     tasks.run_mashup(job.pk)
     app.deliver()
     done = reload(job)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -18,6 +19,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import escape
+from django_q.admin import ScheduleAdmin
+from django_q.models import Schedule
 
 from mashup_site import providers
 from mashup_site.providers.base import ProviderError
@@ -283,3 +286,70 @@ class SourceAdmin(admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         raise PermissionDenied("Delete the song's mashup: that takes its files along.")
+
+
+# --- django-q2's schedules: only the app's own tasks, only by superusers --------------------------
+
+# A schedule names a function by its dotted path, and the worker imports and runs it: with
+# any path, "change schedule" is "run any code in the worker". These are the app's tasks.
+SCHEDULABLE = frozenset(
+    {
+        f"{tasks.TASKS}.run_mashup",
+        f"{tasks.TASKS}.poll_mashup",
+        f"{tasks.TASKS}.copy_results",
+        retention.SWEEP_FUNC,
+    }
+)
+
+
+class ScheduleForm(forms.ModelForm):
+    class Meta:
+        model = Schedule
+        fields = (  # every field django-q2's own admin shows
+            "name",
+            "func",
+            "hook",
+            "args",
+            "kwargs",
+            "schedule_type",
+            "minutes",
+            "repeats",
+            "next_run",
+            "cron",
+            "cluster",
+            "intended_date_kwarg",
+        )
+
+    def clean_func(self) -> str:
+        func = str(self.cleaned_data.get("func") or "").strip()
+        if func not in SCHEDULABLE:
+            raise forms.ValidationError(
+                f"{func!r} is not one of the app's tasks: {', '.join(sorted(SCHEDULABLE))}."
+            )
+        return func
+
+    def clean_hook(self) -> str | None:
+        hook = str(self.cleaned_data.get("hook") or "").strip()
+        if hook:  # a hook is run by the worker too
+            raise forms.ValidationError(f"{hook!r} is not one of the app's tasks: leave it empty.")
+        return None
+
+
+admin.site.unregister(Schedule)
+
+
+@admin.register(Schedule)
+class GuardedScheduleAdmin(ScheduleAdmin):
+    """django-q2's schedule admin: staff may look; only superusers add, change or delete,
+    and only schedules of the app's own tasks (SCHEDULABLE)."""
+
+    form = ScheduleForm
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_superuser

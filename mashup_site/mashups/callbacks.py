@@ -8,7 +8,6 @@ names (docs/api-contract.md, "Callback").
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import timedelta
@@ -23,10 +22,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from mashup_site import providers
-from mashup_site.providers.remote import parse_callback, verify_signature
+from mashup_site.providers.base import InvalidPayload
+from mashup_site.providers.remote import (
+    SIGNATURE_MAX_SKEW,
+    loads,
+    parse_callback,
+    verify_signature,
+)
 
 from . import storage, tasks
-from .models import Mashup, Source
+from .models import CallbackStamp, Mashup, Source
 
 log = logging.getLogger(__name__)
 
@@ -37,30 +42,44 @@ log = logging.getLogger(__name__)
 def callback(request: HttpRequest, token: str) -> HttpResponse:
     mashup = get_object_or_404(Mashup, callback_token=token)
     try:
-        body = json.loads(request.body)
-        snapshot = parse_callback(body)
-    except (ValueError, TypeError, AttributeError):
-        return HttpResponseBadRequest("not a callback body")
-    if not _signature_ok(request, snapshot.task_id):
+        snapshot = parse_callback(loads(request.body))
+    except InvalidPayload as error:
+        log.warning("malformed callback for mashup %s: %s", mashup.pk, error)
+        return HttpResponseBadRequest(f"not a callback body: {error}", content_type="text/plain")
+    if mashup.is_final:
+        # Staff re-poll is for corrections; a held token must not rewrite a finished job.
+        return JsonResponse({"ok": True, "ignored": "the job is final"})
+    signed = bool(settings.MASHUP_WEBHOOK_HMAC_KEY)
+    if signed and not _signature_ok(request, snapshot.task_id):
         log.warning("callback for mashup %s with a bad signature", mashup.pk)
         return JsonResponse({"ok": False, "error": "bad signature"}, status=401)
     if mashup.provider_task_id and snapshot.task_id and snapshot.task_id != mashup.provider_task_id:
         log.warning("callback for mashup %s names another task %s", mashup.pk, snapshot.task_id)
         return JsonResponse({"ok": False, "error": "task mismatch"}, status=409)
-    tasks.on_callback(mashup.pk, snapshot)
+    if not signed:
+        # This reseller signs nothing: the URL's per-job token is the proof.
+        tasks.on_callback(mashup.pk, snapshot)
+        return JsonResponse({"ok": True})
+    # kie.ai signs only ``taskId.timestamp``, not the body: the callback says "look now",
+    # and what the job holds comes from the provider's own record. A timestamp is used once.
+    stamp = int(request.headers.get("X-Webhook-Timestamp", ""))
+    if not CallbackStamp.objects.first_use(
+        snapshot.task_id, stamp, keep_seconds=2 * SIGNATURE_MAX_SKEW
+    ):
+        log.warning("replayed signed callback for mashup %s", mashup.pk)
+        return JsonResponse({"ok": False, "error": "replayed timestamp"}, status=409)
+    tasks.on_signed_callback(mashup.pk, snapshot.task_id)
     return JsonResponse({"ok": True})
 
 
 def _signature_ok(request: HttpRequest, task_id: str) -> bool:
-    key = settings.MASHUP_WEBHOOK_HMAC_KEY
-    if not key:
-        return True  # this reseller signs nothing; the URL's token is the proof
     return verify_signature(
         task_id,
         request.headers.get("X-Webhook-Timestamp", ""),
         request.headers.get("X-Webhook-Signature", ""),
-        key,
+        settings.MASHUP_WEBHOOK_HMAC_KEY,
         now=time.time(),
+        max_skew=SIGNATURE_MAX_SKEW,
     )
 
 

@@ -85,7 +85,7 @@ class CheckedUpload:
 
     def store(self) -> KeptUpload:
         original = self.file.name or ""
-        stored = store_content_addressed(self.file, prefix="sources", original_name=original)
+        stored = store_content_addressed(self.file, prefix="sources", format_name=self.format_name)
         return KeptUpload(
             name=stored.name,
             original_name=original,
@@ -329,8 +329,6 @@ class MashupForm(forms.Form):
     def _check_url(self, position: int, url: str) -> None:
         if not url.lower().startswith(("http://", "https://")):
             self.add_error(f"url{position}", "Use an http:// or https:// address.")
-            return
-        if settings.MASHUP_FETCH_ALLOW_PRIVATE:
             return
         try:  # no DNS here: the worker checks every address the link resolves to
             download.check_public(url, resolver=download.literal_only)

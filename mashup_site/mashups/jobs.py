@@ -90,6 +90,13 @@ def record_task_id(pk: int, task_id: str) -> None:
     Mashup.objects.filter(pk=pk, provider_task_id="").update(provider_task_id=task_id)
 
 
+def heard_callback(pk: int, task_id: str) -> None:
+    """A verified callback about ``task_id``: keep the id (a callback after a lost save) and
+    count it (polling slows down once callbacks arrive)."""
+    record_task_id(pk, task_id)
+    Mashup.objects.filter(pk=pk).update(callbacks_received=F("callbacks_received") + 1)
+
+
 def count_request(pk: int) -> None:
     """One more request at the provider (submit or poll), for staff and the benchmark."""
     Mashup.objects.filter(pk=pk).update(provider_requests=F("provider_requests") + 1)
@@ -111,15 +118,14 @@ def apply_snapshot(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = Fal
     """Record what the provider says; True when the job moved forward."""
     moment = timezone.now()
     with locked(pk) as mashup:
-        if mashup is None:
-            return False
+        if mashup is None or mashup.is_final:
+            return False  # a final job never changes (its tracks neither)
         mashup.callbacks_received += int(from_callback)
         if snapshot.task_id and not mashup.provider_task_id:
             mashup.provider_task_id = snapshot.task_id  # a callback after a lost save
         if snapshot.raw:
             mashup.last_response = dict(snapshot.raw)
-        if mashup.status != Status.EXPIRED:
-            _save_tracks(mashup, snapshot.tracks)
+        _save_tracks(mashup, snapshot.tracks)
         moved = _move(mashup, snapshot.status, moment)
         if snapshot.analysis_text and (moved or not mashup.analysis_text):
             # A later stage's text is the fuller one (the local engine adds each track's

@@ -416,3 +416,31 @@ class SubmitSlot(models.Model):
 
     def __str__(self) -> str:
         return f"Submission slot {self.number}"
+
+
+class CallbackStampQuerySet(models.QuerySet["CallbackStamp"]):
+    def first_use(self, task_id: str, stamp: int, *, keep_seconds: float) -> bool:
+        """Record a signed callback's (task, timestamp); False when it was seen before (a
+        replay: kie.ai's signature covers only ``taskId.timestamp``, not the body). Stamps
+        older than the signature's freshness window can no longer be replayed: forgotten."""
+        self.filter(seen_at__lt=timezone.now() - timedelta(seconds=keep_seconds)).delete()
+        _, created = self.get_or_create(task_id=task_id, stamp=stamp)
+        return created
+
+
+class CallbackStamp(models.Model):
+    """A signed callback's timestamp, used once (docs/api-contract.md, "Callback")."""
+
+    task_id = models.CharField(max_length=128)
+    stamp = models.BigIntegerField()
+    seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = CallbackStampQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task_id", "stamp"], name="one_use_per_signed_stamp")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} at {self.stamp}"

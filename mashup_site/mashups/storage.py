@@ -55,12 +55,35 @@ def content_name(prefix: str, digest: str, original_name: str) -> str:
     return f"{prefix}/{digest[:2]}/{digest[2:4]}/{digest}{suffix}"
 
 
-def store_content_addressed(fileobj: File, *, prefix: str, original_name: str = "") -> StoredFile:
+# The probe's format names (engine/probe.py) -> the suffix an upload is stored under.
+FORMAT_SUFFIXES = {
+    "MP3": ".mp3",
+    "WAV": ".wav",
+    "OGG Vorbis": ".ogg",
+    "FLAC": ".flac",
+    "AAC (M4A)": ".m4a",
+    "Opus": ".opus",
+}
+
+
+def store_content_addressed(fileobj: File, *, prefix: str, format_name: str = "") -> StoredFile:
+    """Store ``fileobj`` once per content, under a suffix for what it is (its probed format,
+    else what its first bytes are), never the one its owner gave it (an MP3 named
+    ``cover.html`` is stored as .mp3)."""
     digest = sha256_of(fileobj)
-    name = content_name(prefix, digest, original_name or fileobj.name or "")
+    suffix = FORMAT_SUFFIXES.get(format_name) or _suffix_of(fileobj)
+    name = content_name(prefix, digest, "file" + suffix)
     if not default_storage.exists(name):
         name = default_storage.save(name, fileobj)
     return StoredFile(name=name, sha256=digest, size=fileobj.size or default_storage.size(name))
+
+
+def _suffix_of(fileobj: File) -> str:
+    fileobj.seek(0)
+    head = fileobj.read(HEAD_BYTES)
+    fileobj.seek(0)
+    kind = media_type(head if isinstance(head, bytes) else b"")
+    return SUFFIXES.get(kind, "") if kind else ""
 
 
 def keep(field: FieldFile, path: str | Path, *, save: bool) -> None:
@@ -68,6 +91,49 @@ def keep(field: FieldFile, path: str | Path, *, save: bool) -> None:
     path = Path(path)
     with path.open("rb") as handle:
         field.save(path.name, File(handle), save=save)
+
+
+# --- what a file is -----------------------------------------------------------------------------
+
+HEAD_BYTES = 16
+# What we store and show inline: our audio and covers. Nothing else is served inline on our
+# origin (an HTML or SVG file would run in a staff member's browser).
+SUFFIXES = {
+    "audio/mpeg": ".mp3",
+    "audio/wav": ".wav",
+    "audio/ogg": ".ogg",
+    "audio/flac": ".flac",
+    "audio/mp4": ".m4a",
+    "image/jpeg": ".jpeg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+}
+TYPES_BY_SUFFIX = {suffix: kind for kind, suffix in SUFFIXES.items()} | {
+    ".opus": "audio/ogg",
+    ".jpg": "image/jpeg",
+}
+OTHER = "application/octet-stream"
+
+
+def media_type(head: bytes) -> str | None:
+    """The audio or image type a file's first bytes show, or None (then it is not ours)."""
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:4] == b"OggS":
+        return "audio/ogg"
+    if head[:4] == b"fLaC":
+        return "audio/flac"
+    if head[4:8] == b"ftyp":
+        return "audio/mp4"
+    if head[:2] == b"\xff\xd8":
+        return "image/jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    return None
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -86,15 +152,40 @@ def open_stored(name: str) -> IO[bytes]:
 
 
 def serve(name: str, *, filename: str | None = None, download: bool = False) -> HttpResponseBase:
-    """A stored file: streamed from local disk, or a short-lived signed URL on S3."""
+    """A stored file: streamed from local disk, or a short-lived signed URL on S3.
+
+    Served as what its bytes are, never as what its name says: our audio and covers inline
+    with a fixed type, anything else as an attachment of no type; always ``nosniff``.
+    """
     path = disk_path(name)
     if path is None:
-        return HttpResponseRedirect(default_storage.url(name))
+        return _redirect(name, filename, download)
     try:
         handle = open(path, "rb")  # noqa: SIM115 (FileResponse closes it)
-    except FileNotFoundError:
+        kind = media_type(handle.read(HEAD_BYTES))
+        handle.seek(0)
+    except OSError:  # missing, a folder, unreadable: no file to give
         raise Http404("This file is no longer stored.") from None
-    return FileResponse(handle, as_attachment=download, filename=filename or "")
+    response = FileResponse(handle, as_attachment=download or kind is None, filename=filename or "")
+    response.headers["Content-Type"] = kind or OTHER
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _redirect(name: str, filename: str | None, download: bool) -> HttpResponseBase:
+    """S3: a signed URL that makes the bucket answer with a fixed type (by the suffix we
+    stored it under; reading its first bytes would cost a request per file)."""
+    kind = TYPES_BY_SUFFIX.get(PurePosixPath(name).suffix.lower())
+    disposition = "attachment" if download or kind is None else "inline"
+    parameters = {
+        "ResponseContentType": kind or OTHER,
+        "ResponseContentDisposition": disposition,
+    }
+    try:
+        url = default_storage.url(name, parameters=parameters)  # type: ignore[call-arg]
+    except TypeError:  # a backend that takes no parameters
+        url = default_storage.url(name)
+    return HttpResponseRedirect(url)
 
 
 # --- deleting ---------------------------------------------------------------------------------

@@ -45,6 +45,13 @@ def on_callback(pk: int, snapshot: TaskSnapshot) -> None:
         enqueue_copy(pk)
 
 
+def on_signed_callback(pk: int, task_id: str) -> None:
+    """A signed callback (its signature vouches for the task id, not the body): re-read the
+    provider's record now instead of trusting the tracks it carried."""
+    jobs.heard_callback(pk, task_id)
+    enqueue_poll_now(pk)
+
+
 # --- enqueueing -------------------------------------------------------------------------------
 
 

@@ -23,8 +23,9 @@ from django_htmx.middleware import HtmxDetails
 from mashup_site.providers import contract
 
 from . import gallery_cache, quotas, retention, storage, tasks
-from .forms import GalleryFilter, MashupForm
+from .forms import SOURCE_POSITIONS, GalleryFilter, MashupForm
 from .models import Mashup, Track
+from .uploads import accepts_files
 
 SWITCH_FLAG = "_switch"
 
@@ -142,6 +143,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
+@accepts_files(*(f"audio{position}" for position in SOURCE_POSITIONS))
 def create(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         form = MashupForm(user_id=request.user.pk)
@@ -211,8 +213,9 @@ def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpR
 @require_GET
 @login_required
 def stored_file(request: HttpRequest, name: str) -> HttpResponseBase:
-    """Any stored file under MEDIA_URL, for staff: the admin links songs, tracks and covers
-    there. People reach their own files through their mashups' pages, never here."""
-    if not request.user.is_staff:
+    """Any stored file under MEDIA_URL, for staff who may view mashups: the admin links
+    songs, tracks and covers there. People reach their own files through their mashups'
+    pages, never here."""
+    if not (request.user.is_staff and request.user.has_perm("mashups.view_mashup")):
         raise Http404("No such file.")
     return storage.serve(name)

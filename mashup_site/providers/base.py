@@ -33,6 +33,28 @@ class Status(TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+# The longest value of each provider field the app keeps: the columns that hold them
+# (mashups/models.py; tests/security/test_callbacks.py checks they agree). Longer values
+# are refused, not cut: PostgreSQL raises on a value longer than its column.
+LIMITS = {
+    "task_id": 128,
+    "id": 128,
+    "title": 200,
+    "model_name": 32,
+    "url": 2000,
+    "tags": 5000,
+    "prompt": 10000,
+    "message": 2000,
+}
+# The longest track any model makes is minutes long; a day is surely wrong.
+MAX_TRACK_SECONDS = 86400.0
+
+
+class InvalidPayload(ValueError):
+    """Something the provider sent (a callback, a record) that breaks the contract's types
+    or our limits. ``str()`` says which field, for the log and the 400."""
+
+
 @dataclass(frozen=True)
 class TrackResult:
     """One generated track, in whichever naming style the provider used."""

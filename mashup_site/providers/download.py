@@ -1,6 +1,8 @@
 """Fetching a file from a URL: sources people link to, results the provider made.
 
-A URL a person typed is untrusted: with ``guard=True`` every address it resolves to, and
+A URL a person typed is untrusted, so its fetch is always guarded (``guard=True``; only
+the provider's result files may skip it, by MASHUP_RESULTS_ALLOW_PRIVATE, see
+``mashups.runner.results_guarded``): with ``guard=True`` every address it resolves to, and
 every redirect's, must be public (no loopback, private, link-local, multicast or reserved
 ranges: the classic server-side request forgery targets such as 169.254.169.254), and the
 connection goes to the very address that was checked, so a name whose DNS answer changes
@@ -37,7 +39,23 @@ def resolve(host: str) -> list[str]:
         raise DownloadError(f"the host {host} could not be found") from error
 
 
+# IPv6 ranges that ``is_global`` counts as public on some Python versions (3.12.1 among
+# them) but that lead to IPv4 space or a site's own network: IPv4-compatible (::/96),
+# NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48, RFC 8215), site-local
+# (fec0::/10), 6to4 (2002::/16) and Teredo (2001::/32). They are refused whole: what they
+# embed is reached through a translator or relay we do not control.
+NOT_PUBLIC_V6 = tuple(
+    ipaddress.IPv6Network(net)
+    for net in ("::/96", "64:ff9b::/96", "64:ff9b:1::/48", "fec0::/10", "2002::/16", "2001::/32")
+)
+
+
 def is_public(ip: IPAddress) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d
+            return is_public(ip.ipv4_mapped)
+        if any(ip in net for net in NOT_PUBLIC_V6):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -115,7 +133,7 @@ def _fetch(
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
             target_url, headers, extensions = url, dict[str, str](), dict[str, str]()
-            if guard and not settings.MASHUP_FETCH_ALLOW_PRIVATE:
+            if guard:
                 # Connect to an address that was checked, never to a second lookup's answer.
                 addresses = check_public(url, resolver=resolver, public=public)
                 if not addresses:

@@ -13,16 +13,30 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from .base import Job, ProviderError, Reporter, Status, TaskSnapshot, TrackResult, user_message
+from .base import (
+    LIMITS,
+    MAX_TRACK_SECONDS,
+    InvalidPayload,
+    Job,
+    ProviderError,
+    Reporter,
+    Status,
+    TaskSnapshot,
+    TrackResult,
+    user_message,
+)
 from .throttle import SlotStore, Throttle
 
 log = logging.getLogger(__name__)
@@ -55,6 +69,45 @@ CALLBACK_TYPES = {
 # --- parsing (module level: the callback view uses it too) -------------------------------------
 
 
+MAX_DEPTH = 32  # the contract's deepest body is 5 levels; a JSON bomb is thousands
+
+
+def loads(raw: bytes | str) -> Any:
+    """JSON from the provider, strictly: no NaN or Infinity (Python's json takes them, and
+    ``1e999`` becomes ``inf``), no nesting deeper than MAX_DEPTH. InvalidPayload otherwise."""
+    try:
+        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise InvalidPayload("the body is nested too deeply") from None
+    except (ValueError, TypeError) as error:  # JSONDecodeError and UnicodeDecodeError too
+        raise InvalidPayload(f"the body is not JSON ({error})") from None
+    _check_depth(value)
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise InvalidPayload(f"{name} is not a number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidPayload(f"{text[:20]} is not a finite number")
+    return value
+
+
+def _check_depth(value: Any) -> None:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidPayload("the body is nested too deeply")
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
 def _pick(data: Mapping[str, Any], *names: str) -> Any:
     for name in names:
         value = data.get(name)
@@ -63,9 +116,26 @@ def _pick(data: Mapping[str, Any], *names: str) -> Any:
     return None
 
 
-def _text(data: Mapping[str, Any], *names: str) -> str:
+def _text(data: Mapping[str, Any], *names: str, limit: str) -> str:
+    """A text field: a string (or an integer, for ids) no longer than its column."""
     value = _pick(data, *names)
-    return str(value) if value is not None else ""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidPayload(f"{names[0]} is not text")
+    text = str(value)
+    if len(text) > LIMITS[limit]:
+        raise InvalidPayload(f"{names[0]} is longer than {LIMITS[limit]} characters")
+    return text
+
+
+def _url(data: Mapping[str, Any], *names: str) -> str:
+    """A file URL: http(s) only (a ``javascript:`` or ``data:`` URL would reach ``<a href>``
+    and ``<audio src>``), no longer than its column."""
+    url = _text(data, *names, limit="url")
+    if url and not (url.lower().startswith(("http://", "https://")) and urlsplit(url).hostname):
+        raise InvalidPayload(f"{names[0]} is not an http(s) URL")
+    return url
 
 
 def parse_time(value: object) -> datetime | None:
@@ -75,71 +145,101 @@ def parse_time(value: object) -> datetime | None:
     try:
         if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
             return datetime.fromtimestamp(float(value) / 1000, tz=UTC)
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(str(value)[:64].replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError):
         return None
 
 
 def _duration(value: object) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    """Seconds: a finite number from 0 to a day (the pages do arithmetic on it)."""
+    if value in (None, ""):
         return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidPayload("duration is not a number")
+    seconds = float(value)
+    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_TRACK_SECONDS):
+        raise InvalidPayload("duration is out of range")
+    return seconds
 
 
 def parse_track(data: Mapping[str, Any]) -> TrackResult:
     """A track from either naming style: camelCase (poll) or snake_case (callbacks)."""
     return TrackResult(
-        id=_text(data, "id"),
-        audio_url=_text(data, "audioUrl", "audio_url"),
-        stream_audio_url=_text(data, "streamAudioUrl", "stream_audio_url"),
-        image_url=_text(data, "imageUrl", "image_url"),
-        title=_text(data, "title"),
-        tags=_text(data, "tags"),
-        prompt=_text(data, "prompt"),
-        model_name=_text(data, "modelName", "model_name"),
+        id=_text(data, "id", limit="id"),
+        audio_url=_url(data, "audioUrl", "audio_url"),
+        stream_audio_url=_url(data, "streamAudioUrl", "stream_audio_url"),
+        image_url=_url(data, "imageUrl", "image_url"),
+        title=_text(data, "title", limit="title"),
+        tags=_text(data, "tags", limit="tags"),
+        prompt=_text(data, "prompt", limit="prompt"),
+        model_name=_text(data, "modelName", "model_name", limit="model_name"),
         duration=_duration(_pick(data, "duration")),
         created_at=parse_time(_pick(data, "createTime", "create_time")),
-        source_audio_url=_text(data, "sourceAudioUrl", "source_audio_url"),
-        source_stream_audio_url=_text(data, "sourceStreamAudioUrl", "source_stream_audio_url"),
-        source_image_url=_text(data, "sourceImageUrl", "source_image_url"),
+        source_audio_url=_url(data, "sourceAudioUrl", "source_audio_url"),
+        source_stream_audio_url=_url(data, "sourceStreamAudioUrl", "source_stream_audio_url"),
+        source_image_url=_url(data, "sourceImageUrl", "source_image_url"),
     )
 
 
 def _tracks(items: object) -> tuple[TrackResult, ...]:
-    if not isinstance(items, list):
+    if items is None:
         return ()
-    return tuple(parse_track(item) for item in items if isinstance(item, Mapping))
+    if not isinstance(items, list):
+        raise InvalidPayload("the tracks are not a list")
+    if not all(isinstance(item, Mapping) for item in items):
+        raise InvalidPayload("a track is not an object")
+    return tuple(parse_track(item) for item in items)
 
 
 def _code(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+    """A contract code: an integer (or its digits) from 0 to 999; None when absent."""
+    if value in (None, ""):
         return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 999:
+        raise InvalidPayload("code is not a status code")
+    return value
+
+
+def _message(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidPayload("msg is not text")
+    if len(value) > LIMITS["message"]:
+        raise InvalidPayload(f"msg is longer than {LIMITS['message']} characters")
+    return value
 
 
 def parse_callback(body: Mapping[str, Any]) -> TaskSnapshot:
-    """A callback body (docs/api-contract.md, "Callback") as a snapshot."""
+    """A callback body (docs/api-contract.md, "Callback") as a snapshot; InvalidPayload when
+    a field breaks the contract's types or our limits."""
     if not isinstance(body, Mapping):
-        raise TypeError("callback body must be a JSON object")
+        raise InvalidPayload("callback body must be a JSON object")
     data = body.get("data") or {}
     if not isinstance(data, Mapping):
-        raise TypeError("callback data must be an object")
+        raise InvalidPayload("callback data must be an object")
     code = _code(body.get("code"))
-    kind = str(data.get("callbackType") or data.get("callback_type") or "").lower()
+    message = _message(body.get("msg"))
+    kind = data.get("callbackType") or data.get("callback_type") or ""
+    if not isinstance(kind, str):
+        raise InvalidPayload("callbackType is not text")
+    kind = kind.lower()[:32]
     status = CALLBACK_TYPES.get(kind, Status.SUBMITTED)
     if code not in (None, 200):
         status = Status.FAILED
     failed = status == Status.FAILED
     return TaskSnapshot(
-        task_id=_text(data, "task_id", "taskId"),
+        task_id=_text(data, "task_id", "taskId", limit="task_id"),
         status=status,
         tracks=_tracks(data.get("data")),
         word=kind,
         error_code=code if failed and code != 200 else None,
-        error_message=str(body.get("msg") or "") if failed else "",
+        error_message=message if failed else "",
         raw=dict(body),
     )
 
@@ -147,9 +247,14 @@ def parse_callback(body: Mapping[str, Any]) -> TaskSnapshot:
 def parse_record(body: Mapping[str, Any], task_id: str) -> TaskSnapshot:
     """A record-info answer (docs/api-contract.md, "Poll") as a snapshot."""
     data = body.get("data") or {}
+    if not isinstance(data, Mapping):
+        raise InvalidPayload("record data must be an object")
     response = data.get("response") or {}
     tracks = _tracks(response.get("sunoData") if isinstance(response, Mapping) else None)
-    word = str(data.get("status") or "")
+    word = data.get("status") or ""
+    if not isinstance(word, str):
+        raise InvalidPayload("status is not text")
+    word = word[:64]
     if word == "CALLBACK_EXCEPTION":
         # The provider could not call us back; the audio may exist all the same.
         status = _status_from_tracks(tracks)
@@ -160,12 +265,12 @@ def parse_record(body: Mapping[str, Any], task_id: str) -> TaskSnapshot:
         status = Status.SUBMITTED
     failed = status == Status.FAILED
     return TaskSnapshot(
-        task_id=_text(data, "taskId", "task_id") or task_id,
+        task_id=_text(data, "taskId", "task_id", limit="task_id") or task_id,
         status=status,
         tracks=tracks,
         word=word,
         error_code=_code(data.get("errorCode")) if failed else None,
-        error_message=str(data.get("errorMessage") or "") if failed else "",
+        error_message=_message(data.get("errorMessage")) if failed else "",
         raw=dict(body),
     )
 
@@ -175,8 +280,17 @@ def _status_from_tracks(tracks: tuple[TrackResult, ...]) -> Status:
     return Status.COMPLETE if finished >= 2 else Status.FIRST if finished == 1 else Status.SUBMITTED
 
 
+SIGNATURE_MAX_SKEW = 300  # seconds a signed timestamp stays fresh
+
+
 def verify_signature(
-    task_id: str, timestamp: str, signature: str, key: str, *, now: float, max_skew: float = 300
+    task_id: str,
+    timestamp: str,
+    signature: str,
+    key: str,
+    *,
+    now: float,
+    max_skew: float = SIGNATURE_MAX_SKEW,
 ) -> bool:
     """kie.ai-style: base64(HMAC-SHA256(key, taskId + "." + timestamp)), fresh timestamp."""
     try:
@@ -248,7 +362,10 @@ class Client:
             "POST", SUBMIT_PATH, json={**payload, "callBackUrl": callback_url}, once=True
         )
         data = body.get("data") or {}
-        task_id = _text(data, "taskId", "task_id") if isinstance(data, Mapping) else ""
+        try:
+            task_id = _text(data, "taskId", "task_id", limit="task_id")
+        except (InvalidPayload, AttributeError):
+            task_id = ""
         if not task_id:
             raise ProviderError(
                 "The provider accepted the job but sent no task id.", permanent=True
@@ -256,7 +373,15 @@ class Client:
         return task_id
 
     def fetch(self, task_id: str) -> TaskSnapshot:
-        return parse_record(self._call("GET", RECORD_PATH, params={"taskId": task_id}), task_id)
+        body = self._call("GET", RECORD_PATH, params={"taskId": task_id})
+        try:
+            return parse_record(body, task_id)
+        except InvalidPayload as error:
+            # The next poll reads it again; the give-up time ends a job that never reads.
+            log.warning("unreadable record for task %s: %s", task_id, error)
+            raise ProviderError(
+                "The provider sent an answer that could not be read.", permanent=False
+            ) from None
 
     def credits(self) -> int:
         data = self._call("GET", CREDIT_PATH).get("data")
@@ -314,11 +439,15 @@ class Client:
                 maybe_accepted=once,
             ) from None
         body = _json(response)
-        code = _code(body.get("code")) or response.status_code
+        try:
+            code = _code(body.get("code")) or response.status_code
+            message = _message(body.get("msg"))
+        except InvalidPayload:
+            code, message = (response.status_code if response.status_code != 200 else 500), ""
         if response.status_code != 200 or code != 200:
             code = code if code != 200 else response.status_code
             raise ProviderError(
-                user_message(code, str(body.get("msg") or "")),
+                user_message(code, message),
                 permanent=code not in RETRYABLE,
                 code=code,
                 retry_after=_retry_after(response),
@@ -328,8 +457,8 @@ class Client:
 
 def _json(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
-    except ValueError:
+        body = loads(response.content)
+    except InvalidPayload:
         return {}
     return body if isinstance(body, dict) else {}
 

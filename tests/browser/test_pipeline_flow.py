@@ -131,7 +131,7 @@ def test_a_remote_job_ends_with_two_playable_tracks(
     qcluster(
         MASHUP_API_BASE_URL=fake_api.url,
         MASHUP_API_KEY=fake_api.key,
-        MASHUP_FETCH_ALLOW_PRIVATE="1",  # the fake's track files are on loopback
+        MASHUP_RESULTS_ALLOW_PRIVATE="1",  # the fake's track files are on loopback
     )
     page = signed_in_page
     mashup = create(page, songs, "Two little songs, over the wire")

@@ -1,0 +1,81 @@
+"""Door: per-person limits (mashups/quotas.py), which protect the provider's credits. A
+person cannot start more jobs than the limits allow by the back doors: retrying, posting
+fields the form does not show, or acting on someone else's jobs. (Request sizes and file
+counts are the uploads door's.)"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django_q.models import OrmQ
+
+from mashup_site.mashups.models import Mashup, Status
+from tests.factories import MashupFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "model": "V5",
+    "prompt": "Rock meets reggae",
+    "url1": "https://example.com/one.mp3",
+    "url2": "https://example.com/two.mp3",
+}
+
+
+@pytest.fixture(autouse=True)
+def _limits(settings):
+    settings.MASHUP_MAX_ACTIVE_PER_USER = 1
+    settings.MASHUP_MAX_PER_DAY = 2
+
+
+def test_a_retry_over_the_active_limit_is_refused(
+    owner_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    MashupFactory(owner=owner, status=Status.SUBMITTED)
+    failed = MashupFactory(owner=owner, status=Status.FAILED)
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(f"/mashups/{failed.pk}/retry/")
+    assert Mashup.objects.get(pk=failed.pk).status == Status.FAILED
+    assert OrmQ.objects.count() == 0
+
+
+def test_a_stranger_cannot_retry_or_delete_someone_elses_job(stranger_client, owner) -> None:
+    failed = MashupFactory(owner=owner, status=Status.FAILED)
+    assert stranger_client.post(f"/mashups/{failed.pk}/retry/").status_code == 404
+    assert stranger_client.post(f"/mashups/{failed.pk}/delete/").status_code == 404
+    assert Mashup.objects.get(pk=failed.pk).status == Status.FAILED
+
+
+def test_a_post_cannot_choose_its_provider_owner_or_status(
+    owner_client: Client, owner, stranger, settings
+) -> None:
+    settings.MASHUP_PROVIDER = "local"
+    extra = {"provider": "remote", "owner": stranger.pk, "status": Status.COMPLETE}
+    response = owner_client.post("/mashups/new/", {**VALID, **extra})
+    assert response.status_code == 302
+    mashup = Mashup.objects.get()
+    assert (mashup.provider, mashup.owner, mashup.status) == ("local", owner, Status.QUEUED)
+
+
+def test_the_daily_limit_holds_against_a_hand_made_post(owner_client: Client, owner) -> None:
+    MashupFactory(owner=owner, status=Status.COMPLETE)
+    MashupFactory(owner=owner, status=Status.FAILED)
+    response = owner_client.post("/mashups/new/", VALID)
+    assert response.status_code == 422
+    assert Mashup.objects.filter(owner=owner).count() == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap, left to the quotas owner: the daily limit counts rows, so deleting "
+    "today's mashups (or retrying a failed one) starts jobs past MASHUP_MAX_PER_DAY; it "
+    "needs a ledger of job starts that deletion does not touch",
+)
+def test_deleting_todays_mashups_does_not_reset_the_daily_limit(
+    owner_client: Client, owner
+) -> None:
+    for _ in range(2):
+        done = MashupFactory(owner=owner, status=Status.COMPLETE)
+        owner_client.post(f"/mashups/{done.pk}/delete/")
+    response = owner_client.post("/mashups/new/", VALID)
+    assert response.status_code == 422
