@@ -249,6 +249,11 @@ MASHUP_MAX_ACTIVE_PER_USER = env_int("MASHUP_MAX_ACTIVE_PER_USER", 2, minimum=1)
 MASHUP_MAX_PER_DAY = env_int("MASHUP_MAX_PER_DAY", 20, minimum=1)
 # Remote jobs: when to give up waiting, how fast to submit, how to trust callbacks.
 MASHUP_GIVE_UP_MINUTES = env_int("MASHUP_GIVE_UP_MINUTES", 30, minimum=1)
+# The reconciler: a queued job no worker took this long after it was handed to the broker
+# is handed again (a broker that lost it); a local job is run at most this many times
+# (each worker that died with it counts).
+MASHUP_UNCLAIMED_MINUTES = env_int("MASHUP_UNCLAIMED_MINUTES", 5, minimum=1)
+MASHUP_MAX_ATTEMPTS = env_int("MASHUP_MAX_ATTEMPTS", 3, minimum=1)
 MASHUP_SUBMIT_RATE = env_int("MASHUP_SUBMIT_RATE", 20, minimum=1)  # per MASHUP_SUBMIT_WINDOW
 MASHUP_SUBMIT_WINDOW = env_int("MASHUP_SUBMIT_WINDOW", 10, minimum=1)  # seconds
 MASHUP_API_TIMEOUT = env_int("MASHUP_API_TIMEOUT", 20, minimum=1)

@@ -195,6 +195,15 @@ class Mashup(models.Model):
     polls = models.PositiveIntegerField(default=0)
     # Trusted callbacks received: once they arrive, polling (the fallback) slows down.
     callbacks_received = models.PositiveIntegerField(default=0)
+    # When this run was queued (created, or tried again): the give-up deadline counts from
+    # here, whether or not a worker ever took it.
+    queued_at = models.DateTimeField(default=timezone.now)
+    # When its first task was last handed to the broker (None: never, e.g. the broker was
+    # down); the reconciler hands it again when no worker took it in time.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # Workers that took this run (an inline job): one that died is counted when the next
+    # takes it, and too many deaths end the job (``jobs.claim``).
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -9,7 +9,12 @@ queue and schedules, so they keep them.
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from django.db import transaction
+from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from mashup_site.providers.base import TaskSnapshot
@@ -17,7 +22,12 @@ from mashup_site.providers.base import TaskSnapshot
 from . import jobs, runner
 from .models import Mashup
 
+log = logging.getLogger(__name__)
+
 TASKS = runner.TASKS
+RECONCILE_SCHEDULE = "mashups: recover lost jobs"
+RECONCILE_FUNC = f"{TASKS}.reconcile"  # stored in the schedule's row: keep it
+RECONCILE_EVERY_MINUTES = 1
 
 
 # --- entry points -----------------------------------------------------------------------------
@@ -45,15 +55,53 @@ def on_callback(pk: int, snapshot: TaskSnapshot) -> None:
         enqueue_copy(pk)
 
 
+def reconcile() -> dict[str, int]:
+    """Hand back what a broker or a worker lost (``runner.recover``): a django-q2 schedule
+    every minute, and once at worker start (``manage.py worker``). Idempotent: a job
+    handed twice runs once, a submitted job is never submitted again."""
+    found = runner.recover(timezone.now())
+    for pk in found.run:
+        hand_to_broker(pk)
+    for pk in found.poll:
+        enqueue_poll_now(pk)
+    if found.run or found.poll or found.timed_out:
+        log.warning(
+            "reconciler: %s jobs handed again, %s polls restarted, %s timed out",
+            len(found.run),
+            len(found.poll),
+            found.timed_out,
+        )
+    return {"run": len(found.run), "poll": len(found.poll), "timed_out": found.timed_out}
+
+
 # --- enqueueing -------------------------------------------------------------------------------
+
+
+def broker_ready() -> bool:
+    """Whether the broker answers now (the create view asks before it saves a job)."""
+    try:
+        return bool(get_broker().ping())
+    except Exception as error:  # redis-py's ConnectionError, TimeoutError, an OS error
+        log.warning("the task broker does not answer: %s", error)
+        return False
 
 
 def enqueue_run(mashup: Mashup) -> None:
     """Start the job once the row that describes it is committed."""
     pk = mashup.pk
-    transaction.on_commit(
-        lambda: async_task(f"{TASKS}.run_mashup", pk, task_name=f"mashup-{pk}-run")
-    )
+    transaction.on_commit(lambda: hand_to_broker(pk))
+
+
+def hand_to_broker(pk: int) -> bool:
+    """Give a job's first task to the broker. When the broker is down the job stays queued,
+    never handed (``enqueued_at`` empty), and the reconciler hands it once it is back."""
+    try:
+        async_task(f"{TASKS}.run_mashup", pk, task_name=f"mashup-{pk}-run")
+    except Exception as error:  # the broker's connection errors; the job is safe in the database
+        log.warning("could not hand mashup %s to the broker; the reconciler will: %s", pk, error)
+        return False
+    jobs.mark_enqueued(pk, timezone.now())
+    return True
 
 
 def enqueue_retry(mashup: Mashup) -> bool:
@@ -76,3 +124,19 @@ def enqueue_poll_now(pk: int) -> None:
     so this one is made due first."""
     Mashup.objects.filter(pk=pk).update(next_poll_at=None)
     async_task(f"{TASKS}.poll_mashup", pk, task_name=f"mashup-{pk}-repoll")
+
+
+def ensure_schedule(using: str = "default", **kwargs: Any) -> None:
+    """Create the reconciler's django-q2 schedule once (a post_migrate handler, like the
+    sweeper's: an existing schedule, maybe edited by staff, is kept)."""
+    from django_q.models import Schedule
+
+    Schedule.objects.using(using).get_or_create(
+        name=RECONCILE_SCHEDULE,
+        defaults={
+            "func": RECONCILE_FUNC,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": RECONCILE_EVERY_MINUTES,
+            "repeats": -1,
+        },
+    )

@@ -27,6 +27,10 @@ from .forms import GalleryFilter, MashupForm
 from .models import Mashup, Track
 
 SWITCH_FLAG = "_switch"
+QUEUE_DOWN = (
+    "Mashups cannot be started right now: the job queue is not answering. Nothing was "
+    "started; please try again in a minute (what you entered is kept)."
+)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -154,8 +158,13 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         form.keep_checked_uploads()
         return _render_create(request, form, status=422)
+    if not tasks.broker_ready():
+        # No job without a queue to take it: nothing is saved but the checked uploads.
+        form.keep_checked_uploads()
+        form.add_error(None, QUEUE_DOWN)
+        return _render_create(request, form, status=503)
     mashup = form.save(request.user, provider=settings.MASHUP_PROVIDER)
-    tasks.enqueue_run(mashup)
+    tasks.enqueue_run(mashup)  # if the broker fails even now, the reconciler hands it later
     messages.success(
         request, "Your mashup has started. This page follows it until both tracks are ready."
     )
