@@ -395,6 +395,23 @@ class Track(models.Model):
         return self.image_url
 
 
+class Start(models.Model):
+    """One job started by a person (created, or tried again): the daily limit counts these,
+    so that "Try again", a new paid submission, counts too (``quotas.over_daily_limit``)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mashup_starts"
+    )
+    mashup = models.ForeignKey(Mashup, on_delete=models.SET_NULL, null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-at"])]
+
+    def __str__(self) -> str:
+        return f"Start of {self.mashup_id} at {self.at}"
+
+
 class SubmitSlotQuerySet(models.QuerySet["SubmitSlot"]):
     def take(self, now: float, per: float, rate: int) -> float:
         """The throttle's window in the database, shared by every worker process (a

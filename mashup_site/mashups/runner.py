@@ -202,6 +202,11 @@ def schedule_poll(pk: int, delay: float) -> None:
     )
 
 
+def cancel_polls(pk: int) -> None:
+    """Delete the job's pending polls (a job tried again starts a loop of its own)."""
+    Schedule.objects.filter(name__startswith=f"mashup-{pk}-poll-").delete()
+
+
 def lease() -> timedelta:
     """How long a worker holds an inline job: django-q2 stops a task at its timeout, so a
     claim older than that belongs to a worker that is gone."""

@@ -19,7 +19,7 @@ from django_q.tasks import async_task
 
 from mashup_site.providers.base import TaskSnapshot
 
-from . import jobs, runner
+from . import jobs, quotas, runner
 from .models import Mashup
 
 log = logging.getLogger(__name__)
@@ -104,11 +104,22 @@ def hand_to_broker(pk: int) -> bool:
     return True
 
 
-def enqueue_retry(mashup: Mashup) -> bool:
+def enqueue_retry(mashup: Mashup, *, by_owner: bool = False) -> bool:
     """Queue a failed job again from the start (``jobs.retry_failed``); False if it is not
-    (or no longer) failed."""
-    if not jobs.retry_failed(mashup.pk):
-        return False
+    (or no longer) failed. By its owner, it is a new start: both limits hold, under the
+    person's lock (``quotas.Refused``); staff's retries are not counted.
+
+    The failed run's pending polls are cancelled first: the new run numbers its polls from
+    1 again, and django-q2 refuses a schedule name that exists."""
+    with transaction.atomic():
+        start = quotas.start(mashup.owner_id) if by_owner else None
+        runner.cancel_polls(mashup.pk)
+        if not jobs.retry_failed(mashup.pk):
+            transaction.set_rollback(True)
+            return False
+        if start is not None:
+            start.mashup = mashup
+            start.save(update_fields=["mashup"])
     enqueue_run(mashup)
     return True
 

@@ -120,12 +120,17 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a failed mashup again (its owner only), within the person's limits."""
     mashup = owned_mashup(request, pk)
-    if refusal := quotas.over_active_limit(request.user.pk):
-        messages.error(request, refusal)
-    elif tasks.enqueue_retry(mashup):
-        messages.success(request, "Trying again. This page follows it until both tracks are ready.")
+    try:
+        retried = tasks.enqueue_retry(mashup, by_owner=True)
+    except quotas.Refused as refusal:  # a retry is a new start: both limits hold
+        messages.error(request, str(refusal))
     else:
-        messages.info(request, "Only a failed mashup can be tried again.")
+        if retried:
+            messages.success(
+                request, "Trying again. This page follows it until both tracks are ready."
+            )
+        else:
+            messages.info(request, "Only a failed mashup can be tried again.")
     return redirect(mashup)
 
 
@@ -163,7 +168,12 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         form.keep_checked_uploads()
         form.add_error(None, QUEUE_DOWN)
         return _render_create(request, form, status=503)
-    mashup = form.save(request.user, provider=settings.MASHUP_PROVIDER)
+    try:
+        mashup = form.save(request.user, provider=settings.MASHUP_PROVIDER)
+    except quotas.Refused as refusal:  # a parallel submit took the last place
+        form.keep_checked_uploads()
+        form.add_error(None, str(refusal))
+        return _render_create(request, form, status=422)
     tasks.enqueue_run(mashup)  # if the broker fails even now, the reconciler hands it later
     messages.success(
         request, "Your mashup has started. This page follows it until both tracks are ready."
