@@ -2,7 +2,8 @@
 
 Before the cluster starts: refuse to start when the database does not answer (a worker
 that cannot save results would take jobs from the broker and drop them), then hand back
-whatever a previous worker or the broker lost (``tasks.reconcile``), then run
+whatever a previous worker or the broker lost (``tasks.reconcile``) and delete the
+temporary files killed processes left (``retention.clean_temp``), then run
 ``qcluster``.
 """
 
@@ -14,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 
-from mashup_site.mashups import tasks
+from mashup_site.mashups import retention, tasks
 
 
 class Command(BaseCommand):
@@ -28,6 +29,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"The worker will not start: the database does not answer ({error})."
             ) from None
+        retention.clean_temp()  # what killed engine runs and uploads left behind
         counts = tasks.reconcile()
         self.stdout.write(f"worker: reconciled at start: {counts}")
         call_command("qcluster")
