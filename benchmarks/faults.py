@@ -60,6 +60,7 @@ def setup(args: argparse.Namespace, var_dir: Path, redis_url: str) -> str:
         "Q_BROKER": "redis",
         "REDIS_URL": redis_url,
         "CACHE": "local",
+        "STATIC_MANIFEST": "0",  # no collectstatic here
         "LOG_LEVEL": "WARNING",
         "Q_WORKERS": "1",
     }

@@ -206,8 +206,13 @@ STORAGES = _storages()
 # every web worker and machine (Django's own Redis backend, at REDIS_URL).
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 if env_choice("CACHE", "local", ("local", "redis")) == "redis":
+    # Degrades to no cache while Redis is down (mashup_site/cache.py): pages, not 500s.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "mashup_site.cache.DegradingRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
 
 # Uploads always stream to a temporary file on disk, never into memory (docs/design.md, rule 7), and

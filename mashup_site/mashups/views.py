@@ -9,12 +9,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
+from django.db import DatabaseError, connection
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
+from django.utils.crypto import get_random_string
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -139,6 +142,36 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
 def healthz(request: HttpRequest) -> HttpResponse:
     """For load balancers and the gallery benchmark's baseline: no session, no database."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_not_required
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness for load balancers: the database, the cache and the task broker each
+    answer, or 503 naming what does not (``/healthz`` is liveness: the process answers)."""
+    checks = {"database": _database_answers, "cache": _cache_answers, "broker": tasks.broker_ready}
+    down = [name for name, check in checks.items() if not check()]
+    if down:
+        return HttpResponse(
+            "not ready: " + ", ".join(down) + " down", content_type="text/plain", status=503
+        )
+    return HttpResponse("ready", content_type="text/plain")
+
+
+def _database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
+def _cache_answers() -> bool:
+    """A value written can be read back (the cache degrades to none while Redis is down)."""
+    token = get_random_string(12)
+    cache.set("readyz", token, 10)
+    return bool(cache.get("readyz") == token)
 
 
 @login_not_required
