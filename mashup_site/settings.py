@@ -188,11 +188,14 @@ def _storages() -> dict[str, dict[str, object]]:
     )
     default: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     if env_choice("STORAGE", "local", ("local", "s3")) == "s3":
-        # django-storages reads AWS_* variables itself (bucket, region, endpoint, keys).
+        # django-storages reads its options from settings, not the environment; boto3 reads
+        # only the keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) from the environment.
         default = {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
                 "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", ""),
+                "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+                "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
                 "default_acl": "private",
                 "querystring_auth": True,
             },
