@@ -151,7 +151,7 @@ def test_it_shares_its_cache_through_redis_when_asked(tmp_path) -> None:
     for script in (write, read):  # two processes: what one stores, the other reads
         result = manage(tmp_path, "shell", "-c", script, CACHE="redis", REDIS_URL=REDIS)
         assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-2:] == ["RedisCache", "shared"]
+    assert result.stdout.split()[-2:] == ["DegradingRedisCache", "shared"]  # cache.py
 
 
 def test_it_queues_tasks_on_redis_when_asked(tmp_path) -> None:
