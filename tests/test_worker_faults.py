@@ -5,6 +5,7 @@ new worker, which finishes them: no job is lost (issue 12)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -168,3 +169,42 @@ def test_a_worker_refuses_to_start_without_its_database(tmp_path) -> None:
     )
     assert result.returncode != 0
     assert "The worker will not start: the database does not answer" in result.stderr
+
+
+def test_a_worker_whose_parent_is_killed_stops_instead_of_running_on(worker, tmp_path) -> None:
+    """What `make run` leaves when honcho is killed outright: no orphaned worker."""
+    database = Path(connection.settings_dict["NAME"])
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        "VAR_DIR": str(database.parent),
+        "Q_WORKERS": "1",
+    }
+    parent_code = (
+        "import subprocess, sys, time\n"
+        f"child = subprocess.Popen([sys.executable, 'manage.py', 'worker'], cwd={str(ROOT)!r},"
+        f" stdout=open({str(tmp_path / 'orphan.log')!r}, 'w'), stderr=subprocess.STDOUT,"
+        " start_new_session=True)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code], env=env, stdout=subprocess.PIPE, text=True
+    )
+    child = int(parent.stdout.readline())
+    log = tmp_path / "orphan.log"
+    try:
+        wait_for(lambda: "running" in log.read_text(), 60, "the worker runs")
+        parent.kill()  # SIGKILL: the parent cannot pass anything on
+        parent.wait()
+        wait_for(lambda: not alive(child), 10, "the orphaned worker stops")
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # the whole group, if it ran on
+            os.killpg(child, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
