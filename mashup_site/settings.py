@@ -217,11 +217,14 @@ def _storages() -> dict[str, dict[str, object]]:
     )
     default: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     if env_choice("STORAGE", "local", ("local", "s3")) == "s3":
-        # django-storages reads AWS_* variables itself (bucket, region, endpoint, keys).
+        # django-storages reads its options from settings, not the environment; boto3 reads
+        # only the keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) from the environment.
         default = {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
                 "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", ""),
+                "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+                "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
                 "default_acl": "private",
                 "querystring_auth": True,
             },
@@ -235,8 +238,13 @@ STORAGES = _storages()
 # every web worker and machine (Django's own Redis backend, at REDIS_URL).
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 if env_choice("CACHE", "local", ("local", "redis")) == "redis":
+    # Degrades to no cache while Redis is down (mashup_site/cache.py): pages, not 500s.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "mashup_site.cache.DegradingRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
 
 # Uploads always stream to a temporary file on disk, never into memory (docs/design.md, rule 7), and
@@ -308,6 +316,11 @@ MASHUP_MAX_ACTIVE_PER_USER = env_int("MASHUP_MAX_ACTIVE_PER_USER", 2, minimum=1)
 MASHUP_MAX_PER_DAY = env_int("MASHUP_MAX_PER_DAY", 20, minimum=1)
 # Remote jobs: when to give up waiting, how fast to submit, how to trust callbacks.
 MASHUP_GIVE_UP_MINUTES = env_int("MASHUP_GIVE_UP_MINUTES", 30, minimum=1)
+# The reconciler: a queued job no worker took this long after it was handed to the broker
+# is handed again (a broker that lost it); a local job is run at most this many times
+# (each worker that died with it counts).
+MASHUP_UNCLAIMED_MINUTES = env_int("MASHUP_UNCLAIMED_MINUTES", 5, minimum=1)
+MASHUP_MAX_ATTEMPTS = env_int("MASHUP_MAX_ATTEMPTS", 3, minimum=1)
 MASHUP_SUBMIT_RATE = env_int("MASHUP_SUBMIT_RATE", 20, minimum=1)  # per MASHUP_SUBMIT_WINDOW
 MASHUP_SUBMIT_WINDOW = env_int("MASHUP_SUBMIT_WINDOW", 10, minimum=1)  # seconds
 MASHUP_API_TIMEOUT = env_int("MASHUP_API_TIMEOUT", 20, minimum=1)

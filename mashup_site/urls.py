@@ -6,3 +6,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("mashup_site.mashups.urls")),
 ]
+
+handler500 = "mashup_site.errors.server_error"

@@ -148,3 +148,18 @@ def fake_api(fake_api_files, settings):
     settings.MASHUP_RESULTS_ALLOW_PRIVATE = True  # its track files are on loopback
     yield api
     api.stop()
+
+
+@pytest.fixture
+def redis_broker(tmp_path, monkeypatch):
+    """django-q2's Redis broker on a real redis-server of its own (a spare loopback port),
+    which a test may stop and start again."""
+    from django_q.conf import Conf
+
+    from tests.fakes.redis_server import RedisServer
+
+    server = RedisServer(tmp_path).start()
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", server.url)
+    yield server
+    server.stop()

@@ -127,7 +127,9 @@ def test_retry_resets_every_trace_of_the_failed_run(owner, django_capture_on_com
         assert tasks.enqueue_retry(mashup) is True
     mashup.refresh_from_db()
     for field, value in jobs.RESET.items():
-        assert getattr(mashup, field) == value, field
+        if field != "enqueued_at":  # handed to the broker again at once
+            assert getattr(mashup, field) == value, field
+    assert mashup.enqueued_at is not None
     assert not mashup.tracks.exists()
     assert [task.task["args"] for task in OrmQ.objects.all()] == [(mashup.pk,)]
 

@@ -123,11 +123,19 @@ def test_a_local_job_whose_worker_died_is_failed_at_the_give_up_time(
 ) -> None:
     mashup = local_job(owner, songs)
     assert jobs.claim(mashup.pk, lease=timedelta(minutes=10))
-    runner.schedule_watchdog(mashup.pk)  # what runner.run does before the engine starts
     clock.advance(settings.MASHUP_GIVE_UP_MINUTES * 60 + 2)
-    tasks.poll_mashup(mashup.pk)
+    tasks.reconcile()  # the reconciler's schedule, every minute
     failed = Mashup.objects.get(pk=mashup.pk)
     assert failed.status == Status.FAILED and failed.error_message.startswith("Timed out")
+
+
+def test_a_finished_local_job_leaves_no_schedule_behind(owner, songs) -> None:
+    from django_q.models import Schedule
+
+    mashup = local_job(owner, songs)
+    tasks.run_mashup(mashup.pk)
+    assert Mashup.objects.get(pk=mashup.pk).status == Status.COMPLETE
+    assert not Schedule.objects.filter(name__startswith=f"mashup-{mashup.pk}-").exists()
 
 
 def test_the_api_fields_become_engine_parameters() -> None:

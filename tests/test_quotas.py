@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from mashup_site.mashups import quotas
-from mashup_site.mashups.models import Mashup, Status
+from mashup_site.mashups.models import Mashup, Start, Status
 from tests.factories import MashupFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,9 +73,9 @@ def test_it_refuses_a_job_over_the_daily_limit_and_says_when(
 ) -> None:
     now = timezone.now()
     made = [MashupFactory(owner=owner, status=Status.COMPLETE) for _ in range(3)]
-    # created_at is auto_now_add: place the three jobs in the last 24 hours explicitly.
+    # Three starts in the last 24 hours.
     for hours, mashup in zip((20, 10, 1), made, strict=True):
-        Mashup.objects.filter(pk=mashup.pk).update(created_at=now - timedelta(hours=hours))
+        Start.objects.create(owner=owner, mashup=mashup, at=now - timedelta(hours=hours))
     status, html = submit(owner_client, django_capture_on_commit_callbacks)
     assert status == 422
     freed = timezone.localtime(now - timedelta(hours=20) + timedelta(hours=24))
@@ -88,7 +88,7 @@ def test_jobs_older_than_a_day_do_not_count(owner) -> None:
     now = timezone.now()
     for _ in range(3):
         mashup = MashupFactory(owner=owner, status=Status.COMPLETE)
-        Mashup.objects.filter(pk=mashup.pk).update(created_at=now - timedelta(hours=25))
+        Start.objects.create(owner=owner, mashup=mashup, at=now - timedelta(hours=25))
     assert quotas.over_daily_limit(owner.pk, now) == ""
 
 

@@ -311,3 +311,32 @@ def test_a_failed_job_keeps_its_uploads_for_a_retry_until_then(clock, owner) -> 
     mashup.refresh_from_db()
     assert mashup.status == Status.FAILED
     assert all(default_storage.exists(name) for name in storage.source_files(mashup))
+
+
+# --- what killed processes leave behind ---------------------------------------------------------
+
+
+def test_it_deletes_stale_engine_folders_and_upload_files_only(tmp_path, monkeypatch, settings):
+    import os
+    import tempfile
+    import time
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 600}
+    now = time.time()
+    stale_run = tmp_path / "mashup-12-abcd"
+    (stale_run / "stems").mkdir(parents=True)
+    (stale_run / "stems" / "vocals.wav").write_bytes(b"RIFF")
+    fresh_run = tmp_path / "mashup-13-efgh"
+    fresh_run.mkdir()
+    stale_upload = tmp_path / "tmpx1y2.upload.mp3"
+    stale_upload.write_bytes(b"ID3")
+    fresh_upload = tmp_path / "tmpz9.upload.mp3"
+    fresh_upload.write_bytes(b"ID3")
+    other = tmp_path / "someone-elses"
+    other.mkdir()
+    for path in (stale_run, stale_upload, other):
+        os.utime(path, (now - 7200, now - 7200))
+    assert retention.clean_temp(now) == 2
+    assert not stale_run.exists() and not stale_upload.exists()
+    assert fresh_run.exists() and fresh_upload.exists() and other.exists()

@@ -151,7 +151,7 @@ def test_it_shares_its_cache_through_redis_when_asked(tmp_path) -> None:
     for script in (write, read):  # two processes: what one stores, the other reads
         result = manage(tmp_path, "shell", "-c", script, CACHE="redis", REDIS_URL=REDIS)
         assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-2:] == ["RedisCache", "shared"]
+    assert result.stdout.split()[-2:] == ["DegradingRedisCache", "shared"]  # cache.py
 
 
 def test_it_queues_tasks_on_redis_when_asked(tmp_path) -> None:
@@ -167,3 +167,45 @@ def test_it_queues_tasks_on_redis_when_asked(tmp_path) -> None:
     result = manage(tmp_path, "shell", "-c", script, Q_BROKER="redis", REDIS_URL=REDIS)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["Redis", "1"]
+
+
+def test_s3_storage_talks_to_the_configured_endpoint_and_region(tmp_path) -> None:
+    show = (
+        "from django.core.files.storage import default_storage as s; "
+        "print(s.endpoint_url, s.region_name, s.url('sources/a.mp3').split('?')[0])"
+    )
+    result = manage(
+        tmp_path,
+        "shell",
+        "-c",
+        show,
+        STORAGE="s3",
+        AWS_STORAGE_BUCKET_NAME="mashups",
+        AWS_S3_ENDPOINT_URL="http://127.0.0.1:9000",
+        AWS_S3_REGION_NAME="eu-west-3",
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+    )
+    assert result.returncode == 0, result.stderr
+    endpoint, region, url = result.stdout.split()[-3:]
+    assert (endpoint, region) == ("http://127.0.0.1:9000", "eu-west-3")
+    assert url == "http://127.0.0.1:9000/mashups/sources/a.mp3"  # not amazonaws.com
+
+
+def test_a_database_that_does_not_answer_is_a_designed_503_not_a_bare_500(tmp_path) -> None:
+    ask = (
+        "from django.test import Client; "
+        "r = Client(raise_request_exception=False).post('/accounts/login/', "
+        "{'username': 'a', 'password': 'b'}); "
+        "print(r.status_code, r.headers.get('Retry-After'), 'try again in a minute' in r.text)"
+    )
+    result = manage(
+        tmp_path,
+        "shell",
+        "-c",
+        ask,
+        DATABASE_URL="postgres://nobody@127.0.0.1:1/none",  # a closed loopback port
+        ALLOWED_HOSTS="testserver",
+        STATIC_MANIFEST="0",
+    )
+    assert result.stdout.split()[-3:] == ["503", "60", "True"], result.stderr[-2000:]

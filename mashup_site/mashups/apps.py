@@ -8,7 +8,11 @@ class MashupsConfig(AppConfig):
     verbose_name = "Mashups"
 
     def ready(self) -> None:
-        from .retention import ensure_schedule
+        from . import retention, tasks
 
-        # After every migrate (not a data migration): the retention sweeper's schedule.
-        post_migrate.connect(ensure_schedule, sender=self, dispatch_uid="mashups-retention")
+        # After every migrate (not a data migration): the retention sweeper's schedule and
+        # the reconciler's.
+        post_migrate.connect(
+            retention.ensure_schedule, sender=self, dispatch_uid="mashups-retention"
+        )
+        post_migrate.connect(tasks.ensure_schedule, sender=self, dispatch_uid="mashups-reconcile")

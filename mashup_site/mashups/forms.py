@@ -382,7 +382,9 @@ class MashupForm(forms.Form):
 
     @transaction.atomic
     def save(self, owner: Any, *, provider: str) -> Mashup:
-        """The job and its two sources, in one transaction (only on a valid form)."""
+        """The job and its two sources, in one transaction (only on a valid form); raises
+        ``quotas.Refused`` when a parallel submit took the person's last place meanwhile."""
+        start = quotas.start(owner.pk)  # under the person's row lock until commit
         payload = self.payload()
         mashup = Mashup.objects.create(
             owner=owner,
@@ -397,6 +399,8 @@ class MashupForm(forms.Form):
         )
         for position in SOURCE_POSITIONS:
             Source.objects.create(mashup=mashup, position=position, **self._source_fields(position))
+        start.mashup = mashup
+        start.save(update_fields=["mashup"])
         return mashup
 
     def _source_fields(self, position: int) -> dict[str, object]:

@@ -39,7 +39,13 @@ RESET = {
     "completed_at": None,
     "failed_at": None,
     "expires_at": None,
+    "enqueued_at": None,
+    "attempts": 0,
 }
+DIED = (
+    "The worker making this mashup stopped {attempts} times before it was finished, so it "
+    "was stopped. Try again; staff have been told if it keeps happening."
+)
 
 
 @contextmanager
@@ -52,17 +58,40 @@ def locked(pk: int) -> Iterator[Mashup | None]:
 
 
 def claim(pk: int, *, lease: timedelta) -> bool:
-    """Take an inline job, unless it is final or another worker's lease is still running."""
+    """Take an inline job, unless it is final or another worker's lease is still running.
+
+    Each take is an attempt: a worker that died with the job (killed, out of memory) never
+    finished its attempt, so after ``MASHUP_MAX_ATTEMPTS`` takes the next one fails the job
+    instead of running it again (django-q2 never counts a killed delivery)."""
     moment = timezone.now()
     with locked(pk) as mashup:
         if mashup is None or mashup.is_final:
             return False
         if mashup.claimed_at and mashup.claimed_at > moment - lease:
             return False
+        if mashup.attempts >= settings.MASHUP_MAX_ATTEMPTS:
+            _move(mashup, Status.FAILED, moment)
+            mashup.error_message = DIED.format(attempts=mashup.attempts)
+            mashup.save()
+            return False
         mashup.claimed_at = moment
+        mashup.attempts += 1
         _move(mashup, Status.SUBMITTED, moment)
         mashup.save()
         return True
+
+
+def release_lapsed(pk: int, claimed_at: datetime) -> bool:
+    """Free an inline job whose worker's lease lapsed (the worker died, or was killed at its
+    timeout), so that the next delivery takes it at once. Only that very claim is freed: a
+    worker that took the job since keeps it."""
+    return bool(
+        Mashup.objects.in_progress().filter(pk=pk, claimed_at=claimed_at).update(claimed_at=None)
+    )
+
+
+def mark_enqueued(pk: int, moment: datetime) -> None:
+    Mashup.objects.filter(pk=pk).update(enqueued_at=moment)
 
 
 def claim_submission(pk: int) -> bool:
@@ -103,8 +132,8 @@ def count_request(pk: int) -> None:
 
 
 def give_up_at(mashup: Mashup) -> datetime:
-    started = mashup.submitted_at or mashup.created_at
-    return started + timedelta(minutes=settings.MASHUP_GIVE_UP_MINUTES)
+    """From the moment the run was queued, not taken: a job no worker ever took ends too."""
+    return mashup.queued_at + timedelta(minutes=settings.MASHUP_GIVE_UP_MINUTES)
 
 
 def timed_out(mashup: Mashup, moment: datetime) -> bool:
@@ -202,6 +231,7 @@ def retry_failed(pk: int) -> bool:
         storage.delete_tracks(mashup)
         for field, value in RESET.items():
             setattr(mashup, field, value)
+        mashup.queued_at = timezone.now()
         mashup.callback_token = new_token()
         mashup.save()
     return True

@@ -195,6 +195,15 @@ class Mashup(models.Model):
     polls = models.PositiveIntegerField(default=0)
     # Trusted callbacks received: once they arrive, polling (the fallback) slows down.
     callbacks_received = models.PositiveIntegerField(default=0)
+    # When this run was queued (created, or tried again): the give-up deadline counts from
+    # here, whether or not a worker ever took it.
+    queued_at = models.DateTimeField(default=timezone.now)
+    # When its first task was last handed to the broker (None: never, e.g. the broker was
+    # down); the reconciler hands it again when no worker took it in time.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # Workers that took this run (an inline job): one that died is counted when the next
+    # takes it, and too many deaths end the job (``jobs.claim``).
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -384,6 +393,23 @@ class Track(models.Model):
         if self.image:
             return reverse("mashups:track_file", args=[self.mashup_id, self.position, "image"])
         return self.image_url
+
+
+class Start(models.Model):
+    """One job started by a person (created, or tried again): the daily limit counts these,
+    so that "Try again", a new paid submission, counts too (``quotas.over_daily_limit``)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mashup_starts"
+    )
+    mashup = models.ForeignKey(Mashup, on_delete=models.SET_NULL, null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-at"])]
+
+    def __str__(self) -> str:
+        return f"Start of {self.mashup_id} at {self.at}"
 
 
 class SubmitSlotQuerySet(models.QuerySet["SubmitSlot"]):

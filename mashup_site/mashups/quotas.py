@@ -2,8 +2,11 @@
 
 ``MASHUP_MAX_ACTIVE_PER_USER`` jobs at once, ``MASHUP_MAX_PER_DAY`` jobs in any 24 hours.
 A job over a limit is never queued: the create form says why and when to try again.
-Two submits racing each other can both pass (the check is not a lock); at worst a person
-gets one job over the limit, which the next submit then sees.
+Every start (a new job, or "Try again") counts against the daily limit (a ``Start`` row).
+The form checks the limits to tell people early; ``start`` checks them again under a row
+lock on the person, in the transaction that saves the job, so that parallel posts (several
+web workers) cannot pass together: SELECT ... FOR UPDATE on PostgreSQL, and SQLite's
+IMMEDIATE transactions (settings.py), which take the database's write lock at BEGIN.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import time_format
 
-from .models import Mashup
+from .models import Mashup, Start
 
 DAY = timedelta(hours=24)
 
@@ -39,11 +44,11 @@ def over_active_limit(user_id: Any) -> str:
 def over_daily_limit(user_id: Any, now: datetime | None = None) -> str:
     limit = settings.MASHUP_MAX_PER_DAY
     since = (now or timezone.now()) - DAY
-    recent = Mashup.objects.filter(owner_id=user_id, created_at__gt=since)
+    recent = Start.objects.filter(owner_id=user_id, at__gt=since)
     if recent.count() < limit:
         return ""
-    # The oldest of the last `limit` jobs leaves the 24-hour window first.
-    freed_at = recent.order_by("-created_at").values_list("created_at", flat=True)[limit - 1] + DAY
+    # The oldest of the last `limit` starts leaves the 24-hour window first.
+    freed_at = recent.order_by("-at").values_list("at", flat=True)[limit - 1] + DAY
     when = time_format(timezone.localtime(freed_at), "H:i")
     return (
         f"You have made {limit} mashups in the last 24 hours, the daily limit. "
@@ -54,3 +59,19 @@ def over_daily_limit(user_id: Any, now: datetime | None = None) -> str:
 def refusal(user_id: Any) -> str:
     """The first limit a new job would break, as a message for the person, or ""."""
     return over_active_limit(user_id) or over_daily_limit(user_id)
+
+
+class Refused(Exception):
+    """A start over a limit, found under the person's lock; its text is for the person."""
+
+
+def start(user_id: Any) -> Start:
+    """Check the limits under a lock on the person and count the start, in the caller's
+    transaction (which saves the job too, or rolls back): ``Refused`` over a limit. A job
+    tried again is failed until then, so it is not counted as in progress twice."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("quotas.start must run in the transaction that saves the job")
+    get_user_model().objects.select_for_update().filter(pk=user_id).first()
+    if reason := refusal(user_id):
+        raise Refused(reason)
+    return Start.objects.create(owner_id=user_id)  # the caller names its mashup

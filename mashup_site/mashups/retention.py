@@ -18,8 +18,12 @@ Every decision reads ``django.utils.timezone.now`` (tests move it with time-mach
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -62,7 +66,46 @@ def sweep(
         total += sum(jobs.expire(pk, moment) for pk in pks)
     if total:
         log.info("retention: expired %s mashups", total)
+    clean_temp()
     return total
+
+
+# --- what killed processes leave behind ---------------------------------------------------------
+
+TEMP_PATTERNS = ("mashup-[0-9]*-*", "*.upload.*")  # the engine's folders, Django's uploads
+UPLOAD_TEMP_MAX_AGE = 3600  # seconds without a write: no upload is still streaming into it
+
+
+def clean_temp(now: float | None = None) -> int:
+    """Delete what killed processes left in the temporary folder: an engine run's
+    ``mashup-<pk>-*`` folder older than ``Q_TIMEOUT`` (its task was stopped by then) and a
+    web worker's ``*.upload.*`` file untouched for an hour. Run at worker start
+    (``manage.py worker``) and by the sweeper. Returns how many went."""
+    moment = time.time() if now is None else now
+    limits = {
+        TEMP_PATTERNS[0]: int(settings.Q_CLUSTER["timeout"]),  # type: ignore[call-overload]
+        TEMP_PATTERNS[1]: UPLOAD_TEMP_MAX_AGE,
+    }
+    folders = {Path(tempfile.gettempdir())}
+    if settings.FILE_UPLOAD_TEMP_DIR:
+        folders.add(Path(settings.FILE_UPLOAD_TEMP_DIR))
+    removed = 0
+    for folder in folders:
+        for pattern, max_age in limits.items():
+            for path in folder.glob(pattern):
+                try:
+                    if moment - path.stat().st_mtime <= max_age:
+                        continue
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
+                    removed += 1
+                except OSError as error:  # gone meanwhile, or not ours to delete
+                    log.warning("retention: could not delete %s: %s", path, error)
+    if removed:
+        log.info("retention: deleted %s temporary leftovers", removed)
+    return removed
 
 
 def extend(mashups: Iterable[Mashup], days: int | None = None) -> int:

@@ -7,7 +7,8 @@
    - an **inline** provider (the local engine, ``runs_inline``) runs in this worker under a
      lease (``jobs.claim``): ``run`` builds the ``Job``, the provider makes both tracks and
      reports each status (analysed, first, complete) as a snapshot, which ``apply`` records
-     (``jobs.apply_snapshot``). A watchdog poll fails it if the worker dies.
+     (``jobs.apply_snapshot``). If the worker dies, the reconciler (``recover``) hands
+     the job to another once the lease lapses, at most ``MASHUP_MAX_ATTEMPTS`` times.
    - any other provider is **submitted** once (``submit``): the claim is saved before the
      request (``jobs.claim_submission``), so a retry after a crash never submits twice, and
      the first poll is scheduled before the request for the same reason.
@@ -19,7 +20,10 @@
 4. When a snapshot brings finished tracks at URLs, ``apply`` says so and the caller
    enqueues ``tasks.copy_results`` -> ``copy_results`` here: our own copy of each audio and
    cover (the provider deletes them after 14 days).
-5. The job's page (``views.detail``) polls until the job is final and its copies exist
+5. The reconciler (``tasks.reconcile``: a django-q2 schedule every minute, and at worker
+   start) finds what a broker or a worker lost and hands it back (``recover``); a job that
+   is not final ``MASHUP_GIVE_UP_MINUTES`` after it was queued fails as timed out.
+6. The job's page (``views.detail``) polls until the job is final and its copies exist
    (``Mashup.still_changing``); retention (``retention.sweep``) expires it later.
 
 Every state change is in ``jobs.py`` (row-locked, never backwards); every stored file goes
@@ -30,12 +34,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
@@ -91,10 +97,8 @@ def apply(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = False) -> bo
 
 def run(pk: int, provider: Provider) -> None:
     """Make the job in this worker, recording its stages as they come."""
-    lease = timedelta(seconds=int(settings.Q_CLUSTER["timeout"]))  # type: ignore[call-overload]
-    if not jobs.claim(pk, lease=lease):
+    if not jobs.claim(pk, lease=lease()):
         return
-    schedule_watchdog(pk)
     job = job_of(Mashup.objects.get(pk=pk))
     try:
         provider.start(job, partial(record, pk))
@@ -152,8 +156,7 @@ def poll(pk: int) -> bool:
         return False
     provider = provider_of(mashup)
     if provider.runs_inline:
-        schedule_watchdog(pk)  # it is still running in a worker
-        return False
+        return False  # it runs in a worker; the reconciler watches its lease (``recover``)
     copy = False
     if not mashup.provider_task_id and not mashup.claimed_at:
         submit(pk, provider)  # the provider refused the last try for now
@@ -199,12 +202,61 @@ def schedule_poll(pk: int, delay: float) -> None:
     )
 
 
-def schedule_watchdog(pk: int) -> None:
-    """An inline job whose worker died is failed at the give-up time, not left running."""
-    mashup = Mashup.objects.filter(pk=pk).first()
-    if mashup is not None:
-        delay = (jobs.give_up_at(mashup) - timezone.now()).total_seconds()
-        schedule_poll(pk, max(delay, 0) + 1)
+def cancel_polls(pk: int) -> None:
+    """Delete the job's pending polls (a job tried again starts a loop of its own)."""
+    Schedule.objects.filter(name__startswith=f"mashup-{pk}-poll-").delete()
+
+
+def lease() -> timedelta:
+    """How long a worker holds an inline job: django-q2 stops a task at its timeout, so a
+    claim older than that belongs to a worker that is gone."""
+    return timedelta(seconds=int(settings.Q_CLUSTER["timeout"]))  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class Recovery:
+    run: list[int]  # jobs whose first task is to be delivered again
+    poll: list[int]  # submitted jobs whose poll loop broke (a poll task lost with a worker)
+    timed_out: int
+
+
+def recover(moment: datetime) -> Recovery:
+    """Find the jobs a broker or a worker lost, whatever the broker (the reconciler's work;
+    ``tasks.reconcile`` enqueues them again, and every task is idempotent):
+
+    - a job past its give-up time fails as timed out (from when it was queued, so a job
+      no worker ever took ends too);
+    - a queued job no worker took within ``MASHUP_UNCLAIMED_MINUTES`` of being handed to
+      the broker (or never handed: the broker was down) is handed again;
+    - an inline job whose worker's lease lapsed is freed and handed again (``jobs.claim``
+      counts the attempt and ends the job after too many);
+    - a submitted job whose next poll is overdue by that bound gets a poll now (a submitted
+      job is never submitted again: ``jobs.claim_submission``).
+    """
+    bound = moment - timedelta(minutes=settings.MASHUP_UNCLAIMED_MINUTES)
+    active = Mashup.objects.in_progress()
+    late = 0
+    for mashup in active.filter(
+        queued_at__lt=moment - timedelta(minutes=settings.MASHUP_GIVE_UP_MINUTES)
+    ):
+        if jobs.timed_out(mashup, moment):
+            jobs.fail(mashup.pk, None, TIMED_OUT.format(minutes=settings.MASHUP_GIVE_UP_MINUTES))
+            late += 1
+    unclaimed = active.filter(status=Status.QUEUED, claimed_at__isnull=True).filter(
+        Q(enqueued_at__lt=bound) | Q(enqueued_at__isnull=True, queued_at__lt=bound)
+    )
+    run = list(unclaimed.values_list("pk", flat=True))
+    poll = []
+    for mashup in active.exclude(status=Status.QUEUED).filter(claimed_at__lt=moment - lease()):
+        inline = provider_of(mashup).runs_inline
+        if inline and jobs.release_lapsed(mashup.pk, mashup.claimed_at):  # type: ignore[arg-type]
+            run.append(mashup.pk)
+    for mashup in active.exclude(status=Status.QUEUED).filter(
+        Q(next_poll_at__lt=bound) | Q(next_poll_at__isnull=True, claimed_at__lt=bound)
+    ):
+        if not provider_of(mashup).runs_inline:
+            poll.append(mashup.pk)
+    return Recovery(run=run, poll=poll, timed_out=late)
 
 
 # --- what a provider is given -----------------------------------------------------------------

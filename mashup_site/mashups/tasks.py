@@ -9,15 +9,25 @@ queue and schedules, so they keep them.
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from django.db import transaction
+from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from mashup_site.providers.base import TaskSnapshot
 
-from . import jobs, runner
+from . import jobs, quotas, runner
 from .models import Mashup
 
+log = logging.getLogger(__name__)
+
 TASKS = runner.TASKS
+RECONCILE_SCHEDULE = "mashups: recover lost jobs"
+RECONCILE_FUNC = f"{TASKS}.reconcile"  # stored in the schedule's row: keep it
+RECONCILE_EVERY_MINUTES = 1
 
 
 # --- entry points -----------------------------------------------------------------------------
@@ -52,22 +62,71 @@ def on_signed_callback(pk: int, task_id: str) -> None:
     enqueue_poll_now(pk)
 
 
+def reconcile() -> dict[str, int]:
+    """Hand back what a broker or a worker lost (``runner.recover``): a django-q2 schedule
+    every minute, and once at worker start (``manage.py worker``). Idempotent: a job
+    handed twice runs once, a submitted job is never submitted again."""
+    found = runner.recover(timezone.now())
+    for pk in found.run:
+        hand_to_broker(pk)
+    for pk in found.poll:
+        enqueue_poll_now(pk)
+    if found.run or found.poll or found.timed_out:
+        log.warning(
+            "reconciler: %s jobs handed again, %s polls restarted, %s timed out",
+            len(found.run),
+            len(found.poll),
+            found.timed_out,
+        )
+    return {"run": len(found.run), "poll": len(found.poll), "timed_out": found.timed_out}
+
+
 # --- enqueueing -------------------------------------------------------------------------------
+
+
+def broker_ready() -> bool:
+    """Whether the broker answers now (the create view asks before it saves a job)."""
+    try:
+        return bool(get_broker().ping())
+    except Exception as error:  # redis-py's ConnectionError, TimeoutError, an OS error
+        log.warning("the task broker does not answer: %s", error)
+        return False
 
 
 def enqueue_run(mashup: Mashup) -> None:
     """Start the job once the row that describes it is committed."""
     pk = mashup.pk
-    transaction.on_commit(
-        lambda: async_task(f"{TASKS}.run_mashup", pk, task_name=f"mashup-{pk}-run")
-    )
+    transaction.on_commit(lambda: hand_to_broker(pk))
 
 
-def enqueue_retry(mashup: Mashup) -> bool:
-    """Queue a failed job again from the start (``jobs.retry_failed``); False if it is not
-    (or no longer) failed."""
-    if not jobs.retry_failed(mashup.pk):
+def hand_to_broker(pk: int) -> bool:
+    """Give a job's first task to the broker. When the broker is down the job stays queued,
+    never handed (``enqueued_at`` empty), and the reconciler hands it once it is back."""
+    try:
+        async_task(f"{TASKS}.run_mashup", pk, task_name=f"mashup-{pk}-run")
+    except Exception as error:  # the broker's connection errors; the job is safe in the database
+        log.warning("could not hand mashup %s to the broker; the reconciler will: %s", pk, error)
         return False
+    jobs.mark_enqueued(pk, timezone.now())
+    return True
+
+
+def enqueue_retry(mashup: Mashup, *, by_owner: bool = False) -> bool:
+    """Queue a failed job again from the start (``jobs.retry_failed``); False if it is not
+    (or no longer) failed. By its owner, it is a new start: both limits hold, under the
+    person's lock (``quotas.Refused``); staff's retries are not counted.
+
+    The failed run's pending polls are cancelled first: the new run numbers its polls from
+    1 again, and django-q2 refuses a schedule name that exists."""
+    with transaction.atomic():
+        start = quotas.start(mashup.owner_id) if by_owner else None
+        runner.cancel_polls(mashup.pk)
+        if not jobs.retry_failed(mashup.pk):
+            transaction.set_rollback(True)
+            return False
+        if start is not None:
+            start.mashup = mashup
+            start.save(update_fields=["mashup"])
     enqueue_run(mashup)
     return True
 
@@ -83,3 +142,19 @@ def enqueue_poll_now(pk: int) -> None:
     so this one is made due first."""
     Mashup.objects.filter(pk=pk).update(next_poll_at=None)
     async_task(f"{TASKS}.poll_mashup", pk, task_name=f"mashup-{pk}-repoll")
+
+
+def ensure_schedule(using: str = "default", **kwargs: Any) -> None:
+    """Create the reconciler's django-q2 schedule once (a post_migrate handler, like the
+    sweeper's: an existing schedule, maybe edited by staff, is kept)."""
+    from django_q.models import Schedule
+
+    Schedule.objects.using(using).get_or_create(
+        name=RECONCILE_SCHEDULE,
+        defaults={
+            "func": RECONCILE_FUNC,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": RECONCILE_EVERY_MINUTES,
+            "repeats": -1,
+        },
+    )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("mashups/<int:pk>/delete/", views.delete, name="delete"),
     path("mashups/<int:pk>/retry/", views.retry, name="retry"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("mashups/<int:pk>/", views.detail, name="detail"),
     path(

@@ -9,12 +9,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
+from django.db import DatabaseError, connection
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
+from django.utils.crypto import get_random_string
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -28,6 +31,10 @@ from .models import Mashup, Track
 from .uploads import accepts_files
 
 SWITCH_FLAG = "_switch"
+QUEUE_DOWN = (
+    "Mashups cannot be started right now: the job queue is not answering. Nothing was "
+    "started; please try again in a minute (what you entered is kept)."
+)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -117,12 +124,17 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a failed mashup again (its owner only), within the person's limits."""
     mashup = owned_mashup(request, pk)
-    if refusal := quotas.over_active_limit(request.user.pk):
-        messages.error(request, refusal)
-    elif tasks.enqueue_retry(mashup):
-        messages.success(request, "Trying again. This page follows it until both tracks are ready.")
+    try:
+        retried = tasks.enqueue_retry(mashup, by_owner=True)
+    except quotas.Refused as refusal:  # a retry is a new start: both limits hold
+        messages.error(request, str(refusal))
     else:
-        messages.info(request, "Only a failed mashup can be tried again.")
+        if retried:
+            messages.success(
+                request, "Trying again. This page follows it until both tracks are ready."
+            )
+        else:
+            messages.info(request, "Only a failed mashup can be tried again.")
     return redirect(mashup)
 
 
@@ -131,6 +143,36 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
 def healthz(request: HttpRequest) -> HttpResponse:
     """For load balancers and the gallery benchmark's baseline: no session, no database."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_not_required
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness for load balancers: the database, the cache and the task broker each
+    answer, or 503 naming what does not (``/healthz`` is liveness: the process answers)."""
+    checks = {"database": _database_answers, "cache": _cache_answers, "broker": tasks.broker_ready}
+    down = [name for name, check in checks.items() if not check()]
+    if down:
+        return HttpResponse(
+            "not ready: " + ", ".join(down) + " down", content_type="text/plain", status=503
+        )
+    return HttpResponse("ready", content_type="text/plain")
+
+
+def _database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
+def _cache_answers() -> bool:
+    """A value written can be read back (the cache degrades to none while Redis is down)."""
+    token = get_random_string(12)
+    cache.set("readyz", token, 10)
+    return bool(cache.get("readyz") == token)
 
 
 @login_not_required
@@ -156,8 +198,18 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         form.keep_checked_uploads()
         return _render_create(request, form, status=422)
-    mashup = form.save(request.user, provider=settings.MASHUP_PROVIDER)
-    tasks.enqueue_run(mashup)
+    if not tasks.broker_ready():
+        # No job without a queue to take it: nothing is saved but the checked uploads.
+        form.keep_checked_uploads()
+        form.add_error(None, QUEUE_DOWN)
+        return _render_create(request, form, status=503)
+    try:
+        mashup = form.save(request.user, provider=settings.MASHUP_PROVIDER)
+    except quotas.Refused as refusal:  # a parallel submit took the last place
+        form.keep_checked_uploads()
+        form.add_error(None, str(refusal))
+        return _render_create(request, form, status=422)
+    tasks.enqueue_run(mashup)  # if the broker fails even now, the reconciler hands it later
     messages.success(
         request, "Your mashup has started. This page follows it until both tracks are ready."
     )

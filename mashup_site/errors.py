@@ -1,0 +1,37 @@
+"""The designed error pages (issue 12): a 503 "back in a minute" when the database or Redis
+does not answer, a 500 for anything else; neither touches the database or the session."""
+
+from __future__ import annotations
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+OUTAGES = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: Django calls it while handling the uncaught exception."""
+    if isinstance(sys.exc_info()[1], OUTAGES):
+        page = render_to_string(
+            "error_page.html",
+            {
+                "heading": "Back in a minute",
+                "message": "Mashup Studio cannot reach its storage right now. Nothing you "
+                "made is lost; please try again in a minute.",
+            },
+        )
+        return HttpResponse(page, status=503, headers={"Retry-After": "60"})
+    page = render_to_string(
+        "error_page.html",
+        {
+            "heading": "Something went wrong",
+            "message": "This page hit an unexpected problem; staff have been told. "
+            "Please try again, or go back to your mashups.",
+        },
+    )
+    return HttpResponse(page, status=500)
