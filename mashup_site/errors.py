@@ -17,21 +17,25 @@ OUTAGES = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutE
 def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: Django calls it while handling the uncaught exception."""
     if isinstance(sys.exc_info()[1], OUTAGES):
-        page = render_to_string(
-            "error_page.html",
-            {
-                "heading": "Back in a minute",
-                "message": "Mashup Studio cannot reach its storage right now. Nothing you "
-                "made is lost; please try again in a minute.",
-            },
+        page = _page(
+            "Back in a minute",
+            "Mashup Studio cannot reach its storage right now. Nothing you made is lost; "
+            "please try again in a minute.",
         )
         return HttpResponse(page, status=503, headers={"Retry-After": "60"})
-    page = render_to_string(
-        "error_page.html",
-        {
-            "heading": "Something went wrong",
-            "message": "This page hit an unexpected problem; staff have been told. "
-            "Please try again, or go back to your mashups.",
-        },
+    page = _page(
+        "Something went wrong",
+        "This page hit an unexpected problem; staff have been told. Please try again, or go "
+        "back to your mashups.",
     )
     return HttpResponse(page, status=500)
+
+
+def _page(heading: str, message: str) -> str:
+    """The designed page, or plain words when even it cannot be rendered (say, static
+    files not collected): an error page that raises leaves the server's bare error."""
+    context = {"heading": heading, "message": message}
+    try:
+        return render_to_string("error_page.html", context)
+    except Exception:  # the last resort must not fail
+        return f"<!doctype html><title>{heading}</title><h1>{heading}</h1><p>{message}</p>"

@@ -38,7 +38,12 @@ class RedactSecrets(logging.Filter):
 
 class GunicornLogger(Logger):
     """gunicorn's logger, whose access-log atoms carry no secret token (the request line,
-    path, query and referer)."""
+    path, query and referer), and whose error log ("Error handling request GET /sources/…")
+    goes through the same filter as Django's lines."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        self.error_log.addFilter(RedactSecrets())
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
