@@ -470,3 +470,20 @@ class CallbackStamp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id} at {self.stamp}"
+
+
+def ensure_schedule(name: str, func: str, minutes: int, using: str = "default") -> None:
+    """A django-q2 schedule that runs ``func`` every ``minutes``, created once: an existing
+    one (maybe edited by staff in the admin) is kept as it is. The app's schedules are made
+    after ``migrate`` (post_migrate handlers in apps.py)."""
+    from django_q.models import Schedule
+
+    Schedule.objects.using(using).get_or_create(
+        name=name,
+        defaults={
+            "func": func,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": minutes,
+            "repeats": -1,
+        },
+    )

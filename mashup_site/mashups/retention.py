@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import jobs
+from . import jobs, models
 from .models import URGENT_WITHIN, Mashup, Status
 
 log = logging.getLogger(__name__)
@@ -134,16 +134,5 @@ def keep_forever(mashups: QuerySet[Mashup]) -> int:
 
 
 def ensure_schedule(using: str = "default", **kwargs: object) -> None:
-    """Create the sweeper's django-q2 schedule once (a post_migrate handler: every
-    ``migrate`` calls it, and an existing schedule, maybe edited by staff, is kept)."""
-    from django_q.models import Schedule
-
-    Schedule.objects.using(using).get_or_create(
-        name=SCHEDULE_NAME,
-        defaults={
-            "func": SWEEP_FUNC,
-            "schedule_type": Schedule.MINUTES,
-            "minutes": SWEEP_EVERY_MINUTES,
-            "repeats": -1,
-        },
-    )
+    """The sweeper's schedule (a post_migrate handler: every ``migrate`` calls it)."""
+    models.ensure_schedule(SCHEDULE_NAME, SWEEP_FUNC, SWEEP_EVERY_MINUTES, using)

@@ -19,7 +19,7 @@ from django_q.tasks import async_task
 
 from mashup_site.providers.base import TaskSnapshot
 
-from . import jobs, quotas, runner
+from . import jobs, models, quotas, runner
 from .models import Mashup
 
 log = logging.getLogger(__name__)
@@ -145,16 +145,5 @@ def enqueue_poll_now(pk: int) -> None:
 
 
 def ensure_schedule(using: str = "default", **kwargs: Any) -> None:
-    """Create the reconciler's django-q2 schedule once (a post_migrate handler, like the
-    sweeper's: an existing schedule, maybe edited by staff, is kept)."""
-    from django_q.models import Schedule
-
-    Schedule.objects.using(using).get_or_create(
-        name=RECONCILE_SCHEDULE,
-        defaults={
-            "func": RECONCILE_FUNC,
-            "schedule_type": Schedule.MINUTES,
-            "minutes": RECONCILE_EVERY_MINUTES,
-            "repeats": -1,
-        },
-    )
+    """The reconciler's schedule (a post_migrate handler, like the sweeper's)."""
+    models.ensure_schedule(RECONCILE_SCHEDULE, RECONCILE_FUNC, RECONCILE_EVERY_MINUTES, using)
