@@ -25,6 +25,7 @@ from mashup_site.mashups.models import Mashup, Status
 from tests.audiofiles import write_audio
 from tests.signals import SR, song
 from tests.test_local import local_job
+from tests.workers import worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -47,16 +48,7 @@ def worker(settings, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
     log = tmp_path / "worker.log"
 
     def start(**extra: str) -> subprocess.Popen:
-        database = Path(connection.settings_dict["NAME"])
-        assert database.name == "db.sqlite3", "the worker needs the file test database"
-        env = {
-            **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
-            "VAR_DIR": str(database.parent),
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "SECRET_KEY": settings.SECRET_KEY,
-            "Q_WORKERS": "1",
-            **extra,
-        }
+        env = worker_env(settings, **extra)
         process = subprocess.Popen(
             [sys.executable, "manage.py", "worker"],
             cwd=ROOT,

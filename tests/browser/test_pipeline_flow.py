@@ -4,7 +4,6 @@ local engine on short synthetic songs, once with the fake remote API over loopba
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from playwright.sync_api import expect
 
 from mashup_site.mashups.models import Mashup, Status
 from tests.audiofiles import write_audio
 from tests.browser.steps import sign_in
 from tests.signals import SR, song
+from tests.workers import worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -35,18 +34,7 @@ def qcluster(live_server, settings, tmp_path) -> Iterator[Callable[..., subproce
     log = tmp_path / "qcluster.log"
 
     def start(**extra: str) -> subprocess.Popen:
-        database = Path(connection.settings_dict["NAME"])
-        assert database.name == "db.sqlite3", "the worker needs the file test database"
-        env = {
-            **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
-            "VAR_DIR": str(database.parent),
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "SECRET_KEY": settings.SECRET_KEY,  # django-q2 signs its task packages
-            "PUBLIC_BASE_URL": live_server.url,
-            "Q_WORKERS": "1",
-            "LOG_LEVEL": "INFO",
-            **extra,
-        }
+        env = worker_env(settings, PUBLIC_BASE_URL=live_server.url, LOG_LEVEL="INFO", **extra)
         process = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
             cwd=ROOT,
