@@ -87,18 +87,40 @@ def _format_name(codec: str) -> str | None:
     return ACCEPTED_CODECS.get(codec)
 
 
-def _looks_like(head: bytes) -> str:
+def media_type(head: bytes) -> str | None:
+    """The audio or image type (MIME) a file's first bytes show, or None: what the app
+    serves a stored file as (mashups/storage.py), and what a file that fails to decode
+    looks like (``_looks_like``)."""
     if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "MP3"
-    if head[:4] == b"RIFF":
-        return "WAV"
+        return "audio/mpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
     if head[:4] == b"OggS":
-        return "OGG"
+        return "audio/ogg"
     if head[:4] == b"fLaC":
-        return "FLAC"
+        return "audio/flac"
     if head[4:8] == b"ftyp":
-        return "M4A"
-    return "audio"
+        return "audio/mp4"
+    if head[:2] == b"\xff\xd8":
+        return "image/jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    return None
+
+
+LABELS = {
+    "audio/mpeg": "MP3",
+    "audio/wav": "WAV",
+    "audio/ogg": "OGG",
+    "audio/flac": "FLAC",
+    "audio/mp4": "M4A",
+}
+
+
+def _looks_like(head: bytes) -> str:
+    return LABELS.get(media_type(head) or "", "audio")
 
 
 def probe_audio(path: str | os.PathLike[str], *, decode_seconds: float = 3.0) -> AudioInfo:

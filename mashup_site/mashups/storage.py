@@ -24,6 +24,8 @@ from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 
+from mashup_site.engine.probe import media_type
+
 from .models import Mashup, Source, Status, Track
 
 log = logging.getLogger(__name__)
@@ -113,27 +115,6 @@ TYPES_BY_SUFFIX = {suffix: kind for kind, suffix in SUFFIXES.items()} | {
     ".jpg": "image/jpeg",
 }
 OTHER = "application/octet-stream"
-
-
-def media_type(head: bytes) -> str | None:
-    """The audio or image type a file's first bytes show, or None (then it is not ours)."""
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "audio/mpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:4] == b"OggS":
-        return "audio/ogg"
-    if head[:4] == b"fLaC":
-        return "audio/flac"
-    if head[4:8] == b"ftyp":
-        return "audio/mp4"
-    if head[:2] == b"\xff\xd8":
-        return "image/jpeg"
-    if head[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    return None
 
 
 # --- reading ----------------------------------------------------------------------------------
