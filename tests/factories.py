@@ -11,6 +11,14 @@ from mashup_site.mashups.models import Mashup, Source, Status, Track
 PASSWORD = "correct horse battery staple"
 # The header htmx sends with its requests: ``client.get(url, headers=HTMX)``.
 HTMX = {"HX-Request": "true"}
+# The create form's smallest valid post (simple mode, two song links): a job the limits
+# count. ``{**SIMPLE_POST, "prompt": ...}`` for a variation.
+SIMPLE_POST = {
+    "model": "V5",
+    "prompt": "Rock meets reggae",
+    "url1": "https://example.com/one.mp3",
+    "url2": "https://example.com/two.mp3",
+}
 
 
 class UserFactory(factory.django.DjangoModelFactory):

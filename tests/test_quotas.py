@@ -12,17 +12,11 @@ from django_q.models import OrmQ
 
 from mashup_site.mashups import quotas
 from mashup_site.mashups.models import Mashup, Start, Status
-from tests.factories import MashupFactory
+from tests.factories import SIMPLE_POST, MashupFactory
 
 pytestmark = pytest.mark.django_db
 
 CREATE = reverse("mashups:create")
-VALID = {
-    "model": "V5",
-    "prompt": "Rock meets reggae",
-    "url1": "https://example.com/one.mp3",
-    "url2": "https://example.com/two.mp3",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +27,7 @@ def _limits(settings):
 
 def submit(client: Client, django_capture_on_commit_callbacks) -> tuple[int, str]:
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(CREATE, VALID)
+        response = client.post(CREATE, SIMPLE_POST)
     return response.status_code, response.content.decode()
 
 

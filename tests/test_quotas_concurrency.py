@@ -17,18 +17,12 @@ from django_q.models import Schedule
 
 from mashup_site.mashups import jobs, runner, tasks
 from mashup_site.mashups.models import Mashup, Start, Status
-from tests.factories import MashupFactory
+from tests.factories import SIMPLE_POST, MashupFactory
 from tests.fakes.jobs import remote_job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 CREATE = reverse("mashups:create")
-VALID = {
-    "model": "V5",
-    "prompt": "Rock meets reggae",
-    "url1": "https://example.com/one.mp3",
-    "url2": "https://example.com/two.mp3",
-}
 POSTS = 6
 
 
@@ -41,7 +35,7 @@ def parallel_posts(user, count: int) -> list[int]:
         client.force_login(user)
         barrier.wait()
         try:
-            statuses.append(client.post(CREATE, VALID).status_code)
+            statuses.append(client.post(CREATE, SIMPLE_POST).status_code)
         finally:
             connection.close()
 

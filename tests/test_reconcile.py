@@ -16,7 +16,7 @@ from django_q.models import OrmQ
 
 from mashup_site.mashups import jobs, runner, tasks
 from mashup_site.mashups.models import Mashup, Status
-from tests.factories import MashupFactory
+from tests.factories import SIMPLE_POST, MashupFactory
 from tests.fakes.jobs import remote_job
 
 pytestmark = pytest.mark.django_db
@@ -117,15 +117,7 @@ def test_submitting_while_the_broker_is_down_saves_nothing_and_says_try_again(
 ):
     redis_broker.stop()
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_client.post(
-            reverse("mashups:create"),
-            {
-                "model": "V5",
-                "prompt": "Rock meets reggae",
-                "url1": "https://example.com/one.mp3",
-                "url2": "https://example.com/two.mp3",
-            },
-        )
+        response = owner_client.post(reverse("mashups:create"), SIMPLE_POST)
     assert response.status_code == 503
     html = response.content.decode()
     assert "try again in a minute" in html

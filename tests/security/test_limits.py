@@ -10,16 +10,9 @@ from django.test import Client
 from django_q.models import OrmQ
 
 from mashup_site.mashups.models import Mashup, Start, Status
-from tests.factories import MashupFactory
+from tests.factories import SIMPLE_POST, MashupFactory
 
 pytestmark = pytest.mark.django_db
-
-VALID = {
-    "model": "V5",
-    "prompt": "Rock meets reggae",
-    "url1": "https://example.com/one.mp3",
-    "url2": "https://example.com/two.mp3",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +44,7 @@ def test_a_post_cannot_choose_its_provider_owner_or_status(
 ) -> None:
     settings.MASHUP_PROVIDER = "local"
     extra = {"provider": "remote", "owner": stranger.pk, "status": Status.COMPLETE}
-    response = owner_client.post("/mashups/new/", {**VALID, **extra})
+    response = owner_client.post("/mashups/new/", {**SIMPLE_POST, **extra})
     assert response.status_code == 302
     mashup = Mashup.objects.get()
     assert (mashup.provider, mashup.owner, mashup.status) == ("local", owner, Status.QUEUED)
@@ -67,7 +60,7 @@ def started(owner, status: Status) -> Mashup:
 def test_the_daily_limit_holds_against_a_hand_made_post(owner_client: Client, owner) -> None:
     started(owner, Status.COMPLETE)
     started(owner, Status.FAILED)
-    response = owner_client.post("/mashups/new/", VALID)
+    response = owner_client.post("/mashups/new/", SIMPLE_POST)
     assert response.status_code == 422
     assert Mashup.objects.filter(owner=owner).count() == 2
 
@@ -79,5 +72,5 @@ def test_deleting_todays_mashups_does_not_reset_the_daily_limit(
     for _ in range(2):
         done = started(owner, Status.COMPLETE)
         owner_client.post(f"/mashups/{done.pk}/delete/")
-    response = owner_client.post("/mashups/new/", VALID)
+    response = owner_client.post("/mashups/new/", SIMPLE_POST)
     assert response.status_code == 422
