@@ -336,6 +336,20 @@ def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
     return float(10 * np.log10((target @ target) / (((e - target) ** 2).sum() + 1e-12)))
 
 
+SOUND_STACK = (
+    "libpulse0",
+    "libsndfile1",
+    "libasyncns0",
+    "libflac12",
+    "libvorbis0a",
+    "libvorbisenc2",
+    "libopus0",
+    "libogg0",
+    "libmpg123-0",
+    "libmp3lame0",
+)
+
+
 def espeak_voice(seconds: float, sr: int) -> np.ndarray | None:
     text = (
         "The night was cold and the river ran fast under the old stone bridge. "
@@ -347,21 +361,25 @@ def espeak_voice(seconds: float, sr: int) -> np.ndarray | None:
     env = dict(os.environ)
     if exe is None:
         folder = CACHE / "ears" / "espeak"
-        if not (folder / "usr" / "bin" / "espeak-ng").exists():
+        if not (folder / ".complete").exists():
             try:
+                # espeak-ng links pcaudio, which links PulseAudio and its codecs: a
+                # machine without a sound stack needs the whole chain.
                 for pkg in (
                     "espeak-ng",
                     "libespeak-ng1",
                     "espeak-ng-data",
                     "libpcaudio0",
                     "libsonic0",
+                    *SOUND_STACK,
                 ):
                     sectoid.debian_package(pkg, folder)
+                (folder / ".complete").touch()
             except (OSError, subprocess.CalledProcessError) as error:
                 print(f"  espeak-ng unavailable ({error}); the spoken voice is skipped")
                 return None
         exe = str(folder / "usr" / "bin" / "espeak-ng")
-        libs = [str(p.parent) for p in folder.glob("usr/lib/*/libespeak-ng.so*")]
+        libs = sorted({str(p.parent) for p in folder.glob("usr/lib/**/*.so*")})
         env["LD_LIBRARY_PATH"] = ":".join([*libs, env.get("LD_LIBRARY_PATH", "")])
         env["ESPEAK_DATA_PATH"] = str(next(folder.glob("usr/lib/*/espeak-ng-data")).parent)
     with tempfile.TemporaryDirectory() as tmp:
