@@ -75,7 +75,6 @@ def files(tmp_path_factory) -> dict[str, Path]:
 def test_it_aligns_the_beats_of_click_tracks(tmp_path, files, a: str, b: str) -> None:
     result, stages = run(tmp_path, files[a], files[b])
     assert stages == ["text", "first", "complete"]
-    assert "little or no voice was found" in result.analysis_text  # clicks do not sing
     # The analysis as made says how far apart the layers came out, measured without a grid.
     assert result.analysis_text.count("ms apart") == 2
     # 120 over 100 is stretched ×1.2 and 100 over 120 ×0.83; 170 meets 85 in half time.

@@ -118,3 +118,43 @@ def test_a_band_alone_leaves_little_in_the_vocal_layer() -> None:
     left = 10 * np.log10((stems.vocals**2).sum() / (song["mix"] ** 2).sum())
     print(f"vocal layer of a band alone: {left:+.1f} dB of the mix")
     assert left < -15
+
+
+def speaking_voice(seconds: float, f0: float) -> np.ndarray:
+    """A low voice that talks: its pitch wanders a few semitones around ``f0``, four
+    syllables a second, a breath every 3 s (as steady in pitch as speech is, unlike a tune)."""
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    pitch = f0 * 2 ** (0.08 * np.sin(2 * np.pi * 0.7 * t) + 0.03 * np.sin(2 * np.pi * 2.3 * t))
+    phase = 2 * np.pi * np.cumsum(pitch) / SR
+    voice = sum(np.sin(k * phase) / k**0.7 for k in range(1, 40) if k * f0 < SR / 2.2)
+    syllables = (np.sin(2 * np.pi * 4 * t) > -0.7) & (t % 3.0 < 2.6)
+    width = int(0.02 * SR)
+    envelope = np.convolve(syllables.astype(float), np.ones(width) / width, "same")
+    return (voice * envelope / np.abs(voice).max()).astype(np.float32)
+
+
+def test_a_low_speaking_voice_over_a_band_is_pulled_out() -> None:
+    # Speech holds its pitch more than a tune does, so the steady model mistakes some of it
+    # for the band; the second pass gives it back (the first design: +0.7 dB here).
+    band = signals.song(110, 9, "minor", 12, vocal=False)["mix"]
+    voice = speaking_voice(band.shape[1] / SR, f0=110.0)
+    voice = np.stack([voice, voice]) * np.sqrt((band**2).mean() / (voice**2).mean())
+    song = {"mix": band + voice, "vocals": voice, "backing": band}
+    vocal, _ = gains(song, SpectralSeparator().separate(song["mix"], SR))
+    print(f"SI-SDR gain of a low speaking voice: {vocal:+.1f} dB")
+    assert vocal > 1.3
+
+
+def test_a_click_track_stays_out_of_the_vocal_layer() -> None:
+    # Centred clicks are as centred as a voice and move as much; only holding tells them
+    # apart (without the held test: -8 dB).
+    rng = np.random.default_rng(0)
+    clicks = np.zeros(20 * SR, dtype=np.float32)
+    for start in range(0, clicks.size - SR, SR // 2):
+        clicks[start : start + 600] = rng.standard_normal(600) * np.exp(-np.arange(600) / 80)
+    track = np.stack([clicks, clicks]) * 0.3
+    vocals = SpectralSeparator().separate(track, SR).vocals
+    left = 10 * np.log10((vocals**2).mean() / (track**2).mean())
+    print(f"vocal layer of a click track: {left:+.1f} dB of the track")
+    assert left < -15
