@@ -279,6 +279,7 @@ def test_a_late_success_does_not_revive_a_failed_job(app, job) -> None:
 
 def test_it_gives_up_after_the_configured_minutes(app, job, clock, settings) -> None:
     settings.MASHUP_GIVE_UP_MINUTES = 30
+    settings.PUBLIC_BASE_URL = "https://mashups.example.com"  # callbacks could reach us
     app.callbacks, app.stuck = (), True
     tasks.run_mashup(job.pk)
     failed = drive(job.pk, clock)
@@ -287,6 +288,21 @@ def test_it_gives_up_after_the_configured_minutes(app, job, clock, settings) -> 
     assert 29 * 60 < (failed.failed_at - failed.submitted_at).total_seconds() < 32 * 60
     # back-off: about 5 s growing to 60 s, so half an hour costs a few dozen polls
     assert 25 < app.count("record") < 40
+
+
+def test_without_callbacks_polling_keeps_the_documented_30_second_pace(
+    app, job, clock, settings
+) -> None:
+    """PUBLIC_BASE_URL on loopback: no callback can come, so polls never slow past the
+    contract's "about every 30 s" (docs/api-contract.md, "Poll")."""
+    settings.MASHUP_GIVE_UP_MINUTES = 30
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    app.callbacks, app.stuck = (), True
+    tasks.run_mashup(job.pk)
+    failed = drive(job.pk, clock, limit=120)
+    assert failed.status == Status.FAILED
+    assert 55 < app.count("record") < 70  # half an hour at most every 30 s
+    assert runner.next_delay(20, cap=runner.poll_cap()) == 30.0
 
 
 def test_poll_delays_grow_from_5_to_60_seconds() -> None:

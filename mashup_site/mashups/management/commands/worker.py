@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 
-from mashup_site.mashups import retention, tasks
+from mashup_site.mashups import checks, retention, tasks
 
 
 class Command(BaseCommand):
@@ -34,6 +34,8 @@ class Command(BaseCommand):
             raise CommandError(
                 f"The worker will not start: the database does not answer ({error})."
             ) from None
+        if notice := checks.callbacks_notice():
+            self.stdout.write(f"worker: {notice}")
         retention.clean_temp()  # what killed engine runs and uploads left behind
         counts = tasks.reconcile()
         self.stdout.write(f"worker: reconciled at start: {counts}")
