@@ -4,7 +4,8 @@ Before the cluster starts: refuse to start when the database does not answer (a 
 that cannot save results would take jobs from the broker and drop them), then hand back
 whatever a previous worker or the broker lost (``tasks.reconcile``) and delete the
 temporary files killed processes left (``retention.clean_temp``), then run
-``qcluster``.
+``qcluster``. Django's system checks run first, as for every command: the worker's log
+says once when the remote provider cannot call us back (``checks.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 
-from mashup_site.mashups import checks, retention, tasks
+from mashup_site.mashups import retention, tasks
 
 
 class Command(BaseCommand):
@@ -34,8 +35,6 @@ class Command(BaseCommand):
             raise CommandError(
                 f"The worker will not start: the database does not answer ({error})."
             ) from None
-        if notice := checks.callbacks_notice():
-            self.stdout.write(f"worker: {notice}")
         retention.clean_temp()  # what killed engine runs and uploads left behind
         counts = tasks.reconcile()
         self.stdout.write(f"worker: reconciled at start: {counts}")
