@@ -100,9 +100,7 @@ def test_the_change_page_shows_the_payload_task_stages_and_response_read_only(
     assert "tracks-TOTAL_FORMS" in html  # the tracks inline
 
 
-def test_staff_see_which_delivery_a_job_used_and_filter_by_it(
-    staff_client: Client, owner
-) -> None:
+def test_staff_see_which_delivery_a_job_used_and_filter_by_it(staff_client: Client, owner) -> None:
     uploaded = finished_mashup(owner=owner, provider="remote", source_delivery="upload")
     uploaded.sources.filter(position=1).update(
         hosted_url="https://files.example.org/song-1.mp3", hosted_at=timezone.now()

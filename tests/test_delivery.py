@@ -38,7 +38,6 @@ TABLE = [
     ("http://web.internal", False),
     ("https://mashups.example", False),  # a reserved top-level name (RFC 2606)
     ("https://mashups.example.com", True),  # a name on the internet
-
     ("https://studio.musician.dev", True),
     ("https://mashups.duckdns.org:8443/app", True),
     # not a URL at all

@@ -11,11 +11,15 @@
      the job to another once the lease lapses, at most ``MASHUP_MAX_ATTEMPTS`` times.
    - any other provider is **submitted** once (``submit``): the claim is saved before the
      request (``jobs.claim_submission``), so a retry after a crash never submits twice, and
-     the first poll is scheduled before the request for the same reason.
+     the first poll is scheduled before the request for the same reason. Its songs reach
+     it by ``source_delivery`` (MASHUP_SOURCE_DELIVERY, ``providers/delivery.py``): our
+     secret links, or the provider's upload service, each upload saved on its song
+     (``jobs.record_hosted``) before the submit, so that a job submitted again (refused
+     for now) or tried again reuses it (``hosted_url``, for ``HOSTED_FOR``).
 3. The provider calls back (``callbacks.callback`` -> ``tasks.on_callback`` -> ``apply``),
    and ``poll`` (``tasks.poll_mashup``, a django-q2 ``Schedule.ONCE`` with back-off: about
-   5 s growing to 60 s; 60 s once callbacks arrive) reads the provider's record as the
-   fallback, submits again when the provider refused for now (busy, out of credits), and
+   5 s growing to 60 s, or to 30 s when no callback can reach PUBLIC_BASE_URL; 60 s once
+   callbacks arrive) reads the provider's record as the fallback, submits again when the provider refused for now (busy, out of credits), and
    fails a job that is not final after ``MASHUP_GIVE_UP_MINUTES``.
 4. When a snapshot brings finished tracks at URLs, ``apply`` says so and the caller
    enqueues ``tasks.copy_results`` -> ``copy_results`` here: our own copy of each audio and

@@ -214,7 +214,9 @@ UPLOAD_REFUSED = "The provider's upload service refused one of the songs."
 UPLOAD_BUSY = "The provider's upload service is busy or down; retrying."
 UPLOAD_TIMEOUT = "The provider's upload service did not answer in time; retrying."
 UPLOAD_UNREADABLE = "The provider's upload service sent an answer that could not be read; retrying."
-UPLOAD_UNREAD_SOURCE = "One of the uploaded songs could not be read from storage; staff have been told."
+UPLOAD_UNREAD_SOURCE = (
+    "One of the uploaded songs could not be read from storage; staff have been told."
+)
 
 
 def upload_message(code: int | None, *, retryable: bool) -> str:

@@ -615,7 +615,9 @@ class RemoteProvider:
                     raise
                 log.warning("job %s: the provider refused a link (%s); uploading it", job.pk, error)
             hosted = {song.position: host_link(client, job, song) for song in refused}
-            urls = [hosted.get(song.position, url) for song, url in zip(job.songs, urls, strict=True)]
+            urls = [
+                hosted.get(song.position, url) for song, url in zip(job.songs, urls, strict=True)
+            ]
             return client.submit(
                 {**job.payload, "uploadUrlList": urls}, callback_url=job.callback_url
             )

@@ -12,7 +12,6 @@ from mashup_site.mashups.models import Mashup
 from tests.conftest import Clock
 from tests.factories import MashupFactory, SourceFactory
 
-
 SONG = b"ID3 source"  # an uploaded song's bytes
 
 
