@@ -19,8 +19,9 @@
 3. The provider calls back (``callbacks.callback`` -> ``tasks.on_callback`` -> ``apply``),
    and ``poll`` (``tasks.poll_mashup``, a django-q2 ``Schedule.ONCE`` with back-off: about
    5 s growing to 60 s, or to 30 s when no callback can reach PUBLIC_BASE_URL; 60 s once
-   callbacks arrive) reads the provider's record as the fallback, submits again when the provider refused for now (busy, out of credits), and
-   fails a job that is not final after ``MASHUP_GIVE_UP_MINUTES``.
+   callbacks arrive) reads the provider's record as the fallback, submits again when the
+   provider (or its upload service) refused for now (busy, out of credits), and fails a
+   job that is not final after ``MASHUP_GIVE_UP_MINUTES``.
 4. When a snapshot brings finished tracks at URLs, ``apply`` says so and the caller
    enqueues ``tasks.copy_results`` -> ``copy_results`` here: our own copy of each audio and
    cover (the provider deletes them after 14 days).
