@@ -12,6 +12,10 @@ VAR_DIR.
 3. Provider requests per job, callbacks on and callbacks lost, for a provider that takes
    30 s / 90 s / 180 s to text / first / complete (a typical generation), on a fake clock:
    with polls run exactly when due, and on django-q2's scheduler, which wakes every ~30 s.
+4. The same job from a home server (PUBLIC_BASE_URL on loopback, MASHUP_SOURCE_DELIVERY
+   auto): two uploaded songs go to the upload service, no callback comes, polls keep the
+   30 s pace; against a public PUBLIC_BASE_URL whose callbacks were lost (60 s pace).
+   Requests (uploads + submit + polls) and when the job was seen complete.
 
     .venv/bin/python benchmarks/jobs.py [--jobs 10] [--samples 8]
 """
@@ -96,7 +100,9 @@ def serve(port: int) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
 
-def new_job(owner):  # type: ignore[no-untyped-def]
+def new_job(owner, *, uploaded: bool = False):  # type: ignore[no-untyped-def]
+    from django.core.files.base import ContentFile
+
     from mashup_site.mashups.models import Mashup, Source
 
     mashup = Mashup.objects.create(
@@ -107,6 +113,10 @@ def new_job(owner):  # type: ignore[no-untyped-def]
         payload={"customMode": False, "model": "V5", "instrumental": False, "prompt": "bench"},
     )
     for position in (1, 2):
+        if uploaded:
+            source = Source(mashup=mashup, position=position, original_name=f"{position}.mp3")
+            source.file.save(f"{position}.mp3", ContentFile(b"ID3 %d" % position), save=True)
+            continue
         Source.objects.create(
             mashup=mashup, position=position, url=f"https://example.com/{position}.mp3"
         )
@@ -211,12 +221,19 @@ def page_latency(fake: FakeApi, port: int, owner, samples: int) -> dict[str, lis
 # --- 3 ----------------------------------------------------------------------------------------
 
 
-def requests_per_job(fake: FakeApi, owner, clock, *, callbacks: bool, tick: float | None) -> int:  # type: ignore[no-untyped-def]
+COUNTED = ("submit", "record", "stream-upload", "url-upload")
+
+
+def requests_per_job(  # type: ignore[no-untyped-def]
+    fake: FakeApi, owner, clock, *, callbacks: bool, tick: float | None, uploaded: bool = False
+) -> tuple[int, float]:
+    """(requests the job cost at the provider and its upload service, seconds from the
+    submit until the job was seen complete)."""
     from mashup_site.mashups import tasks
     from mashup_site.mashups.models import Mashup
 
-    before = fake.count("submit") + fake.count("record")
-    mashup = new_job(owner)
+    before = sum(fake.count(name) for name in COUNTED)
+    mashup = new_job(owner, uploaded=uploaded)
     start = clock.now
     tasks.run_mashup(mashup.pk)
     task = fake.tasks[Mashup.objects.get(pk=mashup.pk).provider_task_id]
@@ -237,7 +254,8 @@ def requests_per_job(fake: FakeApi, owner, clock, *, callbacks: bool, tick: floa
             break
         clock.now = due
         tasks.poll_mashup(mashup.pk)
-    return fake.count("submit") + fake.count("record") - before
+    took = (clock.now - start).total_seconds()
+    return sum(fake.count(name) for name in COUNTED) - before, took
 
 
 def main() -> None:
@@ -266,6 +284,7 @@ def main() -> None:
     print(f"   progress region render (HX GET):               {summary(page['render'])}")
 
     import time_machine
+    from django.conf import settings
     from django.utils import timezone
 
     from mashup_site.providers import remote
@@ -280,9 +299,29 @@ def main() -> None:
         (None, "polls exactly when due"),
         (SCHEDULER_TICK, "scheduler wakes /30 s"),
     ):
-        on = requests_per_job(fake, owner, clock, callbacks=True, tick=tick)
-        lost = requests_per_job(fake, owner, clock, callbacks=False, tick=tick)
+        settings.PUBLIC_BASE_URL = f"http://127.0.0.1:{port}"  # the fake calls back here
+        on, _ = requests_per_job(fake, owner, clock, callbacks=True, tick=tick)
+        settings.PUBLIC_BASE_URL = "https://mashups.example.com"  # public, callbacks lost
+        lost, _ = requests_per_job(fake, owner, clock, callbacks=False, tick=tick)
         print(f"   {label:24} callbacks on: {on:3d}   callbacks lost: {lost:3d}")
+    print("4. uploaded songs, callbacks lost: requests (uploads + submit + polls), seen complete")
+    settings.MASHUP_UPLOAD_BASE_URL = fake.upload_url
+    for tick, label in (
+        (None, "polls exactly when due"),
+        (SCHEDULER_TICK, "scheduler wakes /30 s"),
+    ):
+        settings.PUBLIC_BASE_URL = f"http://127.0.0.1:{port}"  # a home server: upload, 30 s
+        home, home_s = requests_per_job(
+            fake, owner, clock, callbacks=False, tick=tick, uploaded=True
+        )
+        settings.PUBLIC_BASE_URL = "https://mashups.example.com"  # public: our links, 60 s
+        public, public_s = requests_per_job(
+            fake, owner, clock, callbacks=False, tick=tick, uploaded=True
+        )
+        print(
+            f"   {label:24} home server: {home:3d} requests, {home_s:4.0f} s   "
+            f"public URL: {public:3d} requests, {public_s:4.0f} s"
+        )
     travel.stop()
     fake.stop()
     shutil.rmtree(var_dir, ignore_errors=True)

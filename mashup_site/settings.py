@@ -327,6 +327,15 @@ MASHUP_API_TIMEOUT = env_int("MASHUP_API_TIMEOUT", 20, minimum=1)
 MASHUP_WEBHOOK_HMAC_KEY = env_str("MASHUP_WEBHOOK_HMAC_KEY", "")
 # Uploaded sources are served to the remote provider at unguessable URLs for this long.
 MASHUP_SOURCE_URL_HOURS = env_int("MASHUP_SOURCE_URL_HOURS", 24, minimum=1)
+# How uploaded songs reach the remote provider (providers/delivery.py): ``link`` serves them
+# at the secret links above (PUBLIC_BASE_URL must be reachable from the internet), ``upload``
+# sends them to the reseller's upload service, ``auto`` uploads when PUBLIC_BASE_URL is a
+# loopback, private or link-local address or a local name.
+MASHUP_SOURCE_DELIVERY = env_choice("MASHUP_SOURCE_DELIVERY", "auto", ("auto", "link", "upload"))
+# The reseller's upload service: a host of its own, the same key (docs/api-contract.md).
+MASHUP_UPLOAD_BASE_URL = env_str(
+    "MASHUP_UPLOAD_BASE_URL", "https://sunoapiorg.redpandaai.co"
+).rstrip("/")
 # Fetching a source URL for the local engine, or a result for our copy.
 MASHUP_FETCH_MAX_MB = env_int("MASHUP_FETCH_MAX_MB", UPLOAD_MAX_MB, minimum=1)
 MASHUP_FETCH_TIMEOUT = env_int("MASHUP_FETCH_TIMEOUT", 120, minimum=1)

@@ -100,6 +100,43 @@ def test_the_change_page_shows_the_payload_task_stages_and_response_read_only(
     assert "tracks-TOTAL_FORMS" in html  # the tracks inline
 
 
+def test_staff_see_which_delivery_a_job_used_and_filter_by_it(staff_client: Client, owner) -> None:
+    uploaded = finished_mashup(owner=owner, provider="remote", source_delivery="upload")
+    uploaded.sources.filter(position=1).update(
+        hosted_url="https://files.example.org/song-1.mp3", hosted_at=timezone.now()
+    )
+    linked = finished_mashup(owner=owner, provider="remote", source_delivery="link")
+    html = staff_client.get(
+        reverse("admin:mashups_mashup_change", args=[uploaded.pk])
+    ).content.decode()
+    assert "field-source_delivery" in html and 'name="source_delivery"' not in html
+    assert "Upload service" in html
+    assert "https://files.example.org/song-1.mp3" in html  # the song's copy, in the inline
+    for value, expected in (("upload", uploaded), ("link", linked)):
+        response = staff_client.get(f"{CHANGELIST}?source_delivery__exact={value}")
+        assert list(response.context["cl"].result_list) == [expected]
+    assert "By source delivery" in staff_client.get(CHANGELIST).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("provider", "base_url", "said"),
+    [
+        ("remote", "http://127.0.0.1:8000", True),
+        ("remote", "http://nas.local:8000", True),
+        ("remote", "https://mashups.example.com", False),
+        ("local", "http://127.0.0.1:8000", False),  # the local engine needs no callbacks
+    ],
+)
+def test_the_jobs_list_says_when_callbacks_cannot_reach_us(
+    staff_client: Client, settings, provider, base_url, said
+) -> None:
+    settings.MASHUP_PROVIDER, settings.PUBLIC_BASE_URL = provider, base_url
+    html = staff_client.get(CHANGELIST).content.decode()
+    assert ("callbacks will not arrive" in html) is said
+    if said:
+        assert "polling" in html and "upload service" in html
+
+
 def test_what_was_asked_and_the_status_are_records_staff_cannot_rewrite(
     staff_client: Client, owner
 ) -> None:

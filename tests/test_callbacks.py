@@ -176,6 +176,13 @@ def test_local_jobs_never_serve_their_sources(owner) -> None:
     assert Client().get(source_url(mashup)).status_code == 404
 
 
+def test_songs_sent_to_the_upload_service_are_not_served_at_our_links(owner) -> None:
+    """Nobody needs our link once the provider has the song from its upload service."""
+    mashup = remote_job(owner, uploaded=True)
+    Mashup.objects.filter(pk=mashup.pk).update(source_delivery="upload")
+    assert Client().get(source_url(mashup)).status_code == 404
+
+
 def test_a_guessed_source_token_is_404(owner) -> None:
     remote_job(owner, uploaded=True)
     url = reverse("mashups:source_file", args=["guess"])

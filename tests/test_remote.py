@@ -3,14 +3,24 @@ sleep is a recorder, the throttle's clock is fake)."""
 
 from __future__ import annotations
 
+import base64
+import io
 import logging
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from mashup_site.mashups.models import SubmitSlot
 from mashup_site.providers import throttle
-from mashup_site.providers.base import MESSAGES, ProviderError, Status
+from mashup_site.providers.base import (
+    MESSAGES,
+    UPLOAD_UNREADABLE,
+    Job,
+    ProviderError,
+    Song,
+    Status,
+)
 from mashup_site.providers.remote import (
     Client,
     RemoteProvider,
@@ -280,3 +290,297 @@ def test_submissions_through_the_app_are_throttled(
             client.submit(PAYLOAD, callback_url=CALLBACK)
     assert fake_api.count("submit") == 3
     assert fake_clock.slept == [10.0]
+
+
+# --- the upload service (docs/api-contract.md, "Upload service") --------------------------------
+
+SONG = bytes(range(256)) * 4096  # 1 MiB
+
+
+class ReadRecorder(io.BytesIO):
+    """A stored song that remembers how much each read asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.reads: list[int] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.reads.append(-1 if size is None else size)
+        return super().read(size)
+
+
+@pytest.fixture
+def uploads(fake_api, fake_clock):
+    provider = Client(
+        base_url=fake_api.url,
+        api_key=fake_api.key,
+        upload_base_url=fake_api.upload_url,
+        timeout=2,
+        sleep=fake_clock.sleep,
+    )
+    yield provider
+    provider.close()
+
+
+def test_a_song_is_streamed_to_the_upload_service_in_chunks(uploads, fake_api) -> None:
+    handles: list[ReadRecorder] = []
+
+    def opener() -> ReadRecorder:
+        handles.append(ReadRecorder(SONG))
+        return handles[-1]
+
+    url = uploads.upload_file(opener, file_name="First song.mp3")
+    (upload,) = fake_api.uploads
+    assert url == upload.download_url and url.startswith(fake_api.upload_url + "/uploads/")
+    assert (upload.endpoint, upload.upload_path, upload.data) == (
+        "stream-upload",
+        "mashup-sources",
+        SONG,
+    )
+    assert upload.file_name == "First_song.mp3"
+    assert fake_api.requests == [("stream-upload", f"Bearer {fake_api.key}")]
+    (handle,) = handles
+    assert handle.closed
+    assert max(handle.reads) <= 64 * 1024 and -1 not in handle.reads  # never read whole
+
+
+def test_uploads_go_to_the_upload_services_own_host(fake_api, fake_clock) -> None:
+    provider = Client(base_url=fake_api.url, api_key=fake_api.key, sleep=fake_clock.sleep)
+    with pytest.raises(ProviderError) as caught:  # the API's host has no upload service
+        provider.upload_file(lambda: io.BytesIO(b"ID3"), file_name="a.mp3")
+    assert caught.value.code == 404 and caught.value.permanent
+    assert fake_api.uploads == []
+
+
+def test_a_link_is_handed_to_the_url_upload(uploads, fake_api) -> None:
+    url = uploads.upload_url("https://example.com/song.mp3", file_name="song.mp3")
+    (upload,) = fake_api.uploads
+    assert (upload.endpoint, upload.file_url, upload.download_url) == (
+        "url-upload",
+        "https://example.com/song.mp3",
+        url,
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (401, MESSAGES[401]),
+        (402, MESSAGES[402]),
+        (413, "One of the songs is too large for the provider's upload service."),
+        (400, "The provider's upload service refused one of the songs."),
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["stream-upload", "url-upload"])
+def test_upload_refusals_are_permanent_in_plain_words(uploads, fake_api, code, message, endpoint):
+    fake_api.script(endpoint, code, {"code": code, "msg": "no"})
+    with pytest.raises(ProviderError) as caught:
+        if endpoint == "url-upload":
+            uploads.upload_url("https://example.com/a.mp3", file_name="a.mp3")
+        else:
+            uploads.upload_file(lambda: io.BytesIO(b"ID3"), file_name="a.mp3")
+    assert caught.value.permanent and caught.value.code == code
+    assert str(caught.value) == message
+    assert fake_api.count(endpoint) == 1 and fake_api.uploads == []
+
+
+@pytest.mark.parametrize("code", [429, 455, 500, 502, 503, 504])
+def test_upload_errors_of_the_moment_are_retried(uploads, fake_api, fake_clock, code) -> None:
+    fake_api.script("stream-upload", code, {"code": code, "msg": "busy"})
+    assert uploads.upload_file(lambda: io.BytesIO(SONG), file_name="a.mp3")
+    assert fake_api.count("stream-upload") == 2 and fake_clock.slept == [1.0]
+    assert fake_api.uploads[0].data == SONG  # the file was read again from its start
+
+
+def test_an_upload_busy_for_long_is_retryable_in_plain_words(uploads, fake_api) -> None:
+    for _ in range(4):
+        fake_api.script("stream-upload", 503, b"<html>unavailable</html>")
+    with pytest.raises(ProviderError) as caught:
+        uploads.upload_file(lambda: io.BytesIO(b"ID3"), file_name="a.mp3")
+    assert not caught.value.permanent and not caught.value.maybe_accepted
+    assert str(caught.value) == "The provider's upload service is busy or down; retrying."
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        {"code": 200, "msg": "success", "data": None},
+        {"code": 200, "msg": "success", "data": {"downloadUrl": "javascript:alert(1)"}},
+    ],
+)
+def test_an_unreadable_upload_answer_is_retried_then_said_plainly(uploads, fake_api, body):
+    for _ in range(4):
+        fake_api.script("stream-upload", 200, body)
+    with pytest.raises(ProviderError) as caught:
+        uploads.upload_file(lambda: io.BytesIO(b"ID3"), file_name="a.mp3")
+    assert not caught.value.permanent
+    assert str(caught.value) == UPLOAD_UNREADABLE
+    assert fake_api.count("stream-upload") == 4
+
+
+def test_a_slow_upload_times_out_and_may_be_sent_again(fake_api, fake_clock) -> None:
+    """Unlike a submit, an upload that timed out is safe to send again: it bills nothing."""
+    provider = Client(
+        base_url=fake_api.url,
+        api_key=fake_api.key,
+        upload_base_url=fake_api.upload_url,
+        timeout=0.2,
+        max_retries=1,
+        sleep=fake_clock.sleep,
+    )
+    fake_api.upload_delay = 0.5
+    with pytest.raises(ProviderError) as caught:
+        provider.upload_file(lambda: io.BytesIO(b"ID3"), file_name="a.mp3")
+    assert caught.value.code == 408 and not caught.value.permanent
+    assert not caught.value.maybe_accepted
+    assert str(caught.value) == "The provider's upload service did not answer in time; retrying."
+    assert fake_api.count("stream-upload") == 2
+
+
+def test_a_song_that_cannot_be_read_from_storage_is_a_permanent_error(uploads, fake_api):
+    def missing() -> io.BytesIO:
+        raise FileNotFoundError("sources/ab/cd/gone.mp3")
+
+    with pytest.raises(ProviderError) as caught:
+        uploads.upload_file(missing, file_name="a.mp3")
+    assert caught.value.permanent and fake_api.uploads == []
+
+
+def test_the_fakes_base64_upload_speaks_the_contract(fake_api) -> None:
+    """The app streams every song (one path for every size); the fake still answers the
+    base64 upload as documented, data URL or bare base64."""
+    for data in ("data:audio/mpeg;base64," + base64.b64encode(b"ID3 a").decode(), "SUQzIGI="):
+        answer = httpx.post(
+            fake_api.upload_url + "/api/file-base64-upload",
+            json={"base64Data": data, "uploadPath": "p", "fileName": "x.mp3"},
+            headers={"Authorization": f"Bearer {fake_api.key}"},
+        ).json()
+        assert answer["code"] == 200
+        assert httpx.get(answer["data"]["downloadUrl"]).content in (b"ID3 a", b"ID3 b")
+    assert [u.endpoint for u in fake_api.uploads] == ["base64-upload"] * 2
+
+
+# --- the provider delivers the songs ----------------------------------------------------------
+
+
+def job_of(*songs: Song, delivery: str = "upload", hosted: list | None = None) -> Job:
+    payload = {k: v for k, v in PAYLOAD.items() if k != "uploadUrlList"}
+    return Job(
+        pk=1,
+        payload=payload,
+        songs=songs,
+        callback_url=CALLBACK,
+        delivery=delivery,
+        hosted=(lambda position, url: hosted.append((position, url)))
+        if hosted is not None
+        else None,
+    )
+
+
+def uploaded(position: int, served: str = "") -> Song:
+    return Song(
+        position=position,
+        name=f"song-{position}.mp3",
+        served_url=served or f"http://127.0.0.1:8000/sources/token-{position}/",
+        open=lambda: io.BytesIO(b"ID3 song %d" % position),
+    )
+
+
+@pytest.fixture
+def remote_settings(fake_api, settings):
+    settings.MASHUP_UPLOAD_BASE_URL = fake_api.upload_url
+    return fake_api
+
+
+@pytest.mark.django_db
+def test_upload_delivery_submits_the_upload_services_urls(remote_settings) -> None:
+    api, hosted = remote_settings, []
+    task_id = RemoteProvider().start(job_of(uploaded(1), uploaded(2), hosted=hosted), print)
+    urls = [u.download_url for u in api.uploads]
+    assert task_id == api.task.task_id
+    assert api.task.payload["uploadUrlList"] == urls
+    assert hosted == [(1, urls[0]), (2, urls[1])]  # told before the submit
+    assert [u.data for u in api.uploads] == [b"ID3 song 1", b"ID3 song 2"]
+
+
+@pytest.mark.django_db
+def test_a_song_already_on_the_upload_service_is_not_uploaded_again(remote_settings) -> None:
+    api = remote_settings
+    earlier = Song(position=1, name="a.mp3", hosted_url="https://cdn.example.org/a.mp3")
+    RemoteProvider().start(job_of(earlier, uploaded(2)), print)
+    assert api.task.payload["uploadUrlList"][0] == "https://cdn.example.org/a.mp3"
+    assert len(api.uploads) == 1
+
+
+@pytest.mark.django_db
+def test_link_delivery_submits_our_secret_links(remote_settings) -> None:
+    api = remote_settings
+    RemoteProvider().start(job_of(uploaded(1), uploaded(2), delivery="link"), print)
+    assert api.task.payload["uploadUrlList"] == [
+        "http://127.0.0.1:8000/sources/token-1/",
+        "http://127.0.0.1:8000/sources/token-2/",
+    ]
+    assert api.uploads == []
+
+
+@pytest.mark.django_db
+def test_a_refused_link_goes_through_the_url_upload_and_is_submitted_once_more(remote_settings):
+    api, hosted = remote_settings, []
+    api.refuse_links = True
+    link = Song(position=1, name="mine.mp3", link="https://example.com/mine.mp3")
+    RemoteProvider().start(job_of(link, uploaded(2), hosted=hosted), print)
+    assert api.count("submit") == 2
+    assert [u.endpoint for u in api.uploads] == ["stream-upload", "url-upload"]
+    assert api.uploads[1].file_url == "https://example.com/mine.mp3"
+    assert api.task.payload["uploadUrlList"] == [
+        api.uploads[1].download_url,
+        api.uploads[0].download_url,
+    ]
+    assert [position for position, _ in hosted] == [2, 1]
+
+
+@pytest.mark.django_db
+def test_a_refusal_of_our_own_links_is_not_retried(remote_settings) -> None:
+    api = remote_settings
+    api.refuse_links = True
+    with pytest.raises(ProviderError) as caught:
+        RemoteProvider().start(job_of(uploaded(1), uploaded(2), delivery="link"), print)
+    assert caught.value.code == 451 and str(caught.value) == MESSAGES[451]
+    assert api.count("submit") == 1 and api.uploads == []
+
+
+@pytest.mark.django_db
+def test_links_refused_again_after_their_upload_fail_for_good(remote_settings) -> None:
+    api = remote_settings
+    api.refuse_links = True
+    api.script("submit", 200, {"code": 451, "msg": "File fetch failed"})
+    api.script("submit", 200, {"code": 451, "msg": "File fetch failed"})
+    link = Song(position=1, name="mine.mp3", link="https://example.com/mine.mp3")
+    with pytest.raises(ProviderError) as caught:
+        RemoteProvider().start(job_of(link, uploaded(2)), print)
+    assert caught.value.code == 451
+    assert api.count("submit") == 2 and api.count("url-upload") == 1  # once, no more
+
+
+# --- what the fake asked of others --------------------------------------------------------------
+
+
+def test_the_fake_records_every_request_it_makes_to_our_server(fake_api) -> None:
+    ours = "http://127.0.0.1:9"  # nobody listens: the attempt counts all the same
+    fake_api.fetch_sources = True
+    client = Client(base_url=fake_api.url, api_key=fake_api.key, timeout=2)
+    client.submit(
+        {**PAYLOAD, "uploadUrlList": [f"{ours}/sources/a/", f"{ours}/sources/b/"]},
+        callback_url=f"{ours}/callbacks/t/",
+    )
+    fake_api.deliver(kinds=("text",))
+    assert fake_api.task.source_statuses == [0, 0]
+    assert fake_api.requests_to(ours) == [
+        f"{ours}/sources/a/",
+        f"{ours}/sources/b/",
+        f"{ours}/callbacks/t/",
+    ]
+    with pytest.raises(AssertionError, match="requested our server 3 times"):
+        fake_api.assert_never_requested(ours)
+    fake_api.assert_never_requested("http://127.0.0.1:8")  # another server: never asked

@@ -91,6 +91,10 @@ def test_it_keeps_its_generated_secret_key_across_starts(tmp_path) -> None:
         ({"RETENTION_DAYS": "0"}, "RETENTION_DAYS=0 must be at least 1"),
         ({"MASHUP_PROVIDER": "cloud"}, "MASHUP_PROVIDER='cloud' must be one of local, remote"),
         ({"MASHUP_PROVIDER": "remote"}, "MASHUP_PROVIDER=remote needs MASHUP_API_KEY"),
+        (
+            {"MASHUP_SOURCE_DELIVERY": "cloud"},
+            "MASHUP_SOURCE_DELIVERY='cloud' must be one of auto, link, upload",
+        ),
         ({"Q_TIMEOUT": "600", "Q_RETRY": "600"}, "Q_RETRY (600) must be longer than Q_TIMEOUT"),
     ],
 )

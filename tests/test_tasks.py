@@ -279,6 +279,7 @@ def test_a_late_success_does_not_revive_a_failed_job(app, job) -> None:
 
 def test_it_gives_up_after_the_configured_minutes(app, job, clock, settings) -> None:
     settings.MASHUP_GIVE_UP_MINUTES = 30
+    settings.PUBLIC_BASE_URL = "https://mashups.example.com"  # callbacks could reach us
     app.callbacks, app.stuck = (), True
     tasks.run_mashup(job.pk)
     failed = drive(job.pk, clock)
@@ -287,6 +288,21 @@ def test_it_gives_up_after_the_configured_minutes(app, job, clock, settings) -> 
     assert 29 * 60 < (failed.failed_at - failed.submitted_at).total_seconds() < 32 * 60
     # back-off: about 5 s growing to 60 s, so half an hour costs a few dozen polls
     assert 25 < app.count("record") < 40
+
+
+def test_without_callbacks_polling_keeps_the_documented_30_second_pace(
+    app, job, clock, settings
+) -> None:
+    """PUBLIC_BASE_URL on loopback: no callback can come, so polls never slow past the
+    contract's "about every 30 s" (docs/api-contract.md, "Poll")."""
+    settings.MASHUP_GIVE_UP_MINUTES = 30
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    app.callbacks, app.stuck = (), True
+    tasks.run_mashup(job.pk)
+    failed = drive(job.pk, clock, limit=120)
+    assert failed.status == Status.FAILED
+    assert 55 < app.count("record") < 70  # half an hour at most every 30 s
+    assert runner.next_delay(20, cap=runner.poll_cap()) == 30.0
 
 
 def test_poll_delays_grow_from_5_to_60_seconds() -> None:
@@ -332,3 +348,144 @@ def test_the_job_is_enqueued_only_after_commit(job) -> None:
 
 def test_django_q_retries_only_after_a_task_may_have_timed_out(settings) -> None:
     assert settings.Q_CLUSTER["retry"] > settings.Q_CLUSTER["timeout"]
+
+
+# --- source delivery (MASHUP_SOURCE_DELIVERY) -------------------------------------------------
+
+
+@pytest.fixture
+def uploaded_job(owner) -> Mashup:
+    return remote_job(owner, uploaded=True)
+
+
+@pytest.fixture
+def behind_nat(app, settings, live_server):
+    """A home server: PUBLIC_BASE_URL on loopback (``auto`` uploads); the provider cannot
+    call back, so polling follows the job, and it downloads every source like the real one."""
+    settings.MASHUP_SOURCE_DELIVERY = "auto"
+    settings.MASHUP_UPLOAD_BASE_URL = app.upload_url
+    app.callbacks, app.fetch_sources = (), True
+    return app
+
+
+def test_behind_nat_a_job_completes_without_the_provider_ever_reaching_us(
+    behind_nat, uploaded_job, clock, live_server
+) -> None:
+    tasks.run_mashup(uploaded_job.pk)
+    done = drive(uploaded_job.pk, clock)
+    assert_complete_with_copies(done)
+    behind_nat.assert_never_requested(live_server.url)
+    assert [u.data for u in behind_nat.uploads] == [b"ID3 source", b"ID3 source"]
+    assert behind_nat.task.payload["uploadUrlList"] == [u.download_url for u in behind_nat.uploads]
+    assert behind_nat.task.source_statuses == [200, 200]  # it downloaded them from the service
+    assert done.source_delivery == "upload"
+    assert [s.hosted_url for s in done.sources.all()] == behind_nat.task.payload["uploadUrlList"]
+
+
+def test_with_link_delivery_the_provider_downloads_our_secret_links(
+    app, uploaded_job, settings, live_server
+) -> None:
+    settings.MASHUP_SOURCE_DELIVERY = "link"
+    app.fetch_sources = True
+    tasks.run_mashup(uploaded_job.pk)
+    assert app.task.source_statuses == [200, 200]
+    assert len(app.requests_to(live_server.url + "/sources/")) == 2
+    assert app.uploads == []
+    app.deliver()
+    done = reload(uploaded_job)
+    assert_complete_with_copies(done)
+    assert done.source_delivery == "link"
+
+
+def test_a_redelivered_job_uploads_and_submits_once(behind_nat, uploaded_job) -> None:
+    tasks.run_mashup(uploaded_job.pk)
+    tasks.run_mashup(uploaded_job.pk)
+    assert len(behind_nat.uploads) == 2 and behind_nat.count("submit") == 1
+
+
+def test_a_submission_refused_for_now_reuses_the_uploads(behind_nat, uploaded_job, clock) -> None:
+    for _ in range(4):
+        behind_nat.script("submit", 429, {"code": 429, "msg": "busy"})
+    tasks.run_mashup(uploaded_job.pk)
+    assert reload(uploaded_job).error_message == MESSAGES[429]
+    done = drive(uploaded_job.pk, clock)
+    assert_complete_with_copies(done)
+    assert behind_nat.count("submit") == 5
+    assert len(behind_nat.uploads) == 2  # the next poll submitted the same copies
+
+
+def test_an_upload_service_down_for_a_while_is_waited_out(behind_nat, uploaded_job, clock):
+    for _ in range(4):
+        behind_nat.script("stream-upload", 503, {"code": 503, "msg": "unavailable"})
+    tasks.run_mashup(uploaded_job.pk)
+    waiting = reload(uploaded_job)
+    assert not waiting.is_final
+    assert waiting.error_message == "The provider's upload service is busy or down; retrying."
+    assert behind_nat.count("submit") == 0  # nothing submitted, nothing charged
+    assert_complete_with_copies(drive(uploaded_job.pk, clock))
+    assert behind_nat.count("submit") == 1 and len(behind_nat.uploads) == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (401, MESSAGES[401]),
+        (402, MESSAGES[402]),
+        (413, "One of the songs is too large for the provider's upload service."),
+    ],
+)
+def test_an_upload_refused_for_good_fails_the_job_before_any_submit(
+    behind_nat, uploaded_job, code, message
+) -> None:
+    behind_nat.script("stream-upload", code, {"code": code, "msg": "no"})
+    tasks.run_mashup(uploaded_job.pk)
+    failed = reload(uploaded_job)
+    assert (failed.status, failed.error_code, failed.error_message) == (
+        Status.FAILED,
+        code,
+        message,
+    )
+    assert behind_nat.count("submit") == 0
+
+
+def test_a_job_tried_again_reuses_its_uploads_while_the_service_keeps_them(
+    behind_nat, uploaded_job, clock
+) -> None:
+    behind_nat.script("submit", 200, {"code": 501, "msg": "generation failed"})
+    tasks.run_mashup(uploaded_job.pk)
+    assert reload(uploaded_job).status == Status.FAILED
+    clock.advance(3600)
+    assert tasks.enqueue_retry(reload(uploaded_job))  # runs at once (django-q2's sync mode)
+    assert_complete_with_copies(drive(uploaded_job.pk, clock))
+    assert len(behind_nat.uploads) == 2 and behind_nat.count("submit") == 2
+
+
+def test_uploads_older_than_the_services_keeping_time_are_made_again(
+    behind_nat, uploaded_job, clock
+) -> None:
+    behind_nat.script("submit", 200, {"code": 501, "msg": "generation failed"})
+    tasks.run_mashup(uploaded_job.pk)
+    clock.advance(runner.HOSTED_FOR.total_seconds() + 60)
+    assert tasks.enqueue_retry(reload(uploaded_job))
+    assert_complete_with_copies(drive(uploaded_job.pk, clock))
+    assert len(behind_nat.uploads) == 4
+
+
+def test_another_job_with_the_same_song_reuses_its_upload(behind_nat, uploaded_job, owner, clock):
+    tasks.run_mashup(uploaded_job.pk)
+    drive(uploaded_job.pk, clock)
+    again = remote_job(owner, uploaded=True)  # the same bytes, stored once
+    tasks.run_mashup(again.pk)
+    assert_complete_with_copies(drive(again.pk, clock))
+    assert len(behind_nat.uploads) == 2
+
+
+def test_links_the_provider_refuses_go_through_the_url_upload(behind_nat, job, clock) -> None:
+    behind_nat.refuse_links = True
+    tasks.run_mashup(job.pk)
+    done = drive(job.pk, clock)
+    assert_complete_with_copies(done)
+    assert [u.endpoint for u in behind_nat.uploads] == ["url-upload", "url-upload"]
+    assert [u.file_url for u in behind_nat.uploads] == [s.url for s in done.sources.all()]
+    assert behind_nat.count("submit") == 2
+    assert done.source_delivery == "upload"

@@ -25,7 +25,7 @@ from django_q.models import Schedule
 from mashup_site import providers
 from mashup_site.providers.base import ProviderError
 
-from . import jobs, retention, storage, tasks
+from . import checks, jobs, retention, storage, tasks
 from .models import Mashup, Source, Track
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,17 @@ class RecordInline(admin.TabularInline):
 
 class SourceInline(RecordInline):
     model = Source
-    fields = ("position", "original_name", "url", "format_name", "duration", "size", "file")
+    fields = (
+        "position",
+        "original_name",
+        "url",
+        "format_name",
+        "duration",
+        "size",
+        "file",
+        "hosted_url",
+        "hosted_at",
+    )
     readonly_fields = fields
 
 
@@ -76,7 +86,15 @@ class MashupAdmin(admin.ModelAdmin):
         "created_at",
         "expires",
     )
-    list_filter = ("status", "provider", "model", "custom_mode", "instrumental", "keep_forever")
+    list_filter = (
+        "status",
+        "provider",
+        "source_delivery",
+        "model",
+        "custom_mode",
+        "instrumental",
+        "keep_forever",
+    )
     search_fields = ("title", "style", "prompt", "owner__username", "provider_task_id")
     list_select_related = ("owner",)
     date_hierarchy = "created_at"
@@ -89,6 +107,7 @@ class MashupAdmin(admin.ModelAdmin):
         "owner",
         "status",
         "provider",
+        "source_delivery",
         "model",
         "custom_mode",
         "instrumental",
@@ -129,6 +148,7 @@ class MashupAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     "provider_task_id",
+                    "source_delivery",
                     "error_code",
                     "error_message",
                     "analysis_text",
@@ -221,6 +241,13 @@ class MashupAdmin(admin.ModelAdmin):
         if done < chosen and which:
             text += f" Only {which} mashups qualify."
         self.message_user(request, text, messages.SUCCESS if done else messages.WARNING)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # Said where staff look at jobs: callbacks cannot reach us, polling follows the jobs.
+        extra_context = {**(extra_context or {}), "callbacks_notice": checks.callbacks_notice()}
+        return super().changelist_view(request, extra_context)
 
     # --- the provider's credits -----------------------------------------------------------
 

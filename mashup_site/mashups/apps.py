@@ -8,7 +8,7 @@ class MashupsConfig(AppConfig):
     verbose_name = "Mashups"
 
     def ready(self) -> None:
-        from . import retention, tasks
+        from . import checks, retention, tasks  # noqa: F401 (checks registers itself)
 
         # After every migrate (not a data migration): the retention sweeper's schedule and
         # the reconciler's.

@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from mashup_site import providers
+from mashup_site.providers import delivery
 from mashup_site.providers.base import InvalidPayload
 from mashup_site.providers.remote import (
     SIGNATURE_MAX_SKEW,
@@ -87,7 +88,8 @@ def _signature_ok(request: HttpRequest, task_id: str) -> bool:
 @require_GET
 def source_file(request: HttpRequest, token: str) -> HttpResponseBase:
     """An uploaded source, for a provider that fetches songs, only while its job may still
-    need it: a job that is not final, for at most MASHUP_SOURCE_URL_HOURS."""
+    need it: a job that is not final, for at most MASHUP_SOURCE_URL_HOURS, and not once
+    its songs went to the provider's upload service instead."""
     fetching = providers.fetching_sources()
     source = get_object_or_404(
         Source.objects.select_related("mashup").filter(mashup__provider__in=fetching),
@@ -95,6 +97,7 @@ def source_file(request: HttpRequest, token: str) -> HttpResponseBase:
     )
     mashup = source.mashup
     expires = mashup.created_at + timedelta(hours=settings.MASHUP_SOURCE_URL_HOURS)
-    if not source.file or mashup.is_final or timezone.now() > expires:
+    uploaded = mashup.source_delivery == delivery.UPLOAD
+    if not source.file or mashup.is_final or timezone.now() > expires or uploaded:
         raise Http404("This link has expired.")
     return storage.serve(str(source.file.name), filename=source.original_name or None)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from mashup_site.providers.base import TaskSnapshot, TrackResult, user_message
 
 from . import storage
-from .models import STAGE_FIELDS, Mashup, Status, Track, advances, new_token
+from .models import STAGE_FIELDS, Mashup, Source, Status, Track, advances, new_token
 
 # Everything a run writes, back to how a new job starts.
 RESET = {
@@ -41,6 +41,7 @@ RESET = {
     "expires_at": None,
     "enqueued_at": None,
     "attempts": 0,
+    "source_delivery": "",
 }
 DIED = (
     "The worker making this mashup stopped {attempts} times before it was finished, so it "
@@ -113,6 +114,20 @@ def release_submission(pk: int, notice: str) -> None:
     """The provider refused the submission (busy, out of credits): the next poll tries again,
     and the person sees why it waits."""
     Mashup.objects.filter(pk=pk, provider_task_id="").update(claimed_at=None, error_message=notice)
+
+
+def record_delivery(pk: int, delivery: str) -> None:
+    """How this submission delivers its uploaded songs (staff see it in the admin)."""
+    Mashup.objects.filter(pk=pk).update(source_delivery=delivery)
+
+
+def record_hosted(pk: int, position: int, url: str) -> None:
+    """A song's copy on the provider's upload service, saved as soon as it exists, before
+    the submit: a job submitted again (refused for now, tried again) reuses it."""
+    Source.objects.filter(mashup_id=pk, position=position).update(
+        hosted_url=url, hosted_at=timezone.now()
+    )
+    Mashup.objects.filter(pk=pk).update(source_delivery="upload")
 
 
 def record_task_id(pk: int, task_id: str) -> None:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mashup_site import providers
-from mashup_site.providers import contract
+from mashup_site.providers import contract, delivery
 from mashup_site.providers.base import Status
 
 
@@ -177,6 +177,11 @@ class Mashup(models.Model):
     prompt = models.TextField(blank=True)
 
     provider = models.CharField(max_length=16, choices=providers.CHOICES, default="local")
+    # How its uploaded songs reached a provider that downloads them (providers/delivery.py),
+    # recorded at submission; empty for the local engine and until then.
+    source_delivery = models.CharField(
+        "source delivery", max_length=8, choices=delivery.CHOICES, blank=True
+    )
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
@@ -319,6 +324,10 @@ class Source(models.Model):
     duration = models.FloatField(null=True, blank=True)
     # For the remote provider, which must download uploaded sources from us.
     access_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    # Its copy on the provider's upload service (an upload, or a link the provider refused
+    # to fetch), reused while the service keeps it (runner.HOSTED_FOR).
+    hosted_url = models.URLField(blank=True, max_length=2000)
+    hosted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["mashup", "position"]

@@ -11,12 +11,17 @@
      the job to another once the lease lapses, at most ``MASHUP_MAX_ATTEMPTS`` times.
    - any other provider is **submitted** once (``submit``): the claim is saved before the
      request (``jobs.claim_submission``), so a retry after a crash never submits twice, and
-     the first poll is scheduled before the request for the same reason.
+     the first poll is scheduled before the request for the same reason. Its songs reach
+     it by ``source_delivery`` (MASHUP_SOURCE_DELIVERY, ``providers/delivery.py``): our
+     secret links, or the provider's upload service, each upload saved on its song
+     (``jobs.record_hosted``) before the submit, so that a job submitted again (refused
+     for now) or tried again reuses it (``hosted_url``, for ``HOSTED_FOR``).
 3. The provider calls back (``callbacks.callback`` -> ``tasks.on_callback`` -> ``apply``),
    and ``poll`` (``tasks.poll_mashup``, a django-q2 ``Schedule.ONCE`` with back-off: about
-   5 s growing to 60 s; 60 s once callbacks arrive) reads the provider's record as the
-   fallback, submits again when the provider refused for now (busy, out of credits), and
-   fails a job that is not final after ``MASHUP_GIVE_UP_MINUTES``.
+   5 s growing to 60 s, or to 30 s when no callback can reach PUBLIC_BASE_URL; 60 s once
+   callbacks arrive) reads the provider's record as the fallback, submits again when the
+   provider (or its upload service) refused for now (busy, out of credits), and fails a
+   job that is not final after ``MASHUP_GIVE_UP_MINUTES``.
 4. When a snapshot brings finished tracks at URLs, ``apply`` says so and the caller
    enqueues ``tasks.copy_results`` -> ``copy_results`` here: our own copy of each audio and
    cover (the provider deletes them after 14 days).
@@ -48,7 +53,7 @@ from django_q.models import Schedule
 from django_q.tasks import schedule
 
 from mashup_site import providers
-from mashup_site.providers import download
+from mashup_site.providers import delivery, download
 from mashup_site.providers.base import Job, Provider, ProviderError, Song, Status, TaskSnapshot
 
 from . import jobs, storage
@@ -60,6 +65,12 @@ TASKS = "mashup_site.mashups.tasks"  # django-q2 stores task names: keep them
 POLL_FIRST_DELAY = 5.0
 POLL_GROWTH = 1.5
 POLL_MAX_DELAY = 60.0
+# Without callbacks (PUBLIC_BASE_URL cannot be reached from the internet), polling is the
+# only way we hear back: at the contract's pace, about every 30 s ("Poll").
+POLL_UNHEARD_MAX_DELAY = 30.0
+# A song's copy on the upload service is reused for this long: the service deletes files
+# after 3 days (24 hours on kie.ai), and the provider downloads them while it works.
+HOSTED_FOR = timedelta(hours=20)
 TIMED_OUT = "Timed out: the mashup was not finished within {minutes} minutes, so it was stopped."
 UNEXPECTED = "The mashup engine hit an unexpected problem; staff have been told."
 
@@ -127,6 +138,7 @@ def submit(pk: int, provider: Provider) -> None:
         return
     schedule_poll(pk, POLL_FIRST_DELAY)
     job = job_of(Mashup.objects.get(pk=pk))
+    jobs.record_delivery(pk, job.delivery)
     jobs.count_request(pk)
     try:
         task_id = provider.start(job, partial(record, pk))
@@ -164,8 +176,19 @@ def poll(pk: int) -> bool:
         copy = _read_record(mashup, provider)
     # Callbacks carry the fast path once they arrive; polling is then only the fallback.
     slow = Mashup.objects.filter(pk=pk, callbacks_received__gt=0).exists()
-    schedule_poll(pk, POLL_MAX_DELAY if slow else next_delay(mashup.polls))
+    schedule_poll(pk, POLL_MAX_DELAY if slow else next_delay(mashup.polls, cap=poll_cap()))
     return copy
+
+
+def callbacks_reach_us() -> bool:
+    """Whether the provider can call us back at PUBLIC_BASE_URL (the rule of ``auto``
+    delivery: providers/delivery.py). The contract requires a callBackUrl all the same
+    ("Please enter callBackUrl."), so it is sent, and polling does the work."""
+    return delivery.reachable(settings.PUBLIC_BASE_URL)
+
+
+def poll_cap() -> float:
+    return POLL_MAX_DELAY if callbacks_reach_us() else POLL_UNHEARD_MAX_DELAY
 
 
 def _read_record(mashup: Mashup, provider: Provider) -> bool:
@@ -181,9 +204,10 @@ def _read_record(mashup: Mashup, provider: Provider) -> bool:
     return apply(mashup.pk, snapshot)
 
 
-def next_delay(polls: int) -> float:
-    """About 5 s, growing by half each time, to at most 60 s."""
-    return min(POLL_FIRST_DELAY * POLL_GROWTH**polls, POLL_MAX_DELAY)
+def next_delay(polls: int, *, cap: float = POLL_MAX_DELAY) -> float:
+    """About 5 s, growing by half each time, to at most ``cap`` (60 s; 30 s when no
+    callback can reach us)."""
+    return min(POLL_FIRST_DELAY * POLL_GROWTH**polls, cap)
 
 
 def schedule_poll(pk: int, delay: float) -> None:
@@ -269,7 +293,14 @@ def job_of(mashup: Mashup) -> Job:
         songs=tuple(song_of(source) for source in mashup.sources.order_by("position")),
         callback_url=settings.PUBLIC_BASE_URL
         + reverse("mashups:callback", args=[mashup.callback_token]),
+        delivery=source_delivery(),
+        hosted=partial(jobs.record_hosted, mashup.pk),
     )
+
+
+def source_delivery() -> str:
+    """``link`` or ``upload``, as MASHUP_SOURCE_DELIVERY says (``auto``: by PUBLIC_BASE_URL)."""
+    return delivery.choose(settings.MASHUP_SOURCE_DELIVERY, settings.PUBLIC_BASE_URL)
 
 
 def song_of(source: Source) -> Song:
@@ -283,7 +314,27 @@ def song_of(source: Source) -> Song:
         + reverse("mashups:source_file", args=[source.access_token]),
         path=storage.disk_path(name) if name else None,
         open=partial(storage.open_stored, name) if name else None,
+        hosted_url=hosted_url(source),
     )
+
+
+def hosted_url(source: Source) -> str:
+    """A copy of this song on the upload service that is still there: its own, or (the
+    same bytes are stored once) one made for another job's upload of the same file."""
+    since = timezone.now() - HOSTED_FOR
+    if source.hosted_url and source.hosted_at and source.hosted_at > since:
+        return source.hosted_url
+    if not source.sha256 or not source.file:
+        return ""
+    twin = (
+        Source.objects.filter(sha256=source.sha256, hosted_at__gt=since)
+        .exclude(hosted_url="")
+        .exclude(file="")
+        .order_by("-hosted_at")
+        .values_list("hosted_url", flat=True)
+        .first()
+    )
+    return twin or ""
 
 
 MAX_NAME_BYTES = 200

@@ -105,6 +105,7 @@ class ProviderError(Exception):
         code: int | None = None,
         retry_after: float | None = None,
         maybe_accepted: bool = False,
+        detail: str = "",
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
@@ -112,6 +113,8 @@ class ProviderError(Exception):
         self.retry_after = retry_after
         # A submit that timed out after it was sent: the provider may have the job.
         self.maybe_accepted = maybe_accepted
+        # The provider's own words (its ``msg``), for the log and for telling refusals apart.
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,14 @@ class Song:
     served_url: str = ""  # our secret, expiring link to an upload (remote providers fetch it)
     path: str | None = None  # the upload on this machine's disk, when storage is local
     open: Callable[[], IO[bytes]] | None = None  # the upload, wherever it is stored
+    # A copy on the provider's upload service made earlier for this song (still valid):
+    # submitted as it is, never uploaded again.
+    hosted_url: str = ""
+
+
+# Told each song's upload-service URL (position, URL) as soon as it exists, so that a job
+# that is retried reuses it instead of uploading again.
+HostedReporter = Callable[[int, str], None]
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,10 @@ class Job:
     payload: Mapping[str, object]  # the API request body, minus uploadUrlList and callBackUrl
     songs: tuple[Song, ...]
     callback_url: str
+    # How uploaded songs reach a provider that fetches them (providers/delivery.py):
+    # "link" (our secret links) or "upload" (the provider's upload service).
+    delivery: str = "link"
+    hosted: HostedReporter | None = None
 
 
 Reporter = Callable[[TaskSnapshot], None]
@@ -184,6 +199,31 @@ MESSAGES: dict[int, str] = {
     505: "The provider has switched this feature off.",
     531: "The provider could not generate the mashup; its credits were refunded.",
 }
+
+
+# The upload service's answers (docs/api-contract.md, "Upload service"): its own words,
+# since a 413 there is a file too large, not a song that matches an existing work.
+UPLOAD_MESSAGES: dict[int, str] = {
+    401: MESSAGES[401],
+    402: MESSAGES[402],
+    404: "The provider's upload service could not be found at its configured address; "
+    "staff have been told.",
+    413: "One of the songs is too large for the provider's upload service.",
+}
+UPLOAD_REFUSED = "The provider's upload service refused one of the songs."
+UPLOAD_BUSY = "The provider's upload service is busy or down; retrying."
+UPLOAD_TIMEOUT = "The provider's upload service did not answer in time; retrying."
+UPLOAD_UNREADABLE = "The provider's upload service sent an answer that could not be read; retrying."
+UPLOAD_UNREAD_SOURCE = (
+    "One of the uploaded songs could not be read from storage; staff have been told."
+)
+
+
+def upload_message(code: int | None, *, retryable: bool) -> str:
+    """A message for the person when the upload service did not take a song."""
+    if code in UPLOAD_MESSAGES:
+        return UPLOAD_MESSAGES[code]
+    return UPLOAD_BUSY if retryable else UPLOAD_REFUSED
 
 
 def user_message(code: int | None, msg: str = "") -> str:

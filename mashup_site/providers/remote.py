@@ -20,21 +20,27 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from . import delivery
 from .base import (
     LIMITS,
     MAX_TRACK_SECONDS,
+    UPLOAD_TIMEOUT,
+    UPLOAD_UNREAD_SOURCE,
+    UPLOAD_UNREADABLE,
     InvalidPayload,
     Job,
     ProviderError,
     Reporter,
+    Song,
     Status,
     TaskSnapshot,
     TrackResult,
+    upload_message,
     user_message,
 )
 from .throttle import SlotStore, Throttle
@@ -44,9 +50,16 @@ log = logging.getLogger(__name__)
 SUBMIT_PATH = "/api/v1/generate/mashup"
 RECORD_PATH = "/api/v1/generate/record-info"
 CREDIT_PATH = "/api/v1/generate/credit"
+# The upload service (docs/api-contract.md, "Upload service"), on a host of its own.
+STREAM_UPLOAD_PATH = "/api/file-stream-upload"
+URL_UPLOAD_PATH = "/api/file-url-upload"
+UPLOAD_FOLDER = "mashup-sources"  # the service's ``uploadPath``: a folder of our choosing
 
 # docs/api-contract.md, "Response and error codes": retry these, nothing else.
 RETRYABLE = frozenset({405, 408, 429, 430, 455, 500})
+# An upload costs nothing and makes nothing: sending it again is always safe, so a gateway
+# error (502, 503, 504) is retried too.
+UPLOAD_RETRYABLE = RETRYABLE | {502, 503, 504}
 
 # docs/api-contract.md, "Poll": status words -> our statuses.
 STATUSES = {
@@ -319,6 +332,7 @@ class Client:
         *,
         base_url: str,
         api_key: str,
+        upload_base_url: str = "",
         timeout: float = 20.0,
         max_retries: int = 3,
         backoff: float = 1.0,
@@ -333,11 +347,14 @@ class Client:
         self.max_delay = max_delay
         self.throttle = throttle
         self.sleep = sleep or default_sleep
+        headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         self._client = httpx.Client(
-            base_url=self.base_url,
-            timeout=timeout,
-            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
-            transport=transport,
+            base_url=self.base_url, timeout=timeout, headers=headers, transport=transport
+        )
+        # The upload service lives on a host of its own, with the same key.
+        self.upload_base_url = (upload_base_url or base_url).rstrip("/")
+        self._uploads = httpx.Client(
+            base_url=self.upload_base_url, timeout=timeout, headers=headers, transport=transport
         )
 
     def __repr__(self) -> str:  # never the key
@@ -351,6 +368,7 @@ class Client:
 
     def close(self) -> None:
         self._client.close()
+        self._uploads.close()
 
     def submit(self, payload: Mapping[str, object], *, callback_url: str) -> str:
         """Start a task. Only answers that prove the provider refused it are retried: after a
@@ -392,11 +410,84 @@ class Client:
                 "The provider sent an unreadable credit balance.", permanent=True
             ) from None
 
+    # --- the upload service ---------------------------------------------------------------
+
+    def upload_file(self, opener: Callable[[], IO[bytes]], *, file_name: str) -> str:
+        """Stream a stored song to the upload service (``file-stream-upload``, multipart:
+        httpx reads the file in 64 KiB chunks, never whole); its ``downloadUrl``.
+
+        The base64 upload is not used: it holds the whole file in memory, a third larger,
+        and the stream upload works for every size, so one path serves all songs."""
+
+        def send() -> httpx.Response:
+            with opener() as handle:
+                return self._uploads.post(
+                    STREAM_UPLOAD_PATH,
+                    data={"uploadPath": UPLOAD_FOLDER, "fileName": file_name},
+                    files={"file": (file_name, handle, "application/octet-stream")},
+                )
+
+        return self._retrying("upload", STREAM_UPLOAD_PATH, lambda: self._upload_once(send))
+
+    def upload_url(self, url: str, *, file_name: str) -> str:
+        """Have the upload service fetch a link itself (``file-url-upload``): for a link the
+        generation endpoint refused to fetch; its ``downloadUrl``."""
+
+        def send() -> httpx.Response:
+            body = {"fileUrl": url, "uploadPath": UPLOAD_FOLDER, "fileName": file_name}
+            return self._uploads.post(URL_UPLOAD_PATH, json=body)
+
+        return self._retrying("upload", URL_UPLOAD_PATH, lambda: self._upload_once(send))
+
+    def _upload_once(self, send: Callable[[], httpx.Response]) -> str:
+        try:
+            response = send()
+        except httpx.TimeoutException:
+            raise ProviderError(UPLOAD_TIMEOUT, permanent=False, code=408) from None
+        except httpx.HTTPError as error:
+            raise ProviderError(
+                upload_message(None, retryable=True),
+                permanent=False,
+                detail=type(error).__name__,
+            ) from None
+        except OSError as error:  # our own stored song could not be read
+            log.error("could not read a song for the upload service: %s", error)
+            raise ProviderError(UPLOAD_UNREAD_SOURCE, permanent=True) from None
+        body = _json(response)
+        try:
+            code = _code(body.get("code")) or response.status_code
+            message = _message(body.get("msg"))
+        except InvalidPayload:
+            code, message = (response.status_code if response.status_code != 200 else 500), ""
+        if response.status_code != 200 or code != 200:
+            code = code if code != 200 else response.status_code
+            retryable = code in UPLOAD_RETRYABLE
+            raise ProviderError(
+                upload_message(code, retryable=retryable),
+                permanent=not retryable,
+                code=code,
+                retry_after=_retry_after(response),
+                detail=message,
+            )
+        data = body.get("data")
+        try:
+            url = _url(data, "downloadUrl", "download_url") if isinstance(data, Mapping) else ""
+        except InvalidPayload:
+            url = ""
+        if not url:
+            raise ProviderError(UPLOAD_UNREADABLE, permanent=False)
+        return url
+
+    # --- every call ---------------------------------------------------------------------------
+
     def _call(self, method: str, path: str, *, once: bool = False, **kwargs: Any) -> dict[str, Any]:
+        return self._retrying(method, path, lambda: self._once(method, path, once=once, **kwargs))
+
+    def _retrying[T](self, method: str, path: str, attempt_once: Callable[[], T]) -> T:
         attempt = 0
         while True:
             try:
-                return self._once(method, path, once=once, **kwargs)
+                return attempt_once()
             except ProviderError as error:
                 if error.permanent or error.maybe_accepted or attempt >= self.max_retries:
                     raise
@@ -451,6 +542,7 @@ class Client:
                 permanent=code not in RETRYABLE,
                 code=code,
                 retry_after=_retry_after(response),
+                detail=message,
             )
         return body
 
@@ -482,6 +574,7 @@ def client_from_settings(*, store: SlotStore | None = None, max_retries: int = 3
     return Client(
         base_url=settings.MASHUP_API_BASE_URL,
         api_key=settings.MASHUP_API_KEY,
+        upload_base_url=settings.MASHUP_UPLOAD_BASE_URL,
         timeout=settings.MASHUP_API_TIMEOUT,
         max_retries=max_retries,
         throttle=Throttle(settings.MASHUP_SUBMIT_RATE, settings.MASHUP_SUBMIT_WINDOW, store=store),
@@ -502,8 +595,29 @@ class RemoteProvider:
         self.slots = slots
 
     def start(self, job: Job, report: Reporter) -> str:
-        urls = [song.link or song.served_url for song in job.songs]
+        """Deliver the songs (``deliver``), then submit once. When the generation endpoint
+        refuses to fetch a link the person gave ("File fetch failed", 451), that link goes
+        through the upload service (``file-url-upload``) and the job is submitted again,
+        once: a refusal is an answer, so the provider has no job to bill twice."""
         with client_from_settings(store=self.slots) as client:
+            urls = [deliver(client, job, song) for song in job.songs]
+            try:
+                return client.submit(
+                    {**job.payload, "uploadUrlList": urls}, callback_url=job.callback_url
+                )
+            except ProviderError as error:
+                refused = [
+                    song
+                    for song, url in zip(job.songs, urls, strict=True)
+                    if song.link and url == song.link
+                ]
+                if not (refused and refused_fetch(error)):
+                    raise
+                log.warning("job %s: the provider refused a link (%s); uploading it", job.pk, error)
+            hosted = {song.position: host_link(client, job, song) for song in refused}
+            urls = [
+                hosted.get(song.position, url) for song, url in zip(job.songs, urls, strict=True)
+            ]
             return client.submit(
                 {**job.payload, "uploadUrlList": urls}, callback_url=job.callback_url
             )
@@ -517,6 +631,39 @@ class RemoteProvider:
         (docs/api-contract.md, "Credits")."""
         with client_from_settings(max_retries=0) as client:
             return client.credits()
+
+
+def deliver(client: Client, job: Job, song: Song) -> str:
+    """The URL the provider downloads ``song`` from: a copy made earlier on the upload
+    service, the person's link, a new upload (``upload`` delivery) or our secret link."""
+    if song.hosted_url:
+        return song.hosted_url
+    if song.link:
+        return song.link
+    if job.delivery != delivery.UPLOAD:
+        return song.served_url
+    if song.open is None:
+        raise ProviderError(UPLOAD_UNREAD_SOURCE, permanent=True)
+    url = client.upload_file(song.open, file_name=song.name)
+    if job.hosted is not None:
+        job.hosted(song.position, url)  # saved before the submit: a retry reuses it
+    return url
+
+
+def host_link(client: Client, job: Job, song: Song) -> str:
+    url = client.upload_url(song.link, file_name=song.name)
+    if job.hosted is not None:
+        job.hosted(song.position, url)
+    return url
+
+
+def refused_fetch(error: ProviderError) -> bool:
+    """The generation endpoint could not download a source (451, or "File fetch failed"
+    in its words, whatever the code). Only a definite answer: a submit that may have been
+    accepted is never sent again."""
+    if error.maybe_accepted:
+        return False
+    return error.code == 451 or "fetch" in error.detail.lower()
 
 
 def provider(*, slots: SlotStore | None = None, **options: Any) -> RemoteProvider:

@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 ROOT = Path(django_settings.BASE_DIR)
 DEADLINE_MS = 30_000
+POLLED_MS = 120_000  # a job followed by polling alone: django-q2's scheduler ticks every 30 s
 
 
 @pytest.fixture
@@ -112,6 +113,8 @@ def test_a_local_job_ends_with_two_playable_tracks(signed_in_page, qcluster, son
 def test_a_remote_job_ends_with_two_playable_tracks(
     signed_in_page, qcluster, songs, settings, fake_api, live_server
 ):
+    """``link`` delivery, as before: the provider downloads our uploads at our secret links
+    and calls back."""
     settings.MASHUP_PROVIDER = "remote"
     settings.PUBLIC_BASE_URL = live_server.url
     fake_api.auto_callbacks = True
@@ -120,15 +123,51 @@ def test_a_remote_job_ends_with_two_playable_tracks(
         MASHUP_API_BASE_URL=fake_api.url,
         MASHUP_API_KEY=fake_api.key,
         MASHUP_RESULTS_ALLOW_PRIVATE="1",  # the fake's track files are on loopback
+        MASHUP_SOURCE_DELIVERY="link",
     )
     page = signed_in_page
     mashup = create(page, songs, "Two little songs, over the wire")
     assert_two_playable_tracks(page, mashup)
     mashup.refresh_from_db()
     assert mashup.provider_task_id == fake_api.task.task_id
+    assert mashup.source_delivery == "link"
     assert fake_api.task.source_statuses == [200, 200]  # it downloaded our uploads
+    assert len(fake_api.requests_to(live_server.url + "/sources/")) == 2
     assert fake_api.callback_answers == [200, 200, 200]
+    assert fake_api.count("submit") == 1 and fake_api.uploads == []
+
+
+def test_a_remote_job_from_a_home_server_never_needs_the_provider_to_reach_it(
+    signed_in_page, qcluster, songs, settings, fake_api, live_server
+):
+    """PUBLIC_BASE_URL on loopback (``auto`` delivery): the songs go to the upload service,
+    no callback can come, polling finds the tracks; the fake never requested our server."""
+    settings.MASHUP_PROVIDER = "remote"
+    settings.PUBLIC_BASE_URL = live_server.url  # http://localhost:<port>: not on the internet
+    fake_api.fetch_sources = True  # it downloads every source, like the real provider
+    fake_api.timeline = (0.0, 0.0, 0.0)  # done by the first poll (the scheduler's pace)
+    qcluster(
+        MASHUP_API_BASE_URL=fake_api.url,
+        MASHUP_API_KEY=fake_api.key,
+        MASHUP_UPLOAD_BASE_URL=fake_api.upload_url,
+        MASHUP_RESULTS_ALLOW_PRIVATE="1",
+    )
+    page = signed_in_page
+    mashup = create(page, songs, "Two little songs, from behind the router")
+    # django-q2's scheduler runs due polls about every 30 s
+    expect(page.locator("#status-badge")).to_have_text("Complete", timeout=POLLED_MS)
+    assert_two_playable_tracks(page, mashup)
+    fake_api.assert_never_requested(live_server.url)
+    mashup.refresh_from_db()
+    assert mashup.source_delivery == "upload" and mashup.callbacks_received == 0
+    assert [u.endpoint for u in fake_api.uploads] == ["stream-upload", "stream-upload"]
+    assert [u.data for u in fake_api.uploads] == [path.read_bytes() for path in songs]
+    assert fake_api.task.payload["uploadUrlList"] == [u.download_url for u in fake_api.uploads]
+    assert fake_api.task.source_statuses == [200, 200]  # from the upload service
     assert fake_api.count("submit") == 1
+    # The provider's own covers show until our copies exist; the fake's are plain http,
+    # which the page's CSP blocks (a real provider's are https). Nothing else went wrong.
+    assert [e for e in page.console_errors if fake_api.url not in e] == []
 
 
 def test_without_javascript_the_page_reloads_itself_until_done(

@@ -20,6 +20,20 @@ Knobs (attributes; set them before the request they should affect):
 - ``stuck``: polls never see the job progress (to reach the give-up time).
 - ``timeline``: seconds after submit at which text, first and complete happen, on
   ``clock``; polls then read the state by time instead of one step per poll.
+
+The upload service (docs/api-contract.md, "Upload service") runs on a host of its own
+(``upload_url``, another loopback port), behind the same key: ``stream-upload``
+(multipart), ``base64-upload`` and ``url-upload``; each answer's ``downloadUrl`` is served
+by the fake. ``uploads`` records what it received. Its knobs:
+
+- ``script("stream-upload" | "base64-upload" | "url-upload", ...)``: failure codes.
+- ``upload_delay``: seconds every upload answer waits (past the client's timeout).
+- ``refuse_links``: the submit answers 451 "File fetch failed" while an ``uploadUrlList``
+  URL is not on the upload service (a third-party link the provider would not fetch).
+
+What the fake asks of others is recorded in ``outgoing`` (every URL it requested: source
+downloads, callbacks); ``requests_to(base)`` and ``assert_never_requested(base)`` say
+whether it ever reached our server.
 """
 
 from __future__ import annotations
@@ -28,12 +42,15 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -53,6 +70,11 @@ SUBMIT = "/api/v1/generate/mashup"
 RECORD = "/api/v1/generate/record-info"
 CREDIT = "/api/v1/generate/credit"
 ENDPOINTS = {SUBMIT: "submit", RECORD: "record", CREDIT: "credit"}
+UPLOAD_ENDPOINTS = {
+    "/api/file-stream-upload": "stream-upload",
+    "/api/file-base64-upload": "base64-upload",
+    "/api/file-url-upload": "url-upload",
+}
 STEPS = ("PENDING", "TEXT_SUCCESS", "FIRST_SUCCESS", "SUCCESS")
 CALLBACK_STEP = {"text": 1, "first": 2, "complete": 3}
 
@@ -62,6 +84,18 @@ class Reply:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Upload:
+    """One file the upload service took."""
+
+    endpoint: str  # "stream-upload", "base64-upload" or "url-upload"
+    upload_path: str
+    file_name: str
+    data: bytes = b""
+    file_url: str = ""  # url-upload: the link it was asked to fetch
+    download_url: str = ""
 
 
 @dataclass
@@ -96,6 +130,10 @@ class FakeApi:
         self.arrivals: list[tuple[str, float]] = []  # (endpoint, time.perf_counter())
         self.callback_answers: list[int] = []
         self.file_requests = 0
+        self.upload_delay = 0.0
+        self.refuse_links = False
+        self.uploads: list[Upload] = []
+        self.outgoing: list[str] = []  # every URL the fake itself requested
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._task_made = threading.Event()
@@ -103,18 +141,23 @@ class FakeApi:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._upload_server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self, uploads=True))
+        self._upload_server.daemon_threads = True
+        self.upload_url = f"http://127.0.0.1:{self._upload_server.server_address[1]}"
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> FakeApi:
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
+        for server in (self._server, self._upload_server):
+            threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+            ).start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        for server in (self._server, self._upload_server):
+            server.shutdown()
+            server.server_close()
         for thread in self._threads:
             thread.join(timeout=10)
 
@@ -128,6 +171,22 @@ class FakeApi:
 
     def count(self, endpoint: str) -> int:
         return sum(1 for name, _ in self.requests if name == endpoint)
+
+    def requests_to(self, base_url: str) -> list[str]:
+        """The URLs under ``base_url`` (our server) that the fake requested."""
+        base = base_url.rstrip("/")
+        return [url for url in self.outgoing if url == base or url.startswith(base + "/")]
+
+    def assert_never_requested(self, base_url: str) -> None:
+        """What a provider on the internet could not do to a server behind NAT."""
+        made = self.requests_to(base_url)
+        if made:
+            raise AssertionError(f"the fake requested our server {len(made)} times: {made}")
+
+    def fetch(self, url: str) -> int:
+        """GET ``url`` as the provider would (recorded in ``outgoing``); its HTTP status."""
+        self.outgoing.append(url)
+        return _status_of(url)
 
     def wait_for_task(self, timeout: float = 10) -> FakeTask:
         """The only task, once a (slow) submit has made it."""
@@ -156,6 +215,7 @@ class FakeApi:
             stamp = str(int(time.time()))
             headers["X-Webhook-Timestamp"] = stamp
             headers["X-Webhook-Signature"] = sign(task.task_id, stamp, self.signing_key)
+        self.outgoing.append(task.payload["callBackUrl"])
         try:
             answer = httpx.post(task.payload["callBackUrl"], json=body, headers=headers, timeout=15)
             status = answer.status_code
@@ -230,23 +290,70 @@ class FakeApi:
             return Reply(200, {"code": 400, "msg": "Please enter callBackUrl.", "data": None})
         if missing or len(payload["uploadUrlList"]) != 2:
             return Reply(200, {"code": 422, "msg": f"invalid: {missing}", "data": None})
+        hosted = f"{self.upload_url}/uploads/"
+        if self.refuse_links and not all(
+            str(url).startswith(hosted) for url in payload["uploadUrlList"]
+        ):
+            return Reply(200, {"code": 451, "msg": "File fetch failed", "data": None})
         task = FakeTask("fake-" + secrets.token_hex(6), payload, created=self.clock())
         with self._lock:
             self.tasks[task.task_id] = task
         self._task_made.set()
         if self.fetch_sources:
-            task.source_statuses = [_status_of(url) for url in payload["uploadUrlList"]]
+            task.source_statuses = [self.fetch(url) for url in payload["uploadUrlList"]]
         if self.auto_callbacks:
             thread = threading.Thread(target=self.deliver, args=(task.task_id,), daemon=True)
             self._threads.append(thread)
             thread.start()
         return Reply(200, {"code": 200, "msg": "success", "data": {"taskId": task.task_id}})
 
+    def upload(self, endpoint: str, fields: dict[str, Any]) -> Reply:
+        """The upload service: keep the file, answer its ``downloadUrl``."""
+        path = str(fields.get("uploadPath") or "")
+        if not path:
+            return Reply(200, {"code": 400, "msg": "uploadPath is required", "data": None})
+        if endpoint == "url-upload":
+            if not str(fields.get("fileUrl") or "").startswith(("http://", "https://")):
+                return Reply(200, {"code": 400, "msg": "fileUrl is required", "data": None})
+            # The real service fetches the link; the fake keeps its own audio (the links in
+            # tests lead nowhere offline) and records which link it was given.
+            data, url = self.audio, str(fields["fileUrl"])
+        elif endpoint == "base64-upload":
+            raw = str(fields.get("base64Data") or "")
+            try:
+                data, url = base64.b64decode(raw.split(",", 1)[-1], validate=True), ""
+            except ValueError:
+                return Reply(200, {"code": 400, "msg": "base64Data is not base64", "data": None})
+        else:
+            data, url = fields.get("file") or b"", ""
+            if not data:
+                return Reply(200, {"code": 400, "msg": "file is required", "data": None})
+        name = re.sub(r"[^\w.-]", "_", str(fields.get("fileName") or "")) or secrets.token_hex(4)
+        download = f"{self.upload_url}/uploads/{secrets.token_hex(6)}/{name}"
+        record = Upload(endpoint, path, name, data, url, download)
+        with self._lock:
+            self.uploads.append(record)
+        answer = {
+            "fileName": name,
+            "filePath": f"{path}/{name}",
+            "downloadUrl": download,
+            "fileSize": len(data),
+            "mimeType": "audio/mpeg",
+            "uploadedAt": "2026-01-01T00:00:00Z",
+        }
+        return Reply(200, {"code": 200, "msg": "File uploaded successfully", "data": answer})
+
+    def uploaded(self, path: str) -> bytes | None:
+        url = self.upload_url + path
+        return next((u.data for u in self.uploads if u.download_url == url), None)
+
     def answer(self, endpoint: str, query: dict[str, list[str]], body: Any) -> Reply:
         with self._lock:
             scripted = self._scripts[endpoint].popleft() if self._scripts[endpoint] else None
         if scripted:
             return scripted
+        if endpoint in UPLOAD_ENDPOINTS.values():
+            return self.upload(endpoint, body if isinstance(body, dict) else {})
         if endpoint == "submit":
             return self.submit(body if isinstance(body, dict) else {})
         if endpoint == "credit":
@@ -264,6 +371,19 @@ def _status_of(url: str) -> int:
         return 0
 
 
+def _multipart(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart form's fields: text as str, the file part as bytes."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        fields[str(name)] = payload if part.get_filename() else payload.decode()
+    return fields
+
+
 def _camel(track: dict[str, Any]) -> dict[str, Any]:
     def camel(name: str) -> str:
         head, *rest = name.split("_")
@@ -272,7 +392,10 @@ def _camel(track: dict[str, Any]) -> dict[str, Any]:
     return {camel(key): value for key, value in track.items()}
 
 
-def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
+def _handler(api: FakeApi, *, uploads: bool = False) -> type[BaseHTTPRequestHandler]:
+    """The API's server, or (``uploads``) the upload service's, on a port of its own."""
+    endpoints = UPLOAD_ENDPOINTS if uploads else ENDPOINTS
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:  # quiet test output
             pass
@@ -285,10 +408,13 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
 
         def _api_or_file(self) -> None:
             parts = urlsplit(self.path)
-            if parts.path.startswith("/files/"):
+            if parts.path.startswith("/files/") and not uploads:
                 self._file(parts.path)
                 return
-            endpoint = ENDPOINTS.get(parts.path)
+            if parts.path.startswith("/uploads/") and uploads:
+                self._uploaded(parts.path)
+                return
+            endpoint = endpoints.get(parts.path)
             if endpoint is None:
                 self._send(Reply(404, {"code": 404, "msg": "not found"}))
                 return
@@ -296,18 +422,44 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             with api._lock:
                 api.requests.append((endpoint, authorization))
                 api.arrivals.append((endpoint, time.perf_counter()))
-            if api.delay:
-                time.sleep(api.delay)  # the server is slow; the client's timeout must fire
+            delay = api.upload_delay if uploads else api.delay
+            if delay:
+                time.sleep(delay)  # the server is slow; the client's timeout must fire
             if authorization != f"Bearer {api.key}":
                 self._send(Reply(401, {"code": 401, "msg": "Invalid API key"}))
                 return
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = None
+            raw = self._body()
+            kind = self.headers.get("Content-Type", "")
+            if kind.startswith("multipart/form-data"):
+                body: Any = _multipart(kind, raw)
+            else:
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = None
             self._send(api.answer(endpoint, parse_qs(parts.query), body))
+
+        def _body(self) -> bytes:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                chunks = []
+                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                self.rfile.readline()
+                return b"".join(chunks)
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _uploaded(self, path: str) -> None:
+            data = api.uploaded(path)
+            if data is None:
+                self._send(Reply(404, {"code": 404, "msg": "no such file"}))
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/mpeg")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def _file(self, path: str) -> None:
             api.file_requests += 1

@@ -3,12 +3,16 @@ each due poll (the real task functions) in this process, on the ``clock`` fixtur
 
 from __future__ import annotations
 
+import hashlib
+
 from django.core.files.base import ContentFile
 
 from mashup_site.mashups import tasks
 from mashup_site.mashups.models import Mashup
 from tests.conftest import Clock
 from tests.factories import MashupFactory, SourceFactory
+
+SONG = b"ID3 source"  # an uploaded song's bytes
 
 
 def remote_job(owner, *, uploaded: bool = False, **kwargs: object) -> Mashup:
@@ -18,7 +22,8 @@ def remote_job(owner, *, uploaded: bool = False, **kwargs: object) -> Mashup:
         if uploaded:
             source = SourceFactory.build(mashup=mashup, position=position, url="")
             source.original_name = f"song-{position}.mp3"
-            source.file.save(f"song-{position}.mp3", ContentFile(b"ID3 source"), save=True)
+            source.sha256 = hashlib.sha256(SONG).hexdigest()  # as the create form records it
+            source.file.save(f"song-{position}.mp3", ContentFile(SONG), save=True)
         else:
             SourceFactory(mashup=mashup, position=position)
     return mashup

@@ -4,7 +4,8 @@ Before the cluster starts: refuse to start when the database does not answer (a 
 that cannot save results would take jobs from the broker and drop them), then hand back
 whatever a previous worker or the broker lost (``tasks.reconcile``) and delete the
 temporary files killed processes left (``retention.clean_temp``), then run
-``qcluster``.
+``qcluster``. Django's system checks run first, as for every command: the worker's log
+says once when the remote provider cannot call us back (``checks.py``).
 """
 
 from __future__ import annotations
