@@ -26,7 +26,7 @@ from django.http.response import HttpResponseBase
 
 from mashup_site.engine.probe import media_type
 
-from .models import Mashup, Source, Status, Track
+from .models import KeptFile, Mashup, Source, Status, Track
 
 log = logging.getLogger(__name__)
 
@@ -227,9 +227,13 @@ def source_files(mashup: Mashup) -> list[str]:
 
 
 def _shared(name: str, mashup: Mashup) -> bool:
-    return (
-        Source.objects.filter(file=name)
-        .exclude(mashup=mashup)
-        .filter(~Q(mashup__status=Status.EXPIRED))
-        .exists()
-    )
+    return in_use(name, besides=mashup)
+
+
+def in_use(name: str, *, besides: Mashup | None = None) -> bool:
+    """Whether an upload is still needed: a job that is not expired uses it (``besides``
+    aside), or a person's "kept upload" token may still point to it (``KeptFile``)."""
+    sources = Source.objects.filter(file=name).filter(~Q(mashup__status=Status.EXPIRED))
+    if besides is not None:
+        sources = sources.exclude(mashup=besides)
+    return sources.exists() or KeptFile.objects.fresh().filter(name=name).exists()
