@@ -192,6 +192,9 @@ class Mashup(models.Model):
     next_poll_at = models.DateTimeField(null=True, blank=True)
     # When a worker last took the job (a lease, so a duplicate delivery does not run it twice).
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Which worker (``manage.py worker``: host, process, start) holds that lease: a worker
+    # that stops hands its jobs back at once instead of leaving them to the lease's end.
+    claimed_by = models.CharField(max_length=128, blank=True, default="")
     polls = models.PositiveIntegerField(default=0)
     # Trusted callbacks received: once they arrive, polling (the fallback) slows down.
     callbacks_received = models.PositiveIntegerField(default=0)

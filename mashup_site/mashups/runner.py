@@ -33,6 +33,7 @@ through ``storage.py``; the provider's API is in ``providers/``.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -97,7 +98,7 @@ def apply(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = False) -> bo
 
 def run(pk: int, provider: Provider) -> None:
     """Make the job in this worker, recording its stages as they come."""
-    if not jobs.claim(pk, lease=lease()):
+    if not jobs.claim(pk, lease=lease(), by=worker_id()):
         return
     job = job_of(Mashup.objects.get(pk=pk))
     try:
@@ -207,6 +208,15 @@ def cancel_polls(pk: int) -> None:
     Schedule.objects.filter(name__startswith=f"mashup-{pk}-poll-").delete()
 
 
+WORKER_ID = "MASHUP_WORKER_ID"  # set by ``manage.py worker`` for its cluster's processes
+
+
+def worker_id() -> str:
+    """Who holds the leases this process takes: the ``manage.py worker`` it runs under
+    (its processes inherit the variable), so that a stopping worker hands its jobs back."""
+    return os.environ.get(WORKER_ID, "")
+
+
 def lease() -> timedelta:
     """How long a worker holds an inline job: django-q2 stops a task at its timeout, so a
     claim older than that belongs to a worker that is gone."""
@@ -229,7 +239,9 @@ def recover(moment: datetime) -> Recovery:
     - a queued job no worker took within ``MASHUP_UNCLAIMED_MINUTES`` of being handed to
       the broker (or never handed: the broker was down) is handed again;
     - an inline job whose worker's lease lapsed is freed and handed again (``jobs.claim``
-      counts the attempt and ends the job after too many);
+      counts the attempt and ends the job after too many); an inline job freed (lapsed, or
+      handed back by a stopping worker: ``jobs.hand_back``) that no worker took within
+      that bound of being handed is handed again;
     - a submitted job whose next poll is overdue by that bound gets a poll now (a submitted
       job is never submitted again: ``jobs.claim_submission``).
     """
@@ -247,6 +259,15 @@ def recover(moment: datetime) -> Recovery:
     )
     run = list(unclaimed.values_list("pk", flat=True))
     poll = []
+    # An inline job freed earlier (a lapsed lease, or handed back by a stopping worker)
+    # whose new delivery did not reach the broker, or that no worker took in time.
+    for mashup in (
+        active.exclude(status=Status.QUEUED)
+        .filter(claimed_at__isnull=True)
+        .filter(Q(enqueued_at__lt=bound) | Q(enqueued_at__isnull=True, queued_at__lt=bound))
+    ):
+        if provider_of(mashup).runs_inline:
+            run.append(mashup.pk)
     for mashup in active.exclude(status=Status.QUEUED).filter(claimed_at__lt=moment - lease()):
         inline = provider_of(mashup).runs_inline
         if inline and jobs.release_lapsed(mashup.pk, mashup.claimed_at):  # type: ignore[arg-type]

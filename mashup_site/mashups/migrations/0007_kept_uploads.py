@@ -19,4 +19,9 @@ class Migration(migrations.Migration):
                 ('kept_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
             ],
         ),
+        migrations.AddField(
+            model_name='mashup',
+            name='claimed_by',
+            field=models.CharField(blank=True, default='', max_length=128),
+        ),
     ]
