@@ -63,6 +63,10 @@ POLL_GROWTH = 1.5
 POLL_MAX_DELAY = 60.0
 TIMED_OUT = "Timed out: the mashup was not finished within {minutes} minutes, so it was stopped."
 UNEXPECTED = "The mashup engine hit an unexpected problem; staff have been told."
+UNREADABLE = (
+    "The worker that took this mashup cannot read the uploaded {names}, so it was stopped. "
+    "Staff have been told; try again later."
+)
 
 
 def provider_of(mashup: Mashup) -> Provider:
@@ -100,7 +104,20 @@ def run(pk: int, provider: Provider) -> None:
     """Make the job in this worker, recording its stages as they come."""
     if not jobs.claim(pk, lease=lease(), by=worker_id()):
         return
-    job = job_of(Mashup.objects.get(pk=pk))
+    mashup = Mashup.objects.get(pk=pk)
+    if missing := storage.missing_uploads(mashup):
+        # With STORAGE=local each machine sees only the uploads it received: a worker on
+        # another machine would fail deep in the engine with nothing to say why.
+        log.error(
+            "mashup %s: this worker cannot read its uploaded songs %s from its storage "
+            "(with STORAGE=local a worker sees only its own machine's uploads: more than "
+            "one machine needs STORAGE=s3)",
+            pk,
+            missing,
+        )
+        jobs.fail(pk, None, UNREADABLE.format(names=", ".join(f"“{n}”" for n in missing)))
+        return
+    job = job_of(mashup)
     try:
         provider.start(job, partial(record, pk))
     except ProviderError as error:

@@ -128,6 +128,16 @@ def disk_path(name: str) -> str | None:
         return None
 
 
+def missing_uploads(mashup: Mashup) -> list[str]:
+    """The names people gave the uploaded songs of ``mashup`` that this process cannot find
+    in its storage (with local storage: not on this machine's disk)."""
+    return [
+        source.original_name or str(source.file.name)
+        for source in Source.objects.filter(mashup=mashup).exclude(file="")
+        if not default_storage.exists(str(source.file.name))
+    ]
+
+
 def open_stored(name: str) -> IO[bytes]:
     return default_storage.open(name, "rb")
 
