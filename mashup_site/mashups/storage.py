@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.http.response import HttpResponseBase
+from django.utils.http import content_disposition_header
 
 from mashup_site.engine.probe import media_type
 
@@ -167,10 +168,12 @@ def _redirect(name: str, filename: str | None, download: bool) -> HttpResponseBa
     """S3: a signed URL that makes the bucket answer with a fixed type (by the suffix we
     stored it under; reading its first bytes would cost a request per file)."""
     kind = TYPES_BY_SUFFIX.get(PurePosixPath(name).suffix.lower())
-    disposition = "attachment" if download or kind is None else "inline"
+    attachment = download or kind is None
+    # The bucket names the file as we would ("<title> (n).mp3"), not by its storage name.
+    disposition = content_disposition_header(attachment, filename) if filename else None
     parameters = {
         "ResponseContentType": kind or OTHER,
-        "ResponseContentDisposition": disposition,
+        "ResponseContentDisposition": disposition or ("attachment" if attachment else "inline"),
     }
     try:
         url = default_storage.url(name, parameters=parameters)  # type: ignore[call-arg]
