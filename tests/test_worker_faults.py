@@ -61,10 +61,10 @@ def worker(settings, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
         return process
 
     yield start
-    for process in started:
-        if process.poll() is None:
+    for process in started:  # the whole group, even if its first process is gone
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait()
     if log.exists():
         print(log.read_text()[-4000:])
 

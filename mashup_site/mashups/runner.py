@@ -8,7 +8,10 @@
      lease (``jobs.claim``): ``run`` builds the ``Job``, the provider makes both tracks and
      reports each status (analysed, first, complete) as a snapshot, which ``apply`` records
      (``jobs.apply_snapshot``). If the worker dies, the reconciler (``recover``) hands
-     the job to another once the lease lapses, at most ``MASHUP_MAX_ATTEMPTS`` times.
+     the job to another once the lease lapses, at most ``MASHUP_MAX_ATTEMPTS`` times; a
+     worker that is stopped hands its jobs back at once (``jobs.hand_back``, from
+     ``manage.py worker``). A job whose uploaded song this worker cannot read (another
+     machine's upload with STORAGE=local) fails at once, saying so.
    - any other provider is **submitted** once (``submit``): the claim is saved before the
      request (``jobs.claim_submission``), so a retry after a crash never submits twice, and
      the first poll is scheduled before the request for the same reason.
