@@ -373,7 +373,9 @@ Q_CLUSTER: dict[str, object] = {
     "retry": env_int("Q_RETRY", 720, minimum=20),
     "max_attempts": 3,
     "catch_up": False,
-    "poll": 1,
+    # Seconds the ORM broker's idle pusher sleeps between looks: also how long a stopping
+    # worker waits for it (the worker stops within about 2 s when idle).
+    "poll": 0.5,
     "label": "Task queue",
 }
 if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:  # type: ignore[operator]

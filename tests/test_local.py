@@ -100,6 +100,23 @@ def test_songs_too_short_fail_with_the_engines_reason(owner, tmp_path) -> None:
     assert "a mashup needs at least" in failed.error_message
 
 
+def test_a_job_whose_upload_this_worker_cannot_see_fails_saying_so(
+    owner, songs, settings, caplog
+) -> None:
+    """Another machine's worker with STORAGE=local: the upload is on the disk of the
+    machine that received it, not this one (here: not in this worker's MEDIA_ROOT)."""
+    mashup = local_job(owner, songs)
+    settings.MEDIA_ROOT = settings.MEDIA_ROOT.parent / "another-machine"
+    tasks.run_mashup(mashup.pk)
+    failed = Mashup.objects.get(pk=mashup.pk)
+    assert failed.status == Status.FAILED
+    assert failed.error_message == (
+        "The worker that took this mashup cannot read the uploaded “first.wav”, “second.wav”, "
+        "so it was stopped. Staff have been told; try again later."
+    )
+    assert "more than one machine needs STORAGE=s3" in caplog.text  # for staff
+
+
 def test_a_url_source_on_a_private_address_is_refused(owner, tmp_path) -> None:
     """The engine fetches URL sources itself; one pointing into our network is refused."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)

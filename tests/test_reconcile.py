@@ -66,6 +66,38 @@ def test_an_inline_job_whose_worker_died_is_freed_and_handed_again(owner, clock,
     assert reload(mashup).attempts == 2
 
 
+def test_a_stopping_worker_hands_its_jobs_back_at_once_without_counting_a_death(
+    owner, clock, settings
+):
+    mine = MashupFactory(owner=owner, provider="local")
+    other = MashupFactory(owner=owner, provider="local")
+    assert jobs.claim(mine.pk, lease=LEASE, by="host:1:a")
+    assert jobs.claim(other.pk, lease=LEASE, by="host:2:b")
+    OrmQ.objects.all().delete()
+
+    assert tasks.hand_back("host:1:a") == [mine.pk]
+
+    handed = reload(mine)
+    assert (handed.claimed_at, handed.claimed_by, handed.attempts) == (None, "", 0)
+    assert handed.enqueued_at == clock.now and queue_size() == 1  # delivered again now
+    assert reload(other).claimed_by == "host:2:b"  # another worker's job is its own
+    assert jobs.claim(mine.pk, lease=LEASE, by="host:3:c")  # the next worker takes it
+
+
+def test_a_handed_back_job_the_broker_did_not_take_is_handed_again_later(
+    owner, clock, settings, redis_broker
+):
+    settings.MASHUP_UNCLAIMED_MINUTES = 5
+    mashup = MashupFactory(owner=owner, provider="local")
+    assert jobs.claim(mashup.pk, lease=LEASE, by="host:1:a")
+    redis_broker.stop()  # the broker is down as the worker stops
+    assert tasks.hand_back("host:1:a") == [mashup.pk]
+    redis_broker.start()
+    clock.advance(5 * 60 + 1)
+    assert tasks.reconcile()["run"] == 1  # not left to the lease: it was freed already
+    assert queue_size() == 1
+
+
 def test_a_job_whose_workers_keep_dying_fails_with_a_clear_message(owner, settings, clock):
     settings.MASHUP_MAX_ATTEMPTS = 3
     mashup = MashupFactory(owner=owner, provider="local")

@@ -11,12 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
 from mashup_site.mashups import jobs, retention, storage
-from mashup_site.mashups.models import Level, Mashup, Source, Status, Track, expiry_of
+from mashup_site.mashups.models import KeptFile, Level, Mashup, Source, Status, Track, expiry_of
+from tests.audiofiles import write_tone
 from tests.factories import MashupFactory, finished_mashup
 
 pytestmark = pytest.mark.django_db
@@ -311,6 +314,88 @@ def test_a_failed_job_keeps_its_uploads_for_a_retry_until_then(clock, owner) -> 
     mashup.refresh_from_db()
     assert mashup.status == Status.FAILED
     assert all(default_storage.exists(name) for name in storage.source_files(mashup))
+
+
+# --- uploads kept for a refused submit ---------------------------------------------------------
+
+CREATE = reverse("mashups:create")
+
+
+def refused_submit(client, tmp_path, name: str = "kept") -> tuple[str, str]:
+    """A create form refused for a missing idea, with one good upload: the upload is kept
+    (stored, and a token for it in the form). Returns the token and the stored name."""
+    path = tmp_path / f"{name}.mp3"
+    write_tone(path, "mp3", seconds=6.0)
+    response = client.post(
+        CREATE,
+        {
+            "model": "V5",
+            "prompt": "",
+            "audio1": SimpleUploadedFile(path.name, path.read_bytes()),
+            "url2": "https://example.com/b.mp3",
+        },
+    )
+    assert response.status_code == 422
+    token = response.content.decode().split('name="kept1" value="')[1].split('"')[0]
+    return token, KeptFile.objects.latest("kept_at").name
+
+
+def send_again(client, token: str):
+    return client.post(
+        CREATE,
+        {"model": "V5", "prompt": "an idea", "kept1": token, "url2": "https://example.com/b.mp3"},
+    )
+
+
+def test_an_upload_kept_for_a_refused_submit_is_swept_once_its_token_expires(
+    clock, owner_client, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    token, name = refused_submit(owner_client, tmp_path)
+    assert default_storage.exists(name)
+
+    clock.now = NOW + DAY - SECOND  # the token still works: nothing is swept
+    with django_capture_on_commit_callbacks(execute=True):
+        retention.sweep()
+    assert default_storage.exists(name)
+
+    clock.now = NOW + DAY + HOUR + SECOND  # a day and the grace hour later
+    with django_capture_on_commit_callbacks(execute=True):
+        retention.sweep()
+    assert not default_storage.exists(name)
+    assert not KeptFile.objects.exists()
+    assert send_again(owner_client, token).status_code == 422  # the token is over too
+    assert not Mashup.objects.exists()
+
+
+def test_a_kept_upload_a_job_uses_is_never_swept(
+    clock, owner_client, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    token, name = refused_submit(owner_client, tmp_path)
+    clock.now = NOW + HOUR
+    assert send_again(owner_client, token).status_code == 302
+    mashup = Mashup.objects.get()
+
+    clock.now = NOW + 2 * DAY
+    with django_capture_on_commit_callbacks(execute=True):
+        retention.sweep()
+    assert not KeptFile.objects.exists()  # the record is done with
+    assert default_storage.exists(name)  # the job's song is not
+    assert storage.source_files(mashup) == [name]
+
+
+def test_keeping_the_same_song_again_renews_its_lifetime(
+    clock, owner_client, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    _first, name = refused_submit(owner_client, tmp_path)
+    clock.now = NOW + 20 * HOUR
+    second, again = refused_submit(owner_client, tmp_path)  # the same bytes, stored once
+    assert again == name and KeptFile.objects.count() == 1
+
+    clock.now = NOW + DAY + 2 * HOUR  # the first token is over, the second is not
+    with django_capture_on_commit_callbacks(execute=True):
+        retention.sweep()
+    assert default_storage.exists(name)
+    assert send_again(owner_client, second).status_code == 302
 
 
 # --- what killed processes leave behind ---------------------------------------------------------

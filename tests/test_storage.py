@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from mashup_site.mashups import storage
-from mashup_site.mashups.models import Mashup, Source
+from mashup_site.mashups.models import KeptFile, Mashup, Source
 from mashup_site.mashups.storage import content_name, store_content_addressed
 from tests.factories import MashupFactory, finished_mashup
 
@@ -59,6 +59,21 @@ def test_delete_keeps_an_upload_another_mashup_uses(owner, django_capture_on_com
     assert not Mashup.objects.filter(pk=doomed.pk).exists()
     assert default_storage.exists(shared)
     assert not default_storage.exists(mine)
+
+
+@pytest.mark.django_db
+def test_delete_keeps_an_upload_a_persons_kept_upload_token_points_to(
+    owner, django_capture_on_commit_callbacks
+):
+    # Uploads are stored once per content: the same song kept for someone's refused submit
+    # is the same file, and their token must still find it.
+    shared = default_storage.save("sources/aa/bb/kept.mp3", ContentFile(b"song"))
+    doomed = MashupFactory(owner=owner)
+    Source.objects.create(mashup=doomed, position=1, file=shared)
+    KeptFile.objects.note(shared)
+    with django_capture_on_commit_callbacks(execute=True):
+        storage.delete_mashup(doomed)
+    assert default_storage.exists(shared)
 
 
 @pytest.mark.django_db

@@ -61,10 +61,10 @@ def worker(settings, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
         return process
 
     yield start
-    for process in started:
-        if process.poll() is None:
+    for process in started:  # the whole group, even if its first process is gone
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait()
     if log.exists():
         print(log.read_text()[-4000:])
 
@@ -200,3 +200,79 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+# --- stopping ---------------------------------------------------------------------------------
+
+
+def family(pid: int) -> list[int]:
+    """The worker and every process below it (its cluster)."""
+    from mashup_site.mashups.management.commands.worker import descendants
+
+    return [pid, *descendants(pid)]
+
+
+def wait_running(tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    wait_for(lambda: log.exists() and "running." in log.read_text(), 90, "the cluster runs")
+
+
+def test_an_idle_worker_stops_on_sigterm_and_leaves_no_process(worker, tmp_path) -> None:
+    process = worker()
+    wait_running(tmp_path)
+    cluster = family(process.pid)
+    assert len(cluster) >= 4  # sentinel, a worker, the pusher, the monitor
+    process.send_signal(signal.SIGTERM)  # to the worker alone, as a parent that died does
+    wait_for(lambda: not any(alive(pid) for pid in cluster), 10, "every process is gone")
+    assert process.wait() == 0
+    # benchmarks/worker_stop.py measures how soon (the target is 2 s when idle).
+
+
+def test_a_worker_killed_outright_takes_its_cluster_with_it(worker, tmp_path) -> None:
+    process = worker()
+    wait_running(tmp_path)
+    cluster = family(process.pid)
+    os.kill(process.pid, signal.SIGKILL)  # the worker alone: no handler runs
+    process.wait()
+    wait_for(lambda: not any(alive(pid) for pid in cluster), 10, "no orphaned cluster process")
+
+
+def stop_mid_job(worker, songs, owner, tmp_path, *, group: bool, **env: str) -> Mashup:
+    mashup = local_job(owner, songs)
+    assert tasks.hand_to_broker(mashup.pk)
+    first = worker(**env)
+    wait_for(lambda: Mashup.objects.get(pk=mashup.pk).claimed_at is not None, 90, "taken")
+    time.sleep(1.0)  # the engine is at work
+    cluster = family(first.pid)
+    if group:  # honcho and systemd signal the whole group
+        os.killpg(first.pid, signal.SIGTERM)
+    else:  # Ctrl-C's SIGINT, a parent's death, `kill PID` reach the worker alone
+        first.send_signal(signal.SIGTERM)
+    wait_for(lambda: not any(alive(pid) for pid in cluster), 10, "the worker stopped")
+    handed = Mashup.objects.get(pk=mashup.pk)
+    assert not handed.is_final  # it did not finish: it was handed back
+    assert handed.claimed_at is None and handed.attempts == 0  # no lease left to lapse
+    assert "handed back mashups" in (tmp_path / "worker.log").read_text()
+    worker(**env)  # no reconciler run, no clock moved: the broker has it again
+    wait_for(lambda: Mashup.objects.get(pk=mashup.pk).is_final, 240, "the job is finished")
+    return Mashup.objects.get(pk=mashup.pk)
+
+
+@pytest.mark.timeout(600)
+def test_a_worker_stopped_mid_job_on_the_orm_broker_hands_it_back_at_once(
+    worker, songs, owner, tmp_path
+) -> None:
+    done = stop_mid_job(worker, songs, owner, tmp_path, group=False)
+    assert done.status == Status.COMPLETE, done.error_message
+    assert done.attempts == 1  # the stop was not a death
+
+
+@pytest.mark.timeout(600)
+def test_a_worker_group_stopped_mid_job_on_the_redis_broker_hands_it_back_at_once(
+    worker, songs, owner, tmp_path, redis_broker
+) -> None:
+    done = stop_mid_job(
+        worker, songs, owner, tmp_path, group=True, Q_BROKER="redis", REDIS_URL=redis_broker.url
+    )
+    assert done.status == Status.COMPLETE, done.error_message
+    assert done.attempts == 1

@@ -29,7 +29,7 @@ from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio
 from mashup_site.providers import contract, download
 
 from . import quotas
-from .models import Mashup, Source, Status
+from .models import KEPT_FOR, KeptFile, Mashup, Source, Status
 from .storage import store_content_addressed
 
 SOURCE_POSITIONS = (1, 2)
@@ -38,7 +38,7 @@ SOURCE_POSITIONS = (1, 2)
 # stays absent from the request.
 STASHABLE = ("prompt", "style", "title", "vocalGender")
 STASH_PREFIX = "stash-"
-KEPT_MAX_AGE = 24 * 3600  # a kept upload may be reused for a day
+KEPT_MAX_AGE = int(KEPT_FOR.total_seconds())  # a kept upload may be reused for a day
 
 
 @dataclass(frozen=True)
@@ -374,9 +374,11 @@ class MashupForm(forms.Form):
     # --- saving ----------------------------------------------------------------------------
 
     def keep_checked_uploads(self) -> None:
-        """After an invalid submit, store the uploads that passed, so they are not resent."""
+        """After an invalid submit, store the uploads that passed, so they are not resent,
+        and record them: a token that is never used again leaves its file to the sweeper."""
         for position, checked in self.checked.items():
             kept = checked.store()
+            KeptFile.objects.note(kept.name)
             self.kept[position] = kept
             self.values[f"kept{position}"] = kept.sign(self.user_id)
 

@@ -32,6 +32,7 @@ RESET = {
     "last_response": None,
     "next_poll_at": None,
     "claimed_at": None,
+    "claimed_by": "",
     "polls": 0,
     "submitted_at": None,
     "text_at": None,
@@ -58,7 +59,7 @@ def locked(pk: int) -> Iterator[Mashup | None]:
 # --- claims -----------------------------------------------------------------------------------
 
 
-def claim(pk: int, *, lease: timedelta) -> bool:
+def claim(pk: int, *, lease: timedelta, by: str = "") -> bool:
     """Take an inline job, unless it is final or another worker's lease is still running.
 
     Each take is an attempt: a worker that died with the job (killed, out of memory) never
@@ -76,6 +77,7 @@ def claim(pk: int, *, lease: timedelta) -> bool:
             mashup.save()
             return False
         mashup.claimed_at = moment
+        mashup.claimed_by = by
         mashup.attempts += 1
         _move(mashup, Status.SUBMITTED, moment)
         mashup.save()
@@ -87,8 +89,28 @@ def release_lapsed(pk: int, claimed_at: datetime) -> bool:
     timeout), so that the next delivery takes it at once. Only that very claim is freed: a
     worker that took the job since keeps it."""
     return bool(
-        Mashup.objects.in_progress().filter(pk=pk, claimed_at=claimed_at).update(claimed_at=None)
+        Mashup.objects.in_progress()
+        .filter(pk=pk, claimed_at=claimed_at)
+        .update(claimed_at=None, claimed_by="")
     )
+
+
+def hand_back(by: str) -> list[int]:
+    """A worker that stops gives back the inline jobs it holds (``by`` is the worker's
+    ``claimed_by``): their lease is freed at once, not after ``Q_TIMEOUT``, and the stop
+    is not counted as a death (``attempts``). The caller hands them to the broker again."""
+    handed = []
+    held = Mashup.objects.in_progress().filter(claimed_by=by, claimed_at__isnull=False)
+    for pk in held.values_list("pk", flat=True):
+        with locked(pk) as mashup:
+            if mashup is None or mashup.is_final or mashup.claimed_by != by:
+                continue
+            mashup.claimed_at = None
+            mashup.claimed_by = ""
+            mashup.attempts = max(mashup.attempts - 1, 0)
+            mashup.save(update_fields=["claimed_at", "claimed_by", "attempts", "updated_at"])
+            handed.append(pk)
+    return handed
 
 
 def mark_enqueued(pk: int, moment: datetime) -> None:

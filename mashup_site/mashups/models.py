@@ -197,6 +197,9 @@ class Mashup(models.Model):
     next_poll_at = models.DateTimeField(null=True, blank=True)
     # When a worker last took the job (a lease, so a duplicate delivery does not run it twice).
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Which worker (``manage.py worker``: host, process, start) holds that lease: a worker
+    # that stops hands its jobs back at once instead of leaving them to the lease's end.
+    claimed_by = models.CharField(max_length=128, blank=True, default="")
     polls = models.PositiveIntegerField(default=0)
     # Trusted callbacks received: once they arrive, polling (the fallback) slows down.
     callbacks_received = models.PositiveIntegerField(default=0)
@@ -419,6 +422,42 @@ class Start(models.Model):
 
     def __str__(self) -> str:
         return f"Start of {self.mashup_id} at {self.at}"
+
+
+# A "kept upload" (an upload stored during a refused submit, so it need not be sent again)
+# may be used for this long after it was kept (the form's signed token says so); the
+# sweeper deletes its file a grace period later, unless a job uses it by then.
+KEPT_FOR = timedelta(days=1)
+KEPT_GRACE = timedelta(hours=1)
+
+
+class KeptFileQuerySet(models.QuerySet["KeptFile"]):
+    def note(self, name: str) -> None:
+        """Record (or renew) that a token now points to the stored file ``name``."""
+        self.update_or_create(name=name, defaults={"kept_at": timezone.now()})
+
+    def fresh(self, at: datetime | None = None) -> KeptFileQuerySet:
+        """Records whose tokens may still be used (or only just stopped being usable)."""
+        return self.filter(kept_at__gt=(at or timezone.now()) - KEPT_FOR - KEPT_GRACE)
+
+    def stale(self, at: datetime | None = None) -> KeptFileQuerySet:
+        return self.filter(kept_at__lte=(at or timezone.now()) - KEPT_FOR - KEPT_GRACE)
+
+
+class KeptFile(models.Model):
+    """An upload stored for a "kept upload" token (``forms.KeptUpload``). Uploads are stored
+    by content, once, and a token is only a signed note in a person's form: without this
+    record nothing would know the file is waiting, and a refused submit that is never sent
+    again would hold its songs forever. The sweeper (``retention.sweep_kept``) deletes the
+    file of a stale record unless a job uses it."""
+
+    name = models.CharField(max_length=255, unique=True)  # the storage name
+    kept_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = KeptFileQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.name} kept at {self.kept_at}"
 
 
 class SubmitSlotQuerySet(models.QuerySet["SubmitSlot"]):

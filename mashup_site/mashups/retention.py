@@ -26,11 +26,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import jobs, models
-from .models import URGENT_WITHIN, Mashup, Status
+from . import jobs, models, storage
+from .models import URGENT_WITHIN, KeptFile, Mashup, Status
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,33 @@ def sweep(
         total += sum(jobs.expire(pk, moment) for pk in pks)
     if total:
         log.info("retention: expired %s mashups", total)
+    sweep_kept(moment, limit=batch_size * max_batches)
     clean_temp()
     return total
+
+
+def sweep_kept(at: datetime | None = None, limit: int = SWEEP_BATCH * SWEEP_MAX_BATCHES) -> int:
+    """Delete the uploads kept for a refused submit whose token can no longer be used
+    (``KeptFile``: a day, and an hour's grace), unless a job uses them (the person sent
+    the form again) or a newer token points to the same content. Returns how many files
+    went."""
+    moment = at or timezone.now()
+    removed = 0
+    for pk in list(
+        KeptFile.objects.stale(moment).order_by("kept_at").values_list("pk", flat=True)[:limit]
+    ):
+        with transaction.atomic():
+            # Re-read under its lock: a record kept again a moment ago is fresh again.
+            record = KeptFile.objects.select_for_update().stale(moment).filter(pk=pk).first()
+            if record is None:
+                continue
+            record.delete()
+            if not storage.in_use(record.name):
+                storage.delete_after_commit([record.name])
+                removed += 1
+    if removed:
+        log.info("retention: deleted %s kept uploads no one used", removed)
+    return removed
 
 
 # --- what killed processes leave behind ---------------------------------------------------------

@@ -8,7 +8,10 @@
      lease (``jobs.claim``): ``run`` builds the ``Job``, the provider makes both tracks and
      reports each status (analysed, first, complete) as a snapshot, which ``apply`` records
      (``jobs.apply_snapshot``). If the worker dies, the reconciler (``recover``) hands
-     the job to another once the lease lapses, at most ``MASHUP_MAX_ATTEMPTS`` times.
+     the job to another once the lease lapses, at most ``MASHUP_MAX_ATTEMPTS`` times; a
+     worker that is stopped hands its jobs back at once (``jobs.hand_back``, from
+     ``manage.py worker``). A job whose uploaded song this worker cannot read (another
+     machine's upload with STORAGE=local) fails at once, saying so.
    - any other provider is **submitted** once (``submit``): the claim is saved before the
      request (``jobs.claim_submission``), so a retry after a crash never submits twice, and
      the first poll is scheduled before the request for the same reason. Its songs reach
@@ -38,6 +41,7 @@ through ``storage.py``; the provider's API is in ``providers/``.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,6 +77,10 @@ POLL_UNHEARD_MAX_DELAY = 30.0
 HOSTED_FOR = timedelta(hours=20)
 TIMED_OUT = "Timed out: the mashup was not finished within {minutes} minutes, so it was stopped."
 UNEXPECTED = "The mashup engine hit an unexpected problem; staff have been told."
+UNREADABLE = (
+    "The worker that took this mashup cannot read the uploaded {names}, so it was stopped. "
+    "Staff have been told; try again later."
+)
 
 
 def provider_of(mashup: Mashup) -> Provider:
@@ -108,9 +116,22 @@ def apply(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = False) -> bo
 
 def run(pk: int, provider: Provider) -> None:
     """Make the job in this worker, recording its stages as they come."""
-    if not jobs.claim(pk, lease=lease()):
+    if not jobs.claim(pk, lease=lease(), by=worker_id()):
         return
-    job = job_of(Mashup.objects.get(pk=pk))
+    mashup = Mashup.objects.get(pk=pk)
+    if missing := storage.missing_uploads(mashup):
+        # With STORAGE=local each machine sees only the uploads it received: a worker on
+        # another machine would fail deep in the engine with nothing to say why.
+        log.error(
+            "mashup %s: this worker cannot read its uploaded songs %s from its storage "
+            "(with STORAGE=local a worker sees only its own machine's uploads: more than "
+            "one machine needs STORAGE=s3)",
+            pk,
+            missing,
+        )
+        jobs.fail(pk, None, UNREADABLE.format(names=", ".join(f"“{n}”" for n in missing)))
+        return
+    job = job_of(mashup)
     try:
         provider.start(job, partial(record, pk))
     except ProviderError as error:
@@ -231,6 +252,15 @@ def cancel_polls(pk: int) -> None:
     Schedule.objects.filter(name__startswith=f"mashup-{pk}-poll-").delete()
 
 
+WORKER_ID = "MASHUP_WORKER_ID"  # set by ``manage.py worker`` for its cluster's processes
+
+
+def worker_id() -> str:
+    """Who holds the leases this process takes: the ``manage.py worker`` it runs under
+    (its processes inherit the variable), so that a stopping worker hands its jobs back."""
+    return os.environ.get(WORKER_ID, "")
+
+
 def lease() -> timedelta:
     """How long a worker holds an inline job: django-q2 stops a task at its timeout, so a
     claim older than that belongs to a worker that is gone."""
@@ -253,7 +283,9 @@ def recover(moment: datetime) -> Recovery:
     - a queued job no worker took within ``MASHUP_UNCLAIMED_MINUTES`` of being handed to
       the broker (or never handed: the broker was down) is handed again;
     - an inline job whose worker's lease lapsed is freed and handed again (``jobs.claim``
-      counts the attempt and ends the job after too many);
+      counts the attempt and ends the job after too many); an inline job freed (lapsed, or
+      handed back by a stopping worker: ``jobs.hand_back``) that no worker took within
+      that bound of being handed is handed again;
     - a submitted job whose next poll is overdue by that bound gets a poll now (a submitted
       job is never submitted again: ``jobs.claim_submission``).
     """
@@ -271,6 +303,15 @@ def recover(moment: datetime) -> Recovery:
     )
     run = list(unclaimed.values_list("pk", flat=True))
     poll = []
+    # An inline job freed earlier (a lapsed lease, or handed back by a stopping worker)
+    # whose new delivery did not reach the broker, or that no worker took in time.
+    for mashup in (
+        active.exclude(status=Status.QUEUED)
+        .filter(claimed_at__isnull=True)
+        .filter(Q(enqueued_at__lt=bound) | Q(enqueued_at__isnull=True, queued_at__lt=bound))
+    ):
+        if provider_of(mashup).runs_inline:
+            run.append(mashup.pk)
     for mashup in active.exclude(status=Status.QUEUED).filter(claimed_at__lt=moment - lease()):
         inline = provider_of(mashup).runs_inline
         if inline and jobs.release_lapsed(mashup.pk, mashup.claimed_at):  # type: ignore[arg-type]

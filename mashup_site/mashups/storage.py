@@ -23,10 +23,11 @@ from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.http.response import HttpResponseBase
+from django.utils.http import content_disposition_header
 
 from mashup_site.engine.probe import media_type
 
-from .models import Mashup, Source, Status, Track
+from .models import KeptFile, Mashup, Source, Status, Track
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,16 @@ def disk_path(name: str) -> str | None:
         return None
 
 
+def missing_uploads(mashup: Mashup) -> list[str]:
+    """The names people gave the uploaded songs of ``mashup`` that this process cannot find
+    in its storage (with local storage: not on this machine's disk)."""
+    return [
+        source.original_name or str(source.file.name)
+        for source in Source.objects.filter(mashup=mashup).exclude(file="")
+        if not default_storage.exists(str(source.file.name))
+    ]
+
+
 def open_stored(name: str) -> IO[bytes]:
     return default_storage.open(name, "rb")
 
@@ -157,10 +168,12 @@ def _redirect(name: str, filename: str | None, download: bool) -> HttpResponseBa
     """S3: a signed URL that makes the bucket answer with a fixed type (by the suffix we
     stored it under; reading its first bytes would cost a request per file)."""
     kind = TYPES_BY_SUFFIX.get(PurePosixPath(name).suffix.lower())
-    disposition = "attachment" if download or kind is None else "inline"
+    attachment = download or kind is None
+    # The bucket names the file as we would ("<title> (n).mp3"), not by its storage name.
+    disposition = content_disposition_header(attachment, filename) if filename else None
     parameters = {
         "ResponseContentType": kind or OTHER,
-        "ResponseContentDisposition": disposition,
+        "ResponseContentDisposition": disposition or ("attachment" if attachment else "inline"),
     }
     try:
         url = default_storage.url(name, parameters=parameters)  # type: ignore[call-arg]
@@ -227,9 +240,13 @@ def source_files(mashup: Mashup) -> list[str]:
 
 
 def _shared(name: str, mashup: Mashup) -> bool:
-    return (
-        Source.objects.filter(file=name)
-        .exclude(mashup=mashup)
-        .filter(~Q(mashup__status=Status.EXPIRED))
-        .exists()
-    )
+    return in_use(name, besides=mashup)
+
+
+def in_use(name: str, *, besides: Mashup | None = None) -> bool:
+    """Whether an upload is still needed: a job that is not expired uses it (``besides``
+    aside), or a person's "kept upload" token may still point to it (``KeptFile``)."""
+    sources = Source.objects.filter(file=name).filter(~Q(mashup__status=Status.EXPIRED))
+    if besides is not None:
+        sources = sources.exclude(mashup=besides)
+    return sources.exists() or KeptFile.objects.fresh().filter(name=name).exists()

@@ -81,6 +81,15 @@ def reconcile() -> dict[str, int]:
     return {"run": len(found.run), "poll": len(found.poll), "timed_out": found.timed_out}
 
 
+def hand_back(worker: str) -> list[int]:
+    """A stopping worker's inline jobs, freed (``jobs.hand_back``) and handed to the broker
+    again at once; one the broker does not take now, the reconciler hands later."""
+    handed = jobs.hand_back(worker)
+    for pk in handed:
+        hand_to_broker(pk)
+    return handed
+
+
 # --- enqueueing -------------------------------------------------------------------------------
 
 
