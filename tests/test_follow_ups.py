@@ -77,7 +77,8 @@ def test_remote_stems_are_separated_copied_and_kept(app, owner, clock) -> None:
     assert fake.payload["type"] == "separate_vocal"
     assert fake.payload["audioId"] == "fake-mashup-track-1"
     assert fake.payload["taskId"] == "fake-mashup"
-    assert fake.payload["callBackUrl"].endswith(f"/callbacks/follow-ups/{follow_up.callback_token}/")
+    callback = f"/callbacks/follow-ups/{follow_up.callback_token}/"
+    assert fake.payload["callBackUrl"].endswith(callback)
     track.refresh_from_db()
     assert track.vocals and track.instrumental
     with track.vocals.open("rb") as handle:
@@ -395,3 +396,16 @@ def test_expiry_deletes_the_follow_ups_files(local, owner) -> None:
     assert not any(default_storage.exists(name) for name in names)
     track.refresh_from_db()
     assert not track.vocals and not track.wav
+
+
+def test_the_reconciler_hands_a_lost_follow_up_again(local, owner, clock, monkeypatch) -> None:
+    track = local_track(owner)
+    with monkeypatch.context() as patch:  # the broker lost it (or was down)
+        patch.setattr(tasks, "async_task", lambda *args, **kwargs: None)
+        follow_up = ask(track, "wav")
+    assert FollowUp.objects.get(pk=follow_up.pk).status == Status.QUEUED
+    tasks.reconcile()
+    assert FollowUp.objects.get(pk=follow_up.pk).status == Status.QUEUED  # not late yet
+    clock.advance(6 * 60)
+    tasks.reconcile()
+    assert FollowUp.objects.get(pk=follow_up.pk).status == Status.COMPLETE

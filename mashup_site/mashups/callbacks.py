@@ -30,7 +30,7 @@ from mashup_site.providers.remote import (
     verify_signature,
 )
 
-from . import storage, tasks
+from . import jobs, storage, tasks
 from .models import CallbackStamp, FollowUp, Mashup, Source
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,8 @@ def follow_up_callback(request: HttpRequest, token: str) -> HttpResponse:
     if follow_up.provider_task_id and task_id and task_id != follow_up.provider_task_id:
         log.warning("callback for follow-up %s names another task %s", follow_up.pk, task_id)
         return JsonResponse({"ok": False, "error": "task mismatch"}, status=409)
+    if task_id and not follow_up.provider_task_id:  # it called back before we saved the id
+        jobs.record_follow_up_task(follow_up.pk, task_id, None)
     tasks.enqueue_follow_up_poll_now(follow_up.pk)
     return JsonResponse({"ok": True})
 

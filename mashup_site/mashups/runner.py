@@ -506,6 +506,24 @@ def _note_credits(pk: int, provider: Provider, *, after: bool = False) -> None:
         FollowUp.objects.filter(pk=pk).update(credits_before=balance)
 
 
+def recover_follow_ups(moment: datetime) -> tuple[list[int], list[int]]:
+    """What a broker or a worker lost (the reconciler's work, like ``recover``): follow-ups
+    queued but never taken within ``MASHUP_UNCLAIMED_MINUTES`` (handed again), and those
+    whose next tick is that late, or that have none (ticked now: a tick that is too late
+    fails them as timed out)."""
+    bound = moment - timedelta(minutes=settings.MASHUP_UNCLAIMED_MINUTES)
+    active = FollowUp.objects.in_progress().filter(updated_at__lt=bound)
+    run = list(
+        active.filter(
+            status=Status.QUEUED, claimed_at__isnull=True, next_poll_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    late = active.exclude(pk__in=run).filter(
+        Q(next_poll_at__lt=bound) | Q(next_poll_at__isnull=True)
+    )
+    return run, list(late.values_list("pk", flat=True))
+
+
 def schedule_follow_up_poll(pk: int, delay: float) -> None:
     follow_up = FollowUp.objects.filter(pk=pk).first()
     if follow_up is None or follow_up.is_final:

@@ -81,6 +81,11 @@ def reconcile() -> dict[str, int]:
         hand_to_broker(pk)
     for pk in found.poll:
         enqueue_poll_now(pk)
+    lost, stalled = runner.recover_follow_ups(timezone.now())
+    for pk in lost:
+        hand_follow_up(pk)
+    for pk in stalled:
+        enqueue_follow_up_poll_now(pk)
     if found.run or found.poll or found.timed_out:
         log.warning(
             "reconciler: %s jobs handed again, %s polls restarted, %s timed out",
