@@ -409,3 +409,18 @@ def test_the_reconciler_hands_a_lost_follow_up_again(local, owner, clock, monkey
     clock.advance(6 * 60)
     tasks.reconcile()
     assert FollowUp.objects.get(pk=follow_up.pk).status == Status.COMPLETE
+
+
+def test_the_row_polls_while_one_is_being_made_then_stops(local, owner, client) -> None:
+    track = local_track(owner)
+    client.force_login(owner)
+    url = f"/mashups/{track.mashup_id}/tracks/1/follow-ups/"
+    FollowUp.objects.create(track=track, kind="wav", status=Status.SUBMITTED)
+    working = client.get(url, headers=HTMX)
+    assert working.status_code == 200
+    assert 'hx-trigger="every 2s"' in working.content.decode()
+    FollowUp.objects.filter(track=track).update(status=Status.COMPLETE)
+    done = client.get(url, headers=HTMX)
+    assert done.status_code == 286  # htmx stops polling
+    assert "Download WAV" in done.content.decode()
+    assert client.get(url).status_code == 302  # without htmx: the mashup's page

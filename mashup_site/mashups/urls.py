@@ -14,11 +14,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("mashups/<int:pk>/", views.detail, name="detail"),
-    path(
-        "mashups/<int:pk>/tracks/<int:position>/<str:kind>/",
-        views.track_file,
-        name="track_file",
-    ),
+    # Before the track's files: "follow-ups" is not one of their kinds.
     path(
         "mashups/<int:pk>/tracks/<int:position>/follow-ups/",
         views.follow_ups,
@@ -28,6 +24,11 @@ urlpatterns = [
         "mashups/<int:pk>/tracks/<int:position>/follow-ups/<str:kind>/",
         views.ask_follow_up,
         name="ask_follow_up",
+    ),
+    path(
+        "mashups/<int:pk>/tracks/<int:position>/<str:kind>/",
+        views.track_file,
+        name="track_file",
     ),
     path("callbacks/<str:token>/", callbacks.callback, name="callback"),
     path(

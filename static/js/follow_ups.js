@@ -6,7 +6,7 @@
 
   function playerOf(element) {
     var card = document.getElementById(element.dataset.player);
-    return card ? card.querySelector("audio.track-player") : null;
+    return card ? card.querySelector(".track-body > audio") : null;
   }
 
   function update(player) {
@@ -30,10 +30,10 @@
   // timeupdate does not bubble; listening in the capture phase catches every player,
   // including those htmx swaps in later.
   document.addEventListener("timeupdate", function (event) {
-    if (event.target.matches && event.target.matches("audio.track-player")) update(event.target);
+    if (event.target.matches && event.target.matches(".track-body > audio")) update(event.target);
   }, true);
   document.addEventListener("seeked", function (event) {
-    if (event.target.matches && event.target.matches("audio.track-player")) update(event.target);
+    if (event.target.matches && event.target.matches(".track-body > audio")) update(event.target);
   }, true);
 
   document.addEventListener("click", function (event) {

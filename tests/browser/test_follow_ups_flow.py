@@ -96,7 +96,7 @@ def test_a_remote_mashup_gives_stems_wav_and_lyrics_in_time(
     # so the lines are placed within it).
     track = Track.objects.get(mashup=mashup, position=1)
     assert track.lyrics[1]["text"] == "Sing along"
-    page.locator("#track-1 audio.track-player").evaluate("el => { el.currentTime = 0.3; }")
+    page.locator("#track-1 .track-body > audio").evaluate("el => { el.currentTime = 0.3; }")
     expect(lines.first).to_have_class("current", timeout=DEADLINE_MS)
     expect(lines.nth(1)).not_to_have_class("current")
     assert {f.kind for f in FollowUp.objects.filter(status=Status.COMPLETE)} == {
