@@ -92,12 +92,13 @@ def test_a_remote_mashup_gives_stems_wav_and_lyrics_in_time(
     expect(lines).to_have_count(2)
     expect(lines.first).to_contain_text("Hello little world")
     expect(page.locator("#follow-ups-1 .waveform svg path")).to_be_visible()
-    # Playing from the second line's start highlights it (the fake's track is 1 s long,
-    # so the lines are placed within it).
+    # Playing highlights the line being sung (the fake's track is 1 s long: its first
+    # line, 0.2-1.3 s, is sung while it plays; the second, from 1.4 s, never is).
     track = Track.objects.get(mashup=mashup, position=1)
     assert track.lyrics[1]["text"] == "Sing along"
-    page.locator("#track-1 .track-body > audio").evaluate("el => { el.currentTime = 0.3; }")
+    page.locator("#track-1 .track-body > audio").evaluate("el => { el.muted = true; el.play(); }")
     expect(lines.first).to_have_class("current", timeout=DEADLINE_MS)
+    expect(lines.first).to_have_attribute("aria-current", "true")
     expect(lines.nth(1)).not_to_have_class("current")
     assert {f.kind for f in FollowUp.objects.filter(status=Status.COMPLETE)} == {
         "stems",
@@ -105,4 +106,7 @@ def test_a_remote_mashup_gives_stems_wav_and_lyrics_in_time(
         "lyrics",
     }
     assert fake_api.count("vocal") == 1 and fake_api.count("wav") == 1
-    assert page.console_errors == []
+    # Until our copies exist the page shows the provider's covers, which the CSP refuses
+    # from the fake's plain-http loopback address (a real provider's are https).
+    others = [e for e in page.console_errors if fake_api.url not in e]
+    assert others == []
