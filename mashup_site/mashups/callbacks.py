@@ -84,8 +84,9 @@ def follow_up_callback(request: HttpRequest, token: str) -> HttpResponse:
         body = loads(request.body)
         if not isinstance(body, dict):
             raise InvalidPayload("callback body must be a JSON object")
-        data = body.get("data") or {}
-        if not isinstance(data, dict):
+        data = body.get("data")
+        data = {} if data is None else data
+        if not isinstance(data, dict):  # an empty list too: not what the contract sends
             raise InvalidPayload("callback data must be an object")
         task_id = data.get("task_id") or data.get("taskId") or ""
         if not isinstance(task_id, str) or len(task_id) > LIMITS["task_id"]:
