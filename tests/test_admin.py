@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
@@ -296,3 +297,26 @@ def test_the_list_links_to_the_credits_and_loads_them_lazily(staff_client: Clien
 
 def test_only_staff_see_the_credits(owner_client: Client) -> None:
     assert owner_client.get(CREDITS).status_code == 302
+
+
+def test_the_follow_up_actions_ask_for_both_tracks_uncounted(
+    staff_client: Client, owner, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from django_q.conf import Conf
+
+    from mashup_site.mashups.models import FollowUp, Start
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+    local = finished_mashup(owner=owner, provider="local")
+    for track in local.tracks.all():
+        track.wav.save("w.wav", ContentFile(b"RIFF"), save=True)
+    page = act(staff_client, "ask_wav", local, capture=django_capture_on_commit_callbacks)
+    assert "WAV: asked for 2 tracks." in page
+    asked = FollowUp.objects.filter(kind="wav", track__mashup=local)
+    assert asked.count() == 2 and {f.status for f in asked} == {Status.COMPLETE}
+    assert not Start.objects.exists()  # staff's are not counted
+    page = act(staff_client, "ask_lyrics", local)
+    assert "does not sing" in page
+    assert not FollowUp.objects.filter(kind="lyrics").exists()  # the engine does not sing
+    page = staff_client.get(reverse("admin:mashups_followup_changelist")).content.decode()
+    assert "Cost credits" in page or "cost credits" in page.lower()

@@ -190,3 +190,38 @@ def test_it_hands_the_engine_each_song_under_a_safe_form_of_its_own_name(
 ) -> None:
     source = SourceFactory.build(position=2, original_name=original_name, url=url)
     assert runner.song_file_name(source) == expected
+
+
+def test_a_local_job_keeps_stems_wav_and_a_waveform_with_the_render(owner, songs) -> None:
+    """What follow-ups give at once: the layers as mixed (summing to about the track), the
+    master as 16-bit WAV, and the master's waveform."""
+    import wave
+
+    import numpy as np
+
+    from mashup_site.engine.decode import load
+    from mashup_site.engine.pipeline import WAVEFORM_POINTS
+
+    mashup = local_job(owner, songs)
+    tasks.run_mashup(mashup.pk)
+    for track in Mashup.objects.get(pk=mashup.pk).tracks.all():
+        assert track.kept == {"vocals", "instrumental", "wav"}
+        with wave.open(track.wav.path, "rb") as handle:
+            assert handle.getsampwidth() == 2  # 16-bit
+            assert handle.getframerate() == SR
+        wav, vocals, backing = (
+            load(Path(f.path), SR) for f in (track.wav, track.vocals, track.instrumental)
+        )
+        assert wav.shape == vocals.shape == backing.shape
+        assert abs(wav.shape[1] / SR - track.duration) < 0.05
+        mix, master = (vocals + backing).mean(axis=0), wav.mean(axis=0)
+        assert np.corrcoef(mix, master)[0, 1] > 0.9  # the stems line up with the track
+        assert len(track.waveform) == WAVEFORM_POINTS
+        assert all(0 <= v <= 1 for v in track.waveform) and max(track.waveform) > 0.5
+
+
+def test_an_instrumental_local_job_keeps_no_vocals(owner, songs) -> None:
+    mashup = local_job(owner, songs, instrumental=True)
+    tasks.run_mashup(mashup.pk)
+    track = Mashup.objects.get(pk=mashup.pk).tracks.get(position=1)
+    assert track.kept == {"wav"}

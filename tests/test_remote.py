@@ -584,3 +584,74 @@ def test_the_fake_records_every_request_it_makes_to_our_server(fake_api) -> None
     with pytest.raises(AssertionError, match="requested our server 3 times"):
         fake_api.assert_never_requested(ours)
     fake_api.assert_never_requested("http://127.0.0.1:8")  # another server: never asked
+
+
+# --- follow-ups (docs/api-contract.md, "Follow-ups") ------------------------------------------
+
+
+def _record(flag: str, response: object) -> dict:
+    return {"code": 200, "data": {"taskId": "t1", "successFlag": flag, "response": response}}
+
+
+def test_a_wav_record_is_read_liberally() -> None:
+    from mashup_site.providers.remote import parse_follow_up_record
+
+    for response in (
+        {"audioWavUrl": "https://cdn.example/a.wav"},
+        {"audio_wav_url": "https://cdn.example/a.wav"},
+        {"wavFileUrl": "https://cdn.example/a.wav"},
+        "https://cdn.example/a.wav",
+    ):
+        snapshot = parse_follow_up_record("wav", _record("SUCCESS", response), "t1")
+        assert snapshot.status == Status.COMPLETE
+        assert snapshot.files == {"wav": "https://cdn.example/a.wav"}
+
+
+def test_follow_up_records_map_their_flags() -> None:
+    from mashup_site.providers.remote import parse_follow_up_record
+
+    stems = {"vocalUrl": "https://cdn.example/v.mp3", "instrumentalUrl": None}
+    done = parse_follow_up_record("stems", _record("SUCCESS", stems), "t1")
+    assert done.files == {"vocals": "https://cdn.example/v.mp3"}  # a null stem is left out
+    assert parse_follow_up_record("stems", _record("PENDING", None), "t1").status == (
+        Status.SUBMITTED
+    )
+    late = parse_follow_up_record("stems", _record("CALLBACK_EXCEPTION", stems), "t1")
+    assert late.status == Status.COMPLETE  # it could not call us; the files exist
+    assert parse_follow_up_record("stems", _record("NEW_WORD", None), "t1").status == (
+        Status.SUBMITTED
+    )
+    failed = _record("GENERATE_AUDIO_FAILED", None)
+    failed["data"] |= {"errorCode": 501, "errorMessage": "no"}
+    snapshot = parse_follow_up_record("stems", failed, "t1")
+    assert snapshot.status == Status.FAILED and snapshot.error_code == 501
+
+
+def test_a_follow_up_record_with_a_script_url_is_refused() -> None:
+    from mashup_site.providers.base import InvalidPayload
+    from mashup_site.providers.remote import parse_follow_up_record
+
+    with pytest.raises(InvalidPayload):
+        parse_follow_up_record("stems", _record("SUCCESS", {"vocalUrl": "javascript:x"}), "t1")
+
+
+def test_timestamped_lyrics_are_checked_and_the_waveform_bounded() -> None:
+    from mashup_site.providers.base import InvalidPayload
+    from mashup_site.providers.remote import MAX_WAVEFORM, parse_lyrics
+
+    words = [{"word": "Hi ", "success": True, "startS": 0.5, "endS": 0.9, "palign": 0}]
+    body = {"code": 200, "data": {"alignedWords": words, "waveformData": [1.5, -1, 0.25] * 2000}}
+    snapshot = parse_lyrics(body, "t1")
+    assert snapshot.status == Status.COMPLETE
+    assert snapshot.words[0].text == "Hi " and snapshot.words[0].start == 0.5
+    assert len(snapshot.waveform) == MAX_WAVEFORM
+    assert min(snapshot.waveform) >= 0 and max(snapshot.waveform) == 1.0
+    for bad in (
+        {"alignedWords": [{"word": 3, "startS": 0, "endS": 1}]},
+        {"alignedWords": [{"word": "x", "startS": "soon", "endS": 1}]},
+        {"alignedWords": [{"word": "x", "startS": -1, "endS": 1}]},
+        {"alignedWords": [], "waveformData": ["loud"]},
+        {"alignedWords": "la la"},
+    ):
+        with pytest.raises(InvalidPayload):
+            parse_lyrics({"code": 200, "data": bad}, "t1")

@@ -51,7 +51,7 @@ from .analysis import ANALYSIS_SR, NOTES, Analysis, analyse, camelot, integrated
 from .decode import SR, load
 from .errors import EngineError
 from .key import UNCERTAIN
-from .master import master
+from .master import TARGET_LUFS, master
 from .separation import Separator, SpectralSeparator, Stems
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,11 @@ class Variant:
     duration: float
     summary: dict[str, object]
     stems: dict[str, Path] = field(default_factory=dict)
+    # What a musician may ask for next (``keep_extras``): "vocals" and "instrumental" (the
+    # layers as mixed, at the master's level; no vocals in instrumental mode) and "wav"
+    # (the master, 16-bit), and the master's waveform: WAVEFORM_POINTS peaks from 0 to 1.
+    extras: dict[str, Path] = field(default_factory=dict)
+    waveform: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,7 @@ def make_mashup(
     write_stems: bool = False,
     separator: Separator | None = None,
     measure_quality: bool = True,
+    keep_extras: bool = False,
 ) -> MashupResult:
     notify = on_stage or (lambda stage, info: None)
     timings: dict[str, float] = {}
@@ -177,6 +183,7 @@ def make_mashup(
                 steps,
                 write_stems=write_stems,
                 measure_quality=measure_quality,
+                keep_extras=keep_extras,
             ): index
             for index, (lead, backing) in enumerate(pairs, start=1)
         }
@@ -264,6 +271,7 @@ def _render(
     *,
     write_stems: bool,
     measure_quality: bool,
+    keep_extras: bool = False,
 ) -> Variant:
     laid = _lay(index, lead, backing, params, steps)
     fit, timeline, offset = laid.fit, laid.timeline, laid.offset
@@ -284,6 +292,10 @@ def _render(
         with steps("stems"):
             folder = out_dir / f"mashup-{index}-stems"
             stems = _write_stems(folder, reference, lead_layer, backing_layer)
+    extras: dict[str, Path] = {}
+    if keep_extras:
+        with steps("extras: stems"):
+            extras = _write_extras(out_dir, index, mix, lead_layer, backing_layer, params)
     monos = {}
     if measure_quality:
         with steps("measure"):
@@ -302,6 +314,12 @@ def _render(
         )  # fmt: skip
     with steps("cover"):
         cover_path = output.write_cover(out_dir / f"mashup-{index}.png", mastered, SR, title=title)
+    waveform: tuple[float, ...] = ()
+    if keep_extras:
+        with steps("extras: wav"):
+            extras["wav"] = output.write_wav(out_dir / f"mashup-{index}.wav", mastered, SR)
+        with steps("extras: waveform"):
+            waveform = peaks(mastered)
     quality = None
     if measure_quality:
         with steps("measure"):
@@ -331,7 +349,7 @@ def _render(
         "quality": quality.as_dict() if quality else None,
         "quality_text": quality.as_text() if quality else "not measured",
     }
-    return Variant(audio_path, cover_path, title, n / SR, plain(summary), stems)
+    return Variant(audio_path, cover_path, title, n / SR, plain(summary), stems, extras, waveform)
 
 
 # The alignment guard: a backing that comes out off the lead (measure.layer_offset, which
@@ -535,6 +553,43 @@ def _write_stems(
         name: output.write_wav(folder / f"{name}.wav", layer[:, :n], SR)
         for name, layer in layers.items()
     }
+
+
+WAVEFORM_POINTS = 300
+
+
+def peaks(audio: np.ndarray, points: int = WAVEFORM_POINTS) -> tuple[float, ...]:
+    """The loudest sample of each of ``points`` equal stretches, 0 to 1 (rounded: a page
+    draws them), for drawing a waveform."""
+    loudest = np.abs(audio).max(axis=0) if audio.ndim == 2 else np.abs(audio)
+    if not len(loudest):
+        return ()
+    starts = np.linspace(0, len(loudest), min(points, len(loudest)), endpoint=False).astype(int)
+    values = np.clip(np.maximum.reduceat(loudest, starts), 0, 1)
+    return tuple(round(float(v), 3) for v in values)
+
+
+def _write_extras(
+    out_dir: Path,
+    index: int,
+    mix: np.ndarray,
+    lead: np.ndarray,
+    backing: np.ndarray,
+    params: MashupParams,
+) -> dict[str, Path]:
+    """The vocals and the instrumental as mixed (faded like the mix), at the level the
+    master will bring the mix to, so that they line up with the track and sum to about it.
+    As 16-bit WAV: writing costs about a tenth of a second each where an MP3 costs three
+    (benchmarks/follow_ups.py). An instrumental mashup has no vocal layer: nothing to write."""
+    if params.instrumental:
+        return {}
+    gain = np.float32(10 ** ((TARGET_LUFS - integrated_lufs(mix, SR)) / 20))
+    n = mix.shape[1]
+    out = {}
+    for name, layer in (("vocals", lead), ("instrumental", backing)):
+        faded = arrange.fades(layer[:, :n] * gain, SR, in_place=True)
+        out[name] = output.write_wav(out_dir / f"mashup-{index}-{name}.wav", faded, SR)
+    return out
 
 
 def _title(params: MashupParams, lead: Song, backing: Song, index: int) -> str:

@@ -17,16 +17,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
-from django.utils.html import escape
+from django.urls import URLPattern, path, reverse
+from django.utils.html import escape, format_html
 from django_q.admin import ScheduleAdmin
 from django_q.models import Schedule
 
 from mashup_site import providers
-from mashup_site.providers.base import ProviderError
+from mashup_site.providers.base import FollowUpKind, ProviderError
 
 from . import checks, jobs, retention, storage, tasks
-from .models import Mashup, Source, Track
+from .models import FollowUp, Mashup, Source, Track
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,18 @@ class SourceInline(RecordInline):
 
 class TrackInline(RecordInline):
     model = Track
-    fields = ("position", "title", "duration", "model_name", "audio", "image", "audio_url")
+    fields = (
+        "position",
+        "title",
+        "duration",
+        "model_name",
+        "audio",
+        "image",
+        "audio_url",
+        "vocals",
+        "instrumental",
+        "wav",
+    )
     readonly_fields = fields
 
 
@@ -99,7 +110,16 @@ class MashupAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     date_hierarchy = "created_at"
     inlines = [SourceInline, TrackInline]
-    actions = ["repoll", "retry", "extend_expiry", "keep_forever", "purge_files"]
+    actions = [
+        "repoll",
+        "retry",
+        "extend_expiry",
+        "keep_forever",
+        "purge_files",
+        "ask_stems",
+        "ask_wav",
+        "ask_lyrics",
+    ]
     # What was asked, and where the job stands, are records: the payload went to the
     # provider as it is, and a job moves only through jobs.py (or the actions above).
     # Staff change what retention needs: the expiry and keep-forever.
@@ -233,6 +253,33 @@ class MashupAdmin(admin.ModelAdmin):
             jobs.purge_now(mashup)
         self._report(request, len(mashups), queryset, "purged", "")
 
+    @admin.action(description="Follow-up: vocals and instrumental of both tracks")
+    def ask_stems(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
+        self._ask(request, queryset, FollowUpKind.STEMS)
+
+    @admin.action(description="Follow-up: WAV of both tracks")
+    def ask_wav(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
+        self._ask(request, queryset, FollowUpKind.WAV)
+
+    @admin.action(description="Follow-up: lyrics in time of both tracks")
+    def ask_lyrics(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
+        self._ask(request, queryset, FollowUpKind.LYRICS)
+
+    def _ask(self, request: HttpRequest, queryset: QuerySet[Mashup], kind: FollowUpKind) -> None:
+        """Through the same door as the owner's button (once per track and kind), but not
+        counted against the owner's limits; why a track cannot have it is reported."""
+        asked, refused = 0, set()
+        for track in Track.objects.filter(mashup__in=queryset).select_related("mashup"):
+            try:
+                tasks.ask_follow_up(track, kind, user_id=request.user.pk, by_owner=False)
+                asked += 1
+            except tasks.FollowUpRefused as refusal:
+                refused.add(str(refusal))
+        text = f"{kind.label}: asked for {asked} track{'s' if asked != 1 else ''}."
+        if refused:
+            text += " Not for the others: " + " ".join(sorted(refused))
+        self.message_user(request, text, messages.SUCCESS if asked else messages.WARNING)
+
     def _report(
         self, request: HttpRequest, done: int, queryset: QuerySet[Mashup], what: str, which: str
     ) -> None:
@@ -271,6 +318,54 @@ class MashupAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/mashups/mashup/credits.html", context)
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(admin.ModelAdmin):
+    """Every follow-up with what it cost: records, moved only by the runner (jobs.py)."""
+
+    list_display = (
+        "id",
+        "kind",
+        "track",
+        "mashup_link",
+        "owner",
+        "status",
+        "cost_credits",
+        "provider_requests",
+        "attempts",
+        "created_at",
+    )
+    list_filter = ("status", "kind", "track__mashup__provider")
+    search_fields = ("provider_task_id", "track__mashup__title", "track__mashup__owner__username")
+    list_select_related = ("track__mashup__owner",)
+    actions = ["repoll_follow_ups"]
+    readonly_fields = [f.name for f in FollowUp._meta.fields]
+
+    @admin.display(description="mashup")
+    def mashup_link(self, obj: FollowUp) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:mashups_mashup_change", args=[obj.track.mashup_id]),
+            obj.track.mashup,
+        )
+
+    @admin.display(description="owner")
+    def owner(self, obj: FollowUp) -> str:
+        return str(obj.track.mashup.owner)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # asked from the mashup (its page, or the mashups' actions)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="Re-poll the provider now (follow-ups in progress)")
+    def repoll_follow_ups(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
+        pending = list(queryset.in_progress().exclude(provider_task_id=""))  # type: ignore[attr-defined]
+        for follow_up in pending:
+            tasks.enqueue_follow_up_poll_now(follow_up.pk)
+        self.message_user(request, f"{len(pending)} follow-up re-poll(s) queued.")
 
 
 @admin.register(Source)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mashup_site import providers
 from mashup_site.providers import delivery
-from mashup_site.providers.base import InvalidPayload
+from mashup_site.providers.base import LIMITS, InvalidPayload
 from mashup_site.providers.remote import (
     SIGNATURE_MAX_SKEW,
     loads,
@@ -31,8 +31,8 @@ from mashup_site.providers.remote import (
     verify_signature,
 )
 
-from . import storage, tasks
-from .models import CallbackStamp, Mashup, Source
+from . import jobs, storage, tasks
+from .models import CallbackStamp, FollowUp, Mashup, Source
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,42 @@ def callback(request: HttpRequest, token: str) -> HttpResponse:
         log.warning("replayed signed callback for mashup %s", mashup.pk)
         return JsonResponse({"ok": False, "error": "replayed timestamp"}, status=409)
     tasks.on_signed_callback(mashup.pk, snapshot.task_id)
+    return JsonResponse({"ok": True})
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def follow_up_callback(request: HttpRequest, token: str) -> HttpResponse:
+    """A follow-up's callback (vocal removal, WAV): trusted only for the follow-up its
+    token names, and only as "look now": what it made is read from the provider's own
+    record (``tasks.enqueue_follow_up_poll_now``), never taken from the body."""
+    follow_up = get_object_or_404(FollowUp, callback_token=token)
+    try:
+        body = loads(request.body)
+        if not isinstance(body, dict):
+            raise InvalidPayload("callback body must be a JSON object")
+        data = body.get("data")
+        data = {} if data is None else data
+        if not isinstance(data, dict):  # an empty list too: not what the contract sends
+            raise InvalidPayload("callback data must be an object")
+        task_id = data.get("task_id") or data.get("taskId") or ""
+        if not isinstance(task_id, str) or len(task_id) > LIMITS["task_id"]:
+            raise InvalidPayload("taskId is not text")
+    except InvalidPayload as error:
+        log.warning("malformed callback for follow-up %s: %s", follow_up.pk, error)
+        return HttpResponseBadRequest(f"not a callback body: {error}", content_type="text/plain")
+    if follow_up.is_final:
+        return JsonResponse({"ok": True, "ignored": "the follow-up is final"})
+    if settings.MASHUP_WEBHOOK_HMAC_KEY and not _signature_ok(request, task_id):
+        log.warning("callback for follow-up %s with a bad signature", follow_up.pk)
+        return JsonResponse({"ok": False, "error": "bad signature"}, status=401)
+    if follow_up.provider_task_id and task_id and task_id != follow_up.provider_task_id:
+        log.warning("callback for follow-up %s names another task %s", follow_up.pk, task_id)
+        return JsonResponse({"ok": False, "error": "task mismatch"}, status=409)
+    if task_id and not follow_up.provider_task_id:  # it called back before we saved the id
+        jobs.record_follow_up_task(follow_up.pk, task_id, None)
+    tasks.enqueue_follow_up_poll_now(follow_up.pk)
     return JsonResponse({"ok": True})
 
 

@@ -8,19 +8,30 @@ and the doors call these; what happens next (a copy, the next poll) is theirs to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from mashup_site.providers.base import TaskSnapshot, TrackResult, user_message
 
 from . import storage
-from .models import STAGE_FIELDS, Mashup, Source, Status, Track, advances, new_token
+from .models import (
+    FOLLOW_UP_FILES_ALL,
+    STAGE_FIELDS,
+    FollowUp,
+    Mashup,
+    Source,
+    Status,
+    Track,
+    advances,
+    new_token,
+)
 
 # Everything a run writes, back to how a new job starts.
 RESET = {
@@ -248,6 +259,11 @@ def _save_tracks(mashup: Mashup, tracks: tuple[TrackResult, ...]) -> None:
         for field, path in (("audio", track.local_audio_path), ("image", track.local_image_path)):
             if path and not getattr(row, field):
                 storage.keep(getattr(row, field), path, save=False)
+        # What the local engine keeps for follow-ups, made with the render.
+        for name, path in track.local_extras.items():
+            if name in FOLLOW_UP_FILES_ALL and not getattr(row, name):
+                storage.keep(getattr(row, name), path, save=False)
+        row.waveform = list(track.waveform) or row.waveform
         row.save()
 
 
@@ -295,9 +311,145 @@ def _mark_expired(mashup: Mashup) -> None:
     storage.delete_files(mashup)
     # The provider's copies are gone after its retention too: no URL is left to play.
     Track.objects.filter(mashup=mashup).update(
-        audio="", image="", audio_url="", stream_audio_url="", image_url=""
+        audio="",
+        image="",
+        audio_url="",
+        stream_audio_url="",
+        image_url="",
+        vocals="",
+        instrumental="",
+        wav="",
     )
     mashup.status = Status.EXPIRED
     mashup.expires_at = mashup.expires_at or timezone.now()
     mashup.keep_forever = False
     mashup.save(update_fields=["status", "expires_at", "keep_forever", "updated_at"])
+
+
+# --- follow-ups (each a job of its own; runner.start_follow_up) -----------------------------
+
+
+def new_follow_up(track_pk: int, kind: str, user_id: int | None) -> tuple[FollowUp, bool]:
+    """The track's live follow-up of ``kind``, or a new one; True when it is new. Under the
+    track's row lock, so a double click or two parallel posts make one (the unique
+    constraint on live follow-ups holds even where the lock does not). In the caller's
+    transaction (which also counts it against the person's limits, or rolls back)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("jobs.new_follow_up must run in the caller's transaction")
+    track = Track.objects.select_for_update().get(pk=track_pk)
+    existing = FollowUp.objects.live().filter(track=track, kind=kind).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():  # a savepoint: the constraint's refusal leaves the rest
+            return FollowUp.objects.create(track=track, kind=kind, requested_by_id=user_id), True
+    except IntegrityError:
+        return FollowUp.objects.live().get(track=track, kind=kind), False
+
+
+@contextmanager
+def locked_follow_up(pk: int) -> Iterator[FollowUp | None]:
+    with transaction.atomic():
+        yield FollowUp.objects.select_for_update().filter(pk=pk).first()
+
+
+def claim_follow_up(pk: int) -> bool:
+    """Take a queued follow-up to ask the provider (once: a duplicate delivery finds it
+    taken). Each take is an attempt; after ``MASHUP_MAX_ATTEMPTS`` it fails instead."""
+    moment = timezone.now()
+    with locked_follow_up(pk) as follow_up:
+        if follow_up is None or follow_up.status != Status.QUEUED or follow_up.claimed_at:
+            return False
+        if follow_up.attempts >= settings.MASHUP_MAX_ATTEMPTS:
+            _end_follow_up(follow_up, Status.FAILED, moment)
+            follow_up.message = FOLLOW_UP_GAVE_UP.format(attempts=follow_up.attempts)
+            follow_up.save()
+            return False
+        follow_up.claimed_at = moment
+        follow_up.attempts += 1
+        follow_up.status = Status.SUBMITTED
+        follow_up.submitted_at = follow_up.submitted_at or moment
+        follow_up.save()
+        return True
+
+
+FOLLOW_UP_GAVE_UP = (
+    "The provider refused this {attempts} times for now (busy or out of credits), so it "
+    "was stopped. Ask again later."
+)
+
+
+def release_follow_up(pk: int, notice: str) -> None:
+    """The provider refused for now: the next tick asks again, and the person sees why."""
+    FollowUp.objects.filter(pk=pk, provider_task_id="").update(
+        status=Status.QUEUED, claimed_at=None, message=notice
+    )
+
+
+def record_follow_up_task(pk: int, task_id: str, raw: Mapping[str, object] | None) -> None:
+    FollowUp.objects.filter(pk=pk, provider_task_id="").update(provider_task_id=task_id)
+    if raw:
+        FollowUp.objects.filter(pk=pk).update(last_response=dict(raw))
+
+
+def count_follow_up_request(pk: int, requests: int = 1) -> None:
+    FollowUp.objects.filter(pk=pk).update(provider_requests=F("provider_requests") + requests)
+
+
+def fail_follow_up(pk: int, code: int | None, message: str) -> bool:
+    with locked_follow_up(pk) as follow_up:
+        if follow_up is None or follow_up.is_final:
+            return False
+        _end_follow_up(follow_up, Status.FAILED, timezone.now())
+        follow_up.error_code = code
+        follow_up.message = message
+        follow_up.save()
+        return True
+
+
+def complete_follow_up(
+    pk: int,
+    *,
+    files: Mapping[str, Path],
+    lyrics: list[dict[str, object]] | None = None,
+    waveform: list[float] | None = None,
+    raw: Mapping[str, object] | None = None,
+) -> bool:
+    """Keep what the follow-up made on its track (files of this machine: a download or the
+    render's) and mark it complete; False when it was final already (a duplicate)."""
+    with locked_follow_up(pk) as follow_up:
+        if follow_up is None or follow_up.is_final:
+            return False
+        track = Track.objects.select_for_update().get(pk=follow_up.track_id)
+        for name, path in files.items():
+            if name in FOLLOW_UP_FILES_ALL and not getattr(track, name):
+                storage.keep(getattr(track, name), path, save=False)
+        if lyrics is not None:
+            track.lyrics = lyrics
+        if waveform:
+            track.waveform = waveform
+        track.save()
+        _end_follow_up(follow_up, Status.COMPLETE, timezone.now())
+        follow_up.message = ""
+        if raw:
+            follow_up.last_response = dict(raw)
+        follow_up.save()
+        return True
+
+
+def record_follow_up_cost(pk: int, credits_after: int) -> None:
+    """What it cost: the balance before it was asked less the balance now (other jobs
+    running at the same moment are in it too: staff read it as "about")."""
+    follow_up = FollowUp.objects.filter(pk=pk).first()
+    if follow_up is not None and follow_up.credits_before is not None:
+        cost = max(0, follow_up.credits_before - credits_after)
+        FollowUp.objects.filter(pk=pk).update(cost_credits=cost)
+
+
+def _end_follow_up(follow_up: FollowUp, status: str, moment: datetime) -> None:
+    follow_up.status = status
+    follow_up.next_poll_at = None
+    if status == Status.COMPLETE:
+        follow_up.completed_at = moment
+    else:
+        follow_up.failed_at = moment

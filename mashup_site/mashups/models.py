@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from mashup_site import providers
 from mashup_site.providers import contract, delivery
-from mashup_site.providers.base import Status
+from mashup_site.providers.base import FollowUpKind, Status
 
 
 def new_token() -> str:
@@ -372,6 +372,14 @@ class Track(models.Model):
     image = models.FileField(upload_to=track_upload_to, blank=True, max_length=255)
     provider_created_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Follow-ups (FollowUp): our copies of the vocals, the instrumental and the WAV (the
+    # local engine keeps them with the render), the lyrics in time as lines
+    # ({start, end, text, section}) and the waveform (peaks from 0 to 1).
+    vocals = models.FileField(upload_to=track_upload_to, blank=True, max_length=255)
+    instrumental = models.FileField(upload_to=track_upload_to, blank=True, max_length=255)
+    wav = models.FileField(upload_to=track_upload_to, blank=True, max_length=255)
+    lyrics = models.JSONField(default=list, blank=True)
+    waveform = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["mashup", "position"]
@@ -405,6 +413,84 @@ class Track(models.Model):
         if self.image:
             return reverse("mashups:track_file", args=[self.mashup_id, self.position, "image"])
         return self.image_url
+
+    def file_url(self, name: str) -> str:
+        """Our copy of a follow-up's file ("vocals", "instrumental", "wav"), or ""."""
+        if not getattr(self, name):
+            return ""
+        return reverse("mashups:track_file", args=[self.mashup_id, self.position, name])
+
+    @property
+    def kept(self) -> frozenset[str]:
+        """The follow-up files this track holds."""
+        return frozenset(name for name in FOLLOW_UP_FILES_ALL if getattr(self, name))
+
+
+FOLLOW_UP_FILES_ALL = ("vocals", "instrumental", "wav")
+
+
+class FollowUpQuerySet(models.QuerySet["FollowUp"]):
+    def live(self) -> FollowUpQuerySet:
+        """Not failed: at most one per track and kind (a failed one may be asked again)."""
+        return self.exclude(status=Status.FAILED)
+
+    def in_progress(self) -> FollowUpQuerySet:
+        return self.exclude(status__in=FINAL_STATUSES)
+
+
+class FollowUp(models.Model):
+    """One follow-up on a finished track (vocals and instrumental, WAV, lyrics in time): a
+    job of its own, through the same pipeline as mashups (runner.start_follow_up)."""
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="follow_ups")
+    kind = models.CharField(max_length=16, choices=FollowUpKind.choices)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    callback_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    provider_task_id = models.CharField(max_length=128, blank=True, db_index=True)
+    # For the person: why it failed, or a notice while it waits.
+    message = models.TextField(blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    last_response = models.JSONField(null=True, blank=True)
+    # Workers that took it (a transient refusal is tried again, at most MASHUP_MAX_ATTEMPTS).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    provider_requests = models.PositiveIntegerField(default=0)
+    # The provider's balance before and after (for staff: what it cost, in credits).
+    credits_before = models.IntegerField(null=True, blank=True)
+    cost_credits = models.IntegerField(null=True, blank=True)
+    polls = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = FollowUpQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["track", "kind", "-created_at"]
+        constraints = [
+            # A double click or two parallel posts never start it twice (jobs.ask_follow_up
+            # also locks the track's row): one per track and kind that has not failed.
+            models.UniqueConstraint(
+                fields=["track", "kind"],
+                condition=~models.Q(status="failed"),
+                name="one_live_follow_up_per_track_and_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.track}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
 
 
 class Start(models.Model):

@@ -75,3 +75,23 @@ def start(user_id: Any) -> Start:
     if reason := refusal(user_id):
         raise Refused(reason)
     return Start.objects.create(owner_id=user_id)  # the caller names its mashup
+
+
+def start_follow_up(user_id: Any, *, paid: bool) -> Start | None:
+    """Count a follow-up the person asked for, under the same lock, in the caller's
+    transaction. A paid one (the remote provider charges each) is a start like a mashup's:
+    it counts against ``MASHUP_MAX_PER_DAY`` (``Refused`` over it); it does not count as a
+    job at once (it is short, and it needs a finished mashup). A free one (the local
+    engine's, kept with the render) counts against nothing: None."""
+    if not paid:
+        return None
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("quotas.start_follow_up must run in the caller's transaction")
+    get_user_model().objects.select_for_update().filter(pk=user_id).first()
+    if over_daily_limit(user_id):
+        limit = settings.MASHUP_MAX_PER_DAY
+        raise Refused(
+            f"You have started {limit} mashups and follow-ups in the last 24 hours, the "
+            f"daily limit. {over_daily_limit(user_id).rsplit('. ', 1)[-1]}"
+        )
+    return Start.objects.create(owner_id=user_id)

@@ -42,11 +42,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -58,10 +61,23 @@ from django_q.tasks import schedule
 
 from mashup_site import providers
 from mashup_site.providers import delivery, download
-from mashup_site.providers.base import Job, Provider, ProviderError, Song, Status, TaskSnapshot
+from mashup_site.providers.base import (
+    FOLLOW_UP_FILES,
+    FollowUpKind,
+    FollowUpRequest,
+    FollowUpSnapshot,
+    Job,
+    Provider,
+    ProviderError,
+    Song,
+    Status,
+    TaskSnapshot,
+    TimedWord,
+    user_message,
+)
 
 from . import jobs, storage
-from .models import Mashup, Source, SubmitSlot, Track
+from .models import FollowUp, Mashup, Source, SubmitSlot, Track
 
 log = logging.getLogger(__name__)
 
@@ -422,3 +438,230 @@ def copy_results(pk: int) -> None:
                     log.warning("could not copy %s of mashup %s: %s", field, pk, error)
                     continue
                 storage.keep(getattr(row, field), path, save=True)
+
+
+# --- follow-ups: a job of its own per track and kind ----------------------------------------
+#
+# The owner (or staff) asks (``tasks.ask_follow_up``: counted against the person's limits,
+# once per track and kind, under the track's lock); ``tasks.run_follow_up`` ->
+# ``start_follow_up`` asks the provider once (``jobs.claim_follow_up``). An inline provider
+# (the local engine) answers at once from what the render kept; the remote API answers the
+# lyrics at once and makes stems and WAV as tasks of their own: its callback
+# (``callbacks.follow_up_callback``) makes us read the record now, and polling with the
+# mashups' back-off is the fallback. Finished files are copied into the track's storage.
+
+FOLLOW_UP_UNEXPECTED = "This could not be made because of an unexpected problem; staff were told."
+FOLLOW_UP_TIMED_OUT = "Timed out: the provider did not finish this within {minutes} minutes."
+MISSING_FILES = {
+    "vocals": "The provider sent no vocals for this track.",
+    "instrumental": "The provider sent no instrumental for this track.",
+    "wav": "The provider sent no WAV file for this track.",
+}
+
+
+def follow_up_request(follow_up: FollowUp) -> FollowUpRequest:
+    track = follow_up.track
+    mashup = track.mashup
+    return FollowUpRequest(
+        kind=follow_up.kind,
+        task_id=mashup.provider_task_id,
+        audio_id=track.provider_track_id,
+        callback_url=settings.PUBLIC_BASE_URL
+        + reverse("mashups:follow_up_callback", args=[follow_up.callback_token]),
+        instrumental=mashup.instrumental,
+        kept=track.kept,
+    )
+
+
+def _follow_up(pk: int) -> FollowUp | None:
+    return FollowUp.objects.select_related("track__mashup").filter(pk=pk).first()
+
+
+def start_follow_up(pk: int) -> None:
+    """Ask the provider, once; a refusal for now is asked again at the next tick."""
+    follow_up = _follow_up(pk)
+    if follow_up is None or not jobs.claim_follow_up(pk):
+        return
+    provider = provider_of(follow_up.track.mashup)
+    if not provider.runs_inline:
+        schedule_follow_up_poll(pk, POLL_FIRST_DELAY)  # before the request: never lost
+        _note_credits(pk, provider)
+    jobs.count_follow_up_request(pk, 0 if provider.runs_inline else 1)
+    try:
+        snapshot = provider.follow_up(follow_up_request(follow_up))
+    except ProviderError as error:
+        if error.permanent or error.maybe_accepted:
+            # A timed-out submission may have been accepted (and charged): asking again
+            # could pay twice, so it ends here with the reason.
+            jobs.fail_follow_up(pk, error.code, str(error))
+        else:
+            jobs.release_follow_up(pk, str(error))
+        return
+    except Exception:
+        log.exception("the provider failed on follow-up %s", pk)
+        jobs.fail_follow_up(pk, None, FOLLOW_UP_UNEXPECTED)
+        return
+    jobs.record_follow_up_task(pk, snapshot.task_id, snapshot.raw)
+    finish_follow_up(pk, snapshot, provider)
+
+
+def poll_follow_up(pk: int) -> None:
+    """One tick of a follow-up's loop: give up when too late, ask again after a refusal
+    for now, or read the provider's record; then the next tick, until it is final."""
+    follow_up = _follow_up(pk)
+    if follow_up is None or follow_up.is_final:
+        return
+    now = timezone.now()
+    if follow_up.next_poll_at and follow_up.next_poll_at > now + timedelta(seconds=1):
+        return  # a duplicate of an earlier tick; a later one is scheduled
+    minutes = settings.MASHUP_GIVE_UP_MINUTES
+    if now > follow_up.created_at + timedelta(minutes=minutes):
+        jobs.fail_follow_up(pk, None, FOLLOW_UP_TIMED_OUT.format(minutes=minutes))
+        return
+    provider = provider_of(follow_up.track.mashup)
+    if follow_up.status == Status.QUEUED:
+        start_follow_up(pk)
+    elif follow_up.provider_task_id and not provider.runs_inline:
+        jobs.count_follow_up_request(pk)
+        try:
+            snapshot = provider.poll_follow_up(follow_up.kind, follow_up.provider_task_id)
+        except ProviderError as error:
+            if error.permanent:
+                jobs.fail_follow_up(pk, error.code, str(error))
+                return
+            log.warning("poll of follow-up %s failed, will retry: %s", pk, error)
+        else:
+            finish_follow_up(pk, snapshot, provider)
+    schedule_follow_up_poll(pk, next_delay(follow_up.polls))
+
+
+def finish_follow_up(pk: int, snapshot: FollowUpSnapshot, provider: Provider) -> None:
+    """Record what the provider says: failed in words, or complete with our copies."""
+    if snapshot.status == Status.FAILED:
+        message = user_message(snapshot.error_code, snapshot.error_message)
+        jobs.fail_follow_up(pk, snapshot.error_code, message)
+        return
+    if snapshot.status != Status.COMPLETE:
+        if snapshot.raw:
+            FollowUp.objects.filter(pk=pk).update(last_response=dict(snapshot.raw))
+        return
+    follow_up = _follow_up(pk)
+    if follow_up is None or follow_up.is_final:
+        return
+    wanted = FOLLOW_UP_FILES[follow_up.kind]
+    missing = [name for name in wanted if name not in snapshot.files]
+    if not provider.runs_inline and wanted and len(missing) == len(wanted):
+        jobs.fail_follow_up(pk, None, " ".join(MISSING_FILES[name] for name in missing))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            files = _copy_follow_up_files(follow_up, snapshot.files, Path(tmp))
+        except download.DownloadError as error:
+            log.warning("could not copy follow-up %s: %s", pk, error)
+            return  # the next tick reads the record and tries again
+        lyrics = lyric_lines(snapshot.words) if follow_up.kind == FollowUpKind.LYRICS else None
+        jobs.complete_follow_up(
+            pk, files=files, lyrics=lyrics, waveform=list(snapshot.waveform), raw=snapshot.raw
+        )
+    if missing and not provider.runs_inline:
+        FollowUp.objects.filter(pk=pk).update(
+            message=" ".join(MISSING_FILES[name] for name in missing)
+        )
+    if not provider.runs_inline:
+        _note_credits(pk, provider, after=True)
+
+
+def _copy_follow_up_files(
+    follow_up: FollowUp, urls: Mapping[str, str], folder: Path
+) -> dict[str, Path]:
+    """Download each file the provider made, guarded like the tracks' copies."""
+    position = follow_up.track.position
+    files = {}
+    for name, url in urls.items():
+        suffix = ".wav" if name == "wav" else ".mp3"
+        path = folder / f"track-{position}-{name}{suffix}"
+        files[name] = download.fetch(url, path, guard=results_guarded())
+    return files
+
+
+def _note_credits(pk: int, provider: Provider, *, after: bool = False) -> None:
+    """The balance before and after, for staff (one request each; best effort)."""
+    try:
+        balance = int(provider.credits())
+    except (ProviderError, ValueError, TypeError) as error:
+        log.info("no credit balance for follow-up %s: %s", pk, error)
+        return
+    jobs.count_follow_up_request(pk)
+    if after:
+        jobs.record_follow_up_cost(pk, balance)
+    else:
+        FollowUp.objects.filter(pk=pk).update(credits_before=balance)
+
+
+def recover_follow_ups(moment: datetime) -> tuple[list[int], list[int]]:
+    """What a broker or a worker lost (the reconciler's work, like ``recover``): follow-ups
+    queued but never taken within ``MASHUP_UNCLAIMED_MINUTES`` (handed again), and those
+    whose next tick is that late, or that have none (ticked now: a tick that is too late
+    fails them as timed out)."""
+    bound = moment - timedelta(minutes=settings.MASHUP_UNCLAIMED_MINUTES)
+    active = FollowUp.objects.in_progress().filter(updated_at__lt=bound)
+    run = list(
+        active.filter(
+            status=Status.QUEUED, claimed_at__isnull=True, next_poll_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    late = active.exclude(pk__in=run).filter(
+        Q(next_poll_at__lt=bound) | Q(next_poll_at__isnull=True)
+    )
+    return run, list(late.values_list("pk", flat=True))
+
+
+def schedule_follow_up_poll(pk: int, delay: float) -> None:
+    follow_up = FollowUp.objects.filter(pk=pk).first()
+    if follow_up is None or follow_up.is_final:
+        return
+    when = timezone.now() + timedelta(seconds=delay)
+    FollowUp.objects.filter(pk=pk).update(next_poll_at=when, polls=follow_up.polls + 1)
+    schedule(
+        f"{TASKS}.poll_follow_up",
+        pk,
+        name=f"follow-up-{pk}-poll-{follow_up.polls + 1}",
+        schedule_type=Schedule.ONCE,
+        next_run=when,
+        repeats=-1,
+    )
+
+
+SECTION = re.compile(r"\[[^\]\n]{0,60}\]")
+
+
+def lyric_lines(words: tuple[TimedWord, ...]) -> list[dict[str, object]]:
+    """Aligned words as lines to show under the player: a line break in a word starts a
+    new line, and a section tag ("[Verse]") names the line that follows it."""
+    lines: list[dict[str, object]] = []
+    current: dict[str, Any] | None = None
+    section = ""
+
+    def close() -> None:
+        nonlocal current
+        if current and str(current["text"]).strip():
+            current["text"] = " ".join(str(current["text"]).split())
+            lines.append(current)
+        current = None
+
+    for word in words:
+        for n, piece in enumerate(word.text.split("\n")):
+            if n:
+                close()
+            for tag in SECTION.findall(piece):
+                section = tag.strip("[]").strip()
+            text = SECTION.sub("", piece)
+            if not text.strip():
+                continue
+            if current is None:
+                current = {"start": word.start, "end": word.end, "text": "", "section": section}
+                section = ""
+            current["text"] = f"{current['text']} {text}"
+            current["end"] = max(float(current["end"]), word.end)
+    close()
+    return lines

@@ -221,7 +221,8 @@ def files_of(mashup: Mashup) -> list[str]:
 def track_files(mashup: Mashup) -> list[str]:
     names: list[str] = []
     for track in Track.objects.filter(mashup=mashup):
-        names += [str(f.name) for f in (track.audio, track.image) if f]
+        files = (track.audio, track.image, track.vocals, track.instrumental, track.wav)
+        names += [str(f.name) for f in files if f]
     return names
 
 

@@ -20,7 +20,7 @@ from django_q.tasks import async_task
 from mashup_site.providers.base import TaskSnapshot
 
 from . import jobs, models, quotas, runner
-from .models import Mashup
+from .models import FollowUp, Mashup, Status, Track
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,16 @@ def on_signed_callback(pk: int, task_id: str) -> None:
     enqueue_poll_now(pk)
 
 
+def run_follow_up(pk: int) -> None:
+    """A follow-up's first task, enqueued after the transaction that asked for it."""
+    runner.start_follow_up(pk)
+
+
+def poll_follow_up(pk: int) -> None:
+    """One tick of a follow-up's loop (a django-q2 ``Schedule.ONCE``)."""
+    runner.poll_follow_up(pk)
+
+
 def reconcile() -> dict[str, int]:
     """Hand back what a broker or a worker lost (``runner.recover``): a django-q2 schedule
     every minute, and once at worker start (``manage.py worker``). Idempotent: a job
@@ -71,6 +81,11 @@ def reconcile() -> dict[str, int]:
         hand_to_broker(pk)
     for pk in found.poll:
         enqueue_poll_now(pk)
+    lost, stalled = runner.recover_follow_ups(timezone.now())
+    for pk in lost:
+        hand_follow_up(pk)
+    for pk in stalled:
+        enqueue_follow_up_poll_now(pk)
     if found.run or found.poll or found.timed_out:
         log.warning(
             "reconciler: %s jobs handed again, %s polls restarted, %s timed out",
@@ -138,6 +153,53 @@ def enqueue_retry(mashup: Mashup, *, by_owner: bool = False) -> bool:
             start.save(update_fields=["mashup"])
     enqueue_run(mashup)
     return True
+
+
+class FollowUpRefused(Exception):
+    """A follow-up that cannot be made for this track; its text is for the person."""
+
+
+NOT_FINISHED = "Follow-ups are made from a finished track: wait until the mashup is complete."
+
+
+def ask_follow_up(
+    track: Track, kind: str, *, user_id: int | None, by_owner: bool = True
+) -> FollowUp:
+    """The track's follow-up of ``kind``: the one already asked for (a double click, two
+    parallel posts, a second tab), or a new one, queued once the transaction commits.
+    By its owner, a paid follow-up is a start against the daily limit (``quotas.Refused``);
+    staff's are not counted. ``FollowUpRefused`` when it cannot be made at all."""
+    mashup = track.mashup
+    provider = runner.provider_of(mashup)
+    refusal = provider.follow_up_refusal(kind, instrumental=mashup.instrumental)
+    if refusal:
+        raise FollowUpRefused(refusal)
+    if mashup.status != Status.COMPLETE or not track.audio:
+        raise FollowUpRefused(NOT_FINISHED)
+    with transaction.atomic():
+        follow_up, created = jobs.new_follow_up(track.pk, kind, user_id)
+        if created and by_owner:
+            start = quotas.start_follow_up(mashup.owner_id, paid=not provider.runs_inline)
+            if start is not None:
+                start.mashup = mashup
+                start.save(update_fields=["mashup"])
+    if created:
+        pk = follow_up.pk
+        transaction.on_commit(lambda: hand_follow_up(pk))
+    return follow_up
+
+
+def hand_follow_up(pk: int) -> None:
+    try:
+        async_task(f"{TASKS}.run_follow_up", pk, task_name=f"follow-up-{pk}-run")
+    except Exception as error:  # the broker is down: the row stays queued
+        log.warning("could not hand follow-up %s to the broker: %s", pk, error)
+
+
+def enqueue_follow_up_poll_now(pk: int) -> None:
+    """A follow-up's callback says "look now": its next tick is made due and queued."""
+    FollowUp.objects.filter(pk=pk).update(next_poll_at=None)
+    async_task(f"{TASKS}.poll_follow_up", pk, task_name=f"follow-up-{pk}-callback")
 
 
 def enqueue_copy(pk: int) -> None:

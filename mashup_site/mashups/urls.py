@@ -14,12 +14,28 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("mashups/<int:pk>/", views.detail, name="detail"),
+    # Before the track's files: "follow-ups" is not one of their kinds.
+    path(
+        "mashups/<int:pk>/tracks/<int:position>/follow-ups/",
+        views.follow_ups,
+        name="follow_ups",
+    ),
+    path(
+        "mashups/<int:pk>/tracks/<int:position>/follow-ups/<str:kind>/",
+        views.ask_follow_up,
+        name="ask_follow_up",
+    ),
     path(
         "mashups/<int:pk>/tracks/<int:position>/<str:kind>/",
         views.track_file,
         name="track_file",
     ),
     path("callbacks/<str:token>/", callbacks.callback, name="callback"),
+    path(
+        "callbacks/follow-ups/<str:token>/",
+        callbacks.follow_up_callback,
+        name="follow_up_callback",
+    ),
     path("sources/<str:token>/", callbacks.source_file, name="source_file"),
     path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", views.stored_file, name="stored_file"),
 ]

@@ -23,7 +23,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
+from mashup_site import providers
 from mashup_site.providers import contract
+from mashup_site.providers.base import FollowUpKind
 
 from . import gallery_cache, quotas, retention, storage, tasks
 from .forms import SOURCE_POSITIONS, GalleryFilter, MashupForm
@@ -235,9 +237,16 @@ def _render_create(
 @login_required
 def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     mashup = owned_mashup(request, pk)
-    tracks = list(mashup.tracks.all())
+    tracks = list(mashup.tracks.prefetch_related("follow_ups"))
     live = mashup.still_changing(tracks)
-    context = {"mashup": mashup, "sources": mashup.sources.all(), "tracks": tracks, "live": live}
+    context = {
+        "mashup": mashup,
+        "sources": mashup.sources.all(),
+        "tracks": tracks,
+        "live": live,
+    }
+    for track in tracks:
+        track.follow_up_state = follow_up_context(mashup, track)  # type: ignore[attr-defined]
     if request.htmx:
         # The progress region polls itself; once nothing will change, htmx is told to stop
         # (https://htmx.org/docs/#polling: status 286 stops polling).
@@ -248,18 +257,96 @@ def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "mashups/detail.html", context)
 
 
+# What each of a track's files is called when it is saved ("<title> (1) vocals.mp3").
+FILE_NAMES = {
+    "audio": "",
+    "image": "",
+    "wav": "",
+    "vocals": " vocals",
+    "instrumental": " instrumental",
+}
+
+
 @require_GET
 @login_required
 def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpResponseBase:
-    """A track's audio or cover, to its owner only; ?download=1 saves it under its title."""
+    """A track's audio, cover, or a follow-up's file, to its owner only; ?download=1 saves
+    it under its title."""
     mashup = owned_mashup(request, pk)
     track = get_object_or_404(Track, mashup=mashup, position=position)
-    stored = {"audio": track.audio, "image": track.image}.get(kind)
+    stored = getattr(track, kind) if kind in FILE_NAMES else None
     if not stored:
         raise Http404("This file is not ready yet.")
     name = str(stored.name)
-    filename = f"{mashup.display_title} ({position}).{name.rsplit('.', 1)[-1]}"
+    suffix = name.rsplit(".", 1)[-1]
+    filename = f"{mashup.display_title} ({position}){FILE_NAMES[kind]}.{suffix}"
     return storage.serve(name, filename=filename, download="download" in request.GET)
+
+
+# --- follow-ups on a finished track -------------------------------------------------------------
+
+
+def follow_up_context(mashup: Mashup, track: Track, error: str = "") -> dict[str, object]:
+    """A track's follow-up row: per kind, what it can do now (ask, wait, play, or why not)."""
+    provider = providers.get(mashup.provider)
+    asked = {f.kind: f for f in sorted(track.follow_ups.all(), key=lambda f: f.created_at)}
+    rows = []
+    for kind in FollowUpKind:
+        follow_up = asked.get(kind)
+        refusal = provider.follow_up_refusal(kind, instrumental=mashup.instrumental)
+        rows.append(
+            {"kind": kind.value, "label": kind.label, "follow_up": follow_up, "refusal": refusal}
+        )
+    live = any(f is not None and not f.is_final for f in asked.values())
+    return {
+        "mashup": mashup,
+        "track": track,
+        "rows": rows,
+        "follow_ups_live": live,
+        "follow_up_error": error,
+    }
+
+
+@require_GET
+@login_required
+def follow_ups(request: HtmxHttpRequest, pk: int, position: int) -> HttpResponse:
+    """A track's follow-up row, polled while one is being made (htmx stops once none is);
+    without htmx, the mashup's page is the answer."""
+    mashup = owned_mashup(request, pk)
+    track = get_object_or_404(Track, mashup=mashup, position=position)
+    if not request.htmx:
+        return redirect(f"{mashup.get_absolute_url()}#track-{position}")
+    state = follow_up_context(mashup, track)
+    response = render(request, "mashups/_follow_ups.html", {"fu": state})
+    if not state["follow_ups_live"]:
+        return HttpResponseStopPolling(response.content)
+    return response
+
+
+@require_POST
+@login_required
+def ask_follow_up(request: HtmxHttpRequest, pk: int, position: int, kind: str) -> HttpResponse:
+    """Ask for a follow-up on one track (its owner only). Asking twice gives the one
+    already asked for; a limit or a track that cannot have it is said in words."""
+    mashup = owned_mashup(request, pk)
+    track = get_object_or_404(Track, mashup=mashup, position=position)
+    if kind not in FollowUpKind.values:
+        raise Http404("No such follow-up.")
+    error = ""
+    try:
+        tasks.ask_follow_up(track, kind, user_id=request.user.pk)
+    except (quotas.Refused, tasks.FollowUpRefused) as refusal:
+        error = str(refusal)
+    if request.htmx:  # the row, with the refusal in it (htmx swaps 2xx answers only)
+        state = follow_up_context(mashup, track, error)
+        return render(request, "mashups/_follow_ups.html", {"fu": state})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request, f"{FollowUpKind(kind).label}: asked. This page shows it when it is ready."
+        )
+    return redirect(f"{mashup.get_absolute_url()}#track-{position}")
 
 
 @require_GET

@@ -78,6 +78,10 @@ class TrackResult:
     # 1 or 2 when the provider says which track this is; otherwise its place in the list.
     # (The local engine renders both at once: the second may be written first.)
     position: int | None = None
+    # What the local engine keeps for follow-ups, made with the render: files on this
+    # machine by name ("vocals", "instrumental", "wav"), and the master's waveform (0-1).
+    local_extras: Mapping[str, str] = field(default_factory=dict)
+    waveform: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,60 @@ class TaskSnapshot:
     raw: Mapping[str, object] = field(default_factory=dict)
 
 
+class FollowUpKind(TextChoices):
+    """What a person may ask for next about a finished track (docs/api-contract.md,
+    "Follow-ups")."""
+
+    STEMS = "stems", "Vocals and instrumental"
+    WAV = "wav", "WAV"
+    LYRICS = "lyrics", "Lyrics in time"
+
+
+# The files each kind brings, by the names tracks keep them under.
+FOLLOW_UP_FILES: dict[str, tuple[str, ...]] = {
+    FollowUpKind.STEMS: ("vocals", "instrumental"),
+    FollowUpKind.WAV: ("wav",),
+    FollowUpKind.LYRICS: (),
+}
+
+
+@dataclass(frozen=True)
+class FollowUpRequest:
+    """One follow-up a provider is asked for, on one track of a finished mashup."""
+
+    kind: str  # a FollowUpKind
+    task_id: str  # the mashup's task at the provider
+    audio_id: str  # the track's id at the provider
+    callback_url: str
+    instrumental: bool = False
+    kept: frozenset[str] = frozenset()  # what the track already holds (local: the render's)
+
+
+@dataclass(frozen=True)
+class TimedWord:
+    """A sung word and when it is sung (seconds); ``text`` may carry a section tag and a
+    line break ("[Verse]\\nHello")."""
+
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class FollowUpSnapshot:
+    """Where a follow-up is: SUBMITTED (working), COMPLETE (with what it made) or FAILED."""
+
+    task_id: str
+    status: Status
+    files: Mapping[str, str] = field(default_factory=dict)  # name -> URL to copy
+    words: tuple[TimedWord, ...] = ()
+    waveform: tuple[float, ...] = ()
+    word: str = ""  # the provider's own status word, for staff
+    error_code: int | None = None
+    error_message: str = ""
+    raw: Mapping[str, object] = field(default_factory=dict)
+
+
 class ProviderError(Exception):
     """A provider call failed. ``permanent`` errors are not retried; ``str()`` is for people."""
 
@@ -106,8 +164,10 @@ class ProviderError(Exception):
         retry_after: float | None = None,
         maybe_accepted: bool = False,
         detail: str = "",
+        body: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(message)
+        self.body = body or {}  # the provider's answer, when it sent one (e.g. a 409's data)
         self.permanent = permanent
         self.code = code
         self.retry_after = retry_after
@@ -175,6 +235,19 @@ class Provider(Protocol):
 
     def credits(self) -> int:
         """The account's balance; ``ProviderError`` when there is none to tell."""
+        ...
+
+    def follow_up_refusal(self, kind: str, *, instrumental: bool) -> str:
+        """Why this provider cannot make ``kind`` for such a track, in words, or ""."""
+        ...
+
+    def follow_up(self, request: FollowUpRequest) -> FollowUpSnapshot:
+        """Ask for a follow-up: SUBMITTED with the provider's task id (then ``poll_follow_up``
+        or its callback), or already COMPLETE / FAILED when the provider answers at once."""
+        ...
+
+    def poll_follow_up(self, kind: str, task_id: str) -> FollowUpSnapshot:
+        """A submitted follow-up's current state."""
         ...
 
 

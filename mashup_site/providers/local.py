@@ -16,7 +16,19 @@ from mashup_site.engine import EngineError, MashupParams, Variant, make_mashup
 from mashup_site.engine.analysis import MIN_SECONDS
 
 from . import download
-from .base import Job, ProviderError, Reporter, Song, Status, TaskSnapshot, TrackResult
+from .base import (
+    FOLLOW_UP_FILES,
+    FollowUpKind,
+    FollowUpRequest,
+    FollowUpSnapshot,
+    Job,
+    ProviderError,
+    Reporter,
+    Song,
+    Status,
+    TaskSnapshot,
+    TrackResult,
+)
 from .contract import model_rules
 
 
@@ -57,7 +69,17 @@ def track_of(
         duration=variant.duration,
         local_audio_path=str(variant.audio_path),
         local_image_path=str(variant.cover_path),
+        local_extras={name: str(path) for name, path in variant.extras.items()},
+        waveform=variant.waveform,
     )
+
+
+NO_LYRICS = "The local engine does not sing, so its tracks have no lyrics to follow."
+NO_VOCALS = "An instrumental mashup has no vocal layer, so there is nothing to separate."
+NOT_KEPT = (
+    "This track was made before the engine kept its layers and WAV; make the mashup again "
+    "to get them."
+)
 
 
 class LocalProvider:
@@ -90,6 +112,27 @@ class LocalProvider:
 
     def credits(self) -> int:
         raise ProviderError("the local engine is in use", permanent=True)
+
+    def follow_up_refusal(self, kind: str, *, instrumental: bool) -> str:
+        if kind == FollowUpKind.LYRICS:
+            return NO_LYRICS
+        if kind == FollowUpKind.STEMS and instrumental:
+            return NO_VOCALS
+        return ""
+
+    def follow_up(self, request: FollowUpRequest) -> FollowUpSnapshot:
+        """Made with the render (``make_mashup(keep_extras=True)``): asking costs nothing,
+        the answer is what the track already holds."""
+        task_id = f"local-{request.kind}"
+        refusal = self.follow_up_refusal(request.kind, instrumental=request.instrumental)
+        if refusal:
+            return FollowUpSnapshot(task_id, Status.FAILED, error_message=refusal)
+        if not set(FOLLOW_UP_FILES[request.kind]) <= request.kept:
+            return FollowUpSnapshot(task_id, Status.FAILED, error_message=NOT_KEPT)
+        return FollowUpSnapshot(task_id, Status.COMPLETE, word="kept")
+
+    def poll_follow_up(self, kind: str, task_id: str) -> FollowUpSnapshot:
+        raise ProviderError("The local engine answers follow-ups at once.", permanent=True)
 
     def run(
         self,
@@ -128,6 +171,7 @@ class LocalProvider:
                 params_from_payload(payload),
                 on_stage=on_stage,
                 measure_quality=False,  # the figures are for the command line; nobody waits
+                keep_extras=True,  # so that a follow-up costs nothing (benchmarks/follow_ups.py)
             )
         except EngineError as error:
             raise ProviderError(str(error), permanent=True) from error

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -32,6 +33,9 @@ from .base import (
     UPLOAD_TIMEOUT,
     UPLOAD_UNREAD_SOURCE,
     UPLOAD_UNREADABLE,
+    FollowUpKind,
+    FollowUpRequest,
+    FollowUpSnapshot,
     InvalidPayload,
     Job,
     ProviderError,
@@ -39,6 +43,7 @@ from .base import (
     Song,
     Status,
     TaskSnapshot,
+    TimedWord,
     TrackResult,
     upload_message,
     user_message,
@@ -54,6 +59,27 @@ CREDIT_PATH = "/api/v1/generate/credit"
 STREAM_UPLOAD_PATH = "/api/file-stream-upload"
 URL_UPLOAD_PATH = "/api/file-url-upload"
 UPLOAD_FOLDER = "mashup-sources"  # the service's ``uploadPath``: a folder of our choosing
+# docs/api-contract.md, "Follow-ups": each is a task of its own (but the lyrics, answered
+# at once), with its own record to poll.
+VOCAL_PATH = "/api/v1/vocal-removal/generate"
+VOCAL_RECORD_PATH = "/api/v1/vocal-removal/record-info"
+WAV_PATH = "/api/v1/wav/generate"
+WAV_RECORD_PATH = "/api/v1/wav/record-info"
+LYRICS_PATH = "/api/v1/generate/get-timestamped-lyrics"
+FOLLOW_UP_PATHS = {
+    FollowUpKind.STEMS: (VOCAL_PATH, VOCAL_RECORD_PATH),
+    FollowUpKind.WAV: (WAV_PATH, WAV_RECORD_PATH),
+}
+# The follow-ups' record statuses (``successFlag``).
+FOLLOW_UP_FLAGS = {
+    "PENDING": Status.SUBMITTED,
+    "SUCCESS": Status.COMPLETE,
+    "CREATE_TASK_FAILED": Status.FAILED,
+    "GENERATE_AUDIO_FAILED": Status.FAILED,
+}
+NO_LYRICS_INSTRUMENTAL = "An instrumental track has no lyrics to follow."
+MAX_WORDS = 10000
+MAX_WAVEFORM = 2000
 
 # docs/api-contract.md, "Response and error codes": retry these, nothing else.
 RETRYABLE = frozenset({405, 408, 429, 430, 455, 500})
@@ -293,6 +319,108 @@ def _status_from_tracks(tracks: tuple[TrackResult, ...]) -> Status:
     return Status.COMPLETE if finished >= 2 else Status.FIRST if finished == 1 else Status.SUBMITTED
 
 
+def _files_of(kind: str, response: Mapping[str, Any]) -> dict[str, str]:
+    """The files a follow-up record names (null stems are left out)."""
+    if kind == FollowUpKind.STEMS:
+        files = {
+            "vocals": _url(response, "vocalUrl", "vocal_url"),
+            "instrumental": _url(response, "instrumentalUrl", "instrumental_url"),
+        }
+    else:  # the WAV's URL has been seen as audioWavUrl: take any "...wav...url" field
+        names = [k for k in response if "wav" in k.lower() and "url" in k.lower()]
+        files = {"wav": _url(response, "audioWavUrl", "audio_wav_url", "wavUrl", *names)}
+    return {name: url for name, url in files.items() if url}
+
+
+def parse_follow_up_record(kind: str, body: Mapping[str, Any], task_id: str) -> FollowUpSnapshot:
+    """A vocal-removal or WAV record-info answer (docs/api-contract.md, "Follow-ups")."""
+    data = body.get("data") or {}
+    if not isinstance(data, Mapping):
+        raise InvalidPayload("record data must be an object")
+    response = data.get("response") or {}
+    if isinstance(response, str):  # the WAV's record has been seen with the URL alone
+        response = {"audioWavUrl": response}
+    if not isinstance(response, Mapping):
+        raise InvalidPayload("response must be an object")
+    files = _files_of(kind, response)
+    word = data.get("successFlag") or data.get("status") or ""
+    if not isinstance(word, str):
+        raise InvalidPayload("successFlag is not text")
+    word = word[:64]
+    if word in FOLLOW_UP_FLAGS:
+        status = FOLLOW_UP_FLAGS[word]
+    elif word == "CALLBACK_EXCEPTION":  # it could not call us back: the files may exist
+        status = Status.COMPLETE if files else Status.SUBMITTED
+    else:
+        log.warning("unknown follow-up status %r for task %s; keeping it pending", word, task_id)
+        status = Status.SUBMITTED
+    failed = status == Status.FAILED
+    return FollowUpSnapshot(
+        task_id=_text(data, "taskId", "task_id", limit="task_id") or task_id,
+        status=status,
+        files=files if status == Status.COMPLETE else {},
+        word=word,
+        error_code=_code(data.get("errorCode")) if failed else None,
+        error_message=_message(data.get("errorMessage")) if failed else "",
+        raw=dict(body),
+    )
+
+
+def _seconds(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidPayload(f"{name} is not a number")
+    if not (math.isfinite(value) and 0 <= value <= MAX_TRACK_SECONDS):
+        raise InvalidPayload(f"{name} is out of range")
+    return float(value)
+
+
+def parse_lyrics(body: Mapping[str, Any], task_id: str) -> FollowUpSnapshot:
+    """The timestamped lyrics' answer: its aligned words and waveform."""
+    data = body.get("data") or {}
+    if not isinstance(data, Mapping):
+        raise InvalidPayload("lyrics data must be an object")
+    items = data.get("alignedWords") or []
+    points = data.get("waveformData") or []
+    if not isinstance(items, list) or len(items) > MAX_WORDS:
+        raise InvalidPayload("alignedWords is not a list of words")
+    if not isinstance(points, list):
+        raise InvalidPayload("waveformData is not a list")
+    words = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise InvalidPayload("an aligned word is not an object")
+        text = item.get("word")
+        if not isinstance(text, str) or len(text) > 500:
+            raise InvalidPayload("word is not text")
+        start = _seconds(item.get("startS"), "startS")
+        words.append(TimedWord(text, start, max(start, _seconds(item.get("endS"), "endS"))))
+    return FollowUpSnapshot(
+        task_id=task_id,
+        status=Status.COMPLETE,
+        words=tuple(words),
+        waveform=_waveform(points),
+        word="answered",
+        raw={"code": body.get("code"), "words": len(words), "waveform": len(points)},
+    )
+
+
+def _waveform(points: list[Any]) -> tuple[float, ...]:
+    """Numbers from 0 to 1 (clipped), at most MAX_WAVEFORM (the loudest of each stretch)."""
+    values = []
+    for point in points:
+        number = isinstance(point, int | float) and not isinstance(point, bool)
+        if not (number and math.isfinite(point)):
+            raise InvalidPayload("waveformData holds something other than numbers")
+        values.append(min(max(float(point), 0.0), 1.0))
+    if len(values) > MAX_WAVEFORM:
+        step = len(values) / MAX_WAVEFORM
+        values = [
+            max(values[int(i * step) : max(int((i + 1) * step), int(i * step) + 1)])
+            for i in range(MAX_WAVEFORM)
+        ]
+    return tuple(round(v, 3) for v in values)
+
+
 SIGNATURE_MAX_SKEW = 300  # seconds a signed timestamp stays fresh
 
 
@@ -397,6 +525,52 @@ class Client:
         except InvalidPayload as error:
             # The next poll reads it again; the give-up time ends a job that never reads.
             log.warning("unreadable record for task %s: %s", task_id, error)
+            raise ProviderError(
+                "The provider sent an answer that could not be read.", permanent=False
+            ) from None
+
+    def follow_up(self, request: FollowUpRequest) -> FollowUpSnapshot:
+        """Ask for a follow-up (docs/api-contract.md, "Follow-ups"). Vocal removal and WAV
+        are submitted once, like a mashup (each is charged; a timeout may have been
+        accepted); a 409 on WAV means one exists already: its record is read instead."""
+        body: dict[str, Any] = {"taskId": request.task_id, "audioId": request.audio_id}
+        if request.kind == FollowUpKind.LYRICS:
+            answer = self._call("POST", LYRICS_PATH, json=body)
+            return self._parsed(parse_lyrics, answer, request.task_id)
+        path, _ = FOLLOW_UP_PATHS[FollowUpKind(request.kind)]
+        if request.kind == FollowUpKind.STEMS:
+            body["type"] = "separate_vocal"
+        body["callBackUrl"] = request.callback_url
+        try:
+            answer = self._call("POST", path, json=body, once=True)
+        except ProviderError as error:
+            if error.code != 409 or request.kind != FollowUpKind.WAV:
+                raise
+            data = error.body.get("data")
+            existing = data.get("taskId") if isinstance(data, Mapping) else None
+            task_id = existing if isinstance(existing, str) and existing else request.task_id
+            return self.fetch_follow_up(request.kind, task_id)
+        data = answer.get("data")
+        try:
+            task_id = _text(data, "taskId", "task_id", limit="task_id")  # type: ignore[arg-type]
+        except (InvalidPayload, AttributeError):
+            task_id = ""
+        if not task_id:
+            raise ProviderError("The provider accepted it but sent no task id.", permanent=True)
+        return FollowUpSnapshot(task_id, Status.SUBMITTED, word="submitted", raw=answer)
+
+    def fetch_follow_up(self, kind: str, task_id: str) -> FollowUpSnapshot:
+        _, record = FOLLOW_UP_PATHS[FollowUpKind(kind)]
+        body = self._call("GET", record, params={"taskId": task_id})
+        return self._parsed(partial(parse_follow_up_record, kind), body, task_id)
+
+    def _parsed(
+        self, parse: Callable[[Mapping[str, Any], str], FollowUpSnapshot], body: Any, task_id: str
+    ) -> FollowUpSnapshot:
+        try:
+            return parse(body, task_id)
+        except InvalidPayload as error:
+            log.warning("unreadable follow-up answer for task %s: %s", task_id, error)
             raise ProviderError(
                 "The provider sent an answer that could not be read.", permanent=False
             ) from None
@@ -543,6 +717,7 @@ class Client:
                 code=code,
                 retry_after=_retry_after(response),
                 detail=message,
+                body=body,
             )
         return body
 
@@ -625,6 +800,19 @@ class RemoteProvider:
     def poll(self, task_id: str) -> TaskSnapshot:
         with client_from_settings(store=self.slots) as client:
             return client.fetch(task_id)
+
+    def follow_up_refusal(self, kind: str, *, instrumental: bool) -> str:
+        if kind == FollowUpKind.LYRICS and instrumental:
+            return NO_LYRICS_INSTRUMENTAL
+        return ""
+
+    def follow_up(self, request: FollowUpRequest) -> FollowUpSnapshot:
+        with client_from_settings(store=self.slots) as client:
+            return client.follow_up(request)
+
+    def poll_follow_up(self, kind: str, task_id: str) -> FollowUpSnapshot:
+        with client_from_settings(store=self.slots) as client:
+            return client.fetch_follow_up(kind, task_id)
 
     def credits(self) -> int:
         """Asked once, without retries: a staff page must not wait out the back-off

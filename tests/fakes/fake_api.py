@@ -34,6 +34,16 @@ by the fake. ``uploads`` records what it received. Its knobs:
 What the fake asks of others is recorded in ``outgoing`` (every URL it requested: source
 downloads, callbacks); ``requests_to(base)`` and ``assert_never_requested(base)`` say
 whether it ever reached our server.
+Follow-ups (docs/api-contract.md, "Follow-ups": vocal removal, WAV, timestamped lyrics):
+
+- ``follow_up_failure``: (successFlag, errorCode) every follow-up record ends with, e.g.
+  ("GENERATE_AUDIO_FAILED", 501) or ("CREATE_TASK_FAILED", 400).
+- ``wav_exists``: a WAV was made before: WAV generate answers 409 naming its record.
+- ``missing_stems``: the stems a separation leaves null ("vocalUrl", "instrumentalUrl").
+- ``follow_up_slow_polls``: records stay PENDING for this many reads (slow answers).
+- ``follow_up_callbacks``: call the follow-up's callBackUrl from a thread once it is made.
+- ``lyrics_words``: the aligned words answered (empty: an instrumental track).
+- ``prices``: credits each follow-up costs (taken from ``credits`` when it is asked).
 """
 
 from __future__ import annotations
@@ -69,12 +79,34 @@ def sign(task_id: str, timestamp: str, key: str) -> str:
 SUBMIT = "/api/v1/generate/mashup"
 RECORD = "/api/v1/generate/record-info"
 CREDIT = "/api/v1/generate/credit"
-ENDPOINTS = {SUBMIT: "submit", RECORD: "record", CREDIT: "credit"}
 UPLOAD_ENDPOINTS = {
     "/api/file-stream-upload": "stream-upload",
     "/api/file-base64-upload": "base64-upload",
     "/api/file-url-upload": "url-upload",
 }
+VOCAL = "/api/v1/vocal-removal/generate"
+VOCAL_RECORD = "/api/v1/vocal-removal/record-info"
+WAV = "/api/v1/wav/generate"
+WAV_RECORD = "/api/v1/wav/record-info"
+LYRICS = "/api/v1/generate/get-timestamped-lyrics"
+ENDPOINTS = {
+    SUBMIT: "submit",
+    RECORD: "record",
+    CREDIT: "credit",
+    VOCAL: "vocal",
+    VOCAL_RECORD: "vocal_record",
+    WAV: "wav",
+    WAV_RECORD: "wav_record",
+    LYRICS: "lyrics",
+}
+# Sung words as the API aligns them: a section tag and line breaks inside the words.
+LYRICS_WORDS = (
+    ("[Verse]\nHello ", 0.2, 0.6),
+    ("little ", 0.6, 0.9),
+    ("world\n", 0.9, 1.3),
+    ("Sing ", 1.4, 1.6),
+    ("along\n", 1.6, 1.9),
+)
 STEPS = ("PENDING", "TEXT_SUCCESS", "FIRST_SUCCESS", "SUCCESS")
 CALLBACK_STEP = {"text": 1, "first": 2, "complete": 3}
 
@@ -96,6 +128,13 @@ class Upload:
     data: bytes = b""
     file_url: str = ""  # url-upload: the link it was asked to fetch
     download_url: str = ""
+
+
+class FakeFollowUp:
+    task_id: str
+    kind: str  # "vocal" or "wav"
+    payload: dict[str, Any]
+    reads: int = 0
 
 
 @dataclass
@@ -125,6 +164,15 @@ class FakeApi:
         self.timeline: tuple[float, float, float] | None = None
         self.clock: Callable[[], float] = time.time
         self.credits = 100
+        self.follow_up_failure: tuple[str, int] | None = None
+        self.wav_exists = False
+        self.missing_stems: tuple[str, ...] = ()
+        self.follow_up_slow_polls = 0
+        self.follow_up_callbacks = False
+        self.lyrics_words: tuple[tuple[str, float, float], ...] = LYRICS_WORDS
+        self.prices = {"vocal": 10, "wav": 2, "lyrics": 0}
+        self.follow_ups: dict[str, FakeFollowUp] = {}
+        self.wav = _wav_bytes()
         self.tasks: dict[str, FakeTask] = {}
         self.requests: list[tuple[str, str]] = []  # (endpoint, authorization header)
         self.arrivals: list[tuple[str, float]] = []  # (endpoint, time.perf_counter())
@@ -347,6 +395,86 @@ class FakeApi:
         url = self.upload_url + path
         return next((u.data for u in self.uploads if u.download_url == url), None)
 
+    # --- follow-ups -----------------------------------------------------------------------------
+
+    def follow_up_submit(self, kind: str, body: dict[str, Any]) -> Reply:
+        missing = [k for k in ("taskId", "audioId", "callBackUrl") if not body.get(k)]
+        if kind == "vocal" and body.get("type") not in ("separate_vocal", "split_stem"):
+            missing.append("type")
+        if missing:
+            return Reply(200, {"code": 422, "msg": f"invalid: {missing}", "data": None})
+        if kind == "wav" and self.wav_exists:
+            existing = self._new_follow_up(kind, body, charge=False)
+            existing.reads = self.follow_up_slow_polls  # made long ago: ready
+            msg = "WAV already exists for this track"
+            return Reply(200, {"code": 409, "msg": msg, "data": {"taskId": existing.task_id}})
+        follow_up = self._new_follow_up(kind, body, charge=True)
+        if self.follow_up_callbacks:
+            thread = threading.Thread(target=self.follow_up_callback, args=(follow_up,))
+            thread.daemon = True
+            self._threads.append(thread)
+            thread.start()
+        return Reply(200, {"code": 200, "msg": "success", "data": {"taskId": follow_up.task_id}})
+
+    def _new_follow_up(self, kind: str, body: dict[str, Any], *, charge: bool) -> FakeFollowUp:
+        follow_up = FakeFollowUp(f"{kind}-" + secrets.token_hex(6), kind, body)
+        with self._lock:
+            self.follow_ups[follow_up.task_id] = follow_up
+            if charge:
+                self.credits -= self.prices.get(kind, 0)
+        return follow_up
+
+    def follow_up_record(self, kind: str, task_id: str) -> Reply:
+        follow_up = self.follow_ups.get(task_id)
+        if follow_up is None or follow_up.kind != kind:
+            return Reply(200, {"code": 422, "msg": "record not found", "data": None})
+        follow_up.reads += 1
+        if self.follow_up_failure:
+            flag, code = self.follow_up_failure
+            data = {"taskId": task_id, "successFlag": flag, "response": None}
+            data |= {"errorCode": code, "errorMessage": f"failed with {code}"}
+            return Reply(200, {"code": 200, "msg": "success", "data": data})
+        if follow_up.reads <= self.follow_up_slow_polls:
+            data = {"taskId": task_id, "successFlag": "PENDING", "response": None}
+            return Reply(200, {"code": 200, "msg": "success", "data": data})
+        base = f"{self.url}/files/{task_id}"
+        if kind == "vocal":
+            response = {
+                "vocalUrl": f"{base}-vocals.mp3",
+                "instrumentalUrl": f"{base}-instrumental.mp3",
+            }
+            response |= dict.fromkeys(self.missing_stems)
+        else:
+            response = {"audioWavUrl": f"{base}.wav"}
+        data = {"taskId": task_id, "successFlag": "SUCCESS", "response": response}
+        return Reply(200, {"code": 200, "msg": "success", "data": data})
+
+    def follow_up_callback(self, follow_up: FakeFollowUp) -> int:
+        body = {"code": 200, "msg": "success", "data": {"task_id": follow_up.task_id}}
+        try:
+            status = httpx.post(follow_up.payload["callBackUrl"], json=body, timeout=15).status_code
+        except httpx.HTTPError:
+            status = 0
+        self.callback_answers.append(status)
+        return status
+
+    def lyrics(self, body: dict[str, Any]) -> Reply:
+        if not body.get("taskId") or not body.get("audioId"):
+            return Reply(200, {"code": 422, "msg": "taskId and audioId are required"})
+        self.credits -= self.prices.get("lyrics", 0)
+        words = [
+            {"word": w, "success": True, "startS": a, "endS": b, "palign": 0}
+            for w, a, b in self.lyrics_words
+        ]
+        waveform = [round(abs(((i * 37) % 100) - 50) / 50, 2) for i in range(400)]
+        data = {
+            "alignedWords": words,
+            "waveformData": waveform,
+            "hootCer": 0.1,
+            "isStreamed": False,
+        }
+        return Reply(200, {"code": 200, "msg": "success", "data": data})
+
     def answer(self, endpoint: str, query: dict[str, list[str]], body: Any) -> Reply:
         with self._lock:
             scripted = self._scripts[endpoint].popleft() if self._scripts[endpoint] else None
@@ -354,6 +482,14 @@ class FakeApi:
             return scripted
         if endpoint in UPLOAD_ENDPOINTS.values():
             return self.upload(endpoint, body if isinstance(body, dict) else {})
+        body_dict = body if isinstance(body, dict) else {}
+        task_id = (query.get("taskId") or [""])[0]
+        if endpoint in ("vocal", "wav"):
+            return self.follow_up_submit(endpoint, body_dict)
+        if endpoint in ("vocal_record", "wav_record"):
+            return self.follow_up_record(endpoint.removesuffix("_record"), task_id)
+        if endpoint == "lyrics":
+            return self.lyrics(body_dict)
         if endpoint == "submit":
             return self.submit(body if isinstance(body, dict) else {})
         if endpoint == "credit":
@@ -362,6 +498,25 @@ class FakeApi:
         if task is None:
             return Reply(200, {"code": 422, "msg": "record not found", "data": None})
         return Reply(200, self.record(task))
+
+
+def _wav_bytes(seconds: float = 0.5, rate: int = 8000) -> bytes:
+    """A short real 16-bit WAV (a quiet tone), for the WAV follow-up's file."""
+    import io
+    import math
+    import struct
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        samples = (
+            int(8000 * math.sin(2 * math.pi * 440 * n / rate)) for n in range(int(seconds * rate))
+        )
+        handle.writeframes(b"".join(struct.pack("<h", s) for s in samples))
+    return out.getvalue()
 
 
 def _status_of(url: str) -> int:
@@ -463,9 +618,13 @@ def _handler(api: FakeApi, *, uploads: bool = False) -> type[BaseHTTPRequestHand
 
         def _file(self, path: str) -> None:
             api.file_requests += 1
-            data, kind = (
-                (api.image, "image/jpeg") if path.endswith(".jpeg") else (api.audio, "audio/mpeg")
-            )
+            if path.endswith(".jpeg"):
+                data, kind = api.image, "image/jpeg"
+            elif path.endswith(".wav"):
+                data, kind = api.wav, "audio/wav"
+            else:
+                data, kind = api.audio, "audio/mpeg"
+
             self.send_response(200)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))

@@ -206,3 +206,70 @@ def test_a_replayed_signed_timestamp_is_refused(client: Client, owner, signing) 
     again = post(client, mashup, body("complete", mashup.provider_task_id), **headers)
     assert again.status_code == 409
     assert signing.count("record") == reads  # nothing re-read for a replay
+
+
+# --- follow-ups' callbacks: the same door, one token per follow-up ------------------------------
+
+
+@pytest.fixture
+def follow_up(owner):
+    from mashup_site.mashups.models import FollowUp
+
+    mashup = finished_mashup(owner=owner, provider="remote")
+    track = mashup.tracks.get(position=1)
+    return FollowUp.objects.create(
+        track=track, kind="stems", status=Status.SUBMITTED, provider_task_id="vocal-1"
+    )
+
+
+def post_follow_up(client: Client, token: str, payload: object, **headers: str):
+    url = reverse("mashups:follow_up_callback", args=[token])
+    raw = payload if isinstance(payload, str) else json.dumps(payload)
+    return client.post(url, raw, content_type="application/json", headers=headers)
+
+
+def test_a_follow_up_callback_needs_its_own_token(client, follow_up, monkeypatch) -> None:
+    polled: list[int] = []
+    monkeypatch.setattr(tasks, "enqueue_follow_up_poll_now", polled.append)
+    mashup_token = follow_up.track.mashup.callback_token
+    ok = {"code": 200, "data": {"task_id": "vocal-1"}}
+    assert post_follow_up(client, mashup_token, ok).status_code == 404
+    assert post_follow_up(client, "x" * 43, ok).status_code == 404
+    assert polled == []
+    assert post_follow_up(client, follow_up.callback_token, ok).status_code == 200
+    assert polled == [follow_up.pk]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "not json",
+        "[]",
+        '{"data": []}',
+        '{"data": {"taskId": 5}}',
+        '{"data": {"taskId": "' + "t" * 200 + '"}}',
+        "1e999",
+        '{"a":' * 40 + "1" + "}" * 40,
+    ],
+)
+def test_a_malformed_follow_up_callback_is_a_400(client, follow_up, monkeypatch, raw) -> None:
+    monkeypatch.setattr(tasks, "enqueue_follow_up_poll_now", lambda pk: None)
+    assert post_follow_up(client, follow_up.callback_token, raw).status_code == 400
+
+
+def test_a_signed_follow_up_callback_must_carry_a_valid_signature(
+    client, follow_up, settings, monkeypatch
+) -> None:
+    polled: list[int] = []
+    monkeypatch.setattr(tasks, "enqueue_follow_up_poll_now", polled.append)
+    settings.MASHUP_WEBHOOK_HMAC_KEY = "webhook-key"
+    ok = {"code": 200, "data": {"taskId": "vocal-1"}}
+    assert post_follow_up(client, follow_up.callback_token, ok).status_code == 401
+    stamp = str(int(time.time()))
+    headers = {
+        "X-Webhook-Timestamp": stamp,
+        "X-Webhook-Signature": sign("vocal-1", stamp, "webhook-key"),
+    }
+    assert post_follow_up(client, follow_up.callback_token, ok, **headers).status_code == 200
+    assert polled == [follow_up.pk]
