@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.urls import reverse
 
 from mashup_site.mashups import storage
 from mashup_site.mashups.models import KeptFile, Mashup, Source
@@ -82,3 +83,70 @@ def test_delete_keeps_files_until_the_transaction_commits(owner) -> None:
     names = [t.audio.name for t in mashup.tracks.all()]
     storage.delete_mashup(mashup)  # inside the test's transaction: never committed
     assert all(default_storage.exists(name) for name in names)
+
+
+# --- serving: a player seeks with byte ranges ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "part"),
+    [
+        ("", None),
+        ("bytes=0-99", (0, 99)),
+        ("bytes=100-", (100, 999)),
+        ("bytes=-100", (900, 999)),
+        ("bytes=990-5000", (990, 999)),  # past the end: to the end
+        ("bytes=-5000", (0, 999)),
+        ("bytes=1000-", storage.UNSATISFIABLE),
+        ("bytes=-0", storage.UNSATISFIABLE),
+        ("bytes=0-9, 20-29", None),  # several ranges: the whole file is a valid answer
+        ("bytes=50-10", None),
+        ("items=0-9", None),
+        ("bytes=-", None),
+    ],
+)
+def test_a_range_header_names_the_bytes_a_player_wants(header: str, part) -> None:
+    assert storage.requested_part(header, 1000) == part
+
+
+def audio_url(mashup: Mashup) -> str:
+    return reverse("mashups:track_file", args=[mashup.pk, 1, "audio"])
+
+
+def test_a_track_says_it_can_be_sought_in(owner, owner_client) -> None:
+    mashup = finished_mashup(owner=owner)
+    response = owner_client.get(audio_url(mashup))
+    assert response.status_code == 200 and response["Accept-Ranges"] == "bytes"
+    assert b"".join(response.streaming_content) == b"ID3 fake"
+
+
+def test_a_player_seeking_gets_only_the_part_it_asked_for(owner, owner_client) -> None:
+    mashup = finished_mashup(owner=owner)
+    response = owner_client.get(audio_url(mashup), headers={"Range": "bytes=4-"})
+    assert response.status_code == 206
+    assert response["Content-Range"] == "bytes 4-7/8"
+    assert response["Content-Length"] == "4"
+    assert response["Content-Type"] == "audio/mpeg"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content) == b"fake"
+
+
+def test_a_download_of_a_part_keeps_its_name(owner, owner_client) -> None:
+    mashup = finished_mashup(owner=owner)
+    response = owner_client.get(audio_url(mashup) + "?download=1", headers={"Range": "bytes=0-2"})
+    assert response.status_code == 206
+    assert response["Content-Disposition"].startswith("attachment")
+    assert f"{mashup.display_title} (1).mp3" in response["Content-Disposition"]
+
+
+def test_a_range_past_the_end_is_a_416_not_a_500(owner, owner_client) -> None:
+    mashup = finished_mashup(owner=owner)
+    response = owner_client.get(audio_url(mashup), headers={"Range": "bytes=100-"})
+    assert response.status_code == 416
+    assert response["Content-Range"] == "bytes */8"
+
+
+def test_a_stranger_gets_no_part_of_a_track(owner, stranger_client) -> None:
+    mashup = finished_mashup(owner=owner)
+    response = stranger_client.get(audio_url(mashup), headers={"Range": "bytes=0-3"})
+    assert response.status_code == 404

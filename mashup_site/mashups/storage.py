@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -21,7 +23,13 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
@@ -143,11 +151,16 @@ def open_stored(name: str) -> IO[bytes]:
     return default_storage.open(name, "rb")
 
 
-def serve(name: str, *, filename: str | None = None, download: bool = False) -> HttpResponseBase:
+def serve(
+    name: str, *, filename: str | None = None, download: bool = False, byte_range: str = ""
+) -> HttpResponseBase:
     """A stored file: streamed from local disk, or a short-lived signed URL on S3.
 
     Served as what its bytes are, never as what its name says: our audio and covers inline
     with a fixed type, anything else as an attachment of no type; always ``nosniff``.
+    ``byte_range`` is the request's ``Range`` header: a player seeking in a track asks for
+    the part it needs (206), and Chromium seeks in a file only if its server says it may
+    (``Accept-Ranges``). S3 answers ranges itself.
     """
     path = disk_path(name)
     if path is None:
@@ -156,12 +169,64 @@ def serve(name: str, *, filename: str | None = None, download: bool = False) -> 
         handle = open(path, "rb")  # noqa: SIM115 (FileResponse closes it)
         kind = media_type(handle.read(HEAD_BYTES))
         handle.seek(0)
+        size = os.fstat(handle.fileno()).st_size
     except OSError:  # missing, a folder, unreadable: no file to give
         raise Http404("This file is no longer stored.") from None
-    response = FileResponse(handle, as_attachment=download or kind is None, filename=filename or "")
+    attachment = download or kind is None
+    part = requested_part(byte_range, size)
+    response: HttpResponseBase
+    if part is None:
+        response = FileResponse(handle, as_attachment=attachment, filename=filename or "")
+    elif part == UNSATISFIABLE:
+        handle.close()
+        response = HttpResponse(status=416)
+        response.headers["Content-Range"] = f"bytes */{size}"
+    else:
+        start, end = part
+        handle.seek(start)
+        response = StreamingHttpResponse(_chunks(handle, end - start + 1), status=206)
+        response.headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response.headers["Content-Length"] = str(end - start + 1)
+        disposition = content_disposition_header(attachment, filename) if filename else None
+        response.headers["Content-Disposition"] = disposition or (
+            "attachment" if attachment else "inline"
+        )
     response.headers["Content-Type"] = kind or OTHER
+    response.headers["Accept-Ranges"] = "bytes"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+UNSATISFIABLE = (-1, -1)
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def requested_part(header: str, size: int) -> tuple[int, int] | None:
+    """The first and last byte a ``Range`` header asks for (RFC 9110, 14.1.2), ``None`` for
+    the whole file (no header, one we do not serve such as several ranges: the whole
+    file is a valid answer to those), or ``UNSATISFIABLE`` when it starts past the end."""
+    match = _RANGE.fullmatch(header.strip().replace(" ", ""))
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if not first:  # the last N bytes
+        length = int(last)
+        return (max(size - length, 0), size - 1) if length and size else UNSATISFIABLE
+    start = int(first)
+    if start >= size:
+        return UNSATISFIABLE
+    end = min(int(last), size - 1) if last else size - 1
+    return (start, end) if end >= start else None
+
+
+def _chunks(handle: IO[bytes], length: int, chunk: int = 1 << 16) -> Iterable[bytes]:
+    with handle:
+        while length > 0:
+            data = handle.read(min(chunk, length))
+            if not data:
+                return
+            length -= len(data)
+            yield data
 
 
 def _redirect(name: str, filename: str | None, download: bool) -> HttpResponseBase:

@@ -280,7 +280,12 @@ def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpR
     name = str(stored.name)
     suffix = name.rsplit(".", 1)[-1]
     filename = f"{mashup.display_title} ({position}){FILE_NAMES[kind]}.{suffix}"
-    return storage.serve(name, filename=filename, download="download" in request.GET)
+    return storage.serve(
+        name,
+        filename=filename,
+        download="download" in request.GET,
+        byte_range=request.headers.get("Range", ""),
+    )
 
 
 # --- follow-ups on a finished track -------------------------------------------------------------
@@ -357,4 +362,4 @@ def stored_file(request: HttpRequest, name: str) -> HttpResponseBase:
     pages, never here."""
     if not (request.user.is_staff and request.user.has_perm("mashups.view_mashup")):
         raise Http404("No such file.")
-    return storage.serve(name)
+    return storage.serve(name, byte_range=request.headers.get("Range", ""))
