@@ -115,7 +115,10 @@ def test_a_mashup_lives_its_whole_life_in_s3(
     mashup.refresh_from_db()
     assert mashup.status == Status.COMPLETE, mashup.error_message
     tracks = s3.keys("tracks/")
-    assert len(tracks) == 4  # two tracks, two covers
+    # Two tracks, two covers, and each master's WAV kept for the WAV follow-up.
+    assert sorted(name.rsplit(".", 1)[1] for name in tracks) == [
+        "mp3", "mp3", "png", "png", "wav", "wav",
+    ]  # fmt: skip
 
     url = reverse("mashups:track_file", args=[mashup.pk, 1, "audio"])
     played = follow(owner_client.get(url))

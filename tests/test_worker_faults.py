@@ -237,12 +237,22 @@ def test_a_worker_killed_outright_takes_its_cluster_with_it(worker, tmp_path) ->
     wait_for(lambda: not any(alive(pid) for pid in cluster), 10, "no orphaned cluster process")
 
 
+@pytest.fixture(scope="module")
+def long_songs(tmp_path_factory) -> tuple[Path, Path]:
+    """Songs the engine needs several seconds for even on an idle machine, so that a stop
+    lands while it works and outlasts the cluster's grace (16 s songs were made in 2 s)."""
+    folder = tmp_path_factory.mktemp("long-songs")
+    first = write_audio(folder / "first.wav", "wav", song(120, 0, "major", 75.0)["mix"], SR)
+    second = write_audio(folder / "second.wav", "wav", song(100, 2, "minor", 75.0)["mix"], SR)
+    return first, second
+
+
 def stop_mid_job(worker, songs, owner, tmp_path, *, group: bool, **env: str) -> Mashup:
     mashup = local_job(owner, songs)
     assert tasks.hand_to_broker(mashup.pk)
     first = worker(**env)
     wait_for(lambda: Mashup.objects.get(pk=mashup.pk).claimed_at is not None, 90, "taken")
-    time.sleep(1.0)  # the engine is at work
+    time.sleep(0.5)  # the engine is at work
     cluster = family(first.pid)
     if group:  # honcho and systemd signal the whole group
         os.killpg(first.pid, signal.SIGTERM)
@@ -250,7 +260,7 @@ def stop_mid_job(worker, songs, owner, tmp_path, *, group: bool, **env: str) -> 
         first.send_signal(signal.SIGTERM)
     wait_for(lambda: not any(alive(pid) for pid in cluster), 10, "the worker stopped")
     handed = Mashup.objects.get(pk=mashup.pk)
-    assert not handed.is_final  # it did not finish: it was handed back
+    assert not handed.is_final, (handed.status, handed.error_message)  # it was handed back
     assert handed.claimed_at is None and handed.attempts == 0  # no lease left to lapse
     assert "handed back mashups" in (tmp_path / "worker.log").read_text()
     worker(**env)  # no reconciler run, no clock moved: the broker has it again
@@ -260,19 +270,25 @@ def stop_mid_job(worker, songs, owner, tmp_path, *, group: bool, **env: str) -> 
 
 @pytest.mark.timeout(600)
 def test_a_worker_stopped_mid_job_on_the_orm_broker_hands_it_back_at_once(
-    worker, songs, owner, tmp_path
+    worker, long_songs, owner, tmp_path
 ) -> None:
-    done = stop_mid_job(worker, songs, owner, tmp_path, group=False)
+    done = stop_mid_job(worker, long_songs, owner, tmp_path, group=False)
     assert done.status == Status.COMPLETE, done.error_message
     assert done.attempts == 1  # the stop was not a death
 
 
 @pytest.mark.timeout(600)
 def test_a_worker_group_stopped_mid_job_on_the_redis_broker_hands_it_back_at_once(
-    worker, songs, owner, tmp_path, redis_broker
+    worker, long_songs, owner, tmp_path, redis_broker
 ) -> None:
     done = stop_mid_job(
-        worker, songs, owner, tmp_path, group=True, Q_BROKER="redis", REDIS_URL=redis_broker.url
+        worker,
+        long_songs,
+        owner,
+        tmp_path,
+        group=True,
+        Q_BROKER="redis",
+        REDIS_URL=redis_broker.url,
     )
     assert done.status == Status.COMPLETE, done.error_message
     assert done.attempts == 1

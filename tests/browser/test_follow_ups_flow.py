@@ -81,6 +81,7 @@ def test_a_remote_mashup_gives_stems_wav_and_lyrics_in_time(
         MASHUP_API_BASE_URL=fake_api.url,
         MASHUP_API_KEY=fake_api.key,
         MASHUP_RESULTS_ALLOW_PRIVATE="1",
+        MASHUP_UPLOAD_BASE_URL=fake_api.upload_url,  # a loopback base URL: songs are uploaded
     )
     page = signed_in_page
     mashup = create(page, songs, "Two little songs, over the wire, taken apart")

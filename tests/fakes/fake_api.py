@@ -130,6 +130,7 @@ class Upload:
     download_url: str = ""
 
 
+@dataclass
 class FakeFollowUp:
     task_id: str
     kind: str  # "vocal" or "wav"
