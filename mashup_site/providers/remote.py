@@ -628,13 +628,8 @@ class Client:
             log.error("could not read a song for the upload service: %s", error)
             raise ProviderError(UPLOAD_UNREAD_SOURCE, permanent=True) from None
         body = _json(response)
-        try:
-            code = _code(body.get("code")) or response.status_code
-            message = _message(body.get("msg"))
-        except InvalidPayload:
-            code, message = (response.status_code if response.status_code != 200 else 500), ""
-        if response.status_code != 200 or code != 200:
-            code = code if code != 200 else response.status_code
+        code, message = _outcome(response, body)
+        if code != 200:
             retryable = code in UPLOAD_RETRYABLE
             raise ProviderError(
                 upload_message(code, retryable=retryable),
@@ -704,13 +699,8 @@ class Client:
                 maybe_accepted=once,
             ) from None
         body = _json(response)
-        try:
-            code = _code(body.get("code")) or response.status_code
-            message = _message(body.get("msg"))
-        except InvalidPayload:
-            code, message = (response.status_code if response.status_code != 200 else 500), ""
-        if response.status_code != 200 or code != 200:
-            code = code if code != 200 else response.status_code
+        code, message = _outcome(response, body)
+        if code != 200:
             raise ProviderError(
                 user_message(code, message),
                 permanent=code not in RETRYABLE,
@@ -720,6 +710,19 @@ class Client:
                 body=body,
             )
         return body
+
+
+def _outcome(response: httpx.Response, body: Mapping[str, Any]) -> tuple[int, str]:
+    """The answer's code, 200 only when both the HTTP status and the body's ``code`` say
+    so (the contract answers some errors as HTTP 200 with an error code), and its words."""
+    try:
+        code = _code(body.get("code")) or response.status_code
+        message = _message(body.get("msg"))
+    except InvalidPayload:
+        code, message = (response.status_code if response.status_code != 200 else 500), ""
+    if response.status_code != 200 and code == 200:
+        code = response.status_code
+    return code, message
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
