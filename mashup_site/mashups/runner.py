@@ -248,15 +248,23 @@ def next_delay(polls: int, *, cap: float = POLL_MAX_DELAY) -> float:
 
 
 def schedule_poll(pk: int, delay: float) -> None:
-    mashup = Mashup.objects.filter(pk=pk).first()
-    if mashup is None or mashup.is_final:
+    _schedule_poll(Mashup, pk, delay, task="poll_mashup", name="mashup")
+
+
+def _schedule_poll(
+    model: type[Mashup] | type[FollowUp], pk: int, delay: float, *, task: str, name: str
+) -> None:
+    """One poll of a job (a mashup or a follow-up) ``delay`` seconds from now, counted on
+    the job; its schedule is named by the job and the count, so two runs never collide."""
+    job = model.objects.filter(pk=pk).first()
+    if job is None or job.is_final:
         return
     when = timezone.now() + timedelta(seconds=delay)
-    Mashup.objects.filter(pk=pk).update(next_poll_at=when, polls=mashup.polls + 1)
+    model.objects.filter(pk=pk).update(next_poll_at=when, polls=job.polls + 1)
     schedule(
-        f"{TASKS}.poll_mashup",
+        f"{TASKS}.{task}",
         pk,
-        name=f"mashup-{pk}-poll-{mashup.polls + 1}",
+        name=f"{name}-{pk}-poll-{job.polls + 1}",
         schedule_type=Schedule.ONCE,
         next_run=when,
         repeats=-1,  # a ONCE schedule with negative repeats deletes itself after running
@@ -617,19 +625,7 @@ def recover_follow_ups(moment: datetime) -> tuple[list[int], list[int]]:
 
 
 def schedule_follow_up_poll(pk: int, delay: float) -> None:
-    follow_up = FollowUp.objects.filter(pk=pk).first()
-    if follow_up is None or follow_up.is_final:
-        return
-    when = timezone.now() + timedelta(seconds=delay)
-    FollowUp.objects.filter(pk=pk).update(next_poll_at=when, polls=follow_up.polls + 1)
-    schedule(
-        f"{TASKS}.poll_follow_up",
-        pk,
-        name=f"follow-up-{pk}-poll-{follow_up.polls + 1}",
-        schedule_type=Schedule.ONCE,
-        next_run=when,
-        repeats=-1,
-    )
+    _schedule_poll(FollowUp, pk, delay, task="poll_follow_up", name="follow-up")
 
 
 SECTION = re.compile(r"\[[^\]\n]{0,60}\]")
