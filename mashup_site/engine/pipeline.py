@@ -356,6 +356,8 @@ def _render(
 # uses no beat grid) is laid again on the next plausible metrical readings, at most this
 # many times: each costs one more stretch of the backing (about 3 s of a core a minute).
 MAX_RELAYS = 3
+# A level the tempo reader scored below this share of its best is not read again.
+PLAUSIBLE = 0.15
 
 
 @dataclass(frozen=True)
@@ -416,6 +418,11 @@ def _readings(lead: Analysis, backing: Analysis) -> list[tuple[Analysis, Analysi
     out = [(lead, backing, "")]
     if not (lead.has_beat and backing.has_beat):
         return out  # a song without a beat is laid by its own timing: nothing to re-read
+    if lead.ternary != backing.ternary:
+        # Triplets against straight eighths measure apart by nature, and a 3:2 reading of
+        # either song lines its notes up with the other's (a hemiola): the check would take
+        # the very relation the matcher must never play. The matcher says the feels differ.
+        return out
 
     def note(which: str, song: Analysis, bpm: float) -> str:
         return f"the {which}'s beat was read again at {bpm:.1f} BPM (first {song.tempo:.1f})"
@@ -437,16 +444,32 @@ def _other_levels(song: Analysis) -> list[float]:
     """Plausible metrical readings of ``song`` other than its first: the runner-up, then
     the 3:2 relatives (the error that lays a backing a third of a beat off), then the other
     levels by score. Octaves of the first are left out: the matcher meets them at 1:2 or
-    2:1 anyway, on the same beats."""
+    2:1 anyway, on the same beats.
+
+    Plausible means the tempo reader's evidence gives the level at least PLAUSIBLE of the
+    best level's score: a song read with confidence is not read again at a level its own
+    evidence rules out. Without this, a 12/8 lead at 80 BPM (confidence 0.97) over a
+    straight backing was read again at 120: that regroups its triplets in pairs, a 3:2
+    layering, and it lines up with the straight song's eighths so well that the offset
+    check took it (4 ms apart, 71 % of windows within 20 ms)."""
     if song.envelopes is None:
         return []
+    scores = dict(song.tempo_candidates)
+    best = max(scores.values(), default=0.0)
+
+    def plausible(bpm: float) -> bool:
+        if not scores:
+            return True  # an analysis that kept no candidates (built by hand)
+        near = [s for b, s in scores.items() if abs(math.log(b / bpm)) < 0.04]
+        return bool(near) and max(near) >= PLAUSIBLE * best
+
     levels = [song.tempo_runner_up] if song.tempo_runner_up else []
     levels += [song.tempo * 1.5, song.tempo / 1.5]
     levels += [bpm for bpm, _ in song.tempo_candidates[1:]]
     out: list[float] = []
     for bpm in levels:
         octave = math.log2(bpm / song.tempo)
-        if abs(octave - round(octave)) < 0.06 or not 50 <= bpm <= 230:
+        if abs(octave - round(octave)) < 0.06 or not 50 <= bpm <= 230 or not plausible(bpm):
             continue
         if all(abs(math.log(bpm / seen)) > 0.04 for seen in out):
             out.append(bpm)
@@ -460,8 +483,8 @@ def _closer(a: measure.LayerOffset, b: measure.LayerOffset) -> bool:
 
 
 def _alignment_warnings(best: Laid, tried: int) -> tuple[str, ...]:
-    if best.offset.aligned:
-        return ()
+    if best.offset.aligned or best.lead.ternary != best.backing.ternary:
+        return ()  # mixed feels: the matcher's own warning says why the notes differ
     return (
         f"the layers could not be brought together ({best.offset.as_text()}, the best of "
         f"{tried} reading{'s' if tried > 1 else ''} of the beat): one song's beat is "
