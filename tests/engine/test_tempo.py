@@ -136,3 +136,47 @@ def test_without_drums_the_chords_a_bar_keep_the_beat_from_reading_half(
     # every 4 beats of the true tempo, every 2 of the half.
     example, read = reading("no_drums", bpm, seed=seed)
     assert off_by(read.bpm, example.bpm, 1.0), read
+
+
+# The backbeat (issue 8): a snare on beats 2 and 4 falls between the beats of a reading at
+# half the tempo, so a level whose mid band is louder between its beats than on them
+# loses to the level twice as fast.
+
+
+def features(example: rhythms.Example, bpm: float) -> dict[str, float]:
+    mag = analysis.spectrogram(analysis.to_mono(example.audio, example.sr))
+    bands = tempo.band_envelopes(mag)
+    env = bands.mean(axis=0)
+    return tempo.level_features(env, tempo.autocorr(env), bpm, bands=bands)
+
+
+def test_a_backbeat_sits_between_the_beats_of_half_its_tempo() -> None:
+    example = rhythms.groove("metal", 190.0, SECONDS, seed=1)
+    assert features(example, 190.0)["snare_half"] < tempo.SNARE_LO
+    at_half = features(example, 95.0)
+    assert at_half["snare_half"] > tempo.SNARE_LO
+    assert at_half["kick_half"] >= tempo.KICK_ON  # its double kick does not mark 95's beats
+
+
+@pytest.mark.parametrize("bpm", [190.0, 195.0])
+def test_fast_metal_is_read_at_its_tempo_not_half(bpm: float) -> None:
+    # Without the backbeat evidence both read at half (95, 97.5): the slower level's grid
+    # is steadier, and the 120-BPM prior leans to it.
+    example, read = reading("metal", bpm)
+    assert off_by(read.bpm, example.bpm, 1.0), read
+
+
+def test_a_slow_groove_with_its_snare_on_the_beats_is_not_doubled() -> None:
+    example, read = reading("straight", 96.0)
+    assert features(example, example.bpm)["snare_half"] < tempo.SNARE_LO
+    assert off_by(read.bpm, example.bpm, 1.0), read
+
+
+def test_claps_and_hats_between_kicks_on_every_beat_are_not_a_backbeat() -> None:
+    # Four on the floor at 104: its off-beat hats, bass and stabs fill the mid band
+    # between the beats, but the kick marks each beat, so 208 does not win.
+    example, read = reading("four_on_floor", 104.0)
+    found = features(example, example.bpm)
+    assert found["snare_half"] > tempo.SNARE_LO
+    assert found["kick_half"] < tempo.KICK_ON
+    assert off_by(read.bpm, example.bpm, 1.0), read
