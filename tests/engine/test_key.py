@@ -76,3 +76,47 @@ def test_the_summary_says_when_the_key_is_uncertain() -> None:
 
     assert pipeline.key_doubt_words(song(0.2)) == ", key uncertain"
     assert pipeline.key_doubt_words(song(0.9)) == ""
+
+
+# The mode from the tonic chord's third (issue 13): borrowed chords (iv, bVI in a major
+# key) lend the profiles the minor key's notes; the tonic chord still has its major third.
+
+
+def chord_loop(chords: list[tuple[int, int]], tonic: int = 60) -> np.ndarray:
+    """(root above the tonic, third: 3 or 4) triads over their root two octaves down,
+    1.5 s each, four times round; bright tones (six partials at 1/k), fading."""
+    t = np.arange(int(1.5 * SR)) / SR
+
+    def note(midi: int) -> np.ndarray:
+        f = 440 * 2 ** ((midi - 69) / 12)
+        return sum(np.sin(2 * np.pi * k * f * t) / k for k in range(1, 7)) * np.exp(-t / 1.5)
+
+    bars = [
+        0.15 * sum(note(tonic + root + i) for i in (0, third, 7)) + 0.3 * note(tonic + root - 24)
+        for root, third in chords
+    ]
+    mono = np.concatenate(bars * 4).astype(np.float32)
+    return np.stack([mono, mono])
+
+
+def test_the_tonic_chords_third_names_the_mode() -> None:
+    for third, mode in ((4, "major"), (3, "minor")):
+        mono = analysis.to_mono(chord_loop([(0, third)]), SR)
+        upper, bass, *_ = key.chromas(mono)
+        ratio = key.tonic_third(upper, bass, 0)
+        assert ratio >= key.THIRD_CLEAR if mode == "major" else ratio <= 1 / key.THIRD_CLEAR
+
+
+def test_a_major_key_with_borrowed_minor_chords_is_read_major() -> None:
+    # C – Fm – Ab – C: the profiles alone read C minor (Ab and Eb outweigh E)
+    mono = analysis.to_mono(chord_loop([(0, 4), (5, 3), (8, 4), (0, 4)]), SR)
+    upper, bass, *_ = key.chromas(mono)
+    assert key.best_key(key.scores_of(upper.sum(axis=1), bass.sum(axis=1))) == (0, "minor")
+    found = key.read(mono)
+    assert (found.tonic, found.mode) == (0, "major")
+    assert key.best_key(found.scores) == (0, "major")  # the scores agree with the reading
+
+
+def test_a_minor_key_keeps_its_mode() -> None:
+    found = read(chord_loop([(0, 3), (5, 3), (7, 3), (0, 3)]))
+    assert (found.tonic, found.mode) == (0, "minor")
