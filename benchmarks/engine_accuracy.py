@@ -30,7 +30,9 @@ Printed per category: n; MIREX Accuracy1 (the read tempo within 4 % of the truth
 Accuracy2 (within 4 % of the truth × 1, 2, ½, 3 or ⅓); 3:2, the readings within 4 % of
 the truth × 3/2 or 2/3 (metrical errors: a mashup built on one plays a third of a beat
 off); other errors; beat and downbeat F-measures (±70 ms, after the first 5 s); and the
-readings that missed Accuracy1 (truth → read). Where the analysis reports a ternary
+readings that missed Accuracy1 (truth → read). For the real songs, also the share of
+tracked beats on the chart's beats and on its offbeats (a grid half a beat off has the
+tempo right and a beat F near 0). Where the analysis reports a ternary
 feel (an ``Analysis.ternary`` attribute), the share of examples it got right.
 
 ``--pairs``: mashups (``make_mashup``, stems written) of synthetic pairs across
@@ -122,6 +124,19 @@ def f_measure(found: np.ndarray, truth: np.ndarray, *, skip: float = 5.0) -> flo
             hits += 1
     precision, recall = hits / len(found), hits / len(truth)
     return 0.0 if not hits else 2 * precision * recall / (precision + recall)
+
+
+def phase_shares(found: np.ndarray, truth: np.ndarray, *, skip: float = 5.0) -> tuple[float, float]:
+    """The shares of ``found`` beats (after ``skip`` s) on the true beats (within 15 % of
+    a beat) and on the offbeats halfway between them (within 15 %): a tracker locked
+    half a beat off has its tempo right and its beat F near 0; this says which it is."""
+    found = found[(found >= max(skip, truth[0])) & (found < truth[-1])]
+    if not len(found):
+        return 0.0, 0.0
+    k = np.searchsorted(truth, found, side="right") - 1
+    phase = (found - truth[k]) / (truth[k + 1] - truth[k])
+    on = float(np.mean((phase < 0.15) | (phase > 0.85)))
+    return on, float(np.mean(np.abs(phase - 0.5) < 0.15))
 
 
 @dataclass(frozen=True)
@@ -294,7 +309,8 @@ def read_real(task: tuple[str, Path, Path]) -> tuple[Reading, str]:
         f"read {found.tempo:.1f}: {classify(found.tempo, truth)}, "
         f"beat confidence {found.beat_confidence:.2f}; against the chart: beat F "
         f"{f_measure(np.asarray(found.beats), beats):.2f}, downbeat F "
-        f"{f_measure(np.asarray(found.downbeats), downbeats):.2f}"
+        f"{f_measure(np.asarray(found.downbeats), downbeats):.2f}; beats on the chart's "
+        "beats {:.0%}, on its offbeats {:.0%}".format(*phase_shares(np.asarray(found.beats), beats))
     )
     ternary = getattr(found, "ternary", None)
     reading = Reading(
