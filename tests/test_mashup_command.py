@@ -56,6 +56,15 @@ def test_without_quality_figures_it_says_nothing_of_them(tmp_path, songs) -> Non
     assert (tmp_path / "out" / "mashup-2.mp3").exists()
 
 
+def test_backing_offbeat_lays_each_backing_half_a_beat_over_and_says_so(tmp_path, songs):
+    stdout = io.StringIO()
+    call_command(
+        "mashup", *map(str, songs), "--out", str(tmp_path / "out"), "--no-quality",
+        "--backing-offbeat", stdout=stdout,
+    )  # fmt: skip
+    assert stdout.getvalue().count("the backing half a beat over") == 2
+
+
 def test_it_refuses_a_file_that_is_not_audio(tmp_path, songs) -> None:
     text = tmp_path / "lyrics.mp3"
     text.write_text("la la la\n" * 50)

@@ -80,6 +80,9 @@ class MashupParams:
     title: str = ""
     prompt: str = ""
     seed: int = 0
+    # Lay the backing on the offbeats of its beat grid (``analysis.on_offbeats``): asked
+    # for when a mashup came out with the backing half a beat off. Not an API parameter.
+    backing_offbeat: bool = False
 
     def __post_init__(self) -> None:
         for name in ("audio_weight", "style_weight", "weirdness"):
@@ -343,6 +346,7 @@ def _render(
         "styles_applied": applied,
         "styles_unknown": unknown,
         "reread": reread,
+        "backing_offbeat": params.backing_offbeat and backing.analysis.has_beat,
         "offset": offset.as_dict(),
         "offset_text": offset.as_text(),
         "warnings": [*fit.warnings, *guard_warnings, *voice_warnings(lead, backing, params)],
@@ -389,6 +393,8 @@ def _lay(
     best: Laid | None = None
     tried = 0
     for lead_a, backing_a, note in _readings(lead.analysis, backing.analysis)[: 1 + relays]:
+        if params.backing_offbeat and backing_a.has_beat:
+            backing_a = analysis.on_offbeats(backing_a)
         fit = matching.match(lead_a, backing_a)
         lead_grid, backing_grid = matching.common_grid(lead_a, backing_a)
         timeline = arrange.plan(lead_grid, backing_grid, fit, params.max_seconds)
@@ -709,6 +715,9 @@ def _tempo_text(a: Analysis) -> str:
     return words
 
 
+OFFBEAT_WORDS = ", the backing half a beat over (laid on the offbeats of its beat grid, as asked)"
+
+
 def describe(
     songs: list[Song],
     pairs: list[tuple[Song, Song]],
@@ -747,6 +756,7 @@ def describe(
             f"{shift_words(fit.shift)}"
             + (f", tuned {tuned:+d} cents to match" if abs(tuned) >= AUDIBLE_CENTS else "")
             + f", Camelot distance {fit.key_distance}"
+            + (OFFBEAT_WORDS if params.backing_offbeat and backing.analysis.has_beat else "")
             + made
             + (f"; note: {'; '.join(notes)}" if notes else "")
         )

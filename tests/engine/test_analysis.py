@@ -36,6 +36,20 @@ def test_it_puts_the_downbeat_on_the_low_thump() -> None:
     assert np.all(np.minimum(phase, 1 - phase) < 0.05)
 
 
+def test_on_offbeats_moves_the_grid_half_a_beat_and_each_bar_to_the_next_offbeat() -> None:
+    found = analysis.analyse(signals.click_track(100, 15, start=0.25), SR)
+    moved = analysis.on_offbeats(found)
+    beat = 60 / 100
+    phase = ((moved.beats - 0.25) / beat) % 1
+    assert np.all(np.abs(phase - 0.5) < 0.05)
+    assert len(moved.beats) == len(found.beats) - 1
+    # Each bar starts half a beat after the thump it started on, and no bar is lost.
+    later = moved.downbeats - found.downbeats[: len(moved.downbeats)]
+    assert np.allclose(later, beat / 2, atol=0.03)
+    assert len(moved.downbeats) >= len(found.downbeats) - 1
+    assert moved.tempo == found.tempo and moved.tonic == found.tonic
+
+
 @pytest.mark.parametrize(
     ("tonic", "mode", "camelot"),
     [

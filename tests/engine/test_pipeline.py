@@ -86,6 +86,31 @@ def test_it_aligns_the_beats_of_click_tracks(tmp_path, files, a: str, b: str) ->
         assert variant.summary["stretch"] == pytest.approx(stretch, rel=0.03)
 
 
+def click_times(layer: Path) -> np.ndarray:
+    """When each click of a click-track stem starts (seconds)."""
+    mono = to_mono(load(layer), SR)
+    loud = np.flatnonzero(np.abs(mono) > 0.3 * np.abs(mono).max())
+    return loud[np.concatenate([[True], np.diff(loud) > 0.1 * SR])] / SR
+
+
+@pytest.mark.parametrize(("offbeat", "phase"), [(False, 0.0), (True, 0.5)])
+def test_a_backing_asked_half_a_beat_over_lands_between_the_leads_beats(
+    tmp_path, files, offbeat: bool, phase: float
+) -> None:
+    # What a person asks for when the backing's kick lands on the lead's "and": the
+    # backing laid on the offbeats of its grid. Measured on the stems' clicks, no grid.
+    result, _ = run(tmp_path, files["click100"], files["click120"], backing_offbeat=offbeat)
+    variant = result.variants[0]  # click120 over click100
+    lead, backing = (click_times(variant.stems[name]) for name in ("reference", "backing"))
+    beat = float(np.median(np.diff(lead)))
+    phases = (backing - lead[0]) / beat % 1  # where in the lead's beat each click lands
+    off = np.abs((phases - phase + 0.5) % 1 - 0.5)
+    print(f"backing clicks {np.median(off) * beat * 1000:.0f} ms from {phase} of a beat")
+    assert np.median(off) < 0.05
+    assert (pipeline.OFFBEAT_WORDS in result.analysis_text) is offbeat
+    assert variant.summary["backing_offbeat"] is offbeat
+
+
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory, files):
     """A minor (low voice, 8 kHz mono memo) with D major (high voice, 96 kHz studio file)."""

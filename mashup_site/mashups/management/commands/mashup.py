@@ -49,6 +49,11 @@ class Command(BaseCommand):
             action="store_true",
             help="skip the quality figures, as the web worker does (about 1.5 s a variant)",
         )
+        parser.add_argument(
+            "--backing-offbeat",
+            action="store_true",
+            help="lay each backing half a beat over, on the offbeats of its beat grid",
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -67,6 +72,7 @@ class Command(BaseCommand):
             title=options["title"],
             prompt=options["prompt"],
             seed=options["seed"],
+            backing_offbeat=options["backing_offbeat"],
         )
         started = time.perf_counter()
 
