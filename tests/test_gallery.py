@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from mashup_site.mashups import views
-from mashup_site.mashups.models import Mashup, Status, Track
+from mashup_site.mashups.models import Mashup, Start, Status, Track
 from tests.factories import HTMX, MashupFactory, TrackFactory, finished_mashup, mashup_with_sources
 
 pytestmark = pytest.mark.django_db
@@ -425,6 +425,105 @@ def test_retry_respects_the_active_limit(owner_client: Client, owner, settings) 
     mashup.refresh_from_db()
     assert mashup.status == Status.FAILED
     assert "the most you can run at once" in response.content.decode()
+
+
+# --- made again with the backing half a beat over -------------------------------------------
+
+
+def offbeat(client: Client, mashup: Mashup, **kwargs: object):
+    return client.post(reverse("mashups:offbeat", args=[mashup.pk]), **kwargs)
+
+
+def test_offbeat_makes_a_new_mashup_of_the_same_songs_and_request(
+    owner_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    mashup = finished_mashup(owner=owner, provider="local")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = offbeat(owner_client, mashup)
+    remade = Mashup.objects.exclude(pk=mashup.pk).get()
+    assert response.status_code == 302 and response.url == remade.get_absolute_url()
+    assert remade.backing_offbeat and remade.status == Status.QUEUED
+    assert (remade.owner, remade.payload, remade.provider) == (owner, mashup.payload, "local")
+    assert [(s.position, s.url) for s in remade.sources.all()] == [
+        (s.position, s.url) for s in mashup.sources.all()
+    ]
+    assert OrmQ.objects.count() == 1  # tasks.run_mashup enqueued once
+    mashup.refresh_from_db()
+    assert mashup.status == Status.COMPLETE and mashup.tracks.count() == 2  # the first stays
+    assert Start.objects.filter(owner=owner, mashup=remade).count() == 1  # a new start
+
+
+def test_offbeat_on_a_remade_mashup_goes_back_to_the_first_grid(
+    owner_client: Client, owner
+) -> None:
+    mashup = finished_mashup(owner=owner, provider="local", backing_offbeat=True)
+    offbeat(owner_client, mashup)
+    assert not Mashup.objects.exclude(pk=mashup.pk).get().backing_offbeat
+
+
+@pytest.mark.parametrize(
+    ("status", "provider", "message"),
+    [
+        (Status.FIRST, "local", "Only a finished mashup can be made again."),
+        (Status.EXPIRED, "local", "Only a finished mashup can be made again."),
+        (Status.COMPLETE, "remote", "the mashup service has no such option"),
+    ],
+)
+def test_offbeat_refuses_what_it_cannot_remake_and_says_why(
+    owner_client: Client, owner, status: str, provider: str, message: str
+) -> None:
+    mashup = finished_mashup(owner=owner, provider=provider, status=status)
+    response = offbeat(owner_client, mashup, follow=True)
+    assert message in response.content.decode()
+    assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0
+
+
+def test_offbeat_says_which_upload_is_gone(owner_client: Client, owner) -> None:
+    mashup = finished_mashup(owner=owner, provider="local")
+    source = mashup.sources.get(position=1)
+    source.file.name, source.url, source.original_name = "sources/gone.wav", "", "Summer.wav"
+    source.save()
+    response = offbeat(owner_client, mashup, follow=True)
+    assert "Summer.wav is no longer stored" in response.content.decode()
+    assert Mashup.objects.count() == 1
+
+
+def test_offbeat_respects_the_active_limit(owner_client: Client, owner, settings) -> None:
+    settings.MASHUP_MAX_ACTIVE_PER_USER = 1
+    MashupFactory(owner=owner, status=Status.ANALYSED)
+    mashup = finished_mashup(owner=owner, provider="local")
+    response = offbeat(owner_client, mashup, follow=True)
+    assert "the most you can run at once" in response.content.decode()
+    assert Mashup.objects.count() == 2
+
+
+def test_offbeat_is_post_only_and_the_owners_only(
+    owner_client: Client, stranger_client: Client, owner
+) -> None:
+    mashup = finished_mashup(owner=owner, provider="local")
+    assert owner_client.get(reverse("mashups:offbeat", args=[mashup.pk])).status_code == 405
+    assert offbeat(stranger_client, mashup).status_code == 404
+    assert Mashup.objects.count() == 1
+
+
+def test_a_finished_local_mashup_offers_the_backing_half_a_beat_over(
+    owner_client: Client, owner
+) -> None:
+    offered = html_of(
+        owner_client, finished_mashup(owner=owner, provider="local").get_absolute_url()
+    )
+    assert "Make it again, backing half a beat over" in offered
+    remade = finished_mashup(owner=owner, provider="local", backing_offbeat=True)
+    html = html_of(owner_client, remade.get_absolute_url())
+    assert "Make it again, backing back on its beat" in html
+    assert "Half a beat over (made again)" in html
+    assert card_of(html_of(owner_client), remade).count("backing ½ beat over") == 1
+    assert "½ beat" not in card_of(html_of(owner_client), Mashup.objects.earliest("pk"))
+    for other in (
+        finished_mashup(owner=owner, provider="remote"),
+        MashupFactory(owner=owner, provider="local", status=Status.FIRST),
+    ):
+        assert "half a beat" not in html_of(owner_client, other.get_absolute_url())
 
 
 # --- the mashup page --------------------------------------------------------------------------

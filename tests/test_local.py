@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from django.core.files import File
+from django.core.files.storage import default_storage
 
 from mashup_site.engine import measure
-from mashup_site.mashups import jobs, runner, tasks
+from mashup_site.mashups import jobs, runner, storage, tasks
 from mashup_site.mashups.models import Mashup, Status
 from mashup_site.mashups.storage import store_content_addressed
 from mashup_site.providers.local import LocalProvider, params_from_payload
@@ -65,6 +66,28 @@ def test_a_local_job_makes_two_tracks_through_every_stage(owner, songs) -> None:
         assert track.duration and track.duration > 5
         assert track.model_name == "local engine (V5)"
     assert done.provider_requests == 0  # no remote API involved
+
+
+def test_made_again_half_a_beat_over_it_shares_the_uploads_and_says_so(
+    owner, songs, django_capture_on_commit_callbacks
+) -> None:
+    first = local_job(owner, songs)
+    tasks.run_mashup(first.pk)
+    remade = tasks.enqueue_offbeat_remake(Mashup.objects.get(pk=first.pk))
+    tasks.run_mashup(remade.pk)
+    remade.refresh_from_db()
+    assert remade.status == Status.COMPLETE, remade.error_message
+    assert remade.analysis_text.count("the backing half a beat over") == 2
+    assert "half a beat over" not in Mashup.objects.get(pk=first.pk).analysis_text
+    # The songs are shared, not copied; deleting the first version spares them.
+    names = [s.file.name for s in remade.sources.all()]
+    assert names == [s.file.name for s in first.sources.all()]
+    with django_capture_on_commit_callbacks(execute=True):
+        storage.delete_mashup(Mashup.objects.get(pk=first.pk))
+    assert all(default_storage.exists(name) for name in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        storage.delete_mashup(remade)  # the last mashup that used them
+    assert not any(default_storage.exists(name) for name in names)
 
 
 def test_it_reports_text_then_first_then_complete(songs, tmp_path, monkeypatch) -> None:

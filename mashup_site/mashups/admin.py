@@ -135,6 +135,7 @@ class MashupAdmin(admin.ModelAdmin):
         "style",
         "prompt",
         "payload",
+        "backing_offbeat",
         "callback_token",
         "provider_task_id",
         "last_response",
@@ -155,7 +156,7 @@ class MashupAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("owner", "status", "provider", "model", "custom_mode", "instrumental")}),
-        ("What was asked", {"fields": ("title", "style", "prompt", "payload")}),
+        ("What was asked", {"fields": ("title", "style", "prompt", "payload", "backing_offbeat")}),
         (
             "Retention",
             {

@@ -290,6 +290,45 @@ def retry_failed(pk: int) -> bool:
     return True
 
 
+# What a remade job takes from its source rows: the song itself, shared, not copied (an
+# upload another live mashup uses is spared when one of them is deleted: storage._shared).
+SOURCE_FIELDS = ("file", "url", "original_name", "sha256", "size", "format_name", "duration")
+
+
+class NotRemade(Exception):
+    """Why a mashup cannot be made again; its text is for the person."""
+
+
+def remake(pk: int, *, backing_offbeat: bool) -> Mashup:
+    """A new job with the request and the songs of finished mashup ``pk``, in the caller's
+    transaction, under the finished one's row lock (so it cannot expire meanwhile):
+    ``NotRemade`` when it is not finished or its uploads are gone."""
+    mashup = Mashup.objects.select_for_update().get(pk=pk)
+    if mashup.status != Status.COMPLETE:
+        raise NotRemade("Only a finished mashup can be made again.")
+    if missing := storage.missing_uploads(mashup):
+        raise NotRemade(
+            f"This mashup cannot be made again: {', '.join(missing)} is no longer stored. "
+            "Start a new mashup with the songs."
+        )
+    copy = Mashup.objects.create(
+        owner_id=mashup.owner_id,
+        payload=mashup.payload,
+        custom_mode=mashup.custom_mode,
+        instrumental=mashup.instrumental,
+        model=mashup.model,
+        title=mashup.title,
+        style=mashup.style,
+        prompt=mashup.prompt,
+        provider=mashup.provider,
+        backing_offbeat=backing_offbeat,
+    )
+    for source in mashup.sources.order_by("position"):
+        values = {name: getattr(source, name) for name in SOURCE_FIELDS}
+        Source.objects.create(mashup=copy, position=source.position, **values)
+    return copy
+
+
 def expire(pk: int, at: datetime | None = None) -> bool:
     """Delete one due mashup's files and mark it expired; re-checked under the row lock, so
     a mashup staff extended a moment ago is left alone."""

@@ -177,6 +177,9 @@ class Mashup(models.Model):
     prompt = models.TextField(blank=True)
 
     provider = models.CharField(max_length=16, choices=providers.CHOICES, default="local")
+    # Made again with the backing half a beat over (``tasks.enqueue_offbeat_remake``): the
+    # local engine lays it on the offbeats of its beat grid. Not part of the API request.
+    backing_offbeat = models.BooleanField("backing half a beat over", default=False)
     # How its uploaded songs reached a provider that downloads them (providers/delivery.py),
     # recorded at submission; empty for the local engine and until then.
     source_delivery = models.CharField(

@@ -360,6 +360,7 @@ def job_of(mashup: Mashup) -> Job:
         + reverse("mashups:callback", args=[mashup.callback_token]),
         delivery=source_delivery(),
         hosted=partial(jobs.record_hosted, mashup.pk),
+        backing_offbeat=mashup.backing_offbeat,
     )
 
 

@@ -155,6 +155,27 @@ def enqueue_retry(mashup: Mashup, *, by_owner: bool = False) -> bool:
     return True
 
 
+OFFBEAT_ONLY_LOCAL = (
+    "Only mashups made by our own engine can be made again half a beat over: the mashup "
+    "service has no such option."
+)
+
+
+def enqueue_offbeat_remake(mashup: Mashup) -> Mashup:
+    """``mashup`` made again by the local engine with the backing half a beat over (or, for
+    one that was, back on its first grid): a new job of its owner's, a new start (both
+    limits hold: ``quotas.Refused``); ``jobs.NotRemade`` when it cannot be."""
+    if mashup.provider != "local":
+        raise jobs.NotRemade(OFFBEAT_ONLY_LOCAL)
+    with transaction.atomic():
+        start = quotas.start(mashup.owner_id)
+        copy = jobs.remake(mashup.pk, backing_offbeat=not mashup.backing_offbeat)
+        start.mashup = copy
+        start.save(update_fields=["mashup"])
+    enqueue_run(copy)
+    return copy
+
+
 class FollowUpRefused(Exception):
     """A follow-up that cannot be made for this track; its text is for the person."""
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("mashups/<int:pk>/card/", views.card, name="card"),
     path("mashups/<int:pk>/delete/", views.delete, name="delete"),
     path("mashups/<int:pk>/retry/", views.retry, name="retry"),
+    path("mashups/<int:pk>/offbeat/", views.offbeat, name="offbeat"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -27,7 +27,7 @@ from mashup_site import providers
 from mashup_site.providers import contract
 from mashup_site.providers.base import FollowUpKind
 
-from . import gallery_cache, quotas, retention, storage, tasks
+from . import gallery_cache, jobs, quotas, retention, storage, tasks
 from .forms import SOURCE_POSITIONS, GalleryFilter, MashupForm
 from .models import Mashup, Track
 from .uploads import accepts_files
@@ -119,6 +119,26 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     storage.delete_mashup(mashup)
     messages.success(request, f"“{title}” and its files were deleted.")
     return redirect("mashups:gallery")
+
+
+@require_POST
+@login_required
+def offbeat(request: HttpRequest, pk: int) -> HttpResponse:
+    """Make a finished mashup again with the backing half a beat over (its owner only, as a
+    new mashup within the person's limits): for a backing whose kick lands on the lead's
+    "and", which no check of the engine's can hear (issue 8's notes)."""
+    mashup = owned_mashup(request, pk)
+    try:  # with the broker down the job waits, saved, for the reconciler (as a retry does)
+        remade = tasks.enqueue_offbeat_remake(mashup)
+    except (jobs.NotRemade, quotas.Refused) as refusal:
+        messages.error(request, str(refusal))
+        return redirect(mashup)
+    messages.success(
+        request,
+        "Making it again with the backing half a beat over. This page follows it until both "
+        "tracks are ready; the first version stays in your mashups.",
+    )
+    return redirect(remade)
 
 
 @require_POST

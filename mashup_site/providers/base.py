@@ -209,6 +209,10 @@ class Job:
     # "link" (our secret links) or "upload" (the provider's upload service).
     delivery: str = "link"
     hosted: HostedReporter | None = None
+    # The local engine only: lay the backing half a beat over, on the offbeats of its beat
+    # grid (asked for when a mashup came out with the backing's kick on the lead's "and").
+    # Not in ``payload``: a remote provider receives the payload as the API's request.
+    backing_offbeat: bool = False
 
 
 Reporter = Callable[[TaskSnapshot], None]

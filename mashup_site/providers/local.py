@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,7 @@ class LocalProvider:
                 payload=job.payload,
                 out_dir=work / "out",
                 on_snapshot=report,
+                backing_offbeat=job.backing_offbeat,
             )
         return task_id
 
@@ -142,8 +144,10 @@ class LocalProvider:
         payload: Mapping[str, object],
         out_dir: Path,
         on_snapshot: Reporter,
+        backing_offbeat: bool = False,
     ) -> None:
-        """Make both tracks now, telling ``on_snapshot`` at each stage."""
+        """Make both tracks now, telling ``on_snapshot`` at each stage (``backing_offbeat``:
+        see ``Job``)."""
         model = str(payload.get("model") or "")
         tracks: list[TrackResult] = []
         analysis = ""
@@ -168,7 +172,7 @@ class LocalProvider:
                 sources[0],
                 sources[1],
                 out_dir,
-                params_from_payload(payload),
+                replace(params_from_payload(payload), backing_offbeat=backing_offbeat),
                 on_stage=on_stage,
                 measure_quality=False,  # the figures are for the command line; nobody waits
                 keep_extras=True,  # so that a follow-up costs nothing (benchmarks/follow_ups.py)

@@ -110,6 +110,27 @@ def test_a_local_job_ends_with_two_playable_tracks(signed_in_page, qcluster, son
     assert page.console_errors == []
 
 
+def test_a_finished_local_mashup_made_again_half_a_beat_over(
+    signed_in_page, qcluster, songs, settings
+):
+    settings.MASHUP_PROVIDER = "local"
+    qcluster()
+    page = signed_in_page
+    first = create(page, songs, "Kick on the and")
+    expect(page.locator("#status-badge")).to_have_text("Complete", timeout=DEADLINE_MS)
+    page.click("text=Make it again, backing half a beat over")
+    page.wait_for_url(lambda url: not url.endswith(f"/mashups/{first.pk}/"))
+    remade = Mashup.objects.exclude(pk=first.pk).get()
+    assert page.url.endswith(remade.get_absolute_url())
+    expect(page.locator(".messages")).to_contain_text("backing half a beat over")
+    assert_two_playable_tracks(page, remade)
+    expect(page.locator(".analysis")).to_contain_text("the backing half a beat over")
+    expect(page.locator("text=Make it again, backing back on its beat")).to_be_visible()
+    page.goto("/")
+    expect(page.locator(".mashup-card")).to_have_count(2)  # the first version stays
+    assert page.console_errors == []
+
+
 def test_a_remote_job_ends_with_two_playable_tracks(
     signed_in_page, qcluster, songs, settings, fake_api, live_server
 ):
