@@ -443,6 +443,7 @@ def test_offbeat_makes_a_new_mashup_of_the_same_songs_and_request(
     remade = Mashup.objects.exclude(pk=mashup.pk).get()
     assert response.status_code == 302 and response.url == remade.get_absolute_url()
     assert remade.backing_offbeat and remade.status == Status.QUEUED
+    assert remade.remade_from == mashup
     assert (remade.owner, remade.payload, remade.provider) == (owner, mashup.payload, "local")
     assert [(s.position, s.url) for s in remade.sources.all()] == [
         (s.position, s.url) for s in mashup.sources.all()
@@ -451,6 +452,21 @@ def test_offbeat_makes_a_new_mashup_of_the_same_songs_and_request(
     mashup.refresh_from_db()
     assert mashup.status == Status.COMPLETE and mashup.tracks.count() == 2  # the first stays
     assert Start.objects.filter(owner=owner, mashup=remade).count() == 1  # a new start
+
+
+def test_offbeat_twice_follows_the_one_being_made_and_counts_it_once(
+    owner_client: Client, owner
+) -> None:
+    mashup = finished_mashup(owner=owner, provider="local")
+    first, again = (offbeat(owner_client, mashup, follow=True) for _ in range(2))
+    remade = Mashup.objects.get(remade_from=mashup)  # one, not two
+    assert first.redirect_chain[-1][0] == again.redirect_chain[-1][0] == remade.get_absolute_url()
+    assert "It is already being made again" in again.content.decode()
+    assert Start.objects.filter(owner=owner).count() == 1
+    # Once that one is finished, asking again makes another.
+    Mashup.objects.filter(pk=remade.pk).update(status=Status.COMPLETE)
+    offbeat(owner_client, mashup)
+    assert Mashup.objects.filter(remade_from=mashup).count() == 2
 
 
 def test_offbeat_on_a_remade_mashup_goes_back_to_the_first_grid(

@@ -73,7 +73,7 @@ def test_made_again_half_a_beat_over_it_shares_the_uploads_and_says_so(
 ) -> None:
     first = local_job(owner, songs)
     tasks.run_mashup(first.pk)
-    remade = tasks.enqueue_offbeat_remake(Mashup.objects.get(pk=first.pk))
+    remade, _ = tasks.enqueue_offbeat_remake(Mashup.objects.get(pk=first.pk))
     tasks.run_mashup(remade.pk)
     remade.refresh_from_db()
     assert remade.status == Status.COMPLETE, remade.error_message

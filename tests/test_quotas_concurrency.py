@@ -26,7 +26,7 @@ CREATE = reverse("mashups:create")
 POSTS = 6
 
 
-def parallel_posts(user, count: int) -> list[int]:
+def parallel_posts(user, count: int, *, url: str = CREATE, data: object = SIMPLE_POST) -> list[int]:
     barrier = threading.Barrier(count)
     statuses: list[int] = []
 
@@ -35,7 +35,7 @@ def parallel_posts(user, count: int) -> list[int]:
         client.force_login(user)
         barrier.wait()
         try:
-            statuses.append(client.post(CREATE, SIMPLE_POST).status_code)
+            statuses.append(client.post(url, data).status_code)
         finally:
             connection.close()
 
@@ -45,6 +45,15 @@ def parallel_posts(user, count: int) -> list[int]:
     for thread in threads:
         thread.join(60)
     return statuses
+
+
+def test_parallel_half_a_beat_over_posts_make_it_again_once(owner) -> None:
+    mashup = MashupFactory(owner=owner, provider="local", status=Status.COMPLETE)
+    url = reverse("mashups:offbeat", args=[mashup.pk])
+    statuses = parallel_posts(owner, POSTS, url=url, data={})
+    assert statuses == [302] * POSTS
+    assert Mashup.objects.filter(remade_from=mashup).count() == 1
+    assert Start.objects.filter(owner=owner).count() == 1
 
 
 @pytest.mark.parametrize("round_", range(3))

@@ -136,6 +136,7 @@ class MashupAdmin(admin.ModelAdmin):
         "prompt",
         "payload",
         "backing_offbeat",
+        "remade_from",
         "callback_token",
         "provider_task_id",
         "last_response",
@@ -156,7 +157,10 @@ class MashupAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("owner", "status", "provider", "model", "custom_mode", "instrumental")}),
-        ("What was asked", {"fields": ("title", "style", "prompt", "payload", "backing_offbeat")}),
+        (
+            "What was asked",
+            {"fields": ("title", "style", "prompt", "payload", "backing_offbeat", "remade_from")},
+        ),
         (
             "Retention",
             {

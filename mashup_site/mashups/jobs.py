@@ -299,11 +299,17 @@ class NotRemade(Exception):
     """Why a mashup cannot be made again; its text is for the person."""
 
 
-def remake(pk: int, *, backing_offbeat: bool) -> Mashup:
-    """A new job with the request and the songs of finished mashup ``pk``, in the caller's
-    transaction, under the finished one's row lock (so it cannot expire meanwhile):
-    ``NotRemade`` when it is not finished or its uploads are gone."""
+def remake(pk: int, *, backing_offbeat: bool) -> tuple[Mashup, bool]:
+    """A new job with the request and the songs of finished mashup ``pk`` (True), or the
+    one already being made again so (False: a double click, parallel posts), in the
+    caller's transaction, under the finished one's row lock (so it cannot expire
+    meanwhile): ``NotRemade`` when it is not finished or its uploads are gone."""
     mashup = Mashup.objects.select_for_update().get(pk=pk)
+    running = Mashup.objects.in_progress().filter(
+        remade_from=mashup, backing_offbeat=backing_offbeat
+    )
+    if first := running.first():
+        return first, False
     if mashup.status != Status.COMPLETE:
         raise NotRemade("Only a finished mashup can be made again.")
     if missing := storage.missing_uploads(mashup):
@@ -322,11 +328,12 @@ def remake(pk: int, *, backing_offbeat: bool) -> Mashup:
         prompt=mashup.prompt,
         provider=mashup.provider,
         backing_offbeat=backing_offbeat,
+        remade_from=mashup,
     )
     for source in mashup.sources.order_by("position"):
         values = {name: getattr(source, name) for name in SOURCE_FIELDS}
         Source.objects.create(mashup=copy, position=source.position, **values)
-    return copy
+    return copy, True
 
 
 def expire(pk: int, at: datetime | None = None) -> bool:

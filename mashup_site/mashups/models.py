@@ -180,6 +180,10 @@ class Mashup(models.Model):
     # Made again with the backing half a beat over (``tasks.enqueue_offbeat_remake``): the
     # local engine lays it on the offbeats of its beat grid. Not part of the API request.
     backing_offbeat = models.BooleanField("backing half a beat over", default=False)
+    # The finished mashup this one was made again from (its songs and request).
+    remade_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="remakes"
+    )
     # How its uploaded songs reached a provider that downloads them (providers/delivery.py),
     # recorded at submission; empty for the local engine and until then.
     source_delivery = models.CharField(

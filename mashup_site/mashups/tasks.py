@@ -161,19 +161,24 @@ OFFBEAT_ONLY_LOCAL = (
 )
 
 
-def enqueue_offbeat_remake(mashup: Mashup) -> Mashup:
+def enqueue_offbeat_remake(mashup: Mashup) -> tuple[Mashup, bool]:
     """``mashup`` made again by the local engine with the backing half a beat over (or, for
-    one that was, back on its first grid): a new job of its owner's, a new start (both
-    limits hold: ``quotas.Refused``); ``jobs.NotRemade`` when it cannot be."""
+    one that was, back on its first grid): a new job of its owner's and a new start (both
+    limits hold: ``quotas.Refused``), True; or the one already being made so, False.
+    ``jobs.NotRemade`` when it cannot be."""
     if mashup.provider != "local":
         raise jobs.NotRemade(OFFBEAT_ONLY_LOCAL)
     with transaction.atomic():
+        # The person's lock first (quotas.start), then the mashup's, as every start takes them.
         start = quotas.start(mashup.owner_id)
-        copy = jobs.remake(mashup.pk, backing_offbeat=not mashup.backing_offbeat)
+        copy, new = jobs.remake(mashup.pk, backing_offbeat=not mashup.backing_offbeat)
+        if not new:
+            transaction.set_rollback(True)  # the start is not counted twice
+            return copy, False
         start.mashup = copy
         start.save(update_fields=["mashup"])
     enqueue_run(copy)
-    return copy
+    return copy, True
 
 
 class FollowUpRefused(Exception):

@@ -129,15 +129,18 @@ def offbeat(request: HttpRequest, pk: int) -> HttpResponse:
     "and", which no check of the engine's can hear (issue 8's notes)."""
     mashup = owned_mashup(request, pk)
     try:  # with the broker down the job waits, saved, for the reconciler (as a retry does)
-        remade = tasks.enqueue_offbeat_remake(mashup)
+        remade, new = tasks.enqueue_offbeat_remake(mashup)
     except (jobs.NotRemade, quotas.Refused) as refusal:
         messages.error(request, str(refusal))
         return redirect(mashup)
-    messages.success(
-        request,
-        "Making it again with the backing half a beat over. This page follows it until both "
-        "tracks are ready; the first version stays in your mashups.",
-    )
+    if new:
+        messages.success(
+            request,
+            "Making it again with the backing half a beat over. This page follows it until "
+            "both tracks are ready; the first version stays in your mashups.",
+        )
+    else:
+        messages.info(request, "It is already being made again: this page follows it.")
     return redirect(remade)
 
 
