@@ -469,12 +469,38 @@ def test_offbeat_twice_follows_the_one_being_made_and_counts_it_once(
     assert Mashup.objects.filter(remade_from=mashup).count() == 2
 
 
+def test_offbeat_twice_at_the_limit_follows_the_remake_instead_of_refusing(
+    owner_client: Client, owner, settings
+) -> None:
+    settings.MASHUP_MAX_ACTIVE_PER_USER = 2
+    MashupFactory(owner=owner, status=Status.ANALYSED)
+    mashup = finished_mashup(owner=owner, provider="local")
+    offbeat(owner_client, mashup)  # takes the last place
+    again = offbeat(owner_client, mashup, follow=True)
+    remade = Mashup.objects.get(remade_from=mashup)
+    assert again.redirect_chain[-1][0] == remade.get_absolute_url()
+    assert "It is already being made again" in again.content.decode()
+
+
+def test_offbeat_refuses_a_mashup_past_its_expiry_not_yet_swept(
+    owner_client: Client, owner
+) -> None:
+    mashup = finished_mashup(
+        owner=owner, provider="local", expires_at=expires_in(-timedelta(minutes=5))
+    )
+    assert "half a beat over" not in html_of(owner_client, mashup.get_absolute_url())
+    response = offbeat(owner_client, mashup, follow=True)
+    assert "Only a finished mashup can be made again." in response.content.decode()
+    assert Mashup.objects.count() == 1
+
+
 def test_offbeat_on_a_remade_mashup_goes_back_to_the_first_grid(
     owner_client: Client, owner
 ) -> None:
     mashup = finished_mashup(owner=owner, provider="local", backing_offbeat=True)
-    offbeat(owner_client, mashup)
+    response = offbeat(owner_client, mashup, follow=True)
     assert not Mashup.objects.exclude(pk=mashup.pk).get().backing_offbeat
+    assert "Making it again with the backing back on its beat" in response.content.decode()
 
 
 @pytest.mark.parametrize(

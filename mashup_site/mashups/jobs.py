@@ -299,18 +299,26 @@ class NotRemade(Exception):
     """Why a mashup cannot be made again; its text is for the person."""
 
 
+def running_remake(pk: int, *, backing_offbeat: bool) -> Mashup | None:
+    """The remake of mashup ``pk`` so laid that is still being made, if any."""
+    return (
+        Mashup.objects.in_progress()
+        .filter(remade_from_id=pk, backing_offbeat=backing_offbeat)
+        .first()
+    )
+
+
 def remake(pk: int, *, backing_offbeat: bool) -> tuple[Mashup, bool]:
     """A new job with the request and the songs of finished mashup ``pk`` (True), or the
     one already being made again so (False: a double click, parallel posts), in the
     caller's transaction, under the finished one's row lock (so it cannot expire
     meanwhile): ``NotRemade`` when it is not finished or its uploads are gone."""
-    mashup = Mashup.objects.select_for_update().get(pk=pk)
-    running = Mashup.objects.in_progress().filter(
-        remade_from=mashup, backing_offbeat=backing_offbeat
-    )
-    if first := running.first():
-        return first, False
-    if mashup.status != Status.COMPLETE:
+    mashup = Mashup.objects.select_for_update().filter(pk=pk).first()
+    if mashup is None:  # deleted in another tab meanwhile
+        raise NotRemade("This mashup was deleted.")
+    if running := running_remake(pk, backing_offbeat=backing_offbeat):
+        return running, False
+    if mashup.status != Status.COMPLETE or mashup.expiry.is_expired:
         raise NotRemade("Only a finished mashup can be made again.")
     if missing := storage.missing_uploads(mashup):
         raise NotRemade(

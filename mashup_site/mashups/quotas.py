@@ -65,6 +65,11 @@ class Refused(Exception):
     """A start over a limit, found under the person's lock; its text is for the person."""
 
 
+def lock_person(user_id: Any) -> None:
+    """The person's row lock, which every start takes first (in the caller's transaction)."""
+    get_user_model().objects.select_for_update().filter(pk=user_id).first()
+
+
 def start(user_id: Any) -> Start:
     """Check the limits under a lock on the person and count the start, in the caller's
     transaction (which saves the job too, or rolls back): ``Refused`` over a limit. A job

@@ -169,7 +169,11 @@ def enqueue_offbeat_remake(mashup: Mashup) -> tuple[Mashup, bool]:
     if mashup.provider != "local":
         raise jobs.NotRemade(OFFBEAT_ONLY_LOCAL)
     with transaction.atomic():
-        # The person's lock first (quotas.start), then the mashup's, as every start takes them.
+        # The person's lock first, then the mashup's, as every start takes them. A remake
+        # already being made is followed before the limits are asked (it holds a place).
+        quotas.lock_person(mashup.owner_id)
+        if running := jobs.running_remake(mashup.pk, backing_offbeat=not mashup.backing_offbeat):
+            return running, False
         start = quotas.start(mashup.owner_id)
         copy, new = jobs.remake(mashup.pk, backing_offbeat=not mashup.backing_offbeat)
         if not new:

@@ -134,10 +134,11 @@ def offbeat(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(refusal))
         return redirect(mashup)
     if new:
+        where = "half a beat over" if remade.backing_offbeat else "back on its beat"
         messages.success(
             request,
-            "Making it again with the backing half a beat over. This page follows it until "
-            "both tracks are ready; the first version stays in your mashups.",
+            f"Making it again with the backing {where}. This page follows it until both "
+            "tracks are ready; the first version stays in your mashups.",
         )
     else:
         messages.info(request, "It is already being made again: this page follows it.")
