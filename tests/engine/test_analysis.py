@@ -9,7 +9,7 @@ import pytest
 from mashup_site.engine import analysis, arrange
 from mashup_site.engine.errors import EngineError
 from tests import signals
-from tests.engine import instruments, rhythms
+from tests.engine import instruments, rhythms, sections
 
 SR = signals.SR
 
@@ -48,6 +48,82 @@ def test_on_offbeats_moves_the_grid_half_a_beat_and_each_bar_to_the_next_offbeat
     assert np.allclose(later, beat / 2, atol=0.03)
     assert len(moved.downbeats) >= len(found.downbeats) - 1
     assert moved.tempo == found.tempo and moved.tonic == found.tonic
+
+
+def share_on_the_beat(found: np.ndarray, truth: np.ndarray) -> float:
+    """The share of ``found`` beats within 15 % of a beat of a true beat."""
+    k = np.clip(np.searchsorted(truth, found, side="right") - 1, 0, len(truth) - 2)
+    phase = (found - truth[k]) / (truth[k + 1] - truth[k])
+    return float(np.mean((phase < 0.15) | (phase > 0.85)))
+
+
+@pytest.mark.parametrize(("bpm", "seed"), [(160, 2), (145, 1)])
+def test_a_song_whose_punk_chorus_puts_the_snare_on_the_and_keeps_its_beats_on_the_beat(
+    bpm: float, seed: int
+) -> None:
+    """sections.py: rock, punk and disco sections at one tempo. Tracked as it comes, the
+    grid moves onto the punk snare's "and" at a section boundary (45 % and 58 % of the
+    beats on the beat); held on one phase, it stays on the kicks."""
+    song = sections.song(bpm, 60.0, seed=seed)
+    found = analysis.analyse(song.audio, song.sr)
+    assert found.tempo == pytest.approx(bpm, rel=0.02)
+    assert share_on_the_beat(found.beats, song.beat_times) > 0.9
+    bar = 4 * 60 / bpm
+    phase = ((found.downbeats[found.downbeats > 5] - song.downbeat_times[0]) / bar) % 1
+    assert np.mean(np.minimum(phase, 1 - phase) < 0.1) > 0.9
+
+
+FRAME_PERIOD = 20.0  # frames a beat in the grids below
+BPM_OF_20_FRAMES = 60 * analysis.ANALYSIS_SR / analysis.HOP / FRAME_PERIOD
+
+
+def kicks_on(frames: np.ndarray, length: int) -> np.ndarray:
+    low = np.zeros(length)
+    low[np.round(frames).astype(int)] = 1.0
+    return low
+
+
+def tracked_with_a_flip(truth: np.ndarray, off: slice) -> np.ndarray:
+    """``truth`` with the beats in ``off`` half a beat late, crossing over in three beats."""
+    tracked = truth.copy()
+    tracked[off] += FRAME_PERIOD / 2
+    for k, part in ((off.start, 0.2), (off.start + 1, 0.35)):  # the tracker moving across
+        tracked[k] = truth[k] + part * FRAME_PERIOD
+    return tracked
+
+
+@pytest.mark.parametrize("off", [slice(30, 60), slice(0, 70)], ids=["middle", "most"])
+def test_one_phase_moves_the_beats_tracked_on_the_and_back_onto_the_kicks(off: slice) -> None:
+    truth = 100 + FRAME_PERIOD * np.arange(100)
+    if off.start == 0:  # the song starts on the "and": no crossing to draw
+        tracked = truth.copy()
+        tracked[off] += FRAME_PERIOD / 2
+    else:
+        tracked = tracked_with_a_flip(truth, off)
+    held = analysis.one_phase(tracked, BPM_OF_20_FRAMES, kicks_on(truth, 2200))
+    error = np.abs(held[:, None] - truth[None, :]).min(axis=1)
+    assert error.max() < 1.0
+    # Every bar keeps its four beats: no beat lost or added at the joins.
+    assert np.allclose(np.diff(held), FRAME_PERIOD, atol=1.0)
+    assert len(held) >= len(truth) - 2
+
+
+def test_one_phase_keeps_the_half_with_the_kicks_even_when_it_is_the_shorter() -> None:
+    truth = 100 + FRAME_PERIOD * np.arange(100)
+    tracked = truth + FRAME_PERIOD / 2
+    tracked[70:] = truth[70:]
+    tracked[70] = truth[70] + 0.3 * FRAME_PERIOD
+    held = analysis.one_phase(tracked, BPM_OF_20_FRAMES, kicks_on(truth, 2200))
+    assert np.abs(held[:, None] - truth[None, :]).min(axis=1).max() < 1.0
+
+
+@pytest.mark.parametrize("misread", [1.0, 1.02, 0.98])
+def test_one_phase_leaves_a_steady_grid_as_tracked(misread: float) -> None:
+    """A steady grid, and one whose tempo was misread by 2 % (0.16 of a beat every 8)."""
+    tracked = np.round(100 + FRAME_PERIOD * misread * np.arange(100))
+    low = kicks_on(tracked + FRAME_PERIOD / 2, 2200)  # even kicks on its "and"s move nothing
+    held = analysis.one_phase(tracked, BPM_OF_20_FRAMES, low)
+    np.testing.assert_array_equal(held, tracked)
 
 
 @pytest.mark.parametrize(
