@@ -362,6 +362,10 @@ def _render(
 MAX_RELAYS = 3
 # A level the tempo reader scored below this share of its best is not read again.
 PLAUSIBLE = 0.15
+# Nor a level at no metrical relation to the first reading: a misreading is an octave, a
+# 3:2 or a 2:3 from the truth (and octaves of those), never 2:5 or 5:4 (Metal madness,
+# 150 BPM, was laid again at a 60 it had scored, and played 5:4 over a 95 BPM lead).
+RELATIVES = tuple(2.0**a * 3.0**b for a in range(-3, 4) for b in (-1, 1))
 
 
 @dataclass(frozen=True)
@@ -452,12 +456,13 @@ def _other_levels(song: Analysis) -> list[float]:
     levels by score. Octaves of the first are left out: the matcher meets them at 1:2 or
     2:1 anyway, on the same beats.
 
-    Plausible means the tempo reader's evidence gives the level at least PLAUSIBLE of the
-    best level's score: a song read with confidence is not read again at a level its own
-    evidence rules out. Without this, a 12/8 lead at 80 BPM (confidence 0.97) over a
-    straight backing was read again at 120: that regroups its triplets in pairs, a 3:2
-    layering, and it lines up with the straight song's eighths so well that the offset
-    check took it (4 ms apart, 71 % of windows within 20 ms)."""
+    Only 3:2 relatives are read again (RELATIVES), and only plausible ones: the tempo
+    reader's evidence gives the level at least PLAUSIBLE of the best level's score. A
+    song read with confidence is not read again at a level its own evidence rules out.
+    Without this, a 12/8 lead at 80 BPM (confidence 0.97) over a straight backing was read
+    again at 120: that regroups its triplets in pairs, a 3:2 layering, and it lines up
+    with the straight song's eighths so well that the offset check took it (4 ms apart,
+    71 % of windows within 20 ms)."""
     if song.envelopes is None:
         return []
     scores = dict(song.tempo_candidates)
@@ -469,13 +474,18 @@ def _other_levels(song: Analysis) -> list[float]:
         near = [s for b, s in scores.items() if abs(math.log(b / bpm)) < 0.04]
         return bool(near) and max(near) >= PLAUSIBLE * best
 
+    def metrical(bpm: float) -> bool:  # an octave and a 3:2 or 2:3 away at most
+        return any(abs(math.log(bpm / song.tempo) - math.log(ratio)) < 0.04 for ratio in RELATIVES)
+
     levels = [song.tempo_runner_up] if song.tempo_runner_up else []
     levels += [song.tempo * 1.5, song.tempo / 1.5]
     levels += [bpm for bpm, _ in song.tempo_candidates[1:]]
     out: list[float] = []
     for bpm in levels:
         octave = math.log2(bpm / song.tempo)
-        if abs(octave - round(octave)) < 0.06 or not 50 <= bpm <= 230 or not plausible(bpm):
+        if abs(octave - round(octave)) < 0.06 or not 50 <= bpm <= 230:
+            continue
+        if not plausible(bpm) or not metrical(bpm):
             continue
         if all(abs(math.log(bpm / seen)) > 0.04 for seen in out):
             out.append(bpm)

@@ -523,3 +523,16 @@ def test_a_level_the_tempo_reader_ruled_out_is_not_read_again():
         envelopes=analysis.Envelopes(*(np.zeros(10) for _ in range(3)), np.zeros((12, 10))),
     )  # fmt: skip
     assert pipeline._other_levels(song) == [80.0]  # 180 scored 5 % of the best; 60 an octave
+
+
+def test_a_level_at_no_metrical_relation_to_the_first_reading_is_not_read_again():
+    # Metal madness (150 BPM) scored a level at 60 (2:5) well enough to be tried; laid at
+    # 60 under a 95 BPM lead, the two played at 5:4. A misreading is an octave or 3:2 away
+    # from the truth, so only those relatives of the first reading are read again.
+    beats = np.arange(0, 30, 0.4)
+    song = Analysis(
+        30.0, 150.0, beats, beats[::4], 0, "major", -14.0, 0.7,
+        tempo_candidates=((150.0, 1.0), (60.0, 0.6), (100.0, 0.3), (187.5, 0.5)),
+        envelopes=analysis.Envelopes(*(np.zeros(10) for _ in range(3)), np.zeros((12, 10))),
+    )  # fmt: skip
+    assert pipeline._other_levels(song) == [100.0]  # 60 is 2:5 and 187.5 is 5:4 of 150
