@@ -108,6 +108,17 @@ def test_one_phase_moves_the_beats_tracked_on_the_and_back_onto_the_kicks(off: s
     assert len(held) >= len(truth) - 2
 
 
+def test_one_phase_also_catches_a_grid_that_drifts_across_over_a_couple_of_bars() -> None:
+    """War of freedom's grid crosses from the "and" to the beat over 24 beats (38–49 s)."""
+    truth = 100 + FRAME_PERIOD * np.arange(100)
+    tracked = truth + FRAME_PERIOD / 2
+    tracked[40:64] += np.linspace(0, -FRAME_PERIOD / 2, 24)
+    tracked[64:] = truth[64:]
+    held = analysis.one_phase(tracked, BPM_OF_20_FRAMES, kicks_on(truth, 2200))
+    assert np.abs(held[:, None] - truth[None, :]).min(axis=1).max() < 1.0
+    assert np.allclose(np.diff(held), FRAME_PERIOD, atol=1.0)
+
+
 def test_one_phase_keeps_the_half_with_the_kicks_even_when_it_is_the_shorter() -> None:
     truth = 100 + FRAME_PERIOD * np.arange(100)
     tracked = truth + FRAME_PERIOD / 2
