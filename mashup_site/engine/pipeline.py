@@ -419,7 +419,7 @@ def _lay(
         if offset.aligned:
             break
     assert best is not None
-    return replace(best, warnings=_alignment_warnings(best, tried))
+    return replace(best, warnings=_alignment_warnings(best, tried, params.backing_offbeat))
 
 
 def _readings(lead: Analysis, backing: Analysis) -> list[tuple[Analysis, Analysis, str]]:
@@ -498,13 +498,40 @@ def _closer(a: measure.LayerOffset, b: measure.LayerOffset) -> bool:
     return (a.within_20ms, -a.median_ms) > (b.within_20ms, -b.median_ms)
 
 
-def _alignment_warnings(best: Laid, tried: int) -> tuple[str, ...]:
+def _alignment_warnings(best: Laid, tried: int, moved: bool) -> tuple[str, ...]:
     if best.offset.aligned or best.lead.ternary != best.backing.ternary:
         return ()  # mixed feels: the matcher's own warning says why the notes differ
+    return (alignment_warning(best.offset, best.lead.tempo, best.fit.ratio, tried, moved=moved),)
+
+
+# Layers whose onsets sit within this share of half a beat of half a beat apart are half a
+# beat apart (a 3:2 misreading lays them a third of a beat apart: 33 % off half a beat).
+HALF_BEAT_SPAN = 0.2
+
+
+def alignment_warning(
+    offset: measure.LayerOffset, lead_bpm: float, ratio: float, tried: int, *, moved: bool = False
+) -> str:
+    """What a listener is told of layers that measured apart. Half of the faster of the two
+    beats apart is its own case: the onset measure lines up the loudest notes, and a song
+    that accents its offbeats (a punk snare on every "and": Metal madness, read on its
+    kick, measured 154 and 190 ms off Feelings) is laid right and still measures so; or
+    its beat was read on those offbeats. Only the ear can tell, and the person can have the
+    mashup made again with the backing half a beat over (or, ``moved``: back on its beat)."""
+    readings = f"the best of {tried} reading{'s' if tried > 1 else ''} of the beat"
+    beat_ms = 60000.0 / lead_bpm * min(1.0, ratio)
+    median = offset.median_ms
+    if median is not None and offset.rhythms_agree and lead_bpm > 0:
+        if abs(median - beat_ms / 2) <= HALF_BEAT_SPAN * beat_ms / 2:
+            return (
+                f"the layers' loudest notes sit half a beat apart ({offset.as_text()}, "
+                f"{readings}): one song accents its offbeats, or its beat was heard on "
+                "them. If the backing's kick falls between the lead's beats, make it "
+                f"again with the backing {'back on its beat' if moved else 'half a beat over'}"
+            )
     return (
-        f"the layers could not be brought together ({best.offset.as_text()}, the best of "
-        f"{tried} reading{'s' if tried > 1 else ''} of the beat): one song's beat is "
-        "unclear, so they may sound out of step",
+        f"the layers could not be brought together ({offset.as_text()}, {readings}): one "
+        "song's beat is unclear, so they may sound out of step"
     )
 
 

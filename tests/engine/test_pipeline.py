@@ -15,7 +15,7 @@ import pyloudnorm
 import pytest
 import scipy.signal
 
-from mashup_site.engine import EngineError, MashupParams, analysis, make_mashup, pipeline
+from mashup_site.engine import EngineError, MashupParams, analysis, make_mashup, measure, pipeline
 from mashup_site.engine.analysis import (
     NOTES,
     Analysis,
@@ -536,3 +536,35 @@ def test_a_level_at_no_metrical_relation_to_the_first_reading_is_not_read_again(
         envelopes=analysis.Envelopes(*(np.zeros(10) for _ in range(3)), np.zeros((12, 10))),
     )  # fmt: skip
     assert pipeline._other_levels(song) == [100.0]  # 60 is 2:5 and 187.5 is 5:4 of 150
+
+
+def offset_of(median_ms: float) -> measure.LayerOffset:
+    return measure.LayerOffset(median_ms=median_ms, within_20ms=0.15, windows=40)
+
+
+@pytest.mark.parametrize(
+    ("lead_bpm", "ratio", "median_ms"),
+    [(95.0, 0.5, 154.0), (150.0, 2.0, 190.0), (120.0, 1.0, 250.0)],
+    ids=["backing twice as fast", "backing half as fast", "same tempo"],
+)
+def test_layers_half_a_beat_apart_are_told_so_with_the_way_to_move_the_backing(
+    lead_bpm: float, ratio: float, median_ms: float
+) -> None:
+    # Feelings (95) under Metal madness (150, read on the beat, its snare on every "and"):
+    # the loudest notes of the two sit half of the faster beat apart, 154 and 190 ms.
+    text = pipeline.alignment_warning(offset_of(median_ms), lead_bpm, ratio, tried=3)
+    assert "half a beat apart" in text
+    assert "make it again with the backing half a beat over" in text
+
+
+@pytest.mark.parametrize("median_ms", [167.0, 125.0, 40.0])
+def test_layers_apart_by_other_than_half_a_beat_are_called_out_of_step(median_ms: float) -> None:
+    # A third of a 120 BPM beat is 167 ms; a quarter 125 ms: not half of 500 (250).
+    text = pipeline.alignment_warning(offset_of(median_ms), 120.0, 1.0, tried=2)
+    assert "could not be brought together" in text and "2 readings" in text
+    assert "half a beat" not in text
+
+
+def test_a_backing_already_moved_half_a_beat_is_offered_its_own_beat_back() -> None:
+    text = pipeline.alignment_warning(offset_of(250.0), 120.0, 1.0, tried=1, moved=True)
+    assert "make it again with the backing back on its beat" in text
