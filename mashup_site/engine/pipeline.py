@@ -519,16 +519,16 @@ def alignment_warning(
     its beat was read on those offbeats. Only the ear can tell, and the person can have the
     mashup made again with the backing half a beat over (or, ``moved``: back on its beat)."""
     readings = f"the best of {tried} reading{'s' if tried > 1 else ''} of the beat"
-    beat_ms = 60000.0 / lead_bpm * min(1.0, ratio)
+    half = 30000.0 / lead_bpm * min(1.0, ratio) if lead_bpm > 0 else 0.0  # ms
     median = offset.median_ms
-    if median is not None and offset.rhythms_agree and lead_bpm > 0:
-        if abs(median - beat_ms / 2) <= HALF_BEAT_SPAN * beat_ms / 2:
-            return (
-                f"the layers' loudest notes sit half a beat apart ({offset.as_text()}, "
-                f"{readings}): one song accents its offbeats, or its beat was heard on "
-                "them. If the backing's kick falls between the lead's beats, make it "
-                f"again with the backing {'back on its beat' if moved else 'half a beat over'}"
-            )
+    half_apart = half and median is not None and abs(median - half) <= HALF_BEAT_SPAN * half
+    if half_apart and offset.rhythms_agree:
+        return (
+            f"the layers' loudest notes sit half a beat apart ({offset.as_text()}, "
+            f"{readings}): one song accents its offbeats, or its beat was heard on them. "
+            "If the backing's kick falls between the lead's beats, make it again with the "
+            f"backing {'back on its beat' if moved else 'half a beat over'}"
+        )
     return (
         f"the layers could not be brought together ({offset.as_text()}, {readings}): one "
         "song's beat is unclear, so they may sound out of step"
