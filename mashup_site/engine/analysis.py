@@ -535,6 +535,8 @@ def one_phase(frames: np.ndarray, bpm: float, low_onsets: np.ndarray) -> np.ndar
     placed = np.sort(
         np.concatenate([beats[(side == keep) & ~crossing], midway[steady & (side[:-1] != keep)]])
     )
+    if len(placed) < 2:  # nothing steady on either side: leave the grid as tracked
+        return beats
     grid = [placed[0]]
     for t in placed[1:]:
         gap = t - grid[-1]
