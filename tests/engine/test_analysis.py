@@ -248,4 +248,3 @@ def test_it_starts_bars_where_the_chords_change_not_on_the_second_kick(seed: int
     truth = groove.downbeat_times
     near = [np.abs(truth - t).min() < 0.07 for t in found.downbeats if t > 5]
     assert np.mean(near) > 0.9, f"downbeats {found.downbeats[:4]}, truth {truth[:4]}, bar {bar}"
-
