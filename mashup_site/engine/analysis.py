@@ -170,8 +170,7 @@ def onset_envelope(mag: np.ndarray, *, low_only: bool = False) -> np.ndarray:
 
 def track_beats(onsets: np.ndarray, bpm: float, tightness: float = 100.0) -> np.ndarray:
     """Beat frames by dynamic programming (Ellis 2007)."""
-    fps = ANALYSIS_SR / HOP
-    period = 60.0 * fps / bpm
+    period = frames_per_beat(bpm)
     local = scipy.ndimage.gaussian_filter1d(onsets, period / 32)
     window = np.arange(-int(2 * period), -int(period / 2) + 1)
     penalty = -tightness * np.log(-window / period) ** 2
@@ -271,17 +270,17 @@ def chord_change(beats: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     return change
 
 
-def pick_downbeats(beats: np.ndarray, low_onsets: np.ndarray, chroma: np.ndarray) -> np.ndarray:
-    """Every fourth beat, from the phase where bars most likely start: where the kick and
+def downbeat_phase(beats: np.ndarray, low_onsets: np.ndarray, chroma: np.ndarray) -> int:
+    """Which of the four beat phases (0–3) bars most likely start on: where the kick and
     bass land (low-frequency onsets) and where chords change. Kicks alone tie between
     beats 1 and 3 of a rock beat; chords changing on the bar line break the tie."""
     if len(beats) < 4:
-        return beats
+        return 0
     low = np.array([low_onsets[beats[phase::4]].mean() for phase in range(4)])
     change = chord_change(beats, chroma)
     harmony = np.array([change[phase::4].mean() for phase in range(4)])
     score = low / (low.sum() + 1e-12) + harmony / (harmony.sum() + 1e-12)
-    return beats[int(np.argmax(score)) :: 4]
+    return int(np.argmax(score))
 
 
 # The key lives in key.py; these names stay here for the modules and tests that use them.
@@ -415,77 +414,103 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
     )
 
 
-# A phase flip: the tracked beats move by FLIP_MIN..FLIP_MAX of a beat against the tempo
-# within FLIP_SPAN beats (a tempo misread by 2 % drifts 0.16 in that span), or, slowly,
-# within SLOW_SPAN beats between two stretches of PLATEAU beats that each hold their
-# course within STEADY (drift is measured from the grid's own course: course_drift). A beat
-# within SETTLED of a beat of the course before or after the flip is on that side of it;
-# the beats between are the tracker moving across.
-FLIP_SPAN, FLIP_MIN, FLIP_MAX, SETTLED = 8, 0.3, 0.7, 0.12
-SLOW_SPAN, PLATEAU, STEADY = 24, 8, 0.1
+def frames_per_beat(bpm: float) -> float:
+    """The period of ``bpm`` in 23 ms analysis frames."""
+    return 60.0 * ANALYSIS_SR / HOP / bpm
 
 
+# A phase flip: across FLIP_SPANS beats (a few beats, or a couple of bars) the tracked
+# beats move from one course to another that stands FLIP_MIN..FLIP_MAX of a beat from it.
+# Each course is a straight line fitted to PLATEAU + 1 beats either side; both must hold
+# within STEADY of their line and run at the grid's own tempo (slopes under FLAT beats a
+# beat; a whole-frame step of a fast grid tilts a line by 0.008): the middle of a section
+# played faster or slower drifts, it does not jump. A beat within SETTLED of a course is
+# on it; the beats on neither are the tracker moving across.
+FLIP_SPANS, FLIP_MIN, FLIP_MAX = (8, 24), 0.3, 0.7
+PLATEAU, STEADY, FLAT, SETTLED = 8, 0.1, 0.012, 0.12
 COURSE = 16  # beats: the span over which a grid's own period is measured
+# The two sets of beats either side of the flips are told apart by their kicks: the mean
+# (low band on the beat − halfway to the next) differs by KICK_T standard errors or more.
+KICK_T = 1.0
+
+
+@dataclass(frozen=True)
+class Flip:
+    start: int  # the last beat of the course before
+    end: int  # the first beat of the course after
+    before: tuple[float, float]  # (slope, intercept) of each course's line, in beats
+    after: tuple[float, float]
+    wobble: float  # the larger of the two courses' spread about their lines
+
+    def on(self, line: tuple[float, float], k: int, drift: np.ndarray) -> bool:
+        return abs(drift[k] - (line[0] * k + line[1])) <= SETTLED
+
+
+def own_period(frames: np.ndarray, period: float) -> float:
+    """A tracked grid's own period in frames: the median over spans of COURSE beats (a
+    flip here and there does not move it; single intervals are whole frames, 18 for
+    18.47), or, on a grid too short for that, ``period``."""
+    beats = np.asarray(frames, dtype=float)
+    if len(beats) > 2 * COURSE:
+        return float(np.median((beats[COURSE:] - beats[:-COURSE]) / COURSE))
+    return period
 
 
 def course_drift(frames: np.ndarray, period: float) -> np.ndarray:
-    """Each tracked beat's distance in beats from a steady course through the first: at
-    the grid's own period (the median over spans of COURSE beats, which a flip here and
-    there does not move), when it is within 4 % of ``period``. A tempo read 1 % off
-    (141.4 for 140) would otherwise drift 0.3 of a beat in 32 beats, like a slow flip."""
+    """Each tracked beat's distance in beats from a steady course through the first, at
+    the grid's own period (``own_period``)."""
     beats = np.asarray(frames, dtype=float)
-    if len(beats) > 2 * COURSE:
-        own = float(np.median((beats[COURSE:] - beats[:-COURSE]) / COURSE))
-        if abs(own / period - 1) < 0.04:
-            period = own
-    return (beats - beats[0]) / period - np.arange(len(beats))
+    return (beats - beats[0]) / own_period(beats, period) - np.arange(len(beats))
+
+
+def _flip_at(drift: np.ndarray, start: int, span: int) -> Flip | None:
+    end = start + span
+    if start < PLATEAU or end + PLATEAU >= len(drift):
+        return None
+    courses = (np.arange(start - PLATEAU, start + 1), np.arange(end, end + PLATEAU + 1))
+    lines, wobble = [], 0.0
+    for x in courses:
+        slope, intercept = np.polyfit(x, drift[x], 1)
+        lines.append((float(slope), float(intercept)))
+        wobble = max(wobble, float(np.ptp(drift[x] - (slope * x + intercept))))
+    if max(abs(lines[0][0]), abs(lines[1][0])) > FLAT or wobble > STEADY:
+        return None
+    # How far apart the courses stand: their medians (a line drawn across the crossing
+    # would tilt with each whole-frame step of a fast grid's beats).
+    moved = abs(float(np.median(drift[courses[1]]) - np.median(drift[courses[0]])))
+    return Flip(start, end, lines[0], lines[1], wobble) if FLIP_MIN < moved < FLIP_MAX else None
+
+
+def _flips(drift: np.ndarray) -> list[Flip]:
+    flips: list[Flip] = []
+    taken = np.zeros(len(drift), dtype=bool)
+    for span in FLIP_SPANS:
+        start = PLATEAU
+        while start + span + PLATEAU < len(drift):
+            reach = slice(start - PLATEAU, start + span + PLATEAU + 1)
+            if taken[reach].any() or _flip_at(drift, start, span) is None:
+                start += 1
+                continue
+            # The crossing placed where both courses hold best, among the next few starts.
+            found = [
+                flip
+                for k in range(start, start + span)
+                if not taken[k - PLATEAU : k + span + PLATEAU + 1].any()
+                and (flip := _flip_at(drift, k, span)) is not None
+            ]
+            flip = min(found, key=lambda f: f.wobble)
+            flips.append(flip)
+            taken[flip.start : flip.end + 1] = True
+            start = flip.end
+    return sorted(flips, key=lambda f: f.start)
 
 
 def phase_flips(frames: np.ndarray, period: float) -> list[tuple[int, int]]:
-    """(first, last) beat of each place where the tracked beats move about half a beat
-    off their own course: the tracker leaving one half of the beat for the other, within
-    a few beats (fretsonfire-sectoid: Escape from chaosland, Metal madness) or over a
-    couple of bars (War of freedom, from 38 to 49 s)."""
-    drift = course_drift(frames, period)
-    flips: list[tuple[int, int]] = []
-    span = FLIP_SPAN
-    i = 0
-    while i + span < len(drift):
-        if FLIP_MIN < abs(drift[i + span] - drift[i]) < FLIP_MAX:
-            ahead = range(i, min(i + span, len(drift) - span))
-            i = max(ahead, key=lambda k: abs(drift[k + span] - drift[k]))
-            flips.append((i, i + span))
-            i += span
-        else:
-            i += 1
-    near_a_flip = np.zeros(len(drift), dtype=bool)
-    for start, end in flips:
-        near_a_flip[max(0, start - PLATEAU) : end + PLATEAU + 1] = True
-
-    def slow(k: int) -> float | None:
-        """How unsteady the courses either side of a slow flip from beat k are (None: no
-        slow flip there)."""
-        if k < PLATEAU or k + SLOW_SPAN + PLATEAU >= len(drift):
-            return None
-        if near_a_flip[k - PLATEAU : k + SLOW_SPAN + PLATEAU + 1].any():
-            return None
-        before = drift[k - PLATEAU : k + 1]
-        after = drift[k + SLOW_SPAN : k + SLOW_SPAN + PLATEAU + 1]
-        unsteady = float(np.ptp(before) + np.ptp(after))
-        moved = abs(float(np.median(after) - np.median(before)))
-        steady = np.ptp(before) < STEADY and np.ptp(after) < STEADY
-        return unsteady if steady and FLIP_MIN < moved < FLIP_MAX else None
-
-    i = PLATEAU
-    while i + SLOW_SPAN + PLATEAU < len(drift):
-        if slow(i) is None:
-            i += 1
-            continue
-        found = [(score, k) for k in range(i, i + SLOW_SPAN) if (score := slow(k)) is not None]
-        i = min(found)[1]
-        flips.append((i, i + SLOW_SPAN))
-        i += SLOW_SPAN
-    return sorted(flips)
+    """(last beat before, first beat after) each place where the tracked beats move about
+    half a beat off their own course: the tracker leaving one half of the beat for the
+    other, within a few beats (fretsonfire-sectoid: Escape from chaosland, Metal madness)
+    or over a couple of bars (War of freedom, from 38 to 49 s)."""
+    return [(f.start, f.end) for f in _flips(course_drift(frames, period))]
 
 
 def one_phase(frames: np.ndarray, bpm: float, low_onsets: np.ndarray) -> np.ndarray:
@@ -493,50 +518,63 @@ def one_phase(frames: np.ndarray, bpm: float, low_onsets: np.ndarray) -> np.ndar
 
     The tracker follows whatever is loudest, and real rock changes what is loud between
     sections: a verse's snare on 2 and 4, a punk chorus's snare on every "and". At such a
-    boundary the grid moves across by half a beat within a few beats and stays there, the
-    tempo still right (fretsonfire-sectoid's charts: Escape from chaosland on the beat for
-    0–29 s, on the "and" to 86 s, on the beat to 129 s, on the "and" to the end). A
-    mashup on such a grid is half a beat off for whole sections. Where the beats flip (see
-    ``phase_flips``), the song's beats fall in two alternating sets; the one kept is the
-    one whose beats carry more low-frequency onset energy than the points halfway to the
-    next (the kick is on the beat, whatever fills the "and"s), summed over the whole song.
-    The other set is moved onto its midpoints, the beats crossing over are dropped, and
-    the gaps at the joins are filled with evenly spaced beats (the bars keep their
-    count). Steady grooves never flip this way (the grooves of tests/engine/rhythms*.py,
-    at most 0.12 of a beat in 8 beats): their grids are returned as tracked."""
+    boundary the grid moves across by half a beat and stays there, the tempo still right
+    (fretsonfire-sectoid's charts: Escape from chaosland on the beat for 0–29 s, on the
+    "and" to 86 s, on the beat to 129 s, on the "and" to the end). A mashup on such a grid
+    is half a beat off for whole sections. Where the beats flip (``phase_flips``), the
+    song's beats fall in two alternating sets; the one kept is the one whose beats carry
+    more low-frequency onset energy than the points halfway to the next (the kick is on
+    the beat, whatever fills the "and"s), on average over the whole song. When the two
+    sets' kicks differ by less than KICK_T standard errors, nothing moves: a section
+    played slower and then at tempo again leaves a course half a beat from the first, on
+    the beat all along (fretsonfire-sectoid's flips: 1.3–4.7 errors apart; Metal madness,
+    whose kick plays every eighth, only 0.4–0.7 when played at 170 and 180 BPM, and is
+    left as tracked there). The other set is
+    moved onto its midpoints, the beats crossing over are dropped, and the gaps at the
+    joins are filled with evenly spaced beats, so the bars keep their count (the song may
+    end a beat sooner). Steady grooves never flip this way (the grooves of
+    tests/engine/rhythms*.py): their grids are returned as tracked, as are grids too short
+    to hold a flip."""
     beats = np.asarray(frames, dtype=float)
-    period = 60.0 * ANALYSIS_SR / HOP / bpm
-    flips = phase_flips(beats, period)
+    if len(beats) < 2 * PLATEAU + min(FLIP_SPANS) + 1:
+        return beats
+    period = own_period(beats, frames_per_beat(bpm))
+    drift = course_drift(beats, period)
+    flips = _flips(drift)
     if not flips:
         return beats
-    drift = course_drift(beats, period)
     side = np.zeros(len(beats), dtype=int)
     crossing = np.zeros(len(beats), dtype=bool)
-    for start, end in flips:
-        if end - start > FLIP_SPAN:  # a slow flip: every beat between the courses drifts
-            crossing[start + 1 : end] = True
-            side[end:] ^= 1
+    for flip in flips:
+        between = range(flip.start + 1, flip.end)
+        if flip.end - flip.start > min(FLIP_SPANS):  # slow: every beat between drifts
+            crossing[flip.start + 1 : flip.end] = True
+            side[flip.end :] ^= 1
             continue
-        before, after = drift[start], drift[end]
-        for k in range(start + 1, end):
-            crossing[k] = abs(drift[k] - before) > SETTLED and abs(drift[k] - after) > SETTLED
-        landed = next(
-            (k for k in range(start + 1, end + 1) if abs(drift[k] - after) <= SETTLED), end
-        )
+        landed = next((k for k in between if flip.on(flip.after, k, drift)), flip.end)
+        for k in between:
+            crossing[k] = not flip.on(flip.before if k < landed else flip.after, k, drift)
         side[landed:] ^= 1
     midway = (beats[:-1] + beats[1:]) / 2
     steady = ~crossing[:-1] & ~crossing[1:] & (side[:-1] == side[1:])
     last = len(low_onsets) - 1
-    kick = (
-        low_onsets[np.clip(np.round(beats[:-1]).astype(int), 0, last)]
-        - low_onsets[np.clip(np.round(midway).astype(int), 0, last)]
-    )
-    keep = int(kick[steady & (side[:-1] == 1)].sum() > kick[steady & (side[:-1] == 0)].sum())
+
+    def low_at(t: np.ndarray) -> np.ndarray:
+        i = np.round(t).astype(int)
+        return np.max([low_onsets[np.clip(i + d, 0, last)] for d in (-1, 0, 1)], axis=0)
+
+    kick = low_at(beats[:-1]) - low_at(midway)
+    sets = [kick[steady & (side[:-1] == k)] for k in (0, 1)]
+    if min(len(x) for x in sets) < 2:
+        return beats
+    apart = float(sets[1].mean() - sets[0].mean())
+    noise = float(np.sqrt(sum(x.var(ddof=1) / len(x) for x in sets)))
+    if apart == 0 or abs(apart) < KICK_T * noise:
+        return beats  # the kicks do not tell the two sets apart: a bend, not a flip
+    keep = int(apart > 0)
     placed = np.sort(
         np.concatenate([beats[(side == keep) & ~crossing], midway[steady & (side[:-1] != keep)]])
     )
-    if len(placed) < 2:  # nothing steady on either side: leave the grid as tracked
-        return beats
     grid = [placed[0]]
     for t in placed[1:]:
         gap = t - grid[-1]
@@ -559,8 +597,7 @@ def beat_grid(
         frames = one_phase(frames, bpm, envelopes.low)
     beats = refine(frames_to_seconds(frames), envelopes.fine)
     whole = np.round(frames).astype(int)
-    downbeat_frames = pick_downbeats(whole, envelopes.low, envelopes.chroma)
-    return beats, refine(frames_to_seconds(downbeat_frames), envelopes.fine)
+    return beats, beats[downbeat_phase(whole, envelopes.low, envelopes.chroma) :: 4]
 
 
 def on_offbeats(song: Analysis) -> Analysis:
