@@ -54,6 +54,14 @@ EDGE_SECONDS = 5.0  # fade-in and fade-out regions are meant to be quiet
 
 
 OFFSET_WINDOW, OFFSET_STEP, OFFSET_REACH = 6.0, 3.0, 0.2  # seconds
+# The farthest offset a window can measure, in ms (OFFSET_REACH in whole 5.8 ms frames): a
+# lag found there means "this far or farther".
+REACH_MS = (
+    int(OFFSET_REACH * analysis.FINE_SR / analysis.FINE_HOP)
+    * analysis.FINE_HOP
+    / analysis.FINE_SR
+    * 1000
+)
 ALIGNED_MS = 20.0
 RHYTHM_LAGS = (0.15, 3.0)  # seconds: from a fast sixteenth to a slow bar
 RHYTHM_MATCH = 0.5

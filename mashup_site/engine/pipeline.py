@@ -366,6 +366,7 @@ PLAUSIBLE = 0.15
 # 3:2 or a 2:3 from the truth (and octaves of those), never 2:5 or 5:4 (Metal madness,
 # 150 BPM, was laid again at a 60 it had scored, and played 5:4 over a 95 BPM lead).
 RELATIVES = tuple(2.0**a * 3.0**b for a in range(-3, 4) for b in (-1, 1))
+SAME_LEVEL = 0.04  # two tempi within 4 % (in log) are one metrical level
 
 
 @dataclass(frozen=True)
@@ -419,7 +420,8 @@ def _lay(
         if offset.aligned:
             break
     assert best is not None
-    return replace(best, warnings=_alignment_warnings(best, tried, params.backing_offbeat))
+    moved = params.backing_offbeat and best.backing.has_beat
+    return replace(best, warnings=_alignment_warnings(best, tried, moved))
 
 
 def _readings(lead: Analysis, backing: Analysis) -> list[tuple[Analysis, Analysis, str]]:
@@ -456,7 +458,8 @@ def _other_levels(song: Analysis) -> list[float]:
     levels by score. Octaves of the first are left out: the matcher meets them at 1:2 or
     2:1 anyway, on the same beats.
 
-    Only 3:2 relatives are read again (RELATIVES), and only plausible ones: the tempo
+    Only levels at 3:2 or 2:3 (or their octaves) from the first are read again, the
+    runner-up too (RELATIVES), and only plausible ones: the tempo
     reader's evidence gives the level at least PLAUSIBLE of the best level's score. A
     song read with confidence is not read again at a level its own evidence rules out.
     Without this, a 12/8 lead at 80 BPM (confidence 0.97) over a straight backing was read
@@ -471,11 +474,11 @@ def _other_levels(song: Analysis) -> list[float]:
     def plausible(bpm: float) -> bool:
         if not scores:
             return True  # an analysis that kept no candidates (built by hand)
-        near = [s for b, s in scores.items() if abs(math.log(b / bpm)) < 0.04]
+        near = [s for b, s in scores.items() if abs(math.log(b / bpm)) < SAME_LEVEL]
         return bool(near) and max(near) >= PLAUSIBLE * best
 
-    def metrical(bpm: float) -> bool:  # an octave and a 3:2 or 2:3 away at most
-        return any(abs(math.log(bpm / song.tempo) - math.log(ratio)) < 0.04 for ratio in RELATIVES)
+    def metrical(bpm: float) -> bool:  # 3:2 or 2:3, or one of their octaves
+        return any(abs(math.log(bpm / song.tempo / ratio)) < SAME_LEVEL for ratio in RELATIVES)
 
     levels = [song.tempo_runner_up] if song.tempo_runner_up else []
     levels += [song.tempo * 1.5, song.tempo / 1.5]
@@ -487,7 +490,7 @@ def _other_levels(song: Analysis) -> list[float]:
             continue
         if not plausible(bpm) or not metrical(bpm):
             continue
-        if all(abs(math.log(bpm / seen)) > 0.04 for seen in out):
+        if all(abs(math.log(bpm / seen)) > SAME_LEVEL for seen in out):
             out.append(bpm)
     return out[:2]
 
@@ -501,7 +504,12 @@ def _closer(a: measure.LayerOffset, b: measure.LayerOffset) -> bool:
 def _alignment_warnings(best: Laid, tried: int, moved: bool) -> tuple[str, ...]:
     if best.offset.aligned or best.lead.ternary != best.backing.ternary:
         return ()  # mixed feels: the matcher's own warning says why the notes differ
-    return (alignment_warning(best.offset, best.lead.tempo, best.fit.ratio, tried, moved=moved),)
+    beats = best.lead.has_beat and best.backing.has_beat
+    return (
+        alignment_warning(
+            best.offset, best.lead.tempo if beats else 0.0, best.fit.ratio, tried, moved=moved
+        ),
+    )
 
 
 # Layers whose onsets sit within this share of half a beat of half a beat apart are half a
@@ -512,23 +520,39 @@ HALF_BEAT_SPAN = 0.2
 def alignment_warning(
     offset: measure.LayerOffset, lead_bpm: float, ratio: float, tried: int, *, moved: bool = False
 ) -> str:
-    """What a listener is told of layers that measured apart. Half of the faster of the two
-    beats apart is its own case: the onset measure lines up the loudest notes, and a song
-    that accents its offbeats (a punk snare on every "and": Metal madness, read on its
-    kick, measured 154 and 190 ms off Feelings) is laid right and still measures so; or
-    its beat was read on those offbeats. Only the ear can tell, and the person can have the
-    mashup made again with the backing half a beat over (or, ``moved``: back on its beat)."""
+    """What a listener is told of layers that measured apart (``lead_bpm`` 0: a song
+    without a beat). Half of the faster of the two beats apart is its own case: the onset
+    measure lines up the loudest notes, and a song that accents its offbeats (a punk
+    snare on every "and": Metal madness, read on its kick, measured 154 ms off Feelings)
+    is laid right and still measures so; or its beat was read on those offbeats. Only the
+    ear can tell. The measure sees that far only when half that beat is well within its
+    reach (a faster beat of 170 BPM or more), and not from a lag stuck at the reach.
+    Where the backing's beat is the faster one (``ratio`` ≤ 1: a backing beat to each
+    lead beat, or two), moving it half its beat moves it half the faster beat: the person
+    can have the mashup made again with the backing half a beat over (or, ``moved``, back
+    on its beat). Where the lead's is, half a backing beat is a whole lead beat, and that
+    would change nothing."""
     readings = f"the best of {tried} reading{'s' if tried > 1 else ''} of the beat"
     half = 30000.0 / lead_bpm * min(1.0, ratio) if lead_bpm > 0 else 0.0  # ms
     median = offset.median_ms
-    half_apart = half and median is not None and abs(median - half) <= HALF_BEAT_SPAN * half
-    if half_apart and offset.rhythms_agree:
-        return (
-            f"the layers' loudest notes sit half a beat apart ({offset.as_text()}, "
-            f"{readings}): one song accents its offbeats, or its beat was heard on them. "
-            "If the backing's kick falls between the lead's beats, make it again with the "
-            f"backing {'back on its beat' if moved else 'half a beat over'}"
-        )
+    if median is None or not offset.rhythms_agree or not 0 < half <= 0.9 * measure.REACH_MS:
+        return _out_of_step(offset, readings)
+    if median >= measure.REACH_MS - 6.0 or abs(median - half) > HALF_BEAT_SPAN * half:
+        return _out_of_step(offset, readings)  # stuck at the reach, or not half a beat
+    text = (
+        f"the layers' loudest notes sit half a beat apart ({offset.as_text()}, {readings}): "
+        "one song accents its offbeats, or its beat was heard on them"
+    )
+    if ratio > 1:
+        return text
+    where = "back on its beat" if moved else "half a beat over"
+    return (
+        f"{text}. If the backing's kick falls between the lead's beats, make it again with "
+        f"the backing {where}"
+    )
+
+
+def _out_of_step(offset: measure.LayerOffset, readings: str) -> str:
     return (
         f"the layers could not be brought together ({offset.as_text()}, {readings}): one "
         "song's beat is unclear, so they may sound out of step"
