@@ -180,3 +180,48 @@ def test_claps_and_hats_between_kicks_on_every_beat_are_not_a_backbeat() -> None
     assert found["snare_half"] > tempo.SNARE_LO
     assert found["kick_half"] < tempo.KICK_ON
     assert off_by(read.bpm, example.bpm, 1.0), read
+
+
+def test_dense_eighths_under_a_fast_beat_do_not_mark_it_down_as_weak() -> None:
+    # The two levels of a rock band at 190 (sectoid's "Escape from chaosland" played
+    # faster; the features as level_features measured them). Its guitars and hats fill
+    # the beat's profile, so the 190 beats stand only ~2× the mean envelope above their
+    # floor: a real level, not a spurious one. Salience is a floor under spurious
+    # levels (theirs measure 0.1–0.5), not a ranking of real ones: weighed down by it, the
+    # 120-BPM prior read the song at 95.
+    common = {"chord_clarity": 0.95, "third": -0.1}
+    levels = {
+        94.9: {
+            **common,
+            "harm": 0.58,
+            "cons": 0.97,
+            "half": 0.84,
+            "salience": 3.00,
+            "chord_spacing": 4.34,
+            "kick_half": 1.36,
+            "snare_half": 0.88,
+        },
+        190.3: {
+            **common,
+            "harm": 0.53,
+            "cons": 0.92,
+            "half": 0.34,
+            "salience": 2.12,
+            "chord_spacing": 7.05,
+            "kick_half": 2.25,
+            "snare_half": 0.49,
+        },
+        152.0: {
+            **common,
+            "harm": 0.29,
+            "cons": 0.32,
+            "half": 9.58,
+            "salience": 0.14,
+            "chord_spacing": 4.89,
+            "kick_half": 1.29,
+            "snare_half": 1.43,
+        },
+    }
+    scores = {bpm: tempo._score(bpm, levels) for bpm in levels}
+    assert max(scores, key=scores.__getitem__) == 190.3, scores
+    assert scores[152.0] < 0.1 * scores[190.3]  # the spurious level stays far behind
