@@ -43,6 +43,12 @@ half a beat at a section boundary, on material with known beats that the tracker
 not tuned on. Printed per song: the tempo read, the sections, beat and downbeat F and
 the shares of beats on the true beats and on the offbeats.
 
+Sequenced: the 31 pieces of Debian's ``openttd-openmsx``, MIDI files of game music
+rendered with FluidSynth (benchmarks/sequenced.py), each read whole against its own tempo
+map: music of the kind the team's held-out sequenced pieces are, and which nothing in the
+engine was chosen on (added in December 2026, after the tempo reader and the beat grid).
+Downbeat F assumes 4/4 (four of the pieces are in 3/4, 5/4 or 6/4).
+
 ``--pairs``: mashups (``make_mashup``, stems written) of synthetic pairs across
 categories at different tempi and of two real pairs; per variant, the tempi read, the
 engine's own beat figure, and the layer offset measured without the engine's beat grid
@@ -75,6 +81,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sectoid  # noqa: E402
+import sequenced  # noqa: E402
 
 from mashup_site.engine import analysis  # noqa: E402
 from tests.engine import rhythms, rhythms_heldout, sections  # noqa: E402
@@ -329,8 +336,10 @@ def dominant(segments: list[tuple[float, float]], seconds: float) -> float:
     return max(spent, key=lambda bpm: spent[bpm])
 
 
-def read_real(task: tuple[str, Path, Path]) -> tuple[Reading, str]:
-    title, mix_path, chart = task
+def read_real(task: tuple[str, Path, Path, str]) -> tuple[Reading, str]:
+    """A recording read whole against its MIDI file: ``category`` "real" (sectoid, whose
+    songs are all binary: the ternary flag is judged) or "sequenced" (not judged)."""
+    title, mix_path, chart, category = task
     from mashup_site.engine.decode import SR, load
 
     started = time.perf_counter()
@@ -350,9 +359,9 @@ def read_real(task: tuple[str, Path, Path]) -> tuple[Reading, str]:
         f"{f_measure(np.asarray(found.downbeats), downbeats):.2f}; beats on the chart's "
         "beats {:.0%}, on its offbeats {:.0%}".format(*phase_shares(np.asarray(found.beats), beats))
     )
-    ternary = getattr(found, "ternary", None)
+    ternary = getattr(found, "ternary", None) if category == "real" else None
     reading = Reading(
-        category="real",
+        category=category,
         truth=truth,
         read=float(found.tempo),
         seed=0,
@@ -534,7 +543,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer tempi, one seed")
     parser.add_argument(
-        "--only", choices=[*rhythms.CATEGORIES, "sections", "real"], help="one category"
+        "--only",
+        choices=[*rhythms.CATEGORIES, "sections", "real", "sequenced"],
+        help="one category",
     )
     parser.add_argument("--no-real", action="store_true", help="skip the real songs")
     parser.add_argument("--pairs", action="store_true", help="also mash pairs together")
@@ -578,7 +589,7 @@ def main() -> None:
             songs = fetch()
             t0 = time.perf_counter()
             print("\nReal songs (sectoid; truth = the chart's dominant tempo)")
-            tasks_real = [(title, mix, chart) for title, (mix, chart) in songs.items()]
+            tasks_real = [(title, mix, chart, "real") for title, (mix, chart) in songs.items()]
             results = list(pool.map(read_real, tasks_real))
             for _, summary in results:
                 print(summary)
@@ -586,10 +597,24 @@ def main() -> None:
             print(f"({time.perf_counter() - t0:.0f} s wall)")
             t0 = time.perf_counter()
             print("\nReal songs played faster (tape speed, to 170, 180 and 190 BPM)")
-            fast = [row for rows in pool.map(read_fast, tasks_real) for row in rows]
+            fast = [
+                row for rows in pool.map(read_fast, [t[:3] for t in tasks_real]) for row in rows
+            ]
             for _, summary in fast:
                 print(summary)
             table([reading for reading, _ in fast])
+            print(f"({time.perf_counter() - t0:.0f} s wall)")
+        if not args.no_real and args.only in (None, "sequenced"):
+            t0 = time.perf_counter()
+            print(
+                "\nSequenced pieces (openttd-openmsx's MIDI files rendered with FluidSynth; "
+                "never tuned on; truth = each file's tempo map; downbeats assume 4/4)"
+            )
+            tasks_seq = [(p.name, p.audio, p.midi, "sequenced") for p in sequenced.pieces()]
+            results = list(pool.map(read_real, tasks_seq))
+            for _, summary in results:
+                print(summary)
+            table([reading for reading, _ in results])
             print(f"({time.perf_counter() - t0:.0f} s wall)")
     if args.pairs:
         if songs is None and not args.no_real:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -336,20 +335,6 @@ def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
     return float(10 * np.log10((target @ target) / (((e - target) ** 2).sum() + 1e-12)))
 
 
-SOUND_STACK = (
-    "libpulse0",
-    "libsndfile1",
-    "libasyncns0",
-    "libflac12",
-    "libvorbis0a",
-    "libvorbisenc2",
-    "libopus0",
-    "libogg0",
-    "libmpg123-0",
-    "libmp3lame0",
-)
-
-
 def espeak_voice(seconds: float, sr: int) -> np.ndarray | None:
     text = (
         "The night was cold and the river ran fast under the old stone bridge. "
@@ -357,30 +342,16 @@ def espeak_voice(seconds: float, sr: int) -> np.ndarray | None:
         "Nobody came. The wind carried the sound of a distant bell across the water, "
         "and the city slowly woke, street by street, window by window."
     )
-    exe = shutil.which("espeak-ng")
-    env = dict(os.environ)
-    if exe is None:
-        folder = CACHE / "ears" / "espeak"
-        if not (folder / ".complete").exists():
-            try:
-                # espeak-ng links pcaudio, which links PulseAudio and its codecs: a
-                # machine without a sound stack needs the whole chain.
-                for pkg in (
-                    "espeak-ng",
-                    "libespeak-ng1",
-                    "espeak-ng-data",
-                    "libpcaudio0",
-                    "libsonic0",
-                    *SOUND_STACK,
-                ):
-                    sectoid.debian_package(pkg, folder)
-                (folder / ".complete").touch()
-            except (OSError, subprocess.CalledProcessError) as error:
-                print(f"  espeak-ng unavailable ({error}); the spoken voice is skipped")
-                return None
-        exe = str(folder / "usr" / "bin" / "espeak-ng")
-        libs = sorted({str(p.parent) for p in folder.glob("usr/lib/**/*.so*")})
-        env["LD_LIBRARY_PATH"] = ":".join([*libs, env.get("LD_LIBRARY_PATH", "")])
+    folder = CACHE / "ears" / "espeak"
+    try:
+        # espeak-ng links pcaudio, which links PulseAudio and its codecs.
+        packages = ("espeak-ng", "libespeak-ng1", "espeak-ng-data", "libpcaudio0", "libsonic0")
+        stack = (*packages, *sectoid.SOUND_STACK)
+        exe, env, unpacked = sectoid.debian_tool("espeak-ng", stack, folder)
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"  espeak-ng unavailable ({error}); the spoken voice is skipped")
+        return None
+    if unpacked:
         env["ESPEAK_DATA_PATH"] = str(next(folder.glob("usr/lib/*/espeak-ng-data")).parent)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "voice.wav"

@@ -11,6 +11,8 @@ fretsonfire-songs-muldjord, planetblupi-music-*) are never fetched by any benchm
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -33,6 +35,42 @@ def debian_package(name: str, folder: Path) -> Path:
         subprocess.run(["dpkg", "-x", str(deb), str(folder)], check=True)
         marker.touch()
     return folder
+
+
+# A command-line tool unpacked from Debian's packages links the sound stack (PulseAudio
+# and the codecs): a machine without one needs the whole chain next to it.
+SOUND_STACK = (
+    "libpulse0",
+    "libsndfile1",
+    "libasyncns0",
+    "libflac12",
+    "libvorbis0a",
+    "libvorbisenc2",
+    "libopus0",
+    "libogg0",
+    "libmpg123-0",
+    "libmp3lame0",
+)
+
+
+def debian_tool(
+    command: str, packages: tuple[str, ...], folder: Path, *, data: tuple[str, ...] = ()
+) -> tuple[str, dict[str, str], bool]:
+    """(the executable, the environment to run it in, whether it was unpacked here):
+    ``command`` from this machine if it has it, else from ``packages`` unpacked into
+    ``folder``, its libraries found through LD_LIBRARY_PATH. The ``data`` packages (a
+    soundfont, say) are unpacked into ``folder`` either way."""
+    for package in data:
+        debian_package(package, folder)
+    env = dict(os.environ)
+    local = shutil.which(command)
+    if local is not None:
+        return local, env, False
+    for package in packages:
+        debian_package(package, folder)
+    libs = sorted({str(p.parent) for p in folder.glob("usr/lib/**/*.so*")})
+    env["LD_LIBRARY_PATH"] = ":".join([*libs, env.get("LD_LIBRARY_PATH", "")])
+    return str(folder / "usr" / "bin" / command), env, True
 
 
 def song_folder(title: str) -> Path:
