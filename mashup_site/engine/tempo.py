@@ -52,6 +52,12 @@ runner-up 190: a prior centred higher, or wider, reads it at 190, so neither was
 The salience floor lowered from 3 to 1.5 (December 2026): held-out metal 79 → 86 %, the
 real songs played faster 67 → 75 % (Escape from chaosland at 190 was read at 95), every
 other figure the same.
+On music nothing here was chosen on (benchmarks/sequenced.py: openttd-openmsx's 31 MIDI
+files rendered with FluidSynth, truth from each file's tempo map): Accuracy1 77 % (24),
+Accuracy2 90 %; 4 octaves (three pieces notated at 180–200 whose tempogram and grid are
+far clearer at half), one 3:2 (a 6/4 piece whose eighths read as 12/8 at 84 for 126) and
+two at 4:3 (134 → 178.5, 128 → 170.5: two files with no time signature whose quarter has
+no periodicity at all, a grid at it landing on nothing; their pulse is every 1½ quarters).
 Cost: 0.1–0.3 s CPU a song of 2.4–4.8 min (a few beat trackings over ≤ 90 s; the
 spectrogram is analyse's own).
 """
