@@ -49,8 +49,8 @@ Method (numpy/scipy only):
   music rendered with FluidSynth and a General MIDI soundfont; the reference is the key
   of each file's own pitch classes): MIREX 0.69 on the 23 pieces whose reference is
   clear, Camelot distance ≤ 1 on 18 of them, far below the synthesised pieces' 0.98. The
-  misses: five a fifth away, three read as the parallel major of a minor reference (the
-  tonic chord's third overruling the profiles), two far off. Taking the root's 5th
+  misses: five a fifth away, three read as the parallel major of a minor reference (in two
+  the tonic chord's third overruled the profiles), two far off. Taking the root's 5th
   partial out of the tonic chord's major third (as the templates model it) fixed two
   parallel misreadings and broke four pieces whose reference is itself unclear, and lost
   one synthesised piece: not taken.
