@@ -60,9 +60,12 @@ class SectionedExample(Example):
     sections: tuple[tuple[float, str], ...] = field(default=(), repr=False)
 
 
-def song(bpm: float, seconds: float = 60.0, *, seed: int = 0, sr: int = SR) -> SectionedExample:
+def song(
+    bpm: float, seconds: float = 60.0, *, seed: int = 0, sr: int = SR, only: str | None = None
+) -> SectionedExample:
     """``seconds`` at ``bpm`` in sections of 4 or 8 bars, each in one of STYLES (never the
-    same twice running, and at least two styles in the song)."""
+    same twice running, and at least two styles in the song); ``only``: every section in
+    that style."""
     rng = np.random.default_rng([seed, 4099, int(round(bpm * 100))])
     beat = 60.0 / bpm
     bar = 4 * beat
@@ -74,13 +77,13 @@ def song(bpm: float, seconds: float = 60.0, *, seed: int = 0, sr: int = SR) -> S
     names = list(STYLES)
     plan: list[str] = []
     sections: list[tuple[float, str]] = []
-    style = names[int(rng.integers(len(names)))]
+    style = only or names[int(rng.integers(len(names)))]
     while len(plan) < bars:
         length = int(rng.choice([4, 8]))
         if origin + len(plan) * bar < seconds:
             sections.append((max(0.0, origin + len(plan) * bar), style))
         plan += [style] * length
-        style = str(rng.choice([s for s in names if s != style]))
+        style = only or str(rng.choice([s for s in names if s != style]))
 
     jitter = float(rng.uniform(2.0, 6.0))
     lean = {"snare": float(rng.uniform(-3, 10))}

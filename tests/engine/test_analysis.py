@@ -75,6 +75,19 @@ def test_a_song_whose_punk_chorus_puts_the_snare_on_the_and_keeps_its_beats_on_t
     assert np.mean(np.minimum(phase, 1 - phase) < 0.1) > 0.9
 
 
+@pytest.mark.parametrize(("bpm", "seed"), [(120, 0), (140, 1)])
+def test_a_song_of_punk_skank_from_start_to_end_is_held_on_its_kicks_not_its_ands(
+    bpm: float, seed: int
+) -> None:
+    """Every bar a skank (kick on the beats, snare and guitar upstrokes on every "and"):
+    tracked as it comes, the grid sits on the "and"s from start to end (0 % of its beats
+    on the beat), and no flip says so; its kicks fall between its beats."""
+    song = sections.song(bpm, 60.0, seed=seed, only="skank")
+    found = analysis.analyse(song.audio, song.sr)
+    assert found.tempo == pytest.approx(bpm, rel=0.02)
+    assert share_on_the_beat(found.beats, song.beat_times) > 0.9
+
+
 FRAME_PERIOD = 20.0  # frames a beat in the grids below
 BPM_OF_20_FRAMES = 60 * analysis.ANALYSIS_SR / analysis.HOP / FRAME_PERIOD
 
@@ -314,3 +327,22 @@ def test_it_starts_bars_where_the_chords_change_not_on_the_second_kick(seed: int
     truth = groove.downbeat_times
     near = [np.abs(truth - t).min() < 0.07 for t in found.downbeats if t > 5]
     assert np.mean(near) > 0.9, f"downbeats {found.downbeats[:4]}, truth {truth[:4]}, bar {bar}"
+
+
+def test_on_the_kick_moves_a_grid_whose_kicks_all_fall_between_its_beats() -> None:
+    truth = 100 + FRAME_PERIOD * np.arange(62)
+    tracked = truth[:60] + FRAME_PERIOD / 2  # on every "and"
+    moved = analysis.on_the_kick(tracked, kicks_on(truth, 1400))
+    assert np.abs(moved[:, None] - truth[None, :]).min(axis=1).max() < 1.0
+    assert len(moved) == len(tracked)  # the last beat is carried on, none is lost
+
+
+def test_on_the_kick_leaves_a_grid_on_its_kicks_or_with_kicks_on_and_off_it() -> None:
+    truth = 100 + FRAME_PERIOD * np.arange(60)
+    assert np.array_equal(analysis.on_the_kick(truth, kicks_on(truth, 1400)), truth)
+    # A syncopated kick: on the beat in one bar, on the "and" in the next, as in funk.
+    rng = np.random.default_rng(0)
+    mixed = truth + FRAME_PERIOD / 2 * (rng.random(len(truth)) < 0.45)
+    assert np.array_equal(analysis.on_the_kick(truth, kicks_on(mixed, 1400)), truth)
+    # No kick at all: nothing to go by.
+    assert np.array_equal(analysis.on_the_kick(truth, np.zeros(1400)), truth)

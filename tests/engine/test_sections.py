@@ -64,3 +64,8 @@ def test_the_same_seed_plays_the_same_song_and_another_seed_another() -> None:
     c = sections.song(120, 12.0, seed=4)
     np.testing.assert_array_equal(a.audio, b.audio)
     assert not np.array_equal(a.audio, c.audio)
+
+
+def test_only_plays_every_section_in_one_style() -> None:
+    song = sections.song(130.0, 40.0, seed=3, only="skank")
+    assert {style for _, style in song.sections} == {"skank"}
