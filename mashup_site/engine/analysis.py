@@ -537,10 +537,11 @@ def on_the_kick(frames: np.ndarray, low_onsets: np.ndarray) -> np.ndarray:
     a beat off. Its kick still falls on the beat, so the grid's kicks fall halfway between
     its beats. The bar is high, as nothing else says the grid is off: the mean of
     ``kick_lead`` at least WHOLE_T standard errors below zero. Grids on the beat measured
-    −4.6 at worst (the grooves of tests/engine/rhythms.py, whose funk plays syncopated
-    kicks, the sectioned songs, sectoid and the sequenced pieces); whole songs of punk
-    skank on the "and" −6 to −40. Not for a ternary feel (a shuffle's swung bass reads
-    −8 on its beat)."""
+    −3.8 at worst (both groove generators, whose funk plays syncopated kicks, the
+    sectioned songs, sectoid and the sequenced pieces); grids on the "and" −17 to −31,
+    and whole songs of punk skank further still. A song read at half its tempo may move
+    too: from its snares onto its kicks, a whole beat of its own, still on its beats. Not
+    for a ternary feel, whose beat divides in three: halfway is no point of it."""
     beats = np.asarray(frames, dtype=float)
     if len(beats) < 8:
         return beats
