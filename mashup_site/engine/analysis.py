@@ -541,17 +541,21 @@ def on_the_kick(frames: np.ndarray, low_onsets: np.ndarray) -> np.ndarray:
     sectioned songs, sectoid and the sequenced pieces); grids on the "and" −17 to −31,
     and whole songs of punk skank further still. A song read at half its tempo may move
     too: from its snares onto its kicks, a whole beat of its own, still on its beats. Not
-    for a ternary feel, whose beat divides in three: halfway is no point of it."""
+    for a ternary feel, whose beat divides in three: halfway is no point of it. The beats
+    move onto the midpoints, and one more is carried on after the last if it falls inside
+    the song (else the grid ends a beat sooner)."""
     beats = np.asarray(frames, dtype=float)
     if len(beats) < 8:
         return beats
     lead = kick_lead(beats, low_onsets)
     noise = float(lead.std(ddof=1)) / np.sqrt(len(lead))
-    if float(lead.mean()) >= 0 or float(lead.mean()) > -WHOLE_T * noise:
+    mean = float(lead.mean())
+    if not (mean < 0 and mean <= -WHOLE_T * noise):  # (a NaN envelope moves nothing)
         return beats  # on its kicks, or the kicks do not say so clearly enough
     moved = (beats[:-1] + beats[1:]) / 2
     after = moved[-1] + (beats[-1] - beats[-2])
-    return np.append(moved, after) if after < len(low_onsets) else moved
+    # The beat after the last is kept only inside the song (else it ends a beat sooner).
+    return np.append(moved, after) if round(after) <= len(low_onsets) - 1 else moved
 
 
 def one_phase(frames: np.ndarray, bpm: float, low_onsets: np.ndarray) -> np.ndarray:
@@ -635,7 +639,7 @@ def beat_grid(
     if not ternary:
         frames = on_the_kick(one_phase(frames, bpm, envelopes.low), envelopes.low)
     beats = refine(frames_to_seconds(frames), envelopes.fine)
-    whole = np.round(frames).astype(int)
+    whole = np.clip(np.round(frames).astype(int), 0, len(envelopes.low) - 1)
     return beats, beats[downbeat_phase(whole, envelopes.low, envelopes.chroma) :: 4]
 
 

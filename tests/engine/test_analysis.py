@@ -334,7 +334,26 @@ def test_on_the_kick_moves_a_grid_whose_kicks_all_fall_between_its_beats() -> No
     tracked = truth[:60] + FRAME_PERIOD / 2  # on every "and"
     moved = analysis.on_the_kick(tracked, kicks_on(truth, 1400))
     assert np.abs(moved[:, None] - truth[None, :]).min(axis=1).max() < 1.0
-    assert len(moved) == len(tracked)  # the last beat is carried on, none is lost
+    assert len(moved) == len(tracked)  # the last beat is carried on: inside the song
+
+
+@pytest.mark.parametrize("room", [0.0, 10.5, 11.5])
+def test_on_the_kick_never_places_a_beat_past_the_songs_end(room: float) -> None:
+    # The beat carried on after the last one (at 1360.7) in an envelope of 1351 to 1362
+    # frames: at 1361 frames it would round to the frame past the end.
+    truth = 100.7 + 21.0 * np.arange(60)
+    length = int(np.ceil(truth[-1] + 10.5 + room))
+    tracked = truth + 10.5
+    low = kicks_on(truth, length)
+    moved = analysis.on_the_kick(tracked, low)
+    assert np.round(moved).max() <= length - 1
+    envelopes = analysis.Envelopes(low, low, np.zeros(length * 4), np.ones((12, length)))
+    analysis.beat_grid(envelopes, 60 * analysis.ANALYSIS_SR / analysis.HOP / 21.0)
+
+
+def test_on_the_kick_leaves_a_grid_alone_when_the_envelope_is_not_a_number() -> None:
+    truth = 100 + FRAME_PERIOD * np.arange(60)
+    assert np.array_equal(analysis.on_the_kick(truth, np.full(1400, np.nan)), truth)
 
 
 def test_on_the_kick_leaves_a_grid_on_its_kicks_or_with_kicks_on_and_off_it() -> None:
