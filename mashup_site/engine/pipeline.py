@@ -417,8 +417,8 @@ def _lay(
         if best is None or _closer(offset, best.offset):
             best = Laid(lead_a, backing_a, fit, timeline, lead_layer, backing_layer, offset, note)
         del lead_layer, backing_layer  # at most two backings held at once
-        if offset.aligned:
-            break
+        if offset.aligned or (tried == 1 and _half_a_beat(offset, lead_a, backing_a, fit)):
+            break  # half a beat off is no misreading of the tempo: see _half_a_beat
     assert best is not None
     moved = params.backing_offbeat and best.backing.has_beat
     return replace(best, warnings=_alignment_warnings(best, tried, moved))
@@ -495,10 +495,32 @@ def _other_levels(song: Analysis) -> list[float]:
     return out[:2]
 
 
+def _half_a_beat(
+    offset: measure.LayerOffset, lead: Analysis, backing: Analysis, fit: matching.Match
+) -> bool:
+    """Whether layers laid on these readings measured half a beat apart. Reading either
+    song again cannot help: a 3:2 reading lays a backing a third of a beat off, an octave
+    meets on the same beats, and a song whose snare hits every "and" (a punk skank, its
+    grid held on its kicks by ``analysis.on_the_kick``) measures half a beat from a lead
+    it is laid right on. The guard took such a reading anyway, from "beats at different
+    rates" that happened to meet (a skank at 176 BPM read again at 58.7 over rock at 176,
+    three of its beats against two of the lead's); the person is told instead, and can
+    have it made again half a beat over."""
+    if not (lead.has_beat and backing.has_beat):
+        return False
+    return _half_beat_apart(offset, lead.tempo, fit.ratio)
+
+
 def _closer(a: measure.LayerOffset, b: measure.LayerOffset) -> bool:
+    """Whether ``a`` measures closer than ``b``. Beats at different rates are never closer
+    than beats that agree, however many of their onsets happen to meet."""
     if a.median_ms is None or b.median_ms is None:
         return b.median_ms is None and a.median_ms is not None
-    return (a.within_20ms, -a.median_ms) > (b.within_20ms, -b.median_ms)
+    return (a.rhythms_agree, a.within_20ms, -a.median_ms) > (
+        b.rhythms_agree,
+        b.within_20ms,
+        -b.median_ms,
+    )
 
 
 def _alignment_warnings(best: Laid, tried: int, moved: bool) -> tuple[str, ...]:
@@ -510,6 +532,15 @@ def _alignment_warnings(best: Laid, tried: int, moved: bool) -> tuple[str, ...]:
             best.offset, best.lead.tempo if beats else 0.0, best.fit.ratio, tried, moved=moved
         ),
     )
+
+
+def _half_beat_apart(offset: measure.LayerOffset, lead_bpm: float, ratio: float) -> bool:
+    """Whether ``offset`` is half of the faster beat: see alignment_warning."""
+    half = 30000.0 / lead_bpm * min(1.0, ratio) if lead_bpm > 0 else 0.0  # ms
+    median = offset.median_ms
+    if median is None or not offset.rhythms_agree or not 0 < half <= 0.9 * measure.REACH_MS:
+        return False
+    return median < measure.REACH_MS - 6.0 and abs(median - half) <= HALF_BEAT_SPAN * half
 
 
 # Layers whose onsets sit within this share of half a beat of half a beat apart are half a
@@ -532,13 +563,9 @@ def alignment_warning(
     can have the mashup made again with the backing half a beat over (or, ``moved``, back
     on its beat). Where the lead's is, half a backing beat is a whole lead beat, and that
     would change nothing."""
-    readings = f"the best of {tried} reading{'s' if tried > 1 else ''} of the beat"
-    half = 30000.0 / lead_bpm * min(1.0, ratio) if lead_bpm > 0 else 0.0  # ms
-    median = offset.median_ms
-    if median is None or not offset.rhythms_agree or not 0 < half <= 0.9 * measure.REACH_MS:
-        return _out_of_step(offset, readings)
-    if median >= measure.REACH_MS - 6.0 or abs(median - half) > HALF_BEAT_SPAN * half:
-        return _out_of_step(offset, readings)  # stuck at the reach, or not half a beat
+    readings = f"the best of {tried} readings of the beat" if tried > 1 else "as first read"
+    if not _half_beat_apart(offset, lead_bpm, ratio):
+        return _out_of_step(offset, readings)  # unmeasured, out of reach, or not half a beat
     text = (
         f"the layers' loudest notes sit half a beat apart ({offset.as_text()}, {readings}): "
         "one song accents its offbeats, or its beat was heard on them"

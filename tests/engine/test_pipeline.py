@@ -28,7 +28,7 @@ from mashup_site.engine.decode import load
 from mashup_site.engine.measure import measure_stems_dir
 from mashup_site.engine.separation import SpectralSeparator, Stems
 from tests import signals
-from tests.engine import instruments, rhythms
+from tests.engine import instruments, rhythms, sections
 
 SR = signals.SR
 SECONDS = 12  # one four-bar section at 100 BPM, and room for the beat tracker
@@ -536,6 +536,46 @@ def test_a_level_at_no_metrical_relation_to_the_first_reading_is_not_read_again(
         envelopes=analysis.Envelopes(*(np.zeros(10) for _ in range(3)), np.zeros((12, 10))),
     )  # fmt: skip
     assert pipeline._other_levels(song) == [100.0]  # 60 is 2:5 and 187.5 is 5:4 of 150
+
+
+@pytest.mark.parametrize(
+    ("lead", "backing"),
+    [(("rock", 176.0, 5), ("skank", 176.0, 6)), (("disco", 90.0, 7), ("skank", 180.0, 8))],
+    ids=["same tempo", "backing twice as fast"],
+)
+def test_layers_measured_half_a_beat_apart_are_not_laid_again_at_three_two(
+    tmp_path, lead, backing
+) -> None:
+    # A punk skank's snare hits every "and", its kick every beat: laid right on a rock or
+    # disco lead, its loudest notes sit half a beat from the lead's, which the measure
+    # reports. A 3:2 reading cannot fix half a beat (it lays the backing a third of a beat
+    # off); it was taken anyway (the lead read again at 58.7, the backing at 60, "beats at
+    # different rates"), laying the songs 3 against 2.
+    paths = [
+        signals.write_wav(
+            tmp_path / f"{style}{seed}.wav", sections.song(bpm, 30.0, seed=seed, only=style).audio
+        )
+        for style, bpm, seed in (lead, backing)
+    ]
+    steps = pipeline.Steps()
+    songs = [pipeline._song(p, SpectralSeparator(), steps, 60) for p in paths]
+    laid = pipeline._lay(1, *songs, MashupParams(), steps)
+    print(laid.offset.as_text(), laid.note, laid.warnings)
+    assert laid.note == ""  # laid on the songs' own readings
+    assert laid.lead.tempo == pytest.approx(lead[1], rel=0.04)
+    assert laid.backing.tempo == pytest.approx(backing[1], rel=0.04)
+    assert laid.offset.rhythms_agree
+    (warning,) = laid.warnings
+    assert "half a beat apart" in warning and "as first read" in warning
+
+
+def test_a_reading_whose_beats_run_at_another_rate_is_never_the_closer() -> None:
+    # Beats at different rates are two songs galloping against each other, however many
+    # onsets happen to meet.
+    together = measure.LayerOffset(median_ms=13.0, within_20ms=0.8, windows=5, rhythm=0.26)
+    half_a_beat = measure.LayerOffset(median_ms=166.0, within_20ms=0.0, windows=9, rhythm=0.9)
+    assert pipeline._closer(half_a_beat, together)
+    assert not pipeline._closer(together, half_a_beat)
 
 
 def offset_of(median_ms: float) -> measure.LayerOffset:
