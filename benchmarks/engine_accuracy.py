@@ -53,6 +53,11 @@ Downbeat F assumes 4/4 (four of the pieces are in 3/4, 5/4 or 6/4).
 categories at different tempi and of two real pairs; per variant, the tempi read, the
 engine's own beat figure, and the layer offset measured without the engine's beat grid
 (``measure.layer_offset`` of the backing layer against the lead song's original).
+With the sequenced pieces (``--only sequenced --pairs`` for those alone): the pieces at
+96–140 BPM paired in alphabetical order, each laid over the other, and the layers' offset
+by the MIDI files' own beats carried through the engine's timeline (``true_offsets``):
+a check of the whole chain, tempo, beat grid, matching and plan, that shares nothing
+with the engine's ears, beside what the engine's own check said.
 
 ``--jobs``: processes for the synthetic and real readings (2 at most is meant for a
 2-core machine; the pairs run one at a time, each mashup on two threads). A benchmark,
@@ -83,7 +88,7 @@ sys.path.insert(0, str(ROOT))
 import sectoid  # noqa: E402
 import sequenced  # noqa: E402
 
-from mashup_site.engine import analysis  # noqa: E402
+from mashup_site.engine import analysis, pipeline  # noqa: E402
 from tests.engine import rhythms, rhythms_heldout, sections  # noqa: E402
 
 SECONDS = 30.0
@@ -539,6 +544,92 @@ def pairs(songs: dict[str, tuple[Path, Path]] | None, quick: bool) -> None:
                     )
 
 
+SEQUENCED_PAIR_BPM = (96.0, 140.0)  # the held-out sequenced pieces' range (issue 8)
+
+
+def true_offsets(
+    laid: pipeline.Laid, lead_beats: np.ndarray, backing_beats: np.ndarray
+) -> np.ndarray:
+    """|offset| (ms) of each of the backing's true beats, carried through the mashup's
+    timeline (a backing segment is stretched linearly onto its lead segment), from the
+    nearest point of the lead's true beat grid; halved when the backing's beats land twice
+    as often as the lead's. Neither the engine's beats nor the audio: the MIDI files' own
+    beats (their tempo maps) and the plan the engine laid the backing by. A backing laid
+    half a beat off measures half a beat; a 3:2 or a drifting tempo, spread offsets. (The
+    stretcher's latency is not in it; the onset measure hears that.)"""
+    timeline = laid.timeline
+    params = pipeline.MashupParams()
+    rng = np.random.default_rng(params.seed + 1)
+    order, _ = pipeline._arrangement(
+        len(timeline.lead_grid) - 1, len(timeline.backing_grid), params.weirdness, rng
+    )
+    mapped = []
+    for k in range(len(timeline.lead_grid) - 1):
+        a, b = timeline.lead_grid[k], timeline.lead_grid[k + 1]
+        src_a, src_b = timeline.backing_grid[order[k]]
+        inside = backing_beats[(backing_beats >= src_a) & (backing_beats < src_b)]
+        mapped.append(a + (inside - src_a) * (b - a) / (src_b - src_a))
+    where = np.concatenate(mapped) if mapped else np.zeros(0)
+    lead = lead_beats[(lead_beats >= timeline.start) & (lead_beats <= timeline.end)]
+    if len(where) < 8 or len(lead) < 8:
+        return np.zeros(0)
+    if np.median(np.diff(np.sort(where))) < np.median(np.diff(lead)) / 1.5:
+        lead = np.sort(np.concatenate([lead, (lead[:-1] + lead[1:]) / 2]))
+    nearest = np.abs(where[:, None] - lead[None, :]).min(axis=1)
+    return 1000 * nearest
+
+
+def sequenced_pairs(quick: bool) -> None:
+    """Pieces of benchmarks/sequenced.py at 96–140 BPM, paired in alphabetical order, each
+    laid over the other (``pipeline._lay``, as a mashup's variants are): the layers' offset
+    by the MIDI files' own beats (``true_offsets``), beside what the engine's check said."""
+    from mashup_site.engine.decode import SR, load
+    from mashup_site.engine.separation import SpectralSeparator
+
+    chosen = []
+    for piece in sequenced.pieces():
+        seconds = load(piece.audio).shape[1] / SR
+        bpm = dominant(tempo_map(piece.midi, seconds), seconds)
+        if SEQUENCED_PAIR_BPM[0] <= bpm <= SEQUENCED_PAIR_BPM[1]:
+            chosen.append((piece, bpm, chart_beats(piece.midi, seconds)[0]))
+    couples = list(zip(chosen[::2], chosen[1::2], strict=False))[: 3 if quick else None]
+    medians, shares, agree = [], [], 0
+    params = pipeline.MashupParams()
+    for first, second in couples:
+        steps = pipeline.Steps()
+        songs = {
+            piece.name: pipeline._song(piece.audio, SpectralSeparator(), steps, 480)
+            for piece, _, _ in (first, second)
+        }
+        for (lead, lead_bpm, lead_beats), (backing, backing_bpm, backing_beats) in (
+            (first, second),
+            (second, first),
+        ):
+            laid = pipeline._lay(1, songs[lead.name], songs[backing.name], params, steps)
+            off = true_offsets(laid, lead_beats, backing_beats)
+            if not len(off):
+                print(f"  {lead.name} ← {backing.name}: too few beats laid to measure")
+                continue
+            median, within = float(np.median(off)), float(np.mean(off <= 20))
+            medians.append(median)
+            shares.append(within)
+            agree += laid.offset.aligned == (median <= 20 and within >= 0.5)
+            print(
+                f"  {lead.name} ({lead_bpm:g}, read {laid.lead.tempo:.1f}) ← {backing.name} "
+                f"({backing_bpm:g}, read {laid.backing.tempo:.1f}), ratio {laid.fit.ratio:g}: "
+                f"by the MIDI beats median {median:.0f} ms, {within:.0%} of {len(off)} beats "
+                f"within 20 ms; the engine's check: {laid.offset.as_text()}"
+                + (f" ({laid.note})" if laid.note else "")
+            )
+    if medians:
+        print(
+            f"  {len(medians)} layings: median of medians {np.median(medians):.0f} ms, "
+            f"{sum(m <= 20 for m in medians)} within 20 ms; mean share of beats within "
+            f"20 ms {np.mean(shares):.0%}; the engine's check agreed on {agree} of "
+            f"{len(medians)}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer tempi, one seed")
@@ -616,7 +707,15 @@ def main() -> None:
                 print(summary)
             table([reading for reading, _ in results])
             print(f"({time.perf_counter() - t0:.0f} s wall)")
-    if args.pairs:
+    if args.pairs and not args.no_real and args.only in (None, "sequenced"):
+        t0 = time.perf_counter()
+        print(
+            "\nSequenced pairs (each laid over the other; offsets by the MIDI files' beats, "
+            "through the engine's timeline)"
+        )
+        sequenced_pairs(args.quick)
+        print(f"({time.perf_counter() - t0:.0f} s wall)")
+    if args.pairs and args.only != "sequenced":
         if songs is None and not args.no_real:
             songs = fetch()
         t0 = time.perf_counter()
