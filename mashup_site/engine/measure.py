@@ -76,6 +76,10 @@ class LayerOffset:
     windows: int
     offsets_ms: tuple[float, ...] = ()  # signed, per window (positive: the backing is late)
     rhythm: float | None = None  # how alike the layers' beat spectra are, −1..1
+    # A swung (ternary) layer over a straight one: their offbeats fall a sixth of a beat
+    # apart by nature, so the onsets measure them apart when they are laid right, and
+    # together when a third of a beat off (sequenced pairs, benchmarks/engine_accuracy.py).
+    feels_differ: bool = False
 
     @property
     def rhythms_agree(self) -> bool:
@@ -85,8 +89,8 @@ class LayerOffset:
     def aligned(self) -> bool:
         """Whether a listener would hear the layers as together: most windows within
         20 ms, at a musical tempo relation. A pair that cannot be measured (no onsets in
-        common) counts as aligned: there is nothing to hear off."""
-        if self.median_ms is None:
+        common, or feels that differ) counts as aligned: nothing is known to be off."""
+        if self.median_ms is None or self.feels_differ:
             return True
         close = self.median_ms <= ALIGNED_MS and self.within_20ms >= 0.5
         return close and self.rhythms_agree
@@ -101,6 +105,8 @@ class LayerOffset:
             f"layers {self.median_ms:.0f} ms apart "
             f"({self.within_20ms:.0%} of {self.windows} windows within {ALIGNED_MS:.0f} ms)"
         )
+        if self.feels_differ:
+            return f"{text} by onsets, which cannot judge a swung or 6/8 song over a straight one"
         if not self.rhythms_agree:
             text += f", but their beats run at different rates (rhythm match {self.rhythm:.2f})"
         return text

@@ -411,8 +411,8 @@ def _lay(
             offset = measure.layer_offset(to_mono(reference, SR), to_mono(backing_layer, SR))
         if lead_a.ternary != backing_a.ternary:
             # A swung or 6/8 layer over a straight one: their beat spectra differ by nature
-            # (the matcher says so); only the offset can tell whether they are together.
-            offset = replace(offset, rhythm=None)
+            # (the matcher says so), and so do their offbeats: the onsets cannot judge them.
+            offset = replace(offset, rhythm=None, feels_differ=True)
         tried += 1
         if best is None or _closer(offset, best.offset):
             best = Laid(lead_a, backing_a, fit, timeline, lead_layer, backing_layer, offset, note)
