@@ -348,14 +348,24 @@ def key_sequenced() -> None:
             f"Camelot steps {{{hist}}}; misread with the true key among those planned for: "
             f"{sum(r[3] for r in misses)}/{len(misses)}"
         )
+    disputed = 0
     for piece, found, confidence, covered in rows:
         if piece.key != found:
+            chord = ""
+            if found[0] == piece.key[0]:  # the parallel key: what does the tonic chord say?
+                major, minor = sequenced.tonic_thirds(piece.midi, found[0])
+                chord = f"; the MIDI's tonic chord: major third {major:.0f}, minor {minor:.0f}"
+                disputed += (major > minor) == (found[1] == "major")
             print(
                 f"    {piece.name}: {analysis.NOTES[piece.key[0]]} {piece.key[1]} (margin "
                 f"{piece.key_margin:.2f}) read {analysis.NOTES[found[0]]} {found[1]} "
                 f"(confidence {confidence or 0:.2f}; "
-                f"{'planned for' if covered else 'not planned for'})"
+                f"{'planned for' if covered else 'not planned for'}{chord})"
             )
+    print(
+        f"  parallel-key misreadings whose mode the MIDI's own tonic chord has (quarters "
+        f"its third sounds over the tonic in the bass): {disputed}"
+    )
 
 
 def _fraction(ratio: float) -> tuple[int, int]:

@@ -99,13 +99,13 @@ def render(midi: Path) -> Path:
     return path
 
 
-def midi_key(midi: Path) -> tuple[tuple[int, str], float]:
-    """The key the MIDI file's own pitch classes fit best (duration-weighted, drums left
-    out), and its margin over the second best (correlations with the KK profiles)."""
+def notes(midi: Path) -> tuple[list[tuple[int, int, int]], int]:
+    """([(start tick, end tick, MIDI note)] outside the drum channel, ticks a quarter)."""
     import mido
 
-    weights = np.zeros(12)
-    for track in mido.MidiFile(str(midi)).tracks:
+    out = []
+    file = mido.MidiFile(str(midi))
+    for track in file.tracks:
         now, sounding = 0, {}
         for message in track:
             now += message.time
@@ -115,7 +115,38 @@ def midi_key(midi: Path) -> tuple[tuple[int, str], float]:
             if message.type == "note_on" and message.velocity:
                 sounding.setdefault(key, now)
             elif key in sounding:
-                weights[message.note % 12] += now - sounding.pop(key)
+                out.append((sounding.pop(key), now, message.note))
+    return out, file.ticks_per_beat
+
+
+def tonic_thirds(midi: Path, tonic: int) -> tuple[float, float]:
+    """(major third, minor third) of the tonic chord in the MIDI file's own notes: the
+    time (in quarters) each sounds while the lowest note is the tonic. A minor reference
+    whose tonic chord is major (a blues: major chords, minor melody) is one the pitch
+    classes and the chords disagree on."""
+    played, ticks = notes(midi)
+    if not played:
+        return 0.0, 0.0
+    step = max(1, ticks // 8)  # a 32nd note
+    roll = np.zeros((max(end for _, end, _ in played) // step + 1, 128), dtype=bool)
+    for start, end, note in played:
+        roll[start // step : max(start // step + 1, end // step), note] = True
+    sounding = roll.any(axis=1)
+    on_tonic = sounding & (roll.argmax(axis=1) % 12 == tonic)
+    chord = roll[on_tonic]
+
+    def held(pc: int) -> float:
+        return float(chord[:, pc % 12 :: 12].any(axis=1).sum() * step / ticks)
+
+    return held(tonic + 4), held(tonic + 3)
+
+
+def midi_key(midi: Path) -> tuple[tuple[int, str], float]:
+    """The key the MIDI file's own pitch classes fit best (duration-weighted, drums left
+    out), and its margin over the second best (correlations with the KK profiles)."""
+    weights = np.zeros(12)
+    for start, end, note in notes(midi)[0]:
+        weights[note % 12] += end - start
     scores = sorted(
         (
             (float(np.corrcoef(weights, np.roll(profile, tonic))[0, 1]), tonic, mode)
