@@ -103,7 +103,8 @@ class LayerOffset:
             return "layer offset not measurable (too few onsets)"
         text = (
             f"layers {self.median_ms:.0f} ms apart "
-            f"({self.within_20ms:.0%} of {self.windows} windows within {ALIGNED_MS:.0f} ms)"
+            f"({self.within_20ms:.0%} of {self.windows} window{'s' * (self.windows != 1)} "
+            f"within {ALIGNED_MS:.0f} ms)"
         )
         if self.feels_differ:
             return f"{text} by onsets, which cannot judge a swung or 6/8 song over a straight one"

@@ -76,7 +76,7 @@ def start(user_id: Any) -> Start:
     tried again is failed until then, so it is not counted as in progress twice."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("quotas.start must run in the transaction that saves the job")
-    get_user_model().objects.select_for_update().filter(pk=user_id).first()
+    lock_person(user_id)
     if reason := refusal(user_id):
         raise Refused(reason)
     return Start.objects.create(owner_id=user_id)  # the caller names its mashup
@@ -92,7 +92,7 @@ def start_follow_up(user_id: Any, *, paid: bool) -> Start | None:
         return None
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("quotas.start_follow_up must run in the caller's transaction")
-    get_user_model().objects.select_for_update().filter(pk=user_id).first()
+    lock_person(user_id)
     if over_daily_limit(user_id):
         limit = settings.MASHUP_MAX_PER_DAY
         raise Refused(

@@ -66,6 +66,8 @@ def song(
     """``seconds`` at ``bpm`` in sections of 4 or 8 bars, each in one of STYLES (never the
     same twice running, and at least two styles in the song); ``only``: every section in
     that style."""
+    if only is not None and only not in STYLES:
+        raise ValueError(f"no style {only!r}: the styles are {', '.join(STYLES)}")
     rng = np.random.default_rng([seed, 4099, int(round(bpm * 100))])
     beat = 60.0 / bpm
     bar = 4 * beat

@@ -130,6 +130,11 @@ def test_it_hears_layers_whose_beats_run_at_an_unmusical_rate(backing_bpm, agree
         assert not offset.aligned and "different rates" in offset.as_text()
 
 
+def test_one_window_is_said_in_the_singular() -> None:
+    offset = measure.LayerOffset(4.0, 1.0, 1)
+    assert offset.as_text() == "layers 4 ms apart (100% of 1 window within 20 ms)"
+
+
 def test_a_swung_layer_over_a_straight_one_is_not_judged_by_its_onsets() -> None:
     # Swung eighths fall a sixth of a beat from straight ones: laid right, a shuffle over
     # rock measured 80 ms apart, and laid a third of a beat off, 4 ms (benchmarks/

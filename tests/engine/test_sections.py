@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from tests.engine import rhythms, sections
 
@@ -69,3 +70,8 @@ def test_the_same_seed_plays_the_same_song_and_another_seed_another() -> None:
 def test_only_plays_every_section_in_one_style() -> None:
     song = sections.song(130.0, 40.0, seed=3, only="skank")
     assert {style for _, style in song.sections} == {"skank"}
+
+
+def test_a_style_it_does_not_have_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="no style 'ska'"):
+        sections.song(130.0, 10.0, only="ska")
