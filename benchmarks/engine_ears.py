@@ -348,14 +348,15 @@ def key_sequenced() -> None:
             f"Camelot steps {{{hist}}}; misread with the true key among those planned for: "
             f"{sum(r[3] for r in misses)}/{len(misses)}"
         )
-    disputed = 0
+    parallel = supported = 0
     for piece, found, confidence, covered in rows:
         if piece.key != found:
             chord = ""
             if found[0] == piece.key[0]:  # the parallel key: what does the tonic chord say?
                 major, minor = sequenced.tonic_thirds(piece.midi, found[0])
                 chord = f"; the MIDI's tonic chord: major third {major:.0f}, minor {minor:.0f}"
-                disputed += (major > minor) == (found[1] == "major")
+                parallel += 1
+                supported += major != minor and (major > minor) == (found[1] == "major")
             print(
                 f"    {piece.name}: {analysis.NOTES[piece.key[0]]} {piece.key[1]} (margin "
                 f"{piece.key_margin:.2f}) read {analysis.NOTES[found[0]]} {found[1]} "
@@ -364,7 +365,7 @@ def key_sequenced() -> None:
             )
     print(
         f"  parallel-key misreadings whose mode the MIDI's own tonic chord has (quarters "
-        f"its third sounds over the tonic in the bass): {disputed}"
+        f"its third sounds over the tonic in the bass): {supported}/{parallel}"
     )
 
 

@@ -519,13 +519,15 @@ def phase_flips(frames: np.ndarray, period: float) -> list[tuple[int, int]]:
 def kick_lead(beats: np.ndarray, low_onsets: np.ndarray) -> np.ndarray:
     """Per beat (but the last): the low band's onset strength on the beat minus halfway
     to the next (each the largest within a frame either side)."""
-    last = len(low_onsets) - 1
+    return near(low_onsets, beats[:-1]) - near(low_onsets, (beats[:-1] + beats[1:]) / 2)
 
-    def low_at(t: np.ndarray) -> np.ndarray:
-        i = np.round(t).astype(int)
-        return np.max([low_onsets[np.clip(i + d, 0, last)] for d in (-1, 0, 1)], axis=0)
 
-    return low_at(beats[:-1]) - low_at((beats[:-1] + beats[1:]) / 2)
+def near(envelope: np.ndarray, frames: np.ndarray, reach: int = 1) -> np.ndarray:
+    """The envelope's largest value within ``reach`` frames either side of each of
+    ``frames`` (rounded; clipped to the envelope)."""
+    i = np.round(frames).astype(int)
+    last = len(envelope) - 1
+    return np.max([envelope[np.clip(i + d, 0, last)] for d in range(-reach, reach + 1)], axis=0)
 
 
 def on_the_kick(frames: np.ndarray, low_onsets: np.ndarray) -> np.ndarray:
@@ -576,11 +578,13 @@ def _peaks_within(envelope: np.ndarray, starts: np.ndarray, ends: np.ndarray) ->
     return np.array([envelope[a : b + 1].max() for a, b in zip(first, final, strict=True)])
 
 
-# A swung beat's notes: the short one (the beat's last third) from EARLY to its middle,
-# the long one's end from LATE (see ``on_the_long_note``).
+# Where, as shares of the way to the next beat, the real beat falls when a swung grid sits
+# on its swung eighths (EARLY: a third of the way, give or take the song's swing), and
+# the swung eighth when it sits on the beat (LATE: two thirds, give or take).
 SWING_EARLY, SWING_LATE = (0.25, 0.45), (0.55, 0.8)
-# The grid is on its short notes when what follows each beat by a third rises above what
-# follows it by two thirds by SWING_T standard errors (see ``on_the_long_note``).
+# The grid is on its swung eighths when what falls EARLY rises above what falls LATE by
+# SWING_T standard errors over the song, and on average in each third of it (see
+# ``on_the_long_note``).
 SWING_T = 4.0
 
 
@@ -601,21 +605,21 @@ def on_the_long_note(frames: np.ndarray, onsets: np.ndarray) -> np.ndarray:
     grooves of both generators; −4 on the sequenced pieces), grids on the swung eighth
     +7 to +29; even triplets (12/8) measure near zero either way. From SWING_T, the grid
     moves on by the share of a beat (within SWING_EARLY) where those notes fall on average:
-    the song's own swing."""
+    the song's own swing. Only a grid on its swung eighths from start to end moves (each
+    third of the song measures so on average: the four above did, +0.9 to +29): one that
+    crosses over within the song is left as tracked, as nothing holds a ternary grid on
+    one phase."""
     beats = np.asarray(frames, dtype=float)
     if len(beats) < 8:
         return beats
     start, period = beats[:-1], np.diff(beats)
     early = _peaks_within(onsets, start + SWING_EARLY[0] * period, start + SWING_EARLY[1] * period)
     late = _peaks_within(onsets, start + SWING_LATE[0] * period, start + SWING_LATE[1] * period)
-    if not _clearly_above(early - late, SWING_T):
+    lead = early - late
+    if not _clearly_above(lead, SWING_T) or min(p.mean() for p in np.array_split(lead, 3)) <= 0:
         return beats
     shares = np.linspace(*SWING_EARLY, 9)
-    last = len(onsets) - 1
-    profile = [
-        float(onsets[np.clip(np.round(start + share * period).astype(int), 0, last)].mean())
-        for share in shares
-    ]
+    profile = [float(near(onsets, start + share * period, reach=0).mean()) for share in shares]
     return _moved_on(beats, float(shares[int(np.argmax(profile))]), len(onsets))
 
 

@@ -215,8 +215,10 @@ class QualityReport:
         return asdict(self)
 
     def passes(self) -> bool:
+        """Every figure measured and good (layers the onsets cannot judge do not pass)."""
         return (
             self.offset.median_ms is not None
+            and not self.offset.feels_differ
             and self.offset.aligned
             and self.camelot_distance <= 1
             and abs(self.tuning_cents) <= 10

@@ -380,6 +380,7 @@ class Laid:
     lead_layer: np.ndarray
     backing_layer: np.ndarray
     offset: measure.LayerOffset
+    order: tuple[int, ...] = ()  # the backing segment laid under each lead segment
     note: str = ""  # how the readings differ from the songs' first readings
     warnings: tuple[str, ...] = ()
 
@@ -404,7 +405,7 @@ def _lay(
         lead_grid, backing_grid = matching.common_grid(lead_a, backing_a)
         timeline = arrange.plan(lead_grid, backing_grid, fit, params.max_seconds)
         with steps("stretch"):
-            lead_layer, backing_layer = _layers(index, lead, backing, params, fit, timeline)
+            lead_layer, backing_layer, order = _layers(index, lead, backing, params, fit, timeline)
         with steps("check alignment"):
             start = int(timeline.start * SR)
             reference = lead.audio[:, start : start + backing_layer.shape[1]]
@@ -415,7 +416,9 @@ def _lay(
             offset = replace(offset, rhythm=None, feels_differ=True)
         tried += 1
         if best is None or _closer(offset, best.offset):
-            best = Laid(lead_a, backing_a, fit, timeline, lead_layer, backing_layer, offset, note)
+            best = Laid(
+                lead_a, backing_a, fit, timeline, lead_layer, backing_layer, offset, order, note
+            )
         del lead_layer, backing_layer  # at most two backings held at once
         if offset.aligned or (tried == 1 and _half_a_beat(offset, lead_a, backing_a, fit)):
             break  # half a beat off is no misreading of the tempo: see _half_a_beat
@@ -495,6 +498,12 @@ def _other_levels(song: Analysis) -> list[float]:
     return out[:2]
 
 
+# Layers whose onsets sit within this share of half a beat of half a beat apart are half a
+# beat apart (a 3:2 misreading lays them a third of a beat apart: 33 % off half a beat),
+# and so in every window: the middle half of the windows' offsets within this share too.
+HALF_BEAT_SPAN = 0.2
+
+
 def _half_a_beat(
     offset: measure.LayerOffset, lead: Analysis, backing: Analysis, fit: matching.Match
 ) -> bool:
@@ -535,17 +544,21 @@ def _alignment_warnings(best: Laid, tried: int, moved: bool) -> tuple[str, ...]:
 
 
 def _half_beat_apart(offset: measure.LayerOffset, lead_bpm: float, ratio: float) -> bool:
-    """Whether ``offset`` is half of the faster beat: see alignment_warning."""
+    """Whether ``offset`` is half of the faster beat, and in most windows alike: see
+    alignment_warning. (Half a beat early and half a beat late are the same place, so the
+    sign says nothing; layers at 3:2 meet and part from window to window, and their lags
+    spread.)"""
     half = 30000.0 / lead_bpm * min(1.0, ratio) if lead_bpm > 0 else 0.0  # ms
     median = offset.median_ms
     if median is None or not offset.rhythms_agree or not 0 < half <= 0.9 * measure.REACH_MS:
         return False
-    return median < measure.REACH_MS - 6.0 and abs(median - half) <= HALF_BEAT_SPAN * half
-
-
-# Layers whose onsets sit within this share of half a beat of half a beat apart are half a
-# beat apart (a 3:2 misreading lays them a third of a beat apart: 33 % off half a beat).
-HALF_BEAT_SPAN = 0.2
+    if median >= measure.REACH_MS - 6.0 or abs(median - half) > HALF_BEAT_SPAN * half:
+        return False
+    lags = np.abs(np.asarray(offset.offsets_ms, dtype=float))
+    if not len(lags):
+        return True  # no windows kept: the median is all there is
+    low, high = np.percentile(lags, [25, 75])
+    return bool(high - low <= HALF_BEAT_SPAN * half)
 
 
 def alignment_warning(
@@ -593,8 +606,9 @@ def _layers(
     params: MashupParams,
     fit: matching.Match,
     timeline: arrange.Timeline,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The lead layer (its own timing) and the backing laid on it, the same length."""
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """The lead layer (its own timing) and the backing laid on it, the same length, and
+    the backing segment laid under each lead segment."""
     rng = np.random.default_rng(params.seed + index)
     order, breakdowns = _arrangement(
         len(timeline.lead_grid) - 1, len(timeline.backing_grid), params.weirdness, rng
@@ -609,7 +623,7 @@ def _layers(
         backing_layer = pb.Pedalboard([pb.HighpassFilter(180)])(backing_layer, SR)
     backing_layer = _breakdowns(backing_layer, timeline, breakdowns)
     n = min(lead_layer.shape[1], backing_layer.shape[1])
-    return lead_layer[:, :n], backing_layer[:, :n]
+    return lead_layer[:, :n], backing_layer[:, :n], tuple(order)
 
 
 def _arrangement(

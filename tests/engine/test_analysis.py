@@ -391,6 +391,15 @@ def test_a_swung_grid_on_its_beats_or_in_even_triplets_is_left_alone() -> None:
         assert np.array_equal(analysis.on_the_long_note(truth, onsets), truth)
 
 
+def test_a_swung_grid_that_crosses_over_within_the_song_is_left_as_tracked() -> None:
+    # Its first 15 beats on the beat, the other 45 on the swung eighths: the whole grid
+    # clears the bar, and moving it would put the first 15 a third of a beat off.
+    truth = 100 + SWING_PERIOD * np.arange(62)
+    tracked = np.concatenate([truth[:15], truth[15:60] + 16.0])
+    onsets = swung_onsets(truth, 1700)
+    assert np.array_equal(analysis.on_the_long_note(tracked, onsets), tracked)
+
+
 def test_a_swung_grid_moved_never_places_a_beat_past_the_songs_end() -> None:
     truth = 100.4 + SWING_PERIOD * np.arange(60)
     tracked = truth + 16.0

@@ -486,7 +486,7 @@ def test_a_six_eight_lead_over_a_straight_backing_is_not_called_apart(tmp_path) 
     lead, backing = (pipeline._song(p, SpectralSeparator(), steps, 60) for p in paths)
     laid = pipeline._lay(1, lead, backing, MashupParams(), steps)
     print(laid.offset.as_text(), laid.note)
-    assert laid.offset.rhythm is None and laid.offset.aligned
+    assert laid.offset.rhythm is None and laid.offset.feels_differ
     assert "cannot judge a swung or 6/8 song" in laid.offset.as_text()
     assert laid.warnings == () and laid.note == ""
     assert any("ternary feel" in warning for warning in laid.fit.warnings)
@@ -573,10 +573,10 @@ def test_layers_measured_half_a_beat_apart_are_not_laid_again_at_three_two(
 def test_a_reading_whose_beats_run_at_another_rate_is_never_the_closer() -> None:
     # Beats at different rates are two songs galloping against each other, however many
     # onsets happen to meet.
-    together = measure.LayerOffset(median_ms=13.0, within_20ms=0.8, windows=5, rhythm=0.26)
+    galloping = measure.LayerOffset(median_ms=13.0, within_20ms=0.8, windows=5, rhythm=0.26)
     half_a_beat = measure.LayerOffset(median_ms=166.0, within_20ms=0.0, windows=9, rhythm=0.9)
-    assert pipeline._closer(half_a_beat, together)
-    assert not pipeline._closer(together, half_a_beat)
+    assert pipeline._closer(half_a_beat, galloping)
+    assert not pipeline._closer(galloping, half_a_beat)
 
 
 def offset_of(median_ms: float) -> measure.LayerOffset:
@@ -618,6 +618,16 @@ def test_layers_apart_by_other_than_a_measured_half_beat_are_called_out_of_step(
     text = pipeline.alignment_warning(offset_of(median_ms), lead_bpm, 1.0, tried=2)
     assert "could not be brought together" in text and "2 readings" in text
     assert "half a beat" not in text
+
+
+def test_lags_that_spread_from_window_to_window_are_not_half_a_beat() -> None:
+    # At 3:2 the layers meet and part from window to window: a median near half a beat
+    # (167 ms at 180 BPM) is then no steady half-beat, and no reason to stop reading the
+    # beat again. Half a beat early or late is the same place: the sign does not count.
+    spread = measure.LayerOffset(160.0, 0.0, 7, offsets_ms=(40, -100, 150, 160, 170, -220, 280))
+    steady = measure.LayerOffset(160.0, 0.0, 7, offsets_ms=(150, -160, 158, 160, -162, 171, 166))
+    assert "could not be brought together" in pipeline.alignment_warning(spread, 180.0, 1.0, 1)
+    assert "half a beat apart" in pipeline.alignment_warning(steady, 180.0, 1.0, 1)
 
 
 def test_a_backing_already_moved_half_a_beat_is_offered_its_own_beat_back() -> None:
