@@ -101,13 +101,16 @@ class LayerOffset:
     def as_text(self) -> str:
         if self.median_ms is None:
             return "layer offset not measurable (too few onsets)"
+        if self.feels_differ:  # the figure would mislead: it stays in as_dict
+            return (
+                "layer offset not judged: the onsets cannot tell where a swung or 6/8 song "
+                "sits over a straight one"
+            )
         text = (
             f"layers {self.median_ms:.0f} ms apart "
             f"({self.within_20ms:.0%} of {self.windows} window{'s' * (self.windows != 1)} "
             f"within {ALIGNED_MS:.0f} ms)"
         )
-        if self.feels_differ:
-            return f"{text} by onsets, which cannot judge a swung or 6/8 song over a straight one"
         if not self.rhythms_agree:
             text += f", but their beats run at different rates (rhythm match {self.rhythm:.2f})"
         return text
