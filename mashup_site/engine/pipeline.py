@@ -346,7 +346,7 @@ def _render(
         "styles_applied": applied,
         "styles_unknown": unknown,
         "reread": reread,
-        "backing_offbeat": params.backing_offbeat and backing.analysis.has_beat,
+        "backing_offbeat": _on_offbeats(params, backing.analysis),
         "offset": offset.as_dict(),
         "offset_text": offset.as_text(),
         "warnings": [*fit.warnings, *guard_warnings, *voice_warnings(lead, backing, params)],
@@ -399,7 +399,7 @@ def _lay(
     best: Laid | None = None
     tried = 0
     for lead_a, backing_a, note in _readings(lead.analysis, backing.analysis)[: 1 + relays]:
-        if params.backing_offbeat and backing_a.has_beat:
+        if _on_offbeats(params, backing_a):
             backing_a = analysis.on_offbeats(backing_a)
         fit = matching.match(lead_a, backing_a)
         lead_grid, backing_grid = matching.common_grid(lead_a, backing_a)
@@ -423,7 +423,7 @@ def _lay(
         if offset.aligned or (tried == 1 and _half_a_beat(offset, lead_a, backing_a, fit)):
             break  # half a beat off is no misreading of the tempo: see _half_a_beat
     assert best is not None
-    moved = params.backing_offbeat and best.backing.has_beat
+    moved = _on_offbeats(params, best.backing)
     return replace(best, warnings=_alignment_warnings(best, tried, moved))
 
 
@@ -536,9 +536,11 @@ def _alignment_warnings(best: Laid, tried: int, moved: bool) -> tuple[str, ...]:
     if best.offset.aligned or best.lead.ternary != best.backing.ternary:
         return ()  # mixed feels: the matcher's own warning says why the notes differ
     beats = best.lead.has_beat and best.backing.has_beat
+    lead_bpm = best.lead.tempo if beats else 0.0
+    movable = not best.backing.ternary  # see _on_offbeats
     return (
         alignment_warning(
-            best.offset, best.lead.tempo if beats else 0.0, best.fit.ratio, tried, moved=moved
+            best.offset, lead_bpm, best.fit.ratio, tried, moved=moved, movable=movable
         ),
     )
 
@@ -562,7 +564,13 @@ def _half_beat_apart(offset: measure.LayerOffset, lead_bpm: float, ratio: float)
 
 
 def alignment_warning(
-    offset: measure.LayerOffset, lead_bpm: float, ratio: float, tried: int, *, moved: bool = False
+    offset: measure.LayerOffset,
+    lead_bpm: float,
+    ratio: float,
+    tried: int,
+    *,
+    moved: bool = False,
+    movable: bool = True,
 ) -> str:
     """What a listener is told of layers that measured apart (``lead_bpm`` 0: a song
     without a beat). Half of the faster of the two beats apart is its own case: the onset
@@ -575,7 +583,8 @@ def alignment_warning(
     lead beat, or two), moving it half its beat moves it half the faster beat: the person
     can have the mashup made again with the backing half a beat over (or, ``moved``, back
     on its beat). Where the lead's is, half a backing beat is a whole lead beat, and that
-    would change nothing."""
+    would change nothing; nor is it offered for a backing whose beat divides in three
+    (not ``movable``: see _on_offbeats)."""
     readings = f"the best of {tried} readings of the beat" if tried > 1 else "as first read"
     if not _half_beat_apart(offset, lead_bpm, ratio):
         return _out_of_step(offset, readings)  # unmeasured, out of reach, or not half a beat
@@ -583,7 +592,7 @@ def alignment_warning(
         f"the layers' loudest notes sit half a beat apart ({offset.as_text()}, {readings}): "
         "one song accents its offbeats, or its beat was heard on them"
     )
-    if ratio > 1:
+    if ratio > 1 or not movable:
         return text
     where = "back on its beat" if moved else "half a beat over"
     return (
@@ -818,6 +827,22 @@ def _tempo_text(a: Analysis) -> str:
 
 
 OFFBEAT_WORDS = ", the backing half a beat over (laid on the offbeats of its beat grid, as asked)"
+OFFBEAT_KEPT_WORDS = (
+    ", the backing kept on its beats (asked half a beat over, but its beat divides in three: "
+    "halfway is no point of it)"
+)
+
+
+def _on_offbeats(params: MashupParams, backing: Analysis) -> bool:
+    """Whether the backing is laid on the offbeats of its grid: asked for, and it has a beat
+    in two to move (a swung or 6/8 beat divides in three: halfway is no point of it)."""
+    return params.backing_offbeat and backing.has_beat and not backing.ternary
+
+
+def _offbeat_words(params: MashupParams, backing: Analysis) -> str:
+    if _on_offbeats(params, backing):
+        return OFFBEAT_WORDS
+    return OFFBEAT_KEPT_WORDS if params.backing_offbeat and backing.has_beat else ""
 
 
 def describe(
@@ -858,7 +883,7 @@ def describe(
             f"{shift_words(fit.shift)}"
             + (f", tuned {tuned:+d} cents to match" if abs(tuned) >= AUDIBLE_CENTS else "")
             + f", Camelot distance {fit.key_distance}"
-            + (OFFBEAT_WORDS if params.backing_offbeat and backing.analysis.has_beat else "")
+            + _offbeat_words(params, backing.analysis)
             + made
             + (f"; note: {'; '.join(notes)}" if notes else "")
         )

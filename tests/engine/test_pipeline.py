@@ -111,6 +111,25 @@ def test_a_backing_asked_half_a_beat_over_lands_between_the_leads_beats(
     assert variant.summary["backing_offbeat"] is offbeat
 
 
+def test_a_swung_backing_asked_half_a_beat_over_stays_on_its_beats(tmp_path) -> None:
+    # A swung beat divides in three: halfway is no point of it (a shuffle's backing moved
+    # there lands between its beat and its swung eighth). The straight backing of the
+    # same request moves; this one is kept on its beats, and the analysis says why.
+    paths = [
+        signals.write_wav(tmp_path / f"{name}.wav", rhythms.groove(name, 100.0, 30, seed=1).audio)
+        for name in ("straight", "shuffle")
+    ]
+    steps = pipeline.Steps()
+    lead, backing = (pipeline._song(p, SpectralSeparator(), steps, 60) for p in paths)
+    assert backing.analysis.ternary and not lead.analysis.ternary
+    asked = MashupParams(backing_offbeat=True)
+    plain = pipeline._lay(1, lead, backing, MashupParams(), steps)
+    laid = pipeline._lay(1, lead, backing, asked, steps)
+    assert np.array_equal(laid.backing.beats, plain.backing.beats)
+    text = pipeline.describe([lead, backing], [(lead, backing)], asked)
+    assert pipeline.OFFBEAT_WORDS not in text and pipeline.OFFBEAT_KEPT_WORDS in text
+
+
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory, files):
     """A minor (low voice, 8 kHz mono memo) with D major (high voice, 96 kHz studio file)."""
@@ -633,6 +652,11 @@ def test_lags_that_spread_from_window_to_window_are_not_half_a_beat() -> None:
 def test_a_backing_already_moved_half_a_beat_is_offered_its_own_beat_back() -> None:
     text = pipeline.alignment_warning(offset_of(160.0), 180.0, 1.0, tried=1, moved=True)
     assert "make it again with the backing back on its beat" in text
+
+
+def test_a_swung_backing_is_not_offered_the_move_half_a_beat_over() -> None:
+    text = pipeline.alignment_warning(offset_of(160.0), 180.0, 1.0, tried=1, movable=False)
+    assert "half a beat apart" in text and "make it again" not in text
 
 
 def test_a_song_without_a_beat_is_not_told_of_half_beats() -> None:
