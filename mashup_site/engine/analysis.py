@@ -601,7 +601,7 @@ def on_the_long_note(frames: np.ndarray, onsets: np.ndarray) -> np.ndarray:
     pieces of benchmarks/sequenced.py, laid 165 ms off at 120 BPM, measured 4 ms; and the
     held-out groove generator's shuffle at 95 BPM). Measured per beat, the strongest onset
     a quarter to 45 % of the way to the next minus the strongest from 55 to 80 %: grids on
-    the beat averaged −1.5 standard errors at most (102 synthetic 6/8, 12/8 and shuffle
+    the beat averaged −1.5 standard errors at most (107 synthetic 6/8, 12/8 and shuffle
     grooves of both generators; −4 on the sequenced pieces), grids on the swung eighth
     +7 to +29; even triplets (12/8) measure near zero either way. From SWING_T, the grid
     moves on by the share of a beat (within SWING_EARLY) where those notes fall on average:
