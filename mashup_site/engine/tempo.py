@@ -70,7 +70,7 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
-from .analysis import ANALYSIS_SR, HOP, N_FFT, frame_chroma, track_beats
+from .analysis import ANALYSIS_SR, HOP, N_FFT, frame_chroma, near, track_beats
 
 FPS = ANALYSIS_SR / HOP
 BANDS = ((0.0, 200.0), (200.0, 3000.0), (3000.0, ANALYSIS_SR / 2 + 1))
@@ -176,11 +176,6 @@ def _refine(ac: np.ndarray, lag: float) -> float:
     return lag
 
 
-def _sample(env: np.ndarray, t: np.ndarray) -> np.ndarray:
-    i = np.clip(np.round(t).astype(int), 1, len(env) - 2)
-    return np.maximum(np.maximum(env[i - 1], env[i]), env[i + 1])
-
-
 def _profile(env: np.ndarray, beats: np.ndarray) -> np.ndarray:
     """Beat-synchronous onset profile: the envelope at STEPS fractions of each beat."""
     b = beats.astype(float)
@@ -188,12 +183,12 @@ def _profile(env: np.ndarray, beats: np.ndarray) -> np.ndarray:
         return np.zeros(STEPS)
     frac = np.arange(STEPS) / STEPS
     t = b[:-1, None] + (b[1:] - b[:-1])[:, None] * frac[None, :]
-    return _sample(env, t).mean(axis=0)
+    return near(env, t).mean(axis=0)
 
 
 def _consistency(env: np.ndarray, beats: np.ndarray) -> float:
     """min/max of the mean on-beat strength over the grid's phases mod 2 and mod 3."""
-    on = _sample(env, beats.astype(float))
+    on = near(env, beats.astype(float))
     cons = 1.0
     for m in (2, 3):
         means = [on[k::m].mean() for k in range(m) if len(on[k::m])]
@@ -206,8 +201,8 @@ def _between(env: np.ndarray, beats: np.ndarray) -> float:
     b = beats.astype(float)
     if len(b) < 3:
         return 1.0
-    on = _sample(env, b[:-1]).mean()
-    return float(_sample(env, (b[:-1] + b[1:]) / 2).mean() / (on + 1e-9))
+    on = near(env, b[:-1]).mean()
+    return float(near(env, (b[:-1] + b[1:]) / 2).mean() / (on + 1e-9))
 
 
 def _candidates(ac: np.ndarray) -> list[float]:
