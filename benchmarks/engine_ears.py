@@ -232,37 +232,64 @@ def piece(tonic: int, mode: str, rng: np.random.Generator, seconds: float = 16.0
     return mix, f"{what} tuning {tuning * 100:+.0f}c"
 
 
-def read_key(mono: np.ndarray) -> tuple[tuple[int, str], float | None, dict]:
-    """(key, confidence or None, the 24 keys' scores) with whatever the engine has."""
+def read_key(mono: np.ndarray) -> SimpleNamespace:
+    """The engine's reading: key, confidence (None if the engine has none), the 24 keys'
+    scores and the key of the notes heard (None if the engine has none)."""
     reader = getattr(analysis, "key_reading", None)
     if reader is not None:
         reading = reader(mono)
-        return (reading.tonic, reading.mode), reading.confidence, reading.scores
+        return SimpleNamespace(
+            found=(reading.tonic, reading.mode),
+            confidence=reading.confidence,
+            scores=reading.scores,
+            by_notes=getattr(reading, "by_notes", None),
+        )
     scores = analysis.key_scores(analysis.key_chroma(mono))
-    return analysis.best_key(scores), None, scores
+    return SimpleNamespace(
+        found=analysis.best_key(scores), confidence=None, scores=scores, by_notes=None
+    )
 
 
-def planned_for(found: tuple[int, str], scores: dict, confidence: float | None) -> set:
+def planned_for(reading: SimpleNamespace) -> set:
     """The readings the matcher plans over for a song read this way."""
     song = SimpleNamespace(
-        tonic=found[0], mode=found[1], key_scores=scores, key_confidence=confidence or 0.0
+        tonic=reading.found[0],
+        mode=reading.found[1],
+        key_scores=reading.scores,
+        key_confidence=reading.confidence or 0.0,
+        key_by_notes=reading.by_notes,
     )
     return set(matching.readings(song))  # type: ignore[arg-type]
+
+
+def doubts(rows: list[tuple[tuple[int, str], SimpleNamespace]]) -> str:
+    """How often the key of the notes heard disagrees with the reading, on the misread
+    pieces and on the rest: (true key, reading) rows."""
+    wrong = [r for true, r in rows if r.found != true]
+    right = [r for true, r in rows if r.found == true]
+    truth = sum(r.by_notes == true for true, r in rows if r.found != true)
+    return (
+        f"the key of the notes heard disagrees on {sum(r.by_notes != r.found for r in wrong)}"
+        f"/{len(wrong)} misread pieces (and is the true key on {truth}), on "
+        f"{sum(r.by_notes != r.found for r in right)}/{len(right)} read right"
+    )
 
 
 def key_synthetic(seeds: tuple[int, ...], label: str, quick: bool) -> None:
     scores, steps, conf_right, conf_wrong = [], Counter(), [], []
     misses = []
-    covered, n_planned = 0, []
+    covered, n_planned, rows = 0, [], []
     started = time.process_time()
     for seed in seeds:
         for mode in ("major", "minor"):
             for tonic in range(12) if not quick else (0, 5, 9):
                 rng = np.random.default_rng([seed, tonic, mode == "minor"])
                 mono, what = piece(tonic, mode, rng)
-                found, confidence, key_scores = read_key(mono)
+                reading = read_key(mono)
+                found, confidence = reading.found, reading.confidence
+                rows.append(((tonic, mode), reading))
                 score = mirex((tonic, mode), found)
-                planned = planned_for(found, key_scores, confidence)
+                planned = planned_for(reading)
                 if score < 1:
                     covered += (tonic, mode) in planned
                 n_planned.append(len(planned))
@@ -287,6 +314,7 @@ def key_synthetic(seeds: tuple[int, ...], label: str, quick: bool) -> None:
         f"    misread pieces whose true key is among the readings planned for: "
         f"{covered}/{len(misses)}; readings planned per piece: {np.mean(n_planned):.2f}"
     )
+    print(f"    {doubts(rows)}")
     if conf_right or conf_wrong:
         print(
             f"    confidence: right {np.mean(conf_right) if conf_right else np.nan:.2f} "
@@ -305,7 +333,8 @@ def key_real(songs: dict[str, np.ndarray]) -> None:
     consistent = total = 0
     for title, audio in songs.items():
         mono = analysis.to_mono(audio, 44100)
-        base, confidence, _ = read_key(mono)
+        first = read_key(mono)
+        base, confidence = first.found, first.confidence
         line = [
             f"{analysis.NOTES[base[0]]} {base[1]}"
             + (f" ({confidence:.2f})" if confidence is not None else "")
@@ -314,7 +343,7 @@ def key_real(songs: dict[str, np.ndarray]) -> None:
             ratio = 2 ** (n / 12)  # play faster: higher pitch
             up, down = _fraction(ratio)
             moved = scipy.signal.resample_poly(mono, down, up).astype(np.float32)
-            found, _, _ = read_key(moved)
+            found = read_key(moved).found
             ok = found == ((base[0] + n) % 12, base[1])
             consistent += ok
             total += 1
@@ -332,24 +361,25 @@ def key_sequenced() -> None:
     rows = []
     for piece in sequenced.pieces():
         mono = analysis.to_mono(load(piece.audio), 44100)
-        found, confidence, key_scores = read_key(mono)
-        planned = planned_for(found, key_scores, confidence)
-        rows.append((piece, found, confidence, piece.key in planned))
+        reading = read_key(mono)
+        rows.append((piece, reading, piece.key in planned_for(reading)))
     for label, chosen in (
         ("clear references (margin ≥ 0.05)", [r for r in rows if r[0].key_margin >= 0.05]),
         ("all", rows),
     ):
-        scores = [mirex(r[0].key, r[1]) for r in chosen]
-        steps = Counter(camelot_steps(r[0].key, r[1]) for r in chosen)
+        scores = [mirex(piece.key, reading.found) for piece, reading, _ in chosen]
+        steps = Counter(camelot_steps(piece.key, reading.found) for piece, reading, _ in chosen)
         hist = " ".join(f"{d}:{steps[d]}" for d in sorted(steps))
-        misses = [r for r in chosen if r[0].key != r[1]]
+        misses = [r for r in chosen if r[0].key != r[1].found]
         print(
             f"  {label}: {len(chosen)} pieces, MIREX {np.mean(scores):.3f}, "
             f"Camelot steps {{{hist}}}; misread with the true key among those planned for: "
-            f"{sum(r[3] for r in misses)}/{len(misses)}"
+            f"{sum(covered for *_, covered in misses)}/{len(misses)}"
         )
+        print(f"    {doubts([(piece.key, reading) for piece, reading, _ in chosen])}")
     parallel = supported = 0
-    for piece, found, confidence, covered in rows:
+    for piece, reading, covered in rows:
+        found = reading.found
         if piece.key != found:
             chord = ""
             if found[0] == piece.key[0]:  # the parallel key: what does the tonic chord say?
@@ -357,11 +387,13 @@ def key_sequenced() -> None:
                 chord = f"; the MIDI's tonic chord: major third {major:.0f}, minor {minor:.0f}"
                 parallel += 1
                 supported += major != minor and (major > minor) == (found[1] == "major")
+            notes = reading.by_notes
             print(
                 f"    {piece.name}: {analysis.NOTES[piece.key[0]]} {piece.key[1]} (margin "
                 f"{piece.key_margin:.2f}) read {analysis.NOTES[found[0]]} {found[1]} "
-                f"(confidence {confidence or 0:.2f}; "
-                f"{'planned for' if covered else 'not planned for'}{chord})"
+                f"(confidence {reading.confidence or 0:.2f}; "
+                + (f"by its notes {analysis.NOTES[notes[0]]} {notes[1]}; " if notes else "")
+                + f"{'planned for' if covered else 'not planned for'}{chord})"
             )
     print(
         f"  parallel-key misreadings whose mode the MIDI's own tonic chord has (quarters "

@@ -17,9 +17,10 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   energy (kick drums and bass notes land on the one) and most harmonic change (chords
   change on the bar line; a rock beat's kick alone ties beats 1 and 3).
 - Key and tuning: engine/key.py (whitened chroma, bass chroma, per-section scores, a
-  confidence). All 24 keys' scores are kept (``key_scores``): a song whose top readings
-  are nearly tied, or whose reading is unsure (``key_confidence``), is planned for
-  several (see matching). The names below (``estimate_key``, ``chroma_and_tuning``...)
+  confidence, and the key of the notes heard, ``key_by_notes``). All 24 keys' scores are
+  kept (``key_scores``): a song whose top readings are nearly tied, whose reading is
+  unsure (``key_confidence``) or whose notes are in another key is planned for several
+  (see matching). The names below (``estimate_key``, ``chroma_and_tuning``...)
   are thin calls into it.
 - Beat presence: the 95th percentile of spectral flux relative to the frame's level, and
   its contrast with the median. Pads and drones have almost no flux; noise has flux but
@@ -79,6 +80,9 @@ class Analysis:
     key_scores: dict[tuple[int, str], float] = field(default_factory=dict, repr=False)
     # 0..1, how sure the key reading is (key.read); below key.UNCERTAIN it is said so.
     key_confidence: float = 1.0
+    # The key of the notes heard by their pitch classes alone (key.read's ``by_notes``);
+    # the matcher plans for it too when it is another key. None when unknown.
+    key_by_notes: tuple[int, str] | None = None
     ternary: bool = False  # each beat divides in three (6/8, 12/8, a shuffle)
     tempo_runner_up: float | None = None  # the next reading's BPM when it is close
     # Every metrical level considered, (BPM, score), best first.
@@ -407,6 +411,7 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
         tuning=keyed.tuning,
         key_scores=keyed.scores,
         key_confidence=keyed.confidence,
+        key_by_notes=keyed.by_notes,
         ternary=tempo.ternary,
         tempo_runner_up=tempo.runner_up,
         tempo_candidates=tempo.candidates,

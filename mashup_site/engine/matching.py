@@ -102,9 +102,10 @@ def stretch_warning(lead_tempo: float, backing_tempo: float, ratio: float, stret
 
 def readings(song: Analysis) -> dict[tuple[int, str], float]:
     """The song's plausible keys, (tonic, mode) -> weight: those within KEY_MARGIN of its
-    best correlation (its top UNSURE_READINGS when its key confidence is low), weighted by
-    their correlation; the top reading alone when the scores are unknown (or too weak to
-    weigh anything)."""
+    best correlation (its top UNSURE_READINGS when its key confidence is low), and the key
+    of its notes when that is another (weighed as a reading within the margin), weighted
+    by their correlation; the top reading alone when the scores are unknown (or too weak
+    to weigh anything)."""
     top = (song.tonic, song.mode)
     scores = {key: r for key, r in song.key_scores.items() if math.isfinite(r)}
     best = max(scores.values(), default=0.0)
@@ -114,6 +115,9 @@ def readings(song: Analysis) -> dict[tuple[int, str], float]:
     if song.key_confidence < UNCERTAIN:
         ranked = sorted(scores, key=lambda k: -scores[k])[:UNSURE_READINGS]
         plausible.update({k: scores[k] for k in ranked if scores[k] > 0})
+    by_notes = song.key_by_notes
+    if by_notes is not None and by_notes != top:  # as plausible as the closest readings
+        plausible[by_notes] = min(best, max(scores.get(by_notes, 0.0), best - KEY_MARGIN))
     plausible.setdefault(top, best)
     return plausible
 

@@ -794,6 +794,9 @@ def _song_summary(song: Song) -> dict[str, object]:
             "ternary": a.ternary,
             "key": a.key_name,
             "key_confidence": round(a.key_confidence, 2),
+            "key_by_notes": f"{NOTES[a.key_by_notes[0]]} {a.key_by_notes[1]}"
+            if a.key_by_notes
+            else None,
             "camelot": a.camelot,
             "tuning_cents": cents(a.tuning),
             "lufs": round(a.lufs, 1),
@@ -803,9 +806,11 @@ def _song_summary(song: Song) -> dict[str, object]:
 
 
 def _key_text(a: Analysis) -> str:
-    """The key as read, with the readings nearly as plausible (matching plans for them)."""
+    """The key as read, with the readings nearly as plausible (matching plans for them),
+    the key of the song's notes among them when it is another."""
     close = [
         f"{NOTES[tonic]} {mode} {camelot(tonic, mode)}"
+        + (" by its notes" if (tonic, mode) == a.key_by_notes else "")
         for (tonic, mode), _ in sorted(matching.readings(a).items(), key=lambda kv: -kv[1])
         if (tonic, mode) != (a.tonic, a.mode)
     ]

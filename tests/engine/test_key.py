@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pytest
 
-from mashup_site.engine import analysis, key, pipeline
+from mashup_site.engine import analysis, key, matching, pipeline
 from tests import signals
 from tests.engine import instruments
 
@@ -120,3 +122,62 @@ def test_a_major_key_with_borrowed_minor_chords_is_read_major() -> None:
 def test_a_minor_key_keeps_its_mode() -> None:
     found = read(chord_loop([(0, 3), (5, 3), (7, 3), (0, 3)]))
     assert (found.tonic, found.mode) == (0, "minor")
+
+
+# The key of the notes heard (issue 13): the notes transcribed, partials taken off, read by
+# their pitch classes alone, as a key is read from a score. Where it is another key than
+# the reading, the reading is called uncertain and the matcher plans for both.
+
+
+def bright(midi: int, seconds: float = 6.0) -> np.ndarray:
+    """One steady note with six partials at 1/k, at the analysis rate."""
+    t = np.arange(int(seconds * SR)) / SR
+    f = 440 * 2 ** ((midi - 69) / 12)
+    tone = 0.1 * sum(np.sin(2 * np.pi * k * f * t) / k for k in range(1, 7))
+    return analysis.to_mono(np.stack([tone, tone]).astype(np.float32), SR)
+
+
+def test_the_notes_heard_are_the_notes_played_not_their_partials() -> None:
+    notes, _ = key.note_spectra(bright(57))  # A3: partials on A4, E5, A5, C#6, E6
+    heard = key.notes_heard(notes).sum(axis=1)
+    a3, e5 = 57 - key.KEY_NOTES[0], 76 - key.KEY_NOTES[0]
+    assert heard.argmax() == a3
+    assert notes.sum(axis=1)[e5] > 0.2 * notes.sum(axis=1)[a3]  # the spectrum has it...
+    assert heard[e5] < 0.05 * heard[a3]  # ...the notes heard do not
+
+
+@pytest.mark.parametrize(
+    ("chords", "tonic", "expected"),
+    [
+        ([(0, 4), (5, 4), (7, 4), (0, 4)], 65, (5, "major")),  # F: I IV V I
+        ([(0, 3), (5, 3), (7, 4), (0, 3)], 57, (9, "minor")),  # A minor: i iv V i
+    ],
+)
+def test_the_key_of_the_notes_is_the_key_of_their_pitch_classes(
+    chords: list[tuple[int, int]], tonic: int, expected: tuple[int, str]
+) -> None:
+    notes, _ = key.note_spectra(analysis.to_mono(chord_loop(chords, tonic), SR))
+    assert key.key_of_notes(key.notes_heard(notes)) == expected
+
+
+def test_a_clear_key_is_the_key_of_its_notes_too() -> None:
+    found = read(instruments.band(4, "major", 110, 12))
+    assert found.by_notes == (found.tonic, found.mode) == (4, "major")
+    assert found.confidence >= key.UNCERTAIN
+
+
+def test_a_reading_its_notes_disagree_with_is_uncertain_and_planned_for_both() -> None:
+    # C – Ab – Bb – C: the tonic chord is major (the reading: C major), but the borrowed
+    # chords' notes (Ab, Eb, Bb) are C minor's.
+    mono = analysis.to_mono(chord_loop([(0, 4), (8, 4), (10, 4), (0, 4)]), SR)
+    found = key.read(mono)
+    assert (found.tonic, found.mode) == (0, "major")
+    assert found.by_notes == (0, "minor")
+    assert found.confidence <= key.DISAGREEING < key.UNCERTAIN
+    song = analysis.analyse(chord_loop([(0, 4), (8, 4), (10, 4), (0, 4)]), SR)
+    assert song.key_by_notes == (0, "minor")
+    assert {(0, "major"), (0, "minor")} <= set(matching.readings(song))
+    assert pipeline.key_doubt_words(song) == ", key uncertain"
+    loop = pipeline.Song("Loop", np.zeros((2, 1)), song, cast(Any, None), None, 0.0)
+    page = pipeline.describe([loop], [], pipeline.MashupParams())
+    assert "C major (8B; close: C minor 5A by its notes" in page

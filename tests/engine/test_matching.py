@@ -206,3 +206,27 @@ def test_an_unsure_key_is_planned_for_its_top_three_readings() -> None:
     sure, unsure = read(ESCAPE), replace(read(ESCAPE), key_confidence=0.2)
     assert set(matching.readings(sure)) == {(0, "minor")}
     assert set(matching.readings(unsure)) == {(0, "minor"), (0, "major"), (5, "major")}
+
+
+def test_the_key_of_a_songs_notes_is_planned_for_as_a_close_reading() -> None:
+    # Read E major, its notes in B major (scored outside the margin): both count, B major
+    # as much as a reading at the margin's edge; one inside the margin keeps its score.
+    heard = replace(read(WAR), key_by_notes=(11, "major"))
+    assert matching.readings(heard)[11, "major"] == pytest.approx(0.745 - matching.KEY_MARGIN)
+    inside = replace(read(WAR), key_by_notes=(9, "major"))
+    assert matching.readings(inside)[9, "major"] == 0.701
+    far = replace(read(WAR), key_by_notes=(1, "minor"))  # a key the scores put nowhere
+    assert matching.readings(far)[1, "minor"] == pytest.approx(0.745 - matching.KEY_MARGIN)
+    assert set(matching.readings(replace(read(ESCAPE), key_by_notes=(0, "minor")))) == {
+        (0, "minor")
+    }
+
+
+def test_a_backing_is_shifted_to_suit_the_key_of_the_leads_notes_too() -> None:
+    # Lead read C major (8B), its notes in D major (10B); backing clearly F major (7B).
+    # Alone, the backing stays where it is, three steps from D major; planned for both, it
+    # goes up 2 to G major (9B), one step from each.
+    lead = clear(0, "major")
+    assert matching.match(lead, clear(5, "major")).shift == 0
+    fit = matching.match(replace(lead, key_by_notes=(2, "major")), clear(5, "major"))
+    assert camelot((5 + fit.shift) % 12, "major") == "9B"
