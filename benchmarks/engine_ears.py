@@ -64,7 +64,7 @@ sys.path.insert(0, str(ROOT))
 import sectoid  # noqa: E402
 import sequenced  # noqa: E402
 
-from mashup_site.engine import analysis, matching  # noqa: E402
+from mashup_site.engine import analysis, key, matching  # noqa: E402
 from mashup_site.engine.separation import SpectralSeparator  # noqa: E402
 
 SR = 22050  # the key is read at the analysis rate
@@ -263,15 +263,20 @@ def planned_for(reading: SimpleNamespace) -> set:
 
 
 def doubts(rows: list[tuple[tuple[int, str], SimpleNamespace]]) -> str:
-    """How often the key of the notes heard disagrees with the reading, on the misread
-    pieces and on the rest: (true key, reading) rows."""
+    """How often the key of the notes heard puts the reading in doubt (another key, not
+    the relative: ``key.notes_doubt``), on the misread pieces and on the rest: (true key,
+    reading) rows."""
+
+    def doubted(r: SimpleNamespace) -> bool:
+        return key.notes_doubt(*r.found, r.by_notes)
+
     wrong = [r for true, r in rows if r.found != true]
     right = [r for true, r in rows if r.found == true]
-    truth = sum(r.by_notes == true for true, r in rows if r.found != true)
+    truth = sum(doubted(r) and r.by_notes == true for true, r in rows if r.found != true)
     return (
-        f"the key of the notes heard disagrees on {sum(r.by_notes != r.found for r in wrong)}"
-        f"/{len(wrong)} misread pieces (and is the true key on {truth}), on "
-        f"{sum(r.by_notes != r.found for r in right)}/{len(right)} read right"
+        f"the key of the notes heard doubts {sum(map(doubted, wrong))}/{len(wrong)} "
+        f"misreadings (and is the true key on {truth}), {sum(map(doubted, right))}/"
+        f"{len(right)} right readings"
     )
 
 

@@ -58,20 +58,24 @@ Method (numpy/scipy only):
   (each frame's semitones explained as a non-negative sum of notes with partials, as the
   templates model them: Mauch and Dixon's NNLS chroma, 2010), and the key of their
   pitch classes alone is read with the Krumhansl–Kessler profiles, no bass and no
-  partials: the way a key is read from a score's notes. It is not the reading: on the
-  synthesised pieces it is right less often (it is blind to which chord is home), and it
-  disagrees with 18 of their 70 right readings. But on the sequenced pieces, where the
-  reference *is* the key of the MIDI's pitch classes, it disagreed with 9 of the 10
-  misreadings and was the reference on 8, against 3 of the 13 right ones. So where the two
-  disagree, the reading is called uncertain (its confidence at most DISAGREEING) and the
-  matcher plans for both (matching.readings). Its settings are the module's own (the
-  partials' decay, the whitening median, the sections) and the reference's profiles,
-  chosen because they are the reference's definition. Before choosing, some fifty
-  variants were measured on the sequenced pieces as the top reading; this one was among
-  the best there, so its sequenced figures are not untouched evidence.
+  partials: the way a key is read from a score's notes. It does not replace the reading:
+  it is blind to which chord is home, and on the synthesised pieces it is right less
+  often. It is a doubt: where it names another key than the reading, and not the
+  relative one (the same notes: pitch classes cannot tell the two apart, the bass and
+  the tonic chord can; ``notes_doubt``), the reading is called uncertain (confidence at
+  most DISAGREEING) and the matcher plans for both (matching.readings). Measured
+  (benchmarks/engine_ears.py, December 2026): on the sequenced pieces, whose reference
+  *is* the key of the MIDI's pitch classes, it doubts 9 of the 10 misreadings (and is
+  the reference on 8; the misreadings planned for go from 6 to 9 of 10) and 2 of the 13
+  right readings; on the synthesised held-out seeds it doubts 10 of the 70 right
+  readings and neither misreading. Its settings are the module's own (the partials'
+  decay, the whitening median, the sections) and the reference's profiles, chosen
+  because they are the reference's definition; but some fifty variants were measured on
+  the sequenced pieces as the top reading before choosing, and this one was among the
+  best there, so those figures are not untouched evidence.
 - Confidence (0..1): the top reading's lead over the runner-up, as a share of
   ``sure_margin`` (capped at 1), times the share of the song's windows that read the
-  same key, capped at DISAGREEING when the key of the notes is another. Below UNCERTAIN
+  same key, capped at DISAGREEING when the key of the notes puts it in doubt. Below UNCERTAIN
   the analysis says the key is uncertain, and the matcher plans over the runner-up
   readings too. Measured (benchmarks/engine_ears.py): on synthesised
   progressions with borrowed chords a misreading is often as confident as a right one
@@ -152,8 +156,9 @@ class KeyReading:
     confidence: float
     tuning: float
     chroma: np.ndarray  # 12 pitch-class amplitudes (upper register), for display and tests
-    # The key of the notes heard, by their pitch classes alone (``by_notes``); when it is
-    # not (tonic, mode), the reading is uncertain and the matcher plans for both.
+    # The key of the notes heard, by their pitch classes alone (``key_of_notes``); when it
+    # is another key than (tonic, mode) or its relative (``notes_doubt``), the reading is
+    # uncertain and the matcher plans for both.
     by_notes: tuple[int, str] | None = None
 
     @property
@@ -398,6 +403,18 @@ def key_of_notes(heard: np.ndarray, settings: Settings = BY_NOTES) -> tuple[int,
     return best_key({key: whole_scores[key] + sections[key] for key in whole_scores})
 
 
+def relative(tonic: int, mode: str) -> tuple[int, str]:
+    """The key with the same notes and the other mode: A minor for C major, and back."""
+    return ((tonic + 9) % 12, "minor") if mode == "major" else ((tonic + 3) % 12, "major")
+
+
+def notes_doubt(tonic: int, mode: str, by_notes: tuple[int, str] | None) -> bool:
+    """Whether the key of the notes heard puts (tonic, mode) in doubt: it is another key,
+    and not the relative one, which has the same notes (the pitch classes alone cannot
+    tell the two apart; the bass and the tonic chord can)."""
+    return by_notes is not None and by_notes not in ((tonic, mode), relative(tonic, mode))
+
+
 def _parallel_swapped(scores: np.ndarray, keys: list[tuple[int, str]], tonic: int) -> None:
     """Exchange the rows of (tonic, major) and (tonic, minor) in ``scores``, in place."""
     a, b = keys.index((tonic, "major")), keys.index((tonic, "minor"))
@@ -424,7 +441,7 @@ def read(mono: np.ndarray, settings: Settings = SETTINGS) -> KeyReading:
     agreement = float(np.mean([keys[i] == (tonic, mode) for i in per_window.argmax(axis=0)]))
     confidence = confidence_of(scores, agreement, settings)
     by_notes = key_of_notes(notes_heard(notes))
-    if by_notes != (tonic, mode):  # two ways of hearing the key disagree: say it is unsure
+    if notes_doubt(tonic, mode, by_notes):  # two hearings disagree: say it is unsure
         confidence = min(confidence, DISAGREEING)
     return KeyReading(
         tonic=tonic,

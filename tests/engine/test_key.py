@@ -181,3 +181,12 @@ def test_a_reading_its_notes_disagree_with_is_uncertain_and_planned_for_both() -
     loop = pipeline.Song("Loop", np.zeros((2, 1)), song, cast(Any, None), None, 0.0)
     page = pipeline.describe([loop], [], pipeline.MashupParams())
     assert "C major (8B; close: C minor 5A by its notes" in page
+
+
+def test_notes_in_the_relative_key_put_no_reading_in_doubt() -> None:
+    # A minor and C major have the same notes: their pitch classes cannot tell them apart.
+    assert not key.notes_doubt(9, "minor", (0, "major"))
+    assert not key.notes_doubt(0, "major", (9, "minor"))
+    assert not key.notes_doubt(0, "major", None)
+    assert key.notes_doubt(0, "major", (5, "major"))
+    assert key.notes_doubt(0, "major", (0, "minor"))
