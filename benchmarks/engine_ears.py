@@ -363,11 +363,21 @@ def key_sequenced() -> None:
     counted apart."""
     from mashup_site.engine.decode import load
 
-    rows = []
+    rows, alone = [], []
     for piece in sequenced.pieces():
         mono = analysis.to_mono(load(piece.audio), 44100)
         reading = read_key(mono)
         rows.append((piece, reading, piece.key in planned_for(reading)))
+        alone.append(without_notes_doubt(mono))
+    pieces = [piece for piece, *_ in rows]
+    truth = [SimpleNamespace(found=p.key, scores={}, confidence=1.0, by_notes=None) for p in pieces]
+    print("  key plans, clear-reference pieces laid over each other (distance by the references):")
+    for label, readings in (
+        ("as the engine plans them", [r for _, r, _ in rows]),
+        ("without the notes' doubt", alone),
+        ("from the references themselves (the best a plan can do)", truth),
+    ):
+        print(f"    {label}: {pair_distances(pieces, readings)}")
     for label, chosen in (
         ("clear references (margin ≥ 0.05)", [r for r in rows if r[0].key_margin >= 0.05]),
         ("all", rows),
@@ -403,6 +413,51 @@ def key_sequenced() -> None:
     print(
         f"  parallel-key misreadings whose mode the MIDI's own tonic chord has (quarters "
         f"its third sounds over the tonic in the bass): {supported}/{parallel}"
+    )
+
+
+def without_notes_doubt(mono: np.ndarray) -> SimpleNamespace:
+    """The reading as the engine made it before the key of the notes heard could doubt it
+    (``key.notes_doubt`` never true), for comparison."""
+    saved = key.notes_doubt, matching.notes_doubt
+    key.notes_doubt = matching.notes_doubt = lambda *_: False
+    try:
+        return read_key(mono)
+    finally:
+        key.notes_doubt, matching.notes_doubt = saved
+
+
+def pair_distances(pieces: list, readings: list[SimpleNamespace]) -> str:
+    """What a listener hears of the key plan: each clear-reference piece laid over every
+    other, the backing shifted as the matcher plans it from the engine's readings, and the
+    Camelot distance between the two pieces' reference keys after that shift."""
+
+    def song(reading: SimpleNamespace) -> SimpleNamespace:
+        tonic, mode = reading.found
+        return SimpleNamespace(
+            tonic=tonic,
+            mode=mode,
+            camelot=analysis.camelot(tonic, mode),
+            key_scores=reading.scores,
+            key_confidence=reading.confidence or 0.0,
+            key_by_notes=reading.by_notes,
+        )
+
+    clear = [(p, song(r)) for p, r in zip(pieces, readings, strict=True) if p.key_margin >= 0.05]
+    steps = Counter()
+    for lead, lead_song in clear:
+        for backing, backing_song in clear:
+            if lead is backing:
+                continue
+            shift, _ = matching.choose_shift(lead_song, backing_song)  # type: ignore[arg-type]
+            tonic, mode = backing.key
+            steps[camelot_steps(lead.key, ((tonic + shift) % 12, mode))] += 1
+    total = sum(steps.values())
+    hist = " ".join(f"{d}:{steps[d]}" for d in sorted(steps))
+    return (
+        f"{total} layings, reference keys within one Camelot step after the shift "
+        f"{sum(steps[d] for d in (0, 1)) / total:.0%}, clashing (3 or more) "
+        f"{sum(n for d, n in steps.items() if d >= 3) / total:.0%}; steps {{{hist}}}"
     )
 
 
