@@ -73,11 +73,12 @@ Method (numpy/scipy only):
   go from 27 % to 25 % (from the references themselves a plan makes none). Taking the
   notes' key instead of an unsure reading's (below UNCERTAIN) would score 0.86 on the
   sequenced pieces and 0.93 on the synthesised held-out seeds (from 0.69 and 0.98):
-  the two sets disagree on what a key is, so it is not done. Its settings are the module's own (the partials'
-  decay, the whitening median, the sections) and the reference's profiles, chosen
-  because they are the reference's definition; but some fifty variants were measured on
-  the sequenced pieces as the top reading before choosing, and this one was among the
-  best there, so those figures are not untouched evidence.
+  the two sets disagree on what a key is, so it is not done. Its settings are the
+  module's own (the partials' decay, the whitening median, the sections) and the
+  reference's profiles, chosen because they are the reference's definition; but some
+  fifty variants were measured on the sequenced pieces as the top reading before
+  choosing, and this one was among the best there, so those figures are not untouched
+  evidence.
 - Confidence (0..1): the top reading's lead over the runner-up, as a share of
   ``sure_margin`` (capped at 1), times the share of the song's windows that read the
   same key, capped at DISAGREEING when the key of the notes puts it in doubt. Below UNCERTAIN
