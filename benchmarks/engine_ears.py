@@ -327,6 +327,7 @@ def key_synthetic(seeds: tuple[int, ...], label: str, quick: bool) -> None:
             f" (n={len(conf_wrong)}); wrong with confidence ≥ 0.5: "
             f"{sum(c >= 0.5 for c in conf_wrong)}"
         )
+    key_plans([true for true, _ in rows], [reading for _, reading in rows])
     for line in misses[:12]:
         print(line)
     if len(misses) > 12:
@@ -363,21 +364,13 @@ def key_sequenced() -> None:
     counted apart."""
     from mashup_site.engine.decode import load
 
-    rows, alone = [], []
+    rows = []
     for piece in sequenced.pieces():
         mono = analysis.to_mono(load(piece.audio), 44100)
         reading = read_key(mono)
         rows.append((piece, reading, piece.key in planned_for(reading)))
-        alone.append(without_notes_doubt(mono))
-    pieces = [piece for piece, *_ in rows]
-    truth = [SimpleNamespace(found=p.key, scores={}, confidence=1.0, by_notes=None) for p in pieces]
-    print("  key plans, clear-reference pieces laid over each other (distance by the references):")
-    for label, readings in (
-        ("as the engine plans them", [r for _, r, _ in rows]),
-        ("without the notes' doubt", alone),
-        ("from the references themselves (the best a plan can do)", truth),
-    ):
-        print(f"    {label}: {pair_distances(pieces, readings)}")
+    clear = [(piece, reading) for piece, reading, _ in rows if piece.key_margin >= 0.05]
+    key_plans([piece.key for piece, _ in clear], [reading for _, reading in clear])
     for label, chosen in (
         ("clear references (margin ≥ 0.05)", [r for r in rows if r[0].key_margin >= 0.05]),
         ("all", rows),
@@ -416,21 +409,29 @@ def key_sequenced() -> None:
     )
 
 
-def without_notes_doubt(mono: np.ndarray) -> SimpleNamespace:
-    """The reading as the engine made it before the key of the notes heard could doubt it
-    (``key.notes_doubt`` never true), for comparison."""
-    saved = key.notes_doubt, matching.notes_doubt
-    key.notes_doubt = matching.notes_doubt = lambda *_: False
-    try:
-        return read_key(mono)
-    finally:
-        key.notes_doubt, matching.notes_doubt = saved
+def key_plans(truths: list[tuple[int, str]], readings: list[SimpleNamespace]) -> None:
+    """What a listener hears of the key plan: each piece laid over every other, the
+    backing shifted as the matcher plans it from the engine's readings, and the Camelot
+    distance between the two pieces' true keys after that shift; also without the key of
+    the notes heard, and from the true keys themselves (the best a plan can do)."""
+    print("    key plans, the pieces laid over each other (distance by the true keys):")
+    for label, planned in (
+        ("as the engine plans them", readings),
+        (
+            "without the notes' doubt",
+            [SimpleNamespace(**{**vars(r), "by_notes": None}) for r in readings],
+        ),
+        (
+            "from the true keys (the best a plan can do)",
+            [SimpleNamespace(found=t, scores={}, confidence=1.0, by_notes=None) for t in truths],
+        ),
+    ):
+        print(f"      {label}: {pair_distances(truths, planned)}")
 
 
-def pair_distances(pieces: list, readings: list[SimpleNamespace]) -> str:
-    """What a listener hears of the key plan: each clear-reference piece laid over every
-    other, the backing shifted as the matcher plans it from the engine's readings, and the
-    Camelot distance between the two pieces' reference keys after that shift."""
+def pair_distances(truths: list[tuple[int, str]], readings: list[SimpleNamespace]) -> str:
+    """Each piece laid over every other as ``readings`` plan it: the Camelot distances
+    between their true keys after the backing's shift."""
 
     def song(reading: SimpleNamespace) -> SimpleNamespace:
         tonic, mode = reading.found
@@ -443,21 +444,20 @@ def pair_distances(pieces: list, readings: list[SimpleNamespace]) -> str:
             key_by_notes=reading.by_notes,
         )
 
-    clear = [(p, song(r)) for p, r in zip(pieces, readings, strict=True) if p.key_margin >= 0.05]
+    songs = [song(r) for r in readings]
     steps = Counter()
-    for lead, lead_song in clear:
-        for backing, backing_song in clear:
-            if lead is backing:
-                continue
-            shift, _ = matching.choose_shift(lead_song, backing_song)  # type: ignore[arg-type]
-            tonic, mode = backing.key
-            steps[camelot_steps(lead.key, ((tonic + shift) % 12, mode))] += 1
+    for i, lead in enumerate(songs):
+        for j, backing in enumerate(songs):
+            if i != j:
+                shift, _ = matching.choose_shift(lead, backing)  # type: ignore[arg-type]
+                tonic, mode = truths[j]
+                steps[camelot_steps(truths[i], ((tonic + shift) % 12, mode))] += 1
     total = sum(steps.values())
     hist = " ".join(f"{d}:{steps[d]}" for d in sorted(steps))
     return (
-        f"{total} layings, reference keys within one Camelot step after the shift "
-        f"{sum(steps[d] for d in (0, 1)) / total:.0%}, clashing (3 or more) "
-        f"{sum(n for d, n in steps.items() if d >= 3) / total:.0%}; steps {{{hist}}}"
+        f"{total} layings, within one Camelot step {sum(steps[d] for d in (0, 1)) / total:.0%}, "
+        f"clashing (3 or more) {sum(n for d, n in steps.items() if d >= 3) / total:.0%}; "
+        f"steps {{{hist}}}"
     )
 
 

@@ -62,18 +62,22 @@ Method (numpy/scipy only):
   it is blind to which chord is home, and on the synthesised pieces it is right less
   often. It is a doubt: where it names another key than the reading, and not the
   relative one (the same notes: pitch classes cannot tell the two apart, the bass and
-  the tonic chord can; ``notes_doubt``), the reading is called uncertain (confidence at
-  most DISAGREEING) and the matcher plans for both (matching.readings). Measured
-  (benchmarks/engine_ears.py, December 2026): on the sequenced pieces, whose reference
-  *is* the key of the MIDI's pitch classes, it doubts 9 of the 10 misreadings (and is
-  the reference on 8; the misreadings planned for go from 6 to 9 of 10) and 2 of the 13
-  right readings; on the synthesised held-out seeds it doubts 10 of the 70 right
-  readings and neither misreading. Laid over each other as planned (506 layings), the
-  sequenced pieces whose reference keys clash after the shift (3 or more Camelot steps)
-  go from 27 % to 25 % (from the references themselves a plan makes none). Taking the
-  notes' key instead of an unsure reading's (below UNCERTAIN) would score 0.86 on the
-  sequenced pieces and 0.93 on the synthesised held-out seeds (from 0.69 and 0.98):
-  the two sets disagree on what a key is, so it is not done. Its settings are the
+  the tonic chord can; ``notes_doubt``), the analysis calls the key uncertain and the
+  matcher plans for that key too (matching.readings). Measured (benchmarks/
+  engine_ears.py, December 2026): on the sequenced pieces, whose reference *is* the key
+  of the MIDI's pitch classes, it doubts 9 of the 10 misreadings (and is the reference
+  on 8; the misreadings planned for go from 6 to 9 of 10) and 2 of the 13 right
+  readings; on the synthesised held-out seeds it doubts 10 of the 70 right readings and
+  neither misreading. What a listener hears, the pieces laid over each other as planned
+  with their true keys' distance after the shift: sequenced (506 layings) within one
+  Camelot step 46 → 48 %, clashing (3 or more steps) 29 → 27 %; synthesised held-out
+  (5112) 77 → 76 % and 1 → 1 % (4 steps apart: 8 → 14 layings); tuning seeds (2256)
+  64 → 64 %, 14 → 14 %. A first version also lowered the reading's confidence, which has
+  the matcher plan for the runner-up readings as well: clashing 14 → 21 % on the tuning
+  seeds and 1 → 3 % held out, so the doubt adds one reading and the words, nothing else.
+  Taking the notes' key instead of an unsure reading's (below UNCERTAIN) would score
+  0.86 on the sequenced pieces and 0.93 on the synthesised held-out seeds (from 0.69 and
+  0.98): the two sets disagree on what a key is, so it is not done. Its settings are the
   module's own (the partials' decay, the whitening median, the sections) and the
   reference's profiles, chosen because they are the reference's definition; but some
   fifty variants were measured on the sequenced pieces as the top reading before
@@ -81,9 +85,8 @@ Method (numpy/scipy only):
   evidence.
 - Confidence (0..1): the top reading's lead over the runner-up, as a share of
   ``sure_margin`` (capped at 1), times the share of the song's windows that read the
-  same key, capped at DISAGREEING when the key of the notes puts it in doubt. Below UNCERTAIN
-  the analysis says the key is uncertain, and the matcher plans over the runner-up
-  readings too. Measured (benchmarks/engine_ears.py): on synthesised
+  same key. Below UNCERTAIN the analysis says the key is uncertain, and the matcher plans
+  over the runner-up readings too. Measured (benchmarks/engine_ears.py): on synthesised
   progressions with borrowed chords a misreading is often as confident as a right one
   (a mixolydian I–♭VII–IV loop *is* a major key a fourth up, by its notes): confidence
   catches doubt between sections and near-ties, not a consistent misreading.
@@ -149,9 +152,6 @@ UNCERTAIN = 0.5  # confidence below which the analysis calls the key uncertain
 # The tonic chord's major third this many times its minor third (or the reverse) decides
 # the mode, whatever the profiles say (see the module's notes).
 THIRD_CLEAR = 1.5
-# The most a reading is sure of when the key of the notes heard is another (half the bar
-# of UNCERTAIN: such a reading is always called uncertain).
-DISAGREEING = UNCERTAIN / 2
 
 
 @dataclass(frozen=True)
@@ -163,8 +163,8 @@ class KeyReading:
     tuning: float
     chroma: np.ndarray  # 12 pitch-class amplitudes (upper register), for display and tests
     # The key of the notes heard, by their pitch classes alone (``key_of_notes``); when it
-    # is another key than (tonic, mode) or its relative (``notes_doubt``), the reading is
-    # uncertain and the matcher plans for both.
+    # is another key than (tonic, mode) or its relative (``notes_doubt``), the analysis
+    # calls the key uncertain and the matcher plans for both.
     by_notes: tuple[int, str] | None = None
 
     @property
@@ -445,15 +445,12 @@ def read(mono: np.ndarray, settings: Settings = SETTINGS) -> KeyReading:
         _parallel_swapped(per_window, keys, tonic)
         mode = heard
     agreement = float(np.mean([keys[i] == (tonic, mode) for i in per_window.argmax(axis=0)]))
-    confidence = confidence_of(scores, agreement, settings)
     by_notes = key_of_notes(notes_heard(notes))
-    if notes_doubt(tonic, mode, by_notes):  # two hearings disagree: say it is unsure
-        confidence = min(confidence, DISAGREEING)
     return KeyReading(
         tonic=tonic,
         mode=mode,
         scores=scores,
-        confidence=confidence,
+        confidence=confidence_of(scores, agreement, settings),
         tuning=tuning,
         chroma=upper,
         by_notes=by_notes,

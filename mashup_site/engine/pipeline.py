@@ -50,7 +50,7 @@ from . import analysis, arrange, matching, measure, output, style, voice
 from .analysis import ANALYSIS_SR, NOTES, Analysis, analyse, camelot, integrated_lufs, to_mono
 from .decode import SR, load
 from .errors import EngineError
-from .key import UNCERTAIN
+from .key import UNCERTAIN, notes_doubt
 from .master import TARGET_LUFS, master
 from .separation import Separator, SpectralSeparator, Stems
 
@@ -819,8 +819,10 @@ def _key_text(a: Analysis) -> str:
 
 
 def key_doubt_words(a: Analysis) -> str:
-    """The words added to a key whose reading is unsure (below key.UNCERTAIN), else none."""
-    return ", key uncertain" if a.key_confidence < UNCERTAIN else ""
+    """The words added to a key whose reading is unsure (below key.UNCERTAIN) or whose
+    notes are in another key (key.notes_doubt), else none."""
+    doubted = notes_doubt(a.tonic, a.mode, a.key_by_notes)
+    return ", key uncertain" if a.key_confidence < UNCERTAIN or doubted else ""
 
 
 def _tempo_text(a: Analysis) -> str:

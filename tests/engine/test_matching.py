@@ -213,6 +213,8 @@ def test_the_key_of_a_songs_notes_is_planned_for_as_a_close_reading() -> None:
     # as much as a reading at the margin's edge; one inside the margin keeps its score.
     heard = replace(read(WAR), key_by_notes=(11, "major"))
     assert matching.readings(heard)[11, "major"] == pytest.approx(0.745 - matching.KEY_MARGIN)
+    # the doubt adds that key, not the runner-ups an unsure reading is planned for
+    assert set(matching.readings(heard)) == {*list(WAR)[:3], (11, "major")}
     inside = replace(read(WAR), key_by_notes=(9, "major"))
     assert matching.readings(inside)[9, "major"] == 0.701
     far = replace(read(WAR), key_by_notes=(1, "major"))  # a key the scores put nowhere
