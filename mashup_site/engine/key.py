@@ -397,12 +397,15 @@ def notes_heard(notes: np.ndarray) -> np.ndarray:
 BY_NOTES = Settings(profiles="krumhansl", bass_weight=0.0, template_decay=0.0)
 
 
-def key_of_notes(heard: np.ndarray, settings: Settings = BY_NOTES) -> tuple[int, str]:
+def key_of_notes(heard: np.ndarray, settings: Settings = BY_NOTES) -> tuple[int, str] | None:
     """The key of the pitch classes of the notes heard (``notes_heard``), weighted by
     how long and loud each sounds, as a key is read from a score: the Krumhansl–Kessler
-    profiles without partials, no bass, the whole song and its sections alike."""
+    profiles without partials, no bass, the whole song and its sections alike. None when
+    no note is heard (silence, or noise with nothing standing out of it)."""
     upper = _fold(heard, UPPER_WEIGHT)
     whole, windows = upper.sum(axis=1), _windows(upper, settings.window_frames)
+    if not (np.isfinite(whole).all() and whole.max() > 0):
+        return None
     # no bass weight: the second chroma is not read
     whole_scores = scores_of(whole, whole, settings)
     sections = scores_of(windows, windows, settings)

@@ -161,6 +161,12 @@ def test_the_key_of_the_notes_is_the_key_of_their_pitch_classes(
     assert key.key_of_notes(key.notes_heard(notes)) == expected
 
 
+def test_no_notes_heard_name_no_key() -> None:
+    silence = np.zeros((key.KEY_NOTES[1] - key.KEY_NOTES[0], 40))
+    assert key.key_of_notes(key.notes_heard(silence)) is None
+    assert not key.notes_doubt(0, "major", None)
+
+
 def test_a_clear_key_is_the_key_of_its_notes_too() -> None:
     found = read(instruments.band(4, "major", 110, 12))
     assert found.by_notes == (found.tonic, found.mode) == (4, "major")
