@@ -250,16 +250,23 @@ def read_key(mono: np.ndarray) -> SimpleNamespace:
     )
 
 
-def planned_for(reading: SimpleNamespace) -> set:
-    """The readings the matcher plans over for a song read this way."""
-    song = SimpleNamespace(
-        tonic=reading.found[0],
-        mode=reading.found[1],
+def as_song(reading: SimpleNamespace) -> SimpleNamespace:
+    """A song read this way, as the matcher sees it (what it reads of an Analysis)."""
+    tonic, mode = reading.found
+    return SimpleNamespace(
+        tonic=tonic,
+        mode=mode,
+        camelot=analysis.camelot(tonic, mode),
         key_scores=reading.scores,
         key_confidence=reading.confidence or 0.0,
         key_by_notes=reading.by_notes,
+        key_doubted=key.notes_doubt(tonic, mode, reading.by_notes),
     )
-    return set(matching.readings(song))  # type: ignore[arg-type]
+
+
+def planned_for(reading: SimpleNamespace) -> set:
+    """The readings the matcher plans over for a song read this way."""
+    return set(matching.readings(as_song(reading)))  # type: ignore[arg-type]
 
 
 def doubts(rows: list[tuple[tuple[int, str], SimpleNamespace]]) -> str:
@@ -369,12 +376,9 @@ def key_sequenced() -> None:
         mono = analysis.to_mono(load(piece.audio), 44100)
         reading = read_key(mono)
         rows.append((piece, reading, piece.key in planned_for(reading)))
-    clear = [(piece, reading) for piece, reading, _ in rows if piece.key_margin >= 0.05]
-    key_plans([piece.key for piece, _ in clear], [reading for _, reading in clear])
-    for label, chosen in (
-        ("clear references (margin ≥ 0.05)", [r for r in rows if r[0].key_margin >= 0.05]),
-        ("all", rows),
-    ):
+    clear = [row for row in rows if row[0].key_margin >= 0.05]
+    key_plans([piece.key for piece, *_ in clear], [reading for _, reading, _ in clear])
+    for label, chosen in (("clear references (margin ≥ 0.05)", clear), ("all", rows)):
         scores = [mirex(piece.key, reading.found) for piece, reading, _ in chosen]
         steps = Counter(camelot_steps(piece.key, reading.found) for piece, reading, _ in chosen)
         hist = " ".join(f"{d}:{steps[d]}" for d in sorted(steps))
@@ -432,20 +436,8 @@ def key_plans(truths: list[tuple[int, str]], readings: list[SimpleNamespace]) ->
 def pair_distances(truths: list[tuple[int, str]], readings: list[SimpleNamespace]) -> str:
     """Each piece laid over every other as ``readings`` plan it: the Camelot distances
     between their true keys after the backing's shift."""
-
-    def song(reading: SimpleNamespace) -> SimpleNamespace:
-        tonic, mode = reading.found
-        return SimpleNamespace(
-            tonic=tonic,
-            mode=mode,
-            camelot=analysis.camelot(tonic, mode),
-            key_scores=reading.scores,
-            key_confidence=reading.confidence or 0.0,
-            key_by_notes=reading.by_notes,
-        )
-
-    songs = [song(r) for r in readings]
-    steps = Counter()
+    songs = [as_song(r) for r in readings]
+    steps: Counter[int] = Counter()
     for i, lead in enumerate(songs):
         for j, backing in enumerate(songs):
             if i != j:
@@ -453,6 +445,8 @@ def pair_distances(truths: list[tuple[int, str]], readings: list[SimpleNamespace
                 tonic, mode = truths[j]
                 steps[camelot_steps(truths[i], ((tonic + shift) % 12, mode))] += 1
     total = sum(steps.values())
+    if not total:
+        return "fewer than two pieces: nothing to lay"
     hist = " ".join(f"{d}:{steps[d]}" for d in sorted(steps))
     return (
         f"{total} layings, within one Camelot step {sum(steps[d] for d in (0, 1)) / total:.0%}, "

@@ -91,7 +91,12 @@ class Analysis:
 
     @property
     def key_name(self) -> str:
-        return f"{NOTES[self.tonic]} {self.mode}"
+        return key.key_name(self.tonic, self.mode)
+
+    @property
+    def key_doubted(self) -> bool:
+        """Whether the key of the notes heard puts the reading in doubt (key.notes_doubt)."""
+        return key.notes_doubt(self.tonic, self.mode, self.key_by_notes)
 
     @property
     def camelot(self) -> str:
@@ -332,7 +337,7 @@ def key_scores(chroma: np.ndarray) -> dict[tuple[int, str], float]:
 
 def estimate_key(mono: np.ndarray) -> tuple[int, str]:
     """(tonic pitch class, mode) of a song or layer (key.read: chroma, bass, sections)."""
-    reading = key.read(mono)
+    reading = key.read(mono, hear_notes=False)
     return reading.tonic, reading.mode
 
 

@@ -44,4 +44,7 @@ def load(path: str | Path, sr: int = SR, *, max_seconds: float | None = None) ->
     if not chunks:
         raise EngineError(f"{name} holds no sound")
     audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    # A damaged floating-point file can hold samples that are no number: silence them
+    # (what a player does) rather than let one poison every spectrum of the song.
+    np.nan_to_num(audio, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return np.ascontiguousarray(audio[:2, :limit])

@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .analysis import Analysis, camelot, camelot_distance
-from .key import UNCERTAIN, notes_doubt
+from .key import UNCERTAIN
 
 TEMPO_RATIOS = (0.5, 1.0, 2.0)
 MAX_SHIFT = 3
@@ -104,21 +104,24 @@ def readings(song: Analysis) -> dict[tuple[int, str], float]:
     """The song's plausible keys, (tonic, mode) -> weight: those within KEY_MARGIN of its
     best correlation (its top UNSURE_READINGS when its key confidence is low), weighted by
     their correlation, and the key of its notes when that puts the reading in doubt
-    (``key.notes_doubt``), weighed as a reading within the margin; the top reading alone
-    when the scores are unknown (or too weak to weigh anything)."""
+    (``Analysis.key_doubted``), weighed as a reading within the margin; the top reading
+    alone (with that one, as likely) when the scores are unknown or too weak to weigh
+    anything."""
     top = (song.tonic, song.mode)
     scores = {key: r for key, r in song.key_scores.items() if math.isfinite(r)}
     best = max(scores.values(), default=0.0)
     if best <= KEY_MARGIN:
-        return {top: 1.0}
-    plausible = {key: r for key, r in scores.items() if r >= best - KEY_MARGIN}
-    if song.key_confidence < UNCERTAIN:
-        ranked = sorted(scores, key=lambda k: -scores[k])[:UNSURE_READINGS]
-        plausible.update({k: scores[k] for k in ranked if scores[k] > 0})
-    by_notes = song.key_by_notes
-    if by_notes is not None and notes_doubt(*top, by_notes):  # as plausible as a close one
-        plausible[by_notes] = min(best, max(scores.get(by_notes, 0.0), best - KEY_MARGIN))
-    plausible.setdefault(top, best)
+        plausible = {top: 1.0}
+    else:
+        plausible = {key: r for key, r in scores.items() if r >= best - KEY_MARGIN}
+        if song.key_confidence < UNCERTAIN:
+            ranked = sorted(scores, key=lambda k: -scores[k])[:UNSURE_READINGS]
+            plausible.update({k: scores[k] for k in ranked if scores[k] > 0})
+        plausible.setdefault(top, best)
+    if song.key_doubted and song.key_by_notes is not None:  # as plausible as a close one
+        floor = plausible[top] - KEY_MARGIN if best > KEY_MARGIN else plausible[top]
+        weight = scores.get(song.key_by_notes, 0.0)
+        plausible[song.key_by_notes] = min(plausible[top], max(weight, floor))
     return plausible
 
 

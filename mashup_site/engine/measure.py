@@ -241,7 +241,7 @@ class QualityReport:
 
 def layer_key(mono: np.ndarray) -> tuple[str, float]:
     """(Camelot code, tuning in semitones) of a layer, from one average spectrum."""
-    reading = analysis.key_reading(mono)
+    reading = analysis.key_reading(mono, hear_notes=False)
     return analysis.camelot(reading.tonic, reading.mode), reading.tuning
 
 

@@ -47,10 +47,10 @@ import numpy as np
 import pedalboard as pb
 
 from . import analysis, arrange, matching, measure, output, style, voice
-from .analysis import ANALYSIS_SR, NOTES, Analysis, analyse, camelot, integrated_lufs, to_mono
+from .analysis import ANALYSIS_SR, Analysis, analyse, camelot, integrated_lufs, to_mono
 from .decode import SR, load
 from .errors import EngineError
-from .key import UNCERTAIN, notes_doubt
+from .key import UNCERTAIN, key_name
 from .master import TARGET_LUFS, master
 from .separation import Separator, SpectralSeparator, Stems
 
@@ -794,9 +794,8 @@ def _song_summary(song: Song) -> dict[str, object]:
             "ternary": a.ternary,
             "key": a.key_name,
             "key_confidence": round(a.key_confidence, 2),
-            "key_by_notes": f"{NOTES[a.key_by_notes[0]]} {a.key_by_notes[1]}"
-            if a.key_by_notes
-            else None,
+            "key_by_notes": key_name(*a.key_by_notes) if a.key_by_notes else None,
+            "key_uncertain": key_uncertain(a),
             "camelot": a.camelot,
             "tuning_cents": cents(a.tuning),
             "lufs": round(a.lufs, 1),
@@ -809,8 +808,8 @@ def _key_text(a: Analysis) -> str:
     """The key as read, with the readings nearly as plausible (matching plans for them),
     the key of the song's notes among them when it is another."""
     close = [
-        f"{NOTES[tonic]} {mode} {camelot(tonic, mode)}"
-        + (" by its notes" if (tonic, mode) == a.key_by_notes else "")
+        f"{key_name(tonic, mode)} {camelot(tonic, mode)}"
+        + (" by its notes" if a.key_doubted and (tonic, mode) == a.key_by_notes else "")
         for (tonic, mode), _ in sorted(matching.readings(a).items(), key=lambda kv: -kv[1])
         if (tonic, mode) != (a.tonic, a.mode)
     ]
@@ -818,11 +817,15 @@ def _key_text(a: Analysis) -> str:
     return text + key_doubt_words(a)
 
 
+def key_uncertain(a: Analysis) -> bool:
+    """Whether the key reading is unsure (below key.UNCERTAIN) or the key of the song's
+    notes puts it in doubt (``Analysis.key_doubted``)."""
+    return a.key_confidence < UNCERTAIN or a.key_doubted
+
+
 def key_doubt_words(a: Analysis) -> str:
-    """The words added to a key whose reading is unsure (below key.UNCERTAIN) or whose
-    notes are in another key (key.notes_doubt), else none."""
-    doubted = notes_doubt(a.tonic, a.mode, a.key_by_notes)
-    return ", key uncertain" if a.key_confidence < UNCERTAIN or doubted else ""
+    """The words added to an uncertain key (``key_uncertain``), else none."""
+    return ", key uncertain" if key_uncertain(a) else ""
 
 
 def _tempo_text(a: Analysis) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 
@@ -38,3 +40,25 @@ def test_it_decodes_no_further_than_asked(tmp_path) -> None:
     path = signals.write_wav(tmp_path / "long.wav", signals.click_track(120, 10))
     assert load(path, max_seconds=3).shape == (2, 3 * SR)
     assert load(path).shape == (2, 10 * SR)
+
+
+def float_wav(path, samples: np.ndarray, sr: int = SR):
+    """A mono 32-bit floating-point WAV (format 3) of ``samples``, written as they are."""
+    data = samples.astype("<f4").tobytes()
+    fmt = struct.pack("<HHIIHH", 3, 1, sr, sr * 4, 4, 32)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data))
+    path.write_bytes(
+        b"RIFF" + struct.pack("<I", 4 + len(chunks) + len(data)) + b"WAVE" + chunks + data
+    )
+    return path
+
+
+def test_samples_that_are_no_number_are_silenced(tmp_path) -> None:
+    # A damaged float file: one NaN and an infinity in a song used to reach the analysis,
+    # where they poisoned every spectrum they fell in (and crashed the key's transcription).
+    song = signals.click_track(120, 6)[0]
+    song[SR], song[2 * SR] = np.nan, np.inf
+    audio = load(float_wav(tmp_path / "damaged.wav", song))
+    assert np.isfinite(audio).all()
+    assert audio[0, SR] == audio[0, 2 * SR] == 0.0
+    assert np.abs(audio).max() > 0.3  # the rest is there

@@ -158,13 +158,23 @@ def test_the_key_of_the_notes_is_the_key_of_their_pitch_classes(
     chords: list[tuple[int, int]], tonic: int, expected: tuple[int, str]
 ) -> None:
     notes, _ = key.note_spectra(analysis.to_mono(chord_loop(chords, tonic), SR))
-    assert key.key_of_notes(key.notes_heard(notes)) == expected
+    assert key.key_of_notes(notes) == expected
 
 
-def test_no_notes_heard_name_no_key() -> None:
-    silence = np.zeros((key.KEY_NOTES[1] - key.KEY_NOTES[0], 40))
-    assert key.key_of_notes(key.notes_heard(silence)) is None
-    assert not key.notes_doubt(0, "major", None)
+@pytest.mark.parametrize("what", ["silence", "white noise", "a drum loop"])
+def test_no_notes_in_a_key_name_no_key(what: str) -> None:
+    # No notes stand out of silence or noise; a drum loop's drums ring at pitches of no
+    # key. Their pitch classes still correlate with some key's profile (noise up to 0.8):
+    # that is no key to doubt a reading with.
+    rng = np.random.default_rng(0)
+    mono = {
+        "silence": np.zeros(30 * SR, dtype=np.float32),
+        "white noise": (0.1 * rng.standard_normal(30 * SR)).astype(np.float32),
+        "a drum loop": analysis.to_mono(signals.drum_loop(120, 30, SR, seed=1), SR),
+    }[what]
+    notes, _ = key.note_spectra(mono)
+    assert key.key_of_notes(notes) is None
+    assert key.read(mono).by_notes is None
 
 
 def test_a_clear_key_is_the_key_of_its_notes_too() -> None:
@@ -178,20 +188,39 @@ def test_a_reading_its_notes_disagree_with_is_called_uncertain_and_planned_for_b
     # chords' notes (Ab, Eb, Bb) are C minor's.
     song = analysis.analyse(chord_loop([(0, 4), (8, 4), (10, 4), (0, 4)]), SR)
     assert (song.tonic, song.mode) == (0, "major")
-    assert song.key_by_notes == (0, "minor")
+    assert song.key_by_notes == (0, "minor") and song.key_doubted
     assert {(0, "major"), (0, "minor")} <= set(matching.readings(song))
-    sure = replace(song, key_confidence=1.0)  # however sure the reading is by itself
-    assert pipeline.key_doubt_words(sure) == ", key uncertain"
-    assert pipeline.key_doubt_words(replace(sure, key_by_notes=(0, "major"))) == ""
+    # the doubt is said, and leaves the reading's own confidence alone (lowered, it would
+    # have the matcher plan for every runner-up too)
+    assert song.key_confidence >= key.UNCERTAIN
+    assert pipeline.key_uncertain(song)
+    assert pipeline.key_doubt_words(song) == ", key uncertain"
+    assert pipeline.key_doubt_words(replace(song, key_by_notes=(0, "major"))) == ""
+    assert "C major (8B; close: C minor 5A by its notes" in page_of(song)
+
+
+def page_of(song: analysis.Analysis) -> str:
+    """The analysis a person reads for ``song`` alone."""
     loop = pipeline.Song("Loop", np.zeros((2, 1)), song, cast(Any, None), None, 0.0)
-    page = pipeline.describe([loop], [], pipeline.MashupParams())
-    assert "C major (8B; close: C minor 5A by its notes" in page
+    return pipeline.describe([loop], [], pipeline.MashupParams())
 
 
-def test_notes_in_the_relative_key_put_no_reading_in_doubt() -> None:
+def test_only_notes_in_another_key_than_the_relative_put_a_reading_in_doubt() -> None:
     # A minor and C major have the same notes: their pitch classes cannot tell them apart.
     assert not key.notes_doubt(9, "minor", (0, "major"))
     assert not key.notes_doubt(0, "major", (9, "minor"))
-    assert not key.notes_doubt(0, "major", None)
+    assert not key.notes_doubt(0, "major", (0, "major"))
     assert key.notes_doubt(0, "major", (5, "major"))
     assert key.notes_doubt(0, "major", (0, "minor"))
+
+
+def test_the_notes_key_is_named_only_when_it_doubts_the_reading() -> None:
+    # A minor within the margin of C major is a close reading of its own; the notes saying
+    # A minor put nothing in doubt, so they are not named.
+    song = replace(
+        analysis.Analysis(60.0, 120.0, np.zeros(0), np.zeros(0), 0, "major", -14.0, 1.0),
+        key_scores={(0, "major"): 0.9, (9, "minor"): 0.88},
+        key_by_notes=(9, "minor"),
+    )
+    page = page_of(song)
+    assert "C major (8B; close: A minor 8A)" in page and "by its notes" not in page
