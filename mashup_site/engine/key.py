@@ -405,7 +405,10 @@ def notes_heard(notes: np.ndarray) -> np.ndarray:
     frame's semitones above their octave's median, explained as a non-negative sum of
     notes with partials (approximate transcription by non-negative least squares, Mauch
     and Dixon 2010, "NNLS Chroma")."""
-    above = _above_floor(notes)
+    return _transcribed(_above_floor(notes))
+
+
+def _transcribed(above: np.ndarray) -> np.ndarray:
     heard = np.zeros_like(above)
     for t in np.flatnonzero(above.any(axis=0)):
         heard[:, t] = scipy.optimize.nnls(NOTE_DICTIONARY, above[:, t])[0]
@@ -430,10 +433,10 @@ def key_of_notes(notes: np.ndarray, settings: Settings = BY_NOTES) -> tuple[int,
     Bb3): the Krumhansl–Kessler profiles without partials, no bass, the whole song and its
     sections alike, as a key is read from a score. None when no notes stand out
     (NOTES_STAND_OUT: silence, noise) or they fit no key (NOTES_FIT: drums)."""
-    stands_out = _above_floor(notes).sum() / (np.nansum(np.abs(notes)) + 1e-12)
-    if stands_out < NOTES_STAND_OUT:
+    above = _above_floor(notes)
+    if above.sum() < NOTES_STAND_OUT * np.nansum(np.abs(notes)) or not above.any():
         return None
-    upper = _fold(notes_heard(notes), UPPER_WEIGHT)
+    upper = _fold(_transcribed(above), UPPER_WEIGHT)
     whole, windows = upper.sum(axis=1), _windows(upper, settings.window_frames)
     # no bass weight: the second chroma is not read
     whole_scores = scores_of(whole, whole, settings)
