@@ -127,7 +127,8 @@ def test_a_minor_key_keeps_its_mode() -> None:
 
 # The key of the notes heard (issue 13): the notes transcribed, partials taken off, read by
 # their pitch classes alone, as a key is read from a score. Where it is another key than
-# the reading, the reading is called uncertain and the matcher plans for both.
+# the reading and not its relative, the key is called uncertain and the matcher plans for
+# both.
 
 
 def bright(midi: int, seconds: float = 6.0) -> np.ndarray:
