@@ -521,10 +521,16 @@ def _half_a_beat(
 
 
 def _closer(a: measure.LayerOffset, b: measure.LayerOffset) -> bool:
-    """Whether ``a`` measures closer than ``b``. Beats at different rates are never closer
-    than beats that agree, however many of their onsets happen to meet."""
+    """Whether ``a``, a reading tried again, measures closer than ``b``, the best so far.
+    Beats at different rates are never closer, however many of their onsets happen to
+    meet: not than beats that agree, nor than a first reading that does not either (the
+    tempo reader's own evidence chose it; a re-read is taken for beats that run together,
+    and one whose beats do not ran a 104 BPM lead against a backing at 4:3, stretched 39 %,
+    because more of its onsets met)."""
     if a.median_ms is None or b.median_ms is None:
         return b.median_ms is None and a.median_ms is not None
+    if not a.rhythms_agree:
+        return False
     return (a.rhythms_agree, a.within_20ms, -a.median_ms) > (
         b.rhythms_agree,
         b.within_20ms,

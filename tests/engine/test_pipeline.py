@@ -598,6 +598,18 @@ def test_a_reading_whose_beats_run_at_another_rate_is_never_the_closer() -> None
     assert not pipeline._closer(galloping, half_a_beat)
 
 
+def test_a_reading_whose_beats_run_at_another_rate_never_replaces_the_first() -> None:
+    # Found clicking through: a lead at 104 BPM read again at 69 (2:3) had its backing
+    # sped up 39 % to two beats of it, 4:3 against the real beat, because more onsets met
+    # (38 % of windows within 20 ms) than on the first reading (none), whose rhythm did
+    # not measure as agreeing either. The first reading is the tempo reader's evidence.
+    first = measure.LayerOffset(median_ms=84.0, within_20ms=0.0, windows=8, rhythm=0.31)
+    again = measure.LayerOffset(median_ms=86.0, within_20ms=0.38, windows=8, rhythm=0.12)
+    assert not pipeline._closer(again, first)
+    agreeing = measure.LayerOffset(median_ms=30.0, within_20ms=0.3, windows=8, rhythm=0.8)
+    assert pipeline._closer(agreeing, first)
+
+
 def offset_of(median_ms: float) -> measure.LayerOffset:
     return measure.LayerOffset(median_ms=median_ms, within_20ms=0.15, windows=40)
 
