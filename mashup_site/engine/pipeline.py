@@ -579,7 +579,8 @@ def alignment_warning(
     movable: bool = True,
 ) -> str:
     """What a listener is told of layers that measured apart (``lead_bpm`` 0: a song
-    without a beat). Half of the faster of the two beats apart is its own case: the onset
+    without a beat), after the offset itself (the page and the command line say it
+    first). Half of the faster of the two beats apart is its own case: the onset
     measure lines up the loudest notes, and a song that accents its offbeats (a punk
     snare on every "and": Metal madness, read on its kick, measured 154 ms off Feelings)
     is laid right and still measures so; or its beat was read on those offbeats. Only the
@@ -591,12 +592,12 @@ def alignment_warning(
     on its beat). Where the lead's is, half a backing beat is a whole lead beat, and that
     would change nothing; nor is it offered for a backing whose beat divides in three
     (not ``movable``: see _on_offbeats)."""
-    readings = f"the best of {tried} readings of the beat" if tried > 1 else "as first read"
+    readings = f"on the best of {tried} readings of the beat" if tried > 1 else "as first read"
     if not _half_beat_apart(offset, lead_bpm, ratio):
-        return _out_of_step(offset, readings)  # unmeasured, out of reach, or not half a beat
+        return _out_of_step(readings)  # unmeasured, out of reach, or not half a beat
     text = (
-        f"the layers' loudest notes sit half a beat apart ({offset.as_text()}, {readings}): "
-        "one song accents its offbeats, or its beat was heard on them"
+        f"the layers' loudest notes sit half a beat apart {readings}: one song accents its "
+        "offbeats, or its beat was heard on them"
     )
     if ratio > 1 or not movable:
         return text
@@ -607,10 +608,11 @@ def alignment_warning(
     )
 
 
-def _out_of_step(offset: measure.LayerOffset, readings: str) -> str:
+def _out_of_step(readings: str) -> str:
+    """(The measured offset is said just before, with the tempo relation laid.)"""
     return (
-        f"the layers could not be brought together ({offset.as_text()}, {readings}): one "
-        "song's beat is unclear, so they may sound out of step"
+        f"the layers could not be brought together {readings}: one song's beat is unclear, "
+        "so they may sound out of step"
     )
 
 

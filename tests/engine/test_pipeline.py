@@ -651,6 +651,16 @@ def test_layers_apart_by_other_than_a_measured_half_beat_are_called_out_of_step(
     assert "half a beat" not in text
 
 
+@pytest.mark.parametrize("median_ms", [60.0, 160.0], ids=["out of step", "half a beat"])
+def test_a_warning_does_not_say_the_offset_said_just_before_it_again(median_ms: float) -> None:
+    # The page and the command line give the measured offset, then the notes: a warning
+    # that repeated it had a person read "layers 86 ms apart (0% of 11 windows...)" twice.
+    offset = offset_of(median_ms)
+    text = pipeline.alignment_warning(offset, 180.0, 1.0, tried=2)
+    assert offset.as_text() not in text and "ms apart" not in text
+    assert text.startswith("the layers") and "on the best of 2 readings of the beat" in text
+
+
 def test_lags_that_spread_from_window_to_window_are_not_half_a_beat() -> None:
     # At 3:2 the layers meet and part from window to window: a median near half a beat
     # (167 ms at 180 BPM) is then no steady half-beat, and no reason to stop reading the
