@@ -527,15 +527,11 @@ def _closer(a: measure.LayerOffset, b: measure.LayerOffset) -> bool:
     tempo reader's own evidence chose it; a re-read is taken for beats that run together,
     and one whose beats do not ran a 104 BPM lead against a backing at 4:3, stretched 39 %,
     because more of its onsets met)."""
-    if a.median_ms is None or b.median_ms is None:
-        return b.median_ms is None and a.median_ms is not None
     if not a.rhythms_agree:
         return False
-    return (a.rhythms_agree, a.within_20ms, -a.median_ms) > (
-        b.rhythms_agree,
-        b.within_20ms,
-        -b.median_ms,
-    )
+    if a.median_ms is None or b.median_ms is None:
+        return b.median_ms is None and a.median_ms is not None
+    return not b.rhythms_agree or (a.within_20ms, -a.median_ms) > (b.within_20ms, -b.median_ms)
 
 
 def _alignment_warnings(best: Laid, tried: int, moved: bool) -> tuple[str, ...]:
@@ -544,9 +540,16 @@ def _alignment_warnings(best: Laid, tried: int, moved: bool) -> tuple[str, ...]:
     beats = best.lead.has_beat and best.backing.has_beat
     lead_bpm = best.lead.tempo if beats else 0.0
     movable = not best.backing.ternary  # see _on_offbeats
+    kept_first = not best.note  # only a reading tried again carries a note
     return (
         alignment_warning(
-            best.offset, lead_bpm, best.fit.ratio, tried, moved=moved, movable=movable
+            best.offset,
+            lead_bpm,
+            best.fit.ratio,
+            tried,
+            moved=moved,
+            movable=movable,
+            kept_first=kept_first,
         ),
     )
 
@@ -577,6 +580,7 @@ def alignment_warning(
     *,
     moved: bool = False,
     movable: bool = True,
+    kept_first: bool = False,
 ) -> str:
     """What a listener is told of layers that measured apart (``lead_bpm`` 0: a song
     without a beat), after the offset itself (the page and the command line say it
@@ -591,27 +595,36 @@ def alignment_warning(
     can have the mashup made again with the backing half a beat over (or, ``moved``, back
     on its beat). Where the lead's is, half a backing beat is a whole lead beat, and that
     would change nothing; nor is it offered for a backing whose beat divides in three
-    (not ``movable``: see _on_offbeats)."""
-    readings = f"on the best of {tried} readings of the beat" if tried > 1 else "as first read"
+    (not ``movable``: see _on_offbeats). ``kept_first``: the first reading was kept after
+    ``tried`` − 1 others, none of whose beats ran together with the lead's."""
+    if lead_bpm <= 0:
+        readings = ""  # laid by its own timing: no reading of the beat to speak of
+    elif tried > 1 and not kept_first:
+        readings = f"on the best of {tried} readings of the beat, "
+    elif tried > 1:
+        others = f"{tried - 1} other reading{'s' * (tried > 2)}"
+        readings = f"with the beats as first read ({others} tried, none running together), "
+    else:
+        readings = "with the beats as first read, "
     if not _half_beat_apart(offset, lead_bpm, ratio):
         return _out_of_step(readings)  # unmeasured, out of reach, or not half a beat
     text = (
-        f"the layers' loudest notes sit half a beat apart {readings}: one song accents its "
+        f"{readings}the layers' loudest notes sit half a beat apart: one song accents its "
         "offbeats, or its beat was heard on them"
     )
     if ratio > 1 or not movable:
         return text
     where = "back on its beat" if moved else "half a beat over"
     return (
-        f"{text}. If the backing's kick falls between the lead's beats, make it again with "
-        f"the backing {where}"
+        f"{text}, so if the backing's kick falls between the lead's beats, make it again "
+        f"with the backing {where}"
     )
 
 
 def _out_of_step(readings: str) -> str:
     """(The measured offset is said just before, with the tempo relation laid.)"""
     return (
-        f"the layers could not be brought together {readings}: one song's beat is unclear, "
+        f"{readings}the layers could not be brought together: one song's beat is unclear, "
         "so they may sound out of step"
     )
 

@@ -658,7 +658,17 @@ def test_a_warning_does_not_say_the_offset_said_just_before_it_again(median_ms: 
     offset = offset_of(median_ms)
     text = pipeline.alignment_warning(offset, 180.0, 1.0, tried=2)
     assert offset.as_text() not in text and "ms apart" not in text
-    assert text.startswith("the layers") and "on the best of 2 readings of the beat" in text
+    assert text.startswith("on the best of 2 readings of the beat, the layers")
+
+
+def test_a_kept_first_reading_is_not_called_the_best_of_those_tried() -> None:
+    # The readings tried again ran at another rate and could not be kept: the first was
+    # not the best of them by measure, and a song with no beat had no reading at all.
+    kept = pipeline.alignment_warning(offset_of(60.0), 120.0, 1.0, tried=3, kept_first=True)
+    assert kept.startswith("with the beats as first read (2 other readings tried, none")
+    assert "best of" not in kept
+    no_beat = pipeline.alignment_warning(offset_of(60.0), 0.0, 1.0, tried=1)
+    assert no_beat.startswith("the layers could not be brought together")
 
 
 def test_lags_that_spread_from_window_to_window_are_not_half_a_beat() -> None:
