@@ -54,6 +54,11 @@ What the truth means (the spec the engine is judged on):
 - "no_drums": 4/4, beat = quarter note, no drums at all: the bass plays the root on 1 and
   3, the chords change each bar, an arpeggio plays eighths accented on the beats.
   4 beats a bar.
+- "waltz": 3/4, beat = quarter note, 3 beats a bar. A ballad's waltz: kick on 1 (and
+  on 3 every other bar), snare on 3, hats on the quarters, bass on 1 and 3, a chord a
+  bar. Its beats are unequal by nature (the 1 loud, the 2 a hat), the strong-weak
+  pattern a grid at 3:2 also shows; reading the bar is a ⅓ error, reading 4:3 or 3:2 is
+  off.
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ CATEGORIES: dict[str, Category] = {
     "twelve_eight": Category((60, 95), 4, 3, True),
     "funk": Category((85, 125), 4, 4, False),
     "no_drums": Category((70, 150), 4, 4, False),
+    "waltz": Category((90, 170), 3, 4, False),  # last: the seeds hold the others' index
 }
 
 
@@ -174,6 +180,13 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
         "bass": ("X.......X.......",),
         "chords": ("X...............",),
         "arpeggio": ("XxxxXxxxXxxxXxxx",),
+    },
+    "waltz": {
+        "kick": ("X...........", "X.......x..."),
+        "snare": ("........X...",),
+        "hat": ("X...x...x...",),
+        "bass": ("X.......x...",),
+        "chords": ("X...........",),
     },
 }
 

@@ -26,6 +26,9 @@ What differs from rhythms.py (each example draws its own):
   partials, an organ), power-chord chugs in metal, and in half of the examples a lead line
   on random subdivisions.
 
+The waltz (3/4) was added later (December 2026), with its patterns written and committed
+before the tempo reader was changed for triple metre, under the same rule.
+
 Deterministic for a given seed. Arrays are float32 (2, samples) at 44.1 kHz.
 """
 
@@ -115,6 +118,13 @@ PATTERNS: dict[str, P] = {
         "bass": [("X.......X.......",), ("X...x...X...x...",)],
         "chords": [("X...............",), ("x...x...x...x...",), ("X.......x.......",)],
         "arpeggio": [("XxxxXxxxXxxxXxxx",), ("X.x.X.x.X.x.X.x.",), ("",)],
+    },
+    "waltz": {
+        "kick": [("X...........",), ("X.......x...", "X..........."), ("X.....x.....",)],
+        "snare": [("....x...x...",), ("........X...",), ("....o...X...",)],
+        "top": [("x...o...o...",), ("x.o.x.o.x.o.",), ("xgogxgogxgog",), ("x..ox..ox..o",)],
+        "bass": [("X...........",), ("X.......o...",), ("X...o...o...",)],
+        "chords": [("....o...o...",), ("x...........",), ("x...o...o...",)],
     },
 }
 PROGRESSIONS = ((0, 5, 7, 0), (0, 9, 5, 7), (0, 10, 8, 7), (0, 3, 10, 5))

@@ -66,6 +66,7 @@ def test_phases_differ_between_seeds() -> None:
         ("six_eight", (0,), (1,)),
         ("twelve_eight", (0, 2), (1, 3)),
         ("funk", (0,), (1, 3)),
+        ("waltz", (0,), (2,)),
     ],
 )
 def test_kicks_and_snares_fall_on_the_beats_the_module_says(

@@ -58,6 +58,7 @@ def test_it_does_not_play_rhythms_py_s_audio() -> None:
         ("six_eight", (0,), (1,)),
         ("twelve_eight", (0, 2), (1, 3)),
         ("funk", (0,), (1, 3)),
+        ("waltz", (0,), (2,)),
     ],
 )
 def test_kicks_and_snares_fall_where_the_category_s_truth_says(
