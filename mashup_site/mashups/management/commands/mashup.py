@@ -131,7 +131,9 @@ class Command(BaseCommand):
             if s["reread"]:
                 self.stdout.write(f"    {s['reread']}")
             if s["quality"]:
-                self.stdout.write(f"    quality: {s['quality_text']}")
+                # its first figure is the offset the alignment line has just given
+                figures = s["quality_text"].removeprefix(f"{s['offset_text']} · ")
+                self.stdout.write(f"    quality: {figures}")
             if s["styles_applied"] or s["styles_unknown"]:
                 self.stdout.write(
                     f"    style: applied {', '.join(s['styles_applied']) or 'none'}"
