@@ -7,7 +7,8 @@ Synthetic: grooves from tests/engine/rhythms.py (its docstring defines each cate
 truth: e.g. half-time is judged at its notated tempo, 6/8 at its dotted quarter), 30 s
 each, over a grid of tempi in each category's natural range (straight 4/4 60–200 BPM in
 steps of 10, metal 170–200 in 5s, six tempi across the others' ranges), seeds 0 and 1.
-``--quick``: a coarser grid and one seed.
+``--quick``: a coarser grid and one seed. The waltz's downbeats are its bars of three; the
+engine counts bars of four, so its downbeat F there is low (0.3–0.4) until it knows 3/4.
 
 ``--heldout``: the grooves come from tests/engine/rhythms_heldout.py instead, a second
 generator with the same categories and truths but other drum sounds, parts, levels,

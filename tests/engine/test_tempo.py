@@ -189,7 +189,7 @@ def test_dense_eighths_under_a_fast_beat_do_not_mark_it_down_as_weak() -> None:
     # floor: a real level, not a spurious one. Salience is a floor under spurious
     # levels (theirs measure 0.1–0.5), not a ranking of real ones: weighed down by it, the
     # 120-BPM prior read the song at 95.
-    common = {"chord_clarity": 0.95, "third": -0.1}
+    common = {"chord_clarity": 0.95, "third": -0.1, "h1": 0.5}
     levels = {
         94.9: {
             **common,
@@ -225,3 +225,33 @@ def test_dense_eighths_under_a_fast_beat_do_not_mark_it_down_as_weak() -> None:
     scores = {bpm: tempo._score(bpm, levels) for bpm in levels}
     assert max(scores, key=scores.__getitem__) == 190.3, scores
     assert scores[152.0] < 0.1 * scores[190.3]  # the spurious level stays far behind
+
+
+@pytest.mark.parametrize(
+    ("bpm", "seed"), [(90.0, 0), (90.0, 1), (100.0, 2), (110.0, 2), (122.0, 2), (140.0, 2)]
+)
+def test_a_waltz_is_read_at_its_quarter_note_not_at_a_level_that_never_repeats(
+    bpm: float, seed: int
+) -> None:
+    # A waltz's beats are unequal by nature (the 1 loud, the 2 a hat), so its grid is as
+    # "inconsistent" as a 3:2 grid and every level scored near zero; the prior then chose
+    # 60 (2:3), 118 and 144 (4:3), 81 (2:3): levels whose own period the onsets never
+    # repeat at (the tempogram has no peak there), carried only by the bar's periodicity.
+    example, read = reading("waltz", bpm, seed)
+    assert off_by(read.bpm, example.bpm, 1.0), read
+    assert not read.ternary, read
+
+
+def test_a_level_at_whose_period_the_onsets_never_repeat_loses_to_one_they_do() -> None:
+    common = {"half": 0.0, "third": 0.0, "chord_spacing": 4.0, "chord_clarity": 0.9}
+    common |= {"kick_half": 0.05, "snare_half": 0.05}
+    levels = {
+        90.0: {**common, "h1": 0.31, "harm": 0.30, "cons": 0.05, "salience": 13.8},
+        118.2: {**common, "h1": 0.0, "harm": 0.30, "cons": 0.05, "salience": 4.4},
+    }
+    assert tempo._score(118.2, levels) < tempo._score(90.0, levels)
+    # ... and where no level repeats (a pad, a drone), they are ranked as before
+    alike = {bpm: {**ft, "h1": 0.0} for bpm, ft in levels.items()}
+    ratio = tempo._score(90.0, alike) / tempo._score(118.2, alike)
+    stripped = {bpm: {**ft, "h1": tempo.H1_OK} for bpm, ft in levels.items()}
+    assert ratio == pytest.approx(tempo._score(90.0, stripped) / tempo._score(118.2, stripped))
