@@ -7,8 +7,7 @@ Synthetic: grooves from tests/engine/rhythms.py (its docstring defines each cate
 truth: e.g. half-time is judged at its notated tempo, 6/8 at its dotted quarter), 30 s
 each, over a grid of tempi in each category's natural range (straight 4/4 60–200 BPM in
 steps of 10, metal 170–200 in 5s, six tempi across the others' ranges), seeds 0 and 1.
-``--quick``: a coarser grid and one seed. The waltz's downbeats are its bars of three; the
-engine counts bars of four, so its downbeat F there is low (0.3–0.4) until it knows 3/4.
+``--quick``: a coarser grid and one seed.
 
 ``--heldout``: the grooves come from tests/engine/rhythms_heldout.py instead, a second
 generator with the same categories and truths but other drum sounds, parts, levels,
@@ -35,7 +34,8 @@ off); other errors; beat and downbeat F-measures (±70 ms, after the first 5 s);
 readings that missed Accuracy1 (truth → read). For the real songs, also the share of
 tracked beats on the chart's beats and on its offbeats (a grid half a beat off has the
 tempo right and a beat F near 0). Where the analysis reports a ternary
-feel (an ``Analysis.ternary`` attribute), the share of examples it got right.
+feel (an ``Analysis.ternary`` attribute), the share of examples it got right; "bars": the
+share whose bars it counted in three where the truth does (the waltz) and only there.
 
 Sections: 60 s songs from tests/engine/sections.py whose sections change the drum
 pattern (a rock verse, a punk chorus with the snare on every "and", a disco bridge) at
@@ -172,6 +172,7 @@ class Reading:
     downbeat_f: float
     ternary: bool | None  # whether the analysis's ternary reading was right; None: no reading
     seconds: float
+    bars: bool | None = None  # whether it counted in three where the truth does, and only there
 
     @property
     def verdict(self) -> str:
@@ -194,6 +195,7 @@ def read_synthetic(task: tuple[str, float, int, bool]) -> Reading:
         downbeat_f=f_measure(np.asarray(found.downbeats), example.downbeat_times),
         ternary=None if ternary is None else bool(ternary) == example.ternary,
         seconds=time.perf_counter() - started,
+        bars=(found.beats_per_bar == 3) == (example.beats_per_bar == 3),
     )
 
 
@@ -229,7 +231,7 @@ def table(readings: list[Reading]) -> None:
     """One line per category, and the misses under it."""
     print(
         f"{'category':<15}{'n':>4}{'acc1':>7}{'acc2':>7}{'3:2':>5}{'other':>6}"
-        f"{'beatF':>7}{'downF':>7}{'tern':>6}"
+        f"{'beatF':>7}{'downF':>7}{'tern':>6}{'bars':>6}"
     )
     by_category: dict[str, list[Reading]] = {}
     for r in readings:
@@ -241,10 +243,12 @@ def table(readings: list[Reading]) -> None:
         acc2 = (verdicts.count("exact") + verdicts.count("octave")) / n
         ternary = [r.ternary for r in rows if r.ternary is not None]
         tern = f"{np.mean(ternary):.0%}" if ternary else "–"
+        counted = [r.bars for r in rows if r.bars is not None]
+        bars = f"{np.mean(counted):.0%}" if counted else "–"
         print(
             f"{category:<15}{n:>4}{acc1:>7.0%}{acc2:>7.0%}{verdicts.count('3:2'):>5}"
             f"{verdicts.count('other'):>6}{_mean([r.beat_f for r in rows]):>7}"
-            f"{_mean([r.downbeat_f for r in rows]):>7}{tern:>6}"
+            f"{_mean([r.downbeat_f for r in rows]):>7}{tern:>6}{bars:>6}"
         )
         misses = [
             f"{r.truth:g}→{r.read:.1f}{'' if r.verdict == 'other' else f' ({r.verdict})'}"
@@ -333,6 +337,18 @@ def chart_beats(chart: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
     return times, times[::4]
 
 
+def in_three(chart: Path) -> bool:
+    """Whether a MIDI file's first time signature counts three beats a bar (3/4, 3/8);
+    none (sectoid's charts) is 4/4."""
+    import mido
+
+    for track in mido.MidiFile(str(chart)).tracks:
+        for message in track:
+            if message.type == "time_signature":
+                return bool(message.numerator == 3)
+    return False
+
+
 def dominant(segments: list[tuple[float, float]], seconds: float) -> float:
     """The tempo the song spends longest at (to 0.1 BPM)."""
     ends = [start for start, _ in segments[1:]] + [seconds]
@@ -375,6 +391,7 @@ def read_real(task: tuple[str, Path, Path, str]) -> tuple[Reading, str]:
         downbeat_f=f_measure(np.asarray(found.downbeats), downbeats),
         ternary=None if ternary is None else not ternary,
         seconds=time.perf_counter() - started,
+        bars=(found.beats_per_bar == 3) == in_three(chart),
     )
     return reading, summary
 

@@ -73,6 +73,16 @@ def _grid(downbeats: np.ndarray, beats: np.ndarray, duration: float) -> np.ndarr
     return np.concatenate([before, marks, after])
 
 
+def _bar_starts(song: Analysis, length: int) -> np.ndarray:
+    """The song's downbeats, or where its bars would start were they ``length`` beats long
+    (from its first downbeat on)."""
+    downbeats = np.asarray(song.downbeats, dtype=float)
+    if song.beats_per_bar == length or not len(downbeats):
+        return downbeats
+    beats = np.asarray(song.beats, dtype=float)
+    return beats[int(np.searchsorted(beats, downbeats[0] - 1e-6)) :: length]
+
+
 def segment_bars(ratio: float, bars: int) -> tuple[int, int]:
     """(lead bars, backing bars) per segment, so both hold whole bars at the matched tempo.
 
@@ -88,8 +98,11 @@ def plan(
 ) -> Timeline:
     """Segment boundaries in both songs, capped at ``max_seconds`` of mashup: sections of
     ``bars`` bars, or of single bars when not even one such section fits the cap."""
-    lead_bars = _grid(lead.downbeats, lead.beats, lead.duration)
-    back_bars = _grid(backing.downbeats, backing.beats, backing.duration)
+    # Songs in three and in four are cut in fours alike (a bar of three stretched over one
+    # of four would gallop); two in three, bar on bar.
+    length = lead.beats_per_bar if lead.beats_per_bar == backing.beats_per_bar else BEATS_PER_BAR
+    lead_bars = _grid(_bar_starts(lead, length), lead.beats, lead.duration)
+    back_bars = _grid(_bar_starts(backing, length), backing.beats, backing.duration)
     lead_bars = lead_bars[(lead_bars >= 0) & (lead_bars <= lead.duration)]
     back_bars = back_bars[(back_bars >= 0) & (back_bars <= backing.duration)]
     for size in dict.fromkeys((bars, 1)):

@@ -153,19 +153,30 @@ def tuning_correction(vocal: Analysis, backing: Analysis) -> float:
     return round(vocal.tuning - backing.tuning, 2)
 
 
-def plain_grid(song: Analysis, tempo: float) -> Analysis:
+def plain_grid(song: Analysis, tempo: float, beats_per_bar: int = 4) -> Analysis:
     """``song`` with beats and downbeats on a regular grid at ``tempo`` from its start."""
     beats = np.arange(0.0, song.duration, 60.0 / tempo)
-    return replace(song, tempo=tempo, beats=beats, downbeats=beats[::4])
+    return replace(
+        song,
+        tempo=tempo,
+        beats=beats,
+        downbeats=beats[::beats_per_bar],
+        beats_per_bar=beats_per_bar,
+    )
 
 
 def common_grid(vocal: Analysis, backing: Analysis) -> tuple[Analysis, Analysis]:
-    """Both songs with a beat grid to align on: a beatless one takes the other's tempo."""
+    """Both songs with a beat grid to align on: a beatless one takes the other's tempo and
+    bars."""
     if not vocal.has_beat:
-        vocal = plain_grid(vocal, backing.tempo if backing.has_beat else 120.0)
+        other = backing if backing.has_beat else plain_grid(backing, 120.0)
+        vocal = plain_grid(vocal, other.tempo, other.beats_per_bar)
     if not backing.has_beat:
-        backing = plain_grid(backing, vocal.tempo)
+        backing = plain_grid(backing, vocal.tempo, vocal.beats_per_bar)
     return vocal, backing
+
+
+BAR_WORDS = {3: "three", 4: "four"}
 
 
 def match(vocal: Analysis, backing: Analysis) -> Match:
@@ -189,6 +200,12 @@ def match(vocal: Analysis, backing: Analysis) -> Match:
         warnings.append(
             f"the {swung} has a ternary feel (a shuffle, 6/8 or 12/8) and the other song a "
             "straight one: their beats meet, but the notes between them will not"
+        )
+    if not beatless and vocal.beats_per_bar != backing.beats_per_bar:
+        lead, other = (BAR_WORDS.get(s.beats_per_bar, "?") for s in (vocal, backing))
+        warnings.append(
+            f"the lead counts {lead} beats a bar and the backing {other}: their beats meet, "
+            "but their bar lines meet only every twelve beats"
         )
     return Match(
         stretch=stretch,

@@ -813,6 +813,7 @@ def _song_summary(song: Song) -> dict[str, object]:
             "tempo_confidence": round(a.beat_confidence, 2),
             "tempo_runner_up": round(a.tempo_runner_up, 1) if a.tempo_runner_up else None,
             "ternary": a.ternary,
+            "beats_per_bar": a.beats_per_bar,
             "key": a.key_name,
             "key_confidence": round(a.key_confidence, 2),
             "key_by_notes": key_name(*a.key_by_notes) if a.key_by_notes else None,
@@ -852,6 +853,8 @@ def key_doubt_words(a: Analysis) -> str:
 def _tempo_text(a: Analysis) -> str:
     """The tempo as read: its feel, and the other reading when it is nearly as likely."""
     words = f"{a.tempo:.1f} BPM" + (" (ternary feel)" if a.ternary else "")
+    if a.beats_per_bar != 4:
+        words += f", {matching.BAR_WORDS.get(a.beats_per_bar, a.beats_per_bar)} beats a bar"
     if a.tempo_runner_up:
         words += f", or {a.tempo_runner_up:.0f} BPM: the beat is ambiguous"
     return words

@@ -428,3 +428,38 @@ def test_on_the_kick_leaves_a_grid_on_its_kicks_or_with_kicks_on_and_off_it() ->
     assert np.array_equal(analysis.on_the_kick(truth, kicks_on(mixed, 1400)), truth)
     # No kick at all: nothing to go by.
     assert np.array_equal(analysis.on_the_kick(truth, np.zeros(1400)), truth)
+
+
+@pytest.mark.parametrize(("bpm", "seed"), [(106.0, 0), (122.0, 1), (138.0, 1)])
+def test_a_waltz_counts_three_beats_a_bar_with_its_downbeats_on_the_ones(
+    bpm: float, seed: int
+) -> None:
+    example = rhythms.groove("waltz", bpm, 30.0, seed=seed)
+    found = analysis.analyse(example.audio, example.sr)
+    assert found.beats_per_bar == 3
+    downbeats = np.asarray(found.downbeats)
+    assert np.median(np.diff(downbeats)) == pytest.approx(3 * 60 / bpm, rel=0.04)
+    ones = np.abs(downbeats[:, None] - example.downbeat_times[None, :]).min(axis=1)
+    assert np.mean(ones < 0.07) > 0.8
+
+
+@pytest.mark.parametrize(
+    ("category", "bpm"),
+    [("straight", 120.0), ("funk", 117.0), ("four_on_floor", 123.0), ("no_drums", 102.0),
+     ("six_eight", 80.0), ("shuffle", 104.0), ("metal", 190.0)],
+)  # fmt: skip
+def test_a_song_in_four_or_in_two_counts_four_beats_a_bar(category: str, bpm: float) -> None:
+    for generator in (rhythms, rhythms_heldout):
+        example = generator.groove(category, bpm, 30.0, seed=1)
+        assert analysis.analyse(example.audio, example.sr).beats_per_bar == 4
+
+
+def test_bars_of_three_need_their_ones_to_stand_out_clearly() -> None:
+    # Accents every third beat counted against every fourth: only a clear lead calls it 3.
+    beats = np.arange(40)
+    waltz = np.where(beats % 3 == 0, 1.0, 0.2)
+    rock = np.where(beats % 4 == 0, 1.0, np.where(beats % 4 == 2, 0.8, 0.2))
+    flat = np.ones(40)
+    for values, bar in ((waltz, 3), (rock, 4), (flat, 4)):
+        assert analysis.bar_length(values, values) == bar
+    assert analysis.bar_length(waltz[:8], waltz[:8]) == 4  # too few beats to tell

@@ -122,3 +122,54 @@ def test_it_keeps_the_bass_and_chords_in_tune_while_stretching(stretch: float) -
     off = {hz: 1200 * np.log2(peak_hz(first_bar, hz) / hz) for hz in (65.41, 130.81, 261.63)}
     print(f"x{stretch}: " + ", ".join(f"{hz} Hz {c:+.1f} cents" for hz, c in off.items()))
     assert all(abs(c) < 2 for c in off.values())
+
+
+def in_bars_of(bpm: float, length: int, first: float = 0.3) -> analysis.Analysis:
+    beats = np.arange(first, 60.0, 60 / bpm)
+    return analysis.Analysis(
+        60.0, bpm, beats, beats[::length], 0, "major", -14.0, 0.9, beats_per_bar=length
+    )
+
+
+def beats_in(grid: np.ndarray, song: analysis.Analysis) -> np.ndarray:
+    return np.round(np.diff(grid) / (60 / song.tempo)).astype(int)
+
+
+def test_two_songs_in_three_are_laid_bar_on_bar() -> None:
+    lead, backing = in_bars_of(120, 3), in_bars_of(126, 3, first=0.1)
+    timeline = arrange.plan(lead, backing, matching.match(lead, backing), 60, bars=1)
+    assert set(beats_in(timeline.lead_grid, lead)) == {3}
+    assert np.isin(timeline.lead_grid, lead.downbeats).all()
+    assert np.isin(timeline.backing_grid.ravel(), backing.downbeats).all()
+
+
+@pytest.mark.parametrize(("lead_bar", "backing_bar"), [(3, 4), (4, 3)])
+def test_a_song_in_three_and_one_in_four_are_laid_beat_on_beat_in_fours(
+    lead_bar: int, backing_bar: int
+) -> None:
+    # Cut at their own bars, three beats of one would be stretched over four of the other.
+    lead, backing = in_bars_of(120, lead_bar), in_bars_of(126, backing_bar, first=0.1)
+    timeline = arrange.plan(lead, backing, matching.match(lead, backing), 60, bars=1)
+    assert set(beats_in(timeline.lead_grid, lead)) == {4}
+    assert set(np.round(np.diff(timeline.backing_grid, axis=1).ravel() * 126 / 60)) == {4}
+    assert timeline.lead_grid[0] == pytest.approx(lead.downbeats[0])
+
+
+def test_a_waltz_laid_over_a_song_in_four_keeps_its_beats_on_the_leads() -> None:
+    # The whole chain on audio: the waltz is read in three, the rock song in four, and the
+    # waltz is cut in fours, so each of its beats is stretched onto one of the lead's.
+    from tests.engine import rhythms
+
+    lead = rhythms.groove("straight", 120.0, 30.0, seed=1).audio
+    backing = rhythms.groove("waltz", 122.0, 30.0, seed=1).audio
+    lead_a, backing_a = analysis.analyse(lead, SR), analysis.analyse(backing, SR)
+    assert (lead_a.beats_per_bar, backing_a.beats_per_bar) == (4, 3)
+    fit = matching.match(lead_a, backing_a)
+    assert any("bar lines meet only every twelve beats" in w for w in fit.warnings)
+    timeline = arrange.plan(lead_a, backing_a, fit, max_seconds=60)
+    layer = arrange.stretch_backing(backing, SR, timeline, shift=0)
+    start = int(timeline.start * SR)
+    reference = lead[:, start : start + layer.shape[1]]
+    offset = measure.layer_offset(analysis.to_mono(reference, SR), analysis.to_mono(layer, SR))
+    print(f"waltz over rock: {offset.as_text()}")
+    assert offset.median_ms is not None and offset.median_ms <= 20

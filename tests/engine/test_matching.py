@@ -244,3 +244,13 @@ def test_a_backing_is_shifted_to_suit_the_key_of_the_leads_notes_too() -> None:
     assert matching.match(lead, clear(5, "major")).shift == 0
     fit = matching.match(replace(lead, key_by_notes=(2, "major")), clear(5, "major"))
     assert camelot((5 + fit.shift) % 12, "major") == "9B"
+
+
+def test_a_song_in_three_over_one_in_four_is_said_to_meet_on_the_beat_not_the_bar() -> None:
+    waltz = replace(song(120), beats_per_bar=3)
+    fit = matching.match(waltz, song(120))
+    assert fit.warnings == (
+        "the lead counts three beats a bar and the backing four: their beats meet, but "
+        "their bar lines meet only every twelve beats",
+    )
+    assert matching.match(waltz, waltz).warnings == ()

@@ -481,6 +481,12 @@ def test_the_analysis_says_a_ternary_feel_and_an_ambiguous_beat() -> None:
     assert pipeline._tempo_text(unsure) == "120.0 BPM, or 80 BPM: the beat is ambiguous"
 
 
+def test_the_analysis_says_a_waltz_counts_three_beats_a_bar() -> None:
+    beats = np.arange(0, 30, 0.5)
+    waltz = Analysis(30.0, 120.0, beats, beats[::3], 0, "major", -14.0, 0.9, beats_per_bar=3)
+    assert pipeline._tempo_text(waltz) == "120.0 BPM, three beats a bar"
+
+
 def test_the_check_tries_the_runner_up_then_the_three_two_relatives_never_octaves(misread):
     _, backing = misread  # read at 80 (two thirds of its 120)
     levels = pipeline._other_levels(backing.analysis)
