@@ -306,8 +306,8 @@ def tempo_map(chart: Path, seconds: float) -> list[tuple[float, float]]:
 def chart_beats(chart: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
     """(beats, downbeats) in seconds: the chart's quarter notes through its tempo map, and
     every fourth from tick 0 (the charts carry no time signature: 4/4, bar lines from the
-    start, as the game draws them). Charts sit ~25 ms before the audio's onsets, well
-    within the F-measure's ±70 ms."""
+    start, as the game draws them; a file whose time signature is in three, every third).
+    Charts sit ~25 ms before the audio's onsets, well within the F-measure's ±70 ms."""
     import mido
 
     midi = mido.MidiFile(str(chart))
@@ -334,7 +334,7 @@ def chart_beats(chart: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
             at += mido.tick2second(t - tick, midi.ticks_per_beat, tempo)
             tick, tempo = t, v
     times = np.array(beats)
-    return times, times[::4]
+    return times, times[:: 3 if in_three(chart) else 4]
 
 
 def in_three(chart: Path) -> bool:

@@ -306,9 +306,9 @@ def downbeat_phase(
 # 6/8 and 12/8 by 0.11 at most (a held-out straight groove and two metal ones), most
 # below 0; the sequenced pieces in 4/4 by 0.06 at most, the one in 3/4 (a swung jazz
 # waltz) by 0.20. The margin was set after seeing all of these, held-out grooves too. A
-# song in four read in three would be cut in bars of three, so the margin leaves some
-# waltzes counted in four (laid beat on beat as before) rather than call a song in four a
-# waltz.
+# song in four read in three would be laid bar on bar over a waltz, its bars broken, so
+# the margin leaves some waltzes counted in four (laid as before) rather than call a song
+# in four a waltz.
 TRIPLE_MARGIN, BAR_MIN_BEATS = 0.15, 12
 
 
@@ -740,13 +740,14 @@ def one_phase(frames: np.ndarray, bpm: float, low_onsets: np.ndarray) -> np.ndar
 
 
 def beat_grid(
-    envelopes: Envelopes, bpm: float, *, ternary: bool = False
+    envelopes: Envelopes, bpm: float, *, ternary: bool = False, length: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(beats, downbeats in seconds, beats a bar): tracked at ``bpm`` on the 23 ms envelope,
     held on one half of the beat (``one_phase``) and that half the kick's (``on_the_kick``;
     neither for a ternary feel, whose beat divides in three: its grid is held on the long
     notes of its swing, ``on_the_long_note``), then each moved onto its onset on the 5.8 ms
-    one; bars of three or four (``bar_length``: a jazz waltz swings in three)."""
+    one; bars of ``length`` beats, or of three or four as counted (``bar_length``: a jazz
+    waltz swings in three)."""
     frames = track_beats(envelopes.onsets, bpm)
     if ternary:
         frames = on_the_long_note(frames, envelopes.onsets)
@@ -754,7 +755,8 @@ def beat_grid(
         frames = on_the_kick(one_phase(frames, bpm, envelopes.low), envelopes.low)
     beats = refine(frames_to_seconds(frames), envelopes.fine)
     whole = np.clip(np.round(frames).astype(int), 0, len(envelopes.low) - 1)
-    length = bar_length(envelopes.low[whole], chord_change(whole, envelopes.chroma))
+    if length is None:
+        length = bar_length(envelopes.low[whole], chord_change(whole, envelopes.chroma))
     phase = downbeat_phase(whole, envelopes.low, envelopes.chroma, length)
     return beats, beats[phase::length], length
 
@@ -774,8 +776,12 @@ def on_offbeats(song: Analysis) -> Analysis:
 
 
 def at_tempo(song: Analysis, bpm: float) -> Analysis:
-    """``song`` read at another metrical level: its beats tracked again at ``bpm``."""
+    """``song`` read at another metrical level: its beats tracked again at ``bpm``, its bars
+    as counted when it was read (at a 3:2 level a rock song's kick falls every third beat:
+    counted again, it would pass for a waltz)."""
     if song.envelopes is None:
         raise ValueError("this analysis kept no envelopes to track again")
-    beats, downbeats, length = beat_grid(song.envelopes, bpm, ternary=song.ternary)
-    return replace(song, tempo=bpm, beats=beats, downbeats=downbeats, beats_per_bar=length)
+    beats, downbeats, _ = beat_grid(
+        song.envelopes, bpm, ternary=song.ternary, length=song.beats_per_bar
+    )
+    return replace(song, tempo=bpm, beats=beats, downbeats=downbeats)

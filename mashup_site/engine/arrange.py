@@ -2,7 +2,8 @@
 
 The lead layer (vocals, or the leading song's accompaniment in instrumental mode) keeps its
 own timing: it is the master clock. The backing is cut at its downbeats into segments of
-whole bars and each segment is time-stretched (Rubber Band through pedalboard) to exactly
+whole bars (a song in three and one in four: of twelve beats, whole bars of both) and each
+segment is time-stretched (Rubber Band through pedalboard) to exactly
 the length of the lead's matching segment. A single global stretch would drift: a 0.2 %
 tempo error is 0.4 s after three minutes. Segment by segment, the error stays within one
 beat-tracker error (a few milliseconds). When the backing runs out, it loops from its first
@@ -37,6 +38,7 @@ crisp's on synthetic drums at ±4 %) with the beats still aligned within a few m
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -88,9 +90,11 @@ def segment_bars(ratio: float, bars: int) -> tuple[int, int]:
 
     ``ratio`` is backing tempo × ratio ≈ lead tempo (½, 1 or 2: matching.TEMPO_RATIOS): at
     2 the backing's beats are felt twice as slow, so ``bars`` lead bars take half as many
-    backing bars; at ½, twice as many.
+    backing bars (and one lead bar is half a backing bar: the segment takes two); at ½,
+    twice as many.
     """
-    return bars, max(1, round(bars / ratio))
+    lead = max(bars, round(ratio))
+    return lead, max(1, round(lead / ratio))
 
 
 def plan(
@@ -98,9 +102,12 @@ def plan(
 ) -> Timeline:
     """Segment boundaries in both songs, capped at ``max_seconds`` of mashup: sections of
     ``bars`` bars, or of single bars when not even one such section fits the cap."""
-    # Songs in three and in four are cut in fours alike (a bar of three stretched over one
-    # of four would gallop); two in three, bar on bar.
-    length = lead.beats_per_bar if lead.beats_per_bar == backing.beats_per_bar else BEATS_PER_BAR
+    # Two songs in three are cut bar on bar; one in three and one in four in twelve beats,
+    # whole bars of both (a bar of three stretched over one of four would gallop, and cut
+    # in fours a waltz breaks mid-bar where sections join), one such unit a section.
+    length = math.lcm(lead.beats_per_bar, backing.beats_per_bar)
+    if length != lead.beats_per_bar:
+        bars = max(1, round(bars * BEATS_PER_BAR / length))
     lead_bars = _grid(_bar_starts(lead, length), lead.beats, lead.duration)
     back_bars = _grid(_bar_starts(backing, length), backing.beats, backing.duration)
     lead_bars = lead_bars[(lead_bars >= 0) & (lead_bars <= lead.duration)]

@@ -176,7 +176,8 @@ def common_grid(vocal: Analysis, backing: Analysis) -> tuple[Analysis, Analysis]
     return vocal, backing
 
 
-BAR_WORDS = {3: "three", 4: "four"}
+def bar_words(beats_per_bar: int) -> str:
+    return {3: "three", 4: "four"}.get(beats_per_bar, str(beats_per_bar))
 
 
 def match(vocal: Analysis, backing: Analysis) -> Match:
@@ -202,10 +203,12 @@ def match(vocal: Analysis, backing: Analysis) -> Match:
             "straight one: their beats meet, but the notes between them will not"
         )
     if not beatless and vocal.beats_per_bar != backing.beats_per_bar:
-        lead, other = (BAR_WORDS.get(s.beats_per_bar, "?") for s in (vocal, backing))
+        # a backing bar lasts beats_per_bar × ratio of the lead's beats
+        meet = math.lcm(2 * vocal.beats_per_bar, round(2 * backing.beats_per_bar * ratio)) / 2
         warnings.append(
-            f"the lead counts {lead} beats a bar and the backing {other}: their beats meet, "
-            "but their bar lines meet only every twelve beats"
+            f"the lead counts {bar_words(vocal.beats_per_bar)} beats a bar and the backing "
+            f"{bar_words(backing.beats_per_bar)}: their beats meet, but their bar lines meet "
+            f"only every {meet:g} of the lead's beats"
         )
     return Match(
         stretch=stretch,

@@ -854,7 +854,7 @@ def _tempo_text(a: Analysis) -> str:
     """The tempo as read: its feel, and the other reading when it is nearly as likely."""
     words = f"{a.tempo:.1f} BPM" + (" (ternary feel)" if a.ternary else "")
     if a.beats_per_bar != 4:
-        words += f", {matching.BAR_WORDS.get(a.beats_per_bar, a.beats_per_bar)} beats a bar"
+        words += f", {matching.bar_words(a.beats_per_bar)} beats a bar"
     if a.tempo_runner_up:
         words += f", or {a.tempo_runner_up:.0f} BPM: the beat is ambiguous"
     return words

@@ -463,3 +463,20 @@ def test_bars_of_three_need_their_ones_to_stand_out_clearly() -> None:
     for values, bar in ((waltz, 3), (rock, 4), (flat, 4)):
         assert analysis.bar_length(values, values) == bar
     assert analysis.bar_length(waltz[:8], waltz[:8]) == 4  # too few beats to tell
+    # around the margin: ones standing out by x in threes (and evenly in fours)
+    for lead, bar in ((analysis.TRIPLE_MARGIN - 0.02, 4), (analysis.TRIPLE_MARGIN + 0.02, 3)):
+        ones = np.where(beats[:36] % 3 == 0, 1.0, 1.0 - lead)
+        assert analysis._accent(ones, 4) == pytest.approx(0, abs=1e-9)
+        assert analysis.bar_length(ones, ones) == bar, lead
+
+
+def test_a_song_read_again_at_another_tempo_keeps_its_bars() -> None:
+    # At 3:2 a rock groove's kick falls on every third beat: counted again there, it would
+    # read as a waltz (and be laid bar on bar over one). Bars are counted once, as read.
+    example = rhythms.groove("straight", 120.0, 30.0, seed=1)
+    song = analysis.analyse(example.audio, example.sr)
+    assert song.beats_per_bar == 4
+    for bpm in (180.0, 80.0):
+        again = analysis.at_tempo(song, bpm)
+        assert again.beats_per_bar == 4
+        assert np.median(np.diff(again.downbeats)) == pytest.approx(4 * 60 / bpm, rel=0.05)

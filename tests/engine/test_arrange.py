@@ -144,15 +144,37 @@ def test_two_songs_in_three_are_laid_bar_on_bar() -> None:
 
 
 @pytest.mark.parametrize(("lead_bar", "backing_bar"), [(3, 4), (4, 3)])
-def test_a_song_in_three_and_one_in_four_are_laid_beat_on_beat_in_fours(
+def test_a_song_in_three_and_one_in_four_are_cut_in_twelve_beats_whole_bars_of_both(
     lead_bar: int, backing_bar: int
 ) -> None:
-    # Cut at their own bars, three beats of one would be stretched over four of the other.
+    # Cut at their own bars, three beats of one would be stretched over four of the other;
+    # cut in fours, a waltz would be broken mid-bar where sections join and loop.
     lead, backing = in_bars_of(120, lead_bar), in_bars_of(126, backing_bar, first=0.1)
-    timeline = arrange.plan(lead, backing, matching.match(lead, backing), 60, bars=1)
-    assert set(beats_in(timeline.lead_grid, lead)) == {4}
-    assert set(np.round(np.diff(timeline.backing_grid, axis=1).ravel() * 126 / 60)) == {4}
+    timeline = arrange.plan(lead, backing, matching.match(lead, backing), 60)
+    assert set(beats_in(timeline.lead_grid, lead)) == {12}
+    assert set(np.round(np.diff(timeline.backing_grid, axis=1).ravel() * 126 / 60)) == {12}
     assert timeline.lead_grid[0] == pytest.approx(lead.downbeats[0])
+    assert np.isin(timeline.backing_grid.ravel(), backing.beats[backing.beats >= 0.1]).all()
+
+
+def test_a_waltz_over_a_song_in_four_at_half_its_tempo_holds_whole_bars_of_both() -> None:
+    lead, backing = in_bars_of(120, 3), in_bars_of(61, 4, first=0.1)
+    fit = matching.match(lead, backing)
+    assert fit.ratio == 2
+    timeline = arrange.plan(lead, backing, fit, 60)
+    assert set(beats_in(timeline.lead_grid, lead)) == {24}  # 8 bars of three
+    assert set(np.round(np.diff(timeline.backing_grid, axis=1).ravel() * 61 / 60)) == {12}
+
+
+@pytest.mark.parametrize(
+    ("ratio", "bars", "expected"),
+    [(1.0, 4, (4, 4)), (2.0, 4, (4, 2)), (0.5, 4, (4, 8)), (2.0, 1, (2, 1)), (0.5, 1, (1, 2))],
+)
+def test_segments_hold_whole_bars_of_both_songs_at_half_and_double_time(
+    ratio: float, bars: int, expected: tuple[int, int]
+) -> None:
+    # One lead bar at double time is half a backing bar: the segment takes two.
+    assert arrange.segment_bars(ratio, bars) == expected
 
 
 def test_a_waltz_laid_over_a_song_in_four_keeps_its_beats_on_the_leads() -> None:
@@ -165,7 +187,7 @@ def test_a_waltz_laid_over_a_song_in_four_keeps_its_beats_on_the_leads() -> None
     lead_a, backing_a = analysis.analyse(lead, SR), analysis.analyse(backing, SR)
     assert (lead_a.beats_per_bar, backing_a.beats_per_bar) == (4, 3)
     fit = matching.match(lead_a, backing_a)
-    assert any("bar lines meet only every twelve beats" in w for w in fit.warnings)
+    assert any("bar lines meet only every 12 of the lead's beats" in w for w in fit.warnings)
     timeline = arrange.plan(lead_a, backing_a, fit, max_seconds=60)
     layer = arrange.stretch_backing(backing, SR, timeline, shift=0)
     start = int(timeline.start * SR)

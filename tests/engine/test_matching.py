@@ -251,6 +251,19 @@ def test_a_song_in_three_over_one_in_four_is_said_to_meet_on_the_beat_not_the_ba
     fit = matching.match(waltz, song(120))
     assert fit.warnings == (
         "the lead counts three beats a bar and the backing four: their beats meet, but "
-        "their bar lines meet only every twelve beats",
+        "their bar lines meet only every 12 of the lead's beats",
     )
     assert matching.match(waltz, waltz).warnings == ()
+    # at half and double time, counted in the lead's beats
+    slow = matching.match(waltz, song(60))  # a backing bar is 8 of the lead's beats
+    assert slow.ratio == 2 and "every 24 of the lead's beats" in slow.warnings[0]
+    fast = matching.match(replace(song(60), beats_per_bar=3), song(120))
+    assert fast.ratio == 0.5 and "every 6 of the lead's beats" in fast.warnings[0]
+
+
+def test_a_beatless_song_takes_the_bars_of_the_song_with_a_beat() -> None:
+    waltz = replace(song(120), beats_per_bar=3)
+    vocal, _ = matching.common_grid(song(90, has_beat=False), waltz)
+    assert vocal.beats_per_bar == 3
+    assert np.allclose(np.diff(vocal.downbeats), 1.5)
+    assert matching.match(song(90, has_beat=False), waltz).warnings[1:] == ()
