@@ -338,14 +338,14 @@ def chart_beats(chart: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def in_three(chart: Path) -> bool:
-    """Whether a MIDI file's first time signature counts three beats a bar (3/4, 3/8);
+    """Whether a MIDI file's first time signature counts three quarter notes a bar (3/4);
     none (sectoid's charts) is 4/4."""
     import mido
 
     for track in mido.MidiFile(str(chart)).tracks:
         for message in track:
             if message.type == "time_signature":
-                return bool(message.numerator == 3)
+                return bool(message.numerator == 3 and message.denominator == 4)
     return False
 
 

@@ -776,9 +776,9 @@ def on_offbeats(song: Analysis) -> Analysis:
 
 
 def at_tempo(song: Analysis, bpm: float) -> Analysis:
-    """``song`` read at another metrical level: its beats tracked again at ``bpm``, its bars
-    as counted when it was read (at a 3:2 level a rock song's kick falls every third beat:
-    counted again, it would pass for a waltz)."""
+    """``song`` read at another metrical level: its beats tracked again at ``bpm`` and
+    grouped as many to a bar as when it was read (at a 3:2 level a rock song's kick falls
+    every third beat: counted again, it would pass for a waltz)."""
     if song.envelopes is None:
         raise ValueError("this analysis kept no envelopes to track again")
     beats, downbeats, _ = beat_grid(

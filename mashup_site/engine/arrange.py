@@ -64,9 +64,11 @@ class Timeline:
     backing_grid: np.ndarray  # matching boundaries in the backing song (seconds)
 
 
-def _grid(downbeats: np.ndarray, beats: np.ndarray, duration: float) -> np.ndarray:
+def _grid(
+    downbeats: np.ndarray, beats: np.ndarray, duration: float, length: int = BEATS_PER_BAR
+) -> np.ndarray:
     """Bar starts, extrapolated at the bar period to cover the whole song."""
-    marks = downbeats if len(downbeats) >= 2 else beats[::BEATS_PER_BAR]
+    marks = downbeats if len(downbeats) >= 2 else beats[::length]
     if len(marks) < 2:
         raise EngineError("no beat could be found in one of the songs, so they cannot be aligned")
     period = float(np.median(np.diff(marks)))
@@ -85,6 +87,30 @@ def _bar_starts(song: Analysis, length: int) -> np.ndarray:
     return beats[int(np.searchsorted(beats, downbeats[0] - 1e-6)) :: length]
 
 
+def _sections(
+    lead: Analysis, backing: Analysis, match: Match, max_seconds: float, bars: int, length: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(lead marks, backing marks) of sections of ``bars`` units of ``length`` beats, or
+    of single units when not even one such section fits the cap; None when not one does."""
+    grids = []
+    for song in (lead, backing):
+        starts = _bar_starts(song, length)
+        short = len(starts) < 2 and len(np.asarray(song.beats)[::length]) < 2
+        if short and length != BEATS_PER_BAR:
+            return None  # shorter than two units: the caller tries fours
+        grid = _grid(starts, np.asarray(song.beats), song.duration, length)
+        grids.append(grid[(grid >= 0) & (grid <= song.duration)])
+    lead_bars, back_bars = grids
+    for size in dict.fromkeys((bars, 1)):
+        lead_step, back_step = segment_bars(match.ratio, size)
+        lead_marks = lead_bars[::lead_step]
+        lead_marks = lead_marks[lead_marks <= lead_marks[0] + max_seconds]
+        back_marks = back_bars[::back_step]
+        if len(lead_marks) >= 2 and len(back_marks) >= 2:
+            return lead_marks, back_marks
+    return None
+
+
 def segment_bars(ratio: float, bars: int) -> tuple[int, int]:
     """(lead bars, backing bars) per segment, so both hold whole bars at the matched tempo.
 
@@ -93,7 +119,8 @@ def segment_bars(ratio: float, bars: int) -> tuple[int, int]:
     backing bars (and one lead bar is half a backing bar: the segment takes two); at ½,
     twice as many.
     """
-    lead = max(bars, round(ratio))
+    step = max(1, round(ratio))  # lead bars that make whole backing bars
+    lead = -(-bars // step) * step
     return lead, max(1, round(lead / ratio))
 
 
@@ -101,26 +128,22 @@ def plan(
     lead: Analysis, backing: Analysis, match: Match, max_seconds: float, bars: int = 4
 ) -> Timeline:
     """Segment boundaries in both songs, capped at ``max_seconds`` of mashup: sections of
-    ``bars`` bars, or of single bars when not even one such section fits the cap."""
-    # Two songs in three are cut bar on bar; one in three and one in four in twelve beats,
-    # whole bars of both (a bar of three stretched over one of four would gallop, and cut
-    # in fours a waltz breaks mid-bar where sections join), one such unit a section.
-    length = math.lcm(lead.beats_per_bar, backing.beats_per_bar)
-    if length != lead.beats_per_bar:
-        bars = max(1, round(bars * BEATS_PER_BAR / length))
-    lead_bars = _grid(_bar_starts(lead, length), lead.beats, lead.duration)
-    back_bars = _grid(_bar_starts(backing, length), backing.beats, backing.duration)
-    lead_bars = lead_bars[(lead_bars >= 0) & (lead_bars <= lead.duration)]
-    back_bars = back_bars[(back_bars >= 0) & (back_bars <= backing.duration)]
-    for size in dict.fromkeys((bars, 1)):
-        lead_step, back_step = segment_bars(match.ratio, size)
-        lead_marks = lead_bars[::lead_step]
-        lead_marks = lead_marks[lead_marks <= lead_marks[0] + max_seconds]
-        back_marks = back_bars[::back_step]
-        if len(lead_marks) >= 2 and len(back_marks) >= 2:
+    ``bars`` bars, or of single bars when not even one such section fits the cap.
+
+    Two songs in three are cut bar on bar. A song in three and one in four are cut in
+    twelve beats, whole bars of both, one such unit a section (a bar of three stretched
+    over one of four would gallop, and cut in fours a waltz breaks mid-bar where sections
+    join); songs too short for one unit are cut in fours, beat on beat."""
+    mixed = lead.beats_per_bar != backing.beats_per_bar
+    lengths = (math.lcm(lead.beats_per_bar, backing.beats_per_bar), BEATS_PER_BAR)
+    for length in lengths if mixed else (lead.beats_per_bar,):
+        size = max(1, round(bars * BEATS_PER_BAR / length)) if mixed else bars
+        marks = _sections(lead, backing, match, max_seconds, size, length)
+        if marks is not None:
             break
     else:
         raise EngineError("the songs are too short to line up even one section of bars")
+    lead_marks, back_marks = marks
     sections = len(back_marks) - 1
     pairs = [
         (back_marks[i % sections], back_marks[i % sections + 1]) for i in range(len(lead_marks) - 1)

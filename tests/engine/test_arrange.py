@@ -168,8 +168,9 @@ def test_a_waltz_over_a_song_in_four_at_half_its_tempo_holds_whole_bars_of_both(
 
 @pytest.mark.parametrize(
     ("ratio", "bars", "expected"),
-    [(1.0, 4, (4, 4)), (2.0, 4, (4, 2)), (0.5, 4, (4, 8)), (2.0, 1, (2, 1)), (0.5, 1, (1, 2))],
-)
+    [(1.0, 4, (4, 4)), (2.0, 4, (4, 2)), (0.5, 4, (4, 8)), (2.0, 1, (2, 1)), (0.5, 1, (1, 2)),
+     (2.0, 3, (4, 2))],
+)  # fmt: skip
 def test_segments_hold_whole_bars_of_both_songs_at_half_and_double_time(
     ratio: float, bars: int, expected: tuple[int, int]
 ) -> None:
@@ -178,8 +179,8 @@ def test_segments_hold_whole_bars_of_both_songs_at_half_and_double_time(
 
 
 def test_a_waltz_laid_over_a_song_in_four_keeps_its_beats_on_the_leads() -> None:
-    # The whole chain on audio: the waltz is read in three, the rock song in four, and the
-    # waltz is cut in fours, so each of its beats is stretched onto one of the lead's.
+    # The whole chain on audio: the waltz is read in three, the rock song in four, and both
+    # are cut in twelve beats, so each of the waltz's beats is stretched onto one of the lead's.
     from tests.engine import rhythms
 
     lead = rhythms.groove("straight", 120.0, 30.0, seed=1).audio
@@ -195,3 +196,21 @@ def test_a_waltz_laid_over_a_song_in_four_keeps_its_beats_on_the_leads() -> None
     offset = measure.layer_offset(analysis.to_mono(reference, SR), analysis.to_mono(layer, SR))
     print(f"waltz over rock: {offset.as_text()}")
     assert offset.median_ms is not None and offset.median_ms <= 20
+
+
+@pytest.mark.parametrize(("lead_bar", "backing_bar"), [(3, 4), (4, 3)])
+def test_songs_too_short_for_twelve_beats_are_cut_in_fours_at_the_matched_stretch(
+    lead_bar: int, backing_bar: int
+) -> None:
+    # An 8 s backing at 62 BPM holds no unit of twelve of its beats at half time.
+    lead = in_bars_of(120, lead_bar)
+    short = in_bars_of(62, backing_bar, first=0.1)
+    backing = analysis.Analysis(
+        8.0, 62, short.beats[short.beats < 8], short.downbeats[short.downbeats < 8], 0,
+        "major", -14.0, 0.9, beats_per_bar=backing_bar,
+    )  # fmt: skip
+    fit = matching.match(lead, backing)
+    timeline = arrange.plan(lead, backing, fit, 60)
+    lead_seconds = np.diff(timeline.lead_grid)
+    backing_seconds = np.diff(timeline.backing_grid, axis=1).ravel() * fit.stretch
+    assert np.allclose(lead_seconds, backing_seconds, rtol=0.03)
