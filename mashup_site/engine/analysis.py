@@ -281,15 +281,15 @@ def chord_change(beats: np.ndarray, chroma: np.ndarray) -> np.ndarray:
 
 
 def downbeat_phase(
-    beats: np.ndarray, low_onsets: np.ndarray, chroma: np.ndarray, length: int = 4
+    beats: np.ndarray, low_onsets: np.ndarray, change: np.ndarray, length: int = 4
 ) -> int:
     """Which of the ``length`` beat phases bars most likely start on: where the kick and
-    bass land (low-frequency onsets) and where chords change. Kicks alone tie between
-    beats 1 and 3 of a rock beat; chords changing on the bar line break the tie."""
+    bass land (low-frequency onsets) and where chords change (``change``: ``chord_change``
+    at each beat). Kicks alone tie between beats 1 and 3 of a rock beat; chords changing
+    on the bar line break the tie."""
     if len(beats) < length:
         return 0
     low = np.array([low_onsets[beats[phase::length]].mean() for phase in range(length)])
-    change = chord_change(beats, chroma)
     harmony = np.array([change[phase::length].mean() for phase in range(length)])
     score = low / (low.sum() + 1e-12) + harmony / (harmony.sum() + 1e-12)
     return int(np.argmax(score))
@@ -755,9 +755,10 @@ def beat_grid(
         frames = on_the_kick(one_phase(frames, bpm, envelopes.low), envelopes.low)
     beats = refine(frames_to_seconds(frames), envelopes.fine)
     whole = np.clip(np.round(frames).astype(int), 0, len(envelopes.low) - 1)
+    change = chord_change(whole, envelopes.chroma)
     if length is None:
-        length = bar_length(envelopes.low[whole], chord_change(whole, envelopes.chroma))
-    phase = downbeat_phase(whole, envelopes.low, envelopes.chroma, length)
+        length = bar_length(envelopes.low[whole], change)
+    phase = downbeat_phase(whole, envelopes.low, change, length)
     return beats, beats[phase::length], length
 
 
