@@ -67,6 +67,21 @@ def test_backing_offbeat_lays_each_backing_half_a_beat_over_and_says_so(tmp_path
     assert stdout.getvalue().count("the backing half a beat over") == 2
 
 
+def test_a_tempo_given_reads_that_songs_beat_at_it_and_says_so(tmp_path, songs):
+    stdout = io.StringIO()
+    call_command(
+        "mashup", *map(str, songs), "--out", str(tmp_path / "out"), "--no-quality",
+        "--tempo2", "60", stdout=stdout,
+    )  # fmt: skip
+    assert "two.wav: 60.0 BPM as you gave it" in stdout.getvalue()
+
+
+@pytest.mark.parametrize("bpm", ["30", "300", "fast"])
+def test_a_tempo_given_outside_40_to_250_bpm_is_refused(tmp_path, songs, bpm: str) -> None:
+    with pytest.raises(CommandError, match="argument --tempo1: invalid tempo value"):
+        call_command("mashup", *map(str, songs), "--out", str(tmp_path / "out"), "--tempo1", bpm)
+
+
 def test_it_refuses_a_file_that_is_not_audio(tmp_path, songs) -> None:
     text = tmp_path / "lyrics.mp3"
     text.write_text("la la la\n" * 50)

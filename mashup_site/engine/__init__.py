@@ -11,11 +11,13 @@ pipeline ties them together and documents how the API's parameters map.
 real songs.
 """
 
+from .analysis import GIVEN_BPM
 from .errors import EngineError
 from .pipeline import MashupParams, MashupResult, Variant, make_mashup
 from .separation import Separator, Stems
 
 __all__ = [
+    "GIVEN_BPM",
     "EngineError",
     "MashupParams",
     "MashupResult",

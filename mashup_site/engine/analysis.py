@@ -61,6 +61,9 @@ class Envelopes:
     low: np.ndarray
     fine: np.ndarray
     chroma: np.ndarray  # (12, frames) at 23 ms: where the chords change (downbeats)
+    # The tempo reader's envelope (tempo.TempoReading.envelope), on which the feel at a
+    # tempo a person gives is judged (``as_given``); the full band's onsets without it.
+    feel: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class Analysis:
     tempo_runner_up: float | None = None  # the next reading's BPM when it is close
     # Every metrical level considered, (BPM, score), best first.
     tempo_candidates: tuple[tuple[float, float], ...] = field(default=(), repr=False)
+    # The tempo is the one a person gave for the song (``as_given``), not a reading: the
+    # engine does not read its beat again at another level.
+    tempo_given: bool = False
     envelopes: Envelopes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -436,6 +442,7 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
         frame_chroma(mag),
     )
     tempo = read_tempo(mag)
+    envelopes = replace(envelopes, feel=tempo.envelope)
     beats, downbeats, beats_per_bar = beat_grid(envelopes, tempo.bpm, ternary=tempo.ternary)
     keyed = key_reading(mono)
     return Analysis(
@@ -774,6 +781,37 @@ def on_offbeats(song: Analysis) -> Analysis:
     midway = (beats[:-1] + beats[1:]) / 2
     after = np.searchsorted(midway, np.asarray(song.downbeats, dtype=float))
     return replace(song, beats=midway, downbeats=midway[np.unique(after[after < len(midway)])])
+
+
+GIVEN_BPM = (40.0, 250.0)  # the tempi a person may give a song (slow ballads to fast punk)
+
+
+def as_given(song: Analysis, bpm: float) -> Analysis:
+    """``song`` with the tempo a person gave for it: its beats tracked at ``bpm``, its feel
+    judged and its bars counted again at that level (a waltz read "in one" has a ternary
+    feel and bars of one beat; at its quarter note, straight beats, three a bar). For the
+    readings the engine cannot tell apart by ear: a fast song read at half its tempo, a
+    song in 6/4 read as 12/8 at 2:3 (benchmarks/engine_accuracy.py)."""
+    if song.envelopes is None:
+        raise ValueError("this analysis kept no envelopes to track again")
+    if not GIVEN_BPM[0] <= bpm <= GIVEN_BPM[1]:
+        raise ValueError(f"a tempo is given from {GIVEN_BPM[0]:g} to {GIVEN_BPM[1]:g} BPM")
+    from .tempo import ternary_at  # tempo builds on this module's onset envelopes
+
+    envelopes = song.envelopes
+    feel = envelopes.onsets if envelopes.feel is None else envelopes.feel
+    ternary = ternary_at(feel, bpm)
+    beats, downbeats, beats_per_bar = beat_grid(envelopes, bpm, ternary=ternary)
+    return replace(
+        song,
+        tempo=bpm,
+        beats=beats,
+        downbeats=downbeats,
+        ternary=ternary,
+        beats_per_bar=beats_per_bar,
+        tempo_runner_up=None,
+        tempo_given=True,
+    )
 
 
 def at_tempo(song: Analysis, bpm: float) -> Analysis:

@@ -47,7 +47,15 @@ import numpy as np
 import pedalboard as pb
 
 from . import analysis, arrange, matching, measure, output, style, voice
-from .analysis import ANALYSIS_SR, Analysis, analyse, camelot, integrated_lufs, to_mono
+from .analysis import (
+    ANALYSIS_SR,
+    GIVEN_BPM,
+    Analysis,
+    analyse,
+    camelot,
+    integrated_lufs,
+    to_mono,
+)
 from .decode import SR, load
 from .errors import EngineError
 from .key import UNCERTAIN, key_name
@@ -83,11 +91,20 @@ class MashupParams:
     # Lay the backing on the offbeats of its beat grid (``analysis.on_offbeats``): asked
     # for when a mashup came out with the backing half a beat off. Not an API parameter.
     backing_offbeat: bool = False
+    # The tempo (BPM) a person gave for each song, in the order they were given, or None:
+    # its beat is read at it (``analysis.as_given``), for the readings the engine cannot
+    # tell apart by ear (a fast song read at half, 6/4 read as 12/8). Not an API parameter.
+    tempi: tuple[float | None, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("audio_weight", "style_weight", "weirdness"):
             if not 0 <= getattr(self, name) <= 1:
                 raise EngineError(f"{name.replace('_', ' ')} must be between 0 and 1")
+        low, high = GIVEN_BPM
+        if len(self.tempi) > 2 or any(
+            bpm is not None and not low <= bpm <= high for bpm in self.tempi
+        ):
+            raise EngineError(f"a song's tempo is given from {low:g} to {high:g} BPM")
         if self.vocal_gender not in (None, "", "m", "f"):
             raise EngineError("vocal gender must be m or f")
 
@@ -165,6 +182,7 @@ def make_mashup(
     # A song longer than the model's cap is decoded only that far, plus room to pick bars.
     limit = params.max_seconds + 30
     songs = _prepare([Path(song1), Path(song2)], separator or SpectralSeparator(), steps, limit)
+    songs = [_given(song, bpm) for song, bpm in zip(songs, _tempi(params), strict=True)]
     timings["analyse+separate"] = time.perf_counter() - started
     release_memory()
     pairs = _order(songs, params)
@@ -224,6 +242,20 @@ def _prepare(paths: list[Path], separator: Separator, steps: Steps, limit: float
     the GIL for most of the work, so two threads use both cores)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         return list(pool.map(lambda p: _song(p, separator, steps, limit), paths))
+
+
+def _tempi(params: MashupParams) -> tuple[float | None, float | None]:
+    """The tempo given for each of the two songs, or None."""
+    first, second = (*params.tempi, None, None)[:2]
+    return first, second
+
+
+def _given(song: Song, bpm: float | None) -> Song:
+    """``song`` with the tempo its owner gave, if any and it has a beat to read at it (a
+    song without one is laid by its own timing: ``describe`` says the tempo went unused)."""
+    if bpm is None or not song.analysis.has_beat:
+        return song
+    return replace(song, analysis=analysis.as_given(song.analysis, bpm))
 
 
 def _song(path: Path, separator: Separator, steps: Steps, limit: float) -> Song:
@@ -469,8 +501,8 @@ def _other_levels(song: Analysis) -> list[float]:
     again at 120: that regroups its triplets in pairs, a 3:2 layering, and it lines up
     with the straight song's eighths so well that the offset check took it (4 ms apart,
     71 % of windows within 20 ms)."""
-    if song.envelopes is None:
-        return []
+    if song.envelopes is None or song.tempo_given:
+        return []  # a tempo its owner gave is not a reading to doubt
     scores = dict(song.tempo_candidates)
     best = max(scores.values(), default=0.0)
 
@@ -812,6 +844,7 @@ def _song_summary(song: Song) -> dict[str, object]:
             "tempo": round(a.tempo, 1),
             "tempo_confidence": round(a.beat_confidence, 2),
             "tempo_runner_up": round(a.tempo_runner_up, 1) if a.tempo_runner_up else None,
+            "tempo_given": a.tempo_given,
             "ternary": a.ternary,
             "beats_per_bar": a.beats_per_bar,
             "key": a.key_name,
@@ -852,7 +885,8 @@ def key_doubt_words(a: Analysis) -> str:
 
 def _tempo_text(a: Analysis) -> str:
     """The tempo as read: its feel, and the other reading when it is nearly as likely."""
-    words = f"{a.tempo:.1f} BPM" + (" (ternary feel)" if a.ternary else "")
+    words = f"{a.tempo:.1f} BPM" + (" as you gave it" if a.tempo_given else "")
+    words += " (ternary feel)" if a.ternary else ""
     if a.beats_per_bar != 4:
         words += f", {matching.bar_words(a.beats_per_bar)} beats a bar"
     if a.tempo_runner_up:
@@ -889,11 +923,16 @@ def describe(
     or, once ``variants`` are made, as made: its tempo relation as laid (the alignment
     check may have read a beat again) and the layers' measured offset."""
     lines = []
-    for song in songs:
+    for song, given in zip(songs, _tempi(params), strict=False):
         a = song.analysis
         tuning = cents(a.tuning)
+        unused = (
+            f" (no steady beat: the {given:g} BPM you gave was not used)"
+            if given is not None and not a.has_beat
+            else ""
+        )
         lines.append(
-            f"{song.name}: {_tempo_text(a)}, {_key_text(a)}, "
+            f"{song.name}: {_tempo_text(a)}{unused}, {_key_text(a)}, "
             + (f"tuned {tuning:+d} cents from A440, " if abs(tuning) >= AUDIBLE_CENTS else "")
             + f"{a.lufs:.1f} LUFS, {a.duration:.0f} s"
         )

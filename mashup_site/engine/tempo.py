@@ -78,7 +78,7 @@ spectrogram is analyse's own).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.ndimage
@@ -139,6 +139,9 @@ class TempoReading:
     confidence: float
     runner_up: float | None
     candidates: tuple[tuple[float, float], ...]
+    # The onset envelope the levels were judged on (the bands' mean over the excerpt): the
+    # feel at another tempo is judged on it too (``ternary_at``).
+    envelope: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
 
 def _excerpt(mag: np.ndarray) -> np.ndarray:
@@ -270,6 +273,31 @@ def harmony_fit(spacing: float, clarity: float) -> float:
     return 1 - HARMONY_W * clarity * (1 - drop)
 
 
+def _subdivisions(prof: np.ndarray) -> tuple[float, float, float]:
+    """(half, third, span) of a beat-synchronous profile: the onsets halfway through the
+    beat and at the stronger of its third-points, each above the profile's floor (its
+    median) relative to the beat's own (``span``)."""
+    floor = float(np.median(prof))
+    span = float(prof[0] - floor + 1e-9)
+    half = (prof[STEPS // 2] - floor) / span
+    third = (max(prof[STEPS // 3], prof[2 * STEPS // 3]) - floor) / span
+    return float(half), float(third), span
+
+
+def divides_in_three(half: float, third: float) -> bool:
+    """A ternary feel (6/8, 12/8, a shuffle): the beat's third-points hold clearly more
+    onsets than its midpoint."""
+    return third > 1.3 * max(half, 0.0) and third > 0.1
+
+
+def ternary_at(env: np.ndarray, bpm: float) -> bool:
+    """Whether a beat at ``bpm`` divides in three in onset envelope ``env``: for a tempo a
+    person gave, which the reading's own feel (judged at its level) does not describe (a
+    waltz read "in one" divides in three; at its quarter note it does not)."""
+    half, third, _ = _subdivisions(_profile(env, track_beats(env, bpm)))
+    return divides_in_three(half, third)
+
+
 def level_features(
     env: np.ndarray,
     ac: np.ndarray,
@@ -281,11 +309,7 @@ def level_features(
     harm = [max(0.0, _peak(ac, k * period)[1]) for k in (1, 2, 4)]
     beats = track_beats(env, bpm)
     spacing, clarity = (0.0, 0.0) if chroma is None else chord_spacing(chroma, beats)
-    prof = _profile(env, beats)
-    floor = float(np.median(prof))
-    span = prof[0] - floor + 1e-9
-    half = (prof[STEPS // 2] - floor) / span
-    third = (max(prof[STEPS // 3], prof[2 * STEPS // 3]) - floor) / span
+    half, third, span = _subdivisions(_profile(env, beats))
     kick, snare = (1.0, 1.0) if bands is None else (_between(b, beats) for b in bands[:2])
     return {
         "h1": harm[0],
@@ -293,7 +317,7 @@ def level_features(
         "cons": _consistency(env, beats),
         "half": float(half),
         "third": float(third),
-        "salience": float(span / (env.mean() + 1e-9)),
+        "salience": span / float(env.mean() + 1e-9),
         "chord_spacing": spacing,
         "chord_clarity": clarity,
         "kick_half": kick,
@@ -345,7 +369,7 @@ def read_tempo(mag: np.ndarray) -> TempoReading:
     rows = [(_score(bpm, levels), bpm, ft) for bpm, ft in levels.items()]
     rows.sort(key=lambda r: -r[0])
     best_score, bpm, ft = rows[0]
-    ternary = ft["third"] > 1.3 * max(ft["half"], 0.0) and ft["third"] > 0.1
+    ternary = divides_in_three(ft["half"], ft["third"])
     second = rows[1][0] if len(rows) > 1 else 0.0
     confidence = float(np.clip(1 - second / (best_score + 1e-9), 0.0, 1.0))
     runner_up = rows[1][1] if len(rows) > 1 and second > RUNNER_UP * best_score else None
@@ -355,4 +379,5 @@ def read_tempo(mag: np.ndarray) -> TempoReading:
         confidence=confidence,
         runner_up=None if runner_up is None else float(runner_up),
         candidates=tuple((float(b), float(s)) for s, b, _ in rows),
+        envelope=env,
     )

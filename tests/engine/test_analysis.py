@@ -480,3 +480,38 @@ def test_a_song_read_again_at_another_tempo_keeps_its_bars() -> None:
         again = analysis.at_tempo(song, bpm)
         assert again.beats_per_bar == 4
         assert np.median(np.diff(again.downbeats)) == pytest.approx(4 * 60 / bpm, rel=0.05)
+
+
+def hits(found: np.ndarray, truth: np.ndarray, within: float = 0.07) -> float:
+    """The share of ``found`` times within ``within`` s of a ``truth`` time."""
+    return float(np.mean(np.abs(found[:, None] - truth[None, :]).min(axis=1) < within))
+
+
+def test_a_tempo_given_reads_a_waltz_heard_in_one_at_its_quarter_note_three_a_bar() -> None:
+    # A fast waltz is read "in one" (a bar a beat, each dividing in three): laid over a
+    # song in four, its quarter notes then fall in threes against the other's beats. Its
+    # owner gives its tempo: its beats, feel and bars are read at that level.
+    example = rhythms.groove("waltz", 154.0, 30.0, seed=0)
+    song = analysis.analyse(example.audio, example.sr)
+    assert song.tempo == pytest.approx(154 / 3, rel=0.04) and song.ternary
+    given = analysis.as_given(song, 154.0)
+    assert given.tempo == 154.0 and given.tempo_given and given.tempo_runner_up is None
+    assert not given.ternary and given.beats_per_bar == 3
+    assert hits(np.asarray(given.beats), example.beat_times) > 0.9
+    assert hits(np.asarray(given.downbeats), example.downbeat_times) > 0.8
+
+
+@pytest.mark.parametrize(("category", "bpm"), [("twelve_eight", 80.0), ("shuffle", 116.0)])
+def test_a_tempo_given_keeps_a_swung_songs_triplet_feel(category: str, bpm: float) -> None:
+    example = rhythms.groove(category, bpm, 30.0, seed=1)
+    given = analysis.as_given(analysis.analyse(example.audio, example.sr), bpm)
+    assert given.ternary and given.beats_per_bar == 4
+    assert hits(np.asarray(given.beats), example.beat_times) > 0.9
+
+
+@pytest.mark.parametrize("bpm", [39.9, 250.1])
+def test_a_tempo_is_given_from_40_to_250_bpm(bpm: float) -> None:
+    example = rhythms.groove("straight", 120.0, 12.0, seed=0)
+    song = analysis.analyse(example.audio, example.sr)
+    with pytest.raises(ValueError, match="from 40 to 250 BPM"):
+        analysis.as_given(song, bpm)

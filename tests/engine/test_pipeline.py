@@ -394,6 +394,21 @@ def test_it_refuses_parameters_out_of_range() -> None:
         MashupParams(audio_weight=1.5)
 
 
+@pytest.mark.parametrize("tempi", [(39.0, None), (None, 251.0), (120.0, 120.0, 120.0)])
+def test_it_refuses_a_given_tempo_out_of_range(tempi) -> None:
+    with pytest.raises(EngineError, match="from 40 to 250 BPM"):
+        MashupParams(tempi=tempi)
+
+
+def test_it_reads_a_song_at_the_tempo_its_owner_gave_and_says_so(tmp_path, files) -> None:
+    result, _ = run(tmp_path, files["click85"], files["pad"], tempi=(170.0, 90.0))
+    lines = result.analysis_text.splitlines()
+    assert lines[0].startswith("click85.wav: 170.0 BPM as you gave it, ")
+    assert "(no steady beat: the 90 BPM you gave was not used)" in lines[1]
+    summary = result.variants[0].summary
+    assert summary["tempo" if summary["lead"] == "click85.wav" else "backing_tempo"] == 170.0
+
+
 def test_weirdness_decides_how_often_the_backing_breaks_down_or_jumps() -> None:
     from mashup_site.engine.pipeline import _arrangement
 
@@ -471,6 +486,25 @@ def test_the_alignment_check_lays_it_again_at_the_next_reading(misread) -> None:
     assert abs(octaves - round(octaves)) < 0.05
     assert "the backing's beat was read again" in laid.note
     assert laid.warnings == ()
+
+
+def test_a_tempo_its_owner_gave_is_laid_at_and_never_read_again(misread) -> None:
+    lead, backing = misread  # the backing read at 80, two thirds of its 120
+    given = replace(backing, analysis=analysis.as_given(backing.analysis, 120.0))
+    laid = pipeline._lay(1, lead, given, MashupParams(), pipeline.Steps())
+    print(f"given 120: {laid.offset.as_text()}")
+    assert laid.backing.tempo == 120.0 and laid.note == "" and laid.offset.aligned
+    # A wrong tempo given is the person's word too: laid at it, and not read again.
+    wrong = replace(backing, analysis=analysis.as_given(backing.analysis, 80.0))
+    assert pipeline._other_levels(wrong.analysis) == []
+    laid = pipeline._lay(1, lead, wrong, MashupParams(), pipeline.Steps())
+    assert laid.backing.tempo == 80.0 and laid.note == ""
+
+
+def test_the_analysis_says_a_tempo_was_given_and_names_no_other_reading() -> None:
+    beats = np.arange(0, 30, 0.5)
+    song = Analysis(30.0, 120.0, beats, beats[::4], 0, "major", -14.0, 0.4, tempo_given=True)
+    assert pipeline._tempo_text(song) == "120.0 BPM as you gave it"
 
 
 def test_the_analysis_says_a_ternary_feel_and_an_ambiguous_beat() -> None:

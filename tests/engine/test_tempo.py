@@ -255,3 +255,16 @@ def test_a_level_at_whose_period_the_onsets_never_repeat_loses_to_one_they_do() 
     ratio = tempo._score(90.0, alike) / tempo._score(118.2, alike)
     stripped = {bpm: {**ft, "h1": tempo.H1_OK} for bpm, ft in levels.items()}
     assert ratio == pytest.approx(tempo._score(90.0, stripped) / tempo._score(118.2, stripped))
+
+
+@pytest.mark.parametrize(
+    ("category", "bpm", "divides"),
+    [("twelve_eight", 80.0, True), ("six_eight", 70.0, True), ("waltz", 154.0, False),
+     ("straight", 120.0, False), ("waltz", 154.0 / 3, True)],
+    ids=["12/8", "6/8", "waltz by the quarter", "rock", "waltz by the bar"],
+)  # fmt: skip
+def test_a_beat_divides_in_three_where_its_third_points_hold_the_notes(
+    category: str, bpm: float, divides: bool
+) -> None:
+    _, read = reading(category, 154.0 if category == "waltz" else bpm, 0)
+    assert tempo.ternary_at(read.envelope, bpm) is divides

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mashup_site.engine import EngineError, MashupParams, make_mashup
+from mashup_site.engine import GIVEN_BPM, EngineError, MashupParams, make_mashup
 from mashup_site.engine.probe import NotAudioError, probe_audio
 from mashup_site.providers import contract
 
@@ -21,6 +21,13 @@ from mashup_site.providers import contract
 def weight(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
+        raise ValueError
+    return value
+
+
+def tempo(text: str) -> float:
+    value = float(text)
+    if not GIVEN_BPM[0] <= value <= GIVEN_BPM[1]:
         raise ValueError
     return value
 
@@ -54,6 +61,15 @@ class Command(BaseCommand):
             action="store_true",
             help="lay each backing half a beat over, on the offbeats of its beat grid",
         )
+        for n in (1, 2):
+            parser.add_argument(
+                f"--tempo{n}",
+                type=tempo,
+                default=None,
+                metavar="BPM",
+                help=f"song {n}'s tempo, if you know it better than the engine hears it "
+                f"({GIVEN_BPM[0]:g}-{GIVEN_BPM[1]:g}): its beat is read at it",
+            )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -73,6 +89,7 @@ class Command(BaseCommand):
             prompt=options["prompt"],
             seed=options["seed"],
             backing_offbeat=options["backing_offbeat"],
+            tempi=(options["tempo1"], options["tempo2"]),
         )
         started = time.perf_counter()
 
