@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from mashup_site.mashups import views
-from mashup_site.mashups.models import Mashup, Start, Status, Track
+from mashup_site.mashups.models import Mashup, Source, Start, Status, Track
 from tests.factories import HTMX, MashupFactory, TrackFactory, finished_mashup, mashup_with_sources
 
 pytestmark = pytest.mark.django_db
@@ -566,6 +566,118 @@ def test_a_finished_local_mashup_offers_the_backing_half_a_beat_over(
         MashupFactory(owner=owner, provider="local", status=Status.FIRST),
     ):
         assert "half a beat" not in html_of(owner_client, other.get_absolute_url())
+
+
+# --- made again at the tempo its owner gives -------------------------------------------------
+
+
+def tempo(client: Client, mashup: Mashup, data: dict[str, str], **kwargs: object):
+    return client.post(reverse("mashups:tempo", args=[mashup.pk]), data, **kwargs)
+
+
+def test_tempo_makes_a_new_mashup_with_each_songs_beat_read_at_the_tempo_given(
+    owner_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    mashup = finished_mashup(owner=owner, provider="local", backing_offbeat=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = tempo(owner_client, mashup, {"tempo_1": "", "tempo_2": "180"})
+    remade = Mashup.objects.exclude(pk=mashup.pk).get()
+    assert response.status_code == 302 and response.url == remade.get_absolute_url()
+    assert remade.remade_from == mashup and remade.status == Status.QUEUED
+    assert remade.backing_offbeat  # laid as the one it is made from
+    assert [(s.position, s.url, s.tempo_given) for s in remade.sources.all()] == [
+        (1, mashup.sources.get(position=1).url, None),
+        (2, mashup.sources.get(position=2).url, 180.0),
+    ]
+    assert OrmQ.objects.count() == 1 and Start.objects.filter(mashup=remade).count() == 1
+    html = html_of(owner_client, remade.get_absolute_url())
+    assert "Making it again with song 2 at 180 BPM." in html
+    assert "beat read at 180 BPM, as you gave it" in html
+    assert card_of(html_of(owner_client), remade).count("tempo as you gave it") == 1
+    assert "tempo as you gave it" not in card_of(html_of(owner_client), mashup)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"tempo_1": "", "tempo_2": ""}, "Give the tempo of at least one song"),
+        ({"tempo_1": "30", "tempo_2": ""}, "greater than or equal to 40"),
+        ({"tempo_1": "", "tempo_2": "300"}, "less than or equal to 250"),
+        ({"tempo_1": "fast", "tempo_2": ""}, "Enter a number."),
+        ({"tempo_1": "nan", "tempo_2": ""}, "Enter a number."),
+    ],
+    ids=["none", "too slow", "too fast", "a word", "not a number"],
+)
+def test_tempo_refuses_what_is_no_tempo_next_to_its_field_and_makes_nothing(
+    owner_client: Client, owner, data: dict[str, str], message: str
+) -> None:
+    mashup = finished_mashup(owner=owner, provider="local")
+    response = tempo(owner_client, mashup, data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0
+
+
+def test_tempo_again_at_the_tempi_it_was_made_at_is_refused(owner_client: Client, owner) -> None:
+    mashup = finished_mashup(owner=owner, provider="local")
+    Source.objects.filter(mashup=mashup, position=1).update(tempo_given=90.0)
+    page = html_of(owner_client, mashup.get_absolute_url())
+    assert 'name="tempo_1" value="90.0"' in page  # the form starts from the tempi given
+    response = tempo(owner_client, mashup, {"tempo_1": "90", "tempo_2": ""})
+    assert "This mashup was made at these tempi already." in response.content.decode()
+    assert Mashup.objects.count() == 1
+
+
+def test_tempo_twice_follows_the_one_being_made_and_counts_it_once(
+    owner_client: Client, owner
+) -> None:
+    mashup = finished_mashup(owner=owner, provider="local")
+    first, again = (
+        tempo(owner_client, mashup, {"tempo_1": "172.5"}, follow=True) for _ in range(2)
+    )
+    remade = Mashup.objects.get(remade_from=mashup)
+    assert first.redirect_chain[-1][0] == again.redirect_chain[-1][0] == remade.get_absolute_url()
+    assert "It is already being made again" in again.content.decode()
+    assert Start.objects.filter(owner=owner).count() == 1
+    # Another tempo is another mashup.
+    tempo(owner_client, mashup, {"tempo_1": "86.25"})
+    assert Mashup.objects.filter(remade_from=mashup).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "provider", "message"),
+    [
+        (Status.FIRST, "local", "Only a finished mashup can be made again."),
+        (Status.COMPLETE, "remote", "the mashup service has no such option"),
+    ],
+)
+def test_tempo_refuses_what_it_cannot_remake_and_says_why(
+    owner_client: Client, owner, status: str, provider: str, message: str
+) -> None:
+    mashup = finished_mashup(owner=owner, provider=provider, status=status)
+    page = html_of(owner_client, mashup.get_absolute_url())
+    assert "A beat heard at the wrong tempo?" not in page  # not offered
+    response = tempo(owner_client, mashup, {"tempo_1": "120"}, follow=True)
+    assert message in response.content.decode()
+    assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0
+
+
+def test_tempo_is_post_only_and_the_owners_only(
+    owner_client: Client, stranger_client: Client, owner
+) -> None:
+    mashup = finished_mashup(owner=owner, provider="local")
+    assert owner_client.get(reverse("mashups:tempo", args=[mashup.pk])).status_code == 405
+    assert tempo(stranger_client, mashup, {"tempo_1": "120"}).status_code == 404
+    assert Mashup.objects.count() == 1
+
+
+def test_half_a_beat_over_keeps_the_tempi_given(owner_client: Client, owner) -> None:
+    mashup = finished_mashup(owner=owner, provider="local")
+    Source.objects.filter(mashup=mashup, position=2).update(tempo_given=140.0)
+    offbeat(owner_client, mashup)
+    remade = Mashup.objects.get(remade_from=mashup)
+    assert remade.backing_offbeat
+    assert [s.tempo_given for s in remade.sources.all()] == [None, 140.0]
 
 
 # --- the mashup page --------------------------------------------------------------------------

@@ -90,6 +90,18 @@ def test_made_again_half_a_beat_over_it_shares_the_uploads_and_says_so(
     assert not any(default_storage.exists(name) for name in names)
 
 
+def test_made_again_at_a_tempo_given_it_reads_that_songs_beat_at_it(owner, songs) -> None:
+    first = local_job(owner, songs)
+    tasks.run_mashup(first.pk)
+    remade, _ = tasks.enqueue_tempo_remake(Mashup.objects.get(pk=first.pk), (None, 50.0))
+    tasks.run_mashup(remade.pk)
+    remade.refresh_from_db()
+    assert remade.status == Status.COMPLETE, remade.error_message
+    assert "second.wav: 50.0 BPM as you gave it" in remade.analysis_text
+    assert "as you gave it" not in Mashup.objects.get(pk=first.pk).analysis_text
+    assert runner.job_of(remade).songs[1].tempo == 50.0
+
+
 def test_it_reports_text_then_first_then_complete(songs, tmp_path, monkeypatch) -> None:
     def not_for_the_web(*args: object, **kwargs: object) -> None:
         raise AssertionError("the quality figures are for the command line; nobody waits")

@@ -17,7 +17,7 @@ from django_q.models import Schedule
 
 from mashup_site.mashups import jobs, runner, tasks
 from mashup_site.mashups.models import Mashup, Start, Status
-from tests.factories import SIMPLE_POST, MashupFactory
+from tests.factories import SIMPLE_POST, MashupFactory, mashup_with_sources
 from tests.fakes.jobs import remote_job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -54,6 +54,16 @@ def test_parallel_half_a_beat_over_posts_make_it_again_once(owner) -> None:
     assert statuses == [302] * POSTS
     remade = Mashup.objects.get(remade_from=mashup)  # one, and every post followed it
     assert Start.objects.filter(mashup=remade).count() == 1
+    assert Start.objects.filter(owner=owner).count() == 1
+
+
+def test_parallel_tempo_posts_make_it_again_once(owner) -> None:
+    mashup = mashup_with_sources(owner=owner, provider="local", status=Status.COMPLETE)
+    url = reverse("mashups:tempo", args=[mashup.pk])
+    statuses = parallel_posts(owner, POSTS, url=url, data={"tempo_1": "176"})
+    assert statuses == [302] * POSTS
+    remade = Mashup.objects.get(remade_from=mashup)
+    assert [s.tempo_given for s in remade.sources.all()] == [176.0, None]
     assert Start.objects.filter(owner=owner).count() == 1
 
 

@@ -59,6 +59,7 @@ class SourceInline(RecordInline):
         "url",
         "format_name",
         "duration",
+        "tempo_given",
         "size",
         "file",
         "hosted_url",

@@ -25,10 +25,12 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from mashup_site import providers
+from mashup_site.engine import GIVEN_BPM
 from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio
 from mashup_site.providers import contract, download
 
 from . import quotas
+from .jobs import Tempi, tempi_given
 from .models import KEPT_FOR, KeptFile, Mashup, Source, Status
 from .storage import store_content_addressed
 
@@ -512,3 +514,48 @@ class GalleryFilter(forms.Form):
     @property
     def page_number(self) -> int:
         return (self.is_valid() and self.cleaned_data["page"]) or 1
+
+
+class TempoForm(forms.Form):
+    """The tempo its owner gives for each song of a finished mashup, to make it again with
+    each beat read at it (``tasks.enqueue_tempo_remake``): for a beat the engine heard at
+    half, double or two thirds of the song's (its readings are measured in
+    benchmarks/engine_accuracy.py). Left empty, a song's beat is read by ear."""
+
+    HELP = "In beats per minute, {low:g} to {high:g}. Leave it empty to let the engine read it."
+
+    def __init__(self, *args: Any, mashup: Mashup, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mashup = mashup
+        low, high = GIVEN_BPM
+        self.given = tempi_given(mashup)
+        for source, given in zip(mashup.sources.order_by("position"), self.given, strict=True):
+            self.fields[f"tempo_{source.position}"] = forms.FloatField(
+                required=False,
+                min_value=low,
+                max_value=high,
+                initial=given,
+                label=f"Song {source.position}: {source.label}",
+                help_text=self.HELP.format(low=low, high=high),
+                widget=forms.NumberInput(
+                    attrs={"step": "0.1", "inputmode": "decimal", "placeholder": "as heard"}
+                ),
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        tempi = self.tempi
+        if all(tempo is None for tempo in tempi):
+            raise forms.ValidationError(
+                "Give the tempo of at least one song (for example 180 if the analysis reads 90)."
+            )
+        if tempi == self.given:
+            raise forms.ValidationError("This mashup was made at these tempi already.")
+        return data
+
+    @property
+    def tempi(self) -> Tempi:
+        """The tempo given for each song, in order (None: read by ear)."""
+        return tuple(self.cleaned_data.get(name) for name in self.fields)

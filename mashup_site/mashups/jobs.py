@@ -299,24 +299,33 @@ class NotRemade(Exception):
     """Why a mashup cannot be made again; its text is for the person."""
 
 
-def running_remake(pk: int, *, backing_offbeat: bool) -> Mashup | None:
-    """The remake of mashup ``pk`` so laid that is still being made, if any."""
-    return (
-        Mashup.objects.in_progress()
-        .filter(remade_from_id=pk, backing_offbeat=backing_offbeat)
-        .first()
+Tempi = tuple[float | None, ...]  # the tempo given for each song, in order, or None
+
+
+def tempi_given(mashup: Mashup) -> Tempi:
+    """The tempo its owner gave for each of ``mashup``'s songs, in order (None: as read)."""
+    return tuple(source.tempo_given for source in mashup.sources.order_by("position"))
+
+
+def running_remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> Mashup | None:
+    """The remake of mashup ``pk`` so laid (backing half a beat over or not, the songs at
+    the tempi given) that is still being made, if any."""
+    remakes = Mashup.objects.in_progress().filter(
+        remade_from_id=pk, backing_offbeat=backing_offbeat
     )
+    return next((m for m in remakes if tempi_given(m) == tempi), None)
 
 
-def remake(pk: int, *, backing_offbeat: bool) -> tuple[Mashup, bool]:
-    """A new job with the request and the songs of finished mashup ``pk`` (True), or the
-    one already being made again so (False: a double click, parallel posts), in the
-    caller's transaction, under the finished one's row lock (so it cannot expire
-    meanwhile): ``NotRemade`` when it is not finished or its uploads are gone."""
+def remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> tuple[Mashup, bool]:
+    """A new job with the request and the songs of finished mashup ``pk``, laid so (see
+    ``running_remake``), True; or the one already being made again so (False: a double
+    click, parallel posts), in the caller's transaction, under the finished one's row lock
+    (so it cannot expire meanwhile): ``NotRemade`` when it is not finished or its uploads
+    are gone."""
     mashup = Mashup.objects.select_for_update().filter(pk=pk).first()
     if mashup is None:  # deleted in another tab meanwhile
         raise NotRemade("This mashup was deleted.")
-    if running := running_remake(pk, backing_offbeat=backing_offbeat):
+    if running := running_remake(pk, backing_offbeat=backing_offbeat, tempi=tempi):
         return running, False
     if mashup.status != Status.COMPLETE or mashup.expiry.is_expired:
         raise NotRemade("Only a finished mashup can be made again.")
@@ -338,9 +347,9 @@ def remake(pk: int, *, backing_offbeat: bool) -> tuple[Mashup, bool]:
         backing_offbeat=backing_offbeat,
         remade_from=mashup,
     )
-    for source in mashup.sources.order_by("position"):
+    for source, tempo in zip(mashup.sources.order_by("position"), tempi, strict=True):
         values = {name: getattr(source, name) for name in SOURCE_FIELDS}
-        Source.objects.create(mashup=copy, position=source.position, **values)
+        Source.objects.create(mashup=copy, position=source.position, tempo_given=tempo, **values)
     return copy, True
 
 

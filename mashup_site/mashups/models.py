@@ -8,11 +8,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from mashup_site import providers
+from mashup_site.engine import GIVEN_BPM
 from mashup_site.providers import contract, delivery
 from mashup_site.providers.base import FollowUpKind, Status
 
@@ -138,6 +141,11 @@ class MashupQuerySet(models.QuerySet["Mashup"]):
     def in_progress(self) -> MashupQuerySet:
         return self.exclude(status__in=FINAL_STATUSES)
 
+    def with_tempo_given(self) -> MashupQuerySet:
+        """Each with ``tempo_given`` read in the same query (``Mashup.tempo_given``)."""
+        given = Source.objects.filter(mashup=models.OuterRef("pk"), tempo_given__isnull=False)
+        return self.annotate(tempo_given=models.Exists(given))
+
     def live(self) -> MashupQuerySet:
         """Mashups whose files retention may still delete (finished, not kept, not swept)."""
         return self.filter(keep_forever=False, expires_at__isnull=False).exclude(
@@ -242,6 +250,12 @@ class Mashup(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("mashups:detail", args=[self.pk])
 
+    @cached_property
+    def tempo_given(self) -> bool:
+        """Whether its owner gave a song's tempo (a remake, ``Source.tempo_given``); the
+        gallery annotates it (``with_tempo_given``) instead of asking card by card."""
+        return self.sources.filter(tempo_given__isnull=False).exists()
+
     @property
     def display_title(self) -> str:
         """The title, or the idea's first words for simple-mode mashups."""
@@ -338,6 +352,14 @@ class Source(models.Model):
     # to fetch), reused while the service keeps it (runner.HOSTED_FOR).
     hosted_url = models.URLField(blank=True, max_length=2000)
     hosted_at = models.DateTimeField(null=True, blank=True)
+    # The tempo its owner gave when making a mashup again (``tasks.enqueue_tempo_remake``):
+    # the local engine reads the song's beat at it. Not part of the API request.
+    tempo_given = models.FloatField(
+        "tempo given (BPM)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(GIVEN_BPM[0]), MaxValueValidator(GIVEN_BPM[1])],
+    )
 
     class Meta:
         ordering = ["mashup", "position"]

@@ -381,6 +381,7 @@ def song_of(source: Source) -> Song:
         path=storage.disk_path(name) if name else None,
         open=partial(storage.open_stored, name) if name else None,
         hosted_url=hosted_url(source),
+        tempo=source.tempo_given,
     )
 
 

@@ -155,27 +155,48 @@ def enqueue_retry(mashup: Mashup, *, by_owner: bool = False) -> bool:
     return True
 
 
-OFFBEAT_ONLY_LOCAL = (
-    "Only mashups made by our own engine can be made again half a beat over: the mashup "
-    "service has no such option."
+ONLY_LOCAL = (
+    "Only mashups made by our own engine can be made again {how}: the mashup service has "
+    "no such option."
 )
 
 
 def enqueue_offbeat_remake(mashup: Mashup) -> tuple[Mashup, bool]:
     """``mashup`` made again by the local engine with the backing half a beat over (or, for
-    one that was, back on its first grid): a new job of its owner's and a new start (both
-    limits hold: ``quotas.Refused``), True; or the one already being made so, False.
-    ``jobs.NotRemade`` when it cannot be."""
+    one that was, back on its first grid), its songs at the same tempi: see
+    ``enqueue_remake``."""
+    return enqueue_remake(
+        mashup,
+        backing_offbeat=not mashup.backing_offbeat,
+        tempi=jobs.tempi_given(mashup),
+        how="half a beat over",
+    )
+
+
+def enqueue_tempo_remake(mashup: Mashup, tempi: jobs.Tempi) -> tuple[Mashup, bool]:
+    """``mashup`` made again by the local engine with each song's beat read at the tempo
+    its owner gave (None: as read), laid as before: see ``enqueue_remake``."""
+    return enqueue_remake(
+        mashup, backing_offbeat=mashup.backing_offbeat, tempi=tempi, how="at a tempo you give"
+    )
+
+
+def enqueue_remake(
+    mashup: Mashup, *, backing_offbeat: bool, tempi: jobs.Tempi, how: str
+) -> tuple[Mashup, bool]:
+    """``mashup`` made again by the local engine, laid so: a new job of its owner's and a
+    new start (both limits hold: ``quotas.Refused``), True; or the one already being made
+    so, False. ``jobs.NotRemade`` when it cannot be (``how`` says what was asked)."""
     if mashup.provider != "local":
-        raise jobs.NotRemade(OFFBEAT_ONLY_LOCAL)
+        raise jobs.NotRemade(ONLY_LOCAL.format(how=how))
     with transaction.atomic():
         # The person's lock first, then the mashup's, as every start takes them. A remake
         # already being made is followed before the limits are asked (it holds a place).
         quotas.lock_person(mashup.owner_id)
-        if running := jobs.running_remake(mashup.pk, backing_offbeat=not mashup.backing_offbeat):
+        if running := jobs.running_remake(mashup.pk, backing_offbeat=backing_offbeat, tempi=tempi):
             return running, False
         start = quotas.start(mashup.owner_id)
-        copy, new = jobs.remake(mashup.pk, backing_offbeat=not mashup.backing_offbeat)
+        copy, new = jobs.remake(mashup.pk, backing_offbeat=backing_offbeat, tempi=tempi)
         if not new:
             transaction.set_rollback(True)  # the start is not counted twice
             return copy, False

@@ -11,6 +11,7 @@ urlpatterns = [
     path("mashups/<int:pk>/delete/", views.delete, name="delete"),
     path("mashups/<int:pk>/retry/", views.retry, name="retry"),
     path("mashups/<int:pk>/offbeat/", views.offbeat, name="offbeat"),
+    path("mashups/<int:pk>/tempo/", views.tempo, name="tempo"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -6,6 +6,8 @@ page also works by plain GETs and full POSTs with JavaScript off (docs/design.md
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
@@ -28,8 +30,8 @@ from mashup_site.providers import contract
 from mashup_site.providers.base import FollowUpKind
 
 from . import gallery_cache, jobs, quotas, retention, storage, tasks
-from .forms import SOURCE_POSITIONS, GalleryFilter, MashupForm
-from .models import Mashup, Track
+from .forms import SOURCE_POSITIONS, GalleryFilter, MashupForm, TempoForm
+from .models import Mashup, Status, Track
 from .uploads import accepts_files
 
 SWITCH_FLAG = "_switch"
@@ -79,7 +81,8 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
 
 def _listing(form: GalleryFilter, owned: QuerySet[Mashup]) -> dict[str, object]:
     def page() -> Page[Mashup]:
-        mashups = form.filter(owned).defer(*NOT_ON_CARDS).prefetch_related("tracks")
+        mashups = form.filter(owned).with_tempo_given()  # type: ignore[attr-defined]
+        mashups = mashups.defer(*NOT_ON_CARDS).prefetch_related("tracks")
         return Paginator(mashups, PER_PAGE).get_page(form.page_number)
 
     def expiring() -> list[Mashup]:
@@ -119,6 +122,34 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     storage.delete_mashup(mashup)
     messages.success(request, f"“{title}” and its files were deleted.")
     return redirect("mashups:gallery")
+
+
+@require_POST
+@login_required
+def tempo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Make a finished mashup again with each song's beat read at the tempo its owner gives
+    (its owner only, as a new mashup within the person's limits): for a beat the engine
+    heard at half, double or two thirds of the song's, which no ear can always tell."""
+    mashup = owned_mashup(request, pk)
+    form = TempoForm(request.POST, mashup=mashup)
+    if not form.is_valid():
+        context = detail_context(mashup, form)
+        return render(request, "mashups/detail.html", context, status=400)
+    try:  # with the broker down the job waits, saved, for the reconciler (as a retry does)
+        remade, new = tasks.enqueue_tempo_remake(mashup, form.tempi)
+    except (jobs.NotRemade, quotas.Refused) as refusal:
+        messages.error(request, str(refusal))
+        return redirect(mashup)
+    if new:
+        given = [f"song {n} at {bpm:g} BPM" for n, bpm in enumerate(form.tempi, start=1) if bpm]
+        messages.success(
+            request,
+            f"Making it again with {' and '.join(given)}. This page follows it until both "
+            "tracks are ready; the first version stays in your mashups.",
+        )
+    else:
+        messages.info(request, "It is already being made again: this page follows it.")
+    return redirect(remade)
 
 
 @require_POST
@@ -261,16 +292,8 @@ def _render_create(
 @login_required
 def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     mashup = owned_mashup(request, pk)
-    tracks = list(mashup.tracks.prefetch_related("follow_ups"))
-    live = mashup.still_changing(tracks)
-    context = {
-        "mashup": mashup,
-        "sources": mashup.sources.all(),
-        "tracks": tracks,
-        "live": live,
-    }
-    for track in tracks:
-        track.follow_up_state = follow_up_context(mashup, track)  # type: ignore[attr-defined]
+    context = detail_context(mashup)
+    live = context["live"]
     if request.htmx:
         # The progress region polls itself; once nothing will change, htmx is told to stop
         # (https://htmx.org/docs/#polling: status 286 stops polling).
@@ -279,6 +302,26 @@ def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             return HttpResponseStopPolling(response.content)
         return response
     return render(request, "mashups/detail.html", context)
+
+
+def detail_context(mashup: Mashup, tempo_form: TempoForm | None = None) -> dict[str, Any]:
+    """What the mashup's page shows; ``tempo_form`` bound when a tempo posted was refused."""
+    tracks = list(mashup.tracks.prefetch_related("follow_ups"))
+    for track in tracks:
+        track.follow_up_state = follow_up_context(mashup, track)  # type: ignore[attr-defined]
+    remakeable = (
+        mashup.status == Status.COMPLETE
+        and mashup.provider == "local"
+        and not mashup.expiry.is_expired
+    )
+    return {
+        "mashup": mashup,
+        "sources": mashup.sources.all(),
+        "tracks": tracks,
+        "live": mashup.still_changing(tracks),
+        "remakeable": remakeable,
+        "tempo_form": tempo_form or (TempoForm(mashup=mashup) if remakeable else None),
+    }
 
 
 # What each of a track's files is called when it is saved ("<title> (1) vocals.mp3").

@@ -190,6 +190,9 @@ class Song:
     # A copy on the provider's upload service made earlier for this song (still valid):
     # submitted as it is, never uploaded again.
     hosted_url: str = ""
+    # The local engine only: the tempo (BPM) its owner gave, at which its beat is read
+    # (asked for when a mashup came out on a misheard beat). Not in the API's request.
+    tempo: float | None = None
 
 
 # Told each song's upload-service URL (position, URL) as soon as it exists, so that a job

@@ -104,6 +104,7 @@ class LocalProvider:
                 out_dir=work / "out",
                 on_snapshot=report,
                 backing_offbeat=job.backing_offbeat,
+                tempi=tuple(song.tempo for song in job.songs),
             )
         return task_id
 
@@ -145,9 +146,10 @@ class LocalProvider:
         out_dir: Path,
         on_snapshot: Reporter,
         backing_offbeat: bool = False,
+        tempi: tuple[float | None, ...] = (),
     ) -> None:
         """Make both tracks now, telling ``on_snapshot`` at each stage (``backing_offbeat``:
-        see ``Job``)."""
+        see ``Job``; ``tempi``: each song's ``Song.tempo``, in order)."""
         model = str(payload.get("model") or "")
         tracks: list[TrackResult] = []
         analysis = ""
@@ -172,7 +174,7 @@ class LocalProvider:
                 sources[0],
                 sources[1],
                 out_dir,
-                replace(params_from_payload(payload), backing_offbeat=backing_offbeat),
+                replace(params_from_payload(payload), backing_offbeat=backing_offbeat, tempi=tempi),
                 on_stage=on_stage,
                 measure_quality=False,  # the figures are for the command line; nobody waits
                 keep_extras=True,  # so that a follow-up costs nothing (benchmarks/follow_ups.py)
