@@ -94,6 +94,16 @@ def test_an_expired_card_keeps_its_details_but_no_audio(owner_client: Client, ow
         assert "<audio" not in card and "Download" not in card
 
 
+def test_an_expired_mashups_page_says_its_tracks_were_deleted_not_being_made(
+    owner_client: Client, owner
+) -> None:
+    swept = finished_mashup(owner=owner, files=False, status=Status.EXPIRED)
+    Track.objects.filter(mashup=swept).update(audio="", image="", audio_url="")
+    html = html_of(owner_client, swept.get_absolute_url())
+    assert "Being made" not in html
+    assert html.count("Deleted when the mashup expired.") == 2
+
+
 def test_a_failed_job_that_expired_still_says_why_it_failed(owner_client: Client, owner) -> None:
     mashup = MashupFactory(
         owner=owner,
