@@ -1,5 +1,6 @@
 """The designed error pages (issue 12): a 503 "back in a minute" when the database or Redis
-does not answer, a 500 for anything else; neither touches the database or the session."""
+does not answer, a 500 for anything else, a 404 and a 403 for a form sent from a page
+whose session changed; none touches the database or the session."""
 
 from __future__ import annotations
 
@@ -29,6 +30,28 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "back to your mashups.",
     )
     return HttpResponse(page, status=500)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler404``: a deleted mashup, someone else's, a mistyped address."""
+    page = _page(
+        "Not found",
+        "There is nothing here, or it is not yours to see. A mashup that was deleted is "
+        "gone for good; the others are in your mashups.",
+    )
+    return HttpResponse(page, status=404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a form sent from a page opened before its sender signed in
+    again (or signed out in another tab) carries a token that no longer holds."""
+    page = _page(
+        "This page was out of date",
+        "You signed in or out since this page was opened, so what it sent could not be "
+        "taken, and nothing was started. Go back, reload the page and send it again "
+        "(songs you had chosen need choosing again).",
+    )
+    return HttpResponse(page, status=403)
 
 
 def _page(heading: str, message: str) -> str:

@@ -87,6 +87,8 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# A form sent from a page opened before its sender signed in again: a designed page.
+CSRF_FAILURE_VIEW = "mashup_site.errors.csrf_failure"
 # The address the remote provider uses to reach us: callbacks and source downloads.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 

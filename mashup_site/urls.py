@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("mashup_site.mashups.urls")),
 ]
 
+handler404 = "mashup_site.errors.not_found"
 handler500 = "mashup_site.errors.server_error"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from unittest import mock
 
 from django.db import OperationalError
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from django.urls import reverse
 
 from mashup_site import errors
 
@@ -29,3 +30,19 @@ def test_when_the_page_itself_cannot_render_it_still_answers_in_words() -> None:
         response = raised(RuntimeError("boom"))
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
+
+
+def test_a_missing_or_someone_elses_page_is_a_designed_404(owner_client) -> None:
+    response = owner_client.get("/mashups/999999/")
+    assert response.status_code == 404
+    assert b"Not found" in response.content and b"Back to my mashups" in response.content
+
+
+def test_a_form_sent_from_a_page_older_than_the_sign_in_says_so_and_what_to_do(owner) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    response = client.post(reverse("mashups:create"), {"prompt": "x"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This page was out of date" in page and "nothing was started" in page
+    assert "CSRF" not in page
