@@ -216,8 +216,15 @@ def test_the_api_fields_become_engine_parameters() -> None:
         ("", "https://example.com/", "song-2"),
         ("..", "", "song-2"),
         ("a/../b.mp3", "", "a_.._b.mp3"),
-        ("x" * 300 + ".flac", "", "x" * 195 + ".flac"),
-        ("é" * 150 + ".mp3", "", "é" * 98 + ".mp3"),  # 200 bytes of UTF-8 at most
+        ("x" * 300 + ".flac", "", "x" * 192 + "…" + ".flac"),
+        ("é" * 150 + ".mp3", "", "é" * 96 + "…" + ".mp3"),  # 200 bytes of UTF-8 at most
+        # the start is what the person reads first: it is kept, and the cut marked
+        (
+            "日本語の曲 " + "très long " * 30 + ".wav",
+            "",
+            "日本語の曲 " + "très long " * 16 + "t…" + ".wav",
+        ),
+        ("a" * 250, "", "a" * 197 + "…"),
     ],
 )
 def test_it_hands_the_engine_each_song_under_a_safe_form_of_its_own_name(

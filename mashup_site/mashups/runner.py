@@ -414,8 +414,16 @@ def song_file_name(source: Source) -> str:
     # Each song gets a folder of its own, so only separators, NUL and dot-names need care;
     # spaces and accents stay, as people wrote them.
     name = label.replace("/", "_").replace("\\", "_").replace("\x00", "").strip()
-    while len(name.encode()) > MAX_NAME_BYTES:  # file systems count bytes; keep the suffix
-        name = name[1:]
+    if len(name.encode()) > MAX_NAME_BYTES:  # file systems count bytes
+        # Keep the start, which the person reads first, and the suffix, which says the
+        # format; what is cut is marked.
+        stem, dot, suffix = name.rpartition(".")
+        if not dot or len(suffix) > 10:
+            stem, suffix = name, ""
+        suffix = dot + suffix if stem else ""
+        while len((stem + "…" + suffix).encode()) > MAX_NAME_BYTES:
+            stem = stem[:-1]
+        name = stem + "…" + suffix
     return name if name.strip(".") else f"song-{source.position}"
 
 
