@@ -71,6 +71,21 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
+def caption(title: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str:
+    """``title`` as it fits the cover's width (24 px margins), cut at a word where it can
+    be and marked "…" where it is cut."""
+    room = COVER_SIZE - 48
+    if font.getlength(title) <= room:
+        return title
+    words = title.split()
+    while len(words) > 1 and font.getlength(" ".join(words) + "…") > room:
+        words.pop()
+    text = " ".join(words)
+    while text and font.getlength(text + "…") > room:
+        text = text[:-1]
+    return text.rstrip(" ,;:-–—") + "…"
+
+
 def write_cover(path: Path, audio: np.ndarray, sr: int, *, title: str) -> Path:
     mono = scipy.signal.resample_poly(audio.mean(axis=0), 1, 2)
     rate = sr / 2
@@ -99,6 +114,6 @@ def write_cover(path: Path, audio: np.ndarray, sr: int, *, title: str) -> Path:
     draw = ImageDraw.Draw(image)
     draw.rectangle([(0, COVER_SIZE - 70), (COVER_SIZE, COVER_SIZE)], fill=(12, 8, 32))
     font = _font(28)
-    draw.text((24, COVER_SIZE - 52), title[:36], fill=(238, 240, 255), font=font)
+    draw.text((24, COVER_SIZE - 52), caption(title, font), fill=(238, 240, 255), font=font)
     image.save(path, format="PNG", optimize=True)
     return path

@@ -47,3 +47,15 @@ def test_it_draws_a_cover_that_follows_the_music(tmp_path) -> None:
     top, bottom = slice(0, 200), slice(330, 530)
     assert low[top].mean() < low[bottom].mean()
     assert busy[top].mean() > low[top].mean() + 10
+
+
+def test_a_cover_caption_fits_its_width_cut_at_a_word_and_marked() -> None:
+    font = output._font(28)
+    room = output.COVER_SIZE - 48
+    assert output.caption("Night Drive", font) == "Night Drive"
+    long = "Dreamy synthwave mashup, keep the drums of song one and the voice of two"
+    cut = output.caption(long, font)
+    assert cut.endswith("…") and font.getlength(cut) <= room
+    assert long.startswith(cut[:-1]) and long[len(cut) - 1] in " ,"  # ends on a whole word
+    one_word = "x" * 200
+    assert font.getlength(output.caption(one_word, font)) <= room
