@@ -14,7 +14,7 @@ from django_q.models import OrmQ, Schedule
 
 from mashup_site.mashups import retention
 from mashup_site.mashups.models import Level, Mashup, Status, expiry_of
-from tests.factories import MashupFactory, finished_mashup
+from tests.factories import MashupFactory, finished_mashup, mashup_with_sources
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +78,21 @@ def test_the_list_searches_titles_prompts_and_owners(staff_client: Client, owner
     for term, expected in (("tango", mine), ("sam", theirs)):
         response = staff_client.get(f"{CHANGELIST}?q={term}")
         assert list(response.context["cl"].result_list) == [expected]
+
+
+def test_the_list_finds_a_mashup_by_its_songs_names_and_links(staff_client: Client, owner) -> None:
+    wanted = mashup_with_sources(owner=owner)
+    wanted.sources.filter(position=1).update(original_name="Silent night (demo).wav")
+    wanted.sources.filter(position=2).update(url="https://music.example/track-77.mp3")
+    mashup_with_sources(owner=owner)
+    for term in ("silent", "track-77"):
+        response = staff_client.get(f"{CHANGELIST}?q={term}")
+        assert list(response.context["cl"].result_list) == [wanted]
+
+
+def test_the_admin_is_named_for_the_app(staff_client: Client) -> None:
+    html = staff_client.get(CHANGELIST).content.decode()
+    assert "Mashup Studio administration" in html and "Django administration" not in html
 
 
 def test_the_change_page_shows_the_payload_task_stages_and_response_read_only(
@@ -265,10 +280,14 @@ def test_sources_users_and_the_queue_have_their_admin(staff_client: Client) -> N
 # --- credits ----------------------------------------------------------------------------------
 
 
-def test_credits_are_unavailable_with_the_local_engine(staff_client: Client, settings) -> None:
+def test_credits_are_not_needed_with_the_local_engine_and_nothing_is_logged(
+    staff_client: Client, settings, caplog
+) -> None:
     settings.MASHUP_PROVIDER = "local"
     html = staff_client.get(CREDITS).content.decode()
-    assert "unavailable: the local engine is in use" in html
+    assert "none needed: the local engine makes the mashups on this server" in html
+    assert "unavailable" not in html
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
 def test_credits_come_from_the_remote_provider(staff_client: Client, settings, fake_api) -> None:

@@ -31,9 +31,15 @@ from .models import FollowUp, Mashup, Source, Track
 log = logging.getLogger(__name__)
 
 
+admin.site.site_header = admin.site.site_title = "Mashup Studio administration"
+admin.site.index_title = "Mashups, people and files"
+
+
 def provider_credits() -> str:
     """The configured provider's credit balance for staff, or why it is unavailable. Never
     raises: the admin must work while the provider is down or not configured."""
+    if settings.MASHUP_PROVIDER == "local":  # nothing to read, and nothing wrong
+        return "none needed: the local engine makes the mashups on this server"
     try:
         return f"{int(providers.get(settings.MASHUP_PROVIDER).credits()):,} credits left"
     except (ProviderError, ValueError, TypeError) as error:
@@ -107,7 +113,15 @@ class MashupAdmin(admin.ModelAdmin):
         "instrumental",
         "keep_forever",
     )
-    search_fields = ("title", "style", "prompt", "owner__username", "provider_task_id")
+    search_fields = (
+        "title",
+        "style",
+        "prompt",
+        "owner__username",
+        "provider_task_id",
+        "sources__original_name",
+        "sources__url",
+    )
     list_select_related = ("owner",)
     date_hierarchy = "created_at"
     inlines = [SourceInline, TrackInline]
