@@ -173,6 +173,24 @@ def test_an_invalid_submit_shows_messages_next_to_fields(owner_client: Client) -
     assert not Mashup.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("provider", "says", "never"),
+    [
+        ("local", ["does not sing", "Nothing was started."], ["lyrics are written", "credit"]),
+        ("remote", ["lyrics are written from it", "no credit was spent"], ["does not sing"]),
+    ],
+)
+def test_the_form_says_what_the_provider_in_use_does_with_the_words(
+    owner_client: Client, settings, provider: str, says: list[str], never: list[str]
+) -> None:
+    settings.MASHUP_PROVIDER = provider
+    html = owner_client.post(CREATE, {"model": "V5", "prompt": ""}).content.decode()
+    for words in says:
+        assert words in html
+    for words in never:
+        assert words not in html
+
+
 def test_it_requires_a_source_for_each_song(owner_client: Client) -> None:
     response = owner_client.post(CREATE, {"model": "V5", "prompt": "idea"})
     html = response.content.decode()

@@ -222,14 +222,30 @@ class MashupForm(forms.Form):
                 hidden[STASH_PREFIX + name] = value
         return hidden
 
+    # (the provider sings, custom mode) -> what becomes of the idea or the lyrics
+    PROMPT_HELP = {
+        (True, True): "Sung as written.",
+        (True, False): "Describe the mashup you want; lyrics are written from it.",
+        (False, True): (
+            "Kept with the tracks as their words: our own engine layers the two songs and "
+            "does not sing."
+        ),
+        (False, False): (
+            "Describe the mashup you want; it is kept with the tracks. Our own engine layers "
+            "the two songs and does not sing."
+        ),
+    }
+
+    @property
+    def sings(self) -> bool:
+        """Whether the provider new mashups go to writes and sings words (the local engine
+        layers the songs: words it is given are kept, not sung)."""
+        return settings.MASHUP_PROVIDER != "local"
+
     def _decorate_fields(self) -> None:
         if "prompt" in self.fields:
             self.fields["prompt"].label = "Lyrics" if self.custom_mode else "Idea"
-            self.fields["prompt"].help_text = (
-                "Sung as written."
-                if self.custom_mode
-                else "Describe the mashup you want; lyrics are written from it."
-            )
+            self.fields["prompt"].help_text = self.PROMPT_HELP[self.sings, self.custom_mode]
         if "style" in self.fields:
             self.fields["style"].help_text = "Genres, moods, instruments: e.g. lofi, jazz, warm."
         for name, limit in self.limits.items():
