@@ -698,6 +698,11 @@ def test_the_mashup_page_warns_before_expiry(owner_client: Client, owner) -> Non
     html = html_of(owner_client, mashup.get_absolute_url())
     assert "This mashup expires in 7 hours: download it now." in html
     assert 'class="notice notice-urgent"' in html
+    assert "Download the tracks you want to keep" not in html  # said once, not twice
+    later = finished_mashup(owner=owner, expires_at=expires_in(timedelta(days=2, hours=1)))
+    assert "Download the tracks you want to keep." in html_of(
+        owner_client, later.get_absolute_url()
+    )
 
 
 def test_the_mashup_page_offers_a_retry_for_a_failed_job(owner_client: Client, owner) -> None:
