@@ -625,6 +625,7 @@ def test_tempo_refuses_what_is_no_tempo_next_to_its_field_and_makes_nothing(
     response = tempo(owner_client, mashup, data)
     assert response.status_code == 400
     assert message in response.content.decode()
+    assert "Nothing was made again: see the tempi below." in response.content.decode()
     assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0
 
 

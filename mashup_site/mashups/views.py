@@ -132,7 +132,8 @@ def tempo(request: HttpRequest, pk: int) -> HttpResponse:
     heard at half, double or two thirds of the song's, which no ear can always tell."""
     mashup = owned_mashup(request, pk)
     form = TempoForm(request.POST, mashup=mashup)
-    if not form.is_valid():
+    if not form.is_valid():  # said at the top too: the form is at the foot of the page
+        messages.error(request, "Nothing was made again: see the tempi below.")
         context = detail_context(mashup, form)
         return render(request, "mashups/detail.html", context, status=400)
     try:  # with the broker down the job waits, saved, for the reconciler (as a retry does)
