@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.cache import cache
@@ -710,6 +710,11 @@ def test_the_mashup_page_offers_a_retry_for_a_failed_job(owner_client: Client, o
     mashup = mashup_with_sources(owner=owner, status=Status.FAILED, error_message="Nope")
     html = html_of(owner_client, mashup.get_absolute_url())
     assert f'action="{reverse("mashups:retry", args=[mashup.pk])}"' in html
+    # how long it can be: its songs go with it when it expires (retention sweeps failures)
+    mashup.expires_at = timezone.make_aware(datetime(2026, 12, 18, 9, 0))
+    mashup.save()
+    html = html_of(owner_client, mashup.get_absolute_url())
+    assert "Its songs are kept for this until 18 Dec 2026." in html
 
 
 def test_healthz_needs_no_sign_in(client: Client) -> None:
