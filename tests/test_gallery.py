@@ -521,11 +521,23 @@ def test_offbeat_on_a_remade_mashup_goes_back_to_the_first_grid(
         (Status.COMPLETE, "remote", "the mashup service has no such option"),
     ],
 )
-def test_offbeat_refuses_what_it_cannot_remake_and_says_why(
-    owner_client: Client, owner, status: str, provider: str, message: str
+@pytest.mark.parametrize(
+    ("asked", "offer"),
+    [
+        (lambda client, mashup: offbeat(client, mashup, follow=True), "half a beat over"),
+        (
+            lambda client, mashup: tempo(client, mashup, {"tempo_1": "120"}, follow=True),
+            "A beat heard at the wrong tempo?",
+        ),
+    ],
+    ids=["half a beat over", "at a tempo given"],
+)
+def test_a_remake_refuses_what_it_cannot_remake_and_says_why(
+    owner_client: Client, owner, status: str, provider: str, message: str, asked, offer: str
 ) -> None:
     mashup = finished_mashup(owner=owner, provider=provider, status=status)
-    response = offbeat(owner_client, mashup, follow=True)
+    assert offer not in html_of(owner_client, mashup.get_absolute_url())  # not offered
+    response = asked(owner_client, mashup)
     assert message in response.content.decode()
     assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0
 
@@ -653,24 +665,6 @@ def test_tempo_twice_follows_the_one_being_made_and_counts_it_once(
     # Another tempo is another mashup.
     tempo(owner_client, mashup, {"tempo_1": "86.25"})
     assert Mashup.objects.filter(remade_from=mashup).count() == 2
-
-
-@pytest.mark.parametrize(
-    ("status", "provider", "message"),
-    [
-        (Status.FIRST, "local", "Only a finished mashup can be made again."),
-        (Status.COMPLETE, "remote", "the mashup service has no such option"),
-    ],
-)
-def test_tempo_refuses_what_it_cannot_remake_and_says_why(
-    owner_client: Client, owner, status: str, provider: str, message: str
-) -> None:
-    mashup = finished_mashup(owner=owner, provider=provider, status=status)
-    page = html_of(owner_client, mashup.get_absolute_url())
-    assert "A beat heard at the wrong tempo?" not in page  # not offered
-    response = tempo(owner_client, mashup, {"tempo_1": "120"}, follow=True)
-    assert message in response.content.decode()
-    assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0
 
 
 def test_tempo_is_post_only_and_the_owners_only(
