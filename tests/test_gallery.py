@@ -526,7 +526,8 @@ def test_offbeat_on_a_remade_mashup_goes_back_to_the_first_grid(
     [
         (lambda client, mashup: offbeat(client, mashup, follow=True), "half a beat over"),
         (
-            lambda client, mashup: tempo(client, mashup, {"tempo_1": "120"}, follow=True),
+            # a refusal comes first, whatever was typed: no form that could not be sent
+            lambda client, mashup: tempo(client, mashup, {"tempo_1": "fast"}, follow=True),
             "A beat heard at the wrong tempo?",
         ),
     ],
@@ -614,9 +615,9 @@ def test_tempo_makes_a_new_mashup_with_each_songs_beat_read_at_the_tempo_given(
     assert OrmQ.objects.count() == 1 and Start.objects.filter(mashup=remade).count() == 1
     html = html_of(owner_client, remade.get_absolute_url())
     assert "Making it again with song 2 at 180 BPM." in html
-    assert "beat read at 180 BPM, as you gave it" in html
-    assert card_of(html_of(owner_client), remade).count("tempo as you gave it") == 1
-    assert "tempo as you gave it" not in card_of(html_of(owner_client), mashup)
+    assert "tempo given: 180 BPM" in html  # what was asked: the analysis says what was done
+    assert card_of(html_of(owner_client), remade).count("tempo given") == 1
+    assert "tempo given" not in card_of(html_of(owner_client), mashup)
 
 
 @pytest.mark.parametrize(
@@ -638,7 +639,49 @@ def test_tempo_refuses_what_is_no_tempo_next_to_its_field_and_makes_nothing(
     assert response.status_code == 400
     assert message in response.content.decode()
     assert "Nothing was made again: see the tempi below." in response.content.decode()
+    for name in (name for name, value in data.items() if value):  # tied to its field
+        assert f'aria-describedby="id_{name}_helptext id_{name}_error"' in response.content.decode()
+        assert f'id="id_{name}_error"' in response.content.decode()
     assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0
+
+
+def test_a_polled_card_says_a_tempo_was_given_without_asking_card_by_card(
+    owner_client: Client, owner, django_assert_num_queries
+) -> None:
+    mashup = finished_mashup(owner=owner, provider="local", status=Status.FIRST)
+    Source.objects.filter(mashup=mashup, position=1).update(tempo_given=90.0)
+    url = reverse("mashups:card", args=[mashup.pk])
+    owner_client.get(url, headers=HTMX)  # warm: what a first request reads once
+    with django_assert_num_queries(5):  # session, user, the mashup with tempo_given, tracks ×2
+        html = owner_client.get(url, headers=HTMX).content.decode()
+    assert "tempo given" in html
+
+
+def test_no_remake_is_offered_while_the_page_still_updates_itself(
+    owner_client: Client, owner
+) -> None:
+    # Complete, but our copies of its tracks not yet made: the page polls, and a poll
+    # would wipe what was typed in a form in it.
+    mashup = finished_mashup(
+        owner=owner, provider="local", files=False, completed_at=timezone.now()
+    )
+    Track.objects.filter(mashup=mashup).update(audio_url="https://cdn.example/t.mp3")
+    html = html_of(owner_client, mashup.get_absolute_url())
+    assert "A beat heard at the wrong tempo?" not in html and "Backing half a beat" not in html
+
+
+def test_a_mashup_without_both_its_songs_is_not_made_again(owner_client: Client, owner) -> None:
+    mashup = finished_mashup(owner=owner, provider="local")
+    mashup.sources.filter(position=2).delete()
+    assert "A beat heard at the wrong tempo?" not in html_of(
+        owner_client, mashup.get_absolute_url()
+    )
+    for response in (
+        tempo(owner_client, mashup, {"tempo_1": "120"}, follow=True),
+        offbeat(owner_client, mashup, follow=True),
+    ):
+        assert "it does not hold both its songs" in response.content.decode()
+    assert Mashup.objects.count() == 1
 
 
 def test_tempo_again_at_the_tempi_it_was_made_at_is_refused(owner_client: Client, owner) -> None:
@@ -663,7 +706,7 @@ def test_tempo_twice_follows_the_one_being_made_and_counts_it_once(
     assert "It is already being made again" in again.content.decode()
     assert Start.objects.filter(owner=owner).count() == 1
     # Another tempo is another mashup.
-    tempo(owner_client, mashup, {"tempo_1": "86.25"})
+    tempo(owner_client, mashup, {"tempo_1": "86.3"})
     assert Mashup.objects.filter(remade_from=mashup).count() == 2
 
 

@@ -48,7 +48,7 @@ def parallel_posts(user, count: int, *, url: str = CREATE, data: object = SIMPLE
 
 
 def test_parallel_half_a_beat_over_posts_make_it_again_once(owner) -> None:
-    mashup = MashupFactory(owner=owner, provider="local", status=Status.COMPLETE)
+    mashup = mashup_with_sources(owner=owner, provider="local", status=Status.COMPLETE)
     url = reverse("mashups:offbeat", args=[mashup.pk])
     statuses = parallel_posts(owner, POSTS, url=url, data={})
     assert statuses == [302] * POSTS

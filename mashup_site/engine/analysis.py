@@ -810,6 +810,7 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
         ternary=ternary,
         beats_per_bar=beats_per_bar,
         tempo_runner_up=None,
+        beat_confidence=1.0,  # the person's word, not a level that beat others
         tempo_given=True,
     )
 

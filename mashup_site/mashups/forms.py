@@ -30,7 +30,7 @@ from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio
 from mashup_site.providers import contract, download
 
 from . import quotas
-from .jobs import Tempi, tempi_given
+from .jobs import Tempi
 from .models import KEPT_FOR, KeptFile, Mashup, Source, Status
 from .storage import store_content_addressed
 
@@ -540,12 +540,15 @@ class TempoForm(forms.Form):
 
     HELP = "In beats per minute, {low:g} to {high:g}. Leave it empty to let the engine read it."
 
-    def __init__(self, *args: Any, mashup: Mashup, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, mashup: Mashup, sources: list[Source] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.mashup = mashup
         low, high = GIVEN_BPM
-        self.given = tempi_given(mashup)
-        for source, given in zip(mashup.sources.order_by("position"), self.given, strict=True):
+        sources = list(mashup.sources.order_by("position")) if sources is None else sources
+        self.given = tuple(source.tempo_given for source in sources)
+        for source, given in zip(sources, self.given, strict=True):
             self.fields[f"tempo_{source.position}"] = forms.FloatField(
                 required=False,
                 min_value=low,
@@ -573,5 +576,7 @@ class TempoForm(forms.Form):
 
     @property
     def tempi(self) -> Tempi:
-        """The tempo given for each song, in order (None: read by ear)."""
-        return tuple(self.cleaned_data.get(name) for name in self.fields)
+        """The tempo given for each song, in order (None: read by ear), to the tenth of a
+        BPM the field steps by (so that a value shown again can be sent again)."""
+        values = (self.cleaned_data.get(name) for name in self.fields)
+        return tuple(None if value is None else round(value, 1) for value in values)

@@ -299,6 +299,13 @@ class NotRemade(Exception):
     """Why a mashup cannot be made again; its text is for the person."""
 
 
+ONLY_FINISHED = "Only a finished mashup can be made again."
+SONGS_MISSING = (
+    "This mashup cannot be made again: it does not hold both its songs. Start a new "
+    "mashup with the songs."
+)
+
+
 Tempi = tuple[float | None, ...]  # the tempo given for each song, in order, or None
 
 
@@ -328,7 +335,9 @@ def remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> tuple[Mashup, boo
     if running := running_remake(pk, backing_offbeat=backing_offbeat, tempi=tempi):
         return running, False
     if mashup.status != Status.COMPLETE or mashup.expiry.is_expired:
-        raise NotRemade("Only a finished mashup can be made again.")
+        raise NotRemade(ONLY_FINISHED)
+    if len(tempi) != 2 or mashup.sources.count() != 2:
+        raise NotRemade(SONGS_MISSING)
     if missing := storage.missing_uploads(mashup):
         raise NotRemade(
             f"This mashup cannot be made again: {', '.join(missing)} is no longer stored. "

@@ -10,6 +10,7 @@ queue and schedules, so they keep them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -20,7 +21,7 @@ from django_q.tasks import async_task
 from mashup_site.providers.base import TaskSnapshot
 
 from . import jobs, models, quotas, runner
-from .models import FollowUp, Mashup, Status, Track
+from .models import FollowUp, Mashup, Source, Status, Track
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,22 @@ ONLY_LOCAL = (
 )
 
 
+OFFBEAT_HOW, TEMPO_HOW = "half a beat over", "at a tempo you give"
+
+
+def remake_refusal(mashup: Mashup, how: str, sources: Sequence[Source] | None = None) -> str:
+    """Why ``mashup`` cannot be made again ``how`` (words for its owner), or "" when it
+    can: the one rule the page (whether to offer it) and ``enqueue_remake`` follow;
+    ``jobs.remake`` asks again under the row lock. ``sources``: its songs, when read."""
+    if mashup.provider != "local":
+        return ONLY_LOCAL.format(how=how)
+    if mashup.status != Status.COMPLETE or mashup.expiry.is_expired:
+        return jobs.ONLY_FINISHED
+    if len(sources if sources is not None else mashup.sources.all()) != 2:
+        return jobs.SONGS_MISSING
+    return ""
+
+
 def enqueue_offbeat_remake(mashup: Mashup) -> tuple[Mashup, bool]:
     """``mashup`` made again by the local engine with the backing half a beat over (or, for
     one that was, back on its first grid), its songs at the same tempi: see
@@ -169,7 +186,7 @@ def enqueue_offbeat_remake(mashup: Mashup) -> tuple[Mashup, bool]:
         mashup,
         backing_offbeat=not mashup.backing_offbeat,
         tempi=jobs.tempi_given(mashup),
-        how="half a beat over",
+        how=OFFBEAT_HOW,
     )
 
 
@@ -177,7 +194,7 @@ def enqueue_tempo_remake(mashup: Mashup, tempi: jobs.Tempi) -> tuple[Mashup, boo
     """``mashup`` made again by the local engine with each song's beat read at the tempo
     its owner gave (None: as read), laid as before: see ``enqueue_remake``."""
     return enqueue_remake(
-        mashup, backing_offbeat=mashup.backing_offbeat, tempi=tempi, how="at a tempo you give"
+        mashup, backing_offbeat=mashup.backing_offbeat, tempi=tempi, how=TEMPO_HOW
     )
 
 
@@ -187,8 +204,8 @@ def enqueue_remake(
     """``mashup`` made again by the local engine, laid so: a new job of its owner's and a
     new start (both limits hold: ``quotas.Refused``), True; or the one already being made
     so, False. ``jobs.NotRemade`` when it cannot be (``how`` says what was asked)."""
-    if mashup.provider != "local":
-        raise jobs.NotRemade(ONLY_LOCAL.format(how=how))
+    if refusal := remake_refusal(mashup, how):
+        raise jobs.NotRemade(refusal)
     with transaction.atomic():
         # The person's lock first, then the mashup's, as every start takes them. A remake
         # already being made is followed before the limits are asked (it holds a place).

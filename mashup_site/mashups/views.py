@@ -6,6 +6,7 @@ page also works by plain GETs and full POSTs with JavaScript off (docs/design.md
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +32,7 @@ from mashup_site.providers.base import FollowUpKind
 
 from . import gallery_cache, jobs, quotas, retention, storage, tasks
 from .forms import SOURCE_POSITIONS, GalleryFilter, MashupForm, TempoForm
-from .models import Mashup, Status, Track
+from .models import Mashup, Track
 from .uploads import accepts_files
 
 SWITCH_FLAG = "_switch"
@@ -102,7 +103,8 @@ def _listing(form: GalleryFilter, owned: QuerySet[Mashup]) -> dict[str, object]:
 def card(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """One gallery card, polled by in-progress cards; htmx stops polling once it is final.
     Without htmx (a plain visit of the polled URL) the mashup's own page is the answer."""
-    mashup = owned_mashup(request, pk)
+    owned = Mashup.objects.owned_by(request.user).with_tempo_given()  # type: ignore[attr-defined]
+    mashup = get_object_or_404(owned, pk=pk)  # someone else's is a 404, as owned_mashup's
     if not request.htmx:
         return redirect(mashup)
     response = render(request, "mashups/gallery.html#card", {"mashup": mashup})
@@ -131,26 +133,18 @@ def tempo(request: HttpRequest, pk: int) -> HttpResponse:
     (its owner only, as a new mashup within the person's limits): for a beat the engine
     heard at half, double or two thirds of the song's, which no ear can always tell."""
     mashup = owned_mashup(request, pk)
+    if refusal := tasks.remake_refusal(mashup, tasks.TEMPO_HOW):
+        messages.error(request, refusal)
+        return redirect(mashup)
     form = TempoForm(request.POST, mashup=mashup)
     if not form.is_valid():  # said at the top too: the form is at the foot of the page
         messages.error(request, "Nothing was made again: see the tempi below.")
         context = detail_context(mashup, form)
         return render(request, "mashups/detail.html", context, status=400)
-    try:  # with the broker down the job waits, saved, for the reconciler (as a retry does)
-        remade, new = tasks.enqueue_tempo_remake(mashup, form.tempi)
-    except (jobs.NotRemade, quotas.Refused) as refusal:
-        messages.error(request, str(refusal))
-        return redirect(mashup)
-    if new:
-        given = [f"song {n} at {bpm:g} BPM" for n, bpm in enumerate(form.tempi, start=1) if bpm]
-        messages.success(
-            request,
-            f"Making it again with {' and '.join(given)}. This page follows it until both "
-            "tracks are ready; the first version stays in your mashups.",
-        )
-    else:
-        messages.info(request, "It is already being made again: this page follows it.")
-    return redirect(remade)
+    given = [f"song {n} at {bpm:g} BPM" for n, bpm in enumerate(form.tempi, start=1) if bpm]
+    return _made_again(
+        request, mashup, lambda: tasks.enqueue_tempo_remake(mashup, form.tempi), " and ".join(given)
+    )
 
 
 @require_POST
@@ -160,17 +154,30 @@ def offbeat(request: HttpRequest, pk: int) -> HttpResponse:
     new mashup within the person's limits): for a backing whose kick lands on the lead's
     "and", which no check of the engine's can hear (issue 8's notes)."""
     mashup = owned_mashup(request, pk)
-    try:  # with the broker down the job waits, saved, for the reconciler (as a retry does)
-        remade, new = tasks.enqueue_offbeat_remake(mashup)
+    where = "back on its beat" if mashup.backing_offbeat else "half a beat over"
+    return _made_again(
+        request, mashup, lambda: tasks.enqueue_offbeat_remake(mashup), f"the backing {where}"
+    )
+
+
+def _made_again(
+    request: HttpRequest,
+    mashup: Mashup,
+    enqueue: Callable[[], tuple[Mashup, bool]],
+    how: str,
+) -> HttpResponse:
+    """Start a remake (``enqueue``), or follow the one being made so, or say why not. With
+    the broker down the job waits, saved, for the reconciler (as a retry does)."""
+    try:
+        remade, new = enqueue()
     except (jobs.NotRemade, quotas.Refused) as refusal:
         messages.error(request, str(refusal))
         return redirect(mashup)
     if new:
-        where = "half a beat over" if remade.backing_offbeat else "back on its beat"
         messages.success(
             request,
-            f"Making it again with the backing {where}. This page follows it until both "
-            "tracks are ready; the first version stays in your mashups.",
+            f"Making it again with {how}. This page follows it until both tracks are ready; "
+            "the first version stays in your mashups.",
         )
     else:
         messages.info(request, "It is already being made again: this page follows it.")
@@ -310,18 +317,19 @@ def detail_context(mashup: Mashup, tempo_form: TempoForm | None = None) -> dict[
     tracks = list(mashup.tracks.prefetch_related("follow_ups"))
     for track in tracks:
         track.follow_up_state = follow_up_context(mashup, track)  # type: ignore[attr-defined]
-    remakeable = (
-        mashup.status == Status.COMPLETE
-        and mashup.provider == "local"
-        and not mashup.expiry.is_expired
-    )
+    sources = list(mashup.sources.order_by("position"))
+    live = mashup.still_changing(tracks)
+    # Offered once nothing on the page changes by itself: its polls would wipe a form.
+    remakeable = not live and not tasks.remake_refusal(mashup, tasks.OFFBEAT_HOW, sources)
+    if remakeable and tempo_form is None:
+        tempo_form = TempoForm(mashup=mashup, sources=sources)
     return {
         "mashup": mashup,
-        "sources": mashup.sources.all(),
+        "sources": sources,
         "tracks": tracks,
-        "live": mashup.still_changing(tracks),
+        "live": live,
         "remakeable": remakeable,
-        "tempo_form": tempo_form or (TempoForm(mashup=mashup) if remakeable else None),
+        "tempo_form": tempo_form if remakeable else None,
     }
 
 
