@@ -327,8 +327,8 @@ def remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> tuple[Mashup, boo
     """A new job with the request and the songs of finished mashup ``pk``, laid so (see
     ``running_remake``), True; or the one already being made again so (False: a double
     click, parallel posts), in the caller's transaction, under the finished one's row lock
-    (so it cannot expire meanwhile): ``NotRemade`` when it is not finished or its uploads
-    are gone."""
+    (so it cannot expire meanwhile): ``NotRemade`` when it is not finished, does not hold
+    both its songs, or its uploads are gone."""
     mashup = Mashup.objects.select_for_update().filter(pk=pk).first()
     if mashup is None:  # deleted in another tab meanwhile
         raise NotRemade("This mashup was deleted.")
