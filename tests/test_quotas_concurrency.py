@@ -1,22 +1,27 @@
 """The limits under concurrency (issue 12): parallel posts from one person, as several web
 workers would serve them, each thread with its own database connection; "Try again"
-counts as a start; a retry soon after a failure does not collide with its own polls.
+counts as a start; a retry soon after a failure does not collide with its own polls; a
+mashup deleted while it is made again.
 
-Run on SQLite (a file database: the ``worker`` marker, as threads cannot share the
-in-memory one safely) and on PostgreSQL (``DATABASE_URL=postgres://...``)."""
+Run on SQLite by ``make test`` (a file database: the ``worker`` marker, as threads cannot
+share the in-memory one safely) and on PostgreSQL by ``make test-postgres`` (CI runs
+both), whose row locks let transactions interleave where SQLite serializes writers."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django_q.models import Schedule
 
-from mashup_site.mashups import jobs, runner, tasks
-from mashup_site.mashups.models import Mashup, Start, Status
+from mashup_site.mashups import jobs, runner, storage, tasks
+from mashup_site.mashups.models import Mashup, Source, Start, Status
 from tests.factories import SIMPLE_POST, MashupFactory, mashup_with_sources
 from tests.fakes.jobs import remote_job
 
@@ -106,3 +111,56 @@ def test_a_retry_soon_after_a_failure_does_not_collide_with_its_own_polls(owner)
     assert jobs.claim_submission(mashup.pk)
     runner.schedule_poll(mashup.pk, 5.0)  # the new run's first poll: the same name
     assert Schedule.objects.filter(name=f"mashup-{mashup.pk}-poll-1").count() == 1
+
+
+def _blocked_on_a_lock(timeout: float = 10.0) -> None:
+    """Wait until another connection waits for a lock (PostgreSQL: ``pg_locks``, which,
+    unlike ``pg_stat_activity``, is not a snapshot frozen for the transaction); on SQLite,
+    whose IMMEDIATE transactions wait at BEGIN, give the other thread a moment to get there."""
+    if connection.vendor != "postgresql":
+        time.sleep(0.5)
+        return
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("no connection ever waited for a lock")
+
+
+def test_deleting_a_mashup_while_it_is_made_again_keeps_the_songs_the_remake_needs(owner) -> None:
+    """The remake holds the finished mashup's row while it copies the songs; a delete in
+    another tab waits for it, and looks at which uploads are shared only then."""
+    mashup = mashup_with_sources(owner=owner, provider="local", status=Status.COMPLETE)
+    upload = default_storage.save("sources/aa/bb/song.mp3", ContentFile(b"song"))
+    Source.objects.filter(mashup=mashup).update(file=upload, url="")
+    remade, deleting = threading.Event(), threading.Event()
+
+    def remake() -> None:
+        try:
+            with transaction.atomic():
+                jobs.remake(mashup.pk, backing_offbeat=False, tempi=(120.0, None))
+                remade.set()
+                deleting.wait(10)
+                _blocked_on_a_lock()  # the delete waits for this transaction
+        finally:
+            connection.close()
+
+    def delete() -> None:
+        try:
+            remade.wait(10)
+            deleting.set()
+            storage.delete_mashup(Mashup.objects.get(pk=mashup.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=remake), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    copy = Mashup.objects.get(owner=owner)  # the first one is deleted
+    assert copy.pk != mashup.pk
+    assert storage.missing_uploads(copy) == []

@@ -251,8 +251,12 @@ def _redirect(name: str, filename: str | None, download: bool) -> HttpResponseBa
 
 
 def delete_mashup(mashup: Mashup) -> None:
-    """Delete a mashup and its files (uploads another live mashup shares are kept)."""
+    """Delete a mashup and its files (uploads another live mashup shares are kept). Its row
+    is locked first: a remake copying its songs (``jobs.remake``, under the same lock) is
+    then either done, and its copy is seen sharing the uploads and let go of its origin, or
+    not begun, and finds the mashup gone."""
     with transaction.atomic():
+        Mashup.objects.select_for_update().filter(pk=mashup.pk).exists()
         names = files_of(mashup)
         mashup.delete()
         delete_after_commit(names)
