@@ -227,6 +227,17 @@ def test_the_retry_action_requeues_failed_jobs_only(
     ]
 
 
+def test_staff_may_retry_a_failure_its_owner_is_told_would_repeat(
+    staff_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    # e.g. once the engine is mended: the new run starts with a clean slate
+    failed = MashupFactory(owner=owner, status=Status.FAILED, error_final=True)
+    html = act(staff_client, "retry", failed, capture=django_capture_on_commit_callbacks)
+    assert "1 of 1 mashup queued again." in html
+    failed.refresh_from_db()
+    assert (failed.status, failed.error_final) == (Status.QUEUED, False)
+
+
 def test_the_extend_and_keep_forever_actions(staff_client: Client, owner, settings) -> None:
     settings.RETENTION_DAYS = 14
     soon = timezone.now() + timedelta(hours=2)

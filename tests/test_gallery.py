@@ -153,6 +153,19 @@ def test_a_failed_card_shows_its_reason_and_a_retry_button(owner_client: Client,
     assert 'method="post"' in card
 
 
+def test_a_failed_card_that_would_fail_the_same_way_offers_a_new_mashup_not_a_retry(
+    owner_client: Client, owner
+) -> None:
+    mashup = MashupFactory(
+        owner=owner, status=Status.FAILED, error_message="“quiet.wav” is silent", error_final=True
+    )
+    card = card_of(html_of(owner_client), mashup)
+    assert "“quiet.wav” is silent" in card
+    assert reverse("mashups:retry", args=[mashup.pk]) not in card
+    assert "would fail the same way" in card
+    assert f'href="{reverse("mashups:create")}"' in card
+
+
 def test_a_first_time_person_sees_how_to_make_a_first_mashup(owner_client: Client) -> None:
     html = html_of(owner_client)
     assert "Make your first mashup" in html
@@ -752,6 +765,30 @@ def test_the_mashup_page_offers_a_retry_for_a_failed_job(owner_client: Client, o
     mashup.save()
     html = html_of(owner_client, mashup.get_absolute_url())
     assert "Its songs are kept for this until 18 Dec 2026." in html
+
+
+def test_the_page_of_a_failure_that_would_repeat_offers_a_new_mashup_not_a_retry(
+    owner_client: Client, owner
+) -> None:
+    mashup = mashup_with_sources(
+        owner=owner, status=Status.FAILED, error_message="Nope", error_final=True
+    )
+    html = html_of(owner_client, mashup.get_absolute_url())
+    assert reverse("mashups:retry", args=[mashup.pk]) not in html
+    assert "Trying again would fail the same way" in html
+    assert f'href="{reverse("mashups:create")}"' in html
+
+
+def test_a_failure_that_would_repeat_is_not_tried_again_nor_counted(
+    owner_client: Client, owner
+) -> None:
+    mashup = MashupFactory(owner=owner, status=Status.FAILED, error_final=True)
+    response = owner_client.post(reverse("mashups:retry", args=[mashup.pk]), follow=True)
+    mashup.refresh_from_db()
+    assert mashup.status == Status.FAILED
+    assert "would fail the same way" in response.content.decode()
+    assert OrmQ.objects.count() == 0
+    assert not Start.objects.filter(owner=owner).exists()
 
 
 def test_healthz_needs_no_sign_in(client: Client) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -133,6 +134,27 @@ def test_songs_too_short_fail_with_the_engines_reason(owner, tmp_path) -> None:
     failed = Mashup.objects.get(pk=mashup.pk)
     assert failed.status == Status.FAILED
     assert "a mashup needs at least" in failed.error_message
+
+
+def test_a_silent_song_fails_saying_so_and_that_trying_again_would_fail_the_same_way(
+    owner, songs, tmp_path
+) -> None:
+    silent = write_audio(tmp_path / "quiet.wav", "wav", np.zeros((2, 20 * SR), np.float32), SR)
+    mashup = local_job(owner, (songs[0], silent))
+    tasks.run_mashup(mashup.pk)
+    failed = Mashup.objects.get(pk=mashup.pk)
+    assert failed.status == Status.FAILED
+    assert "quiet.wav" in failed.error_message and "silent" in failed.error_message
+    assert failed.error_final
+
+
+def test_a_failure_that_may_pass_next_time_may_be_tried_again(owner, songs, settings) -> None:
+    mashup = local_job(owner, songs)
+    settings.MEDIA_ROOT = settings.MEDIA_ROOT / "elsewhere"  # a worker that cannot see them
+    tasks.run_mashup(mashup.pk)
+    failed = Mashup.objects.get(pk=mashup.pk)
+    assert failed.status == Status.FAILED
+    assert not failed.error_final
 
 
 def test_a_job_whose_upload_this_worker_cannot_see_fails_saying_so(

@@ -39,6 +39,7 @@ RESET = {
     "provider_task_id": "",
     "error_code": None,
     "error_message": "",
+    "error_final": False,
     "analysis_text": "",
     "last_response": None,
     "next_poll_at": None,
@@ -217,12 +218,14 @@ def apply_snapshot(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = Fal
         return moved
 
 
-def fail(pk: int, code: int | None, message: str) -> None:
+def fail(pk: int, code: int | None, message: str, *, final: bool = False) -> None:
+    """Mark a job failed, saying why; ``final``: trying it again would fail the same way."""
     with locked(pk) as mashup:
         if mashup is None or not _move(mashup, Status.FAILED, timezone.now()):
             return
         mashup.error_code = code
         mashup.error_message = message
+        mashup.error_final = final
         mashup.save()
 
 

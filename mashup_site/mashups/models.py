@@ -204,6 +204,10 @@ class Mashup(models.Model):
     provider_task_id = models.CharField(max_length=128, blank=True, db_index=True)
     error_code = models.IntegerField(null=True, blank=True)
     error_message = models.TextField(blank=True)
+    # The request itself cannot be made (a song is silent, or has no beat to line up):
+    # trying it again would fail the same way, so its owner is not offered to (staff may,
+    # once the engine is mended).
+    error_final = models.BooleanField("trying again would fail the same way", default=False)
     analysis_text = models.TextField(blank=True)
     last_response = models.JSONField(null=True, blank=True)
 

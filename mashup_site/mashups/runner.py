@@ -151,7 +151,7 @@ def run(pk: int, provider: Provider) -> None:
     try:
         provider.start(job, partial(record, pk))
     except ProviderError as error:
-        jobs.fail(pk, error.code, str(error))
+        jobs.fail(pk, error.code, str(error), final=error.final)
     except Exception:
         log.exception("the provider failed on mashup %s", pk)
         jobs.fail(pk, None, UNEXPECTED)
@@ -181,7 +181,7 @@ def submit(pk: int, provider: Provider) -> None:
         task_id = provider.start(job, partial(record, pk))
     except ProviderError as error:
         if error.permanent:
-            jobs.fail(pk, error.code, str(error))
+            jobs.fail(pk, error.code, str(error), final=error.final)
         elif error.maybe_accepted:
             log.warning("submit of mashup %s may have reached the provider: %s", pk, error)
         else:  # refused for now (busy, credits, maintenance): the next poll submits again
@@ -234,7 +234,7 @@ def _read_record(mashup: Mashup, provider: Provider) -> bool:
         snapshot = provider.poll(mashup.provider_task_id)
     except ProviderError as error:
         if error.permanent:
-            jobs.fail(mashup.pk, error.code, str(error))
+            jobs.fail(mashup.pk, error.code, str(error), final=error.final)
         else:
             log.warning("poll of mashup %s failed, will retry: %s", mashup.pk, error)
         return False

@@ -189,6 +189,9 @@ def _made_again(
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a failed mashup again (its owner only), within the person's limits."""
     mashup = owned_mashup(request, pk)
+    if mashup.error_final:
+        messages.error(request, tasks.WOULD_REPEAT)
+        return redirect(mashup)
     try:
         retried = tasks.enqueue_retry(mashup, by_owner=True)
     except quotas.Refused as refusal:  # a retry is a new start: both limits hold

@@ -153,13 +153,16 @@ class FollowUpSnapshot:
 
 
 class ProviderError(Exception):
-    """A provider call failed. ``permanent`` errors are not retried; ``str()`` is for people."""
+    """A provider call failed. ``permanent`` errors are not retried; ``final`` ones are not
+    worth trying again at all (the songs or the request cannot be used: the same request
+    would fail the same way); ``str()`` is for people."""
 
     def __init__(
         self,
         message: str,
         *,
         permanent: bool,
+        final: bool = False,
         code: int | None = None,
         retry_after: float | None = None,
         maybe_accepted: bool = False,
@@ -168,7 +171,8 @@ class ProviderError(Exception):
     ) -> None:
         super().__init__(message)
         self.body = body or {}  # the provider's answer, when it sent one (e.g. a 409's data)
-        self.permanent = permanent
+        self.permanent = permanent or final
+        self.final = final
         self.code = code
         self.retry_after = retry_after
         # A submit that timed out after it was sent: the provider may have the job.

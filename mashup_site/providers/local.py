@@ -180,7 +180,7 @@ class LocalProvider:
                 keep_extras=True,  # so that a follow-up costs nothing (benchmarks/follow_ups.py)
             )
         except EngineError as error:
-            raise ProviderError(str(error), permanent=True) from error
+            raise ProviderError(str(error), permanent=True, final=True) from error
 
 
 def provider(**options: Any) -> LocalProvider:
