@@ -312,6 +312,25 @@ def test_a_file_that_is_not_audio_is_named_for_what_it_is(owner_client: Client, 
     assert "PNG image, not audio" in html
 
 
+def test_a_silent_file_is_refused_at_once_and_nothing_is_started(
+    owner_client: Client, owner, tmp_path
+) -> None:
+    import numpy as np
+
+    from tests.audiofiles import write_audio
+
+    path = write_audio(tmp_path / "quiet.wav", "wav", np.zeros((2, 441000), np.float32), 44100)
+    data = {
+        "model": "V5",
+        "prompt": "idea",
+        "audio1": SimpleUploadedFile("quiet.wav", path.read_bytes()),
+        "url2": "https://e.com/b.mp3",
+    }
+    response = owner_client.post(CREATE, data)
+    assert "this WAV file is silent" in response.content.decode()
+    assert not Mashup.objects.filter(owner=owner).exists()
+
+
 def test_a_too_long_song_is_refused_with_both_durations(owner_client: Client, tmp_path) -> None:
     data = {
         "model": "V4",

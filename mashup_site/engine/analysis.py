@@ -41,6 +41,7 @@ import scipy.signal
 
 from . import key
 from .errors import EngineError
+from .probe import SILENCE_DBFS
 
 ANALYSIS_SR = 22050
 HOP = 512
@@ -49,7 +50,6 @@ NOTES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 MIN_SECONDS = 5.0
-SILENCE_DBFS = -60.0
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,12 @@ some Ogg files), it is estimated from the stream's bit rate and the file size, w
 accurate for constant bit rate and close for variable; decoding a 50 MB file whole just to
 show a duration would make the form slow.
 
+A file silent throughout (digital silence, or nothing above SILENCE_DBFS) is refused here,
+where the engine would refuse it only in the worker, after a start was spent: when its
+first seconds are silent, it is listened to at LISTEN_POINTS points spread over its
+length (a second each), and refused only when none of them sounds. A quiet intro before
+the music passes.
+
 Messages are for musicians: they say what the file is ("a PNG image") rather than what
 FFmpeg said ("Invalid data found when processing input").
 """
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import numpy as np
 
 # Codec name -> what a person calls it. Anything else is refused by name.
 ACCEPTED_CODECS: dict[str, str] = {
@@ -45,6 +52,11 @@ _MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (8, b"WEBP", "a WebP image"),
     (0, b"BM", "a bitmap image"),
 )
+
+
+# Peak level below which a song is silent (the engine's analysis refuses such a song too).
+SILENCE_DBFS = -60.0
+LISTEN_POINTS, LISTEN_SECONDS = 12, 1.0
 
 
 class NotAudioError(ValueError):
@@ -162,12 +174,14 @@ def _probe_container(
             f"this file is audio in the {codec} format, which is not accepted: "
             "use MP3, WAV, OGG, FLAC, M4A/AAC or Opus"
         )
-    decoded = _decode_start(container, stream, seconds)
+    decoded, peak = _decode_start(container, stream, seconds)
     if decoded == 0:
         raise NotAudioError(f"this {format_name} file holds no sound")
     duration = _duration(container, stream, size)
     if duration <= 0:
         raise NotAudioError(f"this {format_name} file has no length")
+    if not _sounds(peak) and _heard_somewhere(container, stream, duration) is False:
+        raise NotAudioError(f"this {format_name} file is silent: nothing could be heard in it")
     return AudioInfo(
         format_name=format_name,
         codec=codec,
@@ -179,15 +193,52 @@ def _probe_container(
 
 def _decode_start(
     container: av.container.InputContainer, stream: av.AudioStream, seconds: float
-) -> int:
-    """Samples decoded from the first ``seconds`` (0 when nothing decodes)."""
-    samples = 0
+) -> tuple[int, float]:
+    """(samples decoded from the first ``seconds`` (0 when nothing decodes), their peak)."""
+    samples, peak = 0, 0.0
     rate = stream.codec_context.sample_rate or 44100
     for frame in container.decode(stream):
         samples += frame.samples
+        peak = max(peak, _peak(frame))
         if samples >= seconds * rate:
             break
-    return samples
+    return samples, peak
+
+
+def _heard_somewhere(
+    container: av.container.InputContainer, stream: av.AudioStream, duration: float
+) -> bool | None:
+    """Whether a second of sound is heard at any of LISTEN_POINTS points spread over the
+    file; None when it cannot be listened to so (a seek fails): the engine will judge."""
+    rate = stream.codec_context.sample_rate or 44100
+    try:
+        for at in np.linspace(0.05, 0.95, LISTEN_POINTS) * duration:
+            container.seek(int(at * av.time_base))
+            samples = 0
+            for frame in container.decode(stream):
+                if _sounds(_peak(frame)):
+                    return True
+                samples += frame.samples
+                if samples >= LISTEN_SECONDS * rate:
+                    break
+    except (av.FFmpegError, EOFError, ValueError, IndexError, OSError):
+        return None
+    return False
+
+
+def _peak(frame: av.AudioFrame) -> float:
+    """A decoded frame's peak, 0..1 of full scale, whatever its sample format."""
+    samples = frame.to_ndarray()
+    if samples.size == 0:
+        return 0.0
+    if samples.dtype.kind == "u":  # 8-bit PCM: unsigned around the middle
+        return float(np.abs(samples.astype(np.float32) - 128).max() / 128)
+    peak = float(np.abs(samples).max())
+    return peak / 2 ** (8 * samples.dtype.itemsize - 1) if samples.dtype.kind == "i" else peak
+
+
+def _sounds(peak: float) -> bool:
+    return peak > 10 ** (SILENCE_DBFS / 20)
 
 
 def _duration(container: av.container.InputContainer, stream: av.AudioStream, size: int) -> float:

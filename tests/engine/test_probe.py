@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 
 from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio, sniff
 from tests.audiofiles import (
     FORMATS,
+    write_audio,
     write_empty,
     write_long_wav,
     write_png_as,
@@ -14,6 +18,7 @@ from tests.audiofiles import (
     write_truncated_mp3,
 )
 
+SR = 44100
 FORMAT_NAMES = {
     "mp3": "MP3",
     "wav": "WAV",
@@ -63,6 +68,24 @@ def test_it_names_a_text_file(tmp_path) -> None:
     path.write_text("Verse one\nChorus\n")
     with pytest.raises(NotAudioError, match="a text file"):
         probe_audio(path)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_it_refuses_a_file_that_is_silent_throughout(tmp_path, fmt: str) -> None:
+    # what the engine would refuse only in the worker, after a start was spent
+    silent = np.zeros((2, 40 * SR), np.float32)
+    with pytest.raises(NotAudioError, match=re.escape(f"this {FORMAT_NAMES[fmt]} file is silent")):
+        probe_audio(write_audio(tmp_path / f"quiet.{fmt}", fmt, silent, SR))
+
+
+@pytest.mark.parametrize("at", [0.4, 0.9])
+def test_it_accepts_a_song_that_starts_quiet_and_sounds_later(tmp_path, at: float) -> None:
+    # a long quiet intro, or a "hidden track" after minutes of silence
+    audio = np.zeros((2, 60 * SR), np.float32)
+    start = int(at * audio.shape[1])
+    tone = 0.01 * np.sin(2 * np.pi * 220 * np.arange(audio.shape[1] - start) / SR)
+    audio[:, start:] = tone  # -40 dBFS: quiet, but heard
+    assert probe_audio(write_audio(tmp_path / "late.flac", "flac", audio, SR)).duration > 59
 
 
 def test_it_measures_a_long_wav_without_decoding_it_all(tmp_path) -> None:
