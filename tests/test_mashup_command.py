@@ -39,6 +39,7 @@ def test_it_writes_two_tagged_mashups_covers_and_stems_and_prints_the_figures(
     for figure in ("C major", "A minor", "stretch ×", "shift", "LUFS", "dBTP",
                    "alignment: layers", "Camelot distance", "Time: "):  # fmt: skip
         assert figure in printed
+    assert printed.count("Style: lofi effect at") == 1  # the analysis says it, once
     assert re.search(r"one.wav: (99\.\d|100\.\d) BPM", printed)
     assert re.search(r"two.wav: (119\.\d|120\.\d) BPM", printed)
     assert re.search(r"shift [+-]\d st [+-]\d+ cents", printed)  # key shift and tuning match

@@ -936,6 +936,8 @@ def describe(
             + (f"tuned {tuning:+d} cents from A440, " if abs(tuning) >= AUDIBLE_CENTS else "")
             + f"{a.lufs:.1f} LUFS, {a.duration:.0f} s"
         )
+    if styled := style.described(params.style, params.style_weight):
+        lines.append(styled)
     for index, (lead, backing) in enumerate(pairs, start=1):
         fit = matching.match(lead.analysis, backing.analysis)
         what = "lead" if params.instrumental else "vocals"

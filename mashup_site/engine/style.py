@@ -92,3 +92,49 @@ def apply_style(
     wet_rms, dry_rms = np.sqrt((wet**2).mean()) + 1e-9, np.sqrt((audio**2).mean()) + 1e-9
     wet = wet * (dry_rms / wet_rms)  # judge the colour, not the loudness
     return ((1 - weight) * audio + weight * wet).astype(np.float32), applied, unknown
+
+
+# Words of a style text that name no style, left out of "no effect for ...".
+FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "at",
+        "but",
+        "by",
+        "feat",
+        "for",
+        "from",
+        "ft",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "plus",
+        "the",
+        "to",
+        "with",
+    ]
+)
+
+
+def described(style: str, weight: float) -> str:
+    """One line for the analysis: which style words became effects, at what weight, and
+    which had none (so a person knows what to write), or "" when no style was asked for."""
+    found = words(style)
+    if not found:
+        return ""
+    applied = list(dict.fromkeys(w for w in found if w in PRESETS))
+    unknown = [w for w in dict.fromkeys(found) if w not in PRESETS and w not in FUNCTION_WORDS]
+    known = ", ".join(PRESETS)
+    if not applied:
+        return f"Style: none of its words has an effect in our engine, which has {known}"
+    names = " and ".join([", ".join(applied[:-1]), applied[-1]] if len(applied) > 1 else applied)
+    if weight <= 0:
+        return f"Style: {names} named, but the style weight is 0, so no effect was added"
+    text = f"Style: {names} effect{'s' * (len(applied) > 1)} at {weight:.0%}"
+    if unknown:
+        text += f"; no effect for {', '.join(f'“{w}”' for w in unknown)} (ours: {known})"
+    return text

@@ -130,6 +130,15 @@ def test_a_swung_backing_asked_half_a_beat_over_stays_on_its_beats(tmp_path) -> 
     assert pipeline.OFFBEAT_WORDS not in text and pipeline.OFFBEAT_KEPT_WORDS in text
 
 
+def test_the_analysis_says_which_style_words_became_effects(files) -> None:
+    steps = pipeline.Steps()
+    songs = [pipeline._song(files[n], SpectralSeparator(), steps, 60) for n in ("click100", "pad")]
+    asked = MashupParams(style="lofi polka", style_weight=0.4)
+    text = pipeline.describe(songs, [tuple(songs)], asked)
+    assert "Style: lofi effect at 40%; no effect for “polka”" in text
+    assert "Style" not in pipeline.describe(songs, [tuple(songs)], MashupParams())
+
+
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory, files):
     """A minor (low voice, 8 kHz mono memo) with D major (high voice, 96 kHz studio file)."""

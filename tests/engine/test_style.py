@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mashup_site.engine.style import apply_style, words
+from mashup_site.engine.style import PRESETS, apply_style, described, words
 from tests import signals
 
 SR = signals.SR
@@ -28,3 +28,23 @@ def test_it_leaves_the_mix_alone_at_weight_zero_or_without_known_words() -> None
     mix = signals.song(120, 0, "major", 4)["mix"]
     assert apply_style(mix, SR, "lofi", 0.0)[0] is mix
     assert apply_style(mix, SR, "polka", 1.0)[0] is mix
+
+
+def test_it_says_which_style_words_were_heard_and_at_what_weight() -> None:
+    text = described("Lo-fi dreamy polka", 0.35)
+    assert text.startswith("Style: lofi and dreamy effects at 35%")
+    assert "“polka”" in text and "no effect" in text
+
+
+def test_it_says_when_no_style_word_has_an_effect_and_which_ones_do() -> None:
+    text = described("shoegaze, with female vocals", 0.5)
+    assert "none of its words" in text
+    assert all(name in text for name in PRESETS)  # what to write instead
+
+
+def test_it_says_a_style_named_at_weight_zero_adds_nothing() -> None:
+    assert "style weight is 0" in described("rock", 0.0)
+
+
+def test_it_says_nothing_of_a_style_not_asked_for() -> None:
+    assert described("", 0.5) == ""

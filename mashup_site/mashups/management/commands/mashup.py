@@ -151,15 +151,6 @@ class Command(BaseCommand):
                 # its first figure is the offset the alignment line has just given
                 figures = s["quality_text"].removeprefix(f"{s['offset_text']} · ")
                 self.stdout.write(f"    quality: {figures}")
-            if s["styles_applied"] or s["styles_unknown"]:
-                self.stdout.write(
-                    f"    style: applied {', '.join(s['styles_applied']) or 'none'}"
-                    + (
-                        f"; no preset for {', '.join(s['styles_unknown'])}"
-                        if s["styles_unknown"]
-                        else ""
-                    )
-                )
             for warning in s["warnings"]:
                 self.stdout.write(f"    note: {warning}")
             self.stdout.write(f"    {variant.audio_path}  {variant.cover_path}")
