@@ -201,6 +201,34 @@ def test_a_stranger_cannot_fetch_anothers_results(owner, stranger_client, owner_
         assert Client().get(url).status_code == 302  # to sign in
 
 
+def test_a_track_downloads_under_its_own_title_which_tells_the_two_apart(
+    owner, owner_client
+) -> None:
+    # our engine names each track by its layers: which song's voice over which song
+    mashup = finished_mashup(owner=owner, prompt="make it bounce all night long please")
+    for track, title in zip(mashup.tracks.order_by("position"), ("a × b", "b × a"), strict=True):
+        track.title = title
+        track.save()
+    names = [
+        owner_client.get(
+            reverse("mashups:track_file", args=[mashup.pk, position, "audio"]) + "?download=1"
+        )["Content-Disposition"]
+        for position in (1, 2)
+    ]
+    assert names == [
+        "attachment; filename*=utf-8''a%20%C3%97%20b.mp3",  # "a × b.mp3"
+        "attachment; filename*=utf-8''b%20%C3%97%20a.mp3",
+    ]
+
+
+def test_tracks_of_one_title_download_numbered(owner, owner_client) -> None:
+    # the mashup service may title both tracks alike
+    mashup = finished_mashup(owner=owner)
+    mashup.tracks.update(title="Night Drive")
+    url = reverse("mashups:track_file", args=[mashup.pk, 2, "audio"]) + "?download=1"
+    assert 'filename="Night Drive (2).mp3"' in owner_client.get(url)["Content-Disposition"]
+
+
 def test_stored_files_have_no_public_url(owner, stranger_client) -> None:
     mashup = finished_mashup(owner=owner)
     track = mashup.tracks.get(position=1)

@@ -336,7 +336,9 @@ def detail_context(mashup: Mashup, tempo_form: TempoForm | None = None) -> dict[
     }
 
 
-# What each of a track's files is called when it is saved ("<title> (1) vocals.mp3").
+# What each of a track's files is called when it is saved: the track's title (our engine's
+# say whose voice is over whose band; the service's may be one for both: then numbered,
+# "<title> (1) vocals.wav"), or the mashup's with the track's number.
 FILE_NAMES = {
     "audio": "",
     "image": "",
@@ -344,6 +346,19 @@ FILE_NAMES = {
     "vocals": " vocals",
     "instrumental": " instrumental",
 }
+
+
+def download_title(track: Track) -> str:
+    """A saved track's name: its title when no other track of its mashup has it."""
+    title = track.title.strip()
+    if (
+        title
+        and not Track.objects.filter(mashup_id=track.mashup_id, title=track.title)
+        .exclude(pk=track.pk)
+        .exists()
+    ):
+        return title
+    return f"{title or track.mashup.display_title} ({track.position})"
 
 
 @require_GET
@@ -358,7 +373,7 @@ def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpR
         raise Http404("This file is not ready yet.")
     name = str(stored.name)
     suffix = name.rsplit(".", 1)[-1]
-    filename = f"{mashup.display_title} ({position}){FILE_NAMES[kind]}.{suffix}"
+    filename = f"{download_title(track)}{FILE_NAMES[kind]}.{suffix}"
     return storage.serve(
         name,
         filename=filename,
