@@ -71,9 +71,32 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
+# Not in the font, a character is drawn as an empty box (.notdef); this one is in no font.
+MISSING = "\U0010fffd"
+JOINS = " ×x+&-–—,;:/|"  # what joins two names, and means nothing left alone
+
+
+def drawable(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str:
+    """``text`` without the characters ``font`` has no glyph for (emoji, and Chinese or
+    Japanese in the DejaVu fonts), so that the cover shows no empty boxes: words of them
+    go, and what joined them to the rest."""
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        return text
+
+    def glyph(ch: str) -> tuple[tuple[int, int], bytes]:
+        mask = font.getmask(ch)
+        return mask.size, bytes(list(mask))
+
+    box = glyph(MISSING)
+    kept = [ch if ch.isspace() or glyph(ch) != box else "\x00" for ch in text]
+    words = [w for w in "".join(kept).split() if "\x00" not in w or w.strip("\x00")]
+    return " ".join(w.replace("\x00", "") for w in words).strip(JOINS)
+
+
 def caption(title: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str:
     """``title`` as it fits the cover's width (24 px margins), cut at a word where it can
-    be and marked "…" where it is cut."""
+    be and marked "…" where it is cut; without what the font cannot draw."""
+    title = drawable(title, font)
     room = COVER_SIZE - 48
     if font.getlength(title) <= room:
         return title

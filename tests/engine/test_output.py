@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 from PIL import Image
@@ -59,3 +60,16 @@ def test_a_cover_caption_fits_its_width_cut_at_a_word_and_marked() -> None:
     assert long.startswith(cut[:-1]) and long[len(cut) - 1] in " ,"  # ends on a whole word
     one_word = "x" * 200
     assert font.getlength(output.caption(one_word, font)) <= room
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        ("Night 🌙 Drive", "Night Drive"),  # no empty box where the font has no moon
+        ("夜のドライブ × Summer Rain", "Summer Rain"),  # no "×" left hanging
+        ("夜のドライブ", ""),  # nothing it can draw: no caption rather than boxes
+        ("Ça va — déjà vu × Œuvre", "Ça va — déjà vu × Œuvre"),
+    ],
+)
+def test_a_cover_caption_leaves_out_what_its_font_cannot_draw(title: str, shown: str) -> None:
+    assert output.caption(title, output._font(28)) == shown
