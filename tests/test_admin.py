@@ -50,8 +50,18 @@ def test_the_list_shows_owner_title_provider_model_status_and_expiry(
     html = staff_client.get(CHANGELIST).content.decode()
     for text in ("Night Drive", "olivia", "Local engine", "V4_5", "Complete", "expires in 5 days"):
         assert text in html
-    for column in ("owner", "provider", "model", "status", "created_at", "expires"):
+    for column in ("owner", "made_with", "status", "created_at", "expires"):
         assert f"column-{column}" in html
+
+
+def test_the_list_says_why_a_mashup_failed_in_a_few_words(staff_client: Client, owner) -> None:
+    why = "“quiet.wav” is silent. " + "It says more after that. " * 10
+    MashupFactory(owner=owner, status=Status.FAILED, error_message=why)
+    MashupFactory(owner=owner, status=Status.COMPLETE, error_message="busy; retrying")
+    html = staff_client.get(CHANGELIST).content.decode()
+    assert "column-failure" in html
+    assert "“quiet.wav” is silent." in html and why not in html  # cut short, whole on its page
+    assert "busy; retrying" not in html  # a finished job's old notice is no failure
 
 
 @pytest.mark.parametrize(

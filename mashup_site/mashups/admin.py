@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import escape, format_html
+from django.utils.text import Truncator
 from django_q.admin import ScheduleAdmin
 from django_q.models import Schedule
 
@@ -26,7 +27,7 @@ from mashup_site import providers
 from mashup_site.providers.base import FollowUpKind, ProviderError
 
 from . import checks, jobs, retention, storage, tasks
-from .models import FollowUp, Mashup, Source, Track
+from .models import FollowUp, Mashup, Source, Status, Track
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +98,9 @@ class MashupAdmin(admin.ModelAdmin):
         "id",
         "display_title",
         "owner",
-        "provider",
-        "model",
-        "mode_label",
+        "made_with",
         "status",
+        "failure",
         "created_at",
         "expires",
     )
@@ -222,9 +222,13 @@ class MashupAdmin(admin.ModelAdmin):
     def display_title(self, obj: Mashup) -> str:
         return obj.display_title
 
-    @admin.display(description="mode")
-    def mode_label(self, obj: Mashup) -> str:
-        return obj.mode_label
+    @admin.display(description="made with", ordering="provider")
+    def made_with(self, obj: Mashup) -> str:
+        return f"{obj.get_provider_display()} · {obj.model} · {obj.mode_label}"
+
+    @admin.display(description="why it failed")
+    def failure(self, obj: Mashup) -> str:
+        return Truncator(obj.error_message).chars(80) if obj.status == Status.FAILED else ""
 
     @admin.display(description="expires", ordering="expires_at")
     def expires(self, obj: Mashup) -> str:
