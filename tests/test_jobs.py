@@ -197,7 +197,7 @@ def test_polling_stops_itself_when_the_job_is_final(owner_client: Client, owner)
     assert response.status_code == 286  # htmx: stop polling
     assert "hx-get" not in response.content.decode()
     # and "this page follows it until both tracks are ready" goes: it is no longer true
-    assert '<ul id="messages" hx-swap-oob="delete"></ul>' in response.content.decode()
+    assert '<div id="messages" hx-swap-oob="true"></div>' in response.content.decode()
     assert "<noscript>" not in page(owner_client, mashup).content.decode()
 
 

@@ -73,6 +73,27 @@ def test_an_in_progress_card_updates_to_complete_and_stops_polling(signed_in_pag
     assert page.console_errors == []
 
 
+def test_a_mashups_page_opened_mid_job_follows_it_to_the_end_without_an_error(
+    signed_in_page, owner
+) -> None:
+    # Opened (or reloaded) mid-job, the page has no "this page follows it" message; the
+    # last poll, which takes that message away, must not fail on its absence.
+    page = signed_in_page
+    mashup = MashupFactory(owner=owner, title="Reloaded", custom_mode=True, status=Status.FIRST)
+    page.goto(mashup.get_absolute_url())
+    expect(page.locator("#status-badge")).to_have_text("First track ready")
+    for position in (1, 2):
+        TrackFactory(mashup=mashup, position=position)  # made here: nothing left to copy
+    Mashup.objects.filter(pk=mashup.pk).update(
+        status=Status.COMPLETE,
+        completed_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=14),
+    )
+    expect(page.locator("#status-badge")).to_have_text("Complete", timeout=15_000)
+    page.wait_for_timeout(500)  # the swap and its out-of-band parts are done
+    assert page.console_errors == []
+
+
 def test_delete_asks_to_confirm_then_deletes(signed_in_page, owner) -> None:
     page = signed_in_page
     mashup = finished_mashup(

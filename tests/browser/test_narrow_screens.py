@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.audiofiles import write_tone
@@ -48,3 +50,19 @@ def test_a_kept_upload_with_a_long_name_fits_a_phone_screen(signed_in_page, tmp_
     page.wait_for_selector(".kept")
     overflow, wide = overflow_of(page)
     assert overflow <= 0, f"{wide}: {overflow}px wider than a {PHONE['width']}px screen"
+
+
+def test_a_phone_shows_the_apps_name_beside_new_and_the_account(signed_in_page) -> None:
+    page = signed_in_page
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    boxes = [
+        page.locator(selector).bounding_box()
+        for selector in (".brand-name", ".topbar .button-primary", ".menu summary")
+    ]
+    assert all(box and box["width"] > 10 for box in boxes), boxes  # shown, not clipped away
+    assert page.locator(".brand-name").inner_text() == "Mashup Studio"
+    for left, right in itertools.pairwise(boxes):  # side by side, none over another
+        assert left["x"] + left["width"] <= right["x"]
+    assert boxes[-1]["x"] + boxes[-1]["width"] <= PHONE["width"]
+    assert boxes[0]["y"] == pytest.approx(boxes[1]["y"], abs=12)  # one row
