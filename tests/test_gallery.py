@@ -486,8 +486,8 @@ def test_offbeat_twice_follows_the_one_being_made_and_counts_it_once(
     assert first.redirect_chain[-1][0] == again.redirect_chain[-1][0] == remade.get_absolute_url()
     assert "It is already being made again" in again.content.decode()
     assert Start.objects.filter(owner=owner).count() == 1
-    # Once that one is finished, asking again makes another.
-    Mashup.objects.filter(pk=remade.pk).update(status=Status.COMPLETE)
+    # Once that one has failed, asking again makes another (finished: the test below).
+    Mashup.objects.filter(pk=remade.pk).update(status=Status.FAILED)
     offbeat(owner_client, mashup)
     assert Mashup.objects.filter(remade_from=mashup).count() == 2
 
@@ -720,6 +720,35 @@ def test_tempo_twice_follows_the_one_being_made_and_counts_it_once(
     assert Start.objects.filter(owner=owner).count() == 1
     # Another tempo is another mashup.
     tempo(owner_client, mashup, {"tempo_1": "86.3"})
+    assert Mashup.objects.filter(remade_from=mashup).count() == 2
+
+
+@pytest.mark.parametrize("ask", ["tempo", "offbeat"])
+def test_asked_again_once_made_it_shows_the_one_made_and_makes_no_other(
+    owner_client: Client, owner, ask: str
+) -> None:
+    mashup = finished_mashup(owner=owner, provider="local")
+
+    def post():
+        if ask == "tempo":
+            return tempo(owner_client, mashup, {"tempo_1": "172.5"}, follow=True)
+        return owner_client.post(reverse("mashups:offbeat", args=[mashup.pk]), follow=True)
+
+    post()
+    remade = Mashup.objects.get(remade_from=mashup)
+    Mashup.objects.filter(pk=remade.pk).update(
+        status=Status.COMPLETE,
+        completed_at=timezone.now(),
+        expires_at=expires_in(timedelta(days=14)),
+    )
+    again = post()
+    assert again.redirect_chain[-1][0] == remade.get_absolute_url()
+    assert "It was made so already: here it is." in again.content.decode()
+    assert Mashup.objects.filter(remade_from=mashup).count() == 1
+    assert Start.objects.filter(owner=owner).count() == 1
+    # Once that one has expired (or failed), asking makes it anew.
+    Mashup.objects.filter(pk=remade.pk).update(expires_at=expires_in(-timedelta(hours=1)))
+    post()
     assert Mashup.objects.filter(remade_from=mashup).count() == 2
 
 

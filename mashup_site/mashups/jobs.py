@@ -317,26 +317,28 @@ def tempi_given(mashup: Mashup) -> Tempi:
     return tuple(source.tempo_given for source in mashup.sources.order_by("position"))
 
 
-def running_remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> Mashup | None:
+def existing_remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> Mashup | None:
     """The remake of mashup ``pk`` so laid (backing half a beat over or not, the songs at
-    the tempi given) that is still being made, if any."""
-    remakes = Mashup.objects.in_progress().filter(
-        remade_from_id=pk, backing_offbeat=backing_offbeat
+    the tempi given) that is still being made, or made and still kept, if any: asking
+    again shows it (the engine would make the same again). A failed or expired one is
+    not: asking again makes it anew."""
+    remakes = Mashup.objects.filter(remade_from_id=pk, backing_offbeat=backing_offbeat).exclude(
+        status__in=(Status.FAILED, Status.EXPIRED)
     )
-    return next((m for m in remakes if tempi_given(m) == tempi), None)
+    return next((m for m in remakes if not m.expiry.is_expired and tempi_given(m) == tempi), None)
 
 
 def remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> tuple[Mashup, bool]:
     """A new job with the request and the songs of finished mashup ``pk``, laid so (see
-    ``running_remake``), True; or the one already being made again so (False: a double
+    ``existing_remake``), True; or the one already made again so (False: a double
     click, parallel posts), in the caller's transaction, under the finished one's row lock
     (so it cannot expire meanwhile): ``NotRemade`` when it is not finished, does not hold
     both its songs, or its uploads are gone."""
     mashup = Mashup.objects.select_for_update().filter(pk=pk).first()
     if mashup is None:  # deleted in another tab meanwhile
         raise NotRemade("This mashup was deleted.")
-    if running := running_remake(pk, backing_offbeat=backing_offbeat, tempi=tempi):
-        return running, False
+    if made := existing_remake(pk, backing_offbeat=backing_offbeat, tempi=tempi):
+        return made, False
     if mashup.status != Status.COMPLETE or mashup.expiry.is_expired:
         raise NotRemade(ONLY_FINISHED)
     if len(tempi) != 2 or mashup.sources.count() != 2:

@@ -210,16 +210,16 @@ def enqueue_remake(
     mashup: Mashup, *, backing_offbeat: bool, tempi: jobs.Tempi, how: str
 ) -> tuple[Mashup, bool]:
     """``mashup`` made again by the local engine, laid so: a new job of its owner's and a
-    new start (both limits hold: ``quotas.Refused``), True; or the one already being made
-    so, False. ``jobs.NotRemade`` when it cannot be (``how`` says what was asked)."""
+    new start (both limits hold: ``quotas.Refused``), True; or the one already made (or
+    being made) so, False. ``jobs.NotRemade`` when it cannot be (``how`` says what was asked)."""
     if refusal := remake_refusal(mashup, how):
         raise jobs.NotRemade(refusal)
     with transaction.atomic():
         # The person's lock first, then the mashup's, as every start takes them. A remake
         # already being made is followed before the limits are asked (it holds a place).
         quotas.lock_person(mashup.owner_id)
-        if running := jobs.running_remake(mashup.pk, backing_offbeat=backing_offbeat, tempi=tempi):
-            return running, False
+        if made := jobs.existing_remake(mashup.pk, backing_offbeat=backing_offbeat, tempi=tempi):
+            return made, False
         start = quotas.start(mashup.owner_id)
         copy, new = jobs.remake(mashup.pk, backing_offbeat=backing_offbeat, tempi=tempi)
         if not new:

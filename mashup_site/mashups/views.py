@@ -179,6 +179,8 @@ def _made_again(
             f"Making it again with {how}. This page follows it until both tracks are ready; "
             "the first version stays in your mashups.",
         )
+    elif remade.is_final:
+        messages.info(request, "It was made so already: here it is.")
     else:
         messages.info(request, "It is already being made again: this page follows it.")
     return redirect(remade)
