@@ -658,14 +658,14 @@ def test_tempo_refuses_what_is_no_tempo_next_to_its_field_and_makes_nothing(
     assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0
 
 
-def test_a_polled_card_says_a_tempo_was_given_without_asking_card_by_card(
+def test_a_polled_card_reads_its_tracks_once_and_says_a_tempo_was_given(
     owner_client: Client, owner, django_assert_num_queries
 ) -> None:
     mashup = finished_mashup(owner=owner, provider="local", status=Status.FIRST)
     Source.objects.filter(mashup=mashup, position=1).update(tempo_given=90.0)
     url = reverse("mashups:card", args=[mashup.pk])
     owner_client.get(url, headers=HTMX)  # warm: what a first request reads once
-    with django_assert_num_queries(5):  # session, user, the mashup with tempo_given, tracks ×2
+    with django_assert_num_queries(4):  # session, user, the mashup with tempo_given, its tracks
         html = owner_client.get(url, headers=HTMX).content.decode()
     assert "tempo given" in html
 

@@ -103,8 +103,9 @@ def _listing(form: GalleryFilter, owned: QuerySet[Mashup]) -> dict[str, object]:
 def card(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """One gallery card, polled by in-progress cards; htmx stops polling once it is final.
     Without htmx (a plain visit of the polled URL) the mashup's own page is the answer."""
-    owned = Mashup.objects.owned_by(request.user).with_tempo_given()  # type: ignore[attr-defined]
-    mashup = get_object_or_404(owned, pk=pk)  # someone else's is a 404, as owned_mashup's
+    owned = Mashup.objects.owned_by(request.user)  # type: ignore[attr-defined]
+    # someone else's is a 404, as owned_mashup's; the card reads its tracks twice: once
+    mashup = get_object_or_404(owned.with_tempo_given().prefetch_related("tracks"), pk=pk)
     if not request.htmx:
         return redirect(mashup)
     response = render(request, "mashups/gallery.html#card", {"mashup": mashup})
