@@ -73,13 +73,14 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 # Not in the font, a character is drawn as an empty box (.notdef); this one is in no font.
 MISSING = "\U0010fffd"
-JOINS = " ×x+&-–—,;:/|"  # what joins two names, and means nothing left alone
+# Words that only join two names ("A × B"), meaningless once a name beside them is gone.
+JOINS = frozenset({"×", "x", "X", "+", "&", "-", "–", "—", "/", "|", "vs", "vs."})
 
 
 def drawable(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str:
     """``text`` without the characters ``font`` has no glyph for (emoji, and Chinese or
-    Japanese in the DejaVu fonts), so that the cover shows no empty boxes: words of them
-    go, and what joined them to the rest."""
+    Japanese in the DejaVu fonts), so that the cover shows no empty boxes; a join left
+    with nothing on one side goes too ("夜 × B": "B"). Text it can draw is left as it is."""
     if not isinstance(font, ImageFont.FreeTypeFont):
         return text
 
@@ -88,9 +89,18 @@ def drawable(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> s
         return mask.size, bytes(list(mask))
 
     box = glyph(MISSING)
-    kept = [ch if ch.isspace() or glyph(ch) != box else "\x00" for ch in text]
-    words = [w for w in "".join(kept).split() if "\x00" not in w or w.strip("\x00")]
-    return " ".join(w.replace("\x00", "") for w in words).strip(JOINS)
+    missing = {ch for ch in set(text) if not ch.isspace() and glyph(ch) == box}
+    if not missing:
+        return text
+    words = ["".join(ch for ch in word if ch not in missing) for word in text.split()]
+    kept: list[str] = []
+    for word in filter(None, words):
+        if word in JOINS and (not kept or kept[-1] in JOINS):
+            continue  # a join with nothing before it
+        kept.append(word)
+    while kept and kept[-1] in JOINS:  # ... or after it
+        kept.pop()
+    return " ".join(kept)
 
 
 def caption(title: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str:

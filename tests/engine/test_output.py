@@ -69,6 +69,10 @@ def test_a_cover_caption_fits_its_width_cut_at_a_word_and_marked() -> None:
         ("夜のドライブ × Summer Rain", "Summer Rain"),  # no "×" left hanging
         ("夜のドライブ", ""),  # nothing it can draw: no caption rather than boxes
         ("Ça va — déjà vu × Œuvre", "Ça va — déjà vu × Œuvre"),
+        ("Phoenix Remix", "Phoenix Remix"),  # a title it can draw is left as it is
+        ("Tax x Sax", "Tax x Sax"),
+        ("A × 夜 × B", "A × B"),  # one join left between what stays
+        ("夜 x Remix", "Remix"),
     ],
 )
 def test_a_cover_caption_leaves_out_what_its_font_cannot_draw(title: str, shown: str) -> None:
