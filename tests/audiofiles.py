@@ -16,8 +16,11 @@ ENCODINGS: dict[str, tuple[str, str, str, int | None]] = {
     "flac": ("flac", "flac", "s16", None),
     "m4a": ("ipod", "aac", "fltp", None),
     "opus": ("ogg", "libopus", "s16", 48000),  # Opus runs at 48 kHz
+    # Less common files the probe must judge too (not in FORMATS)
+    "wav_f32": ("wav", "pcm_f32le", "flt", None),
+    "adts": ("adts", "aac", "fltp", None),  # raw AAC: no duration in the file
 }
-FORMATS = tuple(ENCODINGS)
+FORMATS = ("mp3", "wav", "ogg", "flac", "m4a", "opus")
 
 
 def tone(seconds: float, sr: int, channels: int = 2, freq: float = 440.0) -> np.ndarray:
@@ -59,6 +62,8 @@ def write_audio(path: Path, fmt: str, audio: np.ndarray, sr: int) -> Path:
 def _frame(chunk: np.ndarray, sample_format: str, layout: str, rate: int) -> av.AudioFrame:
     if sample_format == "s16":
         data = (np.clip(chunk, -1, 1) * 32767).astype(np.int16).T.reshape(1, -1)  # interleaved
+    elif sample_format == "flt":  # interleaved floats, as they are (NaN too)
+        data = np.ascontiguousarray(chunk, dtype=np.float32).T.reshape(1, -1)
     else:
         data = np.ascontiguousarray(chunk, dtype=np.float32)  # planar
     frame = av.AudioFrame.from_ndarray(data, format=sample_format, layout=layout)

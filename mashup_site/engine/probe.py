@@ -5,13 +5,15 @@ prove the bytes are audio and not only a header, and the duration comes from the
 container. When the container does not know its duration (raw MP3 without a Xing header,
 some Ogg files), it is estimated from the stream's bit rate and the file size, which is
 accurate for constant bit rate and close for variable; decoding a 50 MB file whole just to
-show a duration would make the form slow.
+show a duration would make the form slow. Raw AAC (ADTS) is measured by its frames
+(``FRAMED_ONLY``): FFmpeg's guess from its first frames' bit rate was ten times too long.
 
 A file silent throughout (digital silence, or nothing above SILENCE_DBFS) is refused here,
 where the engine would refuse it only in the worker, after a start was spent: when its
 first seconds are silent, it is listened to at LISTEN_POINTS points spread over its
-length (a second each), and refused only when none of them sounds. A quiet intro before
-the music passes.
+length (a second each), and refused only when none of them sounds; where the points
+cannot be listened to (a seek lands elsewhere than asked), the engine judges. A quiet
+intro before the music passes.
 
 Messages are for musicians: they say what the file is ("a PNG image") rather than what
 FFmpeg said ("Invalid data found when processing input").
@@ -178,6 +180,9 @@ def _probe_container(
     if decoded == 0:
         raise NotAudioError(f"this {format_name} file holds no sound")
     duration = _duration(container, stream, size)
+    if container.format.name in FRAMED_ONLY:
+        container.seek(0)
+        duration = _framed_duration(container, stream) or duration
     if duration <= 0:
         raise NotAudioError(f"this {format_name} file has no length")
     if not _sounds(peak) and _heard_somewhere(container, stream, duration) is False:
@@ -209,18 +214,25 @@ def _heard_somewhere(
     container: av.container.InputContainer, stream: av.AudioStream, duration: float
 ) -> bool | None:
     """Whether a second of sound is heard at any of LISTEN_POINTS points spread over the
-    file; None when it cannot be listened to so (a seek fails): the engine will judge."""
+    file; None when it cannot be listened to so (a seek fails, or lands elsewhere than
+    asked: a length that was only estimated), and the engine will judge."""
     rate = stream.codec_context.sample_rate or 44100
     try:
         for at in np.linspace(0.05, 0.95, LISTEN_POINTS) * duration:
             container.seek(int(at * av.time_base))
-            samples = 0
+            samples, landed = 0, False
             for frame in container.decode(stream):
+                if not landed:
+                    if frame.time is None or abs(frame.time - at) > LISTEN_SECONDS + 1:
+                        return None
+                    landed = True
                 if _sounds(_peak(frame)):
                     return True
                 samples += frame.samples
                 if samples >= LISTEN_SECONDS * rate:
                     break
+            if not landed:  # nothing there: the file is shorter than its length says
+                return None
     except (av.FFmpegError, EOFError, ValueError, IndexError, OSError):
         return None
     return False
@@ -229,6 +241,8 @@ def _heard_somewhere(
 def _peak(frame: av.AudioFrame) -> float:
     """A decoded frame's peak, 0..1 of full scale, whatever its sample format."""
     samples = frame.to_ndarray()
+    if samples.dtype.kind == "f":  # a sample that is no number is silence (engine/decode.py)
+        samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
     if samples.size == 0:
         return 0.0
     if samples.dtype.kind == "u":  # 8-bit PCM: unsigned around the middle
@@ -239,6 +253,18 @@ def _peak(frame: av.AudioFrame) -> float:
 
 def _sounds(peak: float) -> bool:
     return peak > 10 ** (SILENCE_DBFS / 20)
+
+
+# Containers with no length in them, whose frames say it exactly: raw AAC (ADTS), whose
+# length FFmpeg otherwise guesses from its first frames' bit rate (a minute that starts
+# quiet read as 9:45). Reading the frames (not decoding them) costs ~10 ms a minute.
+FRAMED_ONLY = frozenset({"aac"})
+
+
+def _framed_duration(container: av.container.InputContainer, stream: av.AudioStream) -> float:
+    """The sum of the stream's packets' durations, in seconds (0 when they carry none)."""
+    total = sum(packet.duration or 0 for packet in container.demux(stream))
+    return float(total * stream.time_base) if stream.time_base else 0.0
 
 
 def _duration(container: av.container.InputContainer, stream: av.AudioStream, size: int) -> float:

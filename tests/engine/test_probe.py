@@ -88,6 +88,34 @@ def test_it_accepts_a_song_that_starts_quiet_and_sounds_later(tmp_path, at: floa
     assert probe_audio(write_audio(tmp_path / "late.flac", "flac", audio, SR)).duration > 59
 
 
+def test_a_loud_float_file_with_a_few_samples_that_are_no_number_is_not_silent(tmp_path) -> None:
+    # the engine silences such samples (engine/decode.py); one must not hide the song
+    audio = 0.3 * np.sin(2 * np.pi * 220 * np.arange(20 * SR) / SR) * np.ones((2, 1))
+    audio[:, ::500] = np.nan  # one in every decoded frame
+    path = write_audio(tmp_path / "nan.wav", "wav_f32", audio.astype(np.float32), SR)
+    assert probe_audio(path).duration > 19
+
+
+def test_a_quiet_start_in_a_file_whose_length_is_only_estimated_is_left_to_the_engine(
+    tmp_path,
+) -> None:
+    # Raw AAC (ADTS) has no duration: estimated from the bit rate, it can be far longer
+    # than the file, and a listening point past its end hears nothing. Not judged then.
+    audio = np.zeros((2, 230 * SR), np.float32)
+    audio[:, 30 * SR :] = 0.2 * np.sin(2 * np.pi * 220 * np.arange(200 * SR) / SR)
+    path = write_audio(tmp_path / "late.aac", "adts", audio, SR)
+    assert probe_audio(path).format_name == FORMAT_NAMES["m4a"]
+
+
+def test_it_measures_raw_aac_by_its_frames_not_by_a_guess_from_its_bit_rate(tmp_path) -> None:
+    # FFmpeg guesses a raw AAC file's length from its first frames' bit rate: a minute
+    # that starts quiet was "9:45", longer than V4 takes. Its frames say exactly.
+    audio = np.zeros((2, 60 * SR), np.float32)
+    audio[:, 30 * SR :] = 0.2 * np.sin(2 * np.pi * 220 * np.arange(30 * SR) / SR)
+    info = probe_audio(write_audio(tmp_path / "minute.aac", "adts", audio, SR))
+    assert info.duration == pytest.approx(60.0, abs=0.1)
+
+
 def test_it_measures_a_long_wav_without_decoding_it_all(tmp_path) -> None:
     info = probe_audio(write_long_wav(tmp_path / "long.wav", seconds=9 * 60 + 1))
     assert info.duration == pytest.approx(541, abs=0.5)
