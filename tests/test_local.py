@@ -16,6 +16,7 @@ from mashup_site.engine import measure
 from mashup_site.mashups import jobs, runner, storage, tasks
 from mashup_site.mashups.models import Mashup, Status
 from mashup_site.mashups.storage import store_content_addressed
+from mashup_site.providers.base import Job, ProviderError, Song
 from mashup_site.providers.local import LocalProvider, params_from_payload
 from tests.audiofiles import write_audio, write_tone
 from tests.factories import MashupFactory, SourceFactory
@@ -146,6 +147,25 @@ def test_a_silent_song_fails_saying_so_and_that_trying_again_would_fail_the_same
     assert failed.status == Status.FAILED
     assert "quiet.wav" in failed.error_message and "silent" in failed.error_message
     assert failed.error_final
+
+
+def test_a_song_from_a_link_is_never_judged_for_good_as_what_it_serves_may_change(
+    owner, songs, tmp_path, monkeypatch
+) -> None:
+    silent = write_audio(tmp_path / "quiet.wav", "wav", np.zeros((2, 20 * SR), np.float32), SR)
+    served = {1: songs[0], 2: silent}  # what the link serves today (the fetch is not tested here)
+    monkeypatch.setattr(
+        "mashup_site.providers.local.local_copy", lambda song, work: served[song.position]
+    )
+    job = Job(
+        pk=1,
+        payload={"model": "V5", "prompt": "x"},
+        songs=(Song(1, "first.wav", path=str(songs[0])), Song(2, "q.mp3", link="https://e.com/q")),
+        callback_url="",
+    )
+    with pytest.raises(ProviderError, match="silent") as caught:
+        LocalProvider().start(job, lambda snapshot: None)
+    assert caught.value.permanent and not caught.value.final
 
 
 def test_a_failure_that_may_pass_next_time_may_be_tried_again(owner, songs, settings) -> None:

@@ -40,7 +40,11 @@ def load(path: str | Path, sr: int = SR, *, max_seconds: float | None = None) ->
     except EngineError:
         raise
     except (av.FFmpegError, EOFError, ValueError, OSError) as error:
-        raise EngineError(f"could not decode {name}: it may be damaged or not audio") from error
+        # PyAV's errors about files are OSErrors too: those may pass next time
+        raise EngineError(
+            f"could not decode {name}: it may be damaged or not audio",
+            final=not isinstance(error, OSError),
+        ) from error
     if not chunks:
         raise EngineError(f"{name} holds no sound")
     audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)

@@ -97,15 +97,20 @@ class LocalProvider:
                 paths = [local_copy(song, work) for song in job.songs]
             except download.DownloadError as error:
                 raise ProviderError(str(error), permanent=True) from error
-            self.run(
-                task_id=task_id,
-                sources=paths,
-                payload=job.payload,
-                out_dir=work / "out",
-                on_snapshot=report,
-                backing_offbeat=job.backing_offbeat,
-                tempi=tuple(song.tempo for song in job.songs),
-            )
+            try:
+                self.run(
+                    task_id=task_id,
+                    sources=paths,
+                    payload=job.payload,
+                    out_dir=work / "out",
+                    on_snapshot=report,
+                    backing_offbeat=job.backing_offbeat,
+                    tempi=tuple(song.tempo for song in job.songs),
+                )
+            except ProviderError as error:
+                if error.final and any(song.link for song in job.songs):
+                    error.final = False  # a link is fetched again each run: it may change
+                raise
         return task_id
 
     def poll(self, task_id: str) -> TaskSnapshot:
@@ -180,7 +185,7 @@ class LocalProvider:
                 keep_extras=True,  # so that a follow-up costs nothing (benchmarks/follow_ups.py)
             )
         except EngineError as error:
-            raise ProviderError(str(error), permanent=True, final=True) from error
+            raise ProviderError(str(error), permanent=True, final=error.final) from error
 
 
 def provider(**options: Any) -> LocalProvider:

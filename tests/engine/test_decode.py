@@ -25,8 +25,16 @@ def test_it_decodes_mono_and_odd_rates_to_stereo_at_one_rate(tmp_path, rate, cha
 def test_it_reports_a_corrupt_file_as_such(tmp_path) -> None:
     path = tmp_path / "broken.mp3"
     path.write_bytes(b"ID3" + bytes(range(256)) * 40)
-    with pytest.raises(EngineError, match=r"could not decode broken\.mp3"):
+    with pytest.raises(EngineError, match=r"could not decode broken\.mp3") as caught:
         load(path)
+    assert caught.value.final  # the same bytes fail the same way
+
+
+def test_a_file_that_could_not_be_read_may_pass_another_time(tmp_path) -> None:
+    # a file system's fault (here: gone), not the song's: trying again may work
+    with pytest.raises(EngineError, match=r"could not decode gone\.mp3") as caught:
+        load(tmp_path / "gone.mp3")
+    assert not caught.value.final
 
 
 def test_it_reports_a_file_without_audio(tmp_path) -> None:
