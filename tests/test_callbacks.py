@@ -221,12 +221,23 @@ def test_a_track_downloads_under_its_own_title_which_tells_the_two_apart(
     ]
 
 
-def test_tracks_of_one_title_download_numbered(owner, owner_client) -> None:
-    # the mashup service may title both tracks alike
-    mashup = finished_mashup(owner=owner)
-    mashup.tracks.update(title="Night Drive")
+@pytest.mark.parametrize(
+    ("titles", "saved"),
+    [
+        (("Night Drive", "Night Drive"), "Night Drive (2).mp3"),  # the service's, alike
+        (("Song", "Song "), "Song (2).mp3"),  # alike once trimmed
+        (("   ", ""), "Make it bounce (2).mp3"),  # none: the mashup's, numbered
+    ],
+)
+def test_tracks_without_a_title_of_their_own_download_numbered(
+    owner, owner_client, titles: tuple[str, str], saved: str
+) -> None:
+    mashup = finished_mashup(owner=owner, prompt="Make it bounce")
+    for track, title in zip(mashup.tracks.order_by("position"), titles, strict=True):
+        track.title = title
+        track.save()
     url = reverse("mashups:track_file", args=[mashup.pk, 2, "audio"]) + "?download=1"
-    assert 'filename="Night Drive (2).mp3"' in owner_client.get(url)["Content-Disposition"]
+    assert f'filename="{saved}"' in owner_client.get(url)["Content-Disposition"]
 
 
 def test_stored_files_have_no_public_url(owner, stranger_client) -> None:

@@ -743,11 +743,15 @@ def test_asked_again_once_made_it_shows_the_one_made_and_makes_no_other(
     )
     again = post()
     assert again.redirect_chain[-1][0] == remade.get_absolute_url()
-    assert "It was made so already: here it is." in again.content.decode()
+    assert "You made this version already: here it is." in again.content.decode()
     assert Mashup.objects.filter(remade_from=mashup).count() == 1
     assert Start.objects.filter(owner=owner).count() == 1
-    # Once that one has expired (or failed), asking makes it anew.
-    Mashup.objects.filter(pk=remade.pk).update(expires_at=expires_in(-timedelta(hours=1)))
+    # Failed for good (a song the engine cannot use), it is shown too: it would fail again.
+    Mashup.objects.filter(pk=remade.pk).update(status=Status.FAILED, error_final=True)
+    assert post().redirect_chain[-1][0] == remade.get_absolute_url()
+    assert Mashup.objects.filter(remade_from=mashup).count() == 1
+    # Once that one has expired, or failed in a way that may pass, asking makes it anew.
+    Mashup.objects.filter(pk=remade.pk).update(error_final=False)
     post()
     assert Mashup.objects.filter(remade_from=mashup).count() == 2
 

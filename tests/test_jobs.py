@@ -255,3 +255,13 @@ def test_a_busy_provider_is_shown_while_the_job_waits(owner_client: Client, owne
 def test_a_stranger_cannot_see_or_poll_the_page(stranger_client: Client, job) -> None:
     assert page(stranger_client, job).status_code == 404
     assert page(stranger_client, job, **HTMX).status_code == 404
+
+
+def test_a_failure_that_would_repeat_is_not_put_back_for_its_owner_even_if_asked_in_a_race(
+    owner,
+) -> None:
+    # The page and the view refuse it; the row lock decides between a run failing for
+    # good and a retry posted meanwhile.
+    mashup = MashupFactory(owner=owner, status=Status.FAILED, error_final=True)
+    assert not jobs.retry_failed(mashup.pk, final_too=False)
+    assert jobs.retry_failed(mashup.pk, final_too=True)  # staff, once the engine is mended

@@ -78,13 +78,27 @@ def words(style: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9]+", text) if w]
 
 
+# Words of a style text that name no style, left out of "no effect for ...".
+FUNCTION_WORDS = frozenset({
+    "a", "an", "and", "at", "but", "by", "feat", "for", "from", "ft", "in", "into", "of",
+    "on", "or", "plus", "the", "to", "with",
+})  # fmt: skip
+
+
+def classify(style: str) -> tuple[list[str], list[str]]:
+    """(the style's words that have an effect, those that have none), each once, in order;
+    words that only join others ("with", "and") are neither."""
+    found = list(dict.fromkeys(words(style)))
+    applied = [w for w in found if w in PRESETS]
+    unknown = [w for w in found if w not in PRESETS and w not in FUNCTION_WORDS]
+    return applied, unknown
+
+
 def apply_style(
     audio: np.ndarray, sr: int, style: str, weight: float
 ) -> tuple[np.ndarray, list[str], list[str]]:
-    """(processed audio, words applied, words unknown)."""
-    found = words(style)
-    applied = list(dict.fromkeys(w for w in found if w in PRESETS))
-    unknown = list(dict.fromkeys(w for w in found if w not in PRESETS))
+    """(processed audio, words applied, words unknown: ``classify``)."""
+    applied, unknown = classify(style)
     if not applied or weight <= 0:
         return audio, applied, unknown
     chain = pb.Pedalboard([plugin for name in applied for plugin in PRESETS[name]()])
@@ -94,40 +108,15 @@ def apply_style(
     return ((1 - weight) * audio + weight * wet).astype(np.float32), applied, unknown
 
 
-# Words of a style text that name no style, left out of "no effect for ...".
-FUNCTION_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "at",
-        "but",
-        "by",
-        "feat",
-        "for",
-        "from",
-        "ft",
-        "in",
-        "into",
-        "of",
-        "on",
-        "or",
-        "plus",
-        "the",
-        "to",
-        "with",
-    ]
-)
+UNKNOWN_SHOWN = 8  # a style may hold 1000 characters: the analysis names a few
 
 
 def described(style: str, weight: float) -> str:
     """One line for the analysis: which style words became effects, at what weight, and
     which had none (so a person knows what to write), or "" when no style was asked for."""
-    found = words(style)
-    if not found:
+    if not words(style):
         return ""
-    applied = list(dict.fromkeys(w for w in found if w in PRESETS))
-    unknown = [w for w in dict.fromkeys(found) if w not in PRESETS and w not in FUNCTION_WORDS]
+    applied, unknown = classify(style)
     known = ", ".join(PRESETS)
     if not applied:
         return f"Style: none of its words has an effect in our engine, which has {known}"
@@ -136,5 +125,7 @@ def described(style: str, weight: float) -> str:
         return f"Style: {names} named, but the style weight is 0, so no effect was added"
     text = f"Style: {names} effect{'s' * (len(applied) > 1)} at {weight:.0%}"
     if unknown:
-        text += f"; no effect for {', '.join(f'“{w}”' for w in unknown)} (ours: {known})"
+        shown = ", ".join(f"“{w}”" for w in unknown[:UNKNOWN_SHOWN])
+        more = len(unknown) - UNKNOWN_SHOWN
+        text += f"; no effect for {shown}{f' and {more} more' if more > 0 else ''} (ours: {known})"
     return text

@@ -273,16 +273,17 @@ def _save_tracks(mashup: Mashup, tracks: tuple[TrackResult, ...]) -> None:
 # --- people and staff -------------------------------------------------------------------------
 
 
-def retry_failed(pk: int) -> bool:
-    """Put a failed job back to the start; False if it is not (or no longer) failed. The
-    caller enqueues it (``tasks.enqueue_run``).
+def retry_failed(pk: int, *, final_too: bool = True) -> bool:
+    """Put a failed job back to the start; False if it is not (or no longer) failed, or,
+    unless ``final_too`` (staff), failed for good (``Mashup.error_final``). The caller
+    enqueues it (``tasks.enqueue_run``).
 
     The callback token changes, so a late callback about the failed attempt cannot be
     applied to the new one (the callback view trusts the token in its URL).
     """
     with transaction.atomic():
         mashup = Mashup.objects.select_for_update().filter(pk=pk, status=Status.FAILED).first()
-        if mashup is None:
+        if mashup is None or (mashup.error_final and not final_too):
             return False
         storage.delete_tracks(mashup)
         for field, value in RESET.items():
@@ -319,11 +320,13 @@ def tempi_given(mashup: Mashup) -> Tempi:
 
 def existing_remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> Mashup | None:
     """The remake of mashup ``pk`` so laid (backing half a beat over or not, the songs at
-    the tempi given) that is still being made, or made and still kept, if any: asking
-    again shows it (the engine would make the same again). A failed or expired one is
-    not: asking again makes it anew."""
-    remakes = Mashup.objects.filter(remade_from_id=pk, backing_offbeat=backing_offbeat).exclude(
-        status__in=(Status.FAILED, Status.EXPIRED)
+    the tempi given) that is still being made, or made and still kept, or failed for good
+    (``Mashup.error_final``), if any: asking again shows it (the engine would make the
+    same again). An expired one, or one failed in a way that may pass, is made anew."""
+    remakes = (
+        Mashup.objects.filter(remade_from_id=pk, backing_offbeat=backing_offbeat)
+        .exclude(status=Status.EXPIRED)
+        .exclude(status=Status.FAILED, error_final=False)
     )
     return next((m for m in remakes if not m.expiry.is_expired and tempi_given(m) == tempi), None)
 

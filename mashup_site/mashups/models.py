@@ -206,8 +206,12 @@ class Mashup(models.Model):
     error_message = models.TextField(blank=True)
     # The request itself cannot be made (a song is silent, or has no beat to line up):
     # trying it again would fail the same way, so its owner is not offered to (staff may,
-    # once the engine is mended).
+    # once the engine is mended), and is told so in these words.
     error_final = models.BooleanField("trying again would fail the same way", default=False)
+    WOULD_REPEAT = (
+        "Trying again would fail the same way, for the reason above: start a new mashup, "
+        "with other songs or other choices."
+    )
     analysis_text = models.TextField(blank=True)
     last_response = models.JSONField(null=True, blank=True)
 

@@ -136,14 +136,6 @@ def hand_to_broker(pk: int) -> bool:
     return True
 
 
-# A failure whose request cannot be made (``Mashup.error_final``): its owner is not offered
-# "Try again" (staff may retry it, once the engine is mended).
-WOULD_REPEAT = (
-    "Trying again would fail the same way: these songs cannot be used as they are. "
-    "Start a new mashup with other songs."
-)
-
-
 def enqueue_retry(mashup: Mashup, *, by_owner: bool = False) -> bool:
     """Queue a failed job again from the start (``jobs.retry_failed``); False if it is not
     (or no longer) failed. By its owner, it is a new start: both limits hold, under the
@@ -154,7 +146,7 @@ def enqueue_retry(mashup: Mashup, *, by_owner: bool = False) -> bool:
     with transaction.atomic():
         start = quotas.start(mashup.owner_id) if by_owner else None
         runner.cancel_polls(mashup.pk)
-        if not jobs.retry_failed(mashup.pk):
+        if not jobs.retry_failed(mashup.pk, final_too=not by_owner):
             transaction.set_rollback(True)
             return False
         if start is not None:

@@ -181,7 +181,7 @@ def _made_again(
             "the first version stays in your mashups.",
         )
     elif remade.is_final:
-        messages.info(request, "It was made so already: here it is.")
+        messages.info(request, "You made this version already: here it is.")
     else:
         messages.info(request, "It is already being made again: this page follows it.")
     return redirect(remade)
@@ -192,8 +192,8 @@ def _made_again(
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a failed mashup again (its owner only), within the person's limits."""
     mashup = owned_mashup(request, pk)
-    if mashup.error_final:
-        messages.error(request, tasks.WOULD_REPEAT)
+    if mashup.error_final:  # said before any limit is asked (and again under the row lock)
+        messages.error(request, Mashup.WOULD_REPEAT)
         return redirect(mashup)
     try:
         retried = tasks.enqueue_retry(mashup, by_owner=True)
@@ -204,6 +204,8 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request, "Trying again. This page follows it until both tracks are ready."
             )
+        elif Mashup.objects.filter(pk=mashup.pk, error_final=True).exists():
+            messages.error(request, Mashup.WOULD_REPEAT)
         else:
             messages.info(request, "Only a failed mashup can be tried again.")
     return redirect(mashup)
@@ -354,12 +356,8 @@ FILE_NAMES = {
 def download_title(track: Track) -> str:
     """A saved track's name: its title when no other track of its mashup has it."""
     title = track.title.strip()
-    if (
-        title
-        and not Track.objects.filter(mashup_id=track.mashup_id, title=track.title)
-        .exclude(pk=track.pk)
-        .exists()
-    ):
+    others = Track.objects.filter(mashup_id=track.mashup_id).exclude(pk=track.pk)
+    if title and title not in (other.strip() for other in others.values_list("title", flat=True)):
         return title
     return f"{title or track.mashup.display_title} ({track.position})"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mashup_site.engine.style import PRESETS, apply_style, described, words
+from mashup_site.engine.style import PRESETS, apply_style, classify, described, words
 from tests import signals
 
 SR = signals.SR
@@ -34,6 +34,15 @@ def test_it_says_which_style_words_were_heard_and_at_what_weight() -> None:
     text = described("Lo-fi dreamy polka", 0.35)
     assert text.startswith("Style: lofi and dreamy effects at 35%")
     assert "“polka”" in text and "no effect" in text
+
+
+def test_words_that_only_join_others_are_neither_effects_nor_unknown() -> None:
+    assert classify("lofi with rain and the sea") == (["lofi"], ["rain", "sea"])
+
+
+def test_a_long_style_names_a_few_of_its_words_without_effect() -> None:
+    text = described("rock " + " ".join(f"word{n}" for n in range(40)), 0.5)
+    assert "“word7”" in text and "“word8”" not in text and "and 32 more" in text
 
 
 def test_it_says_when_no_style_word_has_an_effect_and_which_ones_do() -> None:
