@@ -60,6 +60,7 @@ from .decode import SR, load
 from .errors import EngineError
 from .key import UNCERTAIN, key_name
 from .master import TARGET_LUFS, master
+from .probe import format_duration
 from .separation import Separator, SpectralSeparator, Stems
 
 log = logging.getLogger(__name__)
@@ -948,8 +949,13 @@ def describe(
             summary: dict[str, Any] = variants[index].summary
             tempo, stretch = summary["backing_tempo"], summary["stretch"]
             ratio, notes = summary["tempo_ratio"], list(summary["warnings"])
-            made = f", {summary['offset_text']}" + (
-                f" ({summary['reread']})" if summary["reread"] else ""
+            start, end = summary["section"]
+            made = (
+                f", {summary['offset_text']}"
+                + (f" ({summary['reread']})" if summary["reread"] else "")
+                # whole bars of the lead are laid: a track can be shorter than its songs
+                + f", {format_duration(summary['duration'])} long: {format_duration(start)}"
+                f" to {format_duration(end)} of {lead.name}"
             )
         tuned = cents(fit.tuning)
         lines.append(

@@ -15,7 +15,15 @@ import pyloudnorm
 import pytest
 import scipy.signal
 
-from mashup_site.engine import EngineError, MashupParams, analysis, make_mashup, measure, pipeline
+from mashup_site.engine import (
+    EngineError,
+    MashupParams,
+    analysis,
+    make_mashup,
+    measure,
+    pipeline,
+    probe,
+)
 from mashup_site.engine.analysis import (
     NOTES,
     Analysis,
@@ -155,6 +163,22 @@ def test_it_accepts_an_8khz_mono_memo_and_a_96khz_file_and_writes_everything(key
         layers = [load(path) for path in variant.stems.values()]
         assert set(variant.stems) == {"reference", "lead", "backing"}
         assert len({layer.shape for layer in layers}) == 1  # same length, same timeline
+
+
+def test_the_analysis_says_how_long_each_mashup_is_and_which_part_of_its_lead_it_lays(
+    keyed,
+) -> None:
+    # A track shorter than its songs is no surprise when the page says what it holds.
+    _, result = keyed
+    for index, variant in enumerate(result.variants, start=1):
+        start, end = variant.summary["section"]
+        said = (
+            f"{probe.format_duration(variant.duration)} long: "
+            f"{probe.format_duration(start)} to {probe.format_duration(end)} of "
+            f"{variant.summary['lead']}"
+        )
+        line = next(x for x in result.analysis_text.splitlines() if x.startswith(f"Mashup {index}"))
+        assert said in line
 
 
 def test_it_shifts_the_backing_into_a_compatible_key(keyed) -> None:
