@@ -75,6 +75,14 @@ def test_a_person_changes_their_password(owner_client: Client, password) -> None
     assert response.url == reverse("password_change_done")
 
 
+def test_the_password_rules_are_shown_as_help_like_every_other_fields(owner_client) -> None:
+    # Django's rules are a list: inside a <p> the browser closed the paragraph before it,
+    # and the rules fell out of the help's style.
+    html = owner_client.get(reverse("password_change")).content.decode()
+    assert '<div class="help" id="id_new_password1_helptext"><ul>' in html
+    assert '<p class="help"' not in html
+
+
 def test_a_stranger_gets_404_for_someone_elses_mashup(stranger_client: Client, owner) -> None:
     mashup = mashup_with_sources(owner=owner)
     assert stranger_client.get(mashup.get_absolute_url()).status_code == 404
