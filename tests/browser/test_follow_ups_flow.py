@@ -54,7 +54,8 @@ def assert_stems_and_wav(page, mashup, position: int = 1) -> None:
     link = page.locator(f"#follow-ups-{position} a[href='{base}/wav/?download=1']")
     with page.expect_download() as download:
         link.click()
-    assert download.value.suggested_filename == f"{mashup.display_title} ({position}).wav"
+    track = mashup.tracks.get(position=position)  # saved under its title ("a × b")
+    assert download.value.suggested_filename == f"{track.title}.wav"
 
 
 def test_a_local_mashup_gives_its_stems_wav_and_waveform(signed_in_page, qcluster, songs, settings):
