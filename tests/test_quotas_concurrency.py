@@ -1,7 +1,8 @@
 """The limits under concurrency (issue 12): parallel posts from one person, as several web
 workers would serve them, each thread with its own database connection; "Try again"
 counts as a start; a retry soon after a failure does not collide with its own polls; a
-mashup deleted while it is made again.
+mashup deleted while it is made again; a song submitted again while its last mashup is
+deleted.
 
 Run on SQLite by ``make test`` (a file database: the ``worker`` marker, as threads cannot
 share the in-memory one safely) and on PostgreSQL by ``make test-postgres`` (CI runs
@@ -164,3 +165,46 @@ def test_deleting_a_mashup_while_it_is_made_again_keeps_the_songs_the_remake_nee
     copy = Mashup.objects.get(owner=owner)  # the first one is deleted
     assert copy.pk != mashup.pk
     assert storage.missing_uploads(copy) == []
+
+
+def test_a_song_submitted_again_while_its_last_mashup_is_deleted_is_kept(owner) -> None:
+    """Uploads are stored once per content. A new job finds the song already stored and
+    holds the upload's lock until its rows commit; a delete of the last mashup that used
+    the song, in another tab, waits for that lock before deleting the file, and then sees
+    the new job using it."""
+    data = b"RIFF" + b"\x03" * 5000
+    with transaction.atomic():
+        song = storage.store_content_addressed(ContentFile(data, name="a.wav"), prefix="sources")
+        doomed = MashupFactory(owner=owner)
+        Source.objects.create(mashup=doomed, position=1, file=song.name)
+    stored, made = threading.Event(), []
+
+    def submit() -> None:
+        try:
+            with transaction.atomic():
+                again = storage.store_content_addressed(
+                    ContentFile(data, name="b.wav"), prefix="sources"
+                )
+                stored.set()
+                _blocked_on_a_lock()  # the delete waits for this transaction
+                fresh = MashupFactory(owner=owner)
+                Source.objects.create(mashup=fresh, position=1, file=again.name)
+            made.append(fresh.pk)
+        finally:
+            connection.close()
+
+    def delete() -> None:
+        try:
+            stored.wait(10)
+            storage.delete_mashup(Mashup.objects.get(pk=doomed.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not Mashup.objects.filter(pk=doomed.pk).exists()
+    assert len(made) == 1
+    assert storage.missing_uploads(Mashup.objects.get(pk=made[0])) == []

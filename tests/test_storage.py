@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from mashup_site.mashups import storage
-from mashup_site.mashups.models import KeptFile, Mashup, Source
+from mashup_site.mashups.models import KeptFile, Mashup, Source, UploadLock
 from mashup_site.mashups.storage import content_name, store_content_addressed
 from tests.factories import MashupFactory, finished_mashup
 
@@ -26,6 +26,7 @@ def test_it_drops_a_suffix_that_is_not_a_plain_extension() -> None:
     assert content_name("sources", digest, "no-suffix") == f"sources/cd/cd/{digest}"
 
 
+@pytest.mark.django_db
 def test_it_stores_the_same_bytes_once() -> None:
     data = b"RIFF" + b"\x01" * 5000
     first = store_content_addressed(ContentFile(data, name="a.wav"), prefix="sources")
@@ -37,6 +38,7 @@ def test_it_stores_the_same_bytes_once() -> None:
         assert handle.read() == data
 
 
+@pytest.mark.django_db
 def test_it_stores_different_bytes_apart() -> None:
     one = store_content_addressed(ContentFile(b"one", name="x.wav"), prefix="sources")
     two = store_content_addressed(ContentFile(b"two", name="x.wav"), prefix="sources")
@@ -75,6 +77,52 @@ def test_delete_keeps_an_upload_a_persons_kept_upload_token_points_to(
     with django_capture_on_commit_callbacks(execute=True):
         storage.delete_mashup(doomed)
     assert default_storage.exists(shared)
+
+
+@pytest.mark.django_db
+def test_delete_keeps_an_upload_a_new_job_stored_again_before_the_delete_ran(
+    owner, django_capture_on_commit_callbacks
+):
+    # The delete found the song unused and commits; before its files go, someone submits
+    # the same song (stored by content: the same file, found there and not written again).
+    data = b"RIFF" + b"\x02" * 5000
+    song = store_content_addressed(ContentFile(data, name="a.wav"), prefix="sources").name
+    doomed = MashupFactory(owner=owner)
+    Source.objects.create(mashup=doomed, position=1, file=song)
+    with django_capture_on_commit_callbacks() as after_commit:
+        storage.delete_mashup(doomed)
+    again = store_content_addressed(ContentFile(data, name="b.wav"), prefix="sources")
+    fresh = MashupFactory(owner=owner)
+    Source.objects.create(mashup=fresh, position=1, file=again.name)
+    for callback in after_commit:
+        callback()
+    assert storage.missing_uploads(fresh) == []
+
+
+@pytest.mark.django_db
+def test_releasing_an_upload_no_one_uses_deletes_it_and_its_lock(owner) -> None:
+    song = store_content_addressed(ContentFile(b"lonely", name="a.wav"), prefix="sources").name
+    assert storage.release([song, song]) == 1
+    assert not default_storage.exists(song)
+    assert not UploadLock.objects.filter(name=song).exists()
+
+
+@pytest.mark.django_db
+def test_expiry_keeps_an_upload_a_live_job_uses_and_deletes_one_only_it_used(owner) -> None:
+    shared = store_content_addressed(ContentFile(b"shared", name="a.wav"), prefix="sources").name
+    mine = store_content_addressed(ContentFile(b"mine", name="b.wav"), prefix="sources").name
+    expiring, live = MashupFactory(owner=owner), MashupFactory(owner=owner)
+    Source.objects.create(mashup=expiring, position=1, file=shared)
+    Source.objects.create(mashup=expiring, position=2, file=mine)
+    Source.objects.create(mashup=live, position=1, file=shared)
+    storage.delete_files(expiring)
+    assert default_storage.exists(shared)
+    assert not default_storage.exists(mine)
+
+
+def test_an_uploads_lock_is_only_held_by_a_transaction() -> None:
+    with pytest.raises(RuntimeError, match="transaction"):
+        UploadLock.objects.hold("sources/aa/bb/song.wav")
 
 
 @pytest.mark.django_db

@@ -375,6 +375,9 @@ def test_a_file_over_the_size_limit_is_refused(owner_client: Client, settings, t
     assert "the limit is 1 MB" in html
 
 
+# Committed as the app commits (no test transaction around it): storing an upload holds its
+# lock (storage.store_content_addressed), which only a transaction can.
+@pytest.mark.django_db(transaction=True)
 def test_a_good_upload_is_kept_when_another_field_is_wrong(owner_client: Client, tmp_path) -> None:
     first = owner_client.post(
         CREATE,

@@ -395,8 +395,9 @@ class MashupForm(forms.Form):
         """After an invalid submit, store the uploads that passed, so they are not resent,
         and record them: a token that is never used again leaves its file to the sweeper."""
         for position, checked in self.checked.items():
-            kept = checked.store()
-            KeptFile.objects.note(kept.name)
+            with transaction.atomic():  # stored and recorded under the upload's lock
+                kept = checked.store()
+                KeptFile.objects.note(kept.name)
             self.kept[position] = kept
             self.values[f"kept{position}"] = kept.sign(self.user_id)
 

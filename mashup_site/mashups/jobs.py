@@ -295,7 +295,7 @@ def retry_failed(pk: int, *, final_too: bool = True) -> bool:
 
 
 # What a remade job takes from its source rows: the song itself, shared, not copied (an
-# upload another live mashup uses is spared when one of them is deleted: storage._shared).
+# upload another live mashup uses is spared when one of them is deleted: storage.release).
 SOURCE_FIELDS = ("file", "url", "original_name", "sha256", "size", "format_name", "duration")
 
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -581,6 +581,34 @@ class KeptFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} kept at {self.kept_at}"
+
+
+class UploadLockQuerySet(models.QuerySet["UploadLock"]):
+    def hold(self, name: str) -> None:
+        """Lock the stored upload ``name`` until the transaction ends (a row lock; SQLite's
+        IMMEDIATE transactions are serialised anyway). A lock row deleted by the holder
+        before ours was granted is made again."""
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("an upload's lock is held by a transaction")
+        while True:
+            self.bulk_create([self.model(name=name)], ignore_conflicts=True)
+            if self.select_for_update().filter(name=name).exists():
+                return
+
+
+class UploadLock(models.Model):
+    """The lock of one content-addressed upload (``storage.store_content_addressed``).
+    Uploads are stored once per content and shared, so storing one (it exists: reuse it;
+    then a row points to it) and deleting one (no row points to it: delete the file) must
+    not interleave, or a new job's song is deleted under it. Both hold this row's lock
+    from their check to their commit. Deleting the upload deletes its row."""
+
+    name = models.CharField(max_length=255, primary_key=True)  # the storage name
+
+    objects = UploadLockQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class SubmitSlotQuerySet(models.QuerySet["SubmitSlot"]):

@@ -88,9 +88,7 @@ def sweep_kept(at: datetime | None = None, limit: int = SWEEP_BATCH * SWEEP_MAX_
             if record is None:
                 continue
             record.delete()
-            if not storage.in_use(record.name):
-                storage.delete_after_commit([record.name])
-                removed += 1
+        removed += storage.release([record.name])
     if removed:
         log.info("retention: deleted %s kept uploads no one used", removed)
     return removed

@@ -3,8 +3,9 @@
 Uploads are stored under content-addressed names: the same bytes are stored once, whatever
 they were called, so S3 or the local disk is a matter of configuration (settings.STORAGES)
 and re-uploading a song costs no space. Results are kept from a file on this machine
-(``keep``). Files are served (``serve``) and deleted (``delete_mashup``, ``delete``) only
-here: one delete path, which spares an upload another live mashup still uses.
+(``keep``). Files are served (``serve``) and deleted (``delete_mashup``, ``delete``,
+``release``) only here: an upload is deleted only by ``release``, which spares one
+another live mashup still uses, deciding under the upload's lock (``UploadLock``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from django.utils.http import content_disposition_header
 
 from mashup_site.engine.probe import media_type
 
-from .models import KeptFile, Mashup, Source, Status, Track
+from .models import KeptFile, Mashup, Source, Status, Track, UploadLock
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,15 @@ FORMAT_SUFFIXES = {
 def store_content_addressed(fileobj: File, *, prefix: str, format_name: str = "") -> StoredFile:
     """Store ``fileobj`` once per content, under a suffix for what it is (its probed format,
     else what its first bytes are), never the one its owner gave it (an MP3 named
-    ``cover.html`` is stored as .mp3)."""
+    ``cover.html`` is stored as .mp3).
+
+    Call it in the transaction that records who uses the file (a ``Source``, a
+    ``KeptFile``): the upload's lock is held until that commits, so a delete that found
+    the same content unused (``release``) waits, and then sees its new user."""
     digest = sha256_of(fileobj)
     suffix = FORMAT_SUFFIXES.get(format_name) or _suffix_of(fileobj)
     name = content_name(prefix, digest, "file" + suffix)
+    UploadLock.objects.hold(name)
     if not default_storage.exists(name):
         name = default_storage.save(name, fileobj)
     return StoredFile(name=name, sha256=digest, size=fileobj.size or default_storage.size(name))
@@ -251,15 +257,18 @@ def _redirect(name: str, filename: str | None, download: bool) -> HttpResponseBa
 
 
 def delete_mashup(mashup: Mashup) -> None:
-    """Delete a mashup and its files (uploads another live mashup shares are kept). Its row
-    is locked first: a remake copying its songs (``jobs.remake``, under the same lock) is
-    then either done, and its copy is seen sharing the uploads and let go of its origin, or
+    """Delete a mashup and its files (its uploads only if nothing else needs them:
+    ``release``). Its row is locked first: a remake copying its songs (``jobs.remake``,
+    under the same lock) is then either done, and its copy is seen using the uploads, or
     not begun, and finds the mashup gone."""
     with transaction.atomic():
         Mashup.objects.select_for_update().filter(pk=mashup.pk).exists()
-        names = files_of(mashup)
+        tracks, uploads = track_files(mashup), source_files(mashup)
         mashup.delete()
-        delete_after_commit(names)
+        delete_after_commit(tracks)
+        # Only once the rows are surely gone: a rolled-back delete keeps its files. The
+        # mashup is gone by then: a database that fails here leaves a file, logged, not a 500.
+        transaction.on_commit(lambda: release(uploads), robust=True)
 
 
 def delete_tracks(mashup: Mashup) -> None:
@@ -270,21 +279,15 @@ def delete_tracks(mashup: Mashup) -> None:
 
 
 def delete_files(mashup: Mashup) -> None:
-    """Delete a mashup's files now, keeping its rows (retention)."""
-    delete(files_of(mashup))
+    """Delete a mashup's files now, keeping its rows (retention): its tracks, and its
+    uploads that no other job needs."""
+    delete(track_files(mashup))
+    release(source_files(mashup), besides=mashup.pk)
 
 
 def delete_after_commit(names: list[str]) -> None:
     # Only once the rows are surely gone: a rolled-back delete keeps its files.
     transaction.on_commit(lambda: delete(names))
-
-
-def files_of(mashup: Mashup) -> list[str]:
-    """A mashup's stored files: its tracks' copies, and its uploaded sources unless another
-    live mashup uses the same upload (sources are stored once per content)."""
-    names = track_files(mashup)
-    names += [name for name in source_files(mashup) if not _shared(name, mashup)]
-    return names
 
 
 def track_files(mashup: Mashup) -> list[str]:
@@ -296,11 +299,28 @@ def track_files(mashup: Mashup) -> list[str]:
 
 
 def delete(names: Iterable[str]) -> None:
+    """Delete files no row points to (a mashup's tracks: each is its own)."""
     for name in names:
         try:
             default_storage.delete(name)
         except OSError as error:  # a missing file is fine; a broken disk is worth a line
             log.warning("storage: could not delete %s: %s", name, error)
+
+
+def release(names: Iterable[str], *, besides: int | None = None) -> int:
+    """Delete the uploads in ``names`` that nothing needs any more (``in_use``; the mashup
+    ``besides``, by pk, aside), each decided under its lock (``UploadLock``): a job that
+    stored the same content a moment ago keeps it. Returns how many files went."""
+    removed = 0
+    for name in dict.fromkeys(names):
+        with transaction.atomic():
+            UploadLock.objects.hold(name)
+            if in_use(name, besides=besides):
+                continue
+            delete([name])
+            UploadLock.objects.filter(name=name).delete()
+            removed += 1
+    return removed
 
 
 def source_files(mashup: Mashup) -> list[str]:
@@ -309,14 +329,11 @@ def source_files(mashup: Mashup) -> list[str]:
     ]
 
 
-def _shared(name: str, mashup: Mashup) -> bool:
-    return in_use(name, besides=mashup)
-
-
-def in_use(name: str, *, besides: Mashup | None = None) -> bool:
-    """Whether an upload is still needed: a job that is not expired uses it (``besides``
-    aside), or a person's "kept upload" token may still point to it (``KeptFile``)."""
+def in_use(name: str, *, besides: int | None = None) -> bool:
+    """Whether an upload is still needed: a job that is not expired uses it (the one whose
+    pk is ``besides`` aside), or a person's "kept upload" token may still point to it
+    (``KeptFile``)."""
     sources = Source.objects.filter(file=name).filter(~Q(mashup__status=Status.EXPIRED))
     if besides is not None:
-        sources = sources.exclude(mashup=besides)
+        sources = sources.exclude(mashup_id=besides)
     return sources.exists() or KeptFile.objects.fresh().filter(name=name).exists()
