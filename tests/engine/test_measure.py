@@ -166,3 +166,43 @@ def test_it_catches_a_backing_half_a_beat_off(bpm: float) -> None:
     offset = measure.layer_offset(mono(lead.audio), mono(backing))
     print(f"rock {bpm:g} BPM, half a beat off: {offset.as_text()}")
     assert not offset.aligned
+
+
+def _laid_on(lead: rhythms.Example, other: rhythms.Example, beats_late: float) -> np.ndarray:
+    """``other`` moved so that its downbeats fall ``beats_late`` beats after ``lead``'s."""
+    late = (lead.downbeat_times[0] - other.downbeat_times[0]) % (60 / lead.bpm * 4)
+    return signals.shifted(other.audio, late + beats_late * 60 / lead.bpm)
+
+
+def test_a_lead_whose_notes_run_in_even_sixteenths_is_not_judged_rather_than_called_apart() -> (
+    None
+):
+    # No drums, an arpeggio on every sixteenth: its onsets line up with a rock backing as
+    # well a sixteenth over as on the beat. Laid right, it measured 137 ms apart, and the
+    # mashup was laid again and said to be out of step.
+    lead = rhythms.groove("no_drums", 110, 40.0, seed=0)
+    backing = _laid_on(lead, rhythms.groove("straight", 110, 40.0, seed=5), 0.0)
+    offset = measure.layer_offset(mono(lead.audio), mono(backing))
+    print(f"sixteenths without drums over rock, laid right: {offset.as_text()}")
+    assert offset.repeats and offset.aligned
+    assert offset.as_text() == (
+        "layer offset not judged: a song's notes run so evenly that the onsets line up as "
+        "well a note over as on the beat"
+    )
+
+
+@pytest.mark.parametrize("beats_late", [1 / 3, 1 / 2])
+def test_eighths_that_repeat_do_not_hide_a_backing_laid_off_the_beat(beats_late: float) -> None:
+    # Metal's double kick plays every eighth, so its onsets repeat every half beat; their
+    # accents still tell where the beat is, and the offset is measured, not waved through.
+    lead = rhythms.groove("metal", 180, 40.0, seed=0)
+    backing = _laid_on(lead, rhythms.groove("straight", 180, 40.0, seed=5), beats_late)
+    offset = measure.layer_offset(mono(lead.audio), mono(backing))
+    print(f"rock {beats_late:.2f} of a beat late over metal: {offset.as_text()}")
+    assert not offset.repeats and not offset.aligned
+    assert offset.median_ms == pytest.approx(beats_late * 60000 / 180, abs=10)
+
+
+def test_a_swung_layer_whose_notes_repeat_is_said_to_differ_in_feel() -> None:
+    offset = measure.LayerOffset(None, 0.0, 0, repeats=True, feels_differ=True)
+    assert offset.aligned and "swung or 6/8" in offset.as_text()
