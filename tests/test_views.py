@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from mashup_site.mashups.models import Mashup, Source, Status
+from mashup_site.mashups.models import Mashup, Source, Status, UploadLockQuerySet
 from tests.audiofiles import write_tone
 from tests.factories import HTMX, finished_mashup, mashup_with_sources
 
@@ -403,6 +403,28 @@ def test_a_good_upload_is_kept_when_another_field_is_wrong(owner_client: Client,
     )
     assert second.status_code == 302
     assert Source.objects.get(position=1).original_name == "keep.mp3"
+
+
+def test_a_submit_takes_its_uploads_locks_in_the_order_of_their_content(
+    owner_client: Client, tmp_path, monkeypatch
+) -> None:
+    # Each upload's lock is held until the job's rows commit; two submits of the same two
+    # songs in swapped places, each taking its first song's lock first, would deadlock.
+    held: list[str] = []
+    hold = UploadLockQuerySet.hold
+
+    def noted(queryset: UploadLockQuerySet, name: str) -> None:
+        held.append(name)
+        hold(queryset, name)
+
+    monkeypatch.setattr(UploadLockQuerySet, "hold", noted)
+    songs = [upload(tmp_path, "one", seconds=6.0), upload(tmp_path, "two", seconds=7.0)]
+    for first, second in (songs, songs[::-1]):
+        first.seek(0), second.seek(0)
+        data = {"model": "V5", "prompt": "both ways", "audio1": first, "audio2": second}
+        assert owner_client.post(CREATE, data).status_code == 302
+    assert len(held) == 4 and len(set(held)) == 2
+    assert held[:2] == sorted(held[:2]) and held[2:] == held[:2]
 
 
 def test_a_kept_upload_cannot_be_claimed_by_someone_else(

@@ -187,9 +187,10 @@ def layer_offset(
         lag = _window_lag(a[start:end], b[start - reach : end + reach], reach)
         if lag is None:
             continue
-        if abs(lag) / fps * 1000 >= 2 * ALIGNED_MS and max(
-            _repeats(a[start:end], lag), _repeats(b[start:end], lag)
-        ) >= REPEATS:
+        if (
+            abs(lag) / fps * 1000 >= 2 * ALIGNED_MS
+            and max(_repeats(a[start:end], lag), _repeats(b[start:end], lag)) >= REPEATS
+        ):
             repeating += 1  # a layer matches itself that far on: no telling it from 0
             continue
         offsets.append(lag / fps * 1000)

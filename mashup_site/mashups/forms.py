@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django import forms
@@ -32,7 +33,7 @@ from mashup_site.providers import contract, download
 from . import quotas
 from .jobs import Tempi
 from .models import KEPT_FOR, KeptFile, Mashup, Source, Status
-from .storage import store_content_addressed
+from .storage import sha256_of, store_content_addressed
 
 SOURCE_POSITIONS = (1, 2)
 # What a person typed in a field that the current mode hides travels along as
@@ -85,9 +86,15 @@ class CheckedUpload:
     format_name: str
     duration: float
 
+    @cached_property
+    def digest(self) -> str:
+        return sha256_of(self.file)
+
     def store(self) -> KeptUpload:
         original = self.file.name or ""
-        stored = store_content_addressed(self.file, prefix="sources", format_name=self.format_name)
+        stored = store_content_addressed(
+            self.file, prefix="sources", format_name=self.format_name, digest=self.digest
+        )
         return KeptUpload(
             name=stored.name,
             original_name=original,
@@ -418,15 +425,20 @@ class MashupForm(forms.Form):
             prompt=str(payload.get("prompt", "")),
             provider=provider,
         )
+        # Each upload's lock is held until commit (storage.store_content_addressed): taken
+        # in one order, by content, so two submits of the same two songs cannot deadlock.
+        by_content = sorted(self.checked.items(), key=lambda item: item[1].digest)
+        stored = {position: checked.store() for position, checked in by_content}
         for position in SOURCE_POSITIONS:
-            Source.objects.create(mashup=mashup, position=position, **self._source_fields(position))
+            fields = self._source_fields(position, stored)
+            Source.objects.create(mashup=mashup, position=position, **fields)
         start.mashup = mashup
         start.save(update_fields=["mashup"])
         return mashup
 
-    def _source_fields(self, position: int) -> dict[str, object]:
-        if checked := self.checked.get(position):
-            return checked.store().source_fields()
+    def _source_fields(self, position: int, stored: dict[int, KeptUpload]) -> dict[str, object]:
+        if upload := stored.get(position):
+            return upload.source_fields()
         if kept := self.kept.get(position):
             return kept.source_fields()
         return {"url": self.cleaned_data[f"url{position}"]}

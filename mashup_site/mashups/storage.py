@@ -78,15 +78,18 @@ FORMAT_SUFFIXES = {
 }
 
 
-def store_content_addressed(fileobj: File, *, prefix: str, format_name: str = "") -> StoredFile:
+def store_content_addressed(
+    fileobj: File, *, prefix: str, format_name: str = "", digest: str | None = None
+) -> StoredFile:
     """Store ``fileobj`` once per content, under a suffix for what it is (its probed format,
     else what its first bytes are), never the one its owner gave it (an MP3 named
     ``cover.html`` is stored as .mp3).
 
     Call it in the transaction that records who uses the file (a ``Source``, a
     ``KeptFile``): the upload's lock is held until that commits, so a delete that found
-    the same content unused (``release``) waits, and then sees its new user."""
-    digest = sha256_of(fileobj)
+    the same content unused (``release``) waits, and then sees its new user. ``digest``:
+    the file's sha256 when the caller has it."""
+    digest = digest or sha256_of(fileobj)
     suffix = FORMAT_SUFFIXES.get(format_name) or _suffix_of(fileobj)
     name = content_name(prefix, digest, "file" + suffix)
     UploadLock.objects.hold(name)
@@ -312,7 +315,7 @@ def release(names: Iterable[str], *, besides: int | None = None) -> int:
     ``besides``, by pk, aside), each decided under its lock (``UploadLock``): a job that
     stored the same content a moment ago keeps it. Returns how many files went."""
     removed = 0
-    for name in dict.fromkeys(names):
+    for name in sorted(set(names)):  # one order, as storing takes them (forms.MashupForm.save)
         with transaction.atomic():
             UploadLock.objects.hold(name)
             if in_use(name, besides=besides):

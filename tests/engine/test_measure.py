@@ -174,9 +174,7 @@ def _laid_on(lead: rhythms.Example, other: rhythms.Example, beats_late: float) -
     return signals.shifted(other.audio, late + beats_late * 60 / lead.bpm)
 
 
-def test_a_lead_whose_notes_run_in_even_sixteenths_is_not_judged_rather_than_called_apart() -> (
-    None
-):
+def test_a_lead_whose_notes_run_in_even_sixteenths_is_not_judged_rather_than_called_apart() -> None:
     # No drums, an arpeggio on every sixteenth: its onsets line up with a rock backing as
     # well a sixteenth over as on the beat. Laid right, it measured 137 ms apart, and the
     # mashup was laid again and said to be out of step.
