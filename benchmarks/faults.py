@@ -96,6 +96,7 @@ def songs(folder: Path) -> tuple[Path, Path]:
 
 def new_job(owner, paths: tuple[Path, Path]) -> int:
     from django.core.files import File
+    from django.db import transaction
 
     from mashup_site.mashups.models import Mashup, Source
     from mashup_site.mashups.storage import store_content_addressed
@@ -104,11 +105,11 @@ def new_job(owner, paths: tuple[Path, Path]) -> int:
         owner=owner, payload={"model": "V5", "prompt": "faults"}, model="V5", prompt="faults"
     )
     for position, path in enumerate(paths, start=1):
-        with path.open("rb") as handle:
+        with path.open("rb") as handle, transaction.atomic():  # as the create form stores
             stored = store_content_addressed(File(handle), prefix="sources")
-        Source.objects.create(
-            mashup=mashup, position=position, file=stored.name, original_name=path.name
-        )
+            Source.objects.create(
+                mashup=mashup, position=position, file=stored.name, original_name=path.name
+            )
     return mashup.pk
 
 

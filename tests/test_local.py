@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from mashup_site.engine import measure
 from mashup_site.mashups import jobs, runner, storage, tasks
@@ -38,10 +39,11 @@ def local_job(owner, paths: tuple[Path, ...], **kwargs: object) -> Mashup:
     mashup = MashupFactory(owner=owner, provider="local", **kwargs)
     for position, path in enumerate(paths, start=1):
         source = SourceFactory.build(mashup=mashup, position=position, url="")
-        with path.open("rb") as handle:  # stored as the create form stores uploads
+        # Stored as the create form stores uploads: in the transaction that records it.
+        with path.open("rb") as handle, transaction.atomic():
             stored = store_content_addressed(File(handle), prefix="sources")
-        source.file.name, source.original_name = stored.name, path.name
-        source.save()
+            source.file.name, source.original_name = stored.name, path.name
+            source.save()
     return mashup
 
 
