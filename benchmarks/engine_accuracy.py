@@ -627,8 +627,8 @@ def sequenced_pairs(quick: bool) -> None:
             median, within = float(np.median(off)), float(np.mean(off <= 20))
             medians.append(median)
             shares.append(within)
-            if laid.offset.feels_differ:
-                mixed += 1  # the onsets do not judge a swung layer over a straight one
+            if laid.offset.feels_differ or laid.offset.repeats:
+                mixed += 1  # not judged: a swung layer over a straight one, or even notes
             else:
                 agree += laid.offset.aligned == (median <= 20 and within >= 0.5)
             print(
@@ -643,7 +643,8 @@ def sequenced_pairs(quick: bool) -> None:
             f"  {len(medians)} layings: median of medians {np.median(medians):.0f} ms, "
             f"{sum(m <= 20 for m in medians)} within 20 ms; mean share of beats within "
             f"20 ms {np.mean(shares):.0%}; the engine's check agreed on {agree} of "
-            f"{len(medians) - mixed} (not judged: {mixed}, a swung song over a straight one)"
+            f"{len(medians) - mixed} (not judged: {mixed}, a swung song over a straight one "
+            "or notes too even)"
         )
 
 

@@ -124,7 +124,10 @@ def _blocked_on_a_lock(timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            cursor.execute(  # another connection of this test's database waits
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid() "
+                "AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())"
+            )
             if cursor.fetchone()[0]:
                 return
             time.sleep(0.02)

@@ -19,12 +19,18 @@
   apart (a sixteenth at 90–124 BPM) and the guard laid them again and called them out of
   step. So a window's offset is kept only where neither layer matches itself that far on
   (its onset autocorrelation at the lag, over that at 0, under REPEATS = 0.6; windows
-  within 40 ms are always kept); where most windows are left out so, the offset is "not
-  judged" (``LayerOffset.repeats``), as for a swung layer over a straight one. Measured
+  within 40 ms are always kept); where half the windows or more are left out so, the
+  offset is "not judged" (``LayerOffset.repeats``), as for a swung layer over a straight
+  one, and the guard tries the next reading without taking it (pipeline._lay). Measured
   on the groove generators' pairs (tests/engine/rhythms.py and rhythms_heldout.py, laid
   right, a quarter, a third and half a beat off): the sixteenth-note lead laid right is
-  now not judged, and every drummed pair reads as before, half a beat off included (metal's
-  double kick, which repeats every half beat at 0.54 and more, kept its accents).
+  now not judged, and every drummed pair reads as before, half a beat off included
+  (metal's double kick, which repeats every half beat at 0.54 and more, kept its
+  accents). The price: such a lead laid a sixteenth or half a beat off is not judged
+  either (it measured as far apart laid right). At 0.5 the held-out generator's rock
+  lead over its drumless groove (90 BPM, one seed), still 168 ms "apart" laid right,
+  would be not judged too, but metal half a beat off would go unjudged on the tuning
+  generator; the two overlap, and 0.6 keeps every detection that was right.
 - Rhythm match (``LayerOffset.rhythm``): layers can line up on a slower shared pulse and
   still run at a relation no musician would choose (4:3, 3:2: every third or fourth beat
   meets, the rest gallop), which no offset can see. The autocorrelation of each layer's

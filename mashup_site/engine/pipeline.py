@@ -453,7 +453,13 @@ def _lay(
                 lead_a, backing_a, fit, timeline, lead_layer, backing_layer, offset, order, note
             )
         del lead_layer, backing_layer  # at most two backings held at once
-        if offset.aligned or (tried == 1 and _half_a_beat(offset, lead_a, backing_a, fit)):
+        # A reading tried again that the onsets cannot judge is no better known than the
+        # first, which measured off: the next is tried (the first is kept unless one
+        # measures together: _closer).
+        judged = offset.median_ms is not None or tried == 1
+        if (offset.aligned and judged) or (
+            tried == 1 and _half_a_beat(offset, lead_a, backing_a, fit)
+        ):
             break  # half a beat off is no misreading of the tempo: see _half_a_beat
     assert best is not None
     moved = _on_offbeats(params, best.backing)

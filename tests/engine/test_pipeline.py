@@ -663,6 +663,25 @@ def test_layers_measured_half_a_beat_apart_are_not_laid_again_at_three_two(
     assert "half a beat apart" in warning and "as first read" in warning
 
 
+def test_a_reading_tried_again_that_cannot_be_judged_does_not_end_the_search(
+    misread, monkeypatch
+) -> None:
+    # The first reading measured off; a second whose notes repeat within the measure's
+    # reach is not known to be better (nor worse): the readings after it are still tried,
+    # and the first is kept unless one measures together.
+    lead, backing = misread
+    off = measure.LayerOffset(median_ms=90.0, within_20ms=0.0, windows=8, rhythm=0.9)
+    unjudged = measure.LayerOffset(None, 0.0, 0, repeats=True)
+    measured = iter([off] + [unjudged] * pipeline.MAX_RELAYS)
+    monkeypatch.setattr(pipeline.measure, "layer_offset", lambda *a, **k: next(measured))
+    readings = len(pipeline._readings(lead.analysis, backing.analysis))
+    assert readings >= 3
+    laid = pipeline._lay(1, lead, backing, MashupParams(), pipeline.Steps())
+    assert len(list(measured)) == pipeline.MAX_RELAYS + 1 - min(readings, 1 + pipeline.MAX_RELAYS)
+    assert laid.offset is off and not laid.note
+    assert any("could not be brought together" in warning for warning in laid.warnings)
+
+
 def test_a_reading_whose_beats_run_at_another_rate_is_never_the_closer() -> None:
     # Beats at different rates are two songs galloping against each other, however many
     # onsets happen to meet.
