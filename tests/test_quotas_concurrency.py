@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from django.core.files.base import ContentFile
@@ -134,6 +135,22 @@ def _blocked_on_a_lock(timeout: float = 10.0) -> None:
     raise AssertionError("no connection ever waited for a lock")
 
 
+def run_together(*steps: Callable[[], None]) -> None:
+    """Run each step in a thread of its own, with its own database connection."""
+
+    def run(step: Callable[[], None]) -> None:
+        try:
+            step()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(step,)) for step in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+
 def test_deleting_a_mashup_while_it_is_made_again_keeps_the_songs_the_remake_needs(owner) -> None:
     """The remake holds the finished mashup's row while it copies the songs; a delete in
     another tab waits for it, and looks at which uploads are shared only then."""
@@ -143,28 +160,18 @@ def test_deleting_a_mashup_while_it_is_made_again_keeps_the_songs_the_remake_nee
     remade, deleting = threading.Event(), threading.Event()
 
     def remake() -> None:
-        try:
-            with transaction.atomic():
-                jobs.remake(mashup.pk, backing_offbeat=False, tempi=(120.0, None))
-                remade.set()
-                deleting.wait(10)
-                _blocked_on_a_lock()  # the delete waits for this transaction
-        finally:
-            connection.close()
+        with transaction.atomic():
+            jobs.remake(mashup.pk, backing_offbeat=False, tempi=(120.0, None))
+            remade.set()
+            deleting.wait(10)
+            _blocked_on_a_lock()  # the delete waits for this transaction
 
     def delete() -> None:
-        try:
-            remade.wait(10)
-            deleting.set()
-            storage.delete_mashup(Mashup.objects.get(pk=mashup.pk))
-        finally:
-            connection.close()
+        remade.wait(10)
+        deleting.set()
+        storage.delete_mashup(Mashup.objects.get(pk=mashup.pk))
 
-    threads = [threading.Thread(target=remake), threading.Thread(target=delete)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_together(remake, delete)
     copy = Mashup.objects.get(owner=owner)  # the first one is deleted
     assert copy.pk != mashup.pk
     assert storage.missing_uploads(copy) == []
@@ -183,31 +190,21 @@ def test_a_song_submitted_again_while_its_last_mashup_is_deleted_is_kept(owner) 
     stored, made = threading.Event(), []
 
     def submit() -> None:
-        try:
-            with transaction.atomic():
-                again = storage.store_content_addressed(
-                    ContentFile(data, name="b.wav"), prefix="sources"
-                )
-                stored.set()
-                _blocked_on_a_lock()  # the delete waits for this transaction
-                fresh = MashupFactory(owner=owner)
-                Source.objects.create(mashup=fresh, position=1, file=again.name)
-            made.append(fresh.pk)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            again = storage.store_content_addressed(
+                ContentFile(data, name="b.wav"), prefix="sources"
+            )
+            stored.set()
+            _blocked_on_a_lock()  # the delete waits for this transaction
+            fresh = MashupFactory(owner=owner)
+            Source.objects.create(mashup=fresh, position=1, file=again.name)
+        made.append(fresh.pk)
 
     def delete() -> None:
-        try:
-            stored.wait(10)
-            storage.delete_mashup(Mashup.objects.get(pk=doomed.pk))
-        finally:
-            connection.close()
+        stored.wait(10)
+        storage.delete_mashup(Mashup.objects.get(pk=doomed.pk))
 
-    threads = [threading.Thread(target=submit), threading.Thread(target=delete)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_together(submit, delete)
     assert not Mashup.objects.filter(pk=doomed.pk).exists()
     assert len(made) == 1
     assert storage.missing_uploads(Mashup.objects.get(pk=made[0])) == []
