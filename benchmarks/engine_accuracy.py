@@ -69,6 +69,7 @@ category and no 3:2 errors; pairs within 20 ms.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -669,7 +670,10 @@ def main() -> None:
     tasks = [
         (c, bpm, s, args.heldout) for c in categories for bpm in grid(c, args.quick) for s in seeds
     ]
-    with ProcessPoolExecutor(jobs) as pool:
+    # Fresh interpreters, not forks: a fork taken after the fetches and renders have run
+    # threads can inherit a lock held by none of its threads and wait on it for ever (the
+    # sequenced pieces, fetched on first use, hung every worker so).
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         if tasks:
             source = "rhythms_heldout.py (held out)" if args.heldout else "rhythms.py"
             print(
