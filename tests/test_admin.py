@@ -262,10 +262,13 @@ def test_the_extend_and_keep_forever_actions(staff_client: Client, owner, settin
     assert expiry_of(kept).level == Level.KEPT
 
 
-def test_the_purge_action_deletes_files_and_marks_expired(staff_client: Client, owner) -> None:
+def test_the_purge_action_deletes_files_and_marks_expired(
+    staff_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
     mashup = finished_mashup(owner=owner, expires_at=timezone.now() + timedelta(days=9))
     names = [n for t in mashup.tracks.all() for n in (t.audio.name, t.image.name)]
-    act(staff_client, "purge_files", mashup)
+    with django_capture_on_commit_callbacks(execute=True):  # files go on commit
+        act(staff_client, "purge_files", mashup)
     mashup.refresh_from_db()
     assert mashup.status == Status.EXPIRED
     assert not any(default_storage.exists(name) for name in names)

@@ -13,12 +13,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
 from mashup_site.mashups import jobs, retention, storage
 from mashup_site.mashups.models import KeptFile, Level, Mashup, Source, Status, Track, expiry_of
+from mashup_site.mashups.storage import store_content_addressed
 from tests.audiofiles import write_tone
 from tests.factories import MashupFactory, finished_mashup
 
@@ -126,12 +128,15 @@ def stored_names(mashup: Mashup) -> list[str]:
     return [name for name in names if name]
 
 
-def test_the_sweeper_deletes_files_and_marks_rows_expired(clock, owner) -> None:
+def test_the_sweeper_deletes_files_and_marks_rows_expired(
+    clock, owner, django_capture_on_commit_callbacks
+) -> None:
     mashup = finished_mashup(owner=owner, expires_at=NOW - SECOND)
     names = stored_names(mashup)
     assert names and all(default_storage.exists(name) for name in names)
 
-    assert retention.sweep() == 1
+    with django_capture_on_commit_callbacks(execute=True):  # files go on commit
+        assert retention.sweep() == 1
 
     mashup.refresh_from_db()
     assert mashup.status == Status.EXPIRED
@@ -139,6 +144,26 @@ def test_the_sweeper_deletes_files_and_marks_rows_expired(clock, owner) -> None:
     for track in mashup.tracks.all():
         assert not track.play_url and not track.download_url and not track.cover_url
     assert mashup.tracks.count() == 2  # the details stay
+
+
+@pytest.mark.parametrize("how", ["expire", "purge"])
+def test_an_expiry_rolled_back_keeps_the_mashup_and_its_files(clock, owner, how) -> None:
+    # The files went at once, inside the expiry's transaction: a rollback after that (the
+    # database failing before the commit) left a live mashup whose player, downloads and
+    # songs pointed at nothing.
+    mashup = finished_mashup(owner=owner, expires_at=NOW - SECOND)
+    song = store_content_addressed(ContentFile(b"only hers", name="a.wav"), prefix="sources")
+    Source.objects.filter(mashup=mashup, position=1).update(file=song.name)
+    names = [*stored_names(mashup), song.name]
+    with pytest.raises(DatabaseError), transaction.atomic():
+        if how == "expire":
+            assert jobs.expire(mashup.pk)
+        else:
+            jobs.purge_now(mashup)
+        raise DatabaseError("the connection dropped before the commit")
+    mashup.refresh_from_db()
+    assert mashup.status == Status.COMPLETE
+    assert all(default_storage.exists(name) for name in names)
 
 
 def test_the_sweeper_never_touches_what_has_not_expired(clock, owner) -> None:
@@ -186,7 +211,9 @@ def test_the_sweeper_skips_a_row_extended_after_it_was_picked(clock, owner) -> N
     assert mashup.status == Status.COMPLETE
 
 
-def test_expiring_keeps_an_upload_another_live_mashup_shares(clock, owner) -> None:
+def test_expiring_keeps_an_upload_another_live_mashup_shares(
+    clock, owner, django_capture_on_commit_callbacks
+) -> None:
     name = default_storage.save("sources/ab/cd/abcd.mp3", ContentFile(b"song"))
     only_mine = default_storage.save("sources/ef/gh/efgh.mp3", ContentFile(b"other"))
     old = MashupFactory(owner=owner, status=Status.COMPLETE, expires_at=NOW - HOUR)
@@ -195,7 +222,8 @@ def test_expiring_keeps_an_upload_another_live_mashup_shares(clock, owner) -> No
     Source.objects.create(mashup=old, position=2, file=only_mine)
     Source.objects.create(mashup=new, position=1, file=name)
 
-    retention.sweep()
+    with django_capture_on_commit_callbacks(execute=True):  # files go on commit
+        retention.sweep()
 
     assert default_storage.exists(name)
     assert not default_storage.exists(only_mine)
@@ -233,10 +261,13 @@ def test_keeping_forever_protects_from_the_sweeper(clock, owner) -> None:
     assert all(default_storage.exists(name) for name in stored_names(mashup))
 
 
-def test_purging_now_deletes_files_of_a_mashup_that_has_not_expired(clock, owner) -> None:
+def test_purging_now_deletes_files_of_a_mashup_that_has_not_expired(
+    clock, owner, django_capture_on_commit_callbacks
+) -> None:
     mashup = finished_mashup(owner=owner, expires_at=NOW + 10 * DAY, keep_forever=True)
     names = stored_names(mashup)
-    jobs.purge_now(mashup)
+    with django_capture_on_commit_callbacks(execute=True):  # files go on commit
+        jobs.purge_now(mashup)
     mashup.refresh_from_db()
     assert mashup.status == Status.EXPIRED
     assert not mashup.keep_forever
@@ -295,12 +326,15 @@ def test_a_failure_starts_the_retention_clock_for_its_uploads(clock, owner) -> N
     assert not retention.expiring_within_a_day(Mashup.objects.all(), NOW + retention_period())
 
 
-def test_the_sweeper_deletes_a_failed_jobs_uploads_after_the_retention_period(clock, owner) -> None:
+def test_the_sweeper_deletes_a_failed_jobs_uploads_after_the_retention_period(
+    clock, owner, django_capture_on_commit_callbacks
+) -> None:
     mashup = failed_mashup_with_uploads(owner, failed_at=NOW - retention_period() - SECOND)
     uploads = storage.source_files(mashup)
     assert uploads and all(default_storage.exists(name) for name in uploads)
 
-    assert retention.sweep() == 1
+    with django_capture_on_commit_callbacks(execute=True):  # files go on commit
+        assert retention.sweep() == 1
 
     mashup.refresh_from_db()
     assert mashup.status == Status.EXPIRED and mashup.has_failed

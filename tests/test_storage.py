@@ -108,14 +108,17 @@ def test_releasing_an_upload_no_one_uses_deletes_it_and_its_lock(owner) -> None:
 
 
 @pytest.mark.django_db
-def test_expiry_keeps_an_upload_a_live_job_uses_and_deletes_one_only_it_used(owner) -> None:
+def test_expiry_keeps_an_upload_a_live_job_uses_and_deletes_one_only_it_used(
+    owner, django_capture_on_commit_callbacks
+) -> None:
     shared = store_content_addressed(ContentFile(b"shared", name="a.wav"), prefix="sources").name
     mine = store_content_addressed(ContentFile(b"mine", name="b.wav"), prefix="sources").name
     expiring, live = MashupFactory(owner=owner), MashupFactory(owner=owner)
     Source.objects.create(mashup=expiring, position=1, file=shared)
     Source.objects.create(mashup=expiring, position=2, file=mine)
     Source.objects.create(mashup=live, position=1, file=shared)
-    storage.delete_files(expiring)
+    with django_capture_on_commit_callbacks(execute=True):  # files go on commit
+        storage.delete_files(expiring)
     assert default_storage.exists(shared)
     assert not default_storage.exists(mine)
 

@@ -282,10 +282,16 @@ def delete_tracks(mashup: Mashup) -> None:
 
 
 def delete_files(mashup: Mashup) -> None:
-    """Delete a mashup's files now, keeping its rows (retention): its tracks, and its
-    uploads that no other job needs."""
-    delete(track_files(mashup))
-    release(source_files(mashup), besides=mashup.pk)
+    """Delete a mashup's files, keeping its rows (retention): its tracks, and its uploads
+    that no other job needs, once the caller's transaction, which marks it expired and
+    empties its tracks' file fields, has committed. Before, they went at once: a rollback
+    after that left a live mashup whose player, downloads and songs pointed at nothing.
+    A database that fails once committed leaves a file, logged, not a 500."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("storage.delete_files must run in the transaction that expires")
+    tracks, uploads, pk = track_files(mashup), source_files(mashup), mashup.pk
+    delete_after_commit(tracks)
+    transaction.on_commit(lambda: release(uploads, besides=pk), robust=True)
 
 
 def delete_after_commit(names: list[str]) -> None:
