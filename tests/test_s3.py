@@ -21,6 +21,7 @@ from mashup_site import settings as app_settings
 from mashup_site.mashups import retention, tasks
 from mashup_site.mashups.models import Mashup, Status
 from tests.audiofiles import write_audio
+from tests.factories import finished_mashup
 from tests.signals import SR, song
 from tests.webserver import free_port
 
@@ -159,3 +160,27 @@ def test_the_sweeper_deletes_expired_files_from_s3(
     assert s3.keys() == []  # the tracks, covers and uploads no other mashup uses
     page = owner_client.get(reverse("mashups:detail", args=[mashup.pk])).content.decode()
     assert re.search(r"expired", page)
+
+
+def test_deleting_a_mashup_while_the_bucket_is_unreachable_is_no_500(
+    s3, settings, owner, owner_client: Client, django_capture_on_commit_callbacks, caplog
+) -> None:
+    # The rows go first and the files once they are gone; a bucket that did not answer
+    # then raised out of the request after the delete had committed: a 500 for a mashup
+    # that was deleted. Its files are logged and left.
+    from botocore.config import Config
+
+    mashup = finished_mashup(owner=owner)
+    assert s3.keys("tracks/")
+    default = settings.STORAGES["default"]
+    unreachable = {
+        **default["OPTIONS"],
+        "endpoint_url": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        "client_config": Config(retries={"max_attempts": 1}, connect_timeout=1),
+    }
+    settings.STORAGES = {**settings.STORAGES, "default": {**default, "OPTIONS": unreachable}}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(reverse("mashups:delete", args=[mashup.pk]))
+    assert response.status_code == 302
+    assert not Mashup.objects.exists()
+    assert "could not delete" in caplog.text

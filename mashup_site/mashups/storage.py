@@ -296,7 +296,7 @@ def delete_files(mashup: Mashup) -> None:
 
 def delete_after_commit(names: list[str]) -> None:
     # Only once the rows are surely gone: a rolled-back delete keeps its files.
-    transaction.on_commit(lambda: delete(names))
+    transaction.on_commit(lambda: delete(names), robust=True)
 
 
 def track_files(mashup: Mashup) -> list[str]:
@@ -312,7 +312,9 @@ def delete(names: Iterable[str]) -> None:
     for name in names:
         try:
             default_storage.delete(name)
-        except OSError as error:  # a missing file is fine; a broken disk is worth a line
+        except Exception as error:  # a full disk, a bucket that does not answer
+            # Called once the rows are gone: the file is left and logged, never a 500 for
+            # a delete that happened (a missing file raises nothing).
             log.warning("storage: could not delete %s: %s", name, error)
 
 
