@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import DatabaseError, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
@@ -229,6 +230,39 @@ def test_expiring_keeps_an_upload_another_live_mashup_shares(
     assert not default_storage.exists(only_mine)
 
 
+# --- files no row points to ------------------------------------------------------------------
+
+
+def test_the_orphan_sweeper_deletes_old_files_no_row_points_to_and_nothing_else(owner) -> None:
+    # What a delete or an expiry left when the storage failed after its rows were gone
+    # (logged, "storage: could not delete"), or a job killed between storing a file and
+    # recording it: nothing looked for such files.
+    def stored(content: bytes) -> str:
+        with transaction.atomic():
+            return store_content_addressed(
+                ContentFile(content, name="a.wav"), prefix="sources"
+            ).name
+
+    orphan, used, kept, expired_only = (stored(x) for x in (b"left", b"used", b"kept", b"old"))
+    Source.objects.create(mashup=MashupFactory(owner=owner), position=1, file=used)
+    KeptFile.objects.note(kept)  # a refused submit's token may still bring it back
+    gone = MashupFactory(owner=owner, status=Status.EXPIRED)
+    Source.objects.create(mashup=gone, position=1, file=expired_only)
+    finished = finished_mashup(owner=owner)
+    stray = default_storage.save("tracks/999/mashup-1.mp3", ContentFile(b"ID3 stray"))
+    now = timezone.now()
+
+    assert retention.sweep_orphans(at=now) == 0  # young: a job may be about to record them
+    assert retention.sweep_orphans(at=now + DAY + HOUR) == 3
+
+    assert not any(default_storage.exists(name) for name in (orphan, expired_only, stray))
+    assert all(default_storage.exists(name) for name in (used, kept, *stored_names(finished)))
+
+
+def test_the_orphan_sweeper_finds_nothing_in_an_empty_storage() -> None:
+    assert retention.sweep_orphans() == 0
+
+
 # --- staff: extend, keep forever, purge -------------------------------------------------------
 
 
@@ -285,6 +319,9 @@ def test_migrate_creates_the_sweeper_schedule_once() -> None:
     schedule = schedules.get()
     assert import_string(schedule.func) is retention.sweep  # what the cluster will call
     assert (schedule.schedule_type, schedule.minutes) == (Schedule.MINUTES, 15)
+    orphans = Schedule.objects.get(name=retention.ORPHANS_SCHEDULE)
+    assert import_string(orphans.func) is retention.sweep_orphans
+    assert (orphans.schedule_type, orphans.minutes) == (Schedule.MINUTES, 24 * 60)
 
 
 def test_the_schedule_keeps_what_staff_changed() -> None:

@@ -184,3 +184,15 @@ def test_deleting_a_mashup_while_the_bucket_is_unreachable_is_no_500(
     assert response.status_code == 302
     assert not Mashup.objects.exists()
     assert "could not delete" in caplog.text
+
+
+def test_the_orphan_sweeper_lists_the_bucket_and_deletes_what_no_row_points_to(s3, owner) -> None:
+    mashup = finished_mashup(owner=owner)
+    recorded = s3.keys("tracks/")
+    s3.client.put_object(Bucket=s3.name, Key="tracks/999/mashup-1.mp3", Body=b"ID3 stray")
+    s3.client.put_object(Bucket=s3.name, Key="sources/ab/cd/abcd.wav", Body=b"RIFF stray")
+    assert recorded and mashup.tracks.count() == 2
+
+    assert retention.sweep_orphans(at=timezone.now() + timedelta(days=2)) == 2
+
+    assert s3.keys() == recorded

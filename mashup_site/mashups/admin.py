@@ -445,7 +445,9 @@ SCHEDULABLE = frozenset(
         f"{tasks.TASKS}.run_mashup",
         f"{tasks.TASKS}.poll_mashup",
         f"{tasks.TASKS}.copy_results",
+        tasks.RECONCILE_FUNC,
         retention.SWEEP_FUNC,
+        retention.ORPHANS_FUNC,
     }
 )
 

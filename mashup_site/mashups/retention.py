@@ -12,11 +12,16 @@ A failed job expires ``RETENTION_DAYS`` after it failed: its uploads are kept th
 that it can be tried again, then swept like the rest (or failed jobs would hold their
 songs forever). People are not counted down to it: there is nothing to download.
 
+A second, daily schedule (``sweep_orphans``) lists the stored songs and tracks and deletes
+those no row has pointed to for a day: what a delete or an expiry left when the storage
+failed after its rows were gone, or a job killed between storing a file and recording it.
+
 Every decision reads ``django.utils.timezone.now`` (tests move it with time-machine).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
 import tempfile
@@ -26,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -40,6 +46,12 @@ SWEEP_MAX_BATCHES = 20
 SCHEDULE_NAME = "mashups: delete expired files"
 SWEEP_FUNC = "mashup_site.mashups.retention.sweep"  # stored in the schedule's row: keep it
 SWEEP_EVERY_MINUTES = 15
+ORPHANS_SCHEDULE = "mashups: delete files no row points to"
+ORPHANS_FUNC = "mashup_site.mashups.retention.sweep_orphans"  # stored in the schedule's row
+ORPHANS_EVERY_MINUTES = 24 * 60  # it lists the whole storage: once a day
+# A file younger than this may be one a job or a submit is about to record (a track is
+# stored, then its row saved): no job runs that long (Q_TIMEOUT is minutes).
+ORPHAN_MIN_AGE = timedelta(days=1)
 
 
 def expiring_within_a_day(
@@ -92,6 +104,38 @@ def sweep_kept(at: datetime | None = None, limit: int = SWEEP_BATCH * SWEEP_MAX_
     if removed:
         log.info("retention: deleted %s kept uploads no one used", removed)
     return removed
+
+
+def sweep_orphans(at: datetime | None = None, batch: int = 500) -> int:
+    """Delete stored songs and tracks that no row points to and that are older than
+    ORPHAN_MIN_AGE: what a delete or an expiry left when the storage failed after its rows
+    were gone (logged then, ``storage.delete``), or a job killed between storing a file
+    and recording it. A song is released under its lock (``storage.release``: a submit
+    storing the same content a moment ago keeps it). Returns how many files went."""
+    moment = at or timezone.now()
+    removed = 0
+    for top in ("sources", "tracks"):
+        names = storage.stored_files(top)
+        while chunk := list(itertools.islice(names, batch)):
+            known = storage.recorded(chunk)
+            for name in chunk:
+                if name in known or not _older(name, moment):
+                    continue
+                if top == "sources":
+                    removed += storage.release([name])
+                else:
+                    storage.delete([name])
+                    removed += 1
+    if removed:
+        log.info("retention: deleted %s files no row pointed to", removed)
+    return removed
+
+
+def _older(name: str, moment: datetime) -> bool:
+    try:
+        return moment - default_storage.get_modified_time(name) >= ORPHAN_MIN_AGE
+    except (OSError, NotImplementedError):  # gone meanwhile, or a storage that cannot say
+        return False
 
 
 # --- what killed processes leave behind ---------------------------------------------------------
@@ -158,5 +202,6 @@ def keep_forever(mashups: QuerySet[Mashup]) -> int:
 
 
 def ensure_schedule(using: str = "default", **kwargs: object) -> None:
-    """The sweeper's schedule (a post_migrate handler: every ``migrate`` calls it)."""
+    """The sweepers' schedules (a post_migrate handler: every ``migrate`` calls it)."""
     models.ensure_schedule(SCHEDULE_NAME, SWEEP_FUNC, SWEEP_EVERY_MINUTES, using)
+    models.ensure_schedule(ORPHANS_SCHEDULE, ORPHANS_FUNC, ORPHANS_EVERY_MINUTES, using)

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -332,6 +332,33 @@ def release(names: Iterable[str], *, besides: int | None = None) -> int:
             UploadLock.objects.filter(name=name).delete()
             removed += 1
     return removed
+
+
+def stored_files(top: str) -> Iterator[str]:
+    """Every file under the folder (or S3 prefix) ``top`` of the storage, depth first."""
+    try:
+        folders, files = default_storage.listdir(top)
+    except FileNotFoundError:  # local storage: nothing was ever stored there
+        return
+    for name in files:
+        yield f"{top}/{name}"
+    for folder in folders:
+        yield from stored_files(f"{top}/{folder}")
+
+
+def recorded(names: Collection[str]) -> set[str]:
+    """Which of ``names`` a row still points to: a live job's song, a kept upload that may
+    still be used, or a track's file (any of its five)."""
+    live = Source.objects.filter(file__in=names).filter(~Q(mashup__status=Status.EXPIRED))
+    found = set(live.values_list("file", flat=True))
+    found |= set(KeptFile.objects.fresh().filter(name__in=names).values_list("name", flat=True))
+    fields = ("audio", "image", "vocals", "instrumental", "wav")
+    any_field = Q()
+    for field in fields:
+        any_field |= Q(**{f"{field}__in": names})
+    for row in Track.objects.filter(any_field).values_list(*fields):
+        found.update(row)
+    return found
 
 
 def source_files(mashup: Mashup) -> list[str]:
