@@ -299,12 +299,12 @@ def delete_after_commit(names: list[str]) -> None:
     transaction.on_commit(lambda: delete(names), robust=True)
 
 
+TRACK_FILES = ("audio", "image", "vocals", "instrumental", "wav")  # a track's stored files
+
+
 def track_files(mashup: Mashup) -> list[str]:
-    names: list[str] = []
-    for track in Track.objects.filter(mashup=mashup):
-        files = (track.audio, track.image, track.vocals, track.instrumental, track.wav)
-        names += [str(f.name) for f in files if f]
-    return names
+    rows = Track.objects.filter(mashup=mashup).values_list(*TRACK_FILES)
+    return [str(name) for row in rows for name in row if name]
 
 
 def delete(names: Iterable[str]) -> None:
@@ -352,11 +352,10 @@ def recorded(names: Collection[str]) -> set[str]:
     live = Source.objects.filter(file__in=names).filter(~Q(mashup__status=Status.EXPIRED))
     found = set(live.values_list("file", flat=True))
     found |= set(KeptFile.objects.fresh().filter(name__in=names).values_list("name", flat=True))
-    fields = ("audio", "image", "vocals", "instrumental", "wav")
     any_field = Q()
-    for field in fields:
+    for field in TRACK_FILES:
         any_field |= Q(**{f"{field}__in": names})
-    for row in Track.objects.filter(any_field).values_list(*fields):
+    for row in Track.objects.filter(any_field).values_list(*TRACK_FILES):
         found.update(row)
     return found
 
