@@ -148,7 +148,9 @@ def test_the_sweeper_deletes_files_and_marks_rows_expired(
 
 
 @pytest.mark.parametrize("how", ["expire", "purge"])
-def test_an_expiry_rolled_back_keeps_the_mashup_and_its_files(clock, owner, how) -> None:
+def test_an_expiry_rolled_back_keeps_the_mashup_and_its_files(
+    clock, owner, how, django_capture_on_commit_callbacks
+) -> None:
     # The files went at once, inside the expiry's transaction: a rollback after that (the
     # database failing before the commit) left a live mashup whose player, downloads and
     # songs pointed at nothing.
@@ -156,12 +158,17 @@ def test_an_expiry_rolled_back_keeps_the_mashup_and_its_files(clock, owner, how)
     song = store_content_addressed(ContentFile(b"only hers", name="a.wav"), prefix="sources")
     Source.objects.filter(mashup=mashup, position=1).update(file=song.name)
     names = [*stored_names(mashup), song.name]
-    with pytest.raises(DatabaseError), transaction.atomic():
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(DatabaseError),
+        transaction.atomic(),
+    ):
         if how == "expire":
             assert jobs.expire(mashup.pk)
         else:
             jobs.purge_now(mashup)
         raise DatabaseError("the connection dropped before the commit")
+    assert callbacks == []  # nothing is left to delete the files once the test commits
     mashup.refresh_from_db()
     assert mashup.status == Status.COMPLETE
     assert all(default_storage.exists(name) for name in names)
