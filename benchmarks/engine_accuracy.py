@@ -90,6 +90,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import accompanied  # noqa: E402
 import sectoid  # noqa: E402
 import sequenced  # noqa: E402
 
@@ -686,7 +687,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer tempi, one seed")
     parser.add_argument(
         "--only",
-        choices=[*rhythms.CATEGORIES, "sections", "real", "sequenced"],
+        choices=[*rhythms.CATEGORIES, "sections", "real", "sequenced", "accompanied"],
         help="one category",
     )
     parser.add_argument("--no-real", action="store_true", help="skip the real songs")
@@ -757,6 +758,18 @@ def main() -> None:
             )
             tasks_seq = [(p.name, p.audio, p.midi, "sequenced") for p in sequenced.pieces()]
             results = list(pool.map(read_real, tasks_seq))
+            for _, summary in results:
+                print(summary)
+            table([reading for reading, _ in results])
+            print(f"({time.perf_counter() - t0:.0f} s wall)")
+        if not args.no_real and args.only in (None, "accompanied"):
+            t0 = time.perf_counter()
+            print(
+                "\nAccompanied charts (benchmarks/accompanied.py: MMA's grooves at 96-140 BPM "
+                "rendered with FluidSynth; never tuned on; truth = each file's tempo map)"
+            )
+            tasks_acc = [(p.name, p.audio, p.midi, "sequenced") for p in accompanied.pieces()]
+            results = list(pool.map(read_real, tasks_acc))
             for _, summary in results:
                 print(summary)
             table([reading for reading, _ in results])

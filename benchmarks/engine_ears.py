@@ -61,6 +61,7 @@ import scipy.signal
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import accompanied  # noqa: E402
 import sectoid  # noqa: E402
 import sequenced  # noqa: E402
 
@@ -365,14 +366,15 @@ def key_real(songs: dict[str, np.ndarray]) -> None:
     print(f"  transposition-consistent: {consistent}/{total}")
 
 
-def key_sequenced() -> None:
-    """The key of pieces rendered from MIDI files (benchmarks/sequenced.py) against the
-    key of each file's own pitch classes; doubtful references (margin under 0.05) are
-    counted apart."""
+def key_sequenced(pieces: list[sequenced.Piece]) -> None:
+    """The key of pieces rendered from MIDI files (benchmarks/sequenced.py,
+    benchmarks/accompanied.py) against the key of each file's own pitch classes; doubtful
+    references (margin under 0.05) are counted apart. Charts written in a key (accompanied)
+    are also scored against it."""
     from mashup_site.engine.decode import load
 
     rows = []
-    for piece in sequenced.pieces():
+    for piece in pieces:
         mono = analysis.to_mono(load(piece.audio), 44100)
         reading = read_key(mono)
         rows.append((piece, reading, piece.key in planned_for(reading)))
@@ -389,6 +391,16 @@ def key_sequenced() -> None:
             f"{sum(covered for *_, covered in misses)}/{len(misses)}"
         )
         print(f"    {doubts([(piece.key, reading) for piece, reading, _ in chosen])}")
+    written = [(piece.written, reading) for piece, reading, _ in rows if hasattr(piece, "written")]
+    if written:
+        scores = [mirex(true, reading.found) for true, reading in written]
+        steps = Counter(camelot_steps(true, reading.found) for true, reading in written)
+        hist = " ".join(f"{d}:{steps[d]}" for d in sorted(steps))
+        print(
+            f"  against the key each chart is written in: {len(written)} pieces, MIREX "
+            f"{np.mean(scores):.3f}, Camelot steps {{{hist}}}"
+        )
+        print(f"    {doubts(written)}")
     parallel = supported = 0
     for piece, reading, covered in rows:
         found = reading.found
@@ -651,7 +663,9 @@ def main() -> None:
         print("key, sectoid songs (band tracks; charts carry no pitches):")
         key_real(songs)
         print("key, sequenced pieces (openttd-openmsx rendered; never tuned on):")
-        key_sequenced()
+        key_sequenced(sequenced.pieces())
+        print("key, accompanied charts (MMA's grooves rendered; never tuned on):")
+        key_sequenced(accompanied.pieces())
     if args.separation or both:
         print("separation, voice over a real band (30 s from 0:30):")
         separation(songs, args.quick)

@@ -71,9 +71,9 @@ def pieces() -> list[Piece]:
     return out
 
 
-def render(midi: Path) -> Path:
-    """``midi`` played by FluidSynth with the TimGM6mb soundfont, as a FLAC in the cache."""
-    path = CACHE / f"{midi.stem}.flac"
+def render(midi: Path, into: Path = CACHE) -> Path:
+    """``midi`` played by FluidSynth with the TimGM6mb soundfont, as a FLAC in ``into``."""
+    path = into / f"{midi.stem}.flac"
     if path.is_file():
         return path
     exe, env, _ = sectoid.debian_tool(
