@@ -244,10 +244,15 @@ def read_key(mono: np.ndarray) -> SimpleNamespace:
             confidence=reading.confidence,
             scores=reading.scores,
             by_notes=getattr(reading, "by_notes", None),
+            by_chords=getattr(reading, "by_chords", None),
         )
     scores = analysis.key_scores(analysis.key_chroma(mono))
     return SimpleNamespace(
-        found=analysis.best_key(scores), confidence=None, scores=scores, by_notes=None
+        found=analysis.best_key(scores),
+        confidence=None,
+        scores=scores,
+        by_notes=None,
+        by_chords=None,
     )
 
 
@@ -261,7 +266,8 @@ def as_song(reading: SimpleNamespace) -> SimpleNamespace:
         key_scores=reading.scores,
         key_confidence=reading.confidence or 0.0,
         key_by_notes=reading.by_notes,
-        key_doubted=key.notes_doubt(tonic, mode, reading.by_notes),
+        key_by_chords=reading.by_chords,
+        key_doubted=key.notes_doubt(tonic, mode, reading.by_notes) or bool(reading.by_chords),
     )
 
 
@@ -434,12 +440,25 @@ def key_plans(truths: list[tuple[int, str]], readings: list[SimpleNamespace]) ->
     for label, planned in (
         ("as the engine plans them", readings),
         (
-            "without the notes' doubt",
-            [SimpleNamespace(**{**vars(r), "by_notes": None}) for r in readings],
+            "without the notes (no doubt, no tie-break)",
+            [
+                SimpleNamespace(
+                    **{
+                        **vars(r),
+                        "found": r.by_chords or r.found,
+                        "by_notes": None,
+                        "by_chords": None,
+                    }
+                )
+                for r in readings
+            ],
         ),
         (
             "from the true keys (the best a plan can do)",
-            [SimpleNamespace(found=t, scores={}, confidence=1.0, by_notes=None) for t in truths],
+            [
+                SimpleNamespace(found=t, scores={}, confidence=1.0, by_notes=None, by_chords=None)
+                for t in truths
+            ],
         ),
     ):
         print(f"      {label}: {pair_distances(truths, planned)}")

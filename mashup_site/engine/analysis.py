@@ -86,6 +86,9 @@ class Analysis:
     # The key of the notes heard by their pitch classes alone (key.read's ``by_notes``);
     # the matcher plans for it too when it is another key. None when unknown.
     key_by_notes: tuple[int, str] | None = None
+    # The reading by chords and bass when the notes broke a near-tie (key.read's
+    # ``by_chords``): the key is then the notes', and uncertain.
+    key_by_chords: tuple[int, str] | None = None
     ternary: bool = False  # each beat divides in three (6/8, 12/8, a shuffle)
     beats_per_bar: int = 4  # 3 for a waltz (``bar_length``); the downbeats are that far apart
     tempo_runner_up: float | None = None  # the next reading's BPM when it is close
@@ -102,8 +105,12 @@ class Analysis:
 
     @property
     def key_doubted(self) -> bool:
-        """Whether the key of the notes heard puts the reading in doubt (key.notes_doubt)."""
-        return key.notes_doubt(self.tonic, self.mode, self.key_by_notes)
+        """Whether the key of the notes heard puts the reading in doubt (key.notes_doubt),
+        or broke a near-tie against the chords (``key_by_chords``)."""
+        return (
+            key.notes_doubt(self.tonic, self.mode, self.key_by_notes)
+            or self.key_by_chords is not None
+        )
 
     @property
     def camelot(self) -> str:
@@ -459,6 +466,7 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
         key_scores=keyed.scores,
         key_confidence=keyed.confidence,
         key_by_notes=keyed.by_notes,
+        key_by_chords=keyed.by_chords,
         ternary=tempo.ternary,
         beats_per_bar=beats_per_bar,
         tempo_runner_up=tempo.runner_up,

@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .analysis import Analysis, camelot, camelot_distance
-from .key import UNCERTAIN
+from .key import NEAR_TIE, UNCERTAIN
 
 TEMPO_RATIOS = (0.5, 1.0, 2.0)
 MAX_SHIFT = 3
@@ -50,7 +50,7 @@ CLEAN_STRETCH = (0.8, 1.25)  # beyond this Rubber Band artefacts become audible
 # freedom lie within 0.046 and trade places between the song's quarters; the parallel
 # major of a minor song with bright partials reads 0.07-0.08 under its key (Escape from
 # chaosland, the synthetic C-minor band), and the analysis exists to tell those apart.
-KEY_MARGIN = 0.06
+KEY_MARGIN = NEAR_TIE
 # A song whose key reading is unsure (key.UNCERTAIN) is planned for its top three readings
 # whatever their margin: on benchmarks/engine_ears.py's tuning seeds the true key of a
 # misread piece was always the second or third reading.
@@ -104,7 +104,8 @@ def readings(song: Analysis) -> dict[tuple[int, str], float]:
     """The song's plausible keys, (tonic, mode) -> weight: those within KEY_MARGIN of its
     best correlation (its top UNSURE_READINGS when its key confidence is low), weighted by
     their correlation, and the key of its notes when that puts the reading in doubt
-    (``Analysis.key_doubted``), weighed as a reading within the margin; the top reading
+    (``Analysis.key_doubted``), weighed as a reading within the margin, and the reading by
+    chords and bass when the notes broke a near-tie (``key_by_chords``); the top reading
     alone (with that one, as likely) when the scores are unknown or too weak to weigh
     anything."""
     top = (song.tonic, song.mode)
@@ -122,6 +123,8 @@ def readings(song: Analysis) -> dict[tuple[int, str], float]:
         floor = plausible[top] - KEY_MARGIN if best > KEY_MARGIN else plausible[top]
         weight = scores.get(song.key_by_notes, 0.0)
         plausible[song.key_by_notes] = min(plausible[top], max(weight, floor))
+    if song.key_by_chords is not None:  # the notes broke a near-tie: both are planned for
+        plausible.setdefault(song.key_by_chords, plausible[top])
     return plausible
 
 

@@ -857,6 +857,7 @@ def _song_summary(song: Song) -> dict[str, object]:
             "key": a.key_name,
             "key_confidence": round(a.key_confidence, 2),
             "key_by_notes": key_name(*a.key_by_notes) if a.key_by_notes else None,
+            "key_by_chords": key_name(*a.key_by_chords) if a.key_by_chords else None,
             "key_uncertain": key_uncertain(a),
             "camelot": a.camelot,
             "tuning_cents": cents(a.tuning),
@@ -869,13 +870,16 @@ def _song_summary(song: Song) -> dict[str, object]:
 def _key_text(a: Analysis) -> str:
     """The key as read, with the readings nearly as plausible (matching plans for them),
     the key of the song's notes among them when it is another."""
+    labels = {a.key_by_chords: " by its chords"} if a.key_by_chords else {}
+    if a.key_doubted and a.key_by_notes:
+        labels[a.key_by_notes] = " by its notes"
     close = [
-        f"{key_name(tonic, mode)} {camelot(tonic, mode)}"
-        + (" by its notes" if a.key_doubted and (tonic, mode) == a.key_by_notes else "")
+        f"{key_name(tonic, mode)} {camelot(tonic, mode)}{labels.get((tonic, mode), '')}"
         for (tonic, mode), _ in sorted(matching.readings(a).items(), key=lambda kv: -kv[1])
         if (tonic, mode) != (a.tonic, a.mode)
     ]
-    text = f"{a.key_name} ({a.camelot}" + (f"; close: {', '.join(close)})" if close else ")")
+    text = f"{a.key_name} ({a.camelot}" + (", by its notes" if a.key_by_chords else "")
+    text += f"; close: {', '.join(close)})" if close else ")"
     return text + key_doubt_words(a)
 
 

@@ -118,6 +118,7 @@ def test_a_major_key_with_borrowed_minor_chords_is_read_major() -> None:
     found = key.read(mono)
     assert (found.tonic, found.mode) == (0, "major")
     assert key.best_key(found.scores) == (0, "major")  # the scores agree with the reading
+    assert found.by_chords is None  # the notes (F minor's) do not overrule a bass on C
 
 
 def test_a_minor_key_keeps_its_mode() -> None:
@@ -225,3 +226,49 @@ def test_the_notes_key_is_named_only_when_it_doubts_the_reading() -> None:
     )
     page = page_of(song)
     assert "C major (8B; close: A minor 8A)" in page and "by its notes" not in page
+
+
+def bass_on(*dwell: tuple[int, int]) -> np.ndarray:
+    """A bass chroma (12, frames) whose lowest note is each pitch class for so many frames."""
+    frames = [pc for pc, n in dwell for _ in range(n)]
+    bass = np.full((12, len(frames)), 0.1)
+    bass[frames, np.arange(len(frames))] = 1.0
+    return bass
+
+
+NEAR = {(0, "major"): 0.80, (7, "major"): 0.80 - 0.9 * key.NEAR_TIE, (9, "minor"): 0.6}
+
+
+def test_the_notes_break_a_near_tie_when_the_bass_sits_on_their_tonic_as_long() -> None:
+    assert key.notes_break_tie(NEAR, (0, "major"), (7, "major"), bass_on((7, 30), (0, 30)))
+    assert key.notes_break_tie(NEAR, (0, "major"), (7, "major"), bass_on((7, 40), (0, 20)))
+
+
+def test_the_notes_do_not_overrule_a_clear_lead_or_a_bass_at_home() -> None:
+    far = {**NEAR, (7, "major"): 0.80 - 1.1 * key.NEAR_TIE}
+    assert not key.notes_break_tie(far, (0, "major"), (7, "major"), bass_on((7, 40), (0, 20)))
+    # C - Fm - Ab - C: the notes of F minor, the bass at home on C
+    assert not key.notes_break_tie(NEAR, (0, "major"), (7, "major"), bass_on((0, 40), (7, 20)))
+    assert not key.notes_break_tie(NEAR, (0, "major"), (0, "major"), bass_on((0, 40)))
+
+
+def test_a_key_the_notes_chose_is_called_uncertain_and_both_are_planned_for() -> None:
+    song = replace(
+        analysis.Analysis(60.0, 120.0, np.zeros(0), np.zeros(0), 7, "major", -14.0, 1.0),
+        key_scores=NEAR,
+        key_by_notes=(7, "major"),
+        key_by_chords=(0, "major"),
+    )
+    assert song.key_doubted and pipeline.key_uncertain(song)
+    assert {(0, "major"), (7, "major")} <= set(matching.readings(song))
+    page = page_of(song)
+    assert "G major (9B, by its notes; close: C major 8B by its chords" in page
+    assert pipeline.key_doubt_words(song) == ", key uncertain"
+
+
+def test_i_vi_ii_v_is_read_in_its_home_key_the_notes_breaking_the_chords_near_tie() -> None:
+    # C – Am – Dm – G: by chords and bass G major comes out just ahead (the loop ends on
+    # its dominant); its notes (no F#, an F) are C major's, and the bass is on C as long.
+    found = read(chord_loop([(0, 4), (9, 3), (2, 3), (7, 4)]))
+    assert (found.tonic, found.mode) == (0, "major")
+    assert found.by_chords == (7, "major") and found.by_notes == (0, "major")
