@@ -268,3 +268,19 @@ def test_a_beat_divides_in_three_where_its_third_points_hold_the_notes(
 ) -> None:
     _, read = reading(category, 154.0 if category == "waltz" else bpm, 0)
     assert tempo.ternary_at(read.envelope, bpm) is divides
+
+
+def test_a_level_with_no_peak_of_its_own_keeps_its_period() -> None:
+    # An autocorrelation with one peak at lag 50 (52 BPM) and its octave at 25: a level
+    # asked for at lag 18.75 (8/3 of the peak) sits on a slope. The parabola through the
+    # window's highest point there is a minimum; its vertex put that level at 110 BPM,
+    # next to the song's 104, where the prior preferred it (an MMA bluegrass at 104).
+    lags = np.arange(200, dtype=float)
+    ac = np.exp(-0.5 * ((lags - 50) / 3) ** 2) + 0.7 * np.exp(-0.5 * ((lags - 25) / 2) ** 2)
+    ac -= 0.1 * lags / 200
+    where, height = tempo._peak(ac, 18.75)
+    assert where == 18.75 and height == pytest.approx(ac[18:21].max())
+    assert tempo._refine(ac, 18.75) == 18.75
+    # a true peak is still found to a fraction of a frame
+    assert tempo._peak(ac, 24.0)[0] == pytest.approx(25.0, abs=0.1)
+    assert tempo._refine(ac, 50.5) == pytest.approx(50.0, abs=0.2)
