@@ -89,7 +89,8 @@ Method (numpy/scipy only):
   notes' key within NEAR_TIE of the reading (the matcher plans for both anyway), the
   chords and the bass cannot choose, and the notes do, unless the bass dwells longer on
   the reading's tonic than on theirs (a song sits at home: C – Fm – Ab – C has F minor's
-  notes and its bass on C, and without this guard was read "F minor"). The reading
+  notes and its bass on C, and without this guard was read "F minor"), and never to the
+  relative key, which has the same notes (with it: the same figures). The reading
   by chords is kept (``by_chords``), and the key is called uncertain. The plan is the
   same (both keys were planned for), only the key named changes. Measured (benchmarks/
   engine_ears.py, December 2026), MIREX before → after: sequenced pieces (clear
@@ -494,12 +495,14 @@ def notes_break_tie(
     by_notes: tuple[int, str],
     bass: np.ndarray,
 ) -> bool:
-    """Whether the key of the notes heard takes the reading's place: it is another key,
-    the reading's scores put it within NEAR_TIE of the reading (the chords and the bass
+    """Whether the key of the notes heard takes the reading's place: it is another key
+    and not the relative one (the same notes: ``notes_doubt``; the bass and the tonic
+    chord tell those apart, the pitch classes cannot), the reading's scores put it within
+    NEAR_TIE of the reading (the chords and the bass
     cannot choose between them), and the bass (12, frames) dwells on its tonic at least
     as long as on the reading's (a song sits at home; C – Fm – Ab – C has the notes of F
     minor and the bass on C)."""
-    if by_notes == reading or scores[by_notes] < scores[reading] - NEAR_TIE:
+    if not notes_doubt(*reading, by_notes) or scores[by_notes] < scores[reading] - NEAR_TIE:
         return False
     dwell = bass_dwell(bass)
     return bool(dwell[by_notes[0]] >= dwell[reading[0]])

@@ -272,3 +272,8 @@ def test_i_vi_ii_v_is_read_in_its_home_key_the_notes_breaking_the_chords_near_ti
     found = read(chord_loop([(0, 4), (9, 3), (2, 3), (7, 4)]))
     assert (found.tonic, found.mode) == (0, "major")
     assert found.by_chords == (7, "major") and found.by_notes == (0, "major")
+
+
+def test_the_notes_never_break_a_tie_with_the_relative_key_whose_notes_are_theirs() -> None:
+    tied = {(0, "major"): 0.80, (9, "minor"): 0.79}
+    assert not key.notes_break_tie(tied, (0, "major"), (9, "minor"), bass_on((9, 40), (0, 20)))
