@@ -699,6 +699,28 @@ def chart_pairs(couples: list[tuple[Charted, Charted]], truth: str) -> None:
         )
 
 
+# The MIDI-rendered collections read whole ("sequenced": the ternary flag not judged):
+# (--only category, heading, pieces).
+RENDERED = (
+    (
+        "sequenced",
+        "Sequenced pieces (openttd-openmsx's MIDI files rendered with FluidSynth; never tuned "
+        "on; truth = each file's tempo map; downbeats assume 4/4)",
+        sequenced.pieces,
+    ),
+    (
+        "accompanied",
+        "Accompanied charts (benchmarks/accompanied.py: MMA's grooves at 96-140 BPM rendered "
+        "with FluidSynth; never tuned on; truth = each file's tempo map)",
+        accompanied.pieces,
+    ),
+)
+RENDERED_PAIRS = (
+    ("sequenced", "Sequenced", sequenced_pairs),
+    ("accompanied", "Accompanied", accompanied_pairs),
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer tempi, one seed")
@@ -767,46 +789,26 @@ def main() -> None:
                 print(summary)
             table([reading for reading, _ in fast])
             print(f"({time.perf_counter() - t0:.0f} s wall)")
-        if not args.no_real and args.only in (None, "sequenced"):
+        for category, title, collection in RENDERED:
+            if args.no_real or args.only not in (None, category):
+                continue
             t0 = time.perf_counter()
-            print(
-                "\nSequenced pieces (openttd-openmsx's MIDI files rendered with FluidSynth; "
-                "never tuned on; truth = each file's tempo map; downbeats assume 4/4)"
-            )
-            tasks_seq = [(p.name, p.audio, p.midi, "sequenced") for p in sequenced.pieces()]
-            results = list(pool.map(read_real, tasks_seq))
+            print(f"\n{title}")
+            tasks = [(p.name, p.audio, p.midi, "sequenced") for p in collection()]
+            results = list(pool.map(read_real, tasks))
             for _, summary in results:
                 print(summary)
             table([reading for reading, _ in results])
             print(f"({time.perf_counter() - t0:.0f} s wall)")
-        if not args.no_real and args.only in (None, "accompanied"):
+    for category, title, laid in RENDERED_PAIRS:
+        if args.pairs and not args.no_real and args.only in (None, category):
             t0 = time.perf_counter()
             print(
-                "\nAccompanied charts (benchmarks/accompanied.py: MMA's grooves at 96-140 BPM "
-                "rendered with FluidSynth; never tuned on; truth = each file's tempo map)"
+                f"\n{title} pairs (each laid over the other; offsets by the MIDI files' beats, "
+                "through the engine's timeline)"
             )
-            tasks_acc = [(p.name, p.audio, p.midi, "sequenced") for p in accompanied.pieces()]
-            results = list(pool.map(read_real, tasks_acc))
-            for _, summary in results:
-                print(summary)
-            table([reading for reading, _ in results])
+            laid(args.quick)
             print(f"({time.perf_counter() - t0:.0f} s wall)")
-    if args.pairs and not args.no_real and args.only in (None, "sequenced"):
-        t0 = time.perf_counter()
-        print(
-            "\nSequenced pairs (each laid over the other; offsets by the MIDI files' beats, "
-            "through the engine's timeline)"
-        )
-        sequenced_pairs(args.quick)
-        print(f"({time.perf_counter() - t0:.0f} s wall)")
-    if args.pairs and not args.no_real and args.only in (None, "accompanied"):
-        t0 = time.perf_counter()
-        print(
-            "\nAccompanied pairs (each laid over the other; offsets by the MIDI files' beats, "
-            "through the engine's timeline)"
-        )
-        accompanied_pairs(args.quick)
-        print(f"({time.perf_counter() - t0:.0f} s wall)")
     if args.pairs and args.only not in ("sequenced", "accompanied"):
         if songs is None and not args.no_real:
             songs = fetch()
