@@ -498,10 +498,9 @@ def notes_break_tie(
     """Whether the key of the notes heard takes the reading's place: it is another key
     and not the relative one (the same notes: ``notes_doubt``; the bass and the tonic
     chord tell those apart, the pitch classes cannot), the reading's scores put it within
-    NEAR_TIE of the reading (the chords and the bass
-    cannot choose between them), and the bass (12, frames) dwells on its tonic at least
-    as long as on the reading's (a song sits at home; C – Fm – Ab – C has the notes of F
-    minor and the bass on C)."""
+    NEAR_TIE of the reading (the chords and the bass cannot choose between them), and
+    the bass (12, frames) dwells on its tonic at least as long as on the reading's (a
+    song sits at home; C – Fm – Ab – C has the notes of F minor and the bass on C)."""
     if not notes_doubt(*reading, by_notes) or scores[by_notes] < scores[reading] - NEAR_TIE:
         return False
     dwell = bass_dwell(bass)

@@ -869,7 +869,8 @@ def _song_summary(song: Song) -> dict[str, object]:
 
 def _key_text(a: Analysis) -> str:
     """The key as read, with the readings nearly as plausible (matching plans for them),
-    the key of the song's notes among them when it is another."""
+    the key of the song's notes among them when it is another; where the notes broke a
+    near-tie, the key is theirs and the chords' reading is among the close ones."""
     labels = {a.key_by_chords: " by its chords"} if a.key_by_chords else {}
     if a.key_doubted and a.key_by_notes:
         labels[a.key_by_notes] = " by its notes"
