@@ -278,9 +278,28 @@ def test_a_level_with_no_peak_of_its_own_keeps_its_period() -> None:
     lags = np.arange(200, dtype=float)
     ac = np.exp(-0.5 * ((lags - 50) / 3) ** 2) + 0.7 * np.exp(-0.5 * ((lags - 25) / 2) ** 2)
     ac -= 0.1 * lags / 200
-    where, height = tempo._peak(ac, 18.75)
-    assert where == 18.75 and height == pytest.approx(ac[18:21].max())
+    where, height, found = tempo._peak(ac, 18.75)
+    assert where == 18.75 and height == pytest.approx(ac[18:21].max()) and not found
     assert tempo._refine(ac, 18.75) == 18.75
     # a true peak is still found to a fraction of a frame
     assert tempo._peak(ac, 24.0)[0] == pytest.approx(25.0, abs=0.1)
     assert tempo._refine(ac, 50.5) == pytest.approx(50.0, abs=0.2)
+
+
+def test_a_level_with_no_peak_is_not_moved_by_a_peak_near_its_double() -> None:
+    # No peak at lag 30 (a slope of the peak at 10), a true one at 61: the level's 2× is
+    # no reason to move it to 30.5 (a review found the refinement still did).
+    lags = np.arange(200, dtype=float)
+    ac = np.exp(-0.5 * ((lags - 61) / 3) ** 2) + 0.3 * np.exp(-0.5 * ((lags - 10) / 8) ** 2)
+    assert not tempo._peak(ac, 30.0)[2]
+    assert tempo._refine(ac, 30.0) == 30.0
+
+
+def test_a_peak_inside_the_window_is_found_below_a_neighbours_slope() -> None:
+    # A small peak at 19.5 within ±4 % of 20.5, and a large one at 25 whose slope rises
+    # higher at the window's edge: the level is the small peak, at its own height.
+    lags = np.arange(200, dtype=float)
+    ac = 0.1 * np.exp(-0.5 * ((lags - 19.5) / 0.7) ** 2) + np.exp(-0.5 * ((lags - 25) / 1.5) ** 2)
+    where, height, found = tempo._peak(ac, 20.5)
+    assert found and where == pytest.approx(19.5, abs=0.15)
+    assert height == pytest.approx(ac[19:21].max()) and height < ac[22]
