@@ -256,24 +256,29 @@ def read_key(mono: np.ndarray) -> SimpleNamespace:
     )
 
 
-def as_song(reading: SimpleNamespace) -> SimpleNamespace:
-    """A song read this way, as the matcher sees it (what it reads of an Analysis)."""
+def as_song(reading: SimpleNamespace) -> analysis.Analysis:
+    """A song read this way, as the matcher sees it: an Analysis holding only the key
+    (its ``key_doubted`` is the engine's own, not a copy)."""
     tonic, mode = reading.found
-    return SimpleNamespace(
-        tonic=tonic,
-        mode=mode,
-        camelot=analysis.camelot(tonic, mode),
+    return analysis.Analysis(
+        0.0,
+        0.0,
+        np.zeros(0),
+        np.zeros(0),
+        tonic,
+        mode,
+        0.0,
+        0.0,
         key_scores=reading.scores,
         key_confidence=reading.confidence or 0.0,
         key_by_notes=reading.by_notes,
         key_by_chords=reading.by_chords,
-        key_doubted=key.notes_doubt(tonic, mode, reading.by_notes) or bool(reading.by_chords),
     )
 
 
 def planned_for(reading: SimpleNamespace) -> set:
     """The readings the matcher plans over for a song read this way."""
-    return set(matching.readings(as_song(reading)))  # type: ignore[arg-type]
+    return set(matching.readings(as_song(reading)))
 
 
 def doubts(rows: list[tuple[tuple[int, str], SimpleNamespace]]) -> str:

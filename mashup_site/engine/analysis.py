@@ -79,7 +79,8 @@ class Analysis:
     has_beat: bool = True
     tuning: float = 0.0  # semitones from A440's semitones (−0.5..0.5): A=432 Hz is −0.318
     # Correlation of the song's chroma with each of the 24 keys, (tonic, mode) -> r; the
-    # top one is (tonic, mode). Empty when unknown: then only the top reading counts.
+    # top one is (tonic, mode), or ``key_by_chords`` where the notes broke a near-tie.
+    # Empty when unknown: then only the top reading counts.
     key_scores: dict[tuple[int, str], float] = field(default_factory=dict, repr=False)
     # 0..1, how sure the key reading is (key.read); below key.UNCERTAIN it is said so.
     key_confidence: float = 1.0

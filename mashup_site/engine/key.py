@@ -58,13 +58,13 @@ Method (numpy/scipy only):
   (each frame's semitones explained as a non-negative sum of notes with partials, as the
   templates model them: Mauch and Dixon's NNLS chroma, 2010), and the key of their
   pitch classes alone is read with the Krumhansl–Kessler profiles, no bass and no
-  partials: the way a key is read from a score's notes. It does not replace the reading:
-  it is blind to which chord is home, and on the synthesised pieces it is right less
-  often. It is a doubt: where it names another key than the reading, and not the
-  relative one (the same notes: pitch classes cannot tell the two apart, the bass and
-  the tonic chord can; ``notes_doubt``), the analysis calls the key uncertain and the
-  matcher plans for that key too (matching.readings). Only notes that stand out of the
-  spectrum and fit a key count (NOTES_STAND_OUT, NOTES_FIT): noise and drum loops,
+  partials: the way a key is read from a score's notes. It does not replace the reading
+  (but in a near-tie, below): it is blind to which chord is home, and on the synthesised
+  pieces it is right less often. It is a doubt: where it names another key than the
+  reading, and not the relative one (the same notes: pitch classes cannot tell the two
+  apart, the bass and the tonic chord can; ``notes_doubt``), the analysis calls the key
+  uncertain and the matcher plans for that key too (matching.readings). Only notes that
+  stand out of the spectrum and fit a key count (NOTES_STAND_OUT, NOTES_FIT): noise and drum loops,
   whose pitch classes correlate with some key by chance, doubt nothing. Measured (benchmarks/
   engine_ears.py, December 2026): on the sequenced pieces, whose reference *is* the key
   of the MIDI's pitch classes, it doubts 9 of the 10 misreadings (and is the reference
@@ -91,7 +91,9 @@ Method (numpy/scipy only):
   the reading's tonic than on theirs (a song sits at home: C – Fm – Ab – C has F minor's
   notes and its bass on C, and without this guard was read "F minor"), and never to the
   relative key, which has the same notes (with it: the same figures). The reading
-  by chords is kept (``by_chords``), and the key is called uncertain. The plan is the
+  by chords is kept (``by_chords``), and the key is called uncertain, its confidence 0
+  (the scores give the notes' key no lead: a review found the chords' key's confidence,
+  up to 0.6, carried over to it, December 2026). The plan is the
   same (both keys were planned for), only the key named changes. Measured (benchmarks/
   engine_ears.py, December 2026), MIREX before → after: sequenced pieces (clear
   references) 0.69 → 0.78; the accompaniments of benchmarks/accompanied.py, a set made
@@ -178,7 +180,8 @@ UNCERTAIN = 0.5  # confidence below which the analysis calls the key uncertain
 # and the notes heard choose between the top one and theirs (``notes_break_tie``).
 NEAR_TIE = 0.06
 # The tonic chord's major third this many times its minor third (or the reverse) decides
-# the mode, whatever the profiles say (see the module's notes).
+# the mode, whatever the profiles say (see the module's notes); only the notes breaking a
+# near-tie (``notes_break_tie``) can then name the parallel key.
 THIRD_CLEAR = 1.5
 
 
@@ -535,13 +538,17 @@ def read(mono: np.ndarray, settings: Settings = SETTINGS, *, hear_notes: bool = 
     agreement = float(np.mean([keys[i] == (tonic, mode) for i in per_window.argmax(axis=0)]))
     by_notes = key_of_notes(notes) if hear_notes else None
     by_chords = None
+    confidence = confidence_of(scores, agreement, settings)
     if by_notes is not None and notes_break_tie(scores, (tonic, mode), by_notes, frames_bass):
         by_chords, (tonic, mode) = (tonic, mode), by_notes
+        # The top score's lead and the windows' agreement are the chords' key's: the
+        # scores give the notes' key none (so the matcher plans for the unsure readings).
+        confidence = 0.0
     return KeyReading(
         tonic=tonic,
         mode=mode,
         scores=scores,
-        confidence=confidence_of(scores, agreement, settings),
+        confidence=confidence,
         tuning=tuning,
         chroma=upper,
         by_notes=by_notes,

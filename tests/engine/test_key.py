@@ -266,12 +266,32 @@ def test_a_key_the_notes_chose_is_called_uncertain_and_both_are_planned_for() ->
     assert pipeline.key_doubt_words(song) == ", key uncertain"
 
 
+def test_the_chords_key_is_planned_for_even_when_the_scores_are_unknown() -> None:
+    song = replace(
+        analysis.Analysis(60.0, 120.0, np.zeros(0), np.zeros(0), 7, "major", -14.0, 1.0),
+        key_scores={},
+        key_by_notes=(7, "major"),
+        key_by_chords=(0, "major"),
+    )
+    assert set(matching.readings(song)) == {(7, "major"), (0, "major")}
+
+
 def test_i_vi_ii_v_is_read_in_its_home_key_the_notes_breaking_the_chords_near_tie() -> None:
     # C – Am – Dm – G: by chords and bass G major comes out just ahead (the loop ends on
     # its dominant); its notes (no F#, an F) are C major's, and the bass is on C as long.
     found = read(chord_loop([(0, 4), (9, 3), (2, 3), (7, 4)]))
     assert (found.tonic, found.mode) == (0, "major")
     assert found.by_chords == (7, "major") and found.by_notes == (0, "major")
+
+
+def test_a_key_the_notes_chose_has_no_confidence_from_scores_that_put_another_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The confidence measures the top score's lead and the windows reading the top key:
+    # both belong to the chords' key once the notes have broken the tie, however sure.
+    monkeypatch.setattr(key, "confidence_of", lambda *args, **kwargs: 0.9)
+    found = read(chord_loop([(0, 4), (9, 3), (2, 3), (7, 4)]))
+    assert found.by_chords is not None and found.confidence == 0.0
 
 
 def test_the_notes_never_break_a_tie_with_the_relative_key_whose_notes_are_theirs() -> None:
