@@ -85,6 +85,12 @@ feature alike, and the prior took it. Now a window without a peak leaves the lev
 where its relation puts it (``_peak``, ``_refine``): accompanied 86 → 87 % (Accuracy2
 98 → 99 %, no other error), tuning grooves' shuffle 92 → 100 % (its one "other" gone),
 every other figure of both generators, the real songs and the sequenced pieces as before.
+A review then found two faults left in it: the window's highest point was taken for its
+peak even where a neighbour's slope rose over its edge above a peak inside it, and a level
+with no peak still moved to a peak near its double (the guard tested a height a slope has
+too). Now the level's peak is the window's highest local maximum, and a level without one
+is not refined: accompanied 87 → 89 %, Accuracy2 100 %, its fast waltz read right (106.2, its
+3:2 gone); every other set as before.
 Tried and not taken (December 2026): the "too slow" test on the kick and snare bands only
 (hats between a level's beats do not make it too slow: a disco groove at 101 had been
 read at 202): accompanied 87 → 88 %, but straight 97 → 83 % and War of freedom read at
