@@ -419,7 +419,8 @@ def dominant(segments: list[tuple[float, float]], seconds: float) -> float:
 
 def read_real(task: tuple[str, Path, Path, str]) -> tuple[Reading, str]:
     """A recording read whole against its MIDI file: ``category`` "real" (sectoid, whose
-    songs are all binary: the ternary flag is judged) or "sequenced" (not judged)."""
+    songs are all binary: the ternary flag is judged) or a MIDI-rendered collection's
+    (``RENDERED``: not judged)."""
     title, mix_path, chart, category = task
     from mashup_site.engine.decode import SR, load
 
@@ -755,7 +756,7 @@ def chart_pairs(couples: list[tuple[Charted, Charted]], truth: str) -> None:
         )
 
 
-# The MIDI-rendered collections read whole ("sequenced": the ternary flag not judged):
+# The MIDI-rendered collections read whole (the ternary flag not judged):
 # (--only category, heading, pieces).
 RENDERED = (
     (
@@ -850,7 +851,7 @@ def main() -> None:
                 continue
             t0 = time.perf_counter()
             print(f"\n{title}")
-            tasks = [(p.name, p.audio, p.midi, "sequenced") for p in collection()]
+            tasks = [(p.name, p.audio, p.midi, category) for p in collection()]
             results = list(pool.map(read_real, tasks))
             for _, summary in results:
                 print(summary)
