@@ -16,11 +16,14 @@ from .errors import EngineError
 SR = 44100
 
 
-def load(path: str | Path, sr: int = SR, *, max_seconds: float | None = None) -> np.ndarray:
+def load(
+    path: str | Path, sr: int = SR, *, max_seconds: float | None = None, name: str = ""
+) -> np.ndarray:
     """Audio as float32, shape (2, samples), at ``sr``; at most ``max_seconds`` of it (the
-    rest is never decoded: a 20-minute mix under a 4-minute model costs 4 minutes)."""
+    rest is never decoded: a 20-minute mix under a 4-minute model costs 4 minutes).
+    ``name``: what errors call the file (its file name when not given)."""
     limit = int(max_seconds * sr) if max_seconds else None
-    name = Path(path).name
+    name = name or Path(path).name
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:

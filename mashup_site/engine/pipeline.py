@@ -241,8 +241,19 @@ def release_memory() -> None:
 def _prepare(paths: list[Path], separator: Separator, steps: Steps, limit: float) -> list[Song]:
     """Decode, analyse and separate both songs, two at a time (numpy/pedalboard release
     the GIL for most of the work, so two threads use both cores)."""
+    named = list(zip(paths, song_names(paths), strict=True))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda p: _song(p, separator, steps, limit), paths))
+        return list(pool.map(lambda pn: _song(pn[0], separator, steps, limit, name=pn[1]), named))
+
+
+def song_names(paths: list[Path]) -> list[str]:
+    """What the analysis, the titles and the errors call the songs: their file names, or,
+    where two are the same (two folders' "mix.wav"), each numbered in the order given,
+    "mix (1).wav" and "mix (2).wav": "vocals of mix.wav over mix.wav" says nothing."""
+    names = [path.name for path in paths]
+    if len(set(names)) == len(names):
+        return names
+    return [f"{Path(n).stem} ({k}){Path(n).suffix}" for k, n in enumerate(names, 1)]
 
 
 def _tempi(params: MashupParams) -> tuple[float | None, float | None]:
@@ -259,17 +270,20 @@ def _given(song: Song, bpm: float | None) -> Song:
     return replace(song, analysis=analysis.as_given(song.analysis, bpm))
 
 
-def _song(path: Path, separator: Separator, steps: Steps, limit: float) -> Song:
+def _song(path: Path, separator: Separator, steps: Steps, limit: float, *, name: str = "") -> Song:
+    """``path`` decoded, read and separated; ``name``: what it is called (``song_names``;
+    its file name when not given)."""
+    name = name or path.name
     with steps("decode"):
-        audio = load(path, SR, max_seconds=limit)
+        audio = load(path, SR, max_seconds=limit, name=name)
     with steps("analyse"):
-        info = analyse(audio, SR, name=path.name)
+        info = analyse(audio, SR, name=name)
     with steps("separate"):
         stems = separator.separate(audio, SR)
     with steps("voice pitch"):
         pitch = voice.median_pitch(stems.vocals, SR)
         vocal_db = integrated_lufs(stems.vocals, SR) - info.lufs
-    return Song(path.name, audio, info, stems, pitch, vocal_db)
+    return Song(name, audio, info, stems, pitch, vocal_db)
 
 
 def voice_warnings(lead: Song, backing: Song, params: MashupParams) -> list[str]:

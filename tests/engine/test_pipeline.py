@@ -398,6 +398,29 @@ def test_it_refuses_a_corrupt_file_with_a_clear_message(tmp_path, files) -> None
         run(tmp_path / "out", bad, files["click100"])
 
 
+def test_two_songs_of_the_same_file_name_are_told_apart_by_their_order(tmp_path, files) -> None:
+    # Two folders' "song.ogg" (or "mix.wav", "final.wav"): "vocals of song.ogg over
+    # song.ogg" said nothing of which song was which.
+    first, second = tmp_path / "a" / "mix.wav", tmp_path / "b" / "mix.wav"
+    for path, source in ((first, "a_minor_low"), (second, "d_major_high")):
+        path.parent.mkdir()
+        path.write_bytes(files[source].read_bytes())
+    result, _ = run(tmp_path / "out", first, second)
+    lines = result.analysis_text.splitlines()
+    assert lines[0].startswith("mix (1).wav: ") and lines[1].startswith("mix (2).wav: ")
+    names = {(v.summary["lead"], v.summary["backing"]) for v in result.variants}
+    assert names == {("mix (1).wav", "mix (2).wav"), ("mix (2).wav", "mix (1).wav")}
+    assert {v.title for v in result.variants} == {"mix (1) × mix (2)", "mix (2) × mix (1)"}
+
+
+def test_a_file_that_cannot_be_decoded_is_named_as_the_analysis_names_it(tmp_path, files) -> None:
+    bad = tmp_path / "b" / "click100.wav"
+    bad.parent.mkdir()
+    bad.write_bytes(b"RIFF" + bytes(range(256)) * 40)
+    with pytest.raises(EngineError, match=r"could not decode click100 \(2\)\.wav"):
+        run(tmp_path / "out", files["click100"], bad)
+
+
 def test_it_takes_any_separator_behind_the_protocol(tmp_path, files) -> None:
     class AllBacking:
         """A stand-in for a future neural separator: says the mix holds no voice."""
