@@ -44,6 +44,14 @@ def expires_in(delta: timedelta) -> timezone.datetime:
     return timezone.now() + delta
 
 
+def test_the_mashups_address_a_person_types_leads_to_the_gallery(owner_client: Client) -> None:
+    # /mashups/1/ is a mashup and /mashups/new/ makes one: /mashups/ was a "Not found".
+    response = owner_client.get("/mashups/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == GALLERY
+    assert owner_client.get("/mashups/?q=rain").headers["Location"] == GALLERY + "?q=rain"
+
+
 # --- what a card shows ------------------------------------------------------------------------
 
 

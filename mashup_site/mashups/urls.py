@@ -1,11 +1,14 @@
 from django.conf import settings
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import callbacks, views
 
 app_name = "mashups"
 urlpatterns = [
     path("", views.gallery, name="gallery"),
+    # /mashups/1/ is a mashup and /mashups/new/ makes one: /mashups/ is the list of them.
+    path("mashups/", RedirectView.as_view(pattern_name="mashups:gallery", query_string=True)),
     path("mashups/new/", views.create, name="create"),
     path("mashups/<int:pk>/card/", views.card, name="card"),
     path("mashups/<int:pk>/delete/", views.delete, name="delete"),
