@@ -24,6 +24,19 @@
   song's key; one landed on A major is within a step of all three. With one plausible
   reading each, this is the plan above. ``Match.key_distance`` stays the distance between
   the two top readings after the shift.
+- Tried and not taken (December 2026): planning the shift on the songs' pitch-class
+  profiles instead of their keys (the shift within ±3 whose upper chromas agree best, as
+  AutoMashUpper's harmonic match does). Judged on the true notes (the MIDI files'
+  or the synthesiser's pitch classes) of every pair of pieces of benchmarks/engine_ears.py's
+  four sets: by the cosine of the two pieces' notes after the shift it wins everywhere
+  (layings under 0.6: 12 → 0.3 % on the tuning seeds, 21 → 6 % on openmsx), but by the
+  Camelot distance of their true keys after it the clashes (3 steps or more) rise from
+  14 to 37 % (tuning seeds), 1 to 25 % (held-out seeds), 6 to 15 % (accompaniments), and a
+  roughness measure (how often a note of one is a semitone from a note of the other)
+  barely moves (0.097 → 0.095 on the tuning seeds, 0.100 → 0.093 on openmsx, 0.100 →
+  0.102 on the accompaniments). The cosine rewards laying the two tonics together (a parallel key
+  shares the tonic, fifth and fourth), the key distance the scale's notes: the measures
+  disagree, and no plan wins on both. The key plan stays.
 - Tuning: each song's offset from A440 (analysis.estimate_tuning: a band tuned to A=432
   Hz is 32 cents flat) is made up too: the backing moves by the key shift plus the lead's
   tuning minus its own, so a "perfect" key match is not left a third of a semitone sour.

@@ -22,6 +22,13 @@
   charts put within 6-16 ms, two measured 152 and 93 ms apart (from 10 and 20): the
   offbeat guitars and hats of a band agree with the other song's beat as well as its
   drums do. ``engine_accuracy.py --pairs`` now lays the real pairs against their charts.
+  Also tried (December 2026): each layer's own accent phase, its onsets folded on the
+  lead's beats over the whole mashup, the two phases compared (a relative phase, so the
+  grid's own phase does not enter). In the full band a four-on-the-floor's open hats
+  outweigh its kicks (aligned layers measured half a beat apart); below 150 Hz a funk's
+  syncopated kick and bass put its phase on the "and" (a funk groove laid right over a
+  straight or four-on-the-floor one read half a beat off, and half a beat off read
+  aligned). No layer's strongest onsets are reliably on its beat.
   Onsets that repeat evenly within that reach fool it: a lead with no drums whose
   arpeggio plays every sixteenth lines up with a rock backing as well a sixteenth over as
   on the beat, and its loudest notes decide; laid right, such pairs measured 122–167 ms

@@ -67,6 +67,22 @@ steady part (the previous design's) does better, and costs ~0.7 dB on the real b
 the real bands decided.
 A neural separator would still beat this by far.
 
+Where the rest is lost (December 2026, benchmarks/engine_ears.py's mixes): this design
+with the true accompaniment in place of its estimate (the Wiener share from the band's
+own centre magnitudes) gains +9.6 dB held out and +10.9 on the tuning songs (+11.1 and
++11.5 without the centre weighting and the gate, which only help an estimate); an ideal
+ratio mask on the same STFT, +11.5 held out. So ~4–5 dB are lost in the estimate of the
+background, not in the mask's form, and mostly as voice taken for band: on the spoken
+voice the vocal layer loses −7 to −9 dB of the voice (relative to it) against −11 to −15
+dB of band let in, two thirds of the loss between 150 Hz and 1 kHz, where the voice's
+low harmonics and first formant sit on the band's chords. Tried there and not taken: the
+percussive model at weight 0 measures the same on the real bands (+6.14 held out, +6.78
+tuning; it stays for the drums of the tests' synthetic bands); a harmonic comb on the
+voice's f0 (salience of the masked voice, 80–700 Hz) keeping the share only near its
+partials: +0.45 dB with the true f0, −0.3 dB with the tracked one (it can only remove
+band, and the loss is voice); REPET's repeating background (median over ±3 periods of
+the spectrogram's own repetition, 1–6 s) in place of, under or over the steady part:
+−0.2 to −1.0 dB.
 Cost: the vocal band ends below 11 kHz, so the whole separation runs at 22.05 kHz (half
 the work and memory of the song's rate); only the vocal estimate is brought back to the
 song's rate, and the accompaniment is the full-rate mix minus it, so cymbals and air keep
