@@ -142,7 +142,8 @@ def pieces() -> list[Piece]:
         midi, source = CACHE / f"{name}.mid", CACHE / f"{name}.mma"
         written = source.read_text() if source.is_file() else None
         if not midi.is_file() or written != spec.text():
-            (CACHE / f"{name}.flac").unlink(missing_ok=True)  # rendered from the old file
+            for stale in (midi, CACHE / f"{name}.flac"):  # so a failed run leaves none
+                stale.unlink(missing_ok=True)
             source.write_text(spec.text())
             subprocess.run(
                 [*command, "-f", str(midi), str(source)], env=env, check=True, capture_output=True
