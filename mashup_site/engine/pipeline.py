@@ -60,7 +60,7 @@ from .decode import SR, load
 from .errors import EngineError
 from .key import UNCERTAIN, key_name
 from .master import TARGET_LUFS, master
-from .probe import format_duration
+from .probe import format_duration, split_suffix
 from .separation import Separator, SpectralSeparator, Stems
 
 log = logging.getLogger(__name__)
@@ -249,11 +249,16 @@ def _prepare(paths: list[Path], separator: Separator, steps: Steps, limit: float
 def song_names(paths: list[Path]) -> list[str]:
     """What the analysis, the titles and the errors call the songs: their file names, or,
     where two are the same (two folders' "mix.wav"), each numbered in the order given,
-    "mix (1).wav" and "mix (2).wav": "vocals of mix.wav over mix.wav" says nothing."""
+    "mix (1).wav" and "mix (2).wav": "vocals of mix.wav over mix.wav" says nothing. (The
+    engine takes two songs; given more, all are numbered once any two share a name.)"""
     names = [path.name for path in paths]
     if len(set(names)) == len(names):
         return names
-    return [f"{Path(n).stem} ({k}){Path(n).suffix}" for k, n in enumerate(names, 1)]
+    numbered = []
+    for k, name in enumerate(names, 1):
+        stem, suffix = split_suffix(name)  # "Mr. Brightside (1)", not "Mr (1). Brightside"
+        numbered.append(f"{stem} ({k}){suffix}")
+    return numbered
 
 
 def _tempi(params: MashupParams) -> tuple[float | None, float | None]:
@@ -809,7 +814,7 @@ def _write_extras(
 def _title(params: MashupParams, lead: Song, backing: Song, index: int) -> str:
     if params.title:
         return params.title if index == 1 else f"{params.title} (flip)"
-    return f"{Path(lead.name).stem} × {Path(backing.name).stem}"
+    return f"{split_suffix(lead.name)[0]} × {split_suffix(backing.name)[0]}"
 
 
 def plain(value: object) -> Any:

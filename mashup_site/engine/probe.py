@@ -74,6 +74,19 @@ class AudioInfo:
     channels: int
 
 
+MAX_SUFFIX = 10  # ".flac", ".webm", ".aiff": a format's suffix is short
+
+
+def split_suffix(name: str) -> tuple[str, str]:
+    """``name`` as its stem and its format suffix: ("song", ".ogg"). Only a short suffix
+    without spaces after the last dot counts, so a dot in a title stays in the name:
+    "Mr. Brightside" is all stem, where ``Path.stem`` would say "Mr"."""
+    stem, dot, suffix = name.rpartition(".")
+    if not stem or not suffix or len(suffix) > MAX_SUFFIX or " " in suffix:
+        return name, ""
+    return stem, dot + suffix
+
+
 def format_duration(seconds: float) -> str:
     """761.4 -> "12:41"; hours when needed ("1:02:03")."""
     total = int(max(0.0, seconds))

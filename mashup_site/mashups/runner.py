@@ -60,6 +60,7 @@ from django_q.models import Schedule
 from django_q.tasks import schedule
 
 from mashup_site import providers
+from mashup_site.engine.probe import split_suffix
 from mashup_site.providers import delivery, download
 from mashup_site.providers.base import (
     FOLLOW_UP_FILES,
@@ -417,10 +418,7 @@ def song_file_name(source: Source) -> str:
     if len(name.encode()) > MAX_NAME_BYTES:  # file systems count bytes
         # Keep the start, which the person reads first, and the suffix, which says the
         # format; what is cut is marked.
-        stem, dot, suffix = name.rpartition(".")
-        if not dot or len(suffix) > 10:
-            stem, suffix = name, ""
-        suffix = dot + suffix if stem else ""
+        stem, suffix = split_suffix(name)
         while len((stem + "…" + suffix).encode()) > MAX_NAME_BYTES:
             stem = stem[:-1]
         name = stem + "…" + suffix

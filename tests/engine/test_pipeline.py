@@ -7,6 +7,7 @@ report can quote them.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from mashup_site.engine.analysis import (
 )
 from mashup_site.engine.decode import load
 from mashup_site.engine.measure import measure_stems_dir
+from mashup_site.engine.pipeline import song_names
 from mashup_site.engine.separation import SpectralSeparator, Stems
 from tests import signals
 from tests.engine import instruments, rhythms, sections
@@ -400,17 +402,41 @@ def test_it_refuses_a_corrupt_file_with_a_clear_message(tmp_path, files) -> None
 
 def test_two_songs_of_the_same_file_name_are_told_apart_by_their_order(tmp_path, files) -> None:
     # Two folders' "song.ogg" (or "mix.wav", "final.wav"): "vocals of song.ogg over
-    # song.ogg" said nothing of which song was which.
-    first, second = tmp_path / "a" / "mix.wav", tmp_path / "b" / "mix.wav"
+    # song.ogg" said nothing of which song was which. A dot in a title is not a suffix:
+    # "Mr. Brightside" is numbered "Mr. Brightside (1)", never "Mr (1). Brightside".
+    first, second = tmp_path / "a" / "Mr. Brightside", tmp_path / "b" / "Mr. Brightside"
     for path, source in ((first, "a_minor_low"), (second, "d_major_high")):
         path.parent.mkdir()
         path.write_bytes(files[source].read_bytes())
     result, _ = run(tmp_path / "out", first, second)
     lines = result.analysis_text.splitlines()
-    assert lines[0].startswith("mix (1).wav: ") and lines[1].startswith("mix (2).wav: ")
+    # Each name is on its own song's reading: the first is the A minor song at 100 BPM.
+    assert re.match(r"Mr\. Brightside \(1\): 100\.\d BPM.*A minor", lines[0]), lines[0]
+    assert re.match(r"Mr\. Brightside \(2\): 1\d\d\.\d BPM.*D major", lines[1]), lines[1]
     names = {(v.summary["lead"], v.summary["backing"]) for v in result.variants}
-    assert names == {("mix (1).wav", "mix (2).wav"), ("mix (2).wav", "mix (1).wav")}
-    assert {v.title for v in result.variants} == {"mix (1) × mix (2)", "mix (2) × mix (1)"}
+    one, two = "Mr. Brightside (1)", "Mr. Brightside (2)"
+    assert names == {(one, two), (two, one)}
+    assert {v.title for v in result.variants} == {f"{one} × {two}", f"{two} × {one}"}
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["mix.wav", "mix.wav"], ["mix (1).wav", "mix (2).wav"]),
+        (["Mr. Brightside.mp3"] * 2, ["Mr. Brightside (1).mp3", "Mr. Brightside (2).mp3"]),
+        (["Mr. Brightside"] * 2, ["Mr. Brightside (1)", "Mr. Brightside (2)"]),
+        (
+            ["Live at St. Mary's 1999"] * 2,
+            ["Live at St. Mary's 1999 (1)", "Live at St. Mary's 1999 (2)"],
+        ),
+        ([".wav", ".wav"], [".wav (1)", ".wav (2)"]),
+        (["mix.wav", "Mix.wav"], ["mix.wav", "Mix.wav"]),
+    ],
+    ids=["suffix", "dot in the title", "dot and no suffix", "no suffix", "dot-name", "different"],
+)
+def test_song_names_number_only_the_name_and_keep_its_format_suffix(names, expected) -> None:
+    paths = [Path(folder) / name for folder, name in zip("ab", names, strict=True)]
+    assert song_names(paths) == expected
 
 
 def test_a_file_that_cannot_be_decoded_is_named_as_the_analysis_names_it(tmp_path, files) -> None:

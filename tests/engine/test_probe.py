@@ -7,7 +7,13 @@ import re
 import numpy as np
 import pytest
 
-from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio, sniff
+from mashup_site.engine.probe import (
+    NotAudioError,
+    format_duration,
+    probe_audio,
+    sniff,
+    split_suffix,
+)
 from tests.audiofiles import (
     FORMATS,
     write_audio,
@@ -140,3 +146,21 @@ def test_it_formats_durations_as_people_read_them(seconds: float, shown: str) ->
 )
 def test_it_sniffs_common_mistakes_but_not_audio(head: bytes, name: str | None) -> None:
     assert sniff(head) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "parts"),
+    [
+        ("song.ogg", ("song", ".ogg")),
+        ("Mr. Brightside.mp3", ("Mr. Brightside", ".mp3")),
+        ("Mr. Brightside", ("Mr. Brightside", "")),
+        ("take 2.final mix", ("take 2.final mix", "")),
+        ("track.a-very-long-suffix", ("track.a-very-long-suffix", "")),
+        (".wav", (".wav", "")),
+        ("song", ("song", "")),
+        ("song.", ("song.", "")),
+    ],
+)
+def test_split_suffix_takes_only_a_short_format_suffix_after_the_last_dot(name, parts) -> None:
+    # A dot in a title ("Mr. Brightside", "St. Mary's") is part of the name, not a format.
+    assert split_suffix(name) == parts
