@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 
 import pytest
 from django.core.management import CommandError, call_command
 from mutagen.id3 import ID3
 
+from mashup_site.providers import contract
 from tests import signals
 
 
@@ -94,3 +96,25 @@ def test_it_turns_an_engine_refusal_into_a_command_error(tmp_path, songs) -> Non
     clip = signals.write_wav(tmp_path / "clip.wav", signals.click_track(120, 2))
     with pytest.raises(CommandError, match=r"clip.wav is only 2\.0 s long"):
         call_command("mashup", str(songs[0]), str(clip), "--out", str(tmp_path / "out"))
+
+
+def test_a_song_over_the_models_limit_is_named_by_the_path_given(tmp_path, songs, monkeypatch):
+    # Two folders' "mix.wav": the warning says which of the two it means.
+    monkeypatch.setitem(contract.MODELS, "V4", replace(contract.MODELS["V4"], max_minutes=1))
+    long = tmp_path / "b" / "one.wav"
+    long.parent.mkdir()
+    signals.write_wav(long, signals.click_track(120, 61))
+    clip = signals.write_wav(tmp_path / "clip.wav", signals.click_track(120, 2))
+    err = io.StringIO()
+    with pytest.raises(CommandError):  # the clip is refused after the warning
+        call_command(
+            "mashup",
+            str(long),
+            str(clip),
+            "--model",
+            "V4",
+            "--out",
+            str(tmp_path / "o"),
+            stderr=err,
+        )
+    assert f"{long} is longer than the 1 minutes V4 allows" in err.getvalue()

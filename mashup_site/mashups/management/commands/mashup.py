@@ -127,7 +127,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {error}") from error
         if info.duration > model.max_seconds:
             self.stderr.write(
-                f"{path.name} is longer than the {model.max_seconds // 60} minutes {model.name} "
+                f"{path} is longer than the {model.max_minutes} minutes {model.name} "
                 "allows: the mashup will be cut to fit."
             )
 
