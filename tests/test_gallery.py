@@ -52,6 +52,14 @@ def test_the_mashups_address_a_person_types_leads_to_the_gallery(owner_client: C
     assert owner_client.get("/mashups/?q=rain").headers["Location"] == GALLERY + "?q=rain"
 
 
+def test_the_mashups_address_takes_a_stranger_to_sign_in(client: Client) -> None:
+    response = client.get("/mashups/", follow=True)
+    # Signed in, they come back to /mashups/, which leads to the gallery.
+    assert response.redirect_chain[-1][0] == reverse("login") + "?next=/mashups/"
+    assert response.status_code == 200
+    assert b'name="password"' in response.content
+
+
 # --- what a card shows ------------------------------------------------------------------------
 
 
