@@ -71,23 +71,24 @@ Where the rest is lost (December 2026, benchmarks/engine_ears.py's mixes): this 
 with the true accompaniment in place of its estimate (the Wiener share from the band's
 own centre magnitudes) gains +9.6 dB held out and +10.9 on the tuning songs (+11.1 and
 +11.5 without the centre weighting and the gate, which only help an estimate); an ideal
-ratio mask on the same STFT, +11.5 held out. So ~4–5 dB are lost in the estimate of the
-background, not in the mask's form, and mostly as voice taken for band: on the spoken
-voice the vocal layer loses −7 to −9 dB of the voice (relative to it) against −11 to −15
-dB of band let in, two thirds of the loss between 150 Hz and 1 kHz, where the voice's
-low harmonics and first formant sit on the band's chords. There the steady part is the
-culprit: in cells the voice dominates (150 Hz–1 kHz, spoken voice) it measures 2–3 times
-the band's true level (median log2 ratio +1.0 to +1.7 over the four songs; unbiased,
-−0.2 to +0.03, where the band dominates): a voice that talks on sounds in such a cell
-for more of the 2.8 s than the 30th percentile leaves out, and lifts it. Tried there and
-not taken: the band's level from the side channel (L − R holds no centred voice), scaled
-to the mid by a per-frequency ratio, under or with the steady part: +5.89 to +6.16 dB
-held out, and worse on the tuning songs (a band's stereo image is not steady enough to
-scale); the band's level in the first pass's pauses (the median over the frames of least
-voice within ±4 s, under or with the steady part): +5.91 to +6.15 held out, +6.95 to
-+7.04 tuning, within the noise of choosing it; the percussive model at weight 0 measures
-the same on the real bands (+6.14 held out, +6.78 tuning; it stays for the drums of the
-tests' synthetic bands); a harmonic comb on the voice's f0 (salience of the masked
+ratio mask on the same STFT, +11.5 held out. So of the 5.4 dB between this design (+6.1
+held out) and the ideal mask, 3.5 are lost in the estimate of the background (4.0 on the
+tuning songs) and 1.9 in the mask's form; the estimate's loss is mostly voice taken for
+band: on the spoken voice the vocal layer loses −7 to −9 dB of the voice (relative to it)
+against −11 to −15 dB of band let in, two thirds of the loss between 150 Hz and 1 kHz,
+where the voice's low harmonics and first formant sit on the band's chords. There the
+steady part is the culprit: in cells the voice dominates (150 Hz–1 kHz, spoken voice) it
+measures 2–3 times the band's true level (median log2 ratio +1.0 to +1.7 over the four
+songs; unbiased, −0.2 to +0.03, where the band dominates): a voice that talks on sounds
+in such a cell for more of the 2.8 s than the 30th percentile leaves out, and lifts it.
+Tried there and not taken: the band's level from the side channel (L − R holds no centred
+voice), scaled to the mid by a per-frequency ratio, under or with the steady part: +5.89
+to +6.16 dB held out, and worse on the tuning songs (a band's stereo image is not steady
+enough to scale); the band's level in the first pass's pauses (the median over the frames
+of least voice within ±4 s, under or with the steady part): +5.91 to +6.15 held out,
++6.95 to +7.04 tuning, within the noise of choosing it; the percussive model at weight 0
+measures the same on the real bands (+6.14 held out, +6.78 tuning; it stays for the drums
+of the tests' synthetic bands); a harmonic comb on the voice's f0 (salience of the masked
 voice, 80–700 Hz) keeping the share only near its partials: +0.45 dB with the true f0,
 −0.3 dB with the tracked one (it can only remove band, and the loss is voice); REPET's
 repeating background (median over ±3 periods of the spectrogram's own repetition, 1–6 s)

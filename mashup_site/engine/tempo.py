@@ -107,11 +107,11 @@ ones better. Left at 120/0.8: a prior chosen on where a benchmark drew its tempi
 on the next set's.
 Tried and not taken (December 2026): the "too slow" test on the kick and snare bands only
 (hats between a level's beats do not make it too slow: a disco groove at 101 had been
-read at 202): accompanied 87 → 88 %, but straight 97 → 83 % and War of freedom read at
-190; a bar of three in the tempogram's harmonics (peaks at 3 and 6 periods, for levels
-with a peak of their own): the fast waltz right (accompanied 0
-at 3:2, tuning waltz 67 → 75 %), but War of freedom at 190 and a real song at 170 read
-at 4:3 (127): a 3:2 traded for a 4:3 on a recording.
+read at 202): accompanied 87 → 88 % (on unseeded renders, see accompanied.py), but
+straight 97 → 83 % and War of freedom read at 190; a bar of three in the tempogram's
+harmonics (peaks at 3 and 6 periods, for levels with a peak of their own): the fast waltz
+right (accompanied 0 at 3:2, tuning waltz 67 → 75 %), but War of freedom at 190 and a
+real song at 170 read at 4:3 (127): a 3:2 traded for a 4:3 on a recording.
 Cost: 0.1–0.3 s CPU a song of 2.4–4.8 min (a few beat trackings over ≤ 90 s; the
 spectrogram is analyse's own).
 """
