@@ -85,9 +85,12 @@ def test_the_summary_says_when_the_key_is_uncertain() -> None:
 # key) lend the profiles the minor key's notes; the tonic chord still has its major third.
 
 
-def chord_loop(chords: list[tuple[int, int]], tonic: int = 60) -> np.ndarray:
+def chord_loop(
+    chords: list[tuple[int, int]], tonic: int = 60, *, chord: float = 0.15, bass: float = 0.3
+) -> np.ndarray:
     """(root above the tonic, third: 3 or 4) triads over their root two octaves down,
-    1.5 s each, four times round; bright tones (six partials at 1/k), fading."""
+    1.5 s each, four times round; bright tones (six partials at 1/k), fading; ``chord``
+    and ``bass``: each chord tone's amplitude and the bass note's."""
     t = np.arange(int(1.5 * SR)) / SR
 
     def note(midi: int) -> np.ndarray:
@@ -95,7 +98,7 @@ def chord_loop(chords: list[tuple[int, int]], tonic: int = 60) -> np.ndarray:
         return sum(np.sin(2 * np.pi * k * f * t) / k for k in range(1, 7)) * np.exp(-t / 1.5)
 
     bars = [
-        0.15 * sum(note(tonic + root + i) for i in (0, third, 7)) + 0.3 * note(tonic + root - 24)
+        chord * sum(note(tonic + root + i) for i in (0, third, 7)) + bass * note(tonic + root - 24)
         for root, third in chords
     ]
     mono = np.concatenate(bars * 4).astype(np.float32)
@@ -124,6 +127,42 @@ def test_a_major_key_with_borrowed_minor_chords_is_read_major() -> None:
 def test_a_minor_key_keeps_its_mode() -> None:
     found = read(chord_loop([(0, 3), (5, 3), (7, 3), (0, 3)]))
     assert (found.tonic, found.mode) == (0, "minor")
+
+
+def test_a_bass_partial_is_no_third_the_notes_heard_must_hear_it_too() -> None:
+    # C minor (i VII VI v) over a loud bass, the tonic chord's third played softly: the
+    # bass's fifth partial is E, a major third two octaves up, in the chord's register.
+    t = np.arange(int(1.5 * SR)) / SR
+
+    def note(midi: int, level: float) -> np.ndarray:  # partials as the templates have them
+        f = 440 * 2 ** ((midi - 69) / 12)
+        partials = sum(0.6 ** (k - 1) * np.sin(2 * np.pi * k * f * t) for k in range(1, 9))
+        return level * partials * np.exp(-t / 1.5)
+
+    bars = [
+        note(60 + root, 0.1)
+        + note(67 + root, 0.1)
+        + note(60 + root + third, 0.02 if root == 0 else 0.1)
+        + note(36 + root, 0.7)
+        for root, third in ((0, 3), (10, 4), (8, 4), (7, 3))
+    ]
+    loop = np.concatenate(bars * 4).astype(np.float32)
+    mono = analysis.to_mono(np.stack([loop, loop]), SR)
+    upper, bass, *_ = key.chromas(mono)
+    # The semitones' tonic chord has a clear major third; the notes heard have none.
+    assert key.tonic_third(upper, bass, 0) >= key.THIRD_CLEAR
+    found = key.read(mono)
+    assert (found.tonic, found.mode) == (0, "minor")
+
+
+@pytest.mark.parametrize(
+    ("in_semitones", "in_notes", "agreed"),
+    [(2.0, 1.6, 1.6), (3.0, 4.0, 3.0), (0.5, 0.2, 0.5), (2.0, 0.5, 1.0), (0.4, 1.8, 1.0)],
+)
+def test_the_third_counts_as_the_milder_hearing_and_not_at_all_when_they_disagree(
+    in_semitones: float, in_notes: float, agreed: float
+) -> None:
+    assert key.agreed_third(in_semitones, in_notes) == pytest.approx(agreed)
 
 
 # The key of the notes heard (issue 13): the notes transcribed, partials taken off, read by
