@@ -143,12 +143,21 @@ def pieces() -> list[Piece]:
         midi, source = CACHE / f"{name}.mid", CACHE / f"{name}.mma"
         written = source.read_text() if source.is_file() else None
         if not midi.is_file() or written != spec.text():
-            for stale in (midi, CACHE / f"{name}.flac"):  # so a failed run leaves none
+            for stale in (source, midi, CACHE / f"{name}.flac"):  # a failed run leaves none
                 stale.unlink(missing_ok=True)
-            source.write_text(spec.text())
-            subprocess.run(
-                [*command, "-f", str(midi), str(source)], env=env, check=True, capture_output=True
-            )
+            # The chart is kept only once its MIDI file is whole: it is what says the
+            # MIDI file is this chart's.
+            with (
+                sectoid.written_whole(source) as mma_file,
+                sectoid.written_whole(midi) as midi_file,
+            ):
+                mma_file.write_text(spec.text())
+                subprocess.run(
+                    [*command, "-f", str(midi_file), str(mma_file)],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
         key, margin = sequenced.midi_key(midi)
         out.append(
             Piece(name, midi, sequenced.render(midi, CACHE), key, margin, spec.key, spec.groove)

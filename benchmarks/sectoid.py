@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +80,18 @@ def song_folder(title: str) -> Path:
     return debian_package(PACKAGE, CACHE / "package") / SONG_DIR / title
 
 
+@contextmanager
+def written_whole(path: Path) -> Iterator[Path]:
+    """A file beside ``path`` to write, renamed to ``path`` only when the block ends
+    without error: an interrupted run leaves no partial file a later run takes for whole."""
+    partial = path.with_name(f"{path.stem}.partial{path.suffix}")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def mixed(title: str) -> Path:
     """The whole song as a listener hears it (band + lead guitar, ×0.7), as a FLAC in the
     cache, mixed on first use."""
@@ -91,6 +105,6 @@ def mixed(title: str) -> Path:
     folder = song_folder(title)
     band, guitar = load(folder / "song.ogg"), load(folder / "guitar.ogg")
     n = min(band.shape[1], guitar.shape[1])
-    with AudioFile(str(path), "w", SR, 2) as out:
+    with written_whole(path) as partial, AudioFile(str(partial), "w", SR, 2) as out:
         out.write((band[:, :n] + guitar[:, :n]) * 0.7)
     return path

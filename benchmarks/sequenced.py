@@ -24,7 +24,6 @@ planetblupi-music-*) are never fetched.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -95,12 +94,11 @@ def render(midi: Path, into: Path = CACHE) -> Path:
         from mashup_site.engine.decode import SR, load
 
         audio = load(wav)
-        # Written beside and renamed, so an interrupted run leaves no half a piece that a
-        # later run would take for whole.
-        partial = path.with_name(f"{path.stem}.partial.flac")
-        with AudioFile(str(partial), "w", SR, audio.shape[0]) as flac:
+        with (
+            sectoid.written_whole(path) as partial,
+            AudioFile(str(partial), "w", SR, audio.shape[0]) as flac,
+        ):
             flac.write(audio)
-        os.replace(partial, path)
     return path
 
 
