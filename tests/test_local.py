@@ -269,6 +269,9 @@ def test_the_api_fields_become_engine_parameters() -> None:
             "日本語の曲 " + "très long " * 16 + "t…" + ".wav",
         ),
         ("a" * 250, "", "a" * 197 + "…"),
+        # a dot in the name is no suffix: the cut mark ends the name
+        ("x" * 250 + ".final mix", "", "x" * 197 + "…"),
+        ("x" * 250 + ".", "", "x" * 197 + "…"),
     ],
 )
 def test_it_hands_the_engine_each_song_under_a_safe_form_of_its_own_name(

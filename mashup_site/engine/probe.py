@@ -74,15 +74,17 @@ class AudioInfo:
     channels: int
 
 
-MAX_SUFFIX = 10  # ".flac", ".webm", ".aiff": a format's suffix is short
+MAX_SUFFIX = 5  # ".mp3", ".flac", ".opus", ".aiff": a format's suffix is short
 
 
 def split_suffix(name: str) -> tuple[str, str]:
-    """``name`` as its stem and its format suffix: ("song", ".ogg"). Only a short suffix
-    without spaces after the last dot counts, so a dot in a title stays in the name:
-    "Mr. Brightside" is all stem, where ``Path.stem`` would say "Mr"."""
+    """``name`` as its stem and its format suffix: ("song", ".ogg"). Only a suffix of up
+    to MAX_SUFFIX ASCII letters and digits, not all digits, counts, so a dot in a title
+    stays in the name: "Mr. Brightside", "Mr.Brightside" and "Vol.2" are all stem, where
+    ``Path.stem`` would cut them."""
     stem, dot, suffix = name.rpartition(".")
-    if not stem or not suffix or len(suffix) > MAX_SUFFIX or " " in suffix:
+    is_format = suffix.isascii() and suffix.isalnum() and not suffix.isdigit()
+    if not stem or not is_format or len(suffix) > MAX_SUFFIX:
         return name, ""
     return stem, dot + suffix
 

@@ -34,7 +34,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
-from mashup_site.engine.probe import media_type
+from mashup_site.engine.probe import media_type, split_suffix
 
 from .models import KeptFile, Mashup, Source, Status, Track, UploadLock
 
@@ -62,8 +62,7 @@ def sha256_of(fileobj: File) -> str:
 
 
 def content_name(prefix: str, digest: str, original_name: str) -> str:
-    suffix = PurePosixPath(original_name).suffix.lower()
-    suffix = suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ""
+    suffix = split_suffix(original_name)[1].lower()
     return f"{prefix}/{digest[:2]}/{digest[2:4]}/{digest}{suffix}"
 
 
