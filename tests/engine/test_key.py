@@ -113,6 +113,17 @@ def test_the_tonic_chords_third_names_the_mode() -> None:
         assert ratio >= key.THIRD_CLEAR if mode == "major" else ratio <= 1 / key.THIRD_CLEAR
 
 
+def test_silent_frames_are_not_the_tonic_chord_of_a_song_in_c() -> None:
+    # A silent frame's bass is all zeros, whose argmax is 0: C. Where no frame that sounds
+    # has its bass on the tonic, the third is read over every frame, for C as for D.
+    for tonic in (0, 2):
+        upper = np.zeros((12, 4))
+        bass = np.zeros((12, 4))
+        upper[(tonic + 4) % 12, :2] = 1.0  # the major third sounds...
+        bass[(tonic + 7) % 12, :2] = 1.0  # ...over the fifth; two frames of silence
+        assert key.tonic_third(upper, bass, tonic) >= key.THIRD_CLEAR, tonic
+
+
 def test_a_major_key_with_borrowed_minor_chords_is_read_major() -> None:
     # C – Fm – Ab – C: the profiles alone read C minor (Ab and Eb outweigh E)
     mono = analysis.to_mono(chord_loop([(0, 4), (5, 3), (8, 4), (0, 4)]), SR)
