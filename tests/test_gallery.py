@@ -713,6 +713,15 @@ def test_a_mashup_without_both_its_songs_is_not_made_again(owner_client: Client,
     assert Mashup.objects.count() == 1
 
 
+def test_the_tempo_form_shows_the_tempo_each_song_was_heard_at(owner_client, owner) -> None:
+    # A musician types a tempo against the one heard: "heard 92.3", not a bare "as heard".
+    mashup = finished_mashup(owner=owner, provider="local")
+    Source.objects.filter(mashup=mashup, position=1).update(tempo_heard=92.3)
+    page = html_of(owner_client, mashup.get_absolute_url())
+    assert 'name="tempo_1"' in page and 'placeholder="heard 92.3"' in page
+    assert 'placeholder="as heard"' in page  # song 2: not heard yet (or by a remote engine)
+
+
 def test_tempo_again_at_the_tempi_it_was_made_at_is_refused(owner_client: Client, owner) -> None:
     mashup = finished_mashup(owner=owner, provider="local")
     Source.objects.filter(mashup=mashup, position=1).update(tempo_given=90.0)

@@ -91,6 +91,15 @@ def test_a_later_stage_brings_the_fuller_analysis_and_a_late_one_never_rewrites_
     assert Mashup.objects.get(pk=job.pk).analysis_text == "made: 4 ms apart"
 
 
+def test_the_tempi_heard_are_kept_on_the_songs_once_and_a_late_snapshot_never_rewrites_them(
+    job,
+) -> None:
+    apply(job.pk, Status.ANALYSED, analysis_text="planned", tempi_heard=(92.3, None))
+    apply(job.pk, Status.FIRST, analysis_text="a first", tempi_heard=(180.0, 120.0))
+    heard = [s.tempo_heard for s in Mashup.objects.get(pk=job.pk).sources.all()]
+    assert heard == [92.3, 120.0]  # a song heard keeps its tempo; one not heard yet takes it
+
+
 def test_a_track_that_says_its_position_lands_there_even_when_it_comes_first(job) -> None:
     second = replace(track(2, audio=True), position=2)
     apply(job.pk, Status.FIRST, second)

@@ -70,6 +70,9 @@ def test_a_local_job_makes_two_tracks_through_every_stage(owner, songs) -> None:
         assert track.duration and track.duration > 5
         assert track.model_name == "local engine (V5)"
     assert done.provider_requests == 0  # no remote API involved
+    # Each song's tempo as the engine heard it, for the form that makes it again.
+    heard = [s.tempo_heard for s in done.sources.order_by("position")]
+    assert heard == [pytest.approx(120, abs=1.5), pytest.approx(100, abs=1.5)]
 
 
 def test_made_again_half_a_beat_over_it_shares_the_uploads_and_says_so(
@@ -102,6 +105,7 @@ def test_made_again_at_a_tempo_given_it_reads_that_songs_beat_at_it(owner, songs
     remade.refresh_from_db()
     assert remade.status == Status.COMPLETE, remade.error_message
     assert "second.wav: 50.0 BPM as you gave it" in remade.analysis_text
+    assert remade.sources.get(position=2).tempo_heard == 50.0
     assert "as you gave it" not in Mashup.objects.get(pk=first.pk).analysis_text
     assert runner.job_of(remade).songs[1].tempo == 50.0
 

@@ -67,6 +67,7 @@ class SourceInline(RecordInline):
         "format_name",
         "duration",
         "tempo_given",
+        "tempo_heard",
         "size",
         "file",
         "hosted_url",

@@ -570,7 +570,13 @@ class TempoForm(forms.Form):
                 label=f"Song {source.position}: {source.label}",
                 help_text=self.HELP.format(low=low, high=high),
                 widget=forms.NumberInput(
-                    attrs={"step": "0.1", "inputmode": "decimal", "placeholder": "as heard"}
+                    attrs={
+                        "step": "0.1",
+                        "inputmode": "decimal",
+                        "placeholder": (
+                            f"heard {source.tempo_heard:g}" if source.tempo_heard else "as heard"
+                        ),
+                    }
                 ),
             )
 

@@ -209,6 +209,7 @@ def apply_snapshot(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = Fal
             # A later stage's text is the fuller one (the local engine adds each track's
             # measured alignment); a repeated or late snapshot never rewrites it.
             mashup.analysis_text = snapshot.analysis_text
+        _save_tempi_heard(mashup, snapshot.tempi_heard)
         if moved and snapshot.status == Status.FAILED:
             mashup.error_code = snapshot.error_code
             mashup.error_message = user_message(snapshot.error_code, snapshot.error_message)
@@ -216,6 +217,16 @@ def apply_snapshot(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = Fal
             mashup.error_message = ""  # a notice such as "busy; retrying" no longer holds
         mashup.save()
         return moved
+
+
+def _save_tempi_heard(mashup: Mashup, tempi: tuple[float | None, ...]) -> None:
+    """Each song's tempo as heard, once: a repeated or late snapshot never rewrites it."""
+    if not any(tempo is not None for tempo in tempi):
+        return
+    for source in mashup.sources.filter(tempo_heard__isnull=True, position__lte=len(tempi)):
+        if (tempo := tempi[source.position - 1]) is not None:
+            source.tempo_heard = tempo
+            source.save(update_fields=["tempo_heard"])
 
 
 def fail(pk: int, code: int | None, message: str, *, final: bool = False) -> None:

@@ -368,6 +368,9 @@ class Source(models.Model):
         blank=True,
         validators=[MinValueValidator(GIVEN_BPM[0]), MaxValueValidator(GIVEN_BPM[1])],
     )
+    # The tempo the local engine read its beat at (the analysis's), shown where its owner
+    # may give another (``forms.TempoForm``). Empty for a remote job: its API says none.
+    tempo_heard = models.FloatField("tempo heard (BPM)", null=True, blank=True)
 
     class Meta:
         ordering = ["mashup", "position"]

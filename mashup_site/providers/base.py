@@ -95,6 +95,8 @@ class TaskSnapshot:
     error_code: int | None = None
     error_message: str = ""
     analysis_text: str = ""
+    # The tempo each song's beat was read at, in order (None: not read); the local engine's.
+    tempi_heard: tuple[float | None, ...] = ()
     raw: Mapping[str, object] = field(default_factory=dict)
 
 

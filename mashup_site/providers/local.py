@@ -163,8 +163,15 @@ class LocalProvider:
             nonlocal analysis
             if stage == "text":
                 analysis = info["summary"]
+                heard = tuple(song.get("tempo") or None for song in info.get("songs", ()))
                 on_snapshot(
-                    TaskSnapshot(task_id, Status.ANALYSED, analysis_text=analysis, word="text")
+                    TaskSnapshot(
+                        task_id,
+                        Status.ANALYSED,
+                        analysis_text=analysis,
+                        word="text",
+                        tempi_heard=heard,
+                    )
                 )
                 return
             analysis = info.get("summary", analysis)  # now with each track's measured alignment
