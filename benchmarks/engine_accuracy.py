@@ -58,6 +58,11 @@ seed; made in December 2026 as a second set no change had been chosen on. A groo
 for another tempo (a ballad at 139) is still judged at the chart's: some of its octave
 misses are a listener's felt beat.
 
+Freedoom (``--only freedoom``): the music of Debian's ``freedoom`` (benchmarks/freedoom.py),
+the MIDI files of a shooter's levels, rendered like the sequenced pieces and read whole
+against their tempo maps: added in December 2026, after openttd-openmsx and MMA's grooves
+had been read piece by piece, as a set no change had yet been chosen on.
+
 ``--pairs``: mashups (``make_mashup``, stems written) of synthetic pairs across
 categories at different tempi and of two real pairs; per variant, the tempi read, the
 engine's own beat figure, and the layer offset measured without the engine's beat grid
@@ -100,6 +105,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import accompanied  # noqa: E402
+import freedoom  # noqa: E402
 import sectoid  # noqa: E402
 import sequenced  # noqa: E402
 
@@ -336,22 +342,28 @@ def pulse(chart: Path) -> Fraction:
     return Fraction(1)
 
 
+def tempo_changes(midi) -> list[tuple[int, int]]:
+    """[(tick, µs per quarter)] of a MIDI file, one per tick, from tick 0. Of several
+    changes at one tick the last in the file holds (Freedoom's files set 70, then 120, at
+    tick 0: sorted by value, the 70 was taken and the 120 the piece plays at lost)."""
+    changes: dict[int, int] = {}
+    for track in midi.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            if message.type == "set_tempo":
+                changes[tick] = message.tempo
+    changes.setdefault(0, 500000)  # MIDI's default, 120 BPM, until the first change
+    return sorted(changes.items())
+
+
 def tempo_map(chart: Path, seconds: float) -> list[tuple[float, float]]:
     """[(start s, BPM)] of a MIDI file's tempo map, up to ``seconds``: BPM of its notes'
     pulse (``pulse``), which is its quarter but in two files."""
     import mido
 
     midi = mido.MidiFile(str(chart))
-    changes: list[tuple[int, int]] = []  # (tick, µs per quarter)
-    for track in midi.tracks:
-        tick = 0
-        for message in track:
-            tick += message.time
-            if message.type == "set_tempo":
-                changes.append((tick, message.tempo))
-    changes.sort()
-    if not changes or changes[0][0] > 0:
-        changes.insert(0, (0, 500000))  # MIDI's default, 120 BPM
+    changes = tempo_changes(midi)
     segments, at, tick, tempo = [], 0.0, 0, changes[0][1]
     for change_tick, change_tempo in changes:
         at += mido.tick2second(change_tick - tick, midi.ticks_per_beat, tempo)
@@ -370,14 +382,7 @@ def chart_beats(chart: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
     import mido
 
     midi = mido.MidiFile(str(chart))
-    changes = sorted(
-        (tick, message.tempo)
-        for track in midi.tracks
-        for tick, message in zip(np.cumsum([m.time for m in track]), track, strict=True)
-        if message.type == "set_tempo"
-    )
-    if not changes or changes[0][0] > 0:
-        changes.insert(0, (0, 500000))
+    changes = tempo_changes(midi)
     beats, at, tick, tempo, k = [], 0.0, 0, changes[0][1], 0
     while at < seconds:
         beats.append(at)
@@ -673,19 +678,25 @@ def charted(name: str, audio: Path, chart: Path) -> Charted:
     )
 
 
-def sequenced_pairs(quick: bool) -> None:
+def sequenced_pairs(quick: bool, collection=sequenced.pieces) -> None:
     """Pieces of benchmarks/sequenced.py notated at 96–140 BPM, paired in alphabetical
     order: see ``chart_pairs``. (Notated: the two whose notes' pulse is three sixteenths,
     ``pulse``, are judged by that pulse, at 170–179 BPM, and stay in the same couples.)"""
     chosen = [
         c
-        for piece in sequenced.pieces()
+        for piece in collection()
         if SEQUENCED_PAIR_BPM[0]
         <= (c := charted(piece.name, piece.audio, piece.midi)).bpm * pulse(piece.midi)
         <= SEQUENCED_PAIR_BPM[1]
     ]
     couples = list(zip(chosen[::2], chosen[1::2], strict=False))[: 3 if quick else None]
     chart_pairs(couples, "the MIDI beats")
+
+
+def freedoom_pairs(quick: bool) -> None:
+    """Freedoom's pieces notated at 96–140 BPM, paired as ``sequenced_pairs`` pairs
+    openttd-openmsx's."""
+    sequenced_pairs(quick, freedoom.timed_pieces)
 
 
 ACCOMPANIED_COUPLES = 12  # of 42: 24 layings, ~4 minutes on 2 cores
@@ -771,10 +782,18 @@ RENDERED = (
         "with FluidSynth; never tuned on; truth = each file's tempo map)",
         accompanied.pieces,
     ),
+    (
+        "freedoom",
+        "Freedoom's music (benchmarks/freedoom.py: the game's MIDI files rendered with "
+        "FluidSynth; never tuned on; truth = each file's tempo map, where it has one; "
+        "downbeats assume 4/4)",
+        freedoom.timed_pieces,
+    ),
 )
 RENDERED_PAIRS = (
     ("sequenced", "Sequenced", sequenced_pairs),
     ("accompanied", "Accompanied", accompanied_pairs),
+    ("freedoom", "Freedoom", freedoom_pairs),
 )
 
 
@@ -783,7 +802,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer tempi, one seed")
     parser.add_argument(
         "--only",
-        choices=[*rhythms.CATEGORIES, "sections", "real", "sequenced", "accompanied"],
+        choices=[*rhythms.CATEGORIES, "sections", "real", *(r[0] for r in RENDERED)],
         help="one category",
     )
     parser.add_argument("--no-real", action="store_true", help="skip the real songs")
@@ -866,7 +885,7 @@ def main() -> None:
             )
             laid(args.quick)
             print(f"({time.perf_counter() - t0:.0f} s wall)")
-    if args.pairs and args.only not in ("sequenced", "accompanied"):
+    if args.pairs and args.only not in [r[0] for r in RENDERED]:
         if songs is None and not args.no_real:
             songs = fetch()
         t0 = time.perf_counter()

@@ -1,6 +1,7 @@
 """Sequenced music of known tempo and key: Debian's ``openttd-openmsx`` (GPL-2), 31 pieces
 of game music written as MIDI files (4/4, 3/4, 5/4 and 6/4; 64–200 BPM; most with General
-MIDI drums, two without), rendered to audio with FluidSynth and the TimGM6mb soundfont.
+MIDI drums, two without), rendered to audio with FluidSynth and the TimGM6mb soundfont
+(or another, ``SOUNDFONTS``).
 
 Why: the team's held-out set includes sequenced pieces of known tempo (96–140 BPM) and
 pieces rendered from MIDI files whose reference key is read from their own pitch classes.
@@ -35,7 +36,13 @@ import sectoid
 CACHE = sectoid.ROOT / "benchmarks" / ".cache" / "sequenced"
 PACKAGE = "openttd-openmsx"
 MIDI_DIR = "usr/share/games/openttd/baseset/openmsx"
-SOUNDFONT = "usr/share/sounds/sf2/TimGM6mb.sf2"
+# General MIDI soundfonts from Debian: (package, file). TimGM6mb (6 MB) renders every
+# set; FluidR3 (140 MB, other samples of every instrument) renders a set a second time,
+# to tell what a change does to music from what it does to one soundfont's timbres.
+SOUNDFONTS = {
+    "TimGM6mb": ("timgm6mb-soundfont", "usr/share/sounds/sf2/TimGM6mb.sf2"),
+    "FluidR3": ("fluid-soundfont-gm", "usr/share/sounds/sf2/FluidR3_GM.sf2"),
+}
 RENDERER = (
     "fluidsynth",
     "libfluidsynth3",
@@ -61,25 +68,28 @@ class Piece:
     key_margin: float  # best key's correlation minus the second's
 
 
-def pieces() -> list[Piece]:
-    """Every piece of the package, rendered (once) and with its reference key."""
+def pieces(font: str = "TimGM6mb") -> list[Piece]:
+    """Every piece of the package, rendered (once) with the soundfont ``font``
+    (``SOUNDFONTS``) and with its reference key."""
     folder = sectoid.debian_package(PACKAGE, CACHE / "package") / MIDI_DIR
+    into = CACHE if font == "TimGM6mb" else CACHE / font
+    into.mkdir(parents=True, exist_ok=True)
     out = []
     for midi in sorted(folder.glob("*.mid")):
         key, margin = midi_key(midi)
-        out.append(Piece(midi.stem, midi, render(midi), key, margin))
+        out.append(Piece(midi.stem, midi, render(midi, into, font), key, margin))
     return out
 
 
-def render(midi: Path, into: Path = CACHE) -> Path:
-    """``midi`` played by FluidSynth with the TimGM6mb soundfont, as a FLAC in ``into``."""
+def render(midi: Path, into: Path = CACHE, font: str = "TimGM6mb") -> Path:
+    """``midi`` played by FluidSynth with the soundfont ``font`` (``SOUNDFONTS``), as a
+    FLAC in ``into``."""
     path = into / f"{midi.stem}.flac"
     if path.is_file():
         return path
-    exe, env, _ = sectoid.debian_tool(
-        "fluidsynth", RENDERER, CACHE / "fluidsynth", data=("timgm6mb-soundfont",)
-    )
-    soundfont = CACHE / "fluidsynth" / SOUNDFONT
+    package, file = SOUNDFONTS[font]
+    exe, env, _ = sectoid.debian_tool("fluidsynth", RENDERER, CACHE / "fluidsynth", data=(package,))
+    soundfont = CACHE / "fluidsynth" / file
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "piece.wav"
         options = ["-ni", "-q", "-g", "0.6", "-r", "44100", "-F", str(wav)]
