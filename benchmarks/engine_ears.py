@@ -27,7 +27,10 @@ Key (MIREX key score: 1 same key, 0.5 a fifth away in the same mode, 0.3 relativ
 - Freedoom's music (benchmarks/freedoom.py), rendered alike, against each file's pitch
   classes: added in December 2026 as a set no change had been chosen on.
   ``--only SET`` reads one set's keys (synthesised, sectoid, sequenced, accompanied,
-  freedoom).
+  freedoom, sequenced-fluidr3, freedoom-fluidr3).
+- The openmsx and Freedoom pieces rendered a second time with another soundfont
+  (FluidR3: other samples of every instrument): the same notes, other timbres, to tell
+  what a change does to music from what it does to TimGM6mb's sounds.
 
 Separation: a voice laid centre-panned over 30 s of a real band recording (sectoid's
 song.ogg of each of its four songs), at −6, 0 and +6 dB voice-to-band level. Voices:
@@ -74,7 +77,15 @@ import sequenced  # noqa: E402
 from mashup_site.engine import analysis, key, matching  # noqa: E402
 from mashup_site.engine.separation import SpectralSeparator  # noqa: E402
 
-KEY_SETS = ("synthesised", "sectoid", "sequenced", "accompanied", "freedoom")
+KEY_SETS = (
+    "synthesised",
+    "sectoid",
+    "sequenced",
+    "accompanied",
+    "freedoom",
+    "sequenced-fluidr3",
+    "freedoom-fluidr3",
+)
 SR = 22050  # the key is read at the analysis rate
 CACHE = ROOT / "benchmarks" / ".cache"
 TITLES = ("Escape from chaosland", "War of freedom", "Feelings", "Metal madness")
@@ -706,6 +717,14 @@ def main() -> None:
         if "freedoom" in sets:
             print("key, Freedoom's music (rendered; never tuned on):")
             key_sequenced(freedoom.pieces())
+        # The same MIDI files played by other instruments: what a change does to music,
+        # apart from what it does to one soundfont's timbres.
+        if "sequenced-fluidr3" in sets:
+            print("key, sequenced pieces rendered with the FluidR3 soundfont:")
+            key_sequenced(sequenced.pieces("FluidR3"))
+        if "freedoom-fluidr3" in sets:
+            print("key, Freedoom's music rendered with the FluidR3 soundfont:")
+            key_sequenced(freedoom.pieces_fluidr3())
     if (args.separation or both) and args.only is None:
         print("separation, voice over a real band (30 s from 0:30):")
         separation(songs, args.quick)
