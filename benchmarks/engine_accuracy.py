@@ -346,6 +346,8 @@ def tempo_changes(midi) -> list[tuple[int, int]]:
     """[(tick, µs per quarter)] of a MIDI file, one per tick, from tick 0. Of several
     changes at one tick the last in the file holds (Freedoom's files set 70, then 120, at
     tick 0: sorted by value, the 70 was taken and the 120 the piece plays at lost)."""
+    if midi.type == 2:  # independent sequences, each with its own tempo map
+        raise ValueError(f"{midi.filename}: a MIDI file of type 2 has no one tempo map")
     changes: dict[int, int] = {}
     for track in midi.tracks:
         tick = 0
@@ -695,7 +697,7 @@ def sequenced_pairs(quick: bool, collection=sequenced.pieces) -> None:
 
 def freedoom_pairs(quick: bool) -> None:
     """Freedoom's pieces notated at 96–140 BPM, paired as ``sequenced_pairs`` pairs
-    openttd-openmsx's."""
+    openttd-openmsx's (in the order of the games' WAD directories)."""
     sequenced_pairs(quick, freedoom.timed_pieces)
 
 

@@ -43,6 +43,7 @@ SOUNDFONTS = {
     "TimGM6mb": ("timgm6mb-soundfont", "usr/share/sounds/sf2/TimGM6mb.sf2"),
     "FluidR3": ("fluid-soundfont-gm", "usr/share/sounds/sf2/FluidR3_GM.sf2"),
 }
+DEFAULT_FONT = "TimGM6mb"
 RENDERER = (
     "fluidsynth",
     "libfluidsynth3",
@@ -68,23 +69,23 @@ class Piece:
     key_margin: float  # best key's correlation minus the second's
 
 
-def pieces(font: str = "TimGM6mb") -> list[Piece]:
+def pieces(font: str = DEFAULT_FONT) -> list[Piece]:
     """Every piece of the package, rendered (once) with the soundfont ``font``
     (``SOUNDFONTS``) and with its reference key."""
     folder = sectoid.debian_package(PACKAGE, CACHE / "package") / MIDI_DIR
-    into = CACHE if font == "TimGM6mb" else CACHE / font
-    into.mkdir(parents=True, exist_ok=True)
     out = []
     for midi in sorted(folder.glob("*.mid")):
         key, margin = midi_key(midi)
-        out.append(Piece(midi.stem, midi, render(midi, into, font), key, margin))
+        out.append(Piece(midi.stem, midi, render(midi, CACHE, font), key, margin))
     return out
 
 
-def render(midi: Path, into: Path = CACHE, font: str = "TimGM6mb") -> Path:
+def render(midi: Path, into: Path = CACHE, font: str = DEFAULT_FONT) -> Path:
     """``midi`` played by FluidSynth with the soundfont ``font`` (``SOUNDFONTS``), as a
-    FLAC in ``into``."""
-    path = into / f"{midi.stem}.flac"
+    FLAC in ``into`` (in its folder ``font`` for any but the default)."""
+    folder = into if font == DEFAULT_FONT else into / font
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{midi.stem}.flac"
     if path.is_file():
         return path
     package, file = SOUNDFONTS[font]

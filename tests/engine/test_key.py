@@ -177,6 +177,7 @@ def test_a_bass_partial_is_no_third_the_notes_heard_must_hear_it_too() -> None:
         ((2.0, 1.6, 3.0), 1.6),
         ((0.5, 0.2, 0.8), 0.8),
         ((2.0, 1.6, 0.5), 1.0),
+        ((1.0, 2.0), 1.0),
     ],
 )
 def test_the_third_counts_as_the_mildest_hearing_and_not_at_all_when_they_disagree(
