@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyloudnorm
 import pytest
@@ -349,6 +351,30 @@ def test_on_the_kick_never_places_a_beat_past_the_songs_end(room: float) -> None
     assert np.round(moved).max() <= length - 1
     envelopes = analysis.Envelopes(low, low, np.zeros(length * 4), np.ones((12, length)))
     analysis.beat_grid(envelopes, 60 * analysis.ANALYSIS_SR / analysis.HOP / 21.0)
+
+
+def test_a_kick_on_every_and_does_not_move_a_grid_whose_chords_change_on_its_beats() -> None:
+    # The snare on the beat, the kick on the "and" (as one of Freedoom's composers writes):
+    # the kicks alone would move the grid onto the "and"s; the chords, changing every two
+    # beats on the beat, hold it. Without them (one chord throughout) the kicks decide.
+    truth = 100 + FRAME_PERIOD * np.arange(62)
+    length = 1400
+    onsets = kicks_on(truth, length) + 0.5 * kicks_on(truth + FRAME_PERIOD / 2, length)
+    low = kicks_on(truth[:-1] + FRAME_PERIOD / 2, length)
+    chords = np.zeros((12, length))
+    for k, (a, b) in enumerate(itertools.pairwise(np.round(truth[::2]).astype(int))):
+        chords[(0, 5, 7, 9)[k % 4], a:b] = 1.0
+    chords[0, : int(truth[0])] = chords[0, int(truth[-2]) :] = 1.0
+    on_the_beat = analysis.frames_to_seconds(truth)
+
+    def tracked(chroma: np.ndarray) -> np.ndarray:
+        envelopes = analysis.Envelopes(onsets, low, np.zeros(length * 4), chroma)
+        beats, _, _ = analysis.beat_grid(envelopes, BPM_OF_20_FRAMES)
+        return np.abs(beats[:, None] - on_the_beat[None, :]).min(axis=1)
+
+    frame = analysis.HOP / analysis.ANALYSIS_SR
+    assert np.median(tracked(chords)) < frame
+    assert np.median(tracked(np.ones((12, length)))) > 5 * frame  # moved onto the "and"s
 
 
 def test_on_the_kick_leaves_a_grid_alone_when_the_envelope_is_not_a_number() -> None:
