@@ -28,11 +28,12 @@ Key (MIREX key score: 1 same key, 0.5 a fifth away in the same mode, 0.3 relativ
   classes: added in December 2026 as a set no change had been chosen on; the key's
   overdriven hearing was then chosen on it, so its FluidR3 renders (below) are the
   untouched copy.
-  ``--only SET`` reads one set's keys (synthesised, sectoid, sequenced, accompanied,
-  freedoom, sequenced-fluidr3, freedoom-fluidr3).
 - The openmsx and Freedoom pieces rendered a second time with another soundfont
   (FluidR3: other samples of every instrument): the same notes, other timbres, to tell
   what a change does to music from what it does to TimGM6mb's sounds.
+
+``--only SET`` reads one set's keys (synthesised, sectoid, sequenced, accompanied,
+freedoom, sequenced-fluidr3, freedoom-fluidr3) and nothing else.
 
 Separation: a voice laid centre-panned over 30 s of a real band recording (sectoid's
 song.ogg of each of its four songs), at −6, 0 and +6 dB voice-to-band level. Voices:
@@ -700,7 +701,10 @@ def main() -> None:
     args = parser.parse_args()
     both = not (args.key or args.separation)
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    songs = fetch_songs()
+    if args.only and args.separation:
+        parser.error("--only picks one set of the key figures; run --separation on its own")
+    needs_songs = args.only in (None, "sectoid")
+    songs = fetch_songs() if needs_songs else {}
     if args.key or args.only or both:
         sets = KEY_SETS if args.only is None else (args.only,)
         if "synthesised" in sets:
