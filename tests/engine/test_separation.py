@@ -112,6 +112,23 @@ def test_a_voice_over_a_band_whose_notes_have_partials_is_still_pulled_out() -> 
     assert np.allclose(stems.vocals + stems.accompaniment, song["mix"], atol=1e-5)
 
 
+def test_a_line_panned_off_the_centre_is_held_back_by_where_it_sits() -> None:
+    # A lead guitar's melody moves like a voice and is neither steady nor percussive:
+    # only its place in the stereo image tells it from the centred voice. Weighing each
+    # cell by how centred it sounds kept a third of it (+5.7 dB); the band's stereo image,
+    # learnt from what the mask leaves, holds back what comes from its direction.
+    voice = signals.voice_like(12.0, f0=220.0, mode="minor")
+    line = np.roll(signals.voice_like(12.0, f0=330.0)[0], int(1.3 * SR))
+    guitar = np.stack([line, 0.3 * line])
+    guitar *= np.sqrt((voice**2).mean() / (guitar**2).mean())
+    song = {"mix": voice + guitar, "vocals": voice, "backing": guitar}
+    stems = SpectralSeparator().separate(song["mix"], SR)
+    vocal, backing = gains(song, stems)
+    print(f"SI-SDR gain over a panned line: vocal {vocal:+.1f} dB, accompaniment {backing:+.1f} dB")
+    assert vocal > 8 and backing > 7
+    assert np.allclose(stems.vocals + stems.accompaniment, song["mix"], atol=1e-5)
+
+
 def test_a_band_alone_leaves_little_in_the_vocal_layer() -> None:
     song = signals.song(110, 9, "minor", 12, vocal=False)
     stems = SpectralSeparator().separate(song["mix"], SR)
