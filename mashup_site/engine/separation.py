@@ -69,22 +69,25 @@ softer held test), +5.85 dB (a 1024-point STFT, below) and +6.1 dB (the gate) on
 held-out songs; +6.9 dB on the two songs the constants were chosen on; the spoken voice,
 the harder case, gains +5.9 dB over all four.
 The place (step 8), measured (benchmarks/engine_ears.py --separation; before → after,
-mean SI-SDR gain of the vocal layer): the two held-out sectoid songs +6.10 → +6.31 dB,
-the two tuning songs +6.86 → +6.83, the spoken voice over all four +5.91 → +6.11; the
+mean SI-SDR gain of the vocal layer): the two held-out sectoid songs +6.10 → +6.30 dB,
+the two tuning songs +6.86 → +6.86, the spoken voice over all four +5.91 → +6.12; the
 four songs folded to mono as before (+5.85). Over pieces rendered from MIDI files with
 FluidR3's instruments, which General MIDI places across the stereo image (16 each, the
-same voices and levels): openmsx +5.17 → +5.93 dB, Freedoom +5.63 → +6.69. The filter
-itself was not tuned: it is the textbook one, with the voice's power as the mask's share
-(its square, as norbert takes it, sharpens every mask: +0.2 dB more on the songs, and
-−2 dB on the tests' low speaking voice). The centre weighting's power was chosen with it:
-on the tuning songs 2, 3 and 4 measure alike (+6.83, +6.84, +6.83), on the openmsx
-renders 2 measured +5.93 against 4's +5.56, and on the Freedoom renders, looked at
-after, +6.69 against +6.21. The price, on the tests' synthetic band (its parts spread
-wide, L/R correlation 0.14): its vocal layer 18.3 → 15.4 dB over the mix, and a band
-alone leaves −17 dB in it (−25 before): one image per frequency over a song takes a
-part that is centred only sometimes for voice when it is. Local images (1–15 s) win
-back 1 dB of that, and nothing on the real songs. Cost: 0.62 → 0.82 CPU s a minute of
-audio; the voice is written over the left channel's spectrum, so memory does not grow.
+same voices and levels): openmsx +5.17 → +6.01 dB, Freedoom +5.63 → +6.66. The filter
+itself was not tuned: it is the textbook one (the band's image as norbert learns it, its
+loud cells counting most: weighed cell for cell alike, a fade's hiss blurred it, and 12 s
+of it at −80 dBFS took a panned guitar's gain from +9.5 to +6.8 dB), with the voice's
+power as the mask's share (its square, as norbert takes it, sharpens every mask: +0.2 dB
+more on the songs, and −2 dB on the tests' low speaking voice). The centre weighting's
+power was chosen with it: on the tuning songs 2, 3 and 4 measure alike (+6.86, +6.86,
++6.85), on the openmsx renders 2 measured +6.01 against 3's +5.83 and 4's +5.60, and on
+the Freedoom renders, looked at after, +6.66 against +6.37 and +6.09. The price, on the
+tests' synthetic band (its parts spread wide, L/R correlation 0.14): its vocal layer
+18.3 → 15.9 dB over the mix, and a band alone leaves −18 dB in it (−25 before): one
+image per frequency over a song takes a part that is centred only sometimes for voice
+when it is. Local images (1–15 s) won back about 1 dB of that and nothing on the real
+songs (measured with the first weighting). Cost: 0.62 → 0.82 CPU s a minute of audio;
+the voice is written over the left channel's spectrum, so memory does not grow.
 Resolution: a 1024-point STFT (46 ms, hop 11.6 ms) at 22.05 kHz against 2048 points:
 +0.25 dB on the tuning songs, +0.7 dB held out (with the 2.8 s steady window), and
 cheaper; 512 and 4096 points measured worse.
@@ -310,12 +313,14 @@ def _spatial_voice(
     band, by a multichannel Wiener filter (Duong, Vincent and Gribonval 2010; the
     refinement Open-Unmix's "norbert" applies to its masks). The voice is centred: its
     stereo image is [1 1; 1 1] and its power in a cell ``mask`` times the mid's. The band
-    is the rest of the cell's power, and its stereo image per frequency is the 2×2
-    covariance of what the mask leaves in each channel, each cell weighted by its power,
-    over the whole song. The voice is v·[1 1]·(v·[1 1; 1 1] + a·R + ε)⁻¹·x.
+    is the rest of the cell's power, and its stereo image R per frequency is the 2×2
+    covariance of what the mask leaves in each channel (``mask`` × mid taken off), summed
+    over the whole song, so loud cells count most, scaled to a trace of 2. The voice is
+    v·[1 1]·(v·[1 1; 1 1] + a·R + ε·(v + a)·I)⁻¹·x.
 
     Where the band sits in the centre with the voice (and in a mono mix) this is the mask
-    on the mid, as before; where the band has a stereo image of its own (panned guitars,
+    on the mid, as before (to a factor 1 / (1 + ε/2): −0.004 dB); where the band has a
+    stereo image of its own (panned guitars,
     a wide pad), what comes from its direction is held back by where it sits, not only
     weighed down by how centred the cell sounds. Run on SPATIAL_BLOCK frames at a time: a
     song's cells are ~10 million. ``out`` (which may be ``zl`` itself) receives it."""
@@ -329,17 +334,18 @@ def _spatial_voice(
         total = 0.5 * (np.abs(left) ** 2 + np.abs(right) ** 2)
         return left, right, voice, np.maximum(total - voice, 0) + 1e-10
 
-    # The band's stereo image per frequency, from what the mask leaves (trace 2).
+    # The band's stereo image per frequency: the covariance of what the mask leaves in
+    # the two channels, summed over the song (its loud cells count most), trace 2.
     r11 = np.zeros((bins, 1))
     r22 = np.zeros((bins, 1))
     r12 = np.zeros((bins, 1), dtype=complex)
     for k in blocks:
-        left, right, _, band = powers(k)
+        left, right = zl[:, k], zr[:, k]
         voice = mask[:, k] * 0.5 * (left + right)
         left, right = left - voice, right - voice
-        r11 += (np.abs(left) ** 2 / band).sum(axis=1, keepdims=True)
-        r22 += (np.abs(right) ** 2 / band).sum(axis=1, keepdims=True)
-        r12 += (left * np.conj(right) / band).sum(axis=1, keepdims=True)
+        r11 += (np.abs(left) ** 2).sum(axis=1, keepdims=True)
+        r22 += (np.abs(right) ** 2).sum(axis=1, keepdims=True)
+        r12 += (left * np.conj(right)).sum(axis=1, keepdims=True)
     trace = np.maximum(0.5 * (r11 + r22), 1e-10)
     r11, r22 = (r11 / trace).astype(np.float32), (r22 / trace).astype(np.float32)
     r12 = (r12 / trace).astype(np.complex64)
@@ -349,7 +355,8 @@ def _spatial_voice(
         floor = SPATIAL_EPS * (v + band)
         p, r, q = v + band * r11 + floor, v + band * r22 + floor, v + band * r12
         det = p * r - np.abs(q) ** 2
-        # v·[1 1]·Σ⁻¹·x, with Σ⁻¹ = [[r, −q], [−q*, p]] / det (det > 0: the floor)
+        # v·[1 1]·Σ⁻¹·x, with Σ⁻¹ = [[r, −q], [−q*, p]] / det (det > 0: the floor). The
+        # right side is whole before it is written: ``out`` may be ``zl`` itself.
         out[:, k] = v * ((r - np.conj(q)) * left + (p - q) * right) / det
     return out
 

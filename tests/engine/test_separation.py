@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mashup_site.engine.separation import Separator, SpectralSeparator, Stems, _voice_gate
+from mashup_site.engine.separation import (
+    SPATIAL_EPS,
+    Separator,
+    SpectralSeparator,
+    Stems,
+    _spatial_voice,
+    _voice_gate,
+)
 from tests import signals
 from tests.engine import instruments
 
@@ -112,21 +119,66 @@ def test_a_voice_over_a_band_whose_notes_have_partials_is_still_pulled_out() -> 
     assert np.allclose(stems.vocals + stems.accompaniment, song["mix"], atol=1e-5)
 
 
+def panned_line_song(quiet_tail: float = 0.0) -> dict[str, np.ndarray]:
+    """A centred voice over a melody on a guitar panned 1 : 0.3, at equal level; then
+    ``quiet_tail`` seconds of hiss at −80 dBFS, each channel its own (a fade's tail)."""
+    voice = signals.voice_like(12.0, f0=220.0, mode="minor")
+    line = np.roll(signals.voice_like(12.0, f0=330.0)[0], int(1.3 * SR))
+    guitar = np.stack([line, 0.3 * line])
+    guitar *= np.sqrt((voice**2).mean() / (guitar**2).mean())
+    hiss = 1e-4 * np.random.default_rng(0).standard_normal((2, int(quiet_tail * SR)))
+    backing = np.concatenate([guitar, hiss], axis=1).astype(np.float32)
+    vocals = np.pad(voice, ((0, 0), (0, hiss.shape[1])))
+    return {"mix": vocals + backing, "vocals": vocals, "backing": backing}
+
+
 def test_a_line_panned_off_the_centre_is_held_back_by_where_it_sits() -> None:
     # A lead guitar's melody moves like a voice and is neither steady nor percussive:
     # only its place in the stereo image tells it from the centred voice. Weighing each
     # cell by how centred it sounds kept a third of it (+5.7 dB); the band's stereo image,
     # learnt from what the mask leaves, holds back what comes from its direction.
-    voice = signals.voice_like(12.0, f0=220.0, mode="minor")
-    line = np.roll(signals.voice_like(12.0, f0=330.0)[0], int(1.3 * SR))
-    guitar = np.stack([line, 0.3 * line])
-    guitar *= np.sqrt((voice**2).mean() / (guitar**2).mean())
-    song = {"mix": voice + guitar, "vocals": voice, "backing": guitar}
+    song = panned_line_song()
     stems = SpectralSeparator().separate(song["mix"], SR)
     vocal, backing = gains(song, stems)
     print(f"SI-SDR gain over a panned line: vocal {vocal:+.1f} dB, accompaniment {backing:+.1f} dB")
     assert vocal > 8 and backing > 7
     assert np.allclose(stems.vocals + stems.accompaniment, song["mix"], atol=1e-5)
+
+
+def test_a_quiet_tail_does_not_blur_where_the_band_sits() -> None:
+    # Hiss in a fade's tail has no place in the image; counted cell for cell as much as
+    # the loud ones, 12 s of it took the panned line's gain from +9.5 to +6.8 dB (a review).
+    song = panned_line_song(quiet_tail=12.0)
+    stems = SpectralSeparator().separate(song["mix"], SR)
+    vocal, backing = gains(song, stems)
+    print(f"SI-SDR gain over a panned line and a quiet tail: vocal {vocal:+.1f} dB")
+    assert vocal > 8 and backing > 7
+    assert np.isfinite(stems.vocals).all()
+
+
+def test_the_spatial_filter_is_the_multichannel_wiener_filter() -> None:
+    # v·[1 1]·Σ⁻¹·x, Σ = v·[1 1; 1 1] + a·R + ε·(v + a)·I, against numpy's solver on cells
+    # whose band image is complex (a delay between the channels): a conjugate slipped
+    # anywhere is off by a tenth.
+    rng = np.random.default_rng(1)
+    shape = (6, 40)
+    left, right = (
+        (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+        for _ in range(2)
+    )
+    right = (0.5 * np.exp(0.7j) * left + 0.3 * right).astype(np.complex64)
+    mask = rng.uniform(0, 1, shape).astype(np.float32)
+    found = _spatial_voice(left, right, mask)
+    residual = [x - mask * 0.5 * (left + right) for x in (left, right)]
+    image = np.array([[(a * np.conj(b)).sum(axis=1) for b in residual] for a in residual])
+    image = image / (0.5 * np.trace(image).real)  # (2, 2, bins), trace 2
+    for f, t in np.ndindex(*shape):
+        x = np.array([left[f, t], right[f, t]])
+        v = mask[f, t] * abs(x.mean()) ** 2
+        a = max(0.5 * float(np.vdot(x, x).real) - v, 0) + 1e-10
+        sigma = v * np.ones((2, 2)) + a * image[:, :, f] + SPATIAL_EPS * (v + a) * np.eye(2)
+        expected = v * np.ones(2) @ np.linalg.solve(sigma, x)
+        assert abs(found[f, t] - expected) <= 1e-4 * (abs(expected) + abs(x).max())
 
 
 def test_a_band_alone_leaves_little_in_the_vocal_layer() -> None:
