@@ -86,8 +86,13 @@ tests' synthetic band (its parts spread wide, L/R correlation 0.14): its vocal l
 18.3 → 15.9 dB over the mix, and a band alone leaves −18 dB in it (−25 before): one
 image per frequency over a song takes a part that is centred only sometimes for voice
 when it is. Local images (1–15 s) won back about 1 dB of that and nothing on the real
-songs (measured with the first weighting). Cost: 0.62 → 0.82 CPU s a minute of audio;
-the voice is written over the left channel's spectrum, so memory does not grow.
+songs (measured with the first weighting). The voice's image is the centre's, not learnt:
+a voice panned 1 : 0.7 over the sectoid bands (both voices, 0 dB) gains +4.9 dB (+5.3
+before; centred, +7.2 and +7.1). A voice 0.5 ms later in one channel is lost either way
+(−14 and −16 dB: the centre weighting reads it as wide). Cost: 0.62 → 0.82 CPU s a
+minute of audio; the voice is written over the left channel's spectrum, so the
+separation's own memory does not grow (benchmarks/engine.py, the whole job: 1.27–1.32 GB
+at its peak, 1.24–1.28 before, from run to run).
 Resolution: a 1024-point STFT (46 ms, hop 11.6 ms) at 22.05 kHz against 2048 points:
 +0.25 dB on the tuning songs, +0.7 dB held out (with the 2.8 s steady window), and
 cheaper; 512 and 4096 points measured worse.
