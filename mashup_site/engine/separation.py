@@ -53,7 +53,7 @@ it is accompaniment, and keeps the rest as voice (a Wiener-style soft mask):
    the song from what the mask leaves. Where the band sits in the centre with the voice
    (and in a mono mix) this is the mask on the mid, as it was; where it has an image of
    its own, what comes from its direction is held back (a melody on a guitar panned 1 :
-   0.3 under a centred voice: +5.7 → +9.5 dB). With it, the centre weighting (step 4)
+   0.3 under a centred voice: +5.7 → +8.8 dB). With it, the centre weighting (step 4)
    is squared where it had been raised to the 4th power.
 
 Vocals = that estimate in both channels; accompaniment = mix − vocals, so the two always
@@ -75,24 +75,24 @@ four songs folded to mono as before (+5.85). Over pieces rendered from MIDI file
 FluidR3's instruments, which General MIDI places across the stereo image (16 each, the
 same voices and levels): openmsx +5.17 → +6.01 dB, Freedoom +5.63 → +6.66. The filter
 itself was not tuned: it is the textbook one (the band's image as norbert learns it, its
-loud cells counting most: weighed cell for cell alike, a fade's hiss blurred it, and 12 s
-of it at −80 dBFS took a panned guitar's gain from +9.5 to +6.8 dB), with the voice's
-power as the mask's share (its square, as norbert takes it, sharpens every mask: +0.2 dB
-more on the songs, and −2 dB on the tests' low speaking voice). The centre weighting's
-power was chosen with it: on the tuning songs 2, 3 and 4 measure alike (+6.86, +6.86,
-+6.85), on the openmsx renders 2 measured +6.01 against 3's +5.83 and 4's +5.60, and on
-the Freedoom renders, looked at after, +6.66 against +6.37 and +6.09. The price, on the
-tests' synthetic band (its parts spread wide, L/R correlation 0.14): its vocal layer
-18.3 → 15.9 dB over the mix, and a band alone leaves −18 dB in it (−25 before): one
-image per frequency over a song takes a part that is centred only sometimes for voice
-when it is. Local images (1–15 s) won back about 1 dB of that and nothing on the real
-songs (measured with the first weighting). The voice's image is the centre's, not learnt:
-a voice panned 1 : 0.7 over the sectoid bands (both voices, 0 dB) gains +4.9 dB (+5.3
-before; centred, +7.2 and +7.1). A voice 0.5 ms later in one channel is lost either way
-(−14 and −16 dB: the centre weighting reads it as wide). Cost: 0.62 → 0.82 CPU s a
-minute of audio; the voice is written over the left channel's spectrum, so the
-separation's own memory does not grow (benchmarks/engine.py, the whole job: 1.27–1.32 GB
-at its peak, 1.24–1.28 before, from run to run).
+loud cells counting most: weighed cell for cell alike, as first written, a fade's hiss
+blurred it, and 12 s of it at −80 dBFS took a panned guitar's gain from +9.5 to +6.8
+dB), with the voice's power as the mask's share (its square, as norbert takes it,
+sharpens every mask: +0.2 dB more on the songs, and −2 dB on the tests' low speaking
+voice). The centre weighting's power was chosen with it: on the tuning songs 2, 3 and 4
+measure alike (+6.86, +6.86, +6.85), on the openmsx renders 2 measured +6.01 against 3's
++5.83 and 4's +5.60, and on the Freedoom renders, looked at after, +6.66 against +6.37
+and +6.09. The price, on the tests' synthetic band (its parts spread wide, L/R
+correlation 0.14): its vocal layer 18.3 → 15.9 dB over the mix, and a band alone leaves
+−18 dB in it (−25 before): one image per frequency over a song takes a part that is
+centred only sometimes for voice when it is. Local images (1–15 s) won back about 1 dB
+of that and nothing on the real songs (measured with the first weighting). The voice's
+image is the centre's, not learnt: a voice panned 1 : 0.7 over the sectoid bands (both
+voices, 0 dB) gains +4.9 dB (+5.3 before; centred, +7.2 and +7.1). A voice 0.5 ms later
+in one channel is lost either way (−14 and −16 dB: the centre weighting reads it as
+wide). Cost: 0.62 → 0.82 CPU s a minute of audio; the voice is written over the left
+channel's spectrum, so the separation's own memory does not grow (benchmarks/engine.py,
+the whole job: 1.27–1.32 GB at its peak, 1.24–1.28 before, from run to run).
 Resolution: a 1024-point STFT (46 ms, hop 11.6 ms) at 22.05 kHz against 2048 points:
 +0.25 dB on the tuning songs, +0.7 dB held out (with the 2.8 s steady window), and
 cheaper; 512 and 4096 points measured worse.
@@ -325,10 +325,10 @@ def _spatial_voice(
 
     Where the band sits in the centre with the voice (and in a mono mix) this is the mask
     on the mid, as before (to a factor 1 / (1 + ε/2): −0.004 dB); where the band has a
-    stereo image of its own (panned guitars,
-    a wide pad), what comes from its direction is held back by where it sits, not only
-    weighed down by how centred the cell sounds. Run on SPATIAL_BLOCK frames at a time: a
-    song's cells are ~10 million. ``out`` (which may be ``zl`` itself) receives it."""
+    stereo image of its own (panned guitars, a wide pad), what comes from its direction
+    is held back by where it sits, not only weighed down by how centred the cell sounds.
+    Run on SPATIAL_BLOCK frames at a time: a song's cells are ~10 million. ``out``
+    (which may be ``zl`` itself) receives it."""
     bins, frames = zl.shape
     blocks = [slice(a, a + SPATIAL_BLOCK) for a in range(0, frames, SPATIAL_BLOCK)]
 
