@@ -102,6 +102,27 @@ def drum_loop(bpm: float, seconds: float, sr: int = SR, *, seed: int = 0) -> np.
     return np.stack([left, right])
 
 
+def offbeat_loop(bpm: float, seconds: float, sr: int = SR, *, seed: int = 0) -> np.ndarray:
+    """A ska or punk skank: a quiet kick on each beat, a loud snare and an upstroke chord
+    on each "and" (its loudest onsets are its off-beats)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    out = np.zeros(n, dtype=np.float32)
+    for i, when in enumerate(np.arange(0, seconds, 60 / bpm / 2)):
+        start = int(when * sr)
+        if i % 2 == 0:
+            t = np.arange(int(0.15 * sr)) / sr
+            hit = 0.3 * np.sin(2 * np.pi * 55 * t) * np.exp(-t / 0.04)
+        else:
+            t = np.arange(int(0.12 * sr)) / sr
+            chord = sum(np.sin(2 * np.pi * f * t) for f in (196.0, 246.9, 293.7))
+            hit = 0.5 * rng.standard_normal(len(t)) * np.exp(-t / 0.03)
+            hit += 0.3 * chord * np.exp(-t / 0.08)
+        end = min(n, start + len(hit))
+        out[start:end] += hit[: end - start].astype(np.float32)
+    return np.stack([out, out])
+
+
 def song(
     bpm: float,
     tonic: int,

@@ -29,6 +29,16 @@
   syncopated kick and bass put its phase on the "and" (a funk groove laid right over a
   straight or four-on-the-floor one read half a beat off, and half a beat off read
   aligned). No layer's strongest onsets are reliably on its beat.
+  Its other face (December 2026, a strict xfail too): a backing laid right at 2:1 whose
+  off-beats are as loud as its beats, or louder (a skank, a metal band's chugs), meets
+  the lead's notes as well or better half its own beat over, a sixteenth of the lead's;
+  the onsets cannot tell it from a backing laid so, and call it apart. Two of the four
+  sectoid layings of ``engine_accuracy.py --pairs`` (Feelings and Metal madness, 2 and
+  10 ms apart by the charts) measure 155 and 187 ms, their lags of either sign, window by
+  window; neither layer repeats itself at that lag (``REPEATS``: 0.1-0.3, with a few
+  frames' tolerance too), so they are judged. The guard then lays them again, finds no
+  reading that measures closer and keeps the first, with a warning that says they are
+  apart: a false alarm, and up to MAX_RELAYS stretches more.
   Onsets that repeat evenly within that reach fool it: a lead with no drums whose
   arpeggio plays every sixteenth lines up with a rock backing as well a sixteenth over as
   on the beat, and its loudest notes decide; laid right, such pairs measured 122–167 ms
