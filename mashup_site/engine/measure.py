@@ -36,9 +36,11 @@
   sectoid layings of ``engine_accuracy.py --pairs`` (Feelings and Metal madness, 2 and
   10 ms apart by the charts) measure 155 and 187 ms, their lags of either sign, window by
   window; neither layer repeats itself at that lag (``REPEATS``: 0.1-0.3, with a few
-  frames' tolerance too), so they are judged. The guard then lays them again, finds no
-  reading that measures closer and keeps the first, with a warning that says they are
-  apart: a false alarm, and up to MAX_RELAYS stretches more.
+  frames' tolerance too), so they are judged. Where half the faster beat is well within
+  reach, the engine knows the case (``pipeline._half_a_beat``): it lays nothing again and
+  tells the person the loudest notes sit half a beat apart (Feelings over Metal madness);
+  past it (Metal madness over Feelings, 200 ms) it is told the layers may sound out of
+  step, a false alarm, after laying it again on up to MAX_RELAYS other readings.
   Onsets that repeat evenly within that reach fool it: a lead with no drums whose
   arpeggio plays every sixteenth lines up with a rock backing as well a sixteenth over as
   on the beat, and its loudest notes decide; laid right, such pairs measured 122–167 ms
