@@ -700,6 +700,52 @@ def separation(songs: dict[str, np.ndarray], quick: bool, *, per_song: bool = Tr
     print(f"  separator cost: {per_minute:.2f} CPU s per minute of stereo 44.1 kHz audio")
 
 
+# The channels apart (separation step 9), at 0 dB: (label, voice's right channel later
+# by, band's right channel later by), in seconds.
+DELAYS = (
+    ("the voice 0.5 ms later on the right", 0.0005, 0.0),
+    ("the voice 0.3 ms later on the left", -0.0003, 0.0),
+    ("the whole mix 0.3 ms later on the right", 0.0003, 0.0003),
+    ("the band 0.7 ms later on the right (two microphones apart), the voice centred", 0.0, 0.0007),
+)
+
+
+def _later(x: np.ndarray, seconds: float, sr: int) -> np.ndarray:
+    """(2, n): the right channel later by ``seconds`` (the left when negative)."""
+    n = int(round(abs(seconds) * sr))
+    if n == 0:
+        return x
+    k = 1 if seconds > 0 else 0
+    out = x.copy()
+    out[k] = np.concatenate([np.zeros(n, x.dtype), x[k, : x.shape[1] - n]])
+    return out
+
+
+def separation_delayed(songs: dict[str, np.ndarray], label: str) -> None:
+    """Each voice at 0 dB over ``songs`` with the channels apart (``DELAYS``): the vocal
+    layer's mean SI-SDR gain, beside the same mixes in step."""
+    sr, seconds = 44100, 30.0
+    voices = [sung_line(seconds, sr)] + [v for v in [espeak_voice(seconds, sr)] if v is not None]
+    separator = SpectralSeparator()
+    gains: dict[str, list[float]] = {}
+    for audio in songs.values():
+        band = audio[:, int(30 * sr) : int(60 * sr)].astype(np.float32)
+        for voice in voices:
+            v = voice[: band.shape[1]]
+            v = v * np.sqrt(np.mean(band**2)) / (np.sqrt(np.mean(v**2)) + 1e-12)
+            for what, voice_late, band_late in (("in step", 0.0, 0.0), *DELAYS):
+                vocal = _later(np.stack([v, v]).astype(np.float32), voice_late, sr)
+                backing = _later(band, band_late, sr)
+                mix = vocal + backing
+                scale = min(1.0, 0.99 / np.abs(mix).max())
+                mix, vocal = mix * scale, vocal * scale
+                stems = separator.separate(mix.astype(np.float32), sr)
+                gain = si_sdr(stems.vocals, vocal) - si_sdr(mix, vocal)
+                gains.setdefault(what, []).append(gain)
+    for what, values in gains.items():
+        print(f"  {label}, {what}: vocal {np.mean(values):+.2f} dB (min {min(values):+.1f})")
+
+
 def _means(label: str, rows: list) -> None:
     vocal, accompaniment = np.mean([r[4] for r in rows]), np.mean([r[5] for r in rows])
     print(f"  mean {label}: vocal {vocal:+.2f} dB, accompaniment {accompaniment:+.2f} dB")
@@ -758,9 +804,17 @@ def main() -> None:
         print("separation, voice over a real band (30 s from 0:30):")
         separation(songs, args.quick)
         if not args.quick:
-            for label, collection in (("openmsx", sequenced), ("Freedoom", freedoom)):
+            rendered = {
+                label: rendered_bands(collection.pieces("FluidR3"))
+                for label, collection in (("openmsx", sequenced), ("Freedoom", freedoom))
+            }
+            for label, bands in rendered.items():
                 print(f"separation, voice over {RENDERED_BANDS} {label} pieces (FluidR3):")
-                separation(rendered_bands(collection.pieces("FluidR3")), False, per_song=False)
+                separation(bands, False, per_song=False)
+            print("separation, the two channels apart (0 dB, both voices):")
+            separation_delayed(songs, "sectoid")
+            for label, bands in rendered.items():
+                separation_delayed(bands, f"{label} (FluidR3)")
 
 
 if __name__ == "__main__":
