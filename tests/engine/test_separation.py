@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.signal
 
 from mashup_site.engine.separation import (
     SPATIAL_EPS,
@@ -12,9 +11,7 @@ from mashup_site.engine.separation import (
     SpectralSeparator,
     Stems,
     _spatial_voice,
-    _stft,
     _voice_gate,
-    channel_delays,
 )
 from tests import signals
 from tests.engine import instruments
@@ -194,36 +191,53 @@ def later(x: np.ndarray, seconds: float, sr: int = SR) -> np.ndarray:
     return out
 
 
-def band_and_voice(voice_late: float, band_late: float) -> dict[str, np.ndarray]:
-    """A band and a voice at 0 dB, either's right channel later by ``*_late`` seconds."""
+def band_and_voice(
+    voice_late: float, band_late: float, *, lead_late: float | None = None
+) -> dict[str, np.ndarray]:
+    """The tests' band and a voice (about 8 dB under it, as ``voice_like`` makes it),
+    either's right channel later by ``*_late`` seconds; with ``lead_late``, a second,
+    voice-like line (a sax, a violin: vibrato, a fifth above) 6 dB over the voice, later
+    so, in the band."""
     band = signals.song(110, 9, "minor", 12, vocal=False)["mix"]
     voice = signals.voice_like(band.shape[1] / SR, f0=220.0, mode="minor")[0]
+    if lead_late is not None:
+        line = signals.voice_like(band.shape[1] / SR, f0=330.0, mode="major")[0] * 2.0
+        band = band + later(np.stack([line, line]).astype(np.float32), lead_late)
     vocals = later(np.stack([voice, voice]).astype(np.float32), voice_late)
     backing = later(band, band_late)
     return {"mix": backing + vocals, "vocals": vocals, "backing": backing}
 
 
+CHANNELS_APART = (
+    "known blind spot (issue 13, stop 35): a voice later in one channel than in the "
+    "other reads as wide and stays in the accompaniment. Finding its delay (GCC-PHAT) and "
+    "bringing the channels into step fixes it, but a band or a voice-like lead recorded by "
+    "two microphones apart is alike at its own lag too; checking the lag by the voice the "
+    "masks keep there (5 dB more) still took a lead 6 dB over the voice for it (the "
+    "singer's vocal layer fell by 19 to 36 dB in a review's mixes, to -14 and -24 dB in "
+    "the test of a voice-like lead below), so it was not shipped"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=CHANNELS_APART)
 @pytest.mark.parametrize("voice_late", [0.0005, -0.0004])
 def test_a_voice_a_little_later_in_one_channel_is_still_found(voice_late: float) -> None:
-    # A voice widened by a short delay is no longer alike in the two channels cell by
-    # cell: the centre weighting read it as wide and left it in the accompaniment (-19
-    # and -2 dB). Its delay is found, the channels brought into step for the masks, and
-    # the vocal layer given the delay back (to a quarter sample: 0.4 ms is 17.6 samples).
+    # A voice widened by a short delay: -19 and -2 dB; found in step by the design that
+    # was tried, +19 and +13 dB.
     song = band_and_voice(voice_late, 0.0)
-    stems = SpectralSeparator().separate(song["mix"], SR)
-    vocal, backing = gains(song, stems)
+    vocal, _ = gains(song, SpectralSeparator().separate(song["mix"], SR))
     print(f"SI-SDR gain of a voice {voice_late * 1000:+.1f} ms on the right: {vocal:+.1f} dB")
-    assert vocal > 8 and backing > 5
-    assert np.allclose(stems.vocals + stems.accompaniment, song["mix"], atol=1e-5)
+    assert vocal > 8
 
 
+@pytest.mark.xfail(strict=True, reason=CHANNELS_APART)
 def test_a_song_heard_through_two_microphones_apart_is_separated_in_step() -> None:
     # The whole mix 0.3 ms later on the right: a phone's two microphones at a concert, or
-    # a tape played back with its head askew. In step it gains +15 dB; apart it lost -10.
+    # a tape played with its head askew. In step +15 dB; apart -10 (tried design: +15).
     song = {k: later(v, 0.0003) for k, v in signals.song(110, 9, "minor", 12).items()}
-    vocal, backing = gains(song, SpectralSeparator().separate(song["mix"], SR))
+    vocal, _ = gains(song, SpectralSeparator().separate(song["mix"], SR))
     print(f"SI-SDR gain, the whole mix 0.3 ms apart: vocal {vocal:+.1f} dB")
-    assert vocal > 12 and backing > 5
+    assert vocal > 12
 
 
 @pytest.mark.parametrize("band_late", [0.0003, 0.0007, 0.0012])
@@ -231,28 +245,27 @@ def test_a_band_recorded_by_two_microphones_apart_leaves_a_centred_voice_where_i
     band_late: float,
 ) -> None:
     # A band's own delay (drums under a spaced pair, a guitar re-amped in a room) makes
-    # the channels alike at its lag too. Taken for the voice's (the lag taken without
-    # asking the masks), the channels were moved off the voice: -10.6 dB at 0.3 ms and
-    # +1.1 at 1.2 ms, where the voice left in step gains +13.8 and +16.6. The masks must
-    # keep 5 dB more voice at a lag before it is taken.
+    # the channels alike at its lag too. Taken for the voice's (by GCC-PHAT alone: the
+    # design reverted in stop 34), the channels were moved off the voice: -10.6 dB at
+    # 0.3 ms and +1.1 at 1.2 ms, where the voice left in step gains +13.8 and +16.6.
     song = band_and_voice(0.0, band_late)
     vocal, _ = gains(song, SpectralSeparator().separate(song["mix"], SR))
     print(f"SI-SDR gain of a centred voice, the band {band_late * 1000:.1f} ms apart: {vocal:+.1f}")
     assert vocal > 12
 
 
-def test_the_channels_delay_is_a_candidate_and_none_is_made_up() -> None:
-    song = signals.song(110, 9, "minor", 12, vocal=False, sr=22050)["mix"]  # the separator's rate
-    left, right = (_stft(x) for x in song)
-    assert channel_delays(left, right) == []  # in step: no candidate
-    assert channel_delays(left, _stft(later(song, 7 / 22050, 22050)[1]))[0] == 7
-    assert channel_delays(_stft(later(song, -5 / 22050, 22050)[0]), right)[0] == -5
-    halves = scipy.signal.resample_poly(song, 2, 1, axis=1)  # 6.5 samples at 22.05 kHz
-    moved = scipy.signal.resample_poly(later(halves, 13 / 44100, 44100), 1, 2, axis=1)
-    found = channel_delays(*(_stft(x) for x in moved))[0]
-    assert found == pytest.approx(6.5, abs=0.25)
-    hiss = np.random.default_rng(0).standard_normal((2, 22050 * 4)).astype(np.float32)
-    assert channel_delays(_stft(hiss[0]), _stft(hiss[1])) == []  # nothing alike
+@pytest.mark.parametrize("lead_late", [0.0003, 0.0005])
+def test_a_voice_like_lead_recorded_by_two_microphones_apart_leaves_the_singer_in_the_vocals(
+    lead_late: float,
+) -> None:
+    # A sax or a violin 6 dB over the singer, its right channel later: the design tried
+    # in stop 35 (a lag taken only where the masks keep 5 dB more voice at it) took the
+    # lead's lag, and the singer's vocal layer fell from +12.7 and +12.5 dB to -14.5 and
+    # -24.1 (a review found it).
+    song = band_and_voice(0.0, 0.0, lead_late=lead_late)
+    vocal, _ = gains(song, SpectralSeparator().separate(song["mix"], SR))
+    print(f"SI-SDR gain of the singer, a lead {lead_late * 1000:+.1f} ms apart: {vocal:+.1f} dB")
+    assert vocal > 4
 
 
 def test_a_band_alone_leaves_little_in_the_vocal_layer() -> None:
