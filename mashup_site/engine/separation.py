@@ -90,7 +90,13 @@ of that and nothing on the real songs (measured with the first weighting). The v
 image is the centre's, not learnt: a voice panned 1 : 0.7 over the sectoid bands (both
 voices, 0 dB) gains +4.9 dB (+5.3 before; centred, +7.2 and +7.1). A voice 0.5 ms later
 in one channel is lost either way (−14 and −16 dB: the centre weighting reads it as
-wide). Cost: 0.62 → 0.82 CPU s a minute of audio; the voice is written over the left
+wide). Finding its delay (GCC-PHAT) and bringing the channels into step was tried twice
+and withdrawn (December 2026): taken by the phases alone, it took a band's own delay (a
+spaced pair over the drums) for the voice's; taken only where the masks keep 5 dB more
+voice at the lag, it took a voice-like lead's (a sax 6 dB over the singer, recorded by two
+microphones apart: the singer's layer −12 dB over the sectoid bands, +10 without). The
+tests keep both traps and the delayed voice (a strict xfail); engine_ears.py measures all
+five. Cost: 0.62 → 0.82 CPU s a minute of audio; the voice is written over the left
 channel's spectrum, so the separation's own memory does not grow (benchmarks/engine.py,
 the whole job: 1.27–1.32 GB at its peak, 1.24–1.28 before, from run to run).
 Resolution: a 1024-point STFT (46 ms, hop 11.6 ms) at 22.05 kHz against 2048 points:
