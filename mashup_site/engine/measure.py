@@ -29,14 +29,14 @@
   syncopated kick and bass put its phase on the "and" (a funk groove laid right over a
   straight or four-on-the-floor one read half a beat off, and half a beat off read
   aligned). No layer's strongest onsets are reliably on its beat.
-  Its other face (December 2026, a strict xfail too): a backing laid right at 2:1 whose
-  off-beats are as loud as its beats, or louder (a skank, a metal band's chugs), meets
-  the lead's notes as well or better half its own beat over, a sixteenth of the lead's;
-  the onsets cannot tell it from a backing laid so, and call it apart. Two of the four
+  Its other face (December 2026, a strict xfail too): layers laid right at 2:1 or 1:2,
+  one of whose off-beats are as loud as its beats, or louder (a skank, a metal band's
+  chugs), meet each other's notes as well or better half the faster beat over; the
+  onsets cannot tell them from layers laid so, and call them apart. Two of the four
   sectoid layings of ``engine_accuracy.py --pairs`` (Feelings and Metal madness, 2 and
   10 ms apart by the charts) measure 155 and 187 ms, their lags of either sign, window by
-  window; neither layer repeats itself at that lag (``REPEATS``: 0.1-0.3, with a few
-  frames' tolerance too), so they are judged. Where half the faster beat is well within
+  window; neither layer repeats itself at that lag as much as ``REPEATS`` (0.4 at most,
+  with a few frames' tolerance too), so they are judged. Where half the faster beat is well within
   reach, the engine knows the case (``pipeline._half_a_beat``): it lays nothing again and
   tells the person the loudest notes sit half a beat apart (Feelings over Metal madness);
   past it (Metal madness over Feelings, 200 ms) it is told the layers may sound out of
