@@ -82,6 +82,7 @@ import sequenced  # noqa: E402
 
 from mashup_site.engine import analysis, key, matching  # noqa: E402
 from mashup_site.engine.separation import SpectralSeparator  # noqa: E402
+from tests.signals import channel_later  # noqa: E402
 
 KEY_SETS = (
     "synthesised",
@@ -713,17 +714,6 @@ DELAYS = (
 )
 
 
-def _later(x: np.ndarray, seconds: float, sr: int) -> np.ndarray:
-    """(2, n): the right channel later by ``seconds`` (the left when negative)."""
-    n = int(round(abs(seconds) * sr))
-    if n == 0:
-        return x
-    k = 1 if seconds > 0 else 0
-    out = x.copy()
-    out[k] = np.concatenate([np.zeros(n, x.dtype), x[k, : x.shape[1] - n]])
-    return out
-
-
 def separation_delayed(songs: dict[str, np.ndarray], label: str) -> None:
     """Each voice at 0 dB over ``songs`` with the channels apart (``DELAYS``): the vocal
     layer's mean SI-SDR gain, beside the same mixes in step."""
@@ -738,11 +728,11 @@ def separation_delayed(songs: dict[str, np.ndarray], label: str) -> None:
             v = voice[: band.shape[1]]
             v = v * np.sqrt(np.mean(band**2)) / (np.sqrt(np.mean(v**2)) + 1e-12)
             for what, voice_late, band_late, lead_late in (("in step", 0, 0, None), *DELAYS):
-                vocal = _later(np.stack([v, v]).astype(np.float32), voice_late, sr)
-                backing = _later(band, band_late, sr)
+                vocal = channel_later(np.stack([v, v]).astype(np.float32), voice_late, sr)
+                backing = channel_later(band, band_late, sr)
                 if lead_late is not None:
                     line = lead[: band.shape[1]] * 2 * np.sqrt(np.mean(v**2) / np.mean(lead**2))
-                    backing = backing + _later(np.stack([line, line]), lead_late, sr)
+                    backing = backing + channel_later(np.stack([line, line]), lead_late, sr)
                 mix = vocal + backing
                 scale = min(1.0, 0.99 / np.abs(mix).max())
                 mix, vocal = mix * scale, vocal * scale

@@ -160,6 +160,16 @@ def shifted(audio: np.ndarray, seconds: float, sr: int = SR) -> np.ndarray:
     return np.pad(audio, ((0, 0), (n, 0)))[:, : audio.shape[1]]
 
 
+def channel_later(audio: np.ndarray, seconds: float, sr: int = SR) -> np.ndarray:
+    """A stereo ``audio`` (2, samples) with its right channel later by ``seconds`` (its
+    left when negative), silence let in, same length: two microphones apart."""
+    n = int(round(abs(seconds) * sr))
+    k = 1 if seconds > 0 else 0
+    out = audio.copy()
+    out[k] = np.concatenate([np.zeros(n, audio.dtype), audio[k, : audio.shape[1] - n]])
+    return out
+
+
 def write_wav(path: Path, audio: np.ndarray, sr: int = SR) -> Path:
     """16-bit WAV of ``audio`` (channels, samples) at ``sr``; mono when one channel."""
     with AudioFile(str(path), "w", sr, audio.shape[0], bit_depth=16) as out:

@@ -186,16 +186,6 @@ def test_the_spatial_filter_is_the_multichannel_wiener_filter_refined_by_em() ->
         assert abs(found[f, t] - expected) <= 1e-4 * (abs(expected) + abs(x).max())
 
 
-def later(x: np.ndarray, seconds: float, sr: int = SR) -> np.ndarray:
-    """A stereo ``x`` (2, samples) with its right channel later by ``seconds`` (its left
-    when negative), silence let in."""
-    n = round(abs(seconds) * sr)
-    k = 1 if seconds > 0 else 0
-    out = x.copy()
-    out[k] = np.concatenate([np.zeros(n, x.dtype), x[k, : x.shape[1] - n]])
-    return out
-
-
 def band_and_voice(
     voice_late: float, band_late: float, *, lead_late: float | None = None
 ) -> dict[str, np.ndarray]:
@@ -207,9 +197,9 @@ def band_and_voice(
     voice = signals.voice_like(band.shape[1] / SR, f0=220.0, mode="minor")[0]
     if lead_late is not None:
         line = signals.voice_like(band.shape[1] / SR, f0=330.0, mode="major")[0] * 2.0
-        band = band + later(np.stack([line, line]).astype(np.float32), lead_late)
-    vocals = later(np.stack([voice, voice]).astype(np.float32), voice_late)
-    backing = later(band, band_late)
+        band = band + signals.channel_later(np.stack([line, line]).astype(np.float32), lead_late)
+    vocals = signals.channel_later(np.stack([voice, voice]).astype(np.float32), voice_late)
+    backing = signals.channel_later(band, band_late)
     return {"mix": backing + vocals, "vocals": vocals, "backing": backing}
 
 
@@ -239,7 +229,9 @@ def test_a_voice_a_little_later_in_one_channel_is_still_found(voice_late: float)
 def test_a_song_heard_through_two_microphones_apart_is_separated_in_step() -> None:
     # The whole mix 0.3 ms later on the right: a phone's two microphones at a concert, or
     # a tape played with its head askew. In step +15 dB; apart -10 (tried design: +15).
-    song = {k: later(v, 0.0003) for k, v in signals.song(110, 9, "minor", 12).items()}
+    song = {
+        k: signals.channel_later(v, 0.0003) for k, v in signals.song(110, 9, "minor", 12).items()
+    }
     vocal, _ = gains(song, SpectralSeparator().separate(song["mix"], SR))
     print(f"SI-SDR gain, the whole mix 0.3 ms apart: vocal {vocal:+.1f} dB")
     assert vocal > 12
