@@ -173,6 +173,33 @@ Method (numpy/scipy only):
   progressions with borrowed chords a misreading is often as confident as a right one
   (a mixolydian I–♭VII–IV loop *is* a major key a fourth up, by its notes): confidence
   catches doubt between sections and near-ties, not a consistent misreading.
+- Tried and not taken (December 2026), clear references, MIREX on each set of
+  benchmarks/engine_ears.py (synthesised held-out seeds, openmsx, openmsx FluidR3, Freedoom,
+  Freedoom FluidR3, MMA; as it is: 0.981, 0.817, 0.826, 0.861, 0.755, 0.940):
+  - the other profile sets, measured on the rendered sets too (chosen on the synthesised
+    tuning seeds alone): Krumhansl–Kessler 0.932, 0.817, 0.791, 0.855, 0.829, 0.856;
+    Sha'ath 0.917, 0.717, 0.791, 0.865, 0.775, 0.871; Albrecht–Shanahan 0.981, 0.783,
+    0.791, 0.865, 0.735, 0.940. None wins on every set; KK, the references' own profiles,
+    gains on Freedoom FluidR3 what it loses on MMA's grooves and the synthesised pieces;
+  - the notes' key scores (``key_of_notes``' correlations) added to the reading's, at
+    0.25 to 2 times their weight, with or without the tie-break: Freedoom up to 0.91 and
+    Freedoom FluidR3 up to 0.85, but the synthesised pieces down to 0.90–0.97, openmsx
+    FluidR3 to 0.78–0.79, MMA to 0.92–0.93 (0.920 → 0.900 against the keys its charts are
+    written in): the trade the tie-break's notes describe, by another road;
+  - each song's own timbre learnt (the partials' weights fitted to its semitone spectra by
+    alternating non-negative least squares, the notes transcribed with them) for the tonic
+    chord's third: alone Freedoom 0.694 and Freedoom FluidR3 0.661, in place of the
+    overdriven hearing 0.757 and 0.676. One set of partials for a band of several
+    instruments fits none of them;
+  - the overdriven hearing alone naming a minor third it hears clearly (1/THIRD_CLEAR)
+    where the other two hear no clear major one: Freedoom 0.861 → 0.892, Freedoom FluidR3
+    0.755 → 0.765, openmsx FluidR3 0.826 → 0.791 (a clear G major, whose MIDI tonic chord
+    holds its major third 24 quarters and its minor 20, read G minor); a rule fitted to
+    Freedoom's TimGM6mb pieces that moves one piece either way elsewhere;
+  - the parallel key planned for wherever the tonic chord's hearings disagree (the mode in
+    doubt, 4 to 27 pieces a set): the layings clash more on every rendered set (openmsx
+    FluidR3 15 → 21 %, Freedoom 12 → 17 %, Freedoom FluidR3 18 → 20 %, MMA 2.0 → 2.5 %):
+    a shift planned for both modes of one song suits neither.
 """
 
 from __future__ import annotations
