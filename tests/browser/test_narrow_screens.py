@@ -66,3 +66,17 @@ def test_a_phone_shows_the_apps_name_beside_new_and_the_account(signed_in_page) 
         assert left["x"] + left["width"] <= right["x"]
     assert boxes[-1]["x"] + boxes[-1]["width"] <= PHONE["width"]
     assert boxes[0]["y"] == pytest.approx(boxes[1]["y"], abs=12)  # one row
+
+
+def test_a_phone_draws_both_switches_boxes_alike(signed_in_page) -> None:
+    # "Custom mode" has two lines of help beside its box: squeezed by them, the box shrank
+    # to less than "Instrumental"'s and its label moved, one form drawn two ways.
+    page = signed_in_page
+    page.set_viewport_size(PHONE)
+    page.goto("/mashups/new/")
+    boxes = [page.locator(f"#id_{name}").bounding_box() for name in ("customMode", "instrumental")]
+    labels = [page.locator(".toggle strong").nth(k).bounding_box() for k in (0, 1)]
+    assert all(boxes) and all(labels)
+    assert boxes[0]["width"] == pytest.approx(boxes[1]["width"], abs=0.5), boxes
+    assert boxes[0]["height"] == pytest.approx(boxes[1]["height"], abs=0.5), boxes
+    assert labels[0]["x"] == pytest.approx(labels[1]["x"], abs=0.5), labels
