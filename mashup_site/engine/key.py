@@ -199,7 +199,12 @@ Method (numpy/scipy only):
   - the parallel key planned for wherever the tonic chord's hearings disagree (the mode in
     doubt, 4 to 27 pieces a set): the layings clash more on every rendered set (openmsx
     FluidR3 15 → 21 %, Freedoom 12 → 17 %, Freedoom FluidR3 18 → 20 %, MMA 2.0 → 2.5 %):
-    a shift planned for both modes of one song suits neither.
+    a shift planned for both modes of one song suits neither;
+  - the mode named by the notes heard at the reading's tonic (the KK profiles' major
+    against minor, as the references are read; the notes heard, as overdriven, or both;
+    deciding always or only past a margin of 0.1 or 0.2, the tonic chord's third or the
+    profiles deciding below it): Freedoom FluidR3 up to 0.806, but the synthesised pieces
+    down to 0.936–0.969 and openmsx or Freedoom lower wherever Freedoom FluidR3 gains.
 """
 
 from __future__ import annotations
