@@ -110,6 +110,27 @@ def staff(db):
 
 
 @pytest.fixture
+def viewer(db):
+    """Staff who may look at the jobs and their follow-ups, and change nothing."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(username="vera", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="mashups", codename__in=["view_mashup", "view_followup"]
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def viewer_client(viewer) -> Client:
+    client = Client()
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
 def owner_client(owner) -> Client:
     client = Client()
     client.force_login(owner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,13 +14,14 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
 from mashup_site.mashups import retention
-from mashup_site.mashups.models import Level, Mashup, Status, expiry_of
-from tests.factories import MashupFactory, finished_mashup, mashup_with_sources
+from mashup_site.mashups.models import FollowUp, Level, Mashup, Status, expiry_of
+from tests.factories import MashupFactory, UserFactory, finished_mashup, mashup_with_sources
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:mashups_mashup_changelist")
 CREDITS = reverse("admin:mashups_mashup_credits")
+FOLLOW_UPS = reverse("admin:mashups_followup_changelist")
 
 
 def act(client: Client, action: str, *mashups: Mashup, capture=None) -> str:
@@ -274,6 +276,83 @@ def test_the_purge_action_deletes_files_and_marks_expired(
     assert not any(default_storage.exists(name) for name in names)
 
 
+MASHUP_ACTIONS = (
+    "repoll",
+    "retry",
+    "extend_expiry",
+    "keep_forever",
+    "purge_files",
+    "ask_stems",
+    "ask_wav",
+    "ask_lyrics",
+)
+
+
+def offered(client: Client, changelist: str) -> list[str]:
+    """The actions the list's menu offers (none at all when the list is empty)."""
+    html = client.get(changelist).content.decode()
+    return re.findall(
+        r'<option value="(\w+)"', html.split('name="action"', 1)[-1].split("</select>")[0]
+    )
+
+
+def every_kind_of_job(owner) -> list[Mashup]:
+    """A finished mashup with files, a failed one and a remote one in progress: something
+    for each action to change."""
+    return [
+        finished_mashup(owner=owner, expires_at=timezone.now() + timedelta(days=9)),
+        MashupFactory(owner=owner, status=Status.FAILED, error_message="no"),
+        MashupFactory(
+            owner=owner, provider="remote", status=Status.ANALYSED, provider_task_id="t1"
+        ),
+    ]
+
+
+def in_progress_follow_up(owner) -> FollowUp:
+    track = finished_mashup(owner=owner, provider="remote").tracks.first()
+    return FollowUp.objects.create(
+        track=track, kind="wav", status=Status.SUBMITTED, provider_task_id="f1"
+    )
+
+
+def test_staff_who_may_only_view_jobs_are_offered_no_action(viewer_client: Client, owner) -> None:
+    every_kind_of_job(owner)
+    in_progress_follow_up(owner)
+    assert offered(viewer_client, CHANGELIST) == []
+    assert offered(viewer_client, FOLLOW_UPS) == []
+
+
+def test_staff_who_may_change_jobs_are_offered_every_action(staff_client: Client, owner) -> None:
+    every_kind_of_job(owner)
+    in_progress_follow_up(owner)
+    assert set(MASHUP_ACTIONS) <= set(offered(staff_client, CHANGELIST))
+    assert "repoll_follow_ups" in offered(staff_client, FOLLOW_UPS)
+
+
+@pytest.mark.parametrize("action", MASHUP_ACTIONS)
+def test_staff_who_may_only_view_jobs_cannot_run_an_action_by_hand(
+    viewer_client: Client, owner, action: str, django_capture_on_commit_callbacks
+) -> None:
+    # A view-only staff member purged another user's mashup with a crafted POST.
+    jobs = every_kind_of_job(owner)
+    names = [n for t in jobs[0].tracks.all() for n in (t.audio.name, t.image.name)]
+    before = list(Mashup.objects.order_by("pk").values())
+    act(viewer_client, action, *jobs, capture=django_capture_on_commit_callbacks)
+    assert list(Mashup.objects.order_by("pk").values()) == before
+    assert all(default_storage.exists(name) for name in names)
+    assert not OrmQ.objects.exists()  # nothing queued: no poll, retry or follow-up
+    assert not FollowUp.objects.exists()
+
+
+def test_staff_who_may_only_view_follow_ups_cannot_have_them_polled(
+    viewer_client: Client, owner
+) -> None:
+    follow_up = in_progress_follow_up(owner)
+    data = {"action": "repoll_follow_ups", "_selected_action": [follow_up.pk]}
+    viewer_client.post(FOLLOW_UPS, data)
+    assert not OrmQ.objects.exists()
+
+
 def test_deleting_in_the_admin_takes_the_files_along(
     staff_client: Client, owner, django_capture_on_commit_callbacks
 ) -> None:
@@ -299,6 +378,54 @@ def test_sources_users_and_the_queue_have_their_admin(staff_client: Client) -> N
     schedules = staff_client.get(reverse("admin:django_q_schedule_changelist")).content.decode()
     assert retention.SCHEDULE_NAME in schedules
     assert Schedule.objects.filter(name=retention.SCHEDULE_NAME).exists()
+
+
+@pytest.mark.parametrize("model", ["success", "failure"])
+def test_staff_who_may_only_view_the_queues_records_cannot_resubmit_a_task(
+    client: Client, model: str
+) -> None:
+    # django-q2's own "Resubmit selected tasks" runs a job again for anyone who may look.
+    from django.contrib.auth.models import Permission
+    from django_q.models import Task
+
+    looker = UserFactory(username="quinn", is_staff=True)
+    looker.user_permissions.set(Permission.objects.filter(codename=f"view_{model}"))
+    client.force_login(looker)
+    task = Task.objects.create(
+        id="a" * 32,
+        name="old-job",
+        func="mashup_site.mashups.tasks.run_mashup",
+        args=(1,),
+        started=timezone.now(),
+        stopped=timezone.now(),
+        success=model == "success",
+    )
+    changelist = reverse(f"admin:django_q_{model}_changelist")
+    assert client.get(changelist).status_code == 200
+    assert offered(client, changelist) == []
+    client.post(changelist, {"action": "resubmit_task", "_selected_action": [task.pk]})
+    assert not OrmQ.objects.exists()
+    assert Task.objects.filter(pk=task.pk).exists()
+
+
+def test_staff_who_may_change_the_queues_records_resubmit_a_failed_task(
+    staff_client: Client,
+) -> None:
+    from django_q.models import Task
+
+    task = Task.objects.create(
+        id="b" * 32,
+        name="failed-job",
+        func="mashup_site.mashups.tasks.run_mashup",
+        args=(1,),
+        started=timezone.now(),
+        stopped=timezone.now(),
+        success=False,
+    )
+    changelist = reverse("admin:django_q_failure_changelist")
+    assert "resubmit_task" in offered(staff_client, changelist)
+    staff_client.post(changelist, {"action": "resubmit_task", "_selected_action": [task.pk]})
+    assert [q.task["func"] for q in OrmQ.objects.all()] == ["mashup_site.mashups.tasks.run_mashup"]
 
 
 # --- credits ----------------------------------------------------------------------------------

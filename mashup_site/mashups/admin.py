@@ -20,8 +20,9 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import escape, format_html
 from django.utils.text import Truncator
-from django_q.admin import ScheduleAdmin
-from django_q.models import Schedule
+from django_q import admin as queue_admin
+from django_q.admin import FailAdmin, ScheduleAdmin, TaskAdmin
+from django_q.models import Failure, Schedule, Success
 
 from mashup_site import providers
 from mashup_site.providers.base import FollowUpKind, ProviderError
@@ -249,7 +250,9 @@ class MashupAdmin(admin.ModelAdmin):
 
     # --- actions --------------------------------------------------------------------------
 
-    @admin.action(description="Re-poll the provider now (remote jobs in progress)")
+    @admin.action(
+        description="Re-poll the provider now (remote jobs in progress)", permissions=["change"]
+    )
     def repoll(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
         submitted = queryset.filter(provider__in=providers.fetching_sources())
         pollable = list(submitted.exclude(provider_task_id=""))
@@ -258,37 +261,41 @@ class MashupAdmin(admin.ModelAdmin):
             tasks.enqueue_poll_now(mashup.pk)
         self._report(request, len(pollable), queryset, "re-poll queued", "remote, in progress")
 
-    @admin.action(description="Retry failed jobs from the start")
+    @admin.action(description="Retry failed jobs from the start", permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
         done = sum(tasks.enqueue_retry(mashup) for mashup in queryset)
         self._report(request, done, queryset, "queued again", "failed")
 
-    @admin.action(description=f"Extend expiry by {settings.RETENTION_DAYS} days")
+    @admin.action(
+        description=f"Extend expiry by {settings.RETENTION_DAYS} days", permissions=["change"]
+    )
     def extend_expiry(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
         done = retention.extend(queryset)
         self._report(request, done, queryset, "extended", "finished and not expired")
 
-    @admin.action(description="Keep forever (never expire)")
+    @admin.action(description="Keep forever (never expire)", permissions=["change"])
     def keep_forever(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
         done = retention.keep_forever(queryset)
         self._report(request, done, queryset, "kept forever", "not expired")
 
-    @admin.action(description="Purge files now (mark expired)")
+    @admin.action(description="Purge files now (mark expired)", permissions=["delete"])
     def purge_files(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
         mashups = list(queryset)
         for mashup in mashups:
             jobs.purge_now(mashup)
         self._report(request, len(mashups), queryset, "purged", "")
 
-    @admin.action(description="Follow-up: vocals and instrumental of both tracks")
+    @admin.action(
+        description="Follow-up: vocals and instrumental of both tracks", permissions=["change"]
+    )
     def ask_stems(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
         self._ask(request, queryset, FollowUpKind.STEMS)
 
-    @admin.action(description="Follow-up: WAV of both tracks")
+    @admin.action(description="Follow-up: WAV of both tracks", permissions=["change"])
     def ask_wav(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
         self._ask(request, queryset, FollowUpKind.WAV)
 
-    @admin.action(description="Follow-up: lyrics in time of both tracks")
+    @admin.action(description="Follow-up: lyrics in time of both tracks", permissions=["change"])
     def ask_lyrics(self, request: HttpRequest, queryset: QuerySet[Mashup]) -> None:
         self._ask(request, queryset, FollowUpKind.LYRICS)
 
@@ -387,7 +394,14 @@ class FollowUpAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.action(description="Re-poll the provider now (follow-ups in progress)")
+    def has_repoll_permission(self, request: HttpRequest) -> bool:
+        """A re-poll moves a record on: for staff who may change follow-ups (no one edits
+        one by hand, so that permission has no other use)."""
+        return request.user.has_perm("mashups.change_followup")
+
+    @admin.action(
+        description="Re-poll the provider now (follow-ups in progress)", permissions=["repoll"]
+    )
     def repoll_follow_ups(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
         pending = list(queryset.in_progress().exclude(provider_task_id=""))  # type: ignore[attr-defined]
         for follow_up in pending:
@@ -504,3 +518,24 @@ class GuardedScheduleAdmin(ScheduleAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return request.user.is_superuser
+
+
+@admin.action(description="Resubmit selected tasks to queue", permissions=["change"])
+def resubmit_task(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    """django-q2's own action, for staff who may change the queue's records: as shipped it
+    runs jobs again for anyone who may only look at them."""
+    queue_admin.resubmit_task(model_admin, request, queryset)
+
+
+admin.site.unregister(Success)
+admin.site.unregister(Failure)
+
+
+@admin.register(Success)
+class GuardedTaskAdmin(TaskAdmin):
+    actions = [resubmit_task]
+
+
+@admin.register(Failure)
+class GuardedFailAdmin(FailAdmin):
+    actions = [resubmit_task]
