@@ -7,6 +7,7 @@ violet (quiet) through pink to warm yellow (loud), with the title set along the 
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -103,10 +104,22 @@ def drawable(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> s
     return " ".join(kept)
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: every run of whitespace (line and paragraph breaks, tabs, the
+    separators a text box keeps) one space, control characters left out. The text layout
+    raises on a paragraph separator, and a caption is one line."""
+    return " ".join("".join(ch for ch in text if ch.isspace() or not _control(ch)).split())
+
+
+def _control(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cc"
+
+
 def caption(title: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str:
     """``title`` as it fits the cover's width (24 px margins), cut at a word where it can
-    be and marked "…" where it is cut; without what the font cannot draw."""
-    title = drawable(title, font)
+    be and marked "…" where it is cut; on one line (``one_line``), without what the font
+    cannot draw."""
+    title = drawable(one_line(title), font)
     room = COVER_SIZE - 48
     if font.getlength(title) <= room:
         return title

@@ -77,3 +77,19 @@ def test_a_cover_caption_fits_its_width_cut_at_a_word_and_marked() -> None:
 )
 def test_a_cover_caption_leaves_out_what_its_font_cannot_draw(title: str, shown: str) -> None:
     assert output.caption(title, output._font(28)) == shown
+
+
+@pytest.mark.parametrize(
+    "breaking",
+    ["\n", "\r\n", "\x85", "\u2028", "\u2029", "\x1c", "\t", "\x0b", "\x00", "\x07", "\x7f"],
+)
+def test_a_cover_caption_is_one_line_whatever_breaks_or_controls_a_title_holds(
+    tmp_path, breaking: str
+) -> None:
+    # A title's paragraph separator (a text box keeps it) made the text layout raise, and
+    # every job with that title failed "with an unexpected problem".
+    title = f"Side A{breaking}Side B"
+    shown = "Side A Side B" if breaking.isspace() else "Side ASide B"  # a control goes
+    assert output.caption(title, output._font(28)) == shown
+    mix = signals.song(120, 0, "major", 2)["mix"]
+    assert output.write_cover(tmp_path / "c.png", mix, SR, title=title).is_file()
