@@ -9,7 +9,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from mashup_site.mashups.models import Mashup, Source, Status, UploadLockQuerySet
+from mashup_site.mashups import storage
+from mashup_site.mashups.models import (
+    KEPT_PER_PERSON,
+    KeptFile,
+    Mashup,
+    Source,
+    Status,
+    UploadLockQuerySet,
+)
 from tests.audiofiles import write_tone
 from tests.factories import HTMX, finished_mashup, mashup_with_sources
 
@@ -425,6 +433,60 @@ def test_a_submit_takes_its_uploads_locks_in_the_order_of_their_content(
         assert owner_client.post(CREATE, data).status_code == 302
     assert len(held) == 4 and len(set(held)) == 2
     assert held[:2] == sorted(held[:2]) and held[2:] == held[:2]
+
+
+def refused_keeping(client: Client, tmp_path: Path, k: int) -> str:
+    """A submit refused for want of an idea, with two new songs: their kept tokens."""
+    html = client.post(
+        CREATE,
+        {
+            "model": "V5",
+            "prompt": "",
+            "audio1": upload(tmp_path, f"a{k}", seconds=6.0 + 0.1 * k),
+            "audio2": upload(tmp_path, f"b{k}", seconds=6.05 + 0.1 * k),
+        },
+    ).content.decode()
+    return html.split('name="kept1" value="')[1].split('"')[0]
+
+
+def test_refused_submits_keep_a_persons_newest_uploads_and_let_the_older_go(
+    owner_client: Client, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    # Each refused submit stored its two songs for a day, with no limit: refused submits
+    # of new songs could fill the disk, and counted against nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        tokens = [refused_keeping(owner_client, tmp_path, k) for k in range(5)]
+    stored = set(storage.stored_files("sources"))
+    assert len(stored) == KEPT_PER_PERSON
+    assert KeptFile.objects.count() == KEPT_PER_PERSON
+    # The newest form is whole; the oldest's song is no longer kept, and it says so.
+    assert (
+        owner_client.post(
+            CREATE,
+            {"model": "V5", "prompt": "now", "kept1": tokens[-1], "url2": "https://e.com/b.mp3"},
+        ).status_code
+        == 302
+    )
+    old = owner_client.post(
+        CREATE, {"model": "V5", "prompt": "now", "kept1": tokens[0], "url2": "https://e.com/b.mp3"}
+    )
+    assert old.status_code == 422
+    assert (
+        "The file you chose for song 1 is no longer kept: choose it again." in old.content.decode()
+    )
+    assert Mashup.objects.count() == 1
+
+
+def test_a_persons_cap_on_kept_uploads_leaves_others_uploads_alone(
+    owner_client: Client, stranger_client: Client, tmp_path
+) -> None:
+    theirs = refused_keeping(stranger_client, tmp_path, 99)
+    for k in range(4):
+        refused_keeping(owner_client, tmp_path, k)
+    response = stranger_client.post(
+        CREATE, {"model": "V5", "prompt": "idea", "kept1": theirs, "url2": "https://e.com/b.mp3"}
+    )
+    assert response.status_code == 302
 
 
 def test_a_kept_upload_cannot_be_claimed_by_someone_else(

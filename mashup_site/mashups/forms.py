@@ -33,7 +33,7 @@ from mashup_site.providers import contract, download
 from . import quotas
 from .jobs import Tempi
 from .models import KEPT_FOR, KeptFile, Mashup, Source, Status
-from .storage import sha256_of, store_content_addressed
+from .storage import in_use, release_kept_beyond, sha256_of, store_content_addressed
 
 SOURCE_POSITIONS = (1, 2)
 # What a person typed in a field that the current mode hides travels along as
@@ -204,6 +204,7 @@ class MashupForm(forms.Form):
         self.required_names = set(contract.required_fields(self.custom_mode, self.is_instrumental))
         self._decorate_fields()
         self.checked: dict[int, CheckedUpload] = {}
+        self.lost: set[int] = set()  # songs whose kept upload went (``_kept``)
         self.kept: dict[int, KeptUpload] = {
             position: kept for position in SOURCE_POSITIONS if (kept := self._kept(position))
         }
@@ -344,12 +345,25 @@ class MashupForm(forms.Form):
                 self._check_duration(position, f"audio{position}", kept.duration, max_seconds)
             elif f"url{position}" not in self.errors and f"audio{position}" not in self.errors:
                 self.add_error(
-                    f"audio{position}", f"Choose an audio file or give a URL for song {position}."
+                    f"audio{position}",
+                    f"The file you chose for song {position} is no longer kept: choose it again."
+                    if position in self.lost
+                    else f"Choose an audio file or give a URL for song {position}.",
                 )
 
     def _kept(self, position: int) -> KeptUpload | None:
+        """The upload an earlier refused submit kept for this song, while it is kept (a
+        job, or a fresh token, holds its file: ``storage.in_use``); a token that no longer
+        keeps one is noted in ``lost``, for its message, and forgotten."""
         token = self.values.get(f"kept{position}")
-        return KeptUpload.load(token, self.user_id) if token else None
+        if not token:
+            return None
+        kept = KeptUpload.load(token, self.user_id)
+        if kept is None or not in_use(kept.name):
+            self.lost.add(position)
+            self.values.pop(f"kept{position}", None)
+            return None
+        return kept
 
     def _check_url(self, position: int, url: str) -> None:
         if not url.lower().startswith(("http://", "https://")):
@@ -400,13 +414,16 @@ class MashupForm(forms.Form):
 
     def keep_checked_uploads(self) -> None:
         """After an invalid submit, store the uploads that passed, so they are not resent,
-        and record them: a token that is never used again leaves its file to the sweeper."""
+        and record them: a token that is never used again leaves its file to the sweeper,
+        and the person's oldest kept uploads past KEPT_PER_PERSON go at once."""
         for position, checked in self.checked.items():
             with transaction.atomic():  # stored and recorded under the upload's lock
                 kept = checked.store()
-                KeptFile.objects.note(kept.name)
+                KeptFile.objects.note(kept.name, self.user_id)
             self.kept[position] = kept
             self.values[f"kept{position}"] = kept.sign(self.user_id)
+        if self.checked:
+            release_kept_beyond(self.user_id)
 
     @transaction.atomic
     def save(self, owner: Any, *, provider: str) -> Mashup:

@@ -555,12 +555,17 @@ class Start(models.Model):
 # sweeper deletes its file a grace period later, unless a job uses it by then.
 KEPT_FOR = timedelta(days=1)
 KEPT_GRACE = timedelta(hours=1)
+# A person's kept uploads past their newest KEPT_PER_PERSON are let go at once: two
+# refused forms' songs (a form sent again renews its own); without a cap, refused submits
+# of new songs could fill the disk, a day at a time.
+KEPT_PER_PERSON = 4
 
 
 class KeptFileQuerySet(models.QuerySet["KeptFile"]):
-    def note(self, name: str) -> None:
-        """Record (or renew) that a token now points to the stored file ``name``."""
-        self.update_or_create(name=name, defaults={"kept_at": timezone.now()})
+    def note(self, name: str, owner_id: object = None) -> None:
+        """Record (or renew) that a token of the person ``owner_id`` now points to the
+        stored file ``name``."""
+        self.update_or_create(name=name, defaults={"kept_at": timezone.now(), "owner_id": owner_id})
 
     def fresh(self, at: datetime | None = None) -> KeptFileQuerySet:
         """Records whose tokens may still be used (or only just stopped being usable)."""
@@ -579,6 +584,10 @@ class KeptFile(models.Model):
 
     name = models.CharField(max_length=255, unique=True)  # the storage name
     kept_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Whose token points to it last (``KEPT_PER_PERSON``); none for records from before.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
 
     objects = KeptFileQuerySet.as_manager()
 

@@ -36,7 +36,7 @@ from django.utils.http import content_disposition_header
 
 from mashup_site.engine.probe import media_type, split_suffix
 
-from .models import KeptFile, Mashup, Source, Status, Track, UploadLock
+from .models import KEPT_PER_PERSON, KeptFile, Mashup, Source, Status, Track, UploadLock
 
 log = logging.getLogger(__name__)
 
@@ -331,6 +331,21 @@ def release(names: Iterable[str], *, besides: int | None = None) -> int:
             UploadLock.objects.filter(name=name).delete()
             removed += 1
     return removed
+
+
+def release_kept_beyond(owner_id: object, keep: int = KEPT_PER_PERSON) -> int:
+    """Forget the person's kept uploads past their ``keep`` newest and release their files
+    (``release``: a job, or a fresh token of someone else's, still using one keeps it).
+    Returns how many files went."""
+    names = list(
+        KeptFile.objects.filter(owner_id=owner_id)
+        .order_by("-kept_at", "-pk")
+        .values_list("name", flat=True)[keep:]
+    )
+    if not names:
+        return 0
+    KeptFile.objects.filter(owner_id=owner_id, name__in=names).delete()
+    return release(names)
 
 
 def stored_files(top: str) -> Iterator[str]:
