@@ -177,7 +177,7 @@ class MashupForm(forms.Form):
         "audioWeight": "How much the result keeps of the source audio.",
     }
 
-    def __init__(self, *args: Any, user_id: object = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user_id = user_id
         # The values the mode is read from: posted data, or the initial values of a form

@@ -333,7 +333,7 @@ def release(names: Iterable[str], *, besides: int | None = None) -> int:
     return removed
 
 
-def release_kept_beyond(owner_id: object, keep: int = KEPT_PER_PERSON) -> int:
+def release_kept_beyond(owner_id: int | None, keep: int = KEPT_PER_PERSON) -> int:
     """Forget the person's kept uploads past their ``keep`` newest and release their files
     (``release``: a job, or a fresh token of someone else's, still using one keeps it).
     Returns how many files went."""
