@@ -221,6 +221,35 @@ def test_the_card_keeps_polling_while_in_progress_and_stops_when_final(
     assert "Complete" in response.content.decode()
 
 
+@pytest.mark.parametrize("whose", ["deleted", "someone else's"])
+def test_a_polled_mashup_that_is_gone_stops_the_polling_and_says_so(
+    owner_client: Client, owner, stranger, whose: str
+) -> None:
+    # A page left open on a mashup deleted in another tab polled it every 2-3 s, for ever,
+    # each poll a 404 that htmx does not swap, the page still saying "working on it".
+    if whose == "deleted":
+        mashup = MashupFactory(owner=owner, status=Status.FIRST)
+        TrackFactory(mashup=mashup, position=1)
+        pk = mashup.pk
+        mashup.delete()
+    else:  # the same answer: a poll tells no one whether someone else's mashup exists
+        mashup = MashupFactory(owner=stranger, status=Status.FIRST)
+        TrackFactory(mashup=mashup, position=1)
+        pk = mashup.pk
+    progress = owner_client.get(reverse("mashups:detail", args=[pk]), headers=HTMX)
+    assert progress.status_code == 286
+    assert 'id="progress"' in progress.content.decode()
+    assert "This mashup is no longer here" in progress.content.decode()
+    card = owner_client.get(reverse("mashups:card", args=[pk]), headers=HTMX)
+    assert (card.status_code, card.content) == (286, b"")  # the card leaves the gallery
+    row = owner_client.get(reverse("mashups:follow_ups", args=[pk, 1]), headers=HTMX)
+    assert row.status_code == 286
+    assert 'id="follow-ups-1"' in row.content.decode()
+    assert "This mashup is no longer here" in row.content.decode()
+    # A visit, not a poll, is the page's 404 as before.
+    assert owner_client.get(reverse("mashups:detail", args=[pk])).status_code == 404
+
+
 # --- search, filter, pages --------------------------------------------------------------------
 
 
@@ -375,7 +404,10 @@ def test_a_stranger_cannot_reach_another_persons_card_files_or_actions(
         reverse("mashups:track_file", args=[pk, 1, "audio"]),
         reverse("mashups:track_file", args=[pk, 1, "image"]),
     ):
-        assert stranger_client.get(url, headers=HTMX).status_code == 404, url
+        assert stranger_client.get(url).status_code == 404, url
+    # A poll of it learns nothing either: the answer to a mashup that is not there.
+    polled = stranger_client.get(reverse("mashups:card", args=[pk]), headers=HTMX)
+    assert (polled.status_code, polled.content) == (286, b"")
     assert stranger_client.post(reverse("mashups:delete", args=[pk])).status_code == 404
     assert stranger_client.post(reverse("mashups:retry", args=[pk])).status_code == 404
     assert Mashup.objects.filter(pk=pk).exists()

@@ -6,6 +6,7 @@ page also works by plain GETs and full POSTs with JavaScript off (docs/design.md
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,32 @@ class HtmxHttpRequest(HttpRequest):
 def owned_mashup(request: HttpRequest, pk: int) -> Mashup:
     """The one way views fetch a mashup: someone else's is a 404, never a 403."""
     return get_object_or_404(Mashup.objects.owned_by(request.user), pk=pk)
+
+
+def gone_stops_polling(region: str | None) -> Callable[[Callable[..., HttpResponse]], Any]:
+    """For a view an htmx region polls: when its mashup is gone (deleted, perhaps in another
+    tab; someone else's is the same 404), the poll is answered with the region saying so
+    (``mashups/_gone.html#<region>``; None: an empty answer, and the region leaves the
+    page) and status 286, which stops htmx polling. Without it a page left open polled a
+    404 every few seconds for as long as it stayed open, still "working on it". A visit,
+    not a poll, is the 404 it was."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def polled(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except Http404:
+                if not request.htmx:
+                    raise
+            if region is None:
+                return HttpResponseStopPolling()
+            answer = render(request, f"mashups/_gone.html#{region}", kwargs)
+            return HttpResponseStopPolling(answer.content)
+
+        return polled
+
+    return decorate
 
 
 # --- the gallery ------------------------------------------------------------------------------
@@ -100,6 +127,7 @@ def _listing(form: GalleryFilter, owned: QuerySet[Mashup]) -> dict[str, object]:
 
 @require_GET
 @login_required
+@gone_stops_polling(None)
 def card(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """One gallery card, polled by in-progress cards; htmx stops polling once it is final.
     Without htmx (a plain visit of the polled URL) the mashup's own page is the answer."""
@@ -306,6 +334,7 @@ def _render_create(
 
 @require_GET
 @login_required
+@gone_stops_polling("progress")
 def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     mashup = owned_mashup(request, pk)
     context = detail_context(mashup)
@@ -409,6 +438,7 @@ def follow_up_context(mashup: Mashup, track: Track, error: str = "") -> dict[str
 
 @require_GET
 @login_required
+@gone_stops_polling("follow-ups")
 def follow_ups(request: HtmxHttpRequest, pk: int, position: int) -> HttpResponse:
     """A track's follow-up row, polled while one is being made (htmx stops once none is);
     without htmx, the mashup's page is the answer."""

@@ -130,3 +130,20 @@ def test_typing_a_search_updates_the_results_in_place(signed_in_page, owner) -> 
     expect(page.locator(".result-count")).to_have_text("1 mashup found")
     assert "q=tango" in page.url  # the address can be shared and reloaded
     assert page.console_errors == []
+
+
+def test_a_page_open_on_a_mashup_deleted_elsewhere_stops_polling_and_says_so(
+    signed_in_page, owner
+) -> None:
+    page = signed_in_page
+    mashup = MashupFactory(owner=owner, title="Gone soon", custom_mode=True, status=Status.FIRST)
+    url = mashup.get_absolute_url()
+    page.goto(url)
+    progress = page.locator("#progress")
+    expect(progress).to_have_attribute("hx-trigger", "every 2s")
+    mashup.delete()  # from another tab
+    expect(progress).to_contain_text("This mashup is no longer here", timeout=6000)
+    expect(progress).not_to_have_attribute("hx-trigger", re.compile(".*"))
+    with pytest.raises(PlaywrightTimeout):  # and no poll comes after that
+        page.wait_for_event("request", lambda r: r.url.endswith(url), timeout=4000)
+    assert page.console_errors == []
