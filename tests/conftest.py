@@ -104,6 +104,13 @@ def stranger(db):
     return UserFactory(username="sam")
 
 
+def signed_in(user) -> Client:
+    """A test client signed in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def staff(db):
     return UserFactory(username="stella", is_staff=True, is_superuser=True)
@@ -125,30 +132,22 @@ def viewer(db):
 
 @pytest.fixture
 def viewer_client(viewer) -> Client:
-    client = Client()
-    client.force_login(viewer)
-    return client
+    return signed_in(viewer)
 
 
 @pytest.fixture
 def owner_client(owner) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
+    return signed_in(owner)
 
 
 @pytest.fixture
 def stranger_client(stranger) -> Client:
-    client = Client()
-    client.force_login(stranger)
-    return client
+    return signed_in(stranger)
 
 
 @pytest.fixture
 def staff_client(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
+    return signed_in(staff)
 
 
 @pytest.fixture(scope="session")

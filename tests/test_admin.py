@@ -11,9 +11,10 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_q.models import OrmQ, Schedule
+from django_q.models import OrmQ, Schedule, Task
 
 from mashup_site.mashups import retention
+from mashup_site.mashups.admin import MashupAdmin
 from mashup_site.mashups.models import FollowUp, Level, Mashup, Status, expiry_of
 from tests.factories import MashupFactory, UserFactory, finished_mashup, mashup_with_sources
 
@@ -276,16 +277,7 @@ def test_the_purge_action_deletes_files_and_marks_expired(
     assert not any(default_storage.exists(name) for name in names)
 
 
-MASHUP_ACTIONS = (
-    "repoll",
-    "retry",
-    "extend_expiry",
-    "keep_forever",
-    "purge_files",
-    "ask_stems",
-    "ask_wav",
-    "ask_lyrics",
-)
+MASHUP_ACTIONS = tuple(MashupAdmin.actions)  # every one of them, as it grows
 
 
 def offered(client: Client, changelist: str) -> list[str]:
@@ -380,26 +372,30 @@ def test_sources_users_and_the_queue_have_their_admin(staff_client: Client) -> N
     assert Schedule.objects.filter(name=retention.SCHEDULE_NAME).exists()
 
 
+def queue_record(*, success: bool):
+    """A task django-q2 ran: a job run, done or failed."""
+    return Task.objects.create(
+        id=("a" if success else "b") * 32,
+        name="a-job",
+        func="mashup_site.mashups.tasks.run_mashup",
+        args=(1,),
+        started=timezone.now(),
+        stopped=timezone.now(),
+        success=success,
+    )
+
+
 @pytest.mark.parametrize("model", ["success", "failure"])
 def test_staff_who_may_only_view_the_queues_records_cannot_resubmit_a_task(
     client: Client, model: str
 ) -> None:
     # django-q2's own "Resubmit selected tasks" runs a job again for anyone who may look.
     from django.contrib.auth.models import Permission
-    from django_q.models import Task
 
     looker = UserFactory(username="quinn", is_staff=True)
     looker.user_permissions.set(Permission.objects.filter(codename=f"view_{model}"))
     client.force_login(looker)
-    task = Task.objects.create(
-        id="a" * 32,
-        name="old-job",
-        func="mashup_site.mashups.tasks.run_mashup",
-        args=(1,),
-        started=timezone.now(),
-        stopped=timezone.now(),
-        success=model == "success",
-    )
+    task = queue_record(success=model == "success")
     changelist = reverse(f"admin:django_q_{model}_changelist")
     assert client.get(changelist).status_code == 200
     assert offered(client, changelist) == []
@@ -411,17 +407,7 @@ def test_staff_who_may_only_view_the_queues_records_cannot_resubmit_a_task(
 def test_staff_who_may_change_the_queues_records_resubmit_a_failed_task(
     staff_client: Client,
 ) -> None:
-    from django_q.models import Task
-
-    task = Task.objects.create(
-        id="b" * 32,
-        name="failed-job",
-        func="mashup_site.mashups.tasks.run_mashup",
-        args=(1,),
-        started=timezone.now(),
-        stopped=timezone.now(),
-        success=False,
-    )
+    task = queue_record(success=False)
     changelist = reverse("admin:django_q_failure_changelist")
     assert "resubmit_task" in offered(staff_client, changelist)
     staff_client.post(changelist, {"action": "resubmit_task", "_selected_action": [task.pk]})
