@@ -335,8 +335,10 @@ def release(names: Iterable[str], *, besides: int | None = None) -> int:
 
 def release_kept_beyond(owner_id: int | None, keep: int = KEPT_PER_PERSON) -> int:
     """Forget the person's kept uploads past their ``keep`` newest and release their files
-    (``release``: a job, or a fresh token of someone else's, still using one keeps it).
-    Returns how many files went."""
+    (``release``: a job still using one keeps it). Returns how many files went; nothing
+    without a person (records from before owners were noted have none)."""
+    if owner_id is None:
+        return 0
     names = list(
         KeptFile.objects.filter(owner_id=owner_id)
         .order_by("-kept_at", "-pk")
