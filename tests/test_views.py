@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from mashup_site.mashups import storage
+from mashup_site.mashups import quotas, storage
 from mashup_site.mashups.models import (
     KEPT_PER_PERSON,
     KeptFile,
@@ -475,6 +475,51 @@ def test_refused_submits_keep_a_persons_newest_uploads_and_let_the_older_go(
         "The file you chose for song 1 is no longer kept: choose it again." in old.content.decode()
     )
     assert Mashup.objects.count() == 1
+
+
+def test_a_kept_song_let_go_while_the_form_is_sent_is_refused_before_anything_starts(
+    owner_client: Client, tmp_path, monkeypatch
+) -> None:
+    # Between the form's check and the job's rows, a refused submit in another tab let the
+    # person's oldest kept song go: the job was made with a song no longer stored, and failed.
+    token = refused_keeping(owner_client, tmp_path, 0)
+    start = quotas.start
+
+    def let_go_first(user_id: int):
+        for record in KeptFile.objects.all():
+            record.delete()
+            storage.release([record.name])
+        return start(user_id)
+
+    monkeypatch.setattr(quotas, "start", let_go_first)
+    response = owner_client.post(
+        CREATE, {"model": "V5", "prompt": "now", "kept1": token, "url2": "https://e.com/b.mp3"}
+    )
+    assert response.status_code == 422
+    assert "The file you chose for song 1 is no longer kept: choose it again." in (
+        response.content.decode()
+    )
+    assert not Mashup.objects.exists() and not Source.objects.exists()
+
+
+def test_a_link_given_for_a_song_whose_upload_was_kept_is_the_song_used(
+    owner_client: Client, tmp_path
+) -> None:
+    # The form checked the link, and the job took the kept file the person had replaced.
+    token = refused_keeping(owner_client, tmp_path, 0)
+    response = owner_client.post(
+        CREATE,
+        {
+            "model": "V5",
+            "prompt": "now",
+            "kept1": token,
+            "url1": "https://e.com/instead.mp3",
+            "url2": "https://e.com/b.mp3",
+        },
+    )
+    assert response.status_code == 302
+    song = Source.objects.get(position=1)
+    assert (song.url, song.file.name) == ("https://e.com/instead.mp3", "")
 
 
 def test_a_persons_cap_on_kept_uploads_leaves_others_uploads_alone(

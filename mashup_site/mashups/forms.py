@@ -33,7 +33,13 @@ from mashup_site.providers import contract, download
 from . import quotas
 from .jobs import Tempi
 from .models import KEPT_FOR, KeptFile, Mashup, Source, Status
-from .storage import in_use, release_kept_beyond, sha256_of, store_content_addressed
+from .storage import (
+    hold_stored,
+    in_use,
+    release_kept_beyond,
+    sha256_of,
+    store_content_addressed,
+)
 
 SOURCE_POSITIONS = (1, 2)
 # What a person typed in a field that the current mode hides travels along as
@@ -76,6 +82,19 @@ class KeptUpload:
             return cls(**data)
         except (signing.BadSignature, TypeError):
             return None
+
+
+class KeptUploadGone(Exception):
+    """A song kept by an earlier refused submit was let go (``storage.release_kept_beyond``,
+    or the sweeper) between the form's check and the job's rows; its text is for the
+    person."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(lost_kept_message(position))
+
+
+def lost_kept_message(position: int) -> str:
+    return f"The file you chose for song {position} is no longer kept: choose it again."
 
 
 @dataclass(frozen=True)
@@ -346,7 +365,7 @@ class MashupForm(forms.Form):
             elif f"url{position}" not in self.errors and f"audio{position}" not in self.errors:
                 self.add_error(
                     f"audio{position}",
-                    f"The file you chose for song {position} is no longer kept: choose it again."
+                    lost_kept_message(position)
                     if position in self.lost
                     else f"Choose an audio file or give a URL for song {position}.",
                 )
@@ -428,7 +447,8 @@ class MashupForm(forms.Form):
     @transaction.atomic
     def save(self, owner: Any, *, provider: str) -> Mashup:
         """The job and its two sources, in one transaction (only on a valid form); raises
-        ``quotas.Refused`` when a parallel submit took the person's last place meanwhile."""
+        ``quotas.Refused`` when a parallel submit took the person's last place meanwhile,
+        and ``KeptUploadGone`` when a kept song was let go since the form was checked."""
         start = quotas.start(owner.pk)  # under the person's row lock until commit
         payload = self.payload()
         mashup = Mashup.objects.create(
@@ -442,10 +462,27 @@ class MashupForm(forms.Form):
             prompt=str(payload.get("prompt", "")),
             provider=provider,
         )
-        # Each upload's lock is held until commit (storage.store_content_addressed): taken
-        # in one order, by content, so two submits of the same two songs cannot deadlock.
-        by_content = sorted(self.checked.items(), key=lambda item: item[1].digest)
-        stored = {position: checked.store() for position, checked in by_content}
+        # Each upload's lock is held until commit (storage.store_content_addressed, and
+        # storage.hold_stored for a kept one, which a refused submit in another tab may
+        # have let go since the form was checked): taken in one order, by content, so two
+        # submits of the same two songs cannot deadlock.
+        kept = {
+            position: upload
+            for position, upload in self.kept.items()
+            if position not in self.checked and not self.cleaned_data.get(f"url{position}")
+        }
+        by_content = sorted(
+            [(checked.digest, position) for position, checked in self.checked.items()]
+            + [(upload.sha256, position) for position, upload in kept.items()]
+        )
+        stored: dict[int, KeptUpload] = {}
+        for _, position in by_content:
+            if position in self.checked:
+                stored[position] = self.checked[position].store()
+            elif hold_stored(kept[position].name):
+                stored[position] = kept[position]
+            else:
+                raise KeptUploadGone(position)
         for position in SOURCE_POSITIONS:
             fields = self._source_fields(position, stored)
             Source.objects.create(mashup=mashup, position=position, **fields)
@@ -454,10 +491,9 @@ class MashupForm(forms.Form):
         return mashup
 
     def _source_fields(self, position: int, stored: dict[int, KeptUpload]) -> dict[str, object]:
+        """A song is the file sent now, or the one kept for it, or else its link."""
         if upload := stored.get(position):
             return upload.source_fields()
-        if kept := self.kept.get(position):
-            return kept.source_fields()
         return {"url": self.cleaned_data[f"url{position}"]}
 
     # --- presentation helpers ------------------------------------------------------------

@@ -333,6 +333,14 @@ def release(names: Iterable[str], *, besides: int | None = None) -> int:
     return removed
 
 
+def hold_stored(name: str) -> bool:
+    """Hold the upload ``name``'s lock until the transaction ends and say whether it is
+    still stored: a job about to use a kept upload then keeps it from ``release``, or
+    learns it is gone."""
+    UploadLock.objects.hold(name)
+    return default_storage.exists(name)
+
+
 def release_kept_beyond(owner_id: int | None, keep: int = KEPT_PER_PERSON) -> int:
     """Forget the person's kept uploads past their ``keep`` newest and release their files
     (``release``: a job still using one keeps it). Returns how many files went; nothing

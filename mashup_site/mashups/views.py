@@ -32,7 +32,7 @@ from mashup_site.providers import contract
 from mashup_site.providers.base import FollowUpKind
 
 from . import gallery_cache, jobs, quotas, retention, storage, tasks
-from .forms import SOURCE_POSITIONS, GalleryFilter, MashupForm, TempoForm
+from .forms import SOURCE_POSITIONS, GalleryFilter, KeptUploadGone, MashupForm, TempoForm
 from .models import Mashup, Track
 from .uploads import accepts_files
 
@@ -306,7 +306,8 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         return _render_create(request, form, status=503)
     try:
         mashup = form.save(request.user, provider=settings.MASHUP_PROVIDER)
-    except quotas.Refused as refusal:  # a parallel submit took the last place
+    except (quotas.Refused, KeptUploadGone) as refusal:
+        # A parallel submit took the person's last place, or let a kept song go.
         form.keep_checked_uploads()
         form.add_error(None, str(refusal))
         return _render_create(request, form, status=422)
