@@ -240,6 +240,25 @@ def test_tracks_without_a_title_of_their_own_download_numbered(
     assert f'filename="{saved}"' in owner_client.get(url)["Content-Disposition"]
 
 
+@pytest.mark.parametrize(
+    ("title", "saved"),
+    [
+        ("Back in Black/Around the World", "Back in Black-Around the World (1).mp3"),
+        ("Mix 1\\2", "Mix 1-2 (1).mp3"),
+        ("Side A\nSide B\tlive", "Side A Side B live (1).mp3"),
+        ("Side A\u2029Side B\x07", "Side A Side B (1).mp3"),
+    ],
+)
+def test_a_downloads_name_is_its_title_whatever_the_title_holds(
+    owner, owner_client, title: str, saved: str
+) -> None:
+    # A browser saves "a/b.mp3" as "b.mp3": everything before the slash was lost.
+    mashup = finished_mashup(owner=owner)
+    mashup.tracks.update(title=title)
+    url = reverse("mashups:track_file", args=[mashup.pk, 1, "audio"]) + "?download=1"
+    assert f'filename="{saved}"' in owner_client.get(url)["Content-Disposition"]
+
+
 def test_stored_files_have_no_public_url(owner, stranger_client) -> None:
     mashup = finished_mashup(owner=owner)
     track = mashup.tracks.get(position=1)

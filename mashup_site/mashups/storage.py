@@ -34,6 +34,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
+from mashup_site.engine.output import one_line
 from mashup_site.engine.probe import media_type, split_suffix
 
 from .models import KEPT_PER_PERSON, KeptFile, Mashup, Source, Status, Track, UploadLock
@@ -216,15 +217,29 @@ def requested_part(header: str, size: int) -> tuple[int, int] | None:
     match = _RANGE.fullmatch(header.strip().replace(" ", ""))
     if not match or match.groups() == ("", ""):
         return None
-    first, last = match.groups()
-    if not first:  # the last N bytes
-        length = int(last)
+    first, last = (_byte_number(digits) for digits in match.groups())
+    if first is None:  # the last N bytes
+        length = last or 0
         return (max(size - length, 0), size - 1) if length and size else UNSATISFIABLE
-    start = int(first)
-    if start >= size:
+    if first >= size:
         return UNSATISFIABLE
-    end = min(int(last), size - 1) if last else size - 1
-    return (start, end) if end >= start else None
+    end = min(last, size - 1) if last is not None else size - 1
+    return (first, end) if end >= first else None
+
+
+def _byte_number(digits: str) -> int | None:
+    """A byte position of a ``Range`` header (None: not given). Past 18 digits it is past
+    any file's end, and taken as that: Python refuses to read 4301 digits or more."""
+    if not digits:
+        return None
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
+def file_name(text: str) -> str:
+    """``text`` as a name a browser saves a file under as it is: a slash or a backslash (a
+    folder to a browser, which keeps only what follows it) a dash, every run of whitespace
+    (line breaks, tabs, separators) one space, control characters left out."""
+    return one_line(text).replace("/", "-").replace("\\", "-")
 
 
 def _chunks(handle: IO[bytes], length: int, chunk: int = 1 << 16) -> Iterable[bytes]:

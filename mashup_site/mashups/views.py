@@ -384,12 +384,14 @@ FILE_NAMES = {
 
 
 def download_title(track: Track) -> str:
-    """A saved track's name: its title when no other track of its mashup has it."""
-    title = track.title.strip()
+    """A saved track's name: its title when no other track of its mashup has it, as a
+    browser saves it (``storage.file_name``)."""
+    title = storage.file_name(track.title)
     others = Track.objects.filter(mashup_id=track.mashup_id).exclude(pk=track.pk)
-    if title and title not in (other.strip() for other in others.values_list("title", flat=True)):
+    names = (storage.file_name(other) for other in others.values_list("title", flat=True))
+    if title and title not in names:
         return title
-    return f"{title or track.mashup.display_title} ({track.position})"
+    return f"{title or storage.file_name(track.mashup.display_title)} ({track.position})"
 
 
 @require_GET
