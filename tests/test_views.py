@@ -91,6 +91,34 @@ def test_the_password_rules_are_shown_as_help_like_every_other_fields(owner_clie
     assert '<p class="help"' not in html
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/accounts/password_reset/", "/accounts/reset/MQ/set-password/", "/accounts/reset/done/"],
+)
+def test_there_is_no_password_reset_by_email(client: Client, path: str) -> None:
+    # No mail is sent from here (staff set a new password: the sign-in page says so), yet
+    # Django's stock pages said "we've emailed you instructions".
+    assert client.get(path).status_code == 404
+
+
+def test_every_page_answers_head_as_it_answers_get(owner_client: Client, owner) -> None:
+    # Uptime checks and download managers ask HEAD: every page answered 405.
+    mashup = finished_mashup(owner=owner)
+    for url in (
+        reverse("mashups:healthz"),
+        reverse("mashups:readyz"),
+        reverse("mashups:gallery"),
+        reverse("mashups:create"),
+        mashup.get_absolute_url(),
+        reverse("mashups:delete", args=[mashup.pk]),
+        reverse("mashups:track_file", args=[mashup.pk, 1, "audio"]),
+    ):
+        got, head = owner_client.get(url), owner_client.head(url)
+        assert head.status_code == got.status_code == 200, url
+        body = b"".join(head.streaming_content) if head.streaming else head.content
+        assert body == b"", url
+
+
 def test_a_stranger_gets_404_for_someone_elses_mashup(stranger_client: Client, owner) -> None:
     mashup = mashup_with_sources(owner=owner)
     assert stranger_client.get(mashup.get_absolute_url()).status_code == 404

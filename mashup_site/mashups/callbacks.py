@@ -19,7 +19,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from mashup_site import providers
 from mashup_site.providers import delivery
@@ -121,7 +121,7 @@ def _signature_ok(request: HttpRequest, task_id: str) -> bool:
 
 
 @login_not_required
-@require_GET
+@require_safe
 def source_file(request: HttpRequest, token: str) -> HttpResponseBase:
     """An uploaded source, for a provider that fetches songs, only while its job may still
     need it: a job that is not final, for at most MASHUP_SOURCE_URL_HOURS, and not once

@@ -23,7 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.utils.crypto import get_random_string
 from django.utils.functional import SimpleLazyObject
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
@@ -87,7 +87,7 @@ PER_PAGE = 12
 NOT_ON_CARDS = ("payload", "last_response", "analysis_text")
 
 
-@require_GET
+@require_safe
 @login_required
 def gallery(request: HtmxHttpRequest) -> HttpResponse:
     """The person's mashups, newest first, searched, filtered and paged by a GET form.
@@ -125,7 +125,7 @@ def _listing(form: GalleryFilter, owned: QuerySet[Mashup]) -> dict[str, object]:
     }
 
 
-@require_GET
+@require_safe
 @login_required
 @gone_stops_polling(None)
 def card(request: HtmxHttpRequest, pk: int) -> HttpResponse:
@@ -142,12 +142,12 @@ def card(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks to confirm (a real page: works without JavaScript); POST deletes."""
     mashup = owned_mashup(request, pk)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render(request, "mashups/delete.html", {"mashup": mashup})
     title = mashup.display_title
     storage.delete_mashup(mashup)
@@ -240,14 +240,14 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_not_required
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
     """For load balancers and the gallery benchmark's baseline: no session, no database."""
     return HttpResponse("ok", content_type="text/plain")
 
 
 @login_not_required
-@require_GET
+@require_safe
 def readyz(request: HttpRequest) -> HttpResponse:
     """Readiness for load balancers: the database, the cache and the task broker each
     answer, or 503 naming what does not (``/healthz`` is liveness: the process answers)."""
@@ -277,18 +277,18 @@ def _cache_answers() -> bool:
 
 
 @login_not_required
-@require_GET
+@require_safe
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico on pages without an icon link (the admin's, a file
     opened on its own); a temporary redirect follows the icon's hashed static name."""
     return redirect(static("img/favicon.svg"))
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 @accepts_files(*(f"audio{position}" for position in SOURCE_POSITIONS))
 def create(request: HtmxHttpRequest) -> HttpResponse:
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         form = MashupForm(user_id=request.user.pk)
         return _render_create(request, form)
     if SWITCH_FLAG in request.POST:
@@ -333,7 +333,7 @@ def _render_create(
     return render(request, template, context, status=status)
 
 
-@require_GET
+@require_safe
 @login_required
 @gone_stops_polling("progress")
 def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
@@ -394,7 +394,7 @@ def download_title(track: Track) -> str:
     return f"{title or storage.file_name(track.mashup.display_title)} ({track.position})"
 
 
-@require_GET
+@require_safe
 @login_required
 def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpResponseBase:
     """A track's audio, cover, or a follow-up's file, to its owner only; ?download=1 saves
@@ -439,7 +439,7 @@ def follow_up_context(mashup: Mashup, track: Track, error: str = "") -> dict[str
     }
 
 
-@require_GET
+@require_safe
 @login_required
 @gone_stops_polling("follow-ups")
 def follow_ups(request: HtmxHttpRequest, pk: int, position: int) -> HttpResponse:
@@ -482,7 +482,7 @@ def ask_follow_up(request: HtmxHttpRequest, pk: int, position: int, kind: str) -
     return redirect(f"{mashup.get_absolute_url()}#track-{position}")
 
 
-@require_GET
+@require_safe
 @login_required
 def stored_file(request: HttpRequest, name: str) -> HttpResponseBase:
     """Any stored file under MEDIA_URL, for staff who may view mashups: the admin links
