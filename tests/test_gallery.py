@@ -574,6 +574,45 @@ def test_offbeat_on_a_remade_mashup_goes_back_to_the_first_grid(
     assert "Making it again with the backing back on its beat" in response.content.decode()
 
 
+def test_offbeat_back_on_the_first_grid_shows_the_first_mashup_and_makes_no_copy(
+    owner_client: Client, owner
+) -> None:
+    # Half a beat over, then back: the second remake was the first mashup made again, byte
+    # for byte, a new start counted each time, for as long as one clicked.
+    first = finished_mashup(owner=owner, provider="local")
+    over = finished_mashup(owner=owner, provider="local", backing_offbeat=True, remade_from=first)
+    response = offbeat(owner_client, over, follow=True)
+    assert response.redirect_chain[-1][0] == first.get_absolute_url()
+    assert "You made this version already: here it is." in response.content.decode()
+    assert Mashup.objects.count() == 2 and not Start.objects.exists()
+
+
+def test_a_version_made_from_another_branch_is_shown_not_made_again(
+    owner_client: Client, owner
+) -> None:
+    # The first mashup, made again at a tempo (a) and half a beat over (b); b at a's tempo
+    # is a's tempo half a beat over: asking it from a, or from b, is one version.
+    first = finished_mashup(owner=owner, provider="local")
+    at_tempo = finished_mashup(owner=owner, provider="local", remade_from=first)
+    Source.objects.filter(mashup=at_tempo, position=1).update(tempo_given=172.5)
+    over = finished_mashup(owner=owner, provider="local", backing_offbeat=True, remade_from=first)
+    tempo(owner_client, over, {"tempo_1": "172.5"})
+    both = Mashup.objects.get(remade_from=over)
+    response = offbeat(owner_client, at_tempo, follow=True)
+    assert "It is already being made again" in response.content.decode()
+    assert response.redirect_chain[-1][0] == both.get_absolute_url()
+    assert Mashup.objects.count() == 4 and Start.objects.count() == 1
+
+
+def test_a_remote_mashup_is_no_version_of_its_local_remakes(owner_client: Client, owner) -> None:
+    # Made by the remote service, it is not what the local engine would make back on the
+    # first grid: that is made.
+    first = finished_mashup(owner=owner, provider="remote")
+    over = finished_mashup(owner=owner, provider="local", backing_offbeat=True, remade_from=first)
+    offbeat(owner_client, over)
+    assert Mashup.objects.filter(remade_from=over, backing_offbeat=False).count() == 1
+
+
 @pytest.mark.parametrize(
     ("status", "provider", "message"),
     [

@@ -330,16 +330,43 @@ def tempi_given(mashup: Mashup) -> Tempi:
 
 
 def existing_remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> Mashup | None:
-    """The remake of mashup ``pk`` so laid (backing half a beat over or not, the songs at
-    the tempi given) that is still being made, or made and still kept, or failed for good
-    (``Mashup.error_final``), if any: asking again shows it (the engine would make the
-    same again). An expired one, or one failed in a way that may pass, is made anew."""
-    remakes = (
-        Mashup.objects.filter(remade_from_id=pk, backing_offbeat=backing_offbeat)
+    """The version of mashup ``pk`` so laid (backing half a beat over or not, the songs at
+    the tempi given) that the local engine is still making, or made and still kept, or
+    failed for good (``Mashup.error_final``), if any: asking again shows it (the engine
+    would make the same again). It is looked for among every version of the same first
+    mashup (``versions``): half a beat over and back is that first mashup again, and a
+    tempo asked from one remake may have been made from another. An expired one, or one
+    failed in a way that may pass, is made anew."""
+    made = (
+        Mashup.objects.filter(
+            pk__in=versions(pk), provider="local", backing_offbeat=backing_offbeat
+        )
+        .exclude(pk=pk)
         .exclude(status=Status.EXPIRED)
         .exclude(status=Status.FAILED, error_final=False)
+        .order_by("pk")
     )
-    return next((m for m in remakes if not m.expiry.is_expired and tempi_given(m) == tempi), None)
+    return next((m for m in made if not m.expiry.is_expired and tempi_given(m) == tempi), None)
+
+
+def versions(pk: int) -> set[int]:
+    """The mashups made from the same first mashup as ``pk`` (by ``remade_from``, up to
+    the first and down every branch), ``pk`` and the first among them. A remake's first
+    mashup may have been deleted: its versions are then those from the oldest one left."""
+    first, seen = pk, {pk}
+    while (
+        up := Mashup.objects.filter(pk=first).values_list("remade_from_id", flat=True).first()
+    ) and (up not in seen):
+        first = up
+        seen.add(up)
+    family, frontier = {first}, {first}
+    while frontier:
+        frontier = (
+            set(Mashup.objects.filter(remade_from_id__in=frontier).values_list("pk", flat=True))
+            - family
+        )
+        family |= frontier
+    return family
 
 
 def remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> tuple[Mashup, bool]:
