@@ -263,7 +263,11 @@ def test_a_busy_provider_is_shown_while_the_job_waits(owner_client: Client, owne
 
 def test_a_stranger_cannot_see_or_poll_the_page(stranger_client: Client, job) -> None:
     assert page(stranger_client, job).status_code == 404
-    assert page(stranger_client, job, **HTMX).status_code == 404
+    # A poll is answered as for a mashup that is not there: nothing of this one.
+    polled = page(stranger_client, job, **HTMX)
+    assert polled.status_code == 286
+    assert "no longer here" in polled.content.decode()
+    assert job.display_title not in polled.content.decode()
 
 
 def test_a_failure_that_would_repeat_is_not_put_back_for_its_owner_even_if_asked_in_a_race(
