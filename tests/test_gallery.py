@@ -803,6 +803,21 @@ def test_tempo_again_at_the_tempi_it_was_made_at_is_refused(owner_client: Client
     assert Mashup.objects.count() == 1
 
 
+def test_tempo_refused_at_the_limit_keeps_the_tempi_typed(
+    owner_client: Client, owner, settings
+) -> None:
+    # Refused, it said "what you entered is kept" and showed the form empty.
+    settings.MASHUP_MAX_ACTIVE_PER_USER = 1
+    MashupFactory(owner=owner, status=Status.ANALYSED)
+    mashup = finished_mashup(owner=owner, provider="local")
+    response = tempo(owner_client, mashup, {"tempo_1": "101.5", "tempo_2": "90"})
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "the most you can run at once" in html
+    assert 'name="tempo_1" value="101.5"' in html and 'name="tempo_2" value="90"' in html
+    assert Mashup.objects.count() == 2
+
+
 def test_tempo_twice_follows_the_one_being_made_and_counts_it_once(
     owner_client: Client, owner
 ) -> None:

@@ -37,7 +37,7 @@ def over_active_limit(user_id: Any) -> str:
     jobs = "mashup" if limit == 1 else "mashups"
     return (
         f"You already have {limit} {jobs} in progress, the most you can run at once. "
-        "Wait for one to finish, then try again: what you entered is kept."
+        "Wait for one to finish, then try again."
     )
 
 

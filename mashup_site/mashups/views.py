@@ -172,7 +172,11 @@ def tempo(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "mashups/detail.html", context, status=400)
     given = [f"song {n} at {bpm:g} BPM" for n, bpm in enumerate(form.tempi, start=1) if bpm]
     return _made_again(
-        request, mashup, lambda: tasks.enqueue_tempo_remake(mashup, form.tempi), " and ".join(given)
+        request,
+        mashup,
+        lambda: tasks.enqueue_tempo_remake(mashup, form.tempi),
+        " and ".join(given),
+        form,
     )
 
 
@@ -194,13 +198,18 @@ def _made_again(
     mashup: Mashup,
     enqueue: Callable[[], tuple[Mashup, bool]],
     how: str,
+    form: TempoForm | None = None,
 ) -> HttpResponse:
-    """Start a remake (``enqueue``), or follow the one being made so, or say why not. With
-    the broker down the job waits, saved, for the reconciler (as a retry does)."""
+    """Start a remake (``enqueue``), or follow the one being made so, or say why not (with
+    what the person typed in ``form`` still in it). With the broker down the job waits,
+    saved, for the reconciler (as a retry does)."""
     try:
         remade, new = enqueue()
     except (jobs.NotRemade, quotas.Refused) as refusal:
         messages.error(request, str(refusal))
+        if form is not None:
+            context = detail_context(mashup, form)
+            return render(request, "mashups/detail.html", context, status=422)
         return redirect(mashup)
     if new:
         messages.success(
