@@ -5,9 +5,10 @@ whose session changed; none touches the database or the session."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template.loader import render_to_string
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -52,6 +53,25 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         "(songs you had chosen need choosing again).",
     )
     return HttpResponse(page, status=403)
+
+
+class MethodNotAllowedPage:
+    """A 405 answered with the designed page (its Allow header kept), not Django's empty
+    one: a visit to an address that takes only what a page's button sends, as the address
+    bar shows after a refused tempo form."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if isinstance(response, HttpResponseNotAllowed) and not response.content:
+            response.content = _page(
+                "Nothing to open here",
+                "This address takes what a page's button sends, not a visit. Go back to the "
+                "page you came from, or to your mashups.",
+            ).encode()
+        return response
 
 
 def _page(heading: str, message: str) -> str:

@@ -109,6 +109,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A 405 (an address that takes only a form, opened by hand) as the designed page.
+    "mashup_site.errors.MethodNotAllowedPage",
     # Everything past the static files is someone's (Cache-Control: private).
     "mashup_site.mashups.privacy.PrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
