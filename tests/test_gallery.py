@@ -265,6 +265,16 @@ def test_it_searches_titles_styles_and_prompts(owner_client: Client, owner) -> N
     assert "3 mashups found" in html
 
 
+@pytest.mark.parametrize("junk", ["page=0", "page=abc", "status=bogus"])
+def test_a_junk_page_or_status_in_the_address_keeps_the_search(
+    owner_client: Client, owner, junk: str
+) -> None:
+    # One bad field threw the whole filter away: every mashup shown under "zzz".
+    MashupFactory(owner=owner, prompt="a tango for robots")
+    html = html_of(owner_client, GALLERY + f"?q=zzz&{junk}")
+    assert "Nothing matches" in html
+
+
 def test_every_search_word_must_match(owner_client: Client, owner) -> None:
     both = MashupFactory(owner=owner, prompt="jazz meets metal")
     one = MashupFactory(owner=owner, prompt="jazz meets folk")

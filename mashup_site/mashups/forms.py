@@ -574,28 +574,32 @@ class GalleryFilter(forms.Form):
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def filter(self, mashups: QuerySet[Mashup]) -> QuerySet[Mashup]:
-        """The mashups that match; an invalid filter (a hand-edited URL) filters nothing."""
-        if not self.is_valid():
-            return mashups
-        if words := self.cleaned_data["q"].split():
+        """The mashups that match what is valid of the filter: a field a hand-edited URL
+        spoiled (a page "abc", a status of none) is left out, the others still hold."""
+        if words := self._valid("q").split():
             for word in words:  # every word must match somewhere
                 mashups = mashups.filter(
                     Q(title__icontains=word) | Q(style__icontains=word) | Q(prompt__icontains=word)
                 )
-        status = self.cleaned_data["status"]
+        status = self._valid("status")
         if status == IN_PROGRESS:
             mashups = mashups.in_progress()  # type: ignore[attr-defined]
         elif status:
             mashups = mashups.filter(status=status)
         return mashups
 
+    def _valid(self, name: str) -> Any:
+        """The field's cleaned value, or "" / None when it did not validate."""
+        self.is_valid()  # cleans every field: cleaned_data keeps the valid ones
+        return getattr(self, "cleaned_data", {}).get(name, None if name == "page" else "")
+
     @property
     def is_filtering(self) -> bool:
-        return self.is_valid() and bool(self.cleaned_data["q"] or self.cleaned_data["status"])
+        return bool(self._valid("q") or self._valid("status"))
 
     @property
     def page_number(self) -> int:
-        return (self.is_valid() and self.cleaned_data["page"]) or 1
+        return self._valid("page") or 1
 
 
 class TempoForm(forms.Form):
