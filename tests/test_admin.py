@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
-from mashup_site.mashups import retention
+from mashup_site.mashups import admin, retention
 from mashup_site.mashups.admin import MashupAdmin
 from mashup_site.mashups.models import FollowUp, Level, Mashup, Status, expiry_of
 from tests.factories import MashupFactory, UserFactory, finished_mashup, mashup_with_sources
@@ -370,6 +370,27 @@ def test_sources_users_and_the_queue_have_their_admin(staff_client: Client) -> N
     schedules = staff_client.get(reverse("admin:django_q_schedule_changelist")).content.decode()
     assert retention.SCHEDULE_NAME in schedules
     assert Schedule.objects.filter(name=retention.SCHEDULE_NAME).exists()
+
+
+@pytest.mark.parametrize(
+    "changelist",
+    [
+        CHANGELIST,
+        FOLLOW_UPS,
+        reverse("admin:mashups_source_changelist"),
+        reverse("admin:auth_user_changelist"),
+        reverse("admin:django_q_failure_changelist"),
+    ],
+)
+def test_a_search_of_a_thousand_words_searches_the_first_and_says_so(
+    staff_client: Client, owner, changelist: str
+) -> None:
+    # SQLite refused the query ("Expression tree is too large") and the page said the
+    # storage could not be reached.
+    mashup_with_sources(owner=owner, prompt="night drive")
+    response = staff_client.get(changelist, {"q": " ".join(["night"] * 1000)}, follow=True)
+    assert response.status_code == 200
+    assert f"Searched for the first {admin.SEARCH_WORDS} words only." in response.content.decode()
 
 
 def queue_record(*, success: bool):

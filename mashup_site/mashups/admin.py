@@ -13,6 +13,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -94,8 +96,26 @@ class TrackInline(RecordInline):
     readonly_fields = fields
 
 
+SEARCH_WORDS = 20  # a search of more words searches these: SQLite refuses ~1000 at once
+
+
+class BoundedSearch(admin.ModelAdmin):
+    """A list's search of at most SEARCH_WORDS words, saying so when it was cut: each word
+    is a condition on every search field, and a pasted page of text made a query SQLite
+    refuses ("Expression tree is too large"), which the error page took for an outage."""
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        words = search_term.split()
+        if len(words) > SEARCH_WORDS:
+            messages.warning(request, f"Searched for the first {SEARCH_WORDS} words only.")
+            search_term = " ".join(words[:SEARCH_WORDS])
+        return super().get_search_results(request, queryset, search_term)
+
+
 @admin.register(Mashup)
-class MashupAdmin(admin.ModelAdmin):
+class MashupAdmin(BoundedSearch):
     list_display = (
         "id",
         "display_title",
@@ -355,7 +375,7 @@ class MashupAdmin(admin.ModelAdmin):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(admin.ModelAdmin):
+class FollowUpAdmin(BoundedSearch, admin.ModelAdmin):
     """Every follow-up with what it cost: records, moved only by the runner (jobs.py)."""
 
     list_display = (
@@ -410,7 +430,7 @@ class FollowUpAdmin(admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(BoundedSearch, admin.ModelAdmin):
     list_display = (
         "id",
         "mashup",
@@ -504,7 +524,7 @@ admin.site.unregister(Schedule)
 
 
 @admin.register(Schedule)
-class GuardedScheduleAdmin(ScheduleAdmin):
+class GuardedScheduleAdmin(BoundedSearch, ScheduleAdmin):
     """django-q2's schedule admin: staff may look; only superusers add, change or delete,
     and only schedules of the app's own tasks (SCHEDULABLE)."""
 
@@ -532,10 +552,18 @@ admin.site.unregister(Failure)
 
 
 @admin.register(Success)
-class GuardedTaskAdmin(TaskAdmin):
+class GuardedTaskAdmin(BoundedSearch, TaskAdmin):
     actions = [resubmit_task]
 
 
 @admin.register(Failure)
-class GuardedFailAdmin(FailAdmin):
+class GuardedFailAdmin(BoundedSearch, FailAdmin):
     actions = [resubmit_task]
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class BoundedUserAdmin(BoundedSearch, UserAdmin):
+    """Django's own, its search bounded as every list's here."""
