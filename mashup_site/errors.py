@@ -71,6 +71,8 @@ class MethodNotAllowedPage:
                 "This address takes what a page's button sends, not a visit. Go back to the "
                 "page you came from, or to your mashups.",
             ).encode()
+            # Set by CommonMiddleware for the empty body: a server sends no more than it says.
+            response["Content-Length"] = str(len(response.content))
         return response
 
 

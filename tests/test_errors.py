@@ -60,4 +60,5 @@ def test_an_address_that_takes_only_a_form_opened_by_hand_is_a_designed_page(
         response = owner_client.get(url)
         assert response.status_code == 405 and "POST" in response["Allow"], url
         assert b"Back to my mashups" in response.content, url
+        assert response["Content-Length"] == str(len(response.content)), url
         assert b"button" in response.content, url  # it says what the address is for
