@@ -78,6 +78,25 @@ def test_it_refuses_a_job_over_the_daily_limit_and_says_when(
     assert OrmQ.objects.count() == 0
 
 
+@pytest.mark.parametrize("limit", ["active", "daily"])
+def test_a_person_at_a_limit_is_told_on_the_empty_form_before_choosing_songs(
+    owner_client: Client, owner, limit: str
+) -> None:
+    # The refusal came only once two songs had been uploaded.
+    for _ in range(3 if limit == "daily" else 2):
+        mashup = MashupFactory(
+            owner=owner, status=Status.QUEUED if limit == "active" else Status.COMPLETE
+        )
+        Start.objects.create(owner=owner, mashup=mashup, at=timezone.now())
+    html = owner_client.get(CREATE).content.decode()
+    said = "the most you can run at once" if limit == "active" else "the daily limit"
+    assert 'class="notice notice-warning quota-notice"' in html and said in html
+
+
+def test_a_person_under_the_limits_sees_no_such_notice(owner_client: Client) -> None:
+    assert "quota-notice" not in owner_client.get(CREATE).content.decode()
+
+
 def test_jobs_older_than_a_day_do_not_count(owner) -> None:
     now = timezone.now()
     for _ in range(3):
