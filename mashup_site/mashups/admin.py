@@ -375,7 +375,7 @@ class MashupAdmin(BoundedSearch):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(BoundedSearch, admin.ModelAdmin):
+class FollowUpAdmin(BoundedSearch):
     """Every follow-up with what it cost: records, moved only by the runner (jobs.py)."""
 
     list_display = (
@@ -430,7 +430,7 @@ class FollowUpAdmin(BoundedSearch, admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(BoundedSearch, admin.ModelAdmin):
+class SourceAdmin(BoundedSearch):
     list_display = (
         "id",
         "mashup",
