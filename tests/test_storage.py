@@ -205,3 +205,56 @@ def test_a_stranger_gets_no_part_of_a_track(owner, stranger_client) -> None:
     mashup = finished_mashup(owner=owner)
     response = stranger_client.get(audio_url(mashup), headers={"Range": "bytes=0-3"})
     assert response.status_code == 404
+
+
+def test_a_track_heard_again_is_not_sent_again(owner, owner_client) -> None:
+    # Stored files never change under a name, so a player or a cover shown again asks
+    # whether its copy still stands and gets 304, nothing else; it asks every time
+    # (no-cache), so a deleted mashup's file is gone at once.
+    mashup = finished_mashup(owner=owner)
+    first = owner_client.get(audio_url(mashup))
+    assert first["ETag"] and first["Last-Modified"]
+    assert {"private", "no-cache"} <= {p.strip() for p in first["Cache-Control"].split(",")}
+    again = owner_client.get(audio_url(mashup), headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 304 and again["ETag"] == first["ETag"]
+    assert not again.content
+    since = owner_client.get(
+        audio_url(mashup), headers={"If-Modified-Since": first["Last-Modified"]}
+    )
+    assert since.status_code == 304
+    head = owner_client.head(audio_url(mashup), headers={"If-None-Match": first["ETag"]})
+    assert head.status_code == 304
+
+
+def test_a_copy_of_another_file_is_sent_the_file(owner, owner_client) -> None:
+    mashup = finished_mashup(owner=owner)
+    response = owner_client.get(audio_url(mashup), headers={"If-None-Match": '"other"'})
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"ID3 fake"
+
+
+def test_a_seek_into_a_copy_that_no_longer_stands_gets_the_whole_file(owner, owner_client):
+    # If-Range: a player holding part of a file asks for the rest only if the file is
+    # still the one it has; otherwise the whole new file comes (RFC 9110, 13.1.5).
+    mashup = finished_mashup(owner=owner)
+    etag = owner_client.get(audio_url(mashup))["ETag"]
+    stale = owner_client.get(audio_url(mashup), headers={"Range": "bytes=4-", "If-Range": '"old"'})
+    assert stale.status_code == 200
+    assert b"".join(stale.streaming_content) == b"ID3 fake"
+    same = owner_client.get(audio_url(mashup), headers={"Range": "bytes=4-", "If-Range": etag})
+    assert same.status_code == 206 and b"".join(same.streaming_content) == b"fake"
+    dated = owner_client.get(audio_url(mashup))["Last-Modified"]
+    by_date = owner_client.get(audio_url(mashup), headers={"Range": "bytes=4-", "If-Range": dated})
+    assert by_date.status_code == 206
+    old_date = "Mon, 01 Jan 2001 00:00:00 GMT"
+    before = owner_client.get(
+        audio_url(mashup), headers={"Range": "bytes=4-", "If-Range": old_date}
+    )
+    assert before.status_code == 200
+
+
+def test_a_stranger_holding_the_etag_learns_nothing(owner, owner_client, stranger_client) -> None:
+    mashup = finished_mashup(owner=owner)
+    etag = owner_client.get(audio_url(mashup))["ETag"]
+    response = stranger_client.get(audio_url(mashup), headers={"If-None-Match": etag})
+    assert response.status_code == 404

@@ -136,4 +136,4 @@ def source_file(request: HttpRequest, token: str) -> HttpResponseBase:
     uploaded = mashup.source_delivery == delivery.UPLOAD
     if not source.file or mashup.is_final or timezone.now() > expires or uploaded:
         raise Http404("This link has expired.")
-    return storage.serve(str(source.file.name), filename=source.original_name or None)
+    return storage.serve(request, str(source.file.name), filename=source.original_name or None)

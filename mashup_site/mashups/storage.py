@@ -27,12 +27,14 @@ from django.db.models.fields.files import FieldFile
 from django.http import (
     FileResponse,
     Http404,
+    HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
-from django.utils.http import content_disposition_header
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
 
 from mashup_site.engine.output import one_line
 from mashup_site.engine.probe import media_type, split_suffix
@@ -161,15 +163,17 @@ def open_stored(name: str) -> IO[bytes]:
 
 
 def serve(
-    name: str, *, filename: str | None = None, download: bool = False, byte_range: str = ""
+    request: HttpRequest, name: str, *, filename: str | None = None, download: bool = False
 ) -> HttpResponseBase:
     """A stored file: streamed from local disk, or a short-lived signed URL on S3.
 
     Served as what its bytes are, never as what its name says: our audio and covers inline
     with a fixed type, anything else as an attachment of no type; always ``nosniff``.
-    ``byte_range`` is the request's ``Range`` header: a player seeking in a track asks for
-    the part it needs (206), and Chromium seeks in a file only if its server says it may
-    (``Accept-Ranges``). S3 answers ranges itself.
+    A player seeking in a track asks for the part it needs (``Range``: 206), and Chromium
+    seeks in a file only if its server says it may (``Accept-Ranges``). A file shown or
+    played again is not sent again: its ``ETag`` and ``Last-Modified`` answer a browser's
+    ``If-None-Match`` or ``If-Modified-Since`` with 304, and ``no-cache`` has it ask every
+    time (a deleted mashup's files are gone at once). S3 answers all of this itself.
     """
     path = disk_path(name)
     if path is None:
@@ -178,12 +182,20 @@ def serve(
         handle = open(path, "rb")  # noqa: SIM115 (FileResponse closes it)
         kind = media_type(handle.read(HEAD_BYTES))
         handle.seek(0)
-        size = os.fstat(handle.fileno()).st_size
+        stat = os.fstat(handle.fileno())
     except OSError:  # missing, a folder, unreadable: no file to give
         raise Http404("This file is no longer stored.") from None
+    size = stat.st_size
+    # Size and modification time, as web servers do: a name whose file was deleted and
+    # stored again (another track under the same name) gets another tag.
+    etag, modified = f'"{size:x}-{stat.st_mtime_ns:x}"', int(stat.st_mtime)
+    response = get_conditional_response(request, etag=etag, last_modified=modified)
+    if response is not None:  # 304 (the copy stands) or 412
+        handle.close()
+        return _validated(response, etag, modified)
     attachment = download or kind is None
-    part = requested_part(byte_range, size)
-    response: HttpResponseBase
+    byte_range = request.headers.get("Range", "")
+    part = requested_part(byte_range, size) if _same_file(request, etag, modified) else None
     if part is None:
         response = FileResponse(handle, as_attachment=attachment, filename=filename or "")
     elif part == UNSATISFIABLE:
@@ -203,7 +215,25 @@ def serve(
     response.headers["Content-Type"] = kind or OTHER
     response.headers["Accept-Ranges"] = "bytes"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    return _validated(response, etag, modified)
+
+
+def _validated(response: HttpResponseBase, etag: str, modified: int) -> HttpResponseBase:
+    response.headers["ETag"] = etag
+    response.headers["Last-Modified"] = http_date(modified)
+    patch_cache_control(response, private=True, no_cache=True)
     return response
+
+
+def _same_file(request: HttpRequest, etag: str, modified: int) -> bool:
+    """Whether a ``Range`` stands: without ``If-Range``, or with one naming this file by its
+    tag (compared strongly) or its exact date (RFC 9110, 13.1.5); else the whole file."""
+    condition = request.headers.get("If-Range", "").strip()
+    if not condition:
+        return True
+    if condition.startswith(('"', "W/")):
+        return condition == etag
+    return parse_http_date_safe(condition) == modified
 
 
 UNSATISFIABLE = (-1, -1)

@@ -416,12 +416,7 @@ def track_file(request: HttpRequest, pk: int, position: int, kind: str) -> HttpR
     name = str(stored.name)
     suffix = name.rsplit(".", 1)[-1]
     filename = f"{download_title(track)}{FILE_NAMES[kind]}.{suffix}"
-    return storage.serve(
-        name,
-        filename=filename,
-        download="download" in request.GET,
-        byte_range=request.headers.get("Range", ""),
-    )
+    return storage.serve(request, name, filename=filename, download="download" in request.GET)
 
 
 # --- follow-ups on a finished track -------------------------------------------------------------
@@ -499,4 +494,4 @@ def stored_file(request: HttpRequest, name: str) -> HttpResponseBase:
     pages, never here."""
     if not (request.user.is_staff and request.user.has_perm("mashups.view_mashup")):
         raise Http404("No such file.")
-    return storage.serve(name, byte_range=request.headers.get("Range", ""))
+    return storage.serve(request, name)
