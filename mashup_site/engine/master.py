@@ -20,10 +20,13 @@ TRUE_PEAK_DB = -1.0
 BLOCK = 4096
 BATCH = 128  # blocks oversampled at once
 PAD = 64  # context either side of a block for the interpolation filter
-# A 49-tap low-pass for 4× interpolation, the length BS.1770-4 Annex 2 suggests (48 taps).
-# float32 taps keep the convolution in float32 (twice as fast); ×4 restores the gain that
-# inserting three zeros between samples takes away.
-INTERPOLATOR = (4 * scipy.signal.firwin(49, 1 / 4, window=("kaiser", 5.0))).astype(np.float32)
+# A 97-tap low-pass for 4× interpolation, flat to 18 kHz (−1 dB at 20). The 48 taps
+# BS.1770-4 Annex 2 suggests (49, Kaiser β 5, until December 2026) lose 2 dB at 20 kHz and
+# read bright music's peaks 0.4–0.5 dB low (a synthesised song, and a click track mastered
+# to "−1.3 dBTP" that a whole-signal polyphase resampling puts at −0.9): the ceiling was
+# not kept. float32 taps keep the convolution in float32 (twice as fast); ×4 restores the
+# gain that inserting three zeros between samples takes away.
+INTERPOLATOR = (4 * scipy.signal.firwin(97, 1 / 4, window=("kaiser", 8.0))).astype(np.float32)
 
 
 def true_peak_db(audio: np.ndarray) -> float:
