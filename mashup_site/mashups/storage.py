@@ -189,13 +189,14 @@ def serve(
     # Size and modification time, as web servers do: a name whose file was deleted and
     # stored again (another track under the same name) gets another tag.
     etag, modified = f'"{size:x}-{stat.st_mtime_ns:x}"', int(stat.st_mtime)
-    response = get_conditional_response(request, etag=etag, last_modified=modified)
-    if response is not None:  # 304 (the copy stands) or 412
+    answered = get_conditional_response(request, etag=etag, last_modified=modified)
+    if answered is not None:  # 304 (the copy stands) or 412
         handle.close()
-        return _validated(response, etag, modified)
+        return _validated(answered, etag, modified)
     attachment = download or kind is None
     byte_range = request.headers.get("Range", "")
     part = requested_part(byte_range, size) if _same_file(request, etag, modified) else None
+    response: HttpResponseBase
     if part is None:
         response = FileResponse(handle, as_attachment=attachment, filename=filename or "")
     elif part == UNSATISFIABLE:
