@@ -109,7 +109,7 @@ import freedoom  # noqa: E402
 import sectoid  # noqa: E402
 import sequenced  # noqa: E402
 
-from mashup_site.engine import analysis, pipeline  # noqa: E402
+from mashup_site.engine import analysis, arrange, pipeline  # noqa: E402
 from tests.engine import rhythms, rhythms_heldout, sections  # noqa: E402
 
 SECONDS = 30.0
@@ -638,7 +638,8 @@ def true_offsets(
     laid: pipeline.Laid, lead_beats: np.ndarray, backing_beats: np.ndarray
 ) -> np.ndarray:
     """|offset| (ms) of each of the backing's true beats, carried through the mashup's
-    timeline (a backing segment is stretched linearly onto its lead segment), from the
+    timeline (a backing segment is stretched onto its lead segment, linearly between the
+    beats laid on each other: ``arrange.segment_warp``), from the
     nearest point of the lead's true beat grid, which takes the points halfway between its
     beats too when the backing's beats land twice as often (the spacing told apart at √3,
     halfway between 2 and 3:2 in log). Neither the engine's beats nor the audio: the MIDI
@@ -648,10 +649,11 @@ def true_offsets(
     timeline = laid.timeline
     mapped = []
     for k, segment in enumerate(laid.order):
-        a, b = timeline.lead_grid[k], timeline.lead_grid[k + 1]
-        src_a, src_b = timeline.backing_grid[segment]
-        inside = backing_beats[(backing_beats >= src_a) & (backing_beats < src_b)]
-        mapped.append(a + (inside - src_a) * (b - a) / (src_b - src_a))
+        lead_ends, backing_ends = timeline.lead_grid[k : k + 2], timeline.backing_grid[segment]
+        inside = backing_beats[
+            (backing_beats >= backing_ends[0]) & (backing_beats < backing_ends[1])
+        ]
+        mapped.append(np.interp(inside, *arrange.segment_warp(timeline, lead_ends, backing_ends)))
     where = np.concatenate(mapped) if mapped else np.zeros(0)
     lead = lead_beats[(lead_beats >= timeline.start) & (lead_beats <= timeline.end)]
     if len(where) < 8 or len(lead) < 8:

@@ -21,10 +21,15 @@ def _t(seconds: float, sr: int) -> np.ndarray:
 
 def click_track(bpm: float, seconds: float, sr: int = SR, *, start: float = 0.25) -> np.ndarray:
     """Clicks on every beat; the downbeat (every 4th) is a low, louder thump."""
+    return clicks_at(np.arange(start, seconds, 60 / bpm), seconds, sr)
+
+
+def clicks_at(times: np.ndarray, seconds: float, sr: int = SR) -> np.ndarray:
+    """``click_track``'s clicks at the given beat times (a tempo that moves)."""
     out = np.zeros(int(seconds * sr), dtype=np.float32)
     length = int(0.04 * sr)
     env = np.exp(-np.arange(length) / (0.008 * sr))
-    for i, when in enumerate(np.arange(start, seconds, 60 / bpm)):
+    for i, when in enumerate(times[times < seconds]):
         n = int(when * sr)
         freq, gain = (70, 1.0) if i % 4 == 0 else (1500, 0.5)
         piece = np.sin(2 * np.pi * freq * np.arange(length) / sr) * env * gain

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.ndimage
 import scipy.signal
 
 from mashup_site.engine import analysis, arrange, matching, measure
@@ -214,3 +215,78 @@ def test_songs_too_short_for_twelve_beats_are_cut_in_fours_at_the_matched_stretc
     lead_seconds = np.diff(timeline.lead_grid)
     backing_seconds = np.diff(timeline.backing_grid, axis=1).ravel() * fit.stretch
     assert np.allclose(lead_seconds, backing_seconds, rtol=0.03)
+
+
+def _click_times(layer: np.ndarray) -> np.ndarray:
+    """Where a click track's clicks sound in ``layer``, found by their own level (not
+    by the engine's onsets): each one's attack, where it first reaches half its peak."""
+    level = np.abs(scipy.signal.hilbert(layer.mean(axis=0)))
+    level = scipy.ndimage.maximum_filter1d(level, int(0.002 * SR))
+    peaks, _ = scipy.signal.find_peaks(level, height=0.2 * level.max(), distance=int(0.25 * SR))
+    attacks = []
+    for p in peaks:
+        before = level[max(0, p - int(0.03 * SR)) : p + 1]
+        attacks.append(p - len(before) + 1 + int(np.argmax(before >= level[p] / 2)))
+    return np.array(attacks) / SR
+
+
+def test_a_backing_whose_drummer_pushes_and_pulls_is_laid_beat_on_beat() -> None:
+    # A backing section is stretched to its lead section's length, four bars at a time;
+    # inside it, a tempo that moves (a drummer pushing and pulling ±3 % over four bars, a
+    # grid run on over a silent intro) was stretched as if steady, and the beats between
+    # its ends fell up to ~40 ms from the lead's (a song laid over itself after 12 s of
+    # silence: 52 ms apart, and 0 four bars on).
+    period = 60 / 110
+    swing = 1 + 0.03 * np.sin(2 * np.pi * np.arange(80) / 16)
+    backing_times = 0.3 + np.concatenate([[0.0], np.cumsum(period * swing)])
+    backing = signals.clicks_at(backing_times, 40)
+    lead = signals.click_track(110, 40)
+    lead_a, backing_a = analysis.analyse(lead, SR), analysis.analyse(backing, SR)
+    fit = matching.match(lead_a, backing_a)
+    timeline = arrange.plan(lead_a, backing_a, fit, max_seconds=60)
+    layer = arrange.stretch_backing(backing, SR, timeline, shift=0)
+    heard = _click_times(layer)
+    lead_times = _click_times(lead[:, int(timeline.start * SR) :][:, : layer.shape[1]])
+    apart = np.abs(heard[:, None] - lead_times[None, :]).min(axis=1) * 1000
+    print(
+        f"backing clicks from the lead's: median {np.median(apart):.1f} ms, most {apart.max():.1f}"
+    )
+    assert len(heard) >= 40
+    assert np.percentile(apart, 90) <= 8
+
+
+def _timeline(lead_beats: np.ndarray, backing_beats: np.ndarray) -> arrange.Timeline:
+    return arrange.Timeline(
+        start=0.0,
+        end=8.0,
+        lead_grid=np.array([0.0, 8.0]),
+        backing_grid=np.array([[0.0, 8.0]]),
+        lead_beats=lead_beats,
+        backing_beats=backing_beats,
+    )
+
+
+def test_a_backing_in_half_time_is_laid_on_every_second_lead_beat() -> None:
+    lead = np.arange(0.0, 8.01, 0.5)
+    backing = np.arange(0.0, 8.01, 1.0) + np.array([0, 0.05, 0, 0, 0, 0, 0, 0, 0])
+    backing_at, lead_at = arrange.segment_warp(
+        _timeline(lead, backing), lead[[0, -1]], backing[[0, -1]]
+    )
+    assert np.allclose(lead_at, np.arange(0.0, 8.01, 1.0))
+    assert backing_at[1] == pytest.approx(1.05)
+
+
+@pytest.mark.parametrize(
+    "backing",
+    [
+        np.delete(np.arange(0.0, 8.01, 0.5), 7),  # the grid skipped a beat
+        np.arange(0.0, 8.01, 0.5) + 0.3 * (np.arange(17) == 8),  # one beat far off
+    ],
+    ids=["skipped", "bent"],
+)
+def test_a_grid_that_does_not_pair_is_stretched_evenly(backing: np.ndarray) -> None:
+    lead = np.arange(0.0, 8.01, 0.5)
+    backing_at, lead_at = arrange.segment_warp(
+        _timeline(lead, backing), lead[[0, -1]], backing[[0, -1]]
+    )
+    assert list(backing_at) == [0.0, 8.0] and list(lead_at) == [0.0, 8.0]
