@@ -14,6 +14,7 @@ import numpy as np
 from .errors import EngineError
 
 SR = 44100
+BACKWARDS = -0.5
 
 
 def load(
@@ -54,4 +55,17 @@ def load(
     # A damaged floating-point file can hold samples that are no number: silence them
     # (what a player does) rather than let one poison every spectrum of the song.
     np.nan_to_num(audio, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    return np.ascontiguousarray(audio[:2, :limit])
+    return polarity_fixed(np.ascontiguousarray(audio[:2, :limit]))
+
+
+def polarity_fixed(audio: np.ndarray) -> np.ndarray:
+    """``audio`` with its right channel's polarity turned back when it is inverted: the two
+    channels correlated under BACKWARDS. No mix is released so (summed to one channel, as
+    the analysis and a phone's speaker do, it cancels); a cable or an export wired
+    backwards makes one. A wide mix's channels are apart, not opposed (its correlation
+    stays well above)."""
+    left, right = audio
+    power = float(np.dot(left, left)) * float(np.dot(right, right))
+    if power > 0 and float(np.dot(left, right)) < BACKWARDS * np.sqrt(power):
+        audio[1] *= -1
+    return audio

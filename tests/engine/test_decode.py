@@ -70,3 +70,23 @@ def test_samples_that_are_no_number_are_silenced(tmp_path) -> None:
     assert np.isfinite(audio).all()
     assert audio[0, SR] == audio[0, 2 * SR] == 0.0
     assert np.abs(audio).max() > 0.3  # the rest is there
+
+
+def test_a_channel_wired_backwards_is_turned_back(tmp_path) -> None:
+    # One channel's polarity inverted (a cable or an export wired backwards): in stereo it
+    # sounds hollow, and summed to one channel, as the analysis and a phone's speaker do,
+    # it cancels. Such a song read as having no beat and some key of silence.
+    song = signals.song(110, 2, "major", 8)["mix"]
+    centre, side = song.mean(axis=0), np.float32(0.3) * (song[0] - song[1])
+    backwards = np.stack([centre + side, -(centre - side)])
+    audio = load(signals.write_wav(tmp_path / "backwards.wav", backwards))
+    assert np.corrcoef(audio)[0, 1] > 0.5
+    assert np.abs(audio.mean(axis=0)).max() > 0.5 * np.abs(centre).max()
+
+
+def test_a_wide_stereo_song_keeps_its_channels(tmp_path) -> None:
+    # Left and right apart (a wide band, each channel its own parts) is music, not a fault.
+    song = signals.song(110, 2, "major", 8)["mix"]
+    wide = np.stack([song[0], np.roll(song[0], SR // 3) * np.float32(-0.4) + song[1]])
+    audio = load(signals.write_wav(tmp_path / "wide.wav", wide))
+    assert np.allclose(audio, np.clip(wide, -1, 1)[:, : audio.shape[1]], atol=1e-3)
