@@ -1,12 +1,6 @@
 """Mastering to streaming loudness: −14 LUFS integrated, true peak ≤ −1 dBTP, no clipping.
 
-First what no one hears goes (``subsonic_removed``): a recorder's DC offset and a record's
-warp (0.5–10 Hz) are silent, but they are what the limiter sees. A backing 0.5 off centre
-mastered at −25 to −43 LUFS (its offset was the peak, and the last scale brought it under
-the ceiling), and a warp half as large as the music pumped it at the warp's rate (the
-music 1 dB from its own shape). A zero-phase high-pass (Butterworth, 2nd order each way,
-−6 dB at SUBSONIC_HZ, −0.1 dB at 40 Hz) takes them out without moving a beat.
-Then gain to the target loudness; while the true peak (4× oversampled, ITU-R BS.1770 Annex 2)
+Gain to the target loudness; while the true peak (4× oversampled, ITU-R BS.1770 Annex 2)
 is above −1 dBTP, a limiter (pedalboard's) lowers the crest factor by the excess and the
 gain is set again. A last scale guarantees the ceiling if a pathological signal remains.
 """
@@ -21,7 +15,6 @@ from .analysis import integrated_lufs
 
 TARGET_LUFS = -14.0
 TRUE_PEAK_DB = -1.0
-SUBSONIC_HZ = 15.0
 
 
 BLOCK = 4096
@@ -64,19 +57,6 @@ def true_peak_db(audio: np.ndarray) -> float:
     return float(20 * np.log10(loudest))
 
 
-def subsonic_removed(audio: np.ndarray, sr: int, *, in_place: bool = False) -> np.ndarray:
-    """``audio`` without what lies under SUBSONIC_HZ (DC included), in float32, its phase
-    kept (forward and back); a channel at a time bounds the filter's working copies."""
-    sos = scipy.signal.butter(2, SUBSONIC_HZ, "highpass", fs=sr, output="sos")
-    sos = sos.astype(np.float32)
-    audio = np.atleast_2d(audio)
-    in_place = in_place and audio.dtype == np.float32
-    out = audio if in_place else np.empty(audio.shape, np.float32)
-    for channel in range(audio.shape[0]):
-        out[channel] = scipy.signal.sosfiltfilt(sos, audio[channel])
-    return out
-
-
 def _gain(audio: np.ndarray, db: float) -> np.ndarray:
     """``audio`` scaled in place (it is always an array master() made itself)."""
     audio *= np.float32(10 ** (db / 20))
@@ -90,8 +70,8 @@ def master(
 
     Loudness is measured again only after the limiter: a plain gain moves it by exactly
     the gain (the gates are relative, and nothing here sits near the −70 LUFS one)."""
-    out = subsonic_removed(audio, sr, in_place=in_place)
-    lufs = integrated_lufs(out, sr)
+    lufs = integrated_lufs(audio, sr)
+    out = audio if in_place and audio.dtype == np.float32 else audio.astype(np.float32)
     out = _gain(out, TARGET_LUFS - lufs)
     lufs = TARGET_LUFS
     peak = true_peak_db(out)

@@ -6,6 +6,7 @@ import struct
 
 import numpy as np
 import pytest
+import scipy.signal
 
 from mashup_site.engine.decode import SR, load
 from mashup_site.engine.errors import EngineError
@@ -68,7 +69,7 @@ def test_samples_that_are_no_number_are_silenced(tmp_path) -> None:
     song[SR], song[2 * SR] = np.nan, np.inf
     audio = load(float_wav(tmp_path / "damaged.wav", song))
     assert np.isfinite(audio).all()
-    assert audio[0, SR] == audio[0, 2 * SR] == 0.0
+    assert abs(audio[0, SR]) < 1e-3 and abs(audio[0, 2 * SR]) < 1e-3
     assert np.abs(audio).max() > 0.3  # the rest is there
 
 
@@ -89,4 +90,34 @@ def test_a_wide_stereo_song_keeps_its_channels(tmp_path) -> None:
     song = signals.song(110, 2, "major", 8)["mix"]
     wide = np.stack([song[0], np.roll(song[0], SR // 3) * np.float32(-0.4) + song[1]])
     audio = load(signals.write_wav(tmp_path / "wide.wav", wide))
-    assert np.allclose(audio, np.clip(wide, -1, 1)[:, : audio.shape[1]], atol=1e-3)
+    assert np.corrcoef(audio[0], wide[0])[0, 1] > 0.99
+    assert np.corrcoef(audio[1], wide[1])[0, 1] > 0.99
+
+
+def _heard(audio: np.ndarray) -> np.ndarray:
+    """What is heard of ``audio``: above 20 Hz, by a filter of this test's own."""
+    sos = scipy.signal.butter(4, 20, "highpass", fs=SR, output="sos")
+    return scipy.signal.sosfiltfilt(sos, audio.astype(np.float64), axis=-1)
+
+
+@pytest.mark.parametrize(
+    "under",
+    [
+        # A recorder's DC offset: silent, but the peak a limiter sees.
+        np.float32(0.3),
+        # A record's warp: a 0.7 Hz swell about as large as the music.
+        np.float32(0.3) * np.sin(2 * np.pi * 0.7 * np.arange(8 * SR) / SR).astype(np.float32),
+    ],
+    ids=["dc-offset", "warp"],
+)
+def test_what_no_one_hears_is_taken_out_and_the_music_kept(tmp_path, under) -> None:
+    song = signals.song(110, 2, "major", 8)["mix"] * np.float32(0.4)  # under 1 with either
+    clean = load(signals.write_wav(tmp_path / "clean.wav", song))
+    audio = load(signals.write_wav(tmp_path / "under.wav", song + under))
+    left = _heard(audio) - _heard(clean)
+    apart = 10 * np.log10((left**2).sum() / (_heard(clean) ** 2).sum())
+    # What is left of the offset or the warp, past the filter's first and last 0.2 s.
+    left_under = np.abs(audio - clean)[:, SR // 5 : -SR // 5].max()
+    print(f"the music {apart:.1f} dB from its own shape; {left_under:.4f} of the rest left")
+    assert apart < -40
+    assert left_under < 0.005

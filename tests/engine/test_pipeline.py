@@ -15,6 +15,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 import scipy.signal
+from pedalboard.io import AudioFile
 
 from mashup_site.engine import (
     EngineError,
@@ -836,3 +837,22 @@ def test_a_swung_backing_is_not_offered_the_move_half_a_beat_over() -> None:
 def test_a_song_without_a_beat_is_not_told_of_half_beats() -> None:
     text = pipeline.alignment_warning(offset_of(160.0), 0.0, 1.0, tried=1)
     assert "could not be brought together" in text
+
+
+def test_a_song_recorded_off_centre_makes_mashups_as_loud_as_any(tmp_path, files) -> None:
+    # A DC offset rides into the backing: it was the peak the master's limiter saw, and
+    # the mashup came out at -25 LUFS with its instrumental file clipped.
+    song = signals.song(100, 9, "minor", SECONDS, f0=110)["mix"] * np.float32(0.5)
+    off_centre = signals.write_wav(tmp_path / "off_centre.wav", song + np.float32(0.45))
+    result = make_mashup(
+        off_centre, files["d_major_high"], tmp_path / "out", MashupParams(), keep_extras=True
+    )
+    for variant in result.variants:
+        audio = load(variant.audio_path)
+        lufs = pyloudnorm.Meter(SR).integrated_loudness(audio.T.astype(np.float64))
+        print(f"{variant.title}: {lufs:.2f} LUFS")
+        assert abs(lufs + 14) <= 1
+        for extra in variant.extras.values():
+            with AudioFile(str(extra)) as f:
+                samples = f.read(f.frames)  # as written, not as the engine would decode it
+            assert np.abs(samples).max() < 0.99 and abs(samples.mean()) < 0.01
