@@ -10,7 +10,7 @@ here, so that every part of the engine hears the song alike:
   the master's limiter sees. A backing 0.5 off centre came out of the master at −25 LUFS
   (its offset was the peak, and the last scale brought it under the ceiling), its
   vocals-and-instrumental files clipped, and a warp half as large as the music pumped it
-  at the warp's rate (the music 3 dB from its own shape). A zero-phase high-pass
+  at the warp's rate (the music 1–3 dB from its own shape). A zero-phase high-pass
   (``subsonic_removed``: Butterworth, 2nd order each way, −6 dB at SUBSONIC_HZ, −0.1 dB at
   40 Hz) takes them out without moving a beat (0.2 CPU s a channel of 4 minutes);
 - a channel wired backwards (``polarity_fixed``).
