@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from unittest import mock
 
-from django.db import OperationalError
+import pytest
+from django.db import OperationalError, connection
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
@@ -22,6 +23,17 @@ def test_an_outage_is_a_503_back_in_a_minute() -> None:
     response = raised(OperationalError("no database"))
     assert response.status_code == 503 and response["Retry-After"] == "60"
     assert b"Back in a minute" in response.content
+
+
+@pytest.mark.django_db
+def test_a_schema_the_code_does_not_match_is_a_500_not_an_outage() -> None:
+    """SQLite raises a missing table (a migration not run) as an OperationalError, as it
+    does a locked database: that is a fault to fix, not a minute to wait."""
+    with pytest.raises(OperationalError) as missing, connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM mashups_never_migrated")
+    response = raised(missing.value)
+    assert response.status_code == 500 and "Retry-After" not in response
+    assert b"Something went wrong" in response.content
 
 
 def test_when_the_page_itself_cannot_render_it_still_answers_in_words() -> None:
