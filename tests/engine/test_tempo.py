@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mashup_site.engine import analysis, tempo
-from tests.engine import rhythms
+from tests.engine import rhythms, rhythms_heldout
 
 SECONDS = 20.0
 TOLERANCE = 0.04  # MIREX Accuracy1
@@ -240,6 +240,48 @@ def test_a_waltz_is_read_at_its_quarter_note_not_at_a_level_that_never_repeats(
     example, read = reading("waltz", bpm, seed)
     assert off_by(read.bpm, example.bpm, 1.0), read
     assert not read.ternary, read
+
+
+@pytest.mark.parametrize(("bpm", "seed"), [(154.0, 0), (154.0, 2), (170.0, 2)])
+def test_a_fast_waltz_is_read_at_its_quarter_note_not_in_one(bpm: float, seed: int) -> None:
+    # The tempogram's beat, half bar and bar (1, 2 and 4 periods) are a bar of two or
+    # four's; a waltz's quarter repeats at 1, 3 and 6. Weighed only on 2 and 4, its bar
+    # ("in one": 51.3, 56.7) outscored it.
+    example, read = reading("waltz", bpm, seed)
+    assert off_by(read.bpm, example.bpm, 1.0), read
+
+
+def heldout_reading(category: str, bpm: float, seed: int, seconds: float = SECONDS):
+    example = rhythms_heldout.groove(category, bpm, seconds, seed=seed)
+    mono = analysis.to_mono(example.audio, example.sr)
+    return example, tempo.read_tempo(analysis.spectrogram(mono))
+
+
+@pytest.mark.parametrize(("bpm", "seed"), [(154.0, 0), (170.0, 1)])
+def test_a_waltz_whose_kick_plays_a_six_eight_pattern_is_not_read_two_to_the_bar(
+    bpm: float, seed: int
+) -> None:
+    # The held-out generator's waltz whose kick plays the 1 and the "and" of 2: at two
+    # beats a bar (102.6, 113.4: 3:2) its 2 and 4 periods are the bar and two bars.
+    example, read = heldout_reading("waltz", bpm, seed)
+    assert off_by(read.bpm, example.bpm, 1.0), read
+
+
+def test_a_bar_of_three_lifts_no_level_whose_beat_its_subdivisions_split_evenly() -> None:
+    # 12/8 at 67: its eighths in pairs (100.4) repeat at 3 and 6 periods too (half bar and
+    # bar) and ring as loud halfway through as on the beat (its midpoints 0.98): a bar of
+    # three for that level would read it at 3:2.
+    example, read = heldout_reading("twelve_eight", 67.0, 1, seconds=30.0)
+    assert off_by(read.bpm, example.bpm, 1.0), read
+
+
+def test_a_bar_of_three_lifts_no_level_without_a_beat_of_its_own() -> None:
+    # Chords and an arpeggio at 70 with no drums, whose onsets hardly repeat at any level:
+    # 201.4 has no tempogram peak of its own (h1 0.00) but one at 6 periods (two bars).
+    example, read = heldout_reading("no_drums", 70.0, 0, seconds=30.0)
+    assert any(off_by(read.bpm, example.bpm, r) for r in (0.5, 1.0, 2.0)), (
+        read
+    )  # an octave at worst
 
 
 def test_a_level_at_whose_period_the_onsets_never_repeat_loses_to_one_they_do() -> None:
