@@ -701,6 +701,21 @@ def test_a_finished_local_mashup_offers_the_backing_half_a_beat_over(
         assert "half a beat" not in html_of(owner_client, other.get_absolute_url())
 
 
+def test_the_analysis_lists_each_mashups_notes_under_its_line(owner_client: Client, owner) -> None:
+    text = (
+        "a.mp3: 120.0 BPM, C major (8B), -14.0 LUFS, 30 s\n"
+        "Mashup 1: vocals of a.mp3 over b.mp3; note: the keys are only loosely compatible"
+        "; note: the lead counts four beats a bar and the backing three"
+    )
+    mashup = finished_mashup(owner=owner, provider="local", analysis_text=text)
+    html = html_of(owner_client, mashup.get_absolute_url())
+    assert "<li>a.mp3: 120.0 BPM, C major (8B), -14.0 LUFS, 30 s</li>" in html
+    assert '<li>Mashup 1: vocals of a.mp3 over b.mp3<ul class="analysis-notes">' in html
+    assert "<li>The keys are only loosely compatible</li>" in html
+    assert "<li>The lead counts four beats a bar and the backing three</li>" in html
+    assert "; note:" not in html
+
+
 # --- made again at the tempo its owner gives -------------------------------------------------
 
 

@@ -944,6 +944,11 @@ def _offbeat_words(params: MashupParams, backing: Analysis) -> str:
     return OFFBEAT_KEPT_WORDS if params.backing_offbeat and backing.has_beat else ""
 
 
+# Each note (a warning) on a line of ``describe``'s text follows this mark, so a page can
+# list them apart (mashups/templatetags) and the text still reads as one sentence.
+NOTE_MARK = "; note: "
+
+
 def describe(
     songs: list[Song],
     pairs: list[tuple[Song, Song]],
@@ -996,6 +1001,6 @@ def describe(
             + f", Camelot distance {fit.key_distance}"
             + _offbeat_words(params, backing.analysis)
             + made
-            + (f"; note: {'; '.join(notes)}" if notes else "")
+            + "".join(f"{NOTE_MARK}{note}" for note in notes)
         )
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 
+from mashup_site.engine.pipeline import NOTE_MARK
 from mashup_site.engine.probe import format_duration
 
 register = template.Library()
@@ -36,3 +37,16 @@ def waveform_width(peaks: list[float] | None) -> int:
 def file_url(track: object, name: str) -> str:
     """Our copy of a track's follow-up file ("vocals", "instrumental", "wav")."""
     return str(track.file_url(name))  # type: ignore[attr-defined]
+
+
+@register.filter
+def analysis_lines(text: str | None) -> list[dict[str, object]]:
+    """The analysis, a line for each song and each mashup, each with its notes apart
+    (``{"text": ..., "notes": [...]}``), so the page lists the notes under their line
+    rather than at the end of a long sentence."""
+    lines: list[dict[str, object]] = []
+    for line in (text or "").splitlines():
+        if line.strip():
+            head, *notes = line.split(NOTE_MARK)
+            lines.append({"text": head, "notes": [note for note in notes if note.strip()]})
+    return lines
