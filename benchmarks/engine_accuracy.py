@@ -316,9 +316,14 @@ def pulse(chart: Path) -> Fraction:
     of the beat their notes play (134 → 178.5) counted as a 4:3 error, and layings
     that put the other song's beats on their notes measured 112–164 ms "off". Decided
     from the notes alone (made in December 2026 from the MIDI files, not from any
-    reading); the tables say which pieces it changes."""
+    reading); the tables say which pieces it changes. A file written in a compound metre
+    (``compound``: 6/8, 9/8, 12/8) beats its dotted quarter, 3/2 of its quarter, by its
+    notation (December 2026, stop 39: one of Freedoom's files, e2m9 in 6/8, and MMA's
+    afro-cuban groove, in 6/8, were judged at their quarter until then)."""
     import mido
 
+    if compound(chart):
+        return Fraction(3, 2)
     midi = mido.MidiFile(str(chart))
     step = midi.ticks_per_beat / 12
     starts = [
@@ -400,19 +405,39 @@ def chart_beats(chart: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
             at += mido.tick2second(t - tick, midi.ticks_per_beat, tempo)
             tick, tempo = t, v
     times = np.array(beats)
-    return times, times[:: 3 if in_three(chart) else 4]
+    return times, times[:: beats_a_bar(chart)]
 
 
-def in_three(chart: Path) -> bool:
-    """Whether a MIDI file's first time signature counts three quarter notes a bar (3/4);
-    none (sectoid's charts) is 4/4."""
+def time_signature(chart: Path) -> tuple[int, int]:
+    """A MIDI file's first time signature; none (sectoid's charts) is 4/4."""
     import mido
 
     for track in mido.MidiFile(str(chart)).tracks:
         for message in track:
             if message.type == "time_signature":
-                return bool(message.numerator == 3 and message.denominator == 4)
-    return False
+                return int(message.numerator), int(message.denominator)
+    return 4, 4
+
+
+def compound(chart: Path) -> bool:
+    """Whether a file is written in a compound metre (6/8, 9/8, 12/8): its beat is the
+    dotted quarter, three eighths, as the groove generators' 6/8 and 12/8 count it."""
+    numerator, denominator = time_signature(chart)
+    return denominator == 8 and numerator % 3 == 0
+
+
+def beats_a_bar(chart: Path) -> int:
+    """Beats in a bar of a MIDI file's first time signature: three in 3/4, two in 6/8
+    (dotted quarters, ``compound``), four otherwise."""
+    numerator, denominator = time_signature(chart)
+    if compound(chart):
+        return numerator // 3
+    return 3 if (numerator, denominator) == (3, 4) else 4
+
+
+def in_three(chart: Path) -> bool:
+    """Whether a MIDI file counts three beats a bar (3/4, 9/8)."""
+    return beats_a_bar(chart) == 3
 
 
 def dominant(segments: list[tuple[float, float]], seconds: float) -> float:
