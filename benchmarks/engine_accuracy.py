@@ -423,7 +423,7 @@ def compound(chart: Path) -> bool:
     """Whether a file is written in a compound metre (6/8, 9/8, 12/8): its beat is the
     dotted quarter, three eighths, as the groove generators' 6/8 and 12/8 count it."""
     numerator, denominator = time_signature(chart)
-    return denominator == 8 and numerator % 3 == 0
+    return denominator == 8 and numerator in (6, 9, 12)
 
 
 def beats_a_bar(chart: Path) -> int:

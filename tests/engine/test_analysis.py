@@ -185,8 +185,23 @@ def test_one_phase_moves_a_grid_read_at_half_the_tempo_back_from_the_quarters_on
         tracked[off] += late * FRAME_PERIOD
         tracked[off.start] = truth[off.start] + late / 2 * FRAME_PERIOD  # moving across
     assert len(analysis.phase_flips(tracked, FRAME_PERIOD, quarters=True)) == 4
-    assert analysis.phase_flips(tracked, FRAME_PERIOD) == []  # no half-beat flip
+    # From the stretch a quarter late to the one a quarter early looks like a slow half
+    # flip; it crosses two quarter flips, and one_phase sets it aside.
+    assert analysis.phase_flips(tracked, FRAME_PERIOD) == [(38, 62)]
     held = analysis.one_phase(tracked, BPM_OF_20_FRAMES, kicks_on(truth, 2200))
+    assert np.abs(held[:, None] - truth[None, :]).min(axis=1).max() < 1.0
+    assert np.allclose(np.diff(held), FRAME_PERIOD, atol=1.0)
+    assert len(held) >= len(truth) - 2
+
+
+def test_one_phase_holds_a_grid_that_crosses_half_a_beat_in_two_quarter_steps() -> None:
+    """A quarter late at beat 30, another quarter at 42, back half a beat at 70: the two
+    quarter flips and the quick half flip together, every beat back on the kicks."""
+    truth = 100 + FRAME_PERIOD * np.arange(100)
+    tracked = truth.copy()
+    for at, late in ((30, 0.25), (42, 0.25), (70, -0.5)):
+        tracked[at:] += late * FRAME_PERIOD
+    held = analysis.one_phase(tracked, BPM_OF_20_FRAMES, kicks_on(truth, 2400))
     assert np.abs(held[:, None] - truth[None, :]).min(axis=1).max() < 1.0
     assert np.allclose(np.diff(held), FRAME_PERIOD, atol=1.0)
     assert len(held) >= len(truth) - 2

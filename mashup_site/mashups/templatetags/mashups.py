@@ -45,7 +45,7 @@ def analysis_lines(text: str | None) -> list[dict[str, object]]:
     (``{"text": ..., "notes": [...]}``), so the page lists the notes under their line
     rather than at the end of a long sentence."""
     lines: list[dict[str, object]] = []
-    for line in (text or "").splitlines():
+    for line in (text or "").replace("\r\n", "\n").split("\n"):  # as linebreaksbr did
         if line.strip():
             head, *notes = line.split(NOTE_MARK)
             lines.append({"text": head, "notes": [note for note in notes if note.strip()]})
