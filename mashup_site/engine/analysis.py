@@ -569,15 +569,17 @@ def _flips(drift: np.ndarray, quarter: bool = False) -> list[Flip]:
     for span in (min(FLIP_SPANS),) if quarter else FLIP_SPANS:
         start = PLATEAU
         while start + span + PLATEAU < len(drift):
-            reach = slice(start - PLATEAU, start + span + PLATEAU + 1)
-            if taken[reach].any() or _flip_at(drift, start, span, quarter) is None:
+            if (
+                taken[_reach(start, span, quarter)].any()
+                or _flip_at(drift, start, span, quarter) is None
+            ):
                 start += 1
                 continue
             # The crossing placed where both courses hold best, among the next few starts.
             found = [
                 flip
                 for k in range(start, start + span)
-                if not taken[k - PLATEAU : k + span + PLATEAU + 1].any()
+                if not taken[_reach(k, span, quarter)].any()
                 and (flip := _flip_at(drift, k, span, quarter)) is not None
             ]
             flip = min(found, key=lambda f: f.wobble)
@@ -585,6 +587,15 @@ def _flips(drift: np.ndarray, quarter: bool = False) -> list[Flip]:
             taken[flip.start : flip.end + 1] = True
             start = flip.end
     return sorted(flips, key=lambda f: f.start)
+
+
+def _reach(start: int, span: int, quarter: bool) -> slice:
+    """The beats a flip from ``start`` may not share with one found before: its courses
+    and its crossing; for a quarter flip, its crossing only (two quick quarter flips may
+    stand closer than a course: a punk chorus of 16 beats read at half is 8)."""
+    if quarter:
+        return slice(start + 1, start + span)
+    return slice(start - PLATEAU, start + span + PLATEAU + 1)
 
 
 def phase_flips(

@@ -265,6 +265,20 @@ def test_phase_flips_finds_a_quick_and_a_slow_crossing_where_they_are() -> None:
     assert c <= 70 and d >= 93 and d - c == 24
 
 
+def test_phase_flips_finds_quarter_flips_a_few_beats_apart() -> None:
+    # A fast song read at half: its grid a quarter late through a punk chorus, back, then
+    # a quarter early through the next, the crossings only a few beats apart (sections.py
+    # at 175 BPM seed 0, read at 87.5). Each flip's courses may hold the crossing before.
+    drift = np.zeros(84)
+    drift[16:28], drift[28:31] = 0.25, [0.15, 0.07, 0.02]
+    drift[45:60], drift[44:47] = -0.22, [-0.1, -0.15, -0.2]
+    drift[60:62] = [-0.14, -0.05]
+    tracked = 100 + FRAME_PERIOD * (np.arange(84) + drift)
+    flips = analysis.phase_flips(tracked, FRAME_PERIOD, quarters=True)
+    assert len(flips) == 4
+    assert [a < k <= b for (a, b), k in zip(flips, (16, 28, 45, 61), strict=True)] == [True] * 4
+
+
 def test_one_phase_holds_a_short_grid_with_one_flip() -> None:
     """40 beats (20 s at 120 BPM): the flip crosses most 16-beat spans, so the tempo's
     period measures the course, not the grid's own."""
