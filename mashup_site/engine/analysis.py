@@ -298,12 +298,13 @@ def downbeat_phase(
     beats: np.ndarray, low_onsets: np.ndarray, change: np.ndarray, length: int = 4
 ) -> int:
     """Which of the ``length`` beat phases bars most likely start on: where the kick and
-    bass land (low-frequency onsets) and where chords change (``change``: ``chord_change``
-    at each beat). Kicks alone tie between beats 1 and 3 of a rock beat; chords changing
-    on the bar line break the tie."""
+    bass land (low-frequency onsets, each the largest within a frame of its beat: a kick's
+    thump can peak a frame after the click the beat was placed on) and where chords
+    change (``change``: ``chord_change`` at each beat). Kicks alone tie between beats 1
+    and 3 of a rock beat; chords changing on the bar line break the tie."""
     if len(beats) < length:
         return 0
-    low = np.array([low_onsets[beats[phase::length]].mean() for phase in range(length)])
+    low = np.array([near(low_onsets, beats[phase::length]).mean() for phase in range(length)])
     harmony = np.array([change[phase::length].mean() for phase in range(length)])
     score = low / (low.sum() + 1e-12) + harmony / (harmony.sum() + 1e-12)
     return int(np.argmax(score))
