@@ -288,6 +288,38 @@ def test_one_phase_holds_a_short_grid_with_one_flip() -> None:
     assert np.abs(held[:, None] - truth[None, :]).min(axis=1).max() < 1.0
 
 
+@pytest.mark.parametrize("bpm", [97.0, 140.0, 180.0])
+def test_the_beat_tracker_holds_a_period_that_is_not_a_whole_number_of_frames(bpm: float) -> None:
+    # Onsets on the beat, then 25 beats of an even hiss (onsets all alike), then the beat
+    # again. Stepping frame by frame, a programme that pays less for the shorter of the
+    # two whole steps round the period ran fast through the hiss and slid across the beat
+    # (4 to 6 frames).
+    period = analysis.frames_per_beat(bpm)
+    grid = np.arange(3.0, 75 * period, period)
+    onsets = np.zeros(int(grid[-1]) + 3)
+    onsets[np.round(grid).astype(int)] = 1.0
+    quiet = slice(int(grid[25]) + 2, int(grid[50]) - 2)
+    onsets[quiet] = 0.05
+    beats = analysis.track_beats(onsets, bpm)
+    inside = beats[(beats > grid[25] + period / 2) & (beats < grid[50] - period / 2)]
+    assert len(inside) == 24
+    assert np.abs(inside[:, None] - grid[None, :]).min(axis=1).max() <= 1.0  # frames
+
+
+def test_a_long_stretch_without_onsets_keeps_the_beats_on_the_songs_grid() -> None:
+    # 12 s of a held chord between two stretches of clicks at 180 BPM (14.36 frames a
+    # beat): the beats through it stay where the clicks would be (the old grid slid half
+    # a beat across it, 166 ms).
+    audio = signals.click_track(180, 40, start=0.25)
+    held = slice(14 * SR, 26 * SR)
+    audio[:, held] = 0.3 * signals.pad(12.0)
+    found = analysis.analyse(audio, SR)
+    truth = np.arange(0.25, 40, 60 / 180)
+    inside = found.beats[(found.beats > 15) & (found.beats < 25)]
+    assert len(inside) >= 28
+    assert np.abs(inside[:, None] - truth[None, :]).min(axis=1).max() < 0.07  # beat F's reach
+
+
 @pytest.mark.parametrize(
     ("tonic", "mode", "camelot"),
     [
