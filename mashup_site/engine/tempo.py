@@ -367,7 +367,7 @@ def ternary_at(env: np.ndarray, bpm: float) -> bool:
     """Whether a beat at ``bpm`` divides in three in onset envelope ``env``: for a tempo a
     person gave, which the reading's own feel (judged at its level) does not describe (a
     waltz read "in one" divides in three; at its quarter note it does not)."""
-    half, third, _ = _subdivisions(_profile(env, track_beats(env, bpm)))
+    half, third, _ = _subdivisions(_profile(env, track_beats(env, bpm, whole=False)))
     return divides_in_three(half, third)
 
 
@@ -380,7 +380,7 @@ def level_features(
 ) -> dict[str, float]:
     period = 60 * FPS / bpm
     peaks = {k: max(0.0, _peak(ac, k * period)[1]) for k in (1, 2, 3, 4, 6)}
-    beats = track_beats(env, bpm)
+    beats = track_beats(env, bpm, whole=False)
     spacing, clarity = (0.0, 0.0) if chroma is None else chord_spacing(chroma, beats)
     half, third, span = _subdivisions(_profile(env, beats))
     harm = [peaks[1], peaks[2], peaks[4]]

@@ -345,3 +345,13 @@ def test_a_peak_inside_the_window_is_found_below_a_neighbours_slope() -> None:
     where, height, found = tempo._peak(ac, 20.5)
     assert found and where == pytest.approx(19.5, abs=0.15)
     assert height == pytest.approx(ac[19:21].max()) and height < ac[22]
+
+
+def test_a_candidate_off_the_beat_does_not_read_steady_on_the_whole_period_clock() -> None:
+    # The level features track each candidate on the song's own frames, as they were
+    # chosen (analysis.track_beats(whole=False)). On the beat grid's whole-period clock a
+    # candidate 7 % off this half-time groove's felt 70 BPM slid evenly over its beats,
+    # looked steady, and won: 74.9, neither the tempo nor an octave of it.
+    example = rhythms.groove("halftime", 140.0, 60.0, seed=1)
+    read = tempo.read_tempo(analysis.spectrogram(analysis.to_mono(example.audio, example.sr)))
+    assert any(off_by(read.bpm, example.bpm, r) for r in (1.0, 0.5)), read
