@@ -203,6 +203,8 @@ def track_beats(
     as tempo.py's level features measure each candidate tempo (they were chosen on that
     tracker; on the whole-period clock a candidate 7 % off the beat slid evenly over it
     and looked steady: a half-time groove at 140, 60 s long, read at 74.9)."""
+    if not len(onsets):
+        return np.zeros(0, dtype=int)
     if whole:
         period, scale, local = on_whole_frames(onsets, bpm)
     else:
@@ -225,11 +227,15 @@ def track_beats(
         t = backlink[t]
     if not whole:
         return np.array(beats[::-1])
-    # Back on the song's frames, each on the onset it was placed on there: the frame of
-    # the two beside it where the onsets peak, as the programme on those frames chose.
-    frames = np.clip(np.round(np.array(beats[::-1]) / scale).astype(int), 1, len(onsets) - 2)
-    near = np.stack([onsets[frames], onsets[frames - 1], onsets[frames + 1]])
-    return frames + np.array([0, -1, 1])[np.argmax(near, axis=0)]
+    # Back on the song's frames: of the two frames each beat falls between, the one with
+    # the stronger onset (the nearer where they are alike), so a beat placed on a click
+    # lands on the click's frame, and one placed in an even hiss moves by under a frame.
+    at = np.array(beats[::-1]) / scale
+    last = len(onsets) - 1
+    lo = np.clip(np.floor(at).astype(int), 0, last)
+    hi = np.minimum(lo + 1, last)
+    nearer = np.clip(np.round(at).astype(int), 0, last)
+    return np.where(onsets[hi] > onsets[lo], hi, np.where(onsets[hi] < onsets[lo], lo, nearer))
 
 
 def on_whole_frames(onsets: np.ndarray, bpm: float) -> tuple[int, float, np.ndarray]:
@@ -243,7 +249,7 @@ def on_whole_frames(onsets: np.ndarray, bpm: float) -> tuple[int, float, np.ndar
     exact = frames_per_beat(bpm)
     period = max(2, int(round(exact)))
     scale = period / exact
-    clock = np.arange(int(len(onsets) * scale)) / scale
+    clock = np.arange(max(1, int(len(onsets) * scale))) / scale
     return period, scale, np.interp(clock, np.arange(len(onsets)), onsets)
 
 
@@ -961,7 +967,7 @@ def beat_grid(
     whole = np.clip(np.round(frames).astype(int), 0, len(envelopes.low) - 1)
     change = chord_change(whole, envelopes.chroma)
     if length is None:
-        length = bar_length(envelopes.low[whole], change)
+        length = bar_length(near(envelopes.low, whole), change)
     phase = downbeat_phase(whole, envelopes.low, change, length)
     return beats, beats[phase::length], length
 
