@@ -295,8 +295,9 @@ def test_the_beat_tracker_holds_a_period_that_is_not_a_whole_number_of_frames(
 ) -> None:
     # Clicks on the beat, then 25 beats of hiss, then clicks again. Stepping frame by frame,
     # a programme that pays less for the shorter of the two whole steps round the period
-    # ran fast through the hiss and slid across the beat (2.4 to 6.4 frames). The beats
-    # come back onto the clicks' own frames.
+    # ran fast through the hiss and slid across the beat (2.4 to 6.4 frames); in an uneven
+    # hiss a beat may still move to a stronger frame beside it. The beats come back onto
+    # the clicks' own frames.
     period = analysis.frames_per_beat(bpm)
     grid = np.arange(3.0, 75 * period, period)
     onsets = np.zeros(int(grid[-1]) + 3)
@@ -307,7 +308,7 @@ def test_the_beat_tracker_holds_a_period_that_is_not_a_whole_number_of_frames(
     beats = analysis.track_beats(onsets, bpm)
     inside = beats[(beats > grid[25] + period / 2) & (beats < grid[50] - period / 2)]
     assert len(inside) == 24
-    assert np.abs(inside[:, None] - grid[None, :]).min(axis=1).max() < 1.25  # frames
+    assert np.abs(inside[:, None] - grid[None, :]).min(axis=1).max() < 1.75  # frames
     clicks = beats[(beats < grid[24]) | (beats > grid[51])]
     assert np.isin(clicks, np.round(grid)).all()
 
