@@ -205,6 +205,7 @@ def track_beats(
     and looked steady: a half-time groove at 140, 60 s long, read at 74.9)."""
     if not len(onsets):
         return np.zeros(0, dtype=int)
+    period: float
     if whole:
         period, scale, local = on_whole_frames(onsets, bpm)
     else:
