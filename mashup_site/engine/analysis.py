@@ -246,7 +246,7 @@ def on_whole_frames(onsets: np.ndarray, bpm: float) -> tuple[int, float, np.ndar
     is ``period`` whole frames. The programme steps from frame to frame, and on a beat of
     14.36 frames (180 BPM) a step of 14 costs less than one of 15 (the penalty is the
     squared log of the step over the period): wherever the onsets are blurred or weak, the
-    grid runs at 184.6 BPM and slides across the beat, a third of a beat in two bars of a
+    grid runs at 184.6 BPM and slides across the beat, 0.4 of a beat within 10 s of a
     distorted guitar's chugging (sectoid's Metal madness played at 180). On a whole
     period the penalty is least at the beat itself."""
     exact = frames_per_beat(bpm)

@@ -14,21 +14,21 @@ Method (``read_tempo``), on at most 90 s from the middle of the song:
    tempogram peaks at 1×, 2× and 4× its period.
 3. Each level is scored by evidence: the tempogram's harmonics (its peaks at 1, 2 and 4
    periods: beat, half bar, bar), the consistency of a beat grid tracked at that tempo
-   (``analysis.track_beats``: the on-beat onset strength over the grid's phases mod 2 and
-   mod 3, min/max — a 3:2 grid falls on and off the true beats in turn), the beats'
-   salience above the beat-synchronous profile's floor, the tempogram's own peak at the
-   level's period (a beat is a period the onsets repeat at: a level carried only by its
-   multiples meeting the bar loses), and a "too slow" test: when the
-   profile's midpoint (or third-points) holds onsets nearly as strong as the beats and the
-   level twice (three times) as fast is a steady grid, the slower level loses. Harmonic
-   rhythm (``chord_spacing``): chords change on bar lines, so a level at which the chroma
-   changes every beat or two is too slow for the harmony and loses to the level twice as
-   fast (only to that one: it never promotes a 3:2 relative). Backbeat: a snare on 2 and
-   4 falls between the beats of a reading at half the tempo; a level whose mid band
-   (200–3000 Hz) is louder between its beats than on them, while no kick marks them
-   (four on the floor and dembow put claps, hats and stabs between kicks that are the
-   beat), loses to the level twice as fast. The 120-BPM prior (0.8 octave wide) only
-   breaks near-ties.
+   (``analysis.track_beats`` on the song's own frames, ``whole=False``: the on-beat onset
+   strength over the grid's phases mod 2 and mod 3, min/max — a 3:2 grid falls on and off
+   the true beats in turn), the beats' salience above the beat-synchronous profile's
+   floor, the tempogram's own peak at the level's period (a beat is a period the onsets
+   repeat at: a level carried only by its multiples meeting the bar loses), and a "too
+   slow" test: when the profile's midpoint (or third-points) holds onsets nearly as
+   strong as the beats and the level twice (three times) as fast is a steady grid, the
+   slower level loses. Harmonic rhythm (``chord_spacing``): chords change on bar lines,
+   so a level at which the chroma changes every beat or two is too slow for the harmony
+   and loses to the level twice as fast (only to that one: it never promotes a 3:2
+   relative). Backbeat: a snare on 2 and 4 falls between the beats of a reading at half
+   the tempo; a level whose mid band (200–3000 Hz) is louder between its beats than on
+   them, while no kick marks them (four on the floor and dembow put claps, hats and stabs
+   between kicks that are the beat), loses to the level twice as fast. The 120-BPM prior
+   (0.8 octave wide) only breaks near-ties.
 4. Ternary: the beat-synchronous profile is stronger at a third of the beat than at the
    half. Confidence = 1 − second score / best score; the runner-up is the second level
    when it scores within 70 % of the best.
