@@ -35,7 +35,11 @@ readings that missed Accuracy1 (truth → read). For the real songs, also the sh
 tracked beats on the chart's beats and on its offbeats (a grid half a beat off has the
 tempo right and a beat F near 0). Where the analysis reports a ternary
 feel (an ``Analysis.ternary`` attribute), the share of examples it got right; "bars": the
-share whose bars it counted in three where the truth does (the waltz) and only there.
+share whose bars it counted in three where the truth does (the waltz) and only there;
+"onbeat": the mean share of tracked beats on the true beats (within 15 % of a beat; what
+a mashup's layers are laid by, whatever the tempo's octave); "ands": how many readings
+put half their beats or more on the offbeats at a tempo no faster than the truth's
+(a whole song, or half of it, laid half a beat off), named under the line.
 
 Sections: 60 s songs from tests/engine/sections.py whose sections change the drum
 pattern (a rock verse, a punk chorus with the snare on every "and", a disco bridge) at
@@ -193,10 +197,20 @@ class Reading:
     ternary: bool | None  # whether the analysis's ternary reading was right; None: no reading
     seconds: float
     bars: bool | None = None  # whether it counted in three where the truth does, and only there
+    # ``phase_shares``: the shares of its beats on the true beats and on the offbeats
+    on_beats: float = float("nan")
+    on_offbeats: float = float("nan")
+    name: str = ""  # a real piece's title
 
     @property
     def verdict(self) -> str:
         return classify(self.read, self.truth)
+
+    @property
+    def on_the_ands(self) -> bool:
+        """Half its beats or more on the offbeats, at a tempo no faster than the truth's
+        (a grid at double the tempo has every other beat there by right)."""
+        return self.on_offbeats >= 0.5 and self.read < 1.5 * self.truth
 
 
 def read_synthetic(task: tuple[str, float, int, bool]) -> Reading:
@@ -206,6 +220,7 @@ def read_synthetic(task: tuple[str, float, int, bool]) -> Reading:
     example = generator.groove(category, bpm, SECONDS, seed=seed)
     found = analysis.analyse(example.audio, example.sr)
     ternary = getattr(found, "ternary", None)
+    on, off = phase_shares(np.asarray(found.beats), example.beat_times)
     return Reading(
         category=category,
         truth=bpm,
@@ -216,6 +231,8 @@ def read_synthetic(task: tuple[str, float, int, bool]) -> Reading:
         ternary=None if ternary is None else bool(ternary) == example.ternary,
         seconds=time.perf_counter() - started,
         bars=(found.beats_per_bar == 3) == (example.beats_per_bar == 3),
+        on_beats=on,
+        on_offbeats=off,
     )
 
 
@@ -243,6 +260,8 @@ def read_sections(task: tuple[float, int]) -> tuple[Reading, str]:
         downbeat_f=downbeat_f,
         ternary=None,
         seconds=time.perf_counter() - started,
+        on_beats=on,
+        on_offbeats=off,
     )
     return reading, summary
 
@@ -251,7 +270,7 @@ def table(readings: list[Reading]) -> None:
     """One line per category, and the misses under it."""
     print(
         f"{'category':<15}{'n':>4}{'acc1':>7}{'acc2':>7}{'3:2':>5}{'other':>6}"
-        f"{'beatF':>7}{'downF':>7}{'tern':>6}{'bars':>6}"
+        f"{'beatF':>7}{'downF':>7}{'tern':>6}{'bars':>6}{'onbeat':>8}{'ands':>6}"
     )
     by_category: dict[str, list[Reading]] = {}
     for r in readings:
@@ -265,10 +284,14 @@ def table(readings: list[Reading]) -> None:
         tern = f"{np.mean(ternary):.0%}" if ternary else "–"
         counted = [r.bars for r in rows if r.bars is not None]
         bars = f"{np.mean(counted):.0%}" if counted else "–"
+        shares = [r.on_beats for r in rows]
+        onbeat = "–" if np.isnan(shares).any() else f"{np.mean(shares):.0%}"
+        ands = [r for r in rows if r.on_the_ands]
         print(
             f"{category:<15}{n:>4}{acc1:>7.0%}{acc2:>7.0%}{verdicts.count('3:2'):>5}"
             f"{verdicts.count('other'):>6}{_mean([r.beat_f for r in rows]):>7}"
-            f"{_mean([r.downbeat_f for r in rows]):>7}{tern:>6}{bars:>6}"
+            f"{_mean([r.downbeat_f for r in rows]):>7}{tern:>6}{bars:>6}{onbeat:>8}"
+            f"{'–' if np.isnan(shares).any() else len(ands):>6}"
         )
         misses = [
             f"{r.truth:g}→{r.read:.1f}{'' if r.verdict == 'other' else f' ({r.verdict})'}"
@@ -277,6 +300,8 @@ def table(readings: list[Reading]) -> None:
         ]
         if misses:
             print("    missed: " + ", ".join(misses))
+        if ands:
+            print("    on the ands: " + ", ".join(_named(r) for r in ands))
     verdicts = [r.verdict for r in readings]
     if len(by_category) > 1:
         n = len(readings)
@@ -285,6 +310,10 @@ def table(readings: list[Reading]) -> None:
             f"{'all':<15}{n:>4}{exact / n:>7.0%}{(exact + octave) / n:>7.0%}"
             f"{verdicts.count('3:2'):>5}{verdicts.count('other'):>6}"
         )
+
+
+def _named(r: Reading) -> str:
+    return f"{r.name or f'seed {r.seed}'} ({r.truth:g}, read {r.read:.1f})"
 
 
 def _mean(values: list[float]) -> str:
@@ -463,6 +492,7 @@ def read_real(task: tuple[str, Path, Path, str]) -> tuple[Reading, str]:
     truth = dominant(segments, seconds)
     found = analysis.analyse(audio, SR, name=title)
     beats, downbeats = chart_beats(chart, seconds)
+    on, off = phase_shares(np.asarray(found.beats), beats)
     bpms = [bpm for _, bpm in segments]
     summary = (
         f"{title:<22} {seconds:5.0f} s  chart {truth:g} BPM (min {min(bpms):g}, max "
@@ -473,7 +503,7 @@ def read_real(task: tuple[str, Path, Path, str]) -> tuple[Reading, str]:
         f"beat confidence {found.beat_confidence:.2f}; against the chart: beat F "
         f"{f_measure(np.asarray(found.beats), beats):.2f}, downbeat F "
         f"{f_measure(np.asarray(found.downbeats), downbeats):.2f}; beats on the chart's "
-        "beats {:.0%}, on its offbeats {:.0%}".format(*phase_shares(np.asarray(found.beats), beats))
+        f"beats {on:.0%}, on its offbeats {off:.0%}"
     )
     ternary = getattr(found, "ternary", None) if category == "real" else None
     reading = Reading(
@@ -486,6 +516,9 @@ def read_real(task: tuple[str, Path, Path, str]) -> tuple[Reading, str]:
         ternary=None if ternary is None else not ternary,
         seconds=time.perf_counter() - started,
         bars=(found.beats_per_bar == 3) == in_three(chart),
+        on_beats=on,
+        on_offbeats=off,
+        name=title,
     )
     return reading, summary
 
@@ -528,6 +561,9 @@ def read_fast(task: tuple[str, Path, Path]) -> list[tuple[Reading, str]]:
             downbeat_f=f_measure(np.asarray(found.downbeats), downbeats * scale),
             ternary=None,
             seconds=time.perf_counter() - started,
+            on_beats=on,
+            on_offbeats=off,
+            name=title,
         )
         summary = (
             f"{title:<22} at {played:5.1f} BPM: read {found.tempo:.1f}: "
