@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import scipy.signal
 from pedalboard.io import AudioFile
 
 SR = 44100
@@ -157,6 +158,33 @@ def pad(
     t = _t(seconds, sr)
     mono = sum(np.sin(2 * np.pi * f * t) for f in freqs) * 0.15
     return np.stack([mono, mono]).astype(np.float32)
+
+
+def hiss(seconds: float, sr: int = SR, *, hum: bool = False, seed: int = 0) -> np.ndarray:
+    """Noise above 250 Hz (tape hiss, wind), with mains hum under it when ``hum``: flux
+    everywhere and no beat."""
+    rng = np.random.default_rng(seed)
+    sos = scipy.signal.butter(8, 250, "highpass", fs=sr, output="sos")
+    mono = scipy.signal.sosfilt(sos, rng.standard_normal(int(seconds * sr))) * 0.1
+    if hum:
+        t = _t(seconds, sr)
+        mono += 0.05 * np.sin(2 * np.pi * 50 * t) + 0.02 * np.sin(2 * np.pi * 100 * t)
+    return np.stack([mono, mono]).astype(np.float32)
+
+
+def wall_of_guitars(bpm: float, seconds: float, sr: int = SR, *, seed: int = 0) -> np.ndarray:
+    """A band whose guitars never stop (loud noise above 250 Hz, as dense as distortion)
+    over a quiet kick on every beat: onsets everywhere, the beat only in the low band."""
+    n = int(seconds * sr)
+    kick = np.zeros(n)
+    length = int(0.25 * sr)
+    k = np.arange(length) / sr
+    hit = 0.1 * np.sin(2 * np.pi * (50 + 80 * np.exp(-30 * k)) * k) * np.exp(-12 * k)
+    for when in np.arange(0.1, seconds, 60 / bpm):
+        start = int(when * sr)
+        end = min(n, start + length)
+        kick[start:end] += hit[: end - start]
+    return hiss(seconds, sr, seed=seed) * 3 + np.stack([kick, kick]).astype(np.float32)
 
 
 def shifted(audio: np.ndarray, seconds: float, sr: int = SR) -> np.ndarray:

@@ -28,6 +28,16 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
 - Beat presence: the 95th percentile of spectral flux relative to the frame's level, and
   its contrast with the median. Pads and drones have almost no flux; noise has flux but
   no contrast. Without a beat the song is laid by its own timing (see matching).
+  A band whose distorted guitars never stop has no contrast either: three of Freedoom's
+  pieces (benchmarks/freedoom.py: e3m4, runni2, doom2; contrast 1.45–1.50), read at their
+  right tempo, were called beatless, and each mashup with them laid the other song over
+  them without alignment, 106–144 ms apart by the MIDI files' beats (``engine_accuracy.py
+  --only freedoom --pairs``). The tempo reading's evidence now stands in for the contrast
+  (``tempo.TempoReading.beat_stands_out``: the onsets repeat at the level's period and its
+  beats stand out of them, by the tempo module's own H1_OK and SAL_OK, nothing chosen
+  here). Noise of any colour, hiss, hum, pads and held chords stay beatless (h1 ≤ 0.05 or
+  salience ≤ 0.64); three rendered pieces stay so too, their onsets repeating no more than
+  noise's (Freedoom's e1m5 and ddtbl3, MMA's showtune at 111 BPM: h1 0.04–0.08).
 - Loudness: integrated LUFS, ITU-R BS.1770 via pyloudnorm.
 """
 
@@ -174,15 +184,18 @@ def frames_to_seconds(frames: np.ndarray) -> np.ndarray:
 PULSE_MIN, CONTRAST_MIN = 0.1, 1.5
 
 
-def has_pulse(mag: np.ndarray) -> bool:
-    """Whether the song has onsets to align on (see the module's notes)."""
+def has_pulse(mag: np.ndarray, *, beat_stands_out: bool = False) -> bool:
+    """Whether the song has onsets to align on (see the module's notes):
+    ``beat_stands_out``, the tempo reading's (``tempo.TempoReading``), stands in for the
+    flux's contrast, which a band whose guitars never stop does not have."""
     log_mag = np.log1p(100 * mag)
     flux = np.maximum(0.0, np.diff(log_mag, axis=1)).sum(axis=0)
     relative = flux / (log_mag.sum(axis=0)[1:] + 1e-9)
     if not len(relative):
         return False
     pulse = float(np.percentile(relative, 95))
-    return pulse >= PULSE_MIN and pulse >= CONTRAST_MIN * float(np.median(relative))
+    contrast = pulse >= CONTRAST_MIN * float(np.median(relative))
+    return pulse >= PULSE_MIN and (contrast or beat_stands_out)
 
 
 def onset_envelope(mag: np.ndarray, *, low_only: bool = False) -> np.ndarray:
@@ -505,7 +518,7 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
         mode=keyed.mode,
         lufs=integrated_lufs(audio, sr),
         beat_confidence=tempo.confidence,
-        has_beat=has_pulse(mag),
+        has_beat=has_pulse(mag, beat_stands_out=tempo.beat_stands_out),
         tuning=keyed.tuning,
         key_scores=keyed.scores,
         key_confidence=keyed.confidence,

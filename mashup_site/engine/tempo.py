@@ -206,6 +206,11 @@ class TempoReading:
     # The onset envelope the levels were judged on (the bands' mean over the excerpt): the
     # feel at another tempo is judged on it too (``ternary_at``).
     envelope: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    # The level read is a beat of its own that stands out of the onsets: their
+    # autocorrelation peaks at its period (h1 ≥ H1_OK) and its beats stand SAL_OK × the
+    # mean envelope above the profile's floor. Noise of any colour, hiss and hum measure
+    # h1 ≤ 0.05 and salience ≤ 0.64 (analysis.has_pulse takes it as a beat's evidence).
+    beat_stands_out: bool = False
 
 
 def _excerpt(mag: np.ndarray) -> np.ndarray:
@@ -457,4 +462,5 @@ def read_tempo(mag: np.ndarray) -> TempoReading:
         runner_up=None if runner_up is None else float(runner_up),
         candidates=tuple((float(b), float(s)) for s, b, _ in rows),
         envelope=env,
+        beat_stands_out=bool(ft["h1"] >= H1_OK and ft["salience"] >= SAL_OK),
     )

@@ -422,7 +422,17 @@ def test_it_tells_a_held_chord_and_noise_from_music_with_a_beat() -> None:
     noise = (rng.standard_normal((2, 10 * SR)) * 0.1).astype(np.float32)
     assert not analysis.analyse(signals.pad(10), SR).has_beat
     assert not analysis.analyse(noise, SR).has_beat
+    assert not analysis.analyse(signals.hiss(30), SR).has_beat
+    assert not analysis.analyse(signals.hiss(30, hum=True), SR).has_beat
     assert analysis.analyse(signals.song(100, 0, "major", 10)["mix"], SR).has_beat
+
+
+@pytest.mark.parametrize("bpm", [100.0, 140.0])
+def test_a_band_whose_guitars_never_stop_has_the_beat_its_kick_keeps(bpm: float) -> None:
+    # Onsets everywhere, as dense as noise: the flux has no contrast, and a beat presence
+    # that asked only for contrast called three of Freedoom's pieces, read at their right
+    # tempo, beatless (benchmarks/freedoom.py), and they were laid without alignment.
+    assert analysis.analyse(signals.wall_of_guitars(bpm, 30), SR).has_beat
 
 
 def test_it_refuses_silence() -> None:

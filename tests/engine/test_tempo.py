@@ -99,6 +99,14 @@ def test_silence_and_noise_give_a_reading_not_an_error() -> None:
         assert 0.0 <= read.confidence <= 1.0
 
 
+def test_a_reading_says_whether_its_beat_stands_out_of_the_onsets() -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.1, int(30 * analysis.ANALYSIS_SR)).astype(np.float32)
+    assert not tempo.read_tempo(analysis.spectrogram(noise)).beat_stands_out
+    _, groove = reading("straight", 96.0)
+    assert groove.beat_stands_out
+
+
 # Harmonic rhythm (issue 8): chords change on bar lines, so a level at which they change
 # every beat or two is too slow, and the level twice as fast wins.
 
