@@ -111,6 +111,9 @@ class Analysis:
     # The tempo is the one a person gave for the song (``as_given``), not a reading: the
     # engine does not read its beat again at another level.
     tempo_given: bool = False
+    # The engine heard no steady beat (``has_pulse``); the tempo its owner gave gave it one
+    # (``as_given``).
+    beat_only_given: bool = False
     envelopes: Envelopes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -1019,7 +1022,7 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
 
     envelopes = song.envelopes
     feel = envelopes.onsets if envelopes.feel is None else envelopes.feel
-    ternary = ternary_at(feel, bpm)
+    ternary = song.has_beat and ternary_at(feel, bpm)  # no onsets to judge the feel by
     beats, downbeats, beats_per_bar = beat_grid(envelopes, bpm, ternary=ternary)
     return replace(
         song,
@@ -1031,6 +1034,10 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
         tempo_runner_up=None,
         beat_confidence=1.0,  # the person's word, not a level that beat others
         tempo_given=True,
+        # The person's word too: a song whose beat the engine could not hear (its onsets
+        # repeating no more than noise's) is laid on one at this tempo, not by its timing.
+        has_beat=True,
+        beat_only_given=not song.has_beat,
     )
 
 

@@ -268,9 +268,9 @@ def _tempi(params: MashupParams) -> tuple[float | None, float | None]:
 
 
 def _given(song: Song, bpm: float | None) -> Song:
-    """``song`` with the tempo its owner gave, if any and it has a beat to read at it (a
-    song without one is laid by its own timing: ``describe`` says the tempo went unused)."""
-    if bpm is None or not song.analysis.has_beat:
+    """``song`` with the tempo its owner gave, if any: a song the engine heard no steady
+    beat in is given one at that tempo (``analysis.as_given``; ``describe`` says so)."""
+    if bpm is None:
         return song
     return replace(song, analysis=analysis.as_given(song.analysis, bpm))
 
@@ -959,16 +959,16 @@ def describe(
     or, once ``variants`` are made, as made: its tempo relation as laid (the alignment
     check may have read a beat again) and the layers' measured offset."""
     lines = []
-    for song, given in zip(songs, _tempi(params), strict=False):
+    for song in songs:
         a = song.analysis
         tuning = cents(a.tuning)
-        unused = (
-            f" (no steady beat: the {given:g} BPM you gave was not used)"
-            if given is not None and not a.has_beat
+        unheard = (
+            " (no steady beat was heard: laid on a beat at the tempo you gave)"
+            if a.beat_only_given
             else ""
         )
         lines.append(
-            f"{song.name}: {_tempo_text(a)}{unused}, {_key_text(a)}, "
+            f"{song.name}: {_tempo_text(a)}{unheard}, {_key_text(a)}, "
             + (f"tuned {tuning:+d} cents from A440, " if abs(tuning) >= AUDIBLE_CENTS else "")
             + f"{a.lufs:.1f} LUFS, {a.duration:.0f} s"
         )

@@ -672,6 +672,20 @@ def test_a_tempo_given_keeps_a_swung_songs_triplet_feel(category: str, bpm: floa
     assert hits(np.asarray(given.beats), example.beat_times) > 0.9
 
 
+def test_a_tempo_given_for_a_song_heard_without_a_beat_gives_it_one() -> None:
+    # The person's word: a song whose beat the engine cannot hear (onsets that repeat no
+    # more than noise's, as in three rendered pieces of benchmarks/) is laid on a beat at
+    # the tempo its owner gave, not by its own timing with the tempo ignored.
+    song = analysis.analyse(signals.pad(20), SR)
+    assert not song.has_beat
+    given = analysis.as_given(song, 90.0)
+    assert given.has_beat and given.tempo_given and given.beat_only_given
+    assert not given.ternary  # no onsets to judge a feel by: straight beats
+    assert np.median(np.diff(given.beats)) == pytest.approx(60 / 90, rel=0.02)
+    heard = analysis.as_given(analysis.analyse(signals.click_track(100, 12), SR), 100.0)
+    assert heard.has_beat and not heard.beat_only_given
+
+
 @pytest.mark.parametrize("bpm", [39.9, 250.1])
 def test_a_tempo_is_given_from_40_to_250_bpm(bpm: float) -> None:
     example = rhythms.groove("straight", 120.0, 12.0, seed=0)

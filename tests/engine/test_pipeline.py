@@ -487,8 +487,7 @@ def test_it_reads_a_song_at_the_tempo_its_owner_gave_and_says_so(tmp_path, files
     result, _ = run(tmp_path, files["click85"], files["pad"], tempi=(170.0, 90.0))
     lines = result.analysis_text.splitlines()
     assert lines[0].startswith("click85.wav: 170.0 BPM as you gave it, ")
-    assert "(no steady beat: the 90 BPM you gave was not used)" in lines[1]
-    assert "as you gave it" not in lines[1]
+    assert lines[1].startswith("pad.wav: 90.0 BPM as you gave it (no steady beat was heard: ")
     summary = result.variants[0].summary
     assert summary["tempo" if summary["lead"] == "click85.wav" else "backing_tempo"] == 170.0
 
