@@ -21,7 +21,7 @@ from mashup_site.providers.base import Job, ProviderError, Song
 from mashup_site.providers.local import LocalProvider, params_from_payload
 from tests.audiofiles import write_audio, write_tone
 from tests.factories import MashupFactory, SourceFactory
-from tests.signals import SR, song
+from tests.signals import SR, pad, song
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +73,19 @@ def test_a_local_job_makes_two_tracks_through_every_stage(owner, songs) -> None:
     # Each song's tempo as the engine heard it, for the form that makes it again.
     heard = [s.tempo_heard for s in done.sources.order_by("position")]
     assert heard == [pytest.approx(120, abs=1.5), pytest.approx(100, abs=1.5)]
+
+
+def test_a_song_heard_without_a_beat_keeps_no_tempo_heard(owner, songs, tmp_path) -> None:
+    # The tempo form's placeholder says "heard 86.4" from the tempo heard: for a song the
+    # engine heard no steady beat in, that reading is no beat anyone could hear.
+    held = write_audio(tmp_path / "held.wav", "wav", pad(16.0), SR)
+    done = local_job(owner, (songs[0], held))
+    tasks.run_mashup(done.pk)
+    done.refresh_from_db()
+    assert done.status == Status.COMPLETE, done.error_message
+    assert "no steady beat" in done.analysis_text
+    heard = [s.tempo_heard for s in done.sources.order_by("position")]
+    assert heard == [pytest.approx(120, abs=1.5), None]
 
 
 def test_made_again_half_a_beat_over_it_shares_the_uploads_and_says_so(

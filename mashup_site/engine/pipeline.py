@@ -871,6 +871,7 @@ def _song_summary(song: Song) -> dict[str, object]:
             "tempo_confidence": round(a.beat_confidence, 2),
             "tempo_runner_up": round(a.tempo_runner_up, 1) if a.tempo_runner_up else None,
             "tempo_given": a.tempo_given,
+            "has_beat": a.has_beat,
             "ternary": a.ternary,
             "beats_per_bar": a.beats_per_bar,
             "key": a.key_name,

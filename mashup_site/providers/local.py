@@ -163,7 +163,11 @@ class LocalProvider:
             nonlocal analysis
             if stage == "text":
                 analysis = info["summary"]
-                heard = tuple(song.get("tempo") or None for song in info.get("songs", ()))
+                # A song heard without a steady beat has no tempo anyone could hear.
+                heard = tuple(
+                    (song.get("tempo") or None) if song.get("has_beat", True) else None
+                    for song in info.get("songs", ())
+                )
                 on_snapshot(
                     TaskSnapshot(
                         task_id,
