@@ -36,7 +36,7 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   (``tempo.TempoReading.beat_stands_out``: the onsets repeat at the level's period and its
   beats stand out of them, by the tempo module's own H1_OK and SAL_OK; no new constant,
   but the rule was chosen looking at those three pieces' features). Noise of any colour,
-  hiss, hum, pads and held chords stay beatless (h1 ≤ 0.05 or salience ≤ 0.64); three
+  hiss, hum, pads and held chords stay beatless (salience 0.34–0.64, h1 up to 0.17); three
   rendered pieces stay so too, their onsets repeating no more than noise's (Freedoom's
   e1m5 and ddtbl3, MMA's showtune at 111 BPM: h1 0.04–0.08). Measured (December 2026):
   those Freedoom pairs 18 → 22 of 26 layings within 20 ms; the same MIDI files rendered
@@ -1020,7 +1020,10 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
     judged and its bars counted again at that level (a waltz read "in one" has a ternary
     feel and bars of one beat; at its quarter note, straight beats, three a bar). For the
     readings the engine cannot tell apart by ear: a fast song read at half its tempo, a
-    song in 6/4 read as 12/8 at 2:3 (benchmarks/engine_accuracy.py)."""
+    song in 6/4 read as 12/8 at 2:3 (benchmarks/engine_accuracy.py). A song heard
+    without a beat has no onsets to track one on or judge a feel by: it is given a steady
+    grid at ``bpm`` from its start, straight, four beats a bar (tracked on its flat
+    envelope, the beats followed its noise: gaps of 0.57–0.73 s at 90 BPM)."""
     if song.envelopes is None:
         raise ValueError("this analysis kept no envelopes to track again")
     if not GIVEN_BPM[0] <= bpm <= GIVEN_BPM[1]:
@@ -1029,8 +1032,13 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
 
     envelopes = song.envelopes
     feel = envelopes.onsets if envelopes.feel is None else envelopes.feel
-    ternary = song.has_beat and ternary_at(feel, bpm)  # no onsets to judge the feel by
-    beats, downbeats, beats_per_bar = beat_grid(envelopes, bpm, ternary=ternary)
+    if song.has_beat:
+        ternary = ternary_at(feel, bpm)
+        beats, downbeats, beats_per_bar = beat_grid(envelopes, bpm, ternary=ternary)
+    else:
+        ternary, beats_per_bar = False, 4
+        beats = np.arange(0.0, song.duration, 60.0 / bpm)
+        downbeats = beats[::beats_per_bar]
     return replace(
         song,
         tempo=bpm,

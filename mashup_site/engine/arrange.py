@@ -95,7 +95,10 @@ def _grid(
     """Bar starts, extrapolated at the bar period to cover the whole song."""
     marks = downbeats if len(downbeats) >= 2 else beats[::length]
     if len(marks) < 2:
-        raise EngineError("no beat could be found in one of the songs, so they cannot be aligned")
+        raise EngineError(
+            "one of the songs holds fewer than two bars of beats at its tempo, so they cannot "
+            "be aligned"
+        )
     period = float(np.median(np.diff(marks)))
     before = np.arange(marks[0] - period, -1e-9, -period)[::-1]
     after = np.arange(marks[-1] + period, duration + period, period)

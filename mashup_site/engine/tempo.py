@@ -209,7 +209,8 @@ class TempoReading:
     # The level read is a beat of its own that stands out of the onsets: their
     # autocorrelation peaks at its period (h1 ≥ H1_OK) and its beats stand SAL_OK × the
     # mean envelope above the profile's floor. Noise of any colour, hiss and hum measure
-    # h1 ≤ 0.05 and salience ≤ 0.64 (analysis.has_pulse takes it as a beat's evidence).
+    # salience 0.34–0.64 (h1 up to 0.17: hiss over hum); analysis.has_pulse takes it as a
+    # beat's evidence.
     beat_stands_out: bool = False
 
 

@@ -163,7 +163,7 @@ class LocalProvider:
             nonlocal analysis
             if stage == "text":
                 analysis = info["summary"]
-                # A song heard without a steady beat has no tempo anyone could hear.
+                # A song without a steady beat, heard or given, has no tempo to show.
                 heard = tuple(
                     (song.get("tempo") or None) if song.get("has_beat", True) else None
                     for song in info.get("songs", ())

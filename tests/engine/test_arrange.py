@@ -8,6 +8,7 @@ import scipy.ndimage
 import scipy.signal
 
 from mashup_site.engine import analysis, arrange, matching, measure
+from mashup_site.engine.errors import EngineError
 from tests import signals
 from tests.engine import instruments
 
@@ -290,3 +291,11 @@ def test_a_grid_that_does_not_pair_is_stretched_evenly(backing: np.ndarray) -> N
         _timeline(lead, backing), lead[[0, -1]], backing[[0, -1]]
     )
     assert list(backing_at) == [0.0, 8.0] and list(lead_at) == [0.0, 8.0]
+
+
+def test_a_song_shorter_than_two_bars_at_its_tempo_is_refused_saying_so() -> None:
+    # A 5.5 s held chord given 40 BPM: one bar of its steady grid fits, and no bar line
+    # can be counted from one. The words once said no beat was found, next to an analysis
+    # saying it was laid on the beat its owner gave.
+    with pytest.raises(EngineError, match="fewer than two bars of beats at its tempo"):
+        arrange._grid(np.array([0.0]), np.array([0.0, 1.5, 3.0, 4.5]), 5.5)
