@@ -916,7 +916,10 @@ def key_doubt_words(a: Analysis) -> str:
 
 
 def _tempo_text(a: Analysis) -> str:
-    """The tempo as read: its feel, and the other reading when it is nearly as likely."""
+    """The tempo as read: its feel, and the other reading when it is nearly as likely; for a
+    song heard without a steady beat, that (its best-scoring level is no beat to hear)."""
+    if not a.has_beat:
+        return "no steady beat"
     words = f"{a.tempo:.1f} BPM" + (" as you gave it" if a.tempo_given else "")
     words += " (ternary feel)" if a.ternary else ""
     if a.beats_per_bar != 4:

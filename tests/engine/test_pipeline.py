@@ -367,6 +367,8 @@ def test_it_caps_the_length_at_the_models_maximum(tmp_path, files) -> None:
 def test_it_lays_a_song_without_a_beat_in_and_says_so(tmp_path, files) -> None:
     result, _ = run(tmp_path, files["click100"], files["pad"])
     assert "no steady beat" in result.analysis_text
+    # its best-scoring tempo is no beat anyone could hear: the song's line does not name one
+    assert result.analysis_text.splitlines()[1].startswith("pad.wav: no steady beat, ")
     assert all(v.audio_path.stat().st_size > 10_000 for v in result.variants)
 
 
