@@ -81,9 +81,12 @@ class TrackFactory(factory.django.DjangoModelFactory):
 
 
 def finished_mashup(*, files: bool = True, **kwargs: object) -> Mashup:
-    """A complete mashup with two tracks; with ``files``, small stored audio and covers."""
+    """A complete mashup with two tracks; with ``files``, small stored audio and covers.
+    Made by the local engine, its songs keep the tempo it heard them at."""
     kwargs.setdefault("status", Status.COMPLETE)
     mashup = mashup_with_sources(**kwargs)
+    if mashup.provider == "local":  # our engine heard a beat in each song
+        mashup.sources.update(tempo_heard=120.0)
     for position in (1, 2):
         track = TrackFactory(mashup=mashup, position=position)
         if files:

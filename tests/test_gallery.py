@@ -653,6 +653,32 @@ def test_a_remake_refuses_what_it_cannot_remake_and_says_why(
     assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0
 
 
+def test_no_half_beat_remake_is_offered_when_a_song_was_heard_without_a_beat(
+    owner_client: Client, owner
+) -> None:
+    # Such a song is laid by its own timing: half a beat over is no place on it. Giving its
+    # tempo is what lays it on a beat, and that stays offered.
+    mashup = finished_mashup(owner=owner, provider="local")
+    Source.objects.filter(mashup=mashup, position=2).update(tempo_heard=None)
+    page = html_of(owner_client, mashup.get_absolute_url())
+    assert "Backing half a beat off?" not in page
+    assert "A beat heard at the wrong tempo?" in page
+    response = offbeat(owner_client, mashup, follow=True)
+    assert "no steady beat was heard in one of its songs" in response.content.decode()
+    assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0
+
+
+def test_a_half_beat_remake_with_a_song_without_a_beat_can_go_back_on_its_grid(
+    owner_client: Client, owner
+) -> None:
+    mashup = finished_mashup(owner=owner, provider="local", backing_offbeat=True)
+    Source.objects.filter(mashup=mashup, position=1).update(tempo_heard=None)
+    page = html_of(owner_client, mashup.get_absolute_url())
+    assert "Make it again, backing back on its beat" in page
+    offbeat(owner_client, mashup)
+    assert not Mashup.objects.exclude(pk=mashup.pk).get().backing_offbeat
+
+
 def test_offbeat_says_which_upload_is_gone(owner_client: Client, owner) -> None:
     mashup = finished_mashup(owner=owner, provider="local")
     source = mashup.sources.get(position=1)
@@ -813,6 +839,7 @@ def test_the_tempo_form_shows_the_tempo_each_song_was_heard_at(owner_client, own
     # A musician types a tempo against the one heard: "heard 92.3", not a bare "as heard".
     mashup = finished_mashup(owner=owner, provider="local")
     Source.objects.filter(mashup=mashup, position=1).update(tempo_heard=92.3)
+    Source.objects.filter(mashup=mashup, position=2).update(tempo_heard=None)
     page = html_of(owner_client, mashup.get_absolute_url())
     assert 'name="tempo_1"' in page and 'placeholder="heard 92.3"' in page
     assert 'placeholder="as heard"' in page  # song 2: not heard yet (or by a remote engine)

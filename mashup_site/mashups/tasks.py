@@ -163,6 +163,11 @@ ONLY_LOCAL = (
 
 
 OFFBEAT_HOW, TEMPO_HOW = "half a beat over", "at a tempo you give"
+NO_BEAT_TO_MOVE = (
+    "This mashup cannot be made again half a beat over: no steady beat was heard in one of "
+    "its songs, so its backings are laid by their own timing, and half a beat is no place "
+    "on it. If you know that song's tempo, give it to have it laid on that beat."
+)
 
 
 def remake_refusal(mashup: Mashup, how: str, sources: Sequence[Source] | None = None) -> str:
@@ -173,8 +178,14 @@ def remake_refusal(mashup: Mashup, how: str, sources: Sequence[Source] | None = 
         return ONLY_LOCAL.format(how=how)
     if mashup.status != Status.COMPLETE or mashup.expiry.is_expired:
         return jobs.ONLY_FINISHED
-    if len(sources if sources is not None else mashup.sources.all()) != 2:
+    songs = list(sources if sources is not None else mashup.sources.all())
+    if len(songs) != 2:
         return jobs.SONGS_MISSING
+    # Back on its first grid is always a place; half a beat over needs both songs' beats
+    # (the engine lays a song without one by its own timing: ``matching.match``).
+    beatless = any(song.tempo_heard is None for song in songs)
+    if how == OFFBEAT_HOW and not mashup.backing_offbeat and beatless:
+        return NO_BEAT_TO_MOVE
     return ""
 
 

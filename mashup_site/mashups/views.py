@@ -367,7 +367,7 @@ def detail_context(mashup: Mashup, tempo_form: TempoForm | None = None) -> dict[
     sources = list(mashup.sources.order_by("position"))
     live = mashup.still_changing(tracks)
     # Offered once nothing on the page changes by itself: its polls would wipe a form.
-    remakeable = not live and not tasks.remake_refusal(mashup, tasks.OFFBEAT_HOW, sources)
+    remakeable = not live and not tasks.remake_refusal(mashup, tasks.TEMPO_HOW, sources)
     if remakeable and tempo_form is None:
         tempo_form = TempoForm(mashup=mashup, sources=sources)
     return {
@@ -375,7 +375,8 @@ def detail_context(mashup: Mashup, tempo_form: TempoForm | None = None) -> dict[
         "sources": sources,
         "tracks": tracks,
         "live": live,
-        "remakeable": remakeable,
+        "offbeat_offered": remakeable
+        and not tasks.remake_refusal(mashup, tasks.OFFBEAT_HOW, sources),
         "tempo_form": tempo_form if remakeable else None,
     }
 
