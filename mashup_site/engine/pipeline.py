@@ -999,8 +999,12 @@ def describe(
         tuned = cents(fit.tuning)
         lines.append(
             f"Mashup {index}: {what} of {lead.name} over {backing.name}, "
-            f"{tempo_words(tempo, stretch, ratio)}, "
-            f"{shift_words(fit.shift)}"
+            + (
+                f"{tempo_words(tempo, stretch, ratio)}, "
+                if backing.analysis.has_beat or stretch != 1
+                else "backing kept at its own speed, "  # no beat: see _tempo_text
+            )
+            + shift_words(fit.shift)
             + (f", tuned {tuned:+d} cents to match" if abs(tuned) >= AUDIBLE_CENTS else "")
             + f", Camelot distance {fit.key_distance}"
             + _offbeat_words(params, backing.analysis)

@@ -369,6 +369,8 @@ def test_it_lays_a_song_without_a_beat_in_and_says_so(tmp_path, files) -> None:
     assert "no steady beat" in result.analysis_text
     # its best-scoring tempo is no beat anyone could hear: the song's line does not name one
     assert result.analysis_text.splitlines()[1].startswith("pad.wav: no steady beat, ")
+    # laid over it, the pad keeps its own speed, not a tempo nobody hears
+    assert "over pad.wav, backing kept at its own speed, " in result.analysis_text
     assert all(v.audio_path.stat().st_size > 10_000 for v in result.variants)
 
 
