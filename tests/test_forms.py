@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mashup_site.mashups.forms import MashupForm
+from mashup_site.mashups.forms import MashupForm, SuggestingNumberInput, tempo_suggestions
 from mashup_site.providers import contract
 
 URLS = ["https://example.com/a.mp3", "https://example.com/b.mp3"]
@@ -196,3 +196,26 @@ def test_a_re_rendered_form_counts_what_was_posted_as_the_counter_does() -> None
     form.is_valid()
     used = {field.name: count for field, _, count in form.text_rows}
     assert used["style"] == 5  # a, LF, b, space, one emoji
+
+
+@pytest.mark.parametrize(
+    ("heard", "offered"),
+    [
+        (92.3, ["184.6", "46.1", "61.5", "138.4"]),  # double, half, two thirds, 1.5 times
+        (190.2, ["95.1", "126.8"]),  # double and 1.5 times are past 250 BPM
+        (None, []),  # no beat heard: no tempo to relate
+    ],
+)
+def test_the_tempi_offered_are_the_heard_tempos_relatives_a_person_may_give(
+    heard: float | None, offered: list[str]
+) -> None:
+    assert [value for value, _ in tempo_suggestions(heard)] == offered
+
+
+def test_a_suggesting_input_lists_its_values_and_still_takes_any() -> None:
+    widget = SuggestingNumberInput(suggestions=(("95.1", "half the tempo heard"),))
+    html = widget.render("tempo_1", None, {"id": "id_tempo_1"})
+    assert 'list="id_tempo_1_suggestions"' in html and 'type="number"' in html
+    assert '<datalist id="id_tempo_1_suggestions">' in html
+    assert '<option value="95.1" label="half the tempo heard"></option>' in html
+    assert "datalist" not in SuggestingNumberInput().render("tempo_1", None, {"id": "id_t"})

@@ -843,6 +843,11 @@ def test_the_tempo_form_shows_the_tempo_each_song_was_heard_at(owner_client, own
     page = html_of(owner_client, mashup.get_absolute_url())
     assert 'name="tempo_1"' in page and 'placeholder="heard 92.3"' in page
     assert 'placeholder="as heard"' in page  # song 2: not heard yet (or by a remote engine)
+    # its relatives are offered to pick (the field still takes any tempo)
+    assert '<option value="184.6" label="double the tempo heard">' in page
+    assert '<option value="46.1" label="half the tempo heard">' in page
+    assert page.count("<datalist") == 1  # none for song 2: no tempo to relate
+    assert page.count("its list offers the tempo heard at double, half and more") == 1
 
 
 def test_tempo_again_at_the_tempi_it_was_made_at_is_refused(owner_client: Client, owner) -> None:

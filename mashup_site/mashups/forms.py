@@ -22,7 +22,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.forms import BoundField
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
 from mashup_site import providers
@@ -602,13 +603,60 @@ class GalleryFilter(forms.Form):
         return self._valid("page") or 1
 
 
+# A beat heard at the wrong level is most often heard at half or double the song's tempo,
+# or in threes where it counts in twos (or the reverse): the tempi offered to give for a
+# song are the tempo heard at those relations.
+TEMPO_RELATIVES = (
+    (2.0, "double the tempo heard"),
+    (0.5, "half the tempo heard"),
+    (2 / 3, "two thirds of the tempo heard"),
+    (1.5, "one and a half times the tempo heard"),
+)
+
+
+class SuggestingNumberInput(forms.NumberInput):
+    """A number input with values to pick from (a ``<datalist>``: the browser offers them
+    as the person types or opens the field, and any other value can still be typed)."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None, suggestions: tuple = ()) -> None:
+        super().__init__(attrs)
+        self.suggestions = suggestions  # (value, label) pairs
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        if not self.suggestions or not attrs or "id" not in attrs:
+            return super().render(name, value, attrs, renderer)
+        listed = f"{attrs['id']}_suggestions"
+        field = super().render(name, value, {**attrs, "list": listed}, renderer)
+        options = format_html_join("", '<option value="{}" label="{}"></option>', self.suggestions)
+        return format_html('{}<datalist id="{}">{}</datalist>', field, listed, options)
+
+
+def tempo_suggestions(heard: float | None) -> tuple[tuple[str, str], ...]:
+    """The tempi to offer for a song heard at ``heard`` BPM: its relatives within the
+    tempi a person may give (none for a song without a beat heard)."""
+    if not heard:
+        return ()
+    low, high = GIVEN_BPM
+    return tuple(
+        (f"{heard * factor:.1f}", label)
+        for factor, label in TEMPO_RELATIVES
+        if low <= round(heard * factor, 1) <= high
+    )
+
+
 class TempoForm(forms.Form):
     """The tempo its owner gives for each song of a finished mashup, to make it again with
     each beat read at it (``tasks.enqueue_tempo_remake``): for a beat the engine heard at
     half, double or two thirds of the song's (its readings are measured in
     benchmarks/engine_accuracy.py). Left empty, a song's beat is read by ear."""
 
-    HELP = "In beats per minute, {low:g} to {high:g}. Leave it empty to let the engine read it."
+    HELP = (
+        "In beats per minute, {low:g} to {high:g}{listed}. Leave it empty to let the engine "
+        "read it."
+    )
+    LISTED = " (its list offers the tempo heard at double, half and more)"
 
     def __init__(
         self, *args: Any, mashup: Mashup, sources: list[Source] | None = None, **kwargs: Any
@@ -619,21 +667,25 @@ class TempoForm(forms.Form):
         sources = list(mashup.sources.order_by("position")) if sources is None else sources
         self.given = tuple(source.tempo_given for source in sources)
         for source, given in zip(sources, self.given, strict=True):
+            suggestions = tempo_suggestions(source.tempo_heard)
             self.fields[f"tempo_{source.position}"] = forms.FloatField(
                 required=False,
                 min_value=low,
                 max_value=high,
                 initial=given,
                 label=f"Song {source.position}: {source.label}",
-                help_text=self.HELP.format(low=low, high=high),
-                widget=forms.NumberInput(
+                help_text=self.HELP.format(
+                    low=low, high=high, listed=self.LISTED if suggestions else ""
+                ),
+                widget=SuggestingNumberInput(
                     attrs={
                         "step": "0.1",
                         "inputmode": "decimal",
                         "placeholder": (
                             f"heard {source.tempo_heard:g}" if source.tempo_heard else "as heard"
                         ),
-                    }
+                    },
+                    suggestions=suggestions,
                 ),
             )
 
