@@ -86,7 +86,7 @@ def finished_mashup(*, files: bool = True, **kwargs: object) -> Mashup:
     kwargs.setdefault("status", Status.COMPLETE)
     mashup = mashup_with_sources(**kwargs)
     if mashup.provider == "local":  # our engine heard a beat in each song
-        mashup.sources.update(tempo_heard=120.0)
+        mashup.sources.update(tempo_heard=120.0, beat_heard=True)
     for position in (1, 2):
         track = TrackFactory(mashup=mashup, position=position)
         if files:

@@ -201,8 +201,10 @@ def test_a_re_rendered_form_counts_what_was_posted_as_the_counter_does() -> None
 @pytest.mark.parametrize(
     ("heard", "offered"),
     [
-        (92.3, ["184.6", "46.1", "61.5", "138.4"]),  # double, half, two thirds, 1.5 times
-        (190.2, ["95.1", "126.8"]),  # double and 1.5 times are past 250 BPM
+        (92.3, ["46.1", "61.5", "138.4", "184.6"]),  # ½, ⅔, 1½, 2 (⅓ and 3× are out of range)
+        (190.2, ["63.4", "95.1", "126.8"]),  # ⅓, ½, ⅔: 1½ and double are past 250 BPM
+        (56.7, ["85.1", "113.4", "170.1"]),  # a waltz heard one to the bar: 1½, 2 and 3×
+        (125.0, ["41.7", "62.5", "83.3", "187.5", "250"]),  # the range's ends are in it
         (None, []),  # no beat heard: no tempo to relate
     ],
 )
@@ -210,6 +212,11 @@ def test_the_tempi_offered_are_the_heard_tempos_relatives_a_person_may_give(
     heard: float | None, offered: list[str]
 ) -> None:
     assert [value for value, _ in tempo_suggestions(heard)] == offered
+
+
+def test_the_tempi_offered_say_whether_the_tempo_was_heard_or_given() -> None:
+    assert dict(tempo_suggestions(92.3))["46.1"] == "half the tempo heard"
+    assert dict(tempo_suggestions(92.3, "given"))["46.1"] == "half the tempo given"
 
 
 def test_a_suggesting_input_lists_its_values_and_still_takes_any() -> None:

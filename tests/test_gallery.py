@@ -659,20 +659,33 @@ def test_no_half_beat_remake_is_offered_when_a_song_was_heard_without_a_beat(
     # Such a song is laid by its own timing: half a beat over is no place on it. Giving its
     # tempo is what lays it on a beat, and that stays offered.
     mashup = finished_mashup(owner=owner, provider="local")
-    Source.objects.filter(mashup=mashup, position=2).update(tempo_heard=None)
+    Source.objects.filter(mashup=mashup, position=2).update(tempo_heard=None, beat_heard=False)
+    label = mashup.sources.get(position=2).label
     page = html_of(owner_client, mashup.get_absolute_url())
     assert "Backing half a beat off?" not in page
     assert "A beat heard at the wrong tempo?" in page
     response = offbeat(owner_client, mashup, follow=True)
-    assert "no steady beat was heard in one of its songs" in response.content.decode()
+    assert f"no steady beat was heard in song 2 ({label})" in response.content.decode()
     assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0
+
+
+def test_a_half_beat_remake_is_offered_when_the_songs_beats_were_not_kept(
+    owner_client: Client, owner
+) -> None:
+    # Made before the engine's hearing of them was kept: nothing says a song had no beat.
+    mashup = finished_mashup(owner=owner, provider="local")
+    mashup.sources.update(tempo_heard=None, beat_heard=None)
+    page = html_of(owner_client, mashup.get_absolute_url())
+    assert "Backing half a beat off?" in page
+    offbeat(owner_client, mashup)
+    assert Mashup.objects.exclude(pk=mashup.pk).get().backing_offbeat
 
 
 def test_a_half_beat_remake_with_a_song_without_a_beat_can_go_back_on_its_grid(
     owner_client: Client, owner
 ) -> None:
     mashup = finished_mashup(owner=owner, provider="local", backing_offbeat=True)
-    Source.objects.filter(mashup=mashup, position=1).update(tempo_heard=None)
+    Source.objects.filter(mashup=mashup, position=1).update(tempo_heard=None, beat_heard=False)
     page = html_of(owner_client, mashup.get_absolute_url())
     assert "Make it again, backing back on its beat" in page
     offbeat(owner_client, mashup)
@@ -847,7 +860,7 @@ def test_the_tempo_form_shows_the_tempo_each_song_was_heard_at(owner_client, own
     assert '<option value="184.6" label="double the tempo heard">' in page
     assert '<option value="46.1" label="half the tempo heard">' in page
     assert page.count("<datalist") == 1  # none for song 2: no tempo to relate
-    assert page.count("its list offers the tempo heard at double, half and more") == 1
+    assert "40 to 250 (its list suggests 46.1, 61.5, 138.4 or 184.6 BPM)." in page
 
 
 def test_tempo_again_at_the_tempi_it_was_made_at_is_refused(owner_client: Client, owner) -> None:
@@ -855,8 +868,10 @@ def test_tempo_again_at_the_tempi_it_was_made_at_is_refused(owner_client: Client
     Source.objects.filter(mashup=mashup, position=1).update(tempo_given=90.0)
     page = html_of(owner_client, mashup.get_absolute_url())
     assert 'name="tempo_1" value="90.0"' in page  # the form starts from the tempi given
+    assert '<option value="45" label="half the tempo given">' in page  # its relatives
     response = tempo(owner_client, mashup, {"tempo_1": "90", "tempo_2": ""})
     assert "This mashup was made at these tempi already." in response.content.decode()
+    assert response.content.decode().count("<datalist") == 2  # shown again, lists and all
     assert Mashup.objects.count() == 1
 
 

@@ -100,6 +100,21 @@ def test_the_tempi_heard_are_kept_on_the_songs_once_and_a_late_snapshot_never_re
     assert heard == [92.3, 120.0]  # a song heard keeps its tempo; one not heard yet takes it
 
 
+def test_whether_a_beat_was_heard_is_kept_once_and_never_rewritten(job) -> None:
+    apply(
+        job.pk,
+        Status.ANALYSED,
+        analysis_text="a",
+        tempi_heard=(92.3, None),
+        beats_heard=(True, False),
+    )
+    apply(
+        job.pk, Status.FIRST, analysis_text="b", tempi_heard=(92.3, 80.0), beats_heard=(True, True)
+    )
+    sources = Mashup.objects.get(pk=job.pk).sources.order_by("position")
+    assert [s.beat_heard for s in sources] == [True, False]
+
+
 def test_a_track_that_says_its_position_lands_there_even_when_it_comes_first(job) -> None:
     second = replace(track(2, audio=True), position=2)
     apply(job.pk, Status.FIRST, second)

@@ -73,6 +73,7 @@ def test_a_local_job_makes_two_tracks_through_every_stage(owner, songs) -> None:
     # Each song's tempo as the engine heard it, for the form that makes it again.
     heard = [s.tempo_heard for s in done.sources.order_by("position")]
     assert heard == [pytest.approx(120, abs=1.5), pytest.approx(100, abs=1.5)]
+    assert [s.beat_heard for s in done.sources.order_by("position")] == [True, True]
 
 
 def test_a_song_heard_without_a_beat_keeps_no_tempo_heard(owner, songs, tmp_path) -> None:
@@ -86,6 +87,7 @@ def test_a_song_heard_without_a_beat_keeps_no_tempo_heard(owner, songs, tmp_path
     assert "no steady beat" in done.analysis_text
     heard = [s.tempo_heard for s in done.sources.order_by("position")]
     assert heard == [pytest.approx(120, abs=1.5), None]
+    assert [s.beat_heard for s in done.sources.order_by("position")] == [True, False]
 
 
 def test_made_again_half_a_beat_over_it_shares_the_uploads_and_says_so(

@@ -71,6 +71,7 @@ class SourceInline(RecordInline):
         "duration",
         "tempo_given",
         "tempo_heard",
+        "beat_heard",
         "size",
         "file",
         "hosted_url",

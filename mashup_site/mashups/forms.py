@@ -604,13 +604,15 @@ class GalleryFilter(forms.Form):
 
 
 # A beat heard at the wrong level is most often heard at half or double the song's tempo,
-# or in threes where it counts in twos (or the reverse): the tempi offered to give for a
-# song are the tempo heard at those relations.
+# in threes where it counts in twos (or the reverse), or a bar a beat (a fast waltz): the
+# tempi offered to give for a song are the tempo heard (or given) at those relations.
 TEMPO_RELATIVES = (
-    (2.0, "double the tempo heard"),
-    (0.5, "half the tempo heard"),
-    (2 / 3, "two thirds of the tempo heard"),
-    (1.5, "one and a half times the tempo heard"),
+    (1 / 3, "a third of the tempo {word}"),
+    (0.5, "half the tempo {word}"),
+    (2 / 3, "two thirds of the tempo {word}"),
+    (1.5, "one and a half times the tempo {word}"),
+    (2.0, "double the tempo {word}"),
+    (3.0, "three times the tempo {word} (a waltz heard one to the bar)"),
 )
 
 
@@ -633,16 +635,18 @@ class SuggestingNumberInput(forms.NumberInput):
         return format_html('{}<datalist id="{}">{}</datalist>', field, listed, options)
 
 
-def tempo_suggestions(heard: float | None) -> tuple[tuple[str, str], ...]:
-    """The tempi to offer for a song heard at ``heard`` BPM: its relatives within the
-    tempi a person may give (none for a song without a beat heard)."""
-    if not heard:
+def tempo_suggestions(tempo: float | None, word: str = "heard") -> tuple[tuple[str, str], ...]:
+    """(value, label) of the tempi to offer for a song whose beat was ``word`` ("heard",
+    "given") at ``tempo`` BPM: its relatives within the tempi a person may give, slowest
+    first (none for a song without a beat heard)."""
+    if not tempo:
         return ()
     low, high = GIVEN_BPM
+    relatives = ((round(tempo * factor, 1), label) for factor, label in TEMPO_RELATIVES)
     return tuple(
-        (f"{heard * factor:.1f}", label)
-        for factor, label in TEMPO_RELATIVES
-        if low <= round(heard * factor, 1) <= high
+        (f"{value:g}", label.format(word=word))
+        for value, label in relatives
+        if low <= value <= high
     )
 
 
@@ -656,7 +660,7 @@ class TempoForm(forms.Form):
         "In beats per minute, {low:g} to {high:g}{listed}. Leave it empty to let the engine "
         "read it."
     )
-    LISTED = " (its list offers the tempo heard at double, half and more)"
+    LISTED = " (its list suggests {tempi} BPM)"
 
     def __init__(
         self, *args: Any, mashup: Mashup, sources: list[Source] | None = None, **kwargs: Any
@@ -667,7 +671,11 @@ class TempoForm(forms.Form):
         sources = list(mashup.sources.order_by("position")) if sources is None else sources
         self.given = tuple(source.tempo_given for source in sources)
         for source, given in zip(sources, self.given, strict=True):
-            suggestions = tempo_suggestions(source.tempo_heard)
+            # A remake's song was laid at the tempo given, which it keeps as heard.
+            word = "heard" if given is None else "given"
+            suggestions = tempo_suggestions(given or source.tempo_heard, word)
+            values = [value for value, _ in suggestions]
+            listed = " or ".join(filter(None, (", ".join(values[:-1]), *values[-1:])))
             self.fields[f"tempo_{source.position}"] = forms.FloatField(
                 required=False,
                 min_value=low,
@@ -675,7 +683,7 @@ class TempoForm(forms.Form):
                 initial=given,
                 label=f"Song {source.position}: {source.label}",
                 help_text=self.HELP.format(
-                    low=low, high=high, listed=self.LISTED if suggestions else ""
+                    low=low, high=high, listed=self.LISTED.format(tempi=listed) if values else ""
                 ),
                 widget=SuggestingNumberInput(
                     attrs={

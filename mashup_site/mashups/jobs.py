@@ -209,7 +209,7 @@ def apply_snapshot(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = Fal
             # A later stage's text is the fuller one (the local engine adds each track's
             # measured alignment); a repeated or late snapshot never rewrites it.
             mashup.analysis_text = snapshot.analysis_text
-        _save_tempi_heard(mashup, snapshot.tempi_heard)
+        _save_heard(mashup, snapshot.tempi_heard, snapshot.beats_heard)
         if moved and snapshot.status == Status.FAILED:
             mashup.error_code = snapshot.error_code
             mashup.error_message = user_message(snapshot.error_code, snapshot.error_message)
@@ -219,14 +219,22 @@ def apply_snapshot(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = Fal
         return moved
 
 
-def _save_tempi_heard(mashup: Mashup, tempi: tuple[float | None, ...]) -> None:
-    """Each song's tempo as heard, once: a repeated or late snapshot never rewrites it."""
-    if not any(tempo is not None for tempo in tempi):
+def _save_heard(mashup: Mashup, tempi: tuple[float | None, ...], beats: tuple[bool, ...]) -> None:
+    """Each song's tempo as heard, and whether a beat was, once: a repeated or late
+    snapshot never rewrites them."""
+    if not tempi and not beats:
         return
-    for source in mashup.sources.filter(tempo_heard__isnull=True, position__lte=len(tempi)):
-        if (tempo := tempi[source.position - 1]) is not None:
-            source.tempo_heard = tempo
-            source.save(update_fields=["tempo_heard"])
+    for source in mashup.sources.filter(position__lte=max(len(tempi), len(beats))):
+        changed = []
+        at = source.position - 1
+        if source.tempo_heard is None and at < len(tempi) and tempi[at] is not None:
+            source.tempo_heard = tempi[at]
+            changed.append("tempo_heard")
+        if source.beat_heard is None and at < len(beats):
+            source.beat_heard = beats[at]
+            changed.append("beat_heard")
+        if changed:
+            source.save(update_fields=changed)
 
 
 def fail(pk: int, code: int | None, message: str, *, final: bool = False) -> None:

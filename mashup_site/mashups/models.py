@@ -371,6 +371,10 @@ class Source(models.Model):
     # The tempo the local engine read its beat at (the analysis's), shown where its owner
     # may give another (``forms.TempoForm``). Empty for a remote job: its API says none.
     tempo_heard = models.FloatField("tempo heard (BPM)", null=True, blank=True)
+    # Whether the local engine heard a steady beat in it (or was given its tempo): one
+    # without is laid by its own timing, and a half-beat remake moves nothing
+    # (``tasks.remake_refusal``). Empty when not known: a remote job, or one made before.
+    beat_heard = models.BooleanField("steady beat heard", null=True, blank=True)
 
     class Meta:
         ordering = ["mashup", "position"]

@@ -164,16 +164,18 @@ ONLY_LOCAL = (
 
 OFFBEAT_HOW, TEMPO_HOW = "half a beat over", "at a tempo you give"
 NO_BEAT_TO_MOVE = (
-    "This mashup cannot be made again half a beat over: no steady beat was heard in one of "
-    "its songs, so its backings are laid by their own timing, and half a beat is no place "
-    "on it. If you know that song's tempo, give it to have it laid on that beat."
+    "This mashup cannot be made again half a beat over: no steady beat was heard in song "
+    "{position} ({label}), so the two songs are laid together by their own timing, with no "
+    "beat to move the backing half a beat from. If you know that song's tempo, give it "
+    "below to have it laid on that beat."
 )
 
 
 def remake_refusal(mashup: Mashup, how: str, sources: Sequence[Source] | None = None) -> str:
     """Why ``mashup`` cannot be made again ``how`` (words for its owner), or "" when it
-    can: the one rule the page (whether to offer it) and ``enqueue_remake`` follow;
-    ``jobs.remake`` asks again under the row lock. ``sources``: its songs, when read."""
+    can: the one rule the page (whether to offer it) and ``enqueue_remake`` follow
+    (``jobs.remake`` asks again, under the row lock, whether it is finished and holds both
+    its songs: nothing else here changes once it is). ``sources``: its songs, when read."""
     if mashup.provider != "local":
         return ONLY_LOCAL.format(how=how)
     if mashup.status != Status.COMPLETE or mashup.expiry.is_expired:
@@ -182,10 +184,11 @@ def remake_refusal(mashup: Mashup, how: str, sources: Sequence[Source] | None = 
     if len(songs) != 2:
         return jobs.SONGS_MISSING
     # Back on its first grid is always a place; half a beat over needs both songs' beats
-    # (the engine lays a song without one by its own timing: ``matching.match``).
-    beatless = any(song.tempo_heard is None for song in songs)
+    # (the engine lays a song without one by its own timing: ``matching.match``). Not
+    # known (``beat_heard`` None: made before it was kept), it stays offered.
+    beatless = [song for song in songs if song.beat_heard is False]
     if how == OFFBEAT_HOW and not mashup.backing_offbeat and beatless:
-        return NO_BEAT_TO_MOVE
+        return NO_BEAT_TO_MOVE.format(position=beatless[0].position, label=beatless[0].label)
     return ""
 
 

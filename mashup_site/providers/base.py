@@ -97,6 +97,9 @@ class TaskSnapshot:
     analysis_text: str = ""
     # The tempo each song's beat was read at, in order (None: not read); the local engine's.
     tempi_heard: tuple[float | None, ...] = ()
+    # Whether a steady beat was heard in each song, in order (one without has no tempo
+    # heard); the local engine's.
+    beats_heard: tuple[bool, ...] = ()
     raw: Mapping[str, object] = field(default_factory=dict)
 
 

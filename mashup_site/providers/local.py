@@ -164,9 +164,10 @@ class LocalProvider:
             if stage == "text":
                 analysis = info["summary"]
                 # A song without a steady beat, heard or given, has no tempo to show.
+                beats = tuple(bool(song.get("has_beat", True)) for song in info.get("songs", ()))
                 heard = tuple(
-                    (song.get("tempo") or None) if song.get("has_beat", True) else None
-                    for song in info.get("songs", ())
+                    (song.get("tempo") or None) if beat else None
+                    for song, beat in zip(info.get("songs", ()), beats, strict=True)
                 )
                 on_snapshot(
                     TaskSnapshot(
@@ -175,6 +176,7 @@ class LocalProvider:
                         analysis_text=analysis,
                         word="text",
                         tempi_heard=heard,
+                        beats_heard=beats,
                     )
                 )
                 return
