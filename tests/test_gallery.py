@@ -664,6 +664,7 @@ def test_no_half_beat_remake_is_offered_when_a_song_was_heard_without_a_beat(
     page = html_of(owner_client, mashup.get_absolute_url())
     assert "Backing half a beat off?" not in page
     assert "A beat heard at the wrong tempo?" in page
+    assert 'placeholder="no beat heard"' in page  # where its tempo may be given
     response = offbeat(owner_client, mashup, follow=True)
     assert f"no steady beat was heard in song 2 ({label})" in response.content.decode()
     assert Mashup.objects.count() == 1 and OrmQ.objects.count() == 0

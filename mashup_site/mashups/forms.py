@@ -689,13 +689,18 @@ class TempoForm(forms.Form):
                     attrs={
                         "step": "0.1",
                         "inputmode": "decimal",
-                        "placeholder": (
-                            f"heard {source.tempo_heard:g}" if source.tempo_heard else "as heard"
-                        ),
+                        "placeholder": self._placeholder(source),
                     },
                     suggestions=suggestions,
                 ),
             )
+
+    @staticmethod
+    def _placeholder(source: Source) -> str:
+        """What the engine heard, where a tempo typed replaces it."""
+        if source.beat_heard is False:
+            return "no beat heard"  # laid by its own timing until a tempo is given
+        return f"heard {source.tempo_heard:g}" if source.tempo_heard else "as heard"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
