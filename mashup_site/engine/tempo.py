@@ -171,6 +171,16 @@ SLOW_PENALTY, SUB_LO = 0.7, 0.4
 # prior read such songs at half (SAL_OK 1–2 read every groove and song alike; 3 lost
 # Escape from chaosland at 190 and held-out metal at 195).
 HARM_W, CONS_W, SAL_OK = 2.0, 0.5, 1.5
+# A beat is there to hear (``TempoReading.beat_stands_out``) when its beats stand at least
+# as high above the profile's floor as the mean envelope: not SAL_OK, a floor under the
+# ranking of levels. Noise of any colour, hiss and hum measure 0.34–0.66; a band whose
+# guitars never stop over a kick on the beat (tests' wall_of_guitars, seeds 0–9) 1.36–1.98,
+# two of its twenty under SAL_OK. Measured on every set of benchmarks/ (December 2026,
+# sectoid, both groove generators, openmsx and Freedoom in both soundfonts, MMA's
+# accompaniments): no piece's presence changes from SAL_OK to this (the pieces it decides,
+# those whose flux has no contrast, measure 1.85 and more with a beat, and those without
+# one fail on h1).
+PRESENT_SAL = 1.0
 # A beat is a period the onsets repeat at: a level whose own period has no tempogram peak
 # (h1, the autocorrelation there, under H1_OK) is carried only by its multiples (its 2 and
 # 4 periods meeting the bar) and its score falls in proportion, to no less than H1_FLOOR
@@ -207,10 +217,10 @@ class TempoReading:
     # feel at another tempo is judged on it too (``ternary_at``).
     envelope: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     # The level read is a beat of its own that stands out of the onsets: their
-    # autocorrelation peaks at its period (h1 ≥ H1_OK) and its beats stand SAL_OK × the
-    # mean envelope above the profile's floor. Noise of any colour, hiss and hum measure
-    # salience 0.34–0.64 (h1 up to 0.17: hiss over hum); analysis.has_pulse takes it as a
-    # beat's evidence.
+    # autocorrelation peaks at its period (h1 ≥ H1_OK) and its beats stand PRESENT_SAL ×
+    # the mean envelope above the profile's floor. Noise of any colour, hiss and hum
+    # measure salience 0.34–0.66 (h1 up to 0.21: hiss over hum); analysis.has_pulse takes
+    # it as a beat's evidence.
     beat_stands_out: bool = False
 
 
@@ -463,5 +473,5 @@ def read_tempo(mag: np.ndarray) -> TempoReading:
         runner_up=None if runner_up is None else float(runner_up),
         candidates=tuple((float(b), float(s)) for s, b, _ in rows),
         envelope=env,
-        beat_stands_out=bool(ft["h1"] >= H1_OK and ft["salience"] >= SAL_OK),
+        beat_stands_out=bool(ft["h1"] >= H1_OK and ft["salience"] >= PRESENT_SAL),
     )

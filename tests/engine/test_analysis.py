@@ -428,11 +428,14 @@ def test_it_tells_a_held_chord_and_noise_from_music_with_a_beat() -> None:
 
 
 @pytest.mark.parametrize("bpm", [100.0, 140.0])
-def test_a_band_whose_guitars_never_stop_has_the_beat_its_kick_keeps(bpm: float) -> None:
+@pytest.mark.parametrize("seed", [0, 1, 4])
+def test_a_band_whose_guitars_never_stop_has_the_beat_its_kick_keeps(bpm: float, seed: int) -> None:
     # Onsets everywhere, as dense as noise: the flux has no contrast, and a beat presence
     # that asked only for contrast called three of Freedoom's pieces, read at their right
     # tempo, beatless (benchmarks/freedoom.py), and they were laid without alignment.
-    assert analysis.analyse(signals.wall_of_guitars(bpm, 30), SR).has_beat
+    # (Seeds 1 and 4: guitars whose beat stands 1.41 and 1.36 times the mean envelope
+    # above the floor, under the tempo reading's own floor of 1.5.)
+    assert analysis.analyse(signals.wall_of_guitars(bpm, 30, seed=seed), SR).has_beat
 
 
 def test_it_refuses_silence() -> None:
