@@ -172,6 +172,18 @@ def hiss(seconds: float, sr: int = SR, *, hum: bool = False, seed: int = 0) -> n
     return np.stack([mono, mono]).astype(np.float32)
 
 
+def rumble(seconds: float, sr: int = SR, *, seed: int = 0) -> np.ndarray:
+    """Brown noise (its power falling 6 dB an octave: wind on a microphone, traffic, a
+    room's air): few loud low bins, so its flux comes and goes, and no beat."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    hz = np.fft.rfftfreq(n, 1 / sr)
+    hz[0] = hz[1]
+    mono = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) / hz, n)
+    mono *= 0.3 / np.abs(mono).max()
+    return np.stack([mono, mono]).astype(np.float32)
+
+
 def wall_of_guitars(bpm: float, seconds: float, sr: int = SR, *, seed: int = 0) -> np.ndarray:
     """A band whose guitars never stop (loud noise above 250 Hz, as dense as distortion)
     over a quiet kick on every beat: onsets everywhere, the beat only in the low band."""

@@ -427,6 +427,13 @@ def test_it_tells_a_held_chord_and_noise_from_music_with_a_beat() -> None:
     assert analysis.analyse(signals.song(100, 0, "major", 10)["mix"], SR).has_beat
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_rumble_whose_flux_comes_and_goes_has_no_beat(seed: int) -> None:
+    # Brown noise's flux has the contrast of onsets (2.3-2.8), but nothing in it repeats
+    # (h1 0.02-0.05) or stands above the rest (salience 0.37-0.66): it was given a beat.
+    assert not analysis.analyse(signals.rumble(30, seed=seed), SR).has_beat
+
+
 @pytest.mark.parametrize("bpm", [100.0, 140.0])
 @pytest.mark.parametrize("seed", [0, 1, 4])
 def test_a_band_whose_guitars_never_stop_has_the_beat_its_kick_keeps(bpm: float, seed: int) -> None:
