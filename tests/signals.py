@@ -172,14 +172,18 @@ def hiss(seconds: float, sr: int = SR, *, hum: bool = False, seed: int = 0) -> n
     return np.stack([mono, mono]).astype(np.float32)
 
 
-def rumble(seconds: float, sr: int = SR, *, seed: int = 0) -> np.ndarray:
+def rumble(seconds: float, sr: int = SR, *, seed: int = 0, gusts: bool = False) -> np.ndarray:
     """Brown noise (its power falling 6 dB an octave: wind on a microphone, traffic, a
-    room's air): few loud low bins, so its flux comes and goes, and no beat."""
+    room's air): few loud low bins, so its flux comes and goes, and no beat. With
+    ``gusts``, its level swells and falls every few seconds, as wind does."""
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
     hz = np.fft.rfftfreq(n, 1 / sr)
     hz[0] = hz[1]
     mono = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) / hz, n)
+    if gusts:
+        t = _t(seconds, sr)[:n]
+        mono *= 0.2 + 0.8 * (0.5 + 0.5 * np.sin(2 * np.pi * t / (4 + seed) + seed))
     mono *= 0.3 / np.abs(mono).max()
     return np.stack([mono, mono]).astype(np.float32)
 

@@ -51,13 +51,14 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   (1.0), midway between noise (0.66 at most) and that band (1.36 at least): no piece of
   any benchmark set changes (all 342 measured, both soundfonts), those two seeds do.
   A rumble (brown noise: wind on a microphone, traffic) was given a beat: its few loud
-  low bins make its flux come and go, with the contrast of onsets (2.3–2.8), though
-  nothing in it repeats (h1 0.02–0.05) or stands above the rest (salience 0.37–0.66). The
-  contrast now counts only with one of those (``TempoReading.beat_evidence``). Of the 342
-  benchmark pieces, those with neither are the ones already beatless (Freedoom's e1m5
-  and ddtbl3); three with a weak h1 (0.04–0.09: Freedoom's victor and dead2, FluidR3's
-  e3m8) keep their beat by salience (1.23–2.03). Random clicks (Poisson) still read as a
-  beat: their clicks stand out (salience 1.7–6.2).
+  low bins make its flux come and go, with the contrast of onsets (2.3–2.8), though no
+  beat in it stands above the rest (salience 0.37–0.72). The contrast now counts only
+  with a beat that stands PRESENT_SAL above the floor (``TempoReading.beat_evidence``).
+  A period that repeats (h1) is no such evidence: gusting wind repeats by chance at some
+  period (h1 0.10–0.24), and so do speech and waves (a review's ~700 synthesised
+  signals). Of the 342 benchmark pieces, those under it are the ones already beatless
+  (Freedoom's e1m5 and ddtbl3); every piece with a beat measures 1.19 or more. Random
+  clicks (Poisson) still read as a beat: their clicks stand out (salience 1.7–6.2).
 - Loudness: integrated LUFS, ITU-R BS.1770 via pyloudnorm.
 """
 
