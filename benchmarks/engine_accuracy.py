@@ -67,6 +67,10 @@ the MIDI files of a shooter's levels, rendered like the sequenced pieces and rea
 against their tempo maps: added in December 2026, after openttd-openmsx and MMA's grooves
 had been read piece by piece, as a set no change had yet been chosen on.
 
+Simutrans (``--only simutrans``): the 53 MIDI files of a transport game's soundtrack
+(benchmarks/simutrans.py), read alike; the 51 whose onsets keep to their tempo map's
+grid are judged. Added in stop 43, when every set above had shaped some change.
+
 ``--pairs``: mashups (``make_mashup``, stems written) of synthetic pairs across
 categories at different tempi and of two real pairs; per variant, the tempi read, the
 engine's own beat figure, and the layer offset measured without the engine's beat grid
@@ -112,6 +116,7 @@ import accompanied  # noqa: E402
 import freedoom  # noqa: E402
 import sectoid  # noqa: E402
 import sequenced  # noqa: E402
+import simutrans  # noqa: E402
 
 from mashup_site.engine import analysis, arrange, pipeline  # noqa: E402
 from tests.engine import rhythms, rhythms_heldout, sections  # noqa: E402
@@ -411,19 +416,30 @@ def tempo_map(chart: Path, seconds: float) -> list[tuple[float, float]]:
 
 def chart_beats(chart: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
     """(beats, downbeats) in seconds: the chart's quarter notes (its notes' ``pulse``)
-    through its tempo map, and
-    every fourth from tick 0 (the charts carry no time signature: 4/4, bar lines from the
-    start, as the game draws them; a file whose time signature is in three, every third).
+    through its tempo map, counted from each bar line its time signatures set, and every
+    fourth of them from there (a time signature in three: every third). Sectoid's charts
+    carry no time signature: 4/4, bar lines from the start, as the game draws them.
+    Simutrans's later files open with a bar of 1/8 at 60 BPM before their 4/4 (a
+    sequencer's set-up bar): their quarters start an eighth after tick 0, and counted
+    from tick 0 every beat of theirs fell on an "and" (stop 43).
     Charts sit ~25 ms before the audio's onsets, well within the F-measure's ±70 ms."""
     import mido
 
     midi = mido.MidiFile(str(chart))
     changes = tempo_changes(midi)
-    beats, at, tick, tempo, k = [], 0.0, 0, changes[0][1], 0
+    step = midi.ticks_per_beat * pulse(chart)
+    bar_lines = signature_changes(midi)
+    beats, downbeats, at, tick, tempo = [], [], 0.0, 0, changes[0][1]
+    line, k = 0, 0
     while at < seconds:
         beats.append(at)
+        if k % bars_of(*bar_lines[line][1:]) == 0:
+            downbeats.append(at)
         k += 1
-        target = round(k * midi.ticks_per_beat * pulse(chart))
+        target = bar_lines[line][0] + round(k * step)
+        if line + 1 < len(bar_lines) and target >= bar_lines[line + 1][0]:
+            line, k = line + 1, 0  # a new time signature: a bar line, the grid from it
+            target = bar_lines[line][0]
         while True:  # walk the tempo map from the last beat to the next
             following = [(t, v) for t, v in changes if tick < t <= target]
             if not following:
@@ -433,8 +449,29 @@ def chart_beats(chart: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
             t, v = following[0]
             at += mido.tick2second(t - tick, midi.ticks_per_beat, tempo)
             tick, tempo = t, v
-    times = np.array(beats)
-    return times, times[:: beats_a_bar(chart)]
+    return np.array(beats), np.array(downbeats)
+
+
+def signature_changes(midi) -> list[tuple[int, int, int]]:
+    """[(tick, numerator, denominator)] of a MIDI file's time signatures, one per tick (the
+    last at a tick holds), from tick 0 (4/4 until the first, as MIDI has it)."""
+    found: dict[int, tuple[int, int]] = {}
+    for track in midi.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            if message.type == "time_signature":
+                found[tick] = (int(message.numerator), int(message.denominator))
+    found.setdefault(0, (4, 4))
+    return [(tick, *signature) for tick, signature in sorted(found.items())]
+
+
+def bars_of(numerator: int, denominator: int) -> int:
+    """Beats in a bar of a time signature: three in 3/4, a dotted quarter's count in 6/8,
+    9/8 and 12/8 (``compound``), four otherwise."""
+    if denominator == 8 and numerator in (6, 9, 12):
+        return numerator // 3
+    return 3 if (numerator, denominator) == (3, 4) else 4
 
 
 def time_signature(chart: Path) -> tuple[int, int]:
@@ -456,12 +493,8 @@ def compound(chart: Path) -> bool:
 
 
 def beats_a_bar(chart: Path) -> int:
-    """Beats in a bar of a MIDI file's first time signature: three in 3/4, two in 6/8
-    (dotted quarters, ``compound``), four otherwise."""
-    numerator, denominator = time_signature(chart)
-    if compound(chart):
-        return numerator // 3
-    return 3 if (numerator, denominator) == (3, 4) else 4
+    """Beats in a bar of a MIDI file's first time signature (``bars_of``)."""
+    return bars_of(*time_signature(chart))
 
 
 def in_three(chart: Path) -> bool:
@@ -764,6 +797,12 @@ def freedoom_pairs(quick: bool) -> None:
     sequenced_pairs(quick, freedoom.timed_pieces)
 
 
+def simutrans_pairs(quick: bool) -> None:
+    """Simutrans's pieces notated at 96–140 BPM, paired as ``sequenced_pairs`` pairs
+    openttd-openmsx's (in the soundtrack's order)."""
+    sequenced_pairs(quick, simutrans.timed_pieces)
+
+
 ACCOMPANIED_COUPLES = 12  # of 42: 24 layings, ~4 minutes on 2 cores
 
 
@@ -854,11 +893,19 @@ RENDERED = (
         "downbeats assume 4/4)",
         freedoom.timed_pieces,
     ),
+    (
+        "simutrans",
+        "Simutrans's music (benchmarks/simutrans.py: the game's MIDI files rendered with "
+        "FluidSynth; added in stop 43, its first run on the engine as it stood; truth = "
+        "each file's tempo map, where its onsets keep to it; downbeats assume 4/4)",
+        simutrans.timed_pieces,
+    ),
 )
 RENDERED_PAIRS = (
     ("sequenced", "Sequenced", sequenced_pairs),
     ("accompanied", "Accompanied", accompanied_pairs),
     ("freedoom", "Freedoom", freedoom_pairs),
+    ("simutrans", "Simutrans", simutrans_pairs),
 )
 
 

@@ -32,8 +32,11 @@ Key (MIREX key score: 1 same key, 0.5 a fifth away in the same mode, 0.3 relativ
   (FluidR3: other samples of every instrument): the same notes, other timbres, to tell
   what a change does to music from what it does to TimGM6mb's sounds.
 
+- Simutrans's music (benchmarks/simutrans.py), rendered alike: added in stop 43, when
+  every set above had shaped some change; its first run was on the engine as it stood.
+
 ``--only SET`` reads one set's keys (synthesised, sectoid, sequenced, accompanied,
-freedoom, sequenced-fluidr3, freedoom-fluidr3) and nothing else.
+freedoom, sequenced-fluidr3, freedoom-fluidr3, simutrans) and nothing else.
 
 Separation: a voice laid centre-panned over 30 s of a real band recording (sectoid's
 song.ogg of each of its four songs), at −6, 0 and +6 dB voice-to-band level. Voices:
@@ -79,6 +82,7 @@ import accompanied  # noqa: E402
 import freedoom  # noqa: E402
 import sectoid  # noqa: E402
 import sequenced  # noqa: E402
+import simutrans  # noqa: E402
 
 from mashup_site.engine import analysis, key, matching  # noqa: E402
 from mashup_site.engine.separation import SpectralSeparator  # noqa: E402
@@ -92,6 +96,7 @@ KEY_SETS = (
     "freedoom",
     "sequenced-fluidr3",
     "freedoom-fluidr3",
+    "simutrans",
 )
 SR = 22050  # the key is read at the analysis rate
 CACHE = ROOT / "benchmarks" / ".cache"
@@ -797,6 +802,9 @@ def main() -> None:
         if "freedoom-fluidr3" in sets:
             print("key, Freedoom's music rendered with the FluidR3 soundfont (never tuned on):")
             key_sequenced(freedoom.pieces("FluidR3"))
+        if "simutrans" in sets:
+            print("key, Simutrans's music (rendered; added in stop 43, first run untouched):")
+            key_sequenced(simutrans.pieces())
     if (args.separation or both) and args.only is None:
         print("separation, voice over a real band (30 s from 0:30):")
         separation(songs, args.quick)
