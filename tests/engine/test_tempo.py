@@ -235,6 +235,67 @@ def test_dense_eighths_under_a_fast_beat_do_not_mark_it_down_as_weak() -> None:
     assert scores[152.0] < 0.1 * scores[190.3]  # the spurious level stays far behind
 
 
+def test_a_three_two_level_whose_third_points_are_a_backbeat_grid_loses_to_it() -> None:
+    # The levels of a house track at 125 with no kick (Simutrans's "House in the
+    # station", benchmarks/simutrans.py; the features as level_features measured them):
+    # pedal hats on the beats, a snare on 2 and 4, a lead in groups of three sixteenths.
+    # The snare makes 125's beats strong and weak in twos (cons 0.50, under CONS_OK), so
+    # 83.3, whose third-points hold onsets as strong as its beats (those are 125's beats),
+    # went unpunished and was read: a 3:2 reading. In threes 125's grid is even (0.99).
+    common = {"chord_clarity": 0.9, "chord_spacing": 4.4}
+    levels = {
+        62.5: {
+            **common,
+            "h1": 0.62,
+            "harm": 0.73,
+            "cons": 0.69,
+            "cons3": 0.96,
+            "half": 0.35,
+            "third": -0.01,
+            "salience": 5.43,
+            "chord_spacing": 6.5,
+            "kick_half": 0.48,
+            "snare_half": 0.47,
+        },
+        83.3: {
+            **common,
+            "h1": 0.62,
+            "harm": 0.62,
+            "cons": 0.79,
+            "cons3": 0.94,
+            "half": 0.24,
+            "third": 1.00,
+            "salience": 3.31,
+            "kick_half": 0.99,
+            "snare_half": 0.40,
+        },
+        124.9: {
+            **common,
+            "h1": 0.46,
+            "harm": 0.62,
+            "cons": 0.50,
+            "cons3": 0.99,
+            "half": 0.70,
+            "third": -0.13,
+            "salience": 3.70,
+            "kick_half": 0.71,
+            "snare_half": 0.61,
+        },
+    }
+    scores = {bpm: tempo._score(bpm, levels) for bpm in levels}
+    assert max(scores, key=scores.__getitem__) == 124.9, scores
+
+
+@pytest.mark.parametrize("bpm", [100.0, 130.0])
+def test_a_backbeat_grid_is_uneven_in_twos_and_even_in_threes(bpm: float) -> None:
+    # Kick on 1 and 3, snare on 2 and 4: the true beat alternates in twos, as music does;
+    # a run of three beats holds one of each kind in turn, so its phases mod 3 are alike.
+    found = features(rhythms.groove("straight", bpm, SECONDS, seed=1), bpm)
+    print(f"straight {bpm:g}: cons {found['cons']:.2f}, in threes {found['cons3']:.2f}")
+    assert found["cons3"] >= tempo.CONS_OK
+    assert found["cons3"] > found["cons"]
+
+
 @pytest.mark.parametrize(
     ("bpm", "seed"), [(90.0, 0), (90.0, 1), (100.0, 2), (110.0, 2), (122.0, 2), (140.0, 2)]
 )
