@@ -925,7 +925,7 @@ def _tempo_text(a: Analysis) -> str:
     if a.beats_per_bar != 4:
         words += f", {matching.bar_words(a.beats_per_bar)} beats a bar"
     if a.tempo_runner_up:
-        words += f", or {a.tempo_runner_up:.0f} BPM: the beat is ambiguous"
+        words += f", or {a.tempo_runner_up:.1f} BPM: the beat is ambiguous"
     return words
 
 

@@ -598,8 +598,10 @@ def test_the_analysis_says_a_ternary_feel_and_an_ambiguous_beat() -> None:
     beats = np.arange(0, 30, 0.5)
     song = Analysis(30.0, 120.0, beats, beats[::4], 0, "major", -14.0, 0.4, ternary=True)
     assert pipeline._tempo_text(song) == "120.0 BPM (ternary feel)"
-    unsure = replace(song, ternary=False, tempo_runner_up=80.0)
-    assert pipeline._tempo_text(unsure) == "120.0 BPM, or 80 BPM: the beat is ambiguous"
+    unsure = replace(song, ternary=False, tempo_runner_up=62.46)
+    # To the tenth, as the tempo read and the tempo form's suggestions are: "or 62 BPM"
+    # beside a list that offers 62.5 read as two readings.
+    assert pipeline._tempo_text(unsure) == "120.0 BPM, or 62.5 BPM: the beat is ambiguous"
 
 
 def test_the_analysis_says_a_waltz_counts_three_beats_a_bar() -> None:
