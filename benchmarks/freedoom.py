@@ -81,14 +81,7 @@ def midi_files() -> list[Path]:
 def pieces(font: str = sequenced.DEFAULT_FONT) -> list[sequenced.Piece]:
     """Every piece with pitched notes, rendered (once) with the soundfont ``font``
     (sequenced.SOUNDFONTS) and with its reference key."""
-    out = []
-    for midi in midi_files():
-        if not sequenced.notes(midi)[0]:
-            continue  # drums alone: no key to refer to
-        key, margin = sequenced.midi_key(midi)
-        audio = sequenced.render(midi, CACHE, font)
-        out.append(sequenced.Piece(midi.stem, midi, audio, key, margin))
-    return out
+    return sequenced.pieces_of(midi_files(), CACHE, font)
 
 
 MUS_CONVERTER = "QMUS2MID"  # the copyright notice the MUS-to-MIDI converter writes

@@ -80,6 +80,19 @@ def pieces(font: str = DEFAULT_FONT) -> list[Piece]:
     return out
 
 
+def pieces_of(midis: list[Path], into: Path, font: str = DEFAULT_FONT) -> list[Piece]:
+    """The MIDI files ``midis`` that have pitched notes, each rendered (once) into ``into``
+    with the soundfont ``font`` and with its reference key (a file of drums alone has no
+    key to refer to)."""
+    out = []
+    for midi in midis:
+        if not notes(midi)[0]:
+            continue
+        key, margin = midi_key(midi)
+        out.append(Piece(midi.stem, midi, render(midi, into, font), key, margin))
+    return out
+
+
 def render(midi: Path, into: Path = CACHE, font: str = DEFAULT_FONT) -> Path:
     """``midi`` played by FluidSynth with the soundfont ``font`` (``SOUNDFONTS``), as a
     FLAC in ``into`` (in its folder ``font`` for any but the default)."""
