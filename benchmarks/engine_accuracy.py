@@ -71,6 +71,10 @@ Simutrans (``--only simutrans``): the 53 MIDI files of a transport game's soundt
 (benchmarks/simutrans.py), read alike; the 51 whose onsets keep to their tempo map's
 grid are judged. Added in stop 43, when every set above had shaped some change.
 
+``--only sequenced-fluidr3``, ``freedoom-fluidr3``, ``simutrans-fluidr3``: the same MIDI
+files rendered with the FluidR3 soundfont's instruments (as benchmarks/engine_ears.py reads
+their keys), read alike: what a change does to music rather than to one soundfont's sounds.
+
 ``--pairs``: mashups (``make_mashup``, stems written) of synthetic pairs across
 categories at different tempi and of two real pairs; per variant, the tempi read, the
 engine's own beat figure, and the layer offset measured without the engine's beat grid
@@ -899,6 +903,24 @@ RENDERED = (
         "FluidSynth; added in stop 43, its first run on the engine as it stood; truth = "
         "each file's tempo map, where its onsets keep to it; downbeats assume 4/4)",
         simutrans.timed_pieces,
+    ),
+    # The same MIDI files played by FluidR3's instruments (sequenced.SOUNDFONTS): what a
+    # change does to music, apart from what it does to one soundfont's sounds. Added in
+    # stop 43; no tempo figure had been taken on them before.
+    (
+        "sequenced-fluidr3",
+        "Sequenced pieces rendered with the FluidR3 soundfont",
+        lambda: sequenced.pieces("FluidR3"),
+    ),
+    (
+        "freedoom-fluidr3",
+        "Freedoom's music rendered with the FluidR3 soundfont (where its tempo is known)",
+        lambda: [p for p in freedoom.pieces("FluidR3") if freedoom.timed(p.midi)],
+    ),
+    (
+        "simutrans-fluidr3",
+        "Simutrans's music rendered with the FluidR3 soundfont (where its tempo is known)",
+        lambda: [p for p in simutrans.pieces("FluidR3") if simutrans.timed(p.midi)],
     ),
 )
 RENDERED_PAIRS = (
