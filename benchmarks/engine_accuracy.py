@@ -52,7 +52,8 @@ Sequenced: the 31 pieces of Debian's ``openttd-openmsx``, MIDI files of game mus
 rendered with FluidSynth (benchmarks/sequenced.py), each read whole against its own tempo
 map: music of the kind the team's held-out sequenced pieces are, and which nothing in the
 engine was chosen on (added in December 2026, after the tempo reader and the beat grid).
-Downbeat F assumes 4/4 (four of the pieces are in 3/4, 5/4 or 6/4). Two files are
+Downbeat F follows each file's time signatures (since stop 43; before, it counted four
+beats a bar, or three in 3/4, and four of the pieces are in 3/4, 5/4 or 6/4). Two files are
 judged at the pulse their notes play, not at their notated quarter, which none of their
 notes mark (``pulse``; the table says which).
 
@@ -420,11 +421,12 @@ def tempo_map(chart: Path, seconds: float) -> list[tuple[float, float]]:
 
 def chart_beats(chart: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
     """(beats, downbeats) in seconds: the chart's quarter notes (its notes' ``pulse``)
-    through its tempo map, counted from each bar line its time signatures set, and every
-    fourth of them from there (a time signature in three: every third). Sectoid's charts
-    carry no time signature: 4/4, bar lines from the start, as the game draws them.
-    Simutrans's later files open with a bar of 1/8 at 60 BPM before their 4/4 (a
-    sequencer's set-up bar): their quarters start an eighth after tick 0, and counted
+    through its tempo map, counted from each bar line its time signatures set, and the
+    beats on its bar lines (a bar of 6/4 is six quarters, of 6/8 two dotted quarters;
+    where the pulse does not divide the bar, a 3-3-2 file's, every ``bars_of`` beats).
+    Sectoid's charts carry no time signature: 4/4, bar lines from the start, as the game
+    draws them. Simutrans's later files open with a bar of 1/8 at 60 BPM before their 4/4
+    (a sequencer's set-up bar): their quarters start an eighth after tick 0, and counted
     from tick 0 every beat of theirs fell on an "and" (stop 43).
     Charts sit ~25 ms before the audio's onsets, well within the F-measure's ±70 ms."""
     import mido
@@ -437,7 +439,9 @@ def chart_beats(chart: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
     line, k = 0, 0
     while at < seconds:
         beats.append(at)
-        if k % bars_of(*bar_lines[line][1:]) == 0:
+        _, numerator, denominator = bar_lines[line]
+        bar = Fraction(midi.ticks_per_beat * 4 * numerator, denominator)
+        if (k * step % bar == 0) if bar % step == 0 else (k % bars_of(numerator, denominator) == 0):
             downbeats.append(at)
         k += 1
         target = bar_lines[line][0] + round(k * step)
@@ -457,8 +461,10 @@ def chart_beats(chart: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def signature_changes(midi) -> list[tuple[int, int, int]]:
-    """[(tick, numerator, denominator)] of a MIDI file's time signatures, one per tick (the
-    last at a tick holds), from tick 0 (4/4 until the first, as MIDI has it)."""
+    """[(tick, numerator, denominator)] of a MIDI file's time signatures, from tick 0 (4/4
+    until the first, as MIDI has it), each where the signature changes: a track that
+    repeats the signature in force off a bar line (Simutrans's "Sunday drivers" repeats
+    its 4/4 a quarter in) sets no bar line. Of several at one tick the last holds."""
     found: dict[int, tuple[int, int]] = {}
     for track in midi.tracks:
         tick = 0
@@ -467,7 +473,11 @@ def signature_changes(midi) -> list[tuple[int, int, int]]:
             if message.type == "time_signature":
                 found[tick] = (int(message.numerator), int(message.denominator))
     found.setdefault(0, (4, 4))
-    return [(tick, *signature) for tick, signature in sorted(found.items())]
+    out: list[tuple[int, int, int]] = []
+    for tick, signature in sorted(found.items()):
+        if not out or signature != out[-1][1:]:
+            out.append((tick, *signature))
+    return out
 
 
 def bars_of(numerator: int, denominator: int) -> int:
@@ -881,7 +891,7 @@ RENDERED = (
     (
         "sequenced",
         "Sequenced pieces (openttd-openmsx's MIDI files rendered with FluidSynth; never tuned "
-        "on; truth = each file's tempo map; downbeats assume 4/4)",
+        "on; truth = each file's tempo map)",
         sequenced.pieces,
     ),
     (
@@ -893,15 +903,14 @@ RENDERED = (
     (
         "freedoom",
         "Freedoom's music (benchmarks/freedoom.py: the game's MIDI files rendered with "
-        "FluidSynth; never tuned on; truth = each file's tempo map, where it has one; "
-        "downbeats assume 4/4)",
+        "FluidSynth; never tuned on; truth = each file's tempo map, where it has one)",
         freedoom.timed_pieces,
     ),
     (
         "simutrans",
         "Simutrans's music (benchmarks/simutrans.py: the game's MIDI files rendered with "
         "FluidSynth; added in stop 43, its first run on the engine as it stood; truth = "
-        "each file's tempo map, where its onsets keep to it; downbeats assume 4/4)",
+        "each file's tempo map, where its onsets keep to it)",
         simutrans.timed_pieces,
     ),
     # The same MIDI files played by FluidR3's instruments (sequenced.SOUNDFONTS): what a

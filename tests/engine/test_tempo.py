@@ -203,6 +203,7 @@ def test_dense_eighths_under_a_fast_beat_do_not_mark_it_down_as_weak() -> None:
             **common,
             "harm": 0.58,
             "cons": 0.97,
+            "cons3": 0.97,
             "half": 0.84,
             "salience": 3.00,
             "chord_spacing": 4.34,
@@ -213,6 +214,7 @@ def test_dense_eighths_under_a_fast_beat_do_not_mark_it_down_as_weak() -> None:
             **common,
             "harm": 0.53,
             "cons": 0.92,
+            "cons3": 0.92,
             "half": 0.34,
             "salience": 2.12,
             "chord_spacing": 7.05,
@@ -223,6 +225,7 @@ def test_dense_eighths_under_a_fast_beat_do_not_mark_it_down_as_weak() -> None:
             **common,
             "harm": 0.29,
             "cons": 0.32,
+            "cons3": 0.32,
             "half": 9.58,
             "salience": 0.14,
             "chord_spacing": 4.89,
@@ -287,13 +290,12 @@ def test_a_three_two_level_whose_third_points_are_a_backbeat_grid_loses_to_it() 
 
 
 @pytest.mark.parametrize("bpm", [100.0, 130.0])
-def test_a_backbeat_grid_is_uneven_in_twos_and_even_in_threes(bpm: float) -> None:
+def test_a_backbeat_grid_is_steady_in_threes(bpm: float) -> None:
     # Kick on 1 and 3, snare on 2 and 4: the true beat alternates in twos, as music does;
-    # a run of three beats holds one of each kind in turn, so its phases mod 3 are alike.
+    # in threes each phase holds both kinds of beat in turn, so the phases mod 3 are alike.
     found = features(rhythms.groove("straight", bpm, SECONDS, seed=1), bpm)
     print(f"straight {bpm:g}: cons {found['cons']:.2f}, in threes {found['cons3']:.2f}")
     assert found["cons3"] >= tempo.CONS_OK
-    assert found["cons3"] > found["cons"]
 
 
 @pytest.mark.parametrize(
@@ -357,8 +359,8 @@ def test_a_level_at_whose_period_the_onsets_never_repeat_loses_to_one_they_do() 
     common = {"half": 0.0, "third": 0.0, "chord_spacing": 4.0, "chord_clarity": 0.9}
     common |= {"kick_half": 0.05, "snare_half": 0.05}
     levels = {
-        90.0: {**common, "h1": 0.31, "harm": 0.30, "cons": 0.05, "salience": 13.8},
-        118.2: {**common, "h1": 0.0, "harm": 0.30, "cons": 0.05, "salience": 4.4},
+        90.0: {**common, "h1": 0.31, "harm": 0.30, "cons": 0.05, "cons3": 0.05, "salience": 13.8},
+        118.2: {**common, "h1": 0.0, "harm": 0.30, "cons": 0.05, "cons3": 0.05, "salience": 4.4},
     }
     assert tempo._score(118.2, levels) < tempo._score(90.0, levels)
     # ... and where no level repeats (a pad, a drone), they are ranked as before
