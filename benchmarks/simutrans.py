@@ -56,11 +56,13 @@ def repaired(data: bytes) -> bytes:
     while at + 8 <= len(fixed):
         kind, size = bytes(fixed[at : at + 4]), int.from_bytes(fixed[at + 4 : at + 8], "big")
         at, end = at + 8, min(at + 8 + size, len(fixed))
-        status = 0
+        running = 0  # the last channel status: meta and system events do not set it
         while kind == b"MTrk" and at < end:
             _, at = _quantity(fixed, at)  # delta time
+            status = running
             if fixed[at] & 0x80:
                 status, at = fixed[at], at + 1
+                running = status if status < 0xF0 else running
             if status == 0xFF:  # meta: type, length, data
                 meta = fixed[at]
                 length, at = _quantity(fixed, at + 1)
