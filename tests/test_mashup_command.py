@@ -70,13 +70,21 @@ def test_backing_offbeat_lays_each_backing_half_a_beat_over_and_says_so(tmp_path
     assert stdout.getvalue().count("the backing half a beat over") == 2
 
 
-def test_a_tempo_given_reads_that_songs_beat_at_it_and_says_so(tmp_path, songs):
+def test_a_tempo_and_a_key_given_are_what_the_songs_are_read_at_and_it_says_so(tmp_path, songs):
     stdout = io.StringIO()
     call_command(
         "mashup", *map(str, songs), "--out", str(tmp_path / "out"), "--no-quality",
-        "--tempo2", "60", stdout=stdout,
+        "--tempo2", "60", "--key1", "F# minor", stdout=stdout,
     )  # fmt: skip
     assert "two.wav: 60.0 BPM as you gave it" in stdout.getvalue()
+    assert "F# minor (11A) as you gave it" in stdout.getvalue()
+
+
+def test_a_key_given_is_named_as_the_engine_names_keys(tmp_path, songs) -> None:
+    with pytest.raises(CommandError, match="argument --key2: invalid choice: 'Gb major'"):
+        call_command(
+            "mashup", *map(str, songs), "--out", str(tmp_path / "out"), "--key2", "Gb major"
+        )
 
 
 @pytest.mark.parametrize("bpm", ["30", "300", "fast"])

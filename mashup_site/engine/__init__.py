@@ -13,11 +13,13 @@ real songs.
 
 from .analysis import GIVEN_BPM
 from .errors import EngineError
+from .key import KEY_NAMES
 from .pipeline import MashupParams, MashupResult, Variant, make_mashup
 from .separation import Separator, Stems
 
 __all__ = [
     "GIVEN_BPM",
+    "KEY_NAMES",
     "EngineError",
     "MashupParams",
     "MashupResult",

@@ -135,6 +135,9 @@ class Analysis:
     # The engine heard no steady beat (``has_pulse``); the tempo its owner gave gave it one
     # (``as_given``).
     beat_only_given: bool = False
+    # The key is the one a person gave for the song (``with_key``), not a reading: the
+    # matcher plans for it alone.
+    key_given: bool = False
     envelopes: Envelopes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -1072,6 +1075,24 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
         # repeating no more than noise's) is laid on one at this tempo, not by its timing.
         has_beat=True,
         beat_only_given=not song.has_beat,
+    )
+
+
+def with_key(song: Analysis, name: str) -> Analysis:
+    """``song`` in the key its owner gives (``key.KEY_NAMES``: "F# minor"), for a key the
+    engine misheard (benchmarks/engine_ears.py measures how often: a fifth away, the
+    relative or the parallel key are its usual slips): the person's word, so the matcher
+    plans for it alone and nothing calls it uncertain. ValueError for a name of no key."""
+    tonic, mode = key.parse_key_name(name)
+    return replace(
+        song,
+        tonic=tonic,
+        mode=mode,
+        key_scores={},
+        key_confidence=1.0,
+        key_by_notes=None,
+        key_by_chords=None,
+        key_given=True,
     )
 
 

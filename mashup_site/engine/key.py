@@ -299,6 +299,19 @@ def key_name(tonic: int, mode: str) -> str:
     return f"{NOTES[tonic]} {mode}"
 
 
+# The 24 keys by name, majors then minors, each from C: what a person may give a song.
+KEY_NAMES = tuple(key_name(tonic, mode) for mode in ("major", "minor") for tonic in range(12))
+
+
+def parse_key_name(name: str) -> tuple[int, str]:
+    """(tonic, mode) of a key named as ``key_name`` names it ("F# minor"); ValueError for
+    any other text."""
+    if name not in KEY_NAMES:
+        raise ValueError(f"a key is named like C major or F# minor, not {name!r}")
+    note, mode = name.split()
+    return NOTES.index(note), mode
+
+
 def harmonic_profile(profile: np.ndarray, decay: float = HARMONIC_DECAY) -> np.ndarray:
     """``profile`` as a chromagram sees it when every note comes with its partials: partial
     k (weight decay^(k-1)) sounds round(12·log2 k) semitones above its note."""

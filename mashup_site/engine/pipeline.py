@@ -58,7 +58,7 @@ from .analysis import (
 )
 from .decode import SR, load
 from .errors import EngineError
-from .key import UNCERTAIN, key_name
+from .key import KEY_NAMES, UNCERTAIN, key_name
 from .master import TARGET_LUFS, master
 from .probe import format_duration, split_suffix
 from .separation import Separator, SpectralSeparator, Stems
@@ -96,6 +96,10 @@ class MashupParams:
     # its beat is read at it (``analysis.as_given``), for the readings the engine cannot
     # tell apart by ear (a fast song read at half, 6/4 read as 12/8). Not an API parameter.
     tempi: tuple[float | None, ...] = ()
+    # The key a person gave for each song, in order ("F# minor", ``key.KEY_NAMES``), or
+    # None: the matcher plans for it alone (``analysis.with_key``), for a key the engine
+    # misheard. Not an API parameter.
+    keys: tuple[str | None, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("audio_weight", "style_weight", "weirdness"):
@@ -106,6 +110,8 @@ class MashupParams:
             bpm is not None and not low <= bpm <= high for bpm in self.tempi
         ):
             raise EngineError(f"a song's tempo is given from {low:g} to {high:g} BPM")
+        if len(self.keys) > 2 or any(name and name not in KEY_NAMES for name in self.keys):
+            raise EngineError("a song's key is given by its name, such as C major or F# minor")
         if self.vocal_gender not in (None, "", "m", "f"):
             raise EngineError("vocal gender must be m or f")
 
@@ -183,7 +189,10 @@ def make_mashup(
     # A song longer than the model's cap is decoded only that far, plus room to pick bars.
     limit = params.max_seconds + 30
     songs = _prepare([Path(song1), Path(song2)], separator or SpectralSeparator(), steps, limit)
-    songs = [_given(song, bpm) for song, bpm in zip(songs, _tempi(params), strict=True)]
+    songs = [
+        _given(song, bpm, name)
+        for song, bpm, name in zip(songs, _tempi(params), _keys(params), strict=True)
+    ]
     timings["analyse+separate"] = time.perf_counter() - started
     release_memory()
     pairs = _order(songs, params)
@@ -267,12 +276,22 @@ def _tempi(params: MashupParams) -> tuple[float | None, float | None]:
     return first, second
 
 
-def _given(song: Song, bpm: float | None) -> Song:
-    """``song`` with the tempo its owner gave, if any: a song the engine heard no steady
-    beat in is given one at that tempo (``analysis.as_given``; ``describe`` says so)."""
-    if bpm is None:
-        return song
-    return replace(song, analysis=analysis.as_given(song.analysis, bpm))
+def _keys(params: MashupParams) -> tuple[str | None, str | None]:
+    """The key given for each of the two songs, or None."""
+    first, second = (*params.keys, None, None)[:2]
+    return first or None, second or None
+
+
+def _given(song: Song, bpm: float | None, key_given: str | None = None) -> Song:
+    """``song`` with the tempo and the key its owner gave, if any: a song the engine heard
+    no steady beat in is given one at that tempo (``analysis.as_given``; ``describe`` says
+    so); a key given is planned for alone (``analysis.with_key``)."""
+    read = song.analysis
+    if bpm is not None:
+        read = analysis.as_given(read, bpm)
+    if key_given:
+        read = analysis.with_key(read, key_given)
+    return song if read is song.analysis else replace(song, analysis=read)
 
 
 def _song(path: Path, separator: Separator, steps: Steps, limit: float, *, name: str = "") -> Song:
@@ -879,6 +898,7 @@ def _song_summary(song: Song) -> dict[str, object]:
             "key_by_notes": key_name(*a.key_by_notes) if a.key_by_notes else None,
             "key_by_chords": key_name(*a.key_by_chords) if a.key_by_chords else None,
             "key_uncertain": key_uncertain(a),
+            "key_given": a.key_given,
             "camelot": a.camelot,
             "tuning_cents": cents(a.tuning),
             "lufs": round(a.lufs, 1),
@@ -899,6 +919,8 @@ def _key_text(a: Analysis) -> str:
         for (tonic, mode), _ in sorted(matching.readings(a).items(), key=lambda kv: -kv[1])
         if (tonic, mode) != (a.tonic, a.mode)
     ]
+    if a.key_given:
+        return f"{a.key_name} ({a.camelot}) as you gave it"
     text = f"{a.key_name} ({a.camelot}" + (", by its notes" if a.key_by_chords else "")
     text += f"; close: {', '.join(close)})" if close else ")"
     return text + key_doubt_words(a)

@@ -708,6 +708,42 @@ def test_a_tempo_is_given_from_40_to_250_bpm(bpm: float) -> None:
         analysis.as_given(song, bpm)
 
 
+def test_a_key_given_is_the_one_planned_for_whatever_the_readings_were() -> None:
+    # Read A minor, unsure, its notes saying D minor and C major nearly tied: the person
+    # knows it is E minor. The matcher plans for E minor alone, and nothing doubts it.
+    from mashup_site.engine import matching
+
+    beats = np.arange(0, 30, 0.5)
+    read = analysis.Analysis(
+        30.0,
+        120.0,
+        beats,
+        beats[::4],
+        9,
+        "minor",
+        -14.0,
+        0.4,
+        key_scores={(9, "minor"): 0.71, (0, "major"): 0.70, (2, "minor"): 0.66},
+        key_confidence=0.1,
+        key_by_notes=(2, "minor"),
+    )
+    assert len(matching.readings(read)) > 1 and read.key_doubted
+    given = analysis.with_key(read, "E minor")
+    assert (given.tonic, given.mode, given.camelot) == (4, "minor", "9A")
+    assert given.key_given and not read.key_given
+    assert matching.readings(given) == {(4, "minor"): 1.0}
+    assert not given.key_doubted and given.key_confidence == 1.0
+    assert given.tempo == read.tempo and np.array_equal(given.beats, read.beats)
+
+
+@pytest.mark.parametrize("name", ["H major", "c minor", "A", "", "Db major"])
+def test_a_key_is_given_by_the_name_the_engine_gives_keys(name: str) -> None:
+    beats = np.arange(0, 30, 0.5)
+    song = analysis.Analysis(30.0, 120.0, beats, beats[::4], 9, "minor", -14.0, 0.4)
+    with pytest.raises(ValueError, match="C major or F# minor"):
+        analysis.with_key(song, name)
+
+
 def test_a_waltz_whose_kick_peaks_a_frame_after_its_beat_counts_three_a_bar() -> None:
     # Clicks on every beat at 120 BPM (21.5 frames), the low band's onset a frame after
     # every third: bars of three, whose ones the kick marks, as downbeat_phase reads it.

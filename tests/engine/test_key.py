@@ -385,3 +385,11 @@ def test_a_key_the_notes_chose_has_no_confidence_from_scores_that_put_another_ah
 def test_the_notes_never_break_a_tie_with_the_relative_key_whose_notes_are_theirs() -> None:
     tied = {(0, "major"): 0.80, (9, "minor"): 0.79}
     assert not key.notes_break_tie(tied, (0, "major"), (9, "minor"), bass_on((9, 40), (0, 20)))
+
+
+def test_the_24_key_names_are_read_back_as_their_keys() -> None:
+    keys = [(tonic, mode) for mode in ("major", "minor") for tonic in range(12)]
+    assert [key.parse_key_name(key.key_name(*k)) for k in keys] == keys
+    assert tuple(key.key_name(*k) for k in keys) == key.KEY_NAMES
+    with pytest.raises(ValueError, match="C major or F# minor"):
+        key.parse_key_name("Gb major")  # the engine names it F# major

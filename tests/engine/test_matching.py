@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mashup_site.engine import matching
+from mashup_site.engine import analysis, matching
 from mashup_site.engine.analysis import Analysis, camelot, camelot_distance
 
 
@@ -173,6 +173,15 @@ def test_a_nearly_tied_backing_key_is_shifted_to_suit_every_reading() -> None:
     assert matching.match(song(100, 7, "major"), song(100, 4, "major")).shift == 3
     fit = matching.match(clear(7, "major"), read(WAR))
     assert (fit.shift, fit.key_distance) == (-2, 1)
+
+
+def test_a_key_given_for_the_backing_is_the_one_shifted_from() -> None:
+    # The same nearly tied backing, which its owner says is in A major: up 10 to G major,
+    # the lead's own key, as a backing read A major and nothing else would be.
+    given = analysis.with_key(read(WAR), "A major")
+    fit = matching.match(clear(7, "major"), given)
+    assert fit.shift == matching.match(clear(7, "major"), song(100, 9, "major")).shift
+    assert (fit.shift % 12, fit.key_distance) == (10, 0)
 
 
 def test_the_benchmark_songs_keep_their_plan() -> None:

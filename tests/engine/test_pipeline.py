@@ -496,6 +496,27 @@ def test_it_reads_a_song_at_the_tempo_its_owner_gave_and_says_so(tmp_path, files
     assert summary["tempo" if summary["lead"] == "click85.wav" else "backing_tempo"] == 170.0
 
 
+@pytest.mark.parametrize("keys", [("H major", None), (None, "a minor"), ("C major",) * 3])
+def test_it_refuses_a_given_key_that_names_no_key(keys) -> None:
+    with pytest.raises(EngineError, match="such as C major or F# minor"):
+        MashupParams(keys=keys)
+
+
+def test_it_reads_a_song_in_the_key_its_owner_gave_and_says_so(tmp_path, files) -> None:
+    # The A minor song given as E minor (a fifth up, 9A); test_matching holds the shift
+    # planned from a key given.
+    song1, song2 = files["a_minor_low"], files["d_major_high"]
+    result, _ = run(tmp_path, song1, song2, keys=("E minor", None))
+    lines = result.analysis_text.splitlines()
+    assert lines[0].startswith(f"{song1.name}: ")
+    assert "E minor (9A) as you gave it, " in lines[0] and "uncertain" not in lines[0]
+    assert "as you gave it" not in lines[1]
+    for variant in result.variants:
+        summary = variant.summary
+        keys = summary["keys"].split(" / ")
+        assert keys[0 if summary["lead"] == song1.name else 1] == "E minor"
+
+
 def test_weirdness_decides_how_often_the_backing_breaks_down_or_jumps() -> None:
     from mashup_site.engine.pipeline import _arrangement
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mashup_site.engine import GIVEN_BPM, EngineError, MashupParams, make_mashup
+from mashup_site.engine import GIVEN_BPM, KEY_NAMES, EngineError, MashupParams, make_mashup
 from mashup_site.engine.probe import NotAudioError, probe_audio
 from mashup_site.providers import contract
 
@@ -70,6 +70,14 @@ class Command(BaseCommand):
                 help=f"song {n}'s tempo, if you know it better than the engine hears it "
                 f"({GIVEN_BPM[0]:g}-{GIVEN_BPM[1]:g}): its beat is read at it",
             )
+            parser.add_argument(
+                f"--key{n}",
+                choices=KEY_NAMES,
+                default=None,
+                metavar="KEY",
+                help=f"song {n}'s key, if you know it better than the engine hears it (\"C "
+                'major", "F# minor"): the backing is shifted by it',
+            )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -90,6 +98,7 @@ class Command(BaseCommand):
             seed=options["seed"],
             backing_offbeat=options["backing_offbeat"],
             tempi=(options["tempo1"], options["tempo2"]),
+            keys=(options["key1"], options["key2"]),
         )
         started = time.perf_counter()
 
