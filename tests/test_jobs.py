@@ -100,6 +100,13 @@ def test_the_tempi_heard_are_kept_on_the_songs_once_and_a_late_snapshot_never_re
     assert heard == [92.3, 120.0]  # a song heard keeps its tempo; one not heard yet takes it
 
 
+def test_the_keys_heard_are_kept_once_and_only_keys_are_kept(job) -> None:
+    apply(job.pk, Status.ANALYSED, analysis_text="planned", keys_heard=("A minor", "H major"))
+    apply(job.pk, Status.FIRST, analysis_text="a first", keys_heard=("C major", "F# minor"))
+    heard = [s.key_heard for s in Mashup.objects.get(pk=job.pk).sources.all()]
+    assert heard == ["A minor", "F# minor"]  # a name of no key is no key heard
+
+
 def test_whether_a_beat_was_heard_is_kept_once_and_never_rewritten(job) -> None:
     apply(
         job.pk,

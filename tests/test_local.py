@@ -74,6 +74,9 @@ def test_a_local_job_makes_two_tracks_through_every_stage(owner, songs) -> None:
     heard = [s.tempo_heard for s in done.sources.order_by("position")]
     assert heard == [pytest.approx(120, abs=1.5), pytest.approx(100, abs=1.5)]
     assert [s.beat_heard for s in done.sources.order_by("position")] == [True, True]
+    # ...and its key, named as the analysis names it.
+    keys = [s.key_heard for s in done.sources.order_by("position")]
+    assert all(f"{key} (" in done.analysis_text for key in keys), (keys, done.analysis_text)
 
 
 def test_a_song_heard_without_a_beat_keeps_no_tempo_heard(owner, songs, tmp_path) -> None:
@@ -112,17 +115,21 @@ def test_made_again_half_a_beat_over_it_shares_the_uploads_and_says_so(
     assert not any(default_storage.exists(name) for name in names)
 
 
-def test_made_again_at_a_tempo_given_it_reads_that_songs_beat_at_it(owner, songs) -> None:
+def test_made_again_with_a_tempo_and_a_key_given_it_reads_that_song_so(owner, songs) -> None:
     first = local_job(owner, songs)
     tasks.run_mashup(first.pk)
-    remade, _ = tasks.enqueue_tempo_remake(Mashup.objects.get(pk=first.pk), (None, 50.0))
+    given = (jobs.Given(), jobs.Given(50.0, "E minor"))
+    remade, _ = tasks.enqueue_given_remake(Mashup.objects.get(pk=first.pk), given)
     tasks.run_mashup(remade.pk)
     remade.refresh_from_db()
     assert remade.status == Status.COMPLETE, remade.error_message
-    assert "second.wav: 50.0 BPM as you gave it" in remade.analysis_text
+    second = next(line for line in remade.analysis_text.splitlines() if line.startswith("second"))
+    assert second.startswith("second.wav: 50.0 BPM as you gave it, E minor (9A) as you gave it")
     assert remade.sources.get(position=2).tempo_heard == 50.0
     assert "as you gave it" not in Mashup.objects.get(pk=first.pk).analysis_text
-    assert runner.job_of(remade).songs[1].tempo == 50.0
+    first_song, second_song = runner.job_of(remade).songs
+    assert (second_song.tempo, second_song.key) == (50.0, "E minor")
+    assert (first_song.tempo, first_song.key) == (None, "")
 
 
 def test_it_reports_text_then_first_then_complete(songs, tmp_path, monkeypatch) -> None:

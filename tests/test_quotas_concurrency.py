@@ -161,7 +161,7 @@ def test_deleting_a_mashup_while_it_is_made_again_keeps_the_songs_the_remake_nee
 
     def remake() -> None:
         with transaction.atomic():
-            jobs.remake(mashup.pk, backing_offbeat=False, tempi=(120.0, None))
+            jobs.remake(mashup.pk, backing_offbeat=False, given=(jobs.Given(120.0), jobs.Given()))
             remade.set()
             deleting.wait(10)
             _blocked_on_a_lock()  # the delete waits for this transaction

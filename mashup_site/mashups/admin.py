@@ -71,6 +71,8 @@ class SourceInline(RecordInline):
         "duration",
         "tempo_given",
         "tempo_heard",
+        "key_given",
+        "key_heard",
         "beat_heard",
         "size",
         "file",

@@ -27,12 +27,14 @@ from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
 from mashup_site import providers
-from mashup_site.engine import GIVEN_BPM
+from mashup_site.engine import GIVEN_BPM, KEY_NAMES
+from mashup_site.engine.analysis import camelot
+from mashup_site.engine.key import parse_key_name
 from mashup_site.engine.probe import NotAudioError, format_duration, probe_audio
 from mashup_site.providers import contract, download
 
 from . import quotas
-from .jobs import Tempi
+from .jobs import Given, Givens
 from .models import KEPT_FOR, KeptFile, Mashup, Source, Status
 from .storage import (
     hold_stored,
@@ -650,17 +652,36 @@ def tempo_suggestions(tempo: float | None, word: str = "heard") -> tuple[tuple[s
     )
 
 
-class TempoForm(forms.Form):
-    """The tempo its owner gives for each song of a finished mashup, to make it again with
-    each beat read at it (``tasks.enqueue_tempo_remake``): for a beat the engine heard at
-    half, double or two thirds of the song's (its readings are measured in
-    benchmarks/engine_accuracy.py). Left empty, a song's beat is read by ear."""
+def with_camelot(name: str) -> str:
+    """A key's name with its Camelot code, as the analysis names keys: "A minor (8A)"."""
+    return f"{name} ({camelot(*parse_key_name(name))})"
+
+
+def key_choices(heard: str = "") -> list[tuple[str, Any]]:
+    """The keys a person may give a song, majors then minors, after "as heard" (naming the
+    key ``heard``, when known)."""
+
+    def named(mode: str) -> list[tuple[str, str]]:
+        return [(name, with_camelot(name)) for name in KEY_NAMES if name.endswith(mode)]
+
+    first = f"As heard: {with_camelot(heard)}" if heard in KEY_NAMES else "As heard"
+    return [("", first), ("Major keys", named("major")), ("Minor keys", named("minor"))]
+
+
+class GivenForm(forms.Form):
+    """What its owner knows of each song of a finished mashup, to make it again with it
+    (``tasks.enqueue_given_remake``): the tempo, at which its beat is read, for a beat
+    the engine heard at half, double or two thirds of the song's (benchmarks/
+    engine_accuracy.py measures how often); the key, from which the backing is shifted,
+    for a key it heard a fifth away, relative or parallel (benchmarks/engine_ears.py).
+    Left empty, a song's beat and key are heard by ear."""
 
     HELP = (
         "In beats per minute, {low:g} to {high:g}{listed}. Leave it empty to let the engine "
         "read it."
     )
     LISTED = " (its list suggests {tempi} BPM)"
+    KEY_HELP = "Each backing is shifted to suit the keys you give."
 
     def __init__(
         self, *args: Any, mashup: Mashup, sources: list[Source] | None = None, **kwargs: Any
@@ -669,8 +690,9 @@ class TempoForm(forms.Form):
         self.mashup = mashup
         low, high = GIVEN_BPM
         sources = list(mashup.sources.order_by("position")) if sources is None else sources
-        self.given = tuple(source.tempo_given for source in sources)
-        for source, given in zip(sources, self.given, strict=True):
+        self.sources = sources
+        self.before = tuple(Given(source.tempo_given, source.key_given) for source in sources)
+        for source, (given, key) in zip(sources, self.before, strict=True):
             # A remake's song was laid at the tempo given, which it keeps as heard.
             word = "heard" if given is None else "given"
             suggestions = tempo_suggestions(given or source.tempo_heard, word)
@@ -681,7 +703,7 @@ class TempoForm(forms.Form):
                 min_value=low,
                 max_value=high,
                 initial=given,
-                label=f"Song {source.position}: {source.label}",
+                label="Tempo",
                 help_text=self.HELP.format(
                     low=low, high=high, listed=self.LISTED.format(tempi=listed) if values else ""
                 ),
@@ -694,6 +716,21 @@ class TempoForm(forms.Form):
                     suggestions=suggestions,
                 ),
             )
+            self.fields[f"key_{source.position}"] = forms.ChoiceField(
+                required=False,
+                choices=key_choices(source.key_heard),
+                initial=key,
+                label="Key",
+                help_text=self.KEY_HELP,
+            )
+
+    @property
+    def songs(self) -> list[tuple[Source, list[forms.BoundField]]]:
+        """Each song with its fields (tempo, key), for a fieldset each."""
+        return [
+            (source, [self[f"tempo_{source.position}"], self[f"key_{source.position}"]])
+            for source in self.sources
+        ]
 
     @staticmethod
     def _placeholder(source: Source) -> str:
@@ -706,18 +743,36 @@ class TempoForm(forms.Form):
         data = super().clean() or {}
         if self.errors:
             return data
-        tempi = self.tempi
-        if all(tempo is None for tempo in tempi):
+        given = self.given
+        if given == tuple(Given() for _ in given):
             raise forms.ValidationError(
-                "Give the tempo of at least one song (for example 180 if the analysis reads 90)."
+                "Give the tempo or the key of at least one song (for example 180 if the "
+                "analysis reads 90, or the key you know it is in)."
             )
-        if tempi == self.given:
-            raise forms.ValidationError("This mashup was made at these tempi already.")
+        if given == self.before:
+            raise forms.ValidationError("This mashup was made with these tempi and keys already.")
         return data
 
     @property
-    def tempi(self) -> Tempi:
-        """The tempo given for each song, in order (None: read by ear), to the tenth of a
-        BPM the field steps by (so that a value shown again can be sent again)."""
-        values = (self.cleaned_data.get(name) for name in self.fields)
-        return tuple(None if value is None else round(value, 1) for value in values)
+    def given(self) -> Givens:
+        """What was given for each song, in order (``jobs.Given``; None and "": by ear), the
+        tempo to the tenth of a BPM the field steps by (so that a value shown again can be
+        sent again)."""
+        data = self.cleaned_data
+        return tuple(
+            Given(
+                None if (bpm := data.get(f"tempo_{s.position}")) is None else round(bpm, 1),
+                data.get(f"key_{s.position}") or "",
+            )
+            for s in self.sources
+        )
+
+    def described(self) -> str:
+        """What was given, in words: "song 1 at 180 BPM and song 2 in E minor"."""
+        words = []
+        for position, (bpm, key) in enumerate(self.given, start=1):
+            how = [f"at {bpm:g} BPM"] if bpm is not None else []
+            how += [f"in {key}"] if key else []
+            if how:
+                words.append(f"song {position} {' '.join(how)}")
+        return " and ".join(words)

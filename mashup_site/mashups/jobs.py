@@ -12,12 +12,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from mashup_site.engine import KEY_NAMES
 from mashup_site.providers.base import TaskSnapshot, TrackResult, user_message
 
 from . import storage
@@ -209,7 +211,7 @@ def apply_snapshot(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = Fal
             # A later stage's text is the fuller one (the local engine adds each track's
             # measured alignment); a repeated or late snapshot never rewrites it.
             mashup.analysis_text = snapshot.analysis_text
-        _save_heard(mashup, snapshot.tempi_heard, snapshot.beats_heard)
+        _save_heard(mashup, snapshot)
         if moved and snapshot.status == Status.FAILED:
             mashup.error_code = snapshot.error_code
             mashup.error_message = user_message(snapshot.error_code, snapshot.error_message)
@@ -219,12 +221,13 @@ def apply_snapshot(pk: int, snapshot: TaskSnapshot, *, from_callback: bool = Fal
         return moved
 
 
-def _save_heard(mashup: Mashup, tempi: tuple[float | None, ...], beats: tuple[bool, ...]) -> None:
-    """Each song's tempo as heard, and whether a beat was, once: a repeated or late
-    snapshot never rewrites them."""
-    if not tempi and not beats:
+def _save_heard(mashup: Mashup, snapshot: TaskSnapshot) -> None:
+    """Each song's tempo and key as heard, and whether a beat was, once: a repeated or
+    late snapshot never rewrites them."""
+    tempi, beats, keys = snapshot.tempi_heard, snapshot.beats_heard, snapshot.keys_heard
+    if not tempi and not beats and not keys:
         return
-    for source in mashup.sources.filter(position__lte=max(len(tempi), len(beats))):
+    for source in mashup.sources.filter(position__lte=max(len(tempi), len(beats), len(keys))):
         changed = []
         at = source.position - 1
         if source.tempo_heard is None and at < len(tempi) and tempi[at] is not None:
@@ -233,6 +236,9 @@ def _save_heard(mashup: Mashup, tempi: tuple[float | None, ...], beats: tuple[bo
         if source.beat_heard is None and at < len(beats):
             source.beat_heard = beats[at]
             changed.append("beat_heard")
+        if not source.key_heard and at < len(keys) and keys[at] in KEY_NAMES:
+            source.key_heard = keys[at]
+            changed.append("key_heard")
         if changed:
             source.save(update_fields=changed)
 
@@ -329,22 +335,33 @@ SONGS_MISSING = (
 )
 
 
-Tempi = tuple[float | None, ...]  # the tempo given for each song, in order, or None
+class Given(NamedTuple):
+    """What its owner gave for one song of a remake: the tempo (BPM) its beat is read at
+    and its key ("F# minor"); None and "": as the engine hears them."""
+
+    tempo: float | None = None
+    key: str = ""
 
 
-def tempi_given(mashup: Mashup) -> Tempi:
-    """The tempo its owner gave for each of ``mashup``'s songs, in order (None: as read)."""
-    return tuple(source.tempo_given for source in mashup.sources.order_by("position"))
+Givens = tuple[Given, ...]  # for each song, in order
 
 
-def existing_remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> Mashup | None:
+def given_for(mashup: Mashup) -> Givens:
+    """What its owner gave for each of ``mashup``'s songs, in order."""
+    return tuple(
+        Given(source.tempo_given, source.key_given)
+        for source in mashup.sources.order_by("position")
+    )
+
+
+def existing_remake(pk: int, *, backing_offbeat: bool, given: Givens) -> Mashup | None:
     """The version of mashup ``pk`` so laid (backing half a beat over or not, the songs at
-    the tempi given) that the local engine is still making, or made and still kept, or
-    failed for good (``Mashup.error_final``), if any: asking again shows it (the engine
-    would make the same again). It is looked for among every version of the same first
-    mashup (``versions``): half a beat over and back is that first mashup again, and a
-    tempo asked from one remake may have been made from another. An expired one, or one
-    failed in a way that may pass, is made anew."""
+    the tempi and in the keys given) that the local engine is still making, or made and
+    still kept, or failed for good (``Mashup.error_final``), if any: asking again shows it
+    (the engine would make the same again). It is looked for among every version of the
+    same first mashup (``versions``): half a beat over and back is that first mashup
+    again, and a tempo asked from one remake may have been made from another. An expired
+    one, or one failed in a way that may pass, is made anew."""
     made = (
         Mashup.objects.filter(
             pk__in=versions(pk), provider="local", backing_offbeat=backing_offbeat
@@ -354,7 +371,7 @@ def existing_remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> Mashup |
         .exclude(status=Status.FAILED, error_final=False)
         .order_by("pk")
     )
-    return next((m for m in made if not m.expiry.is_expired and tempi_given(m) == tempi), None)
+    return next((m for m in made if not m.expiry.is_expired and given_for(m) == given), None)
 
 
 def versions(pk: int) -> set[int]:
@@ -377,7 +394,7 @@ def versions(pk: int) -> set[int]:
     return family
 
 
-def remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> tuple[Mashup, bool]:
+def remake(pk: int, *, backing_offbeat: bool, given: Givens) -> tuple[Mashup, bool]:
     """A new job with the request and the songs of finished mashup ``pk``, laid so (see
     ``existing_remake``), True; or the one already made again so (False: a double
     click, parallel posts), in the caller's transaction, under the finished one's row lock
@@ -386,11 +403,11 @@ def remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> tuple[Mashup, boo
     mashup = Mashup.objects.select_for_update().filter(pk=pk).first()
     if mashup is None:  # deleted in another tab meanwhile
         raise NotRemade("This mashup was deleted.")
-    if made := existing_remake(pk, backing_offbeat=backing_offbeat, tempi=tempi):
+    if made := existing_remake(pk, backing_offbeat=backing_offbeat, given=given):
         return made, False
     if mashup.status != Status.COMPLETE or mashup.expiry.is_expired:
         raise NotRemade(ONLY_FINISHED)
-    if len(tempi) != 2 or mashup.sources.count() != 2:
+    if len(given) != 2 or mashup.sources.count() != 2:
         raise NotRemade(SONGS_MISSING)
     if missing := storage.missing_uploads(mashup):
         raise NotRemade(
@@ -410,9 +427,11 @@ def remake(pk: int, *, backing_offbeat: bool, tempi: Tempi) -> tuple[Mashup, boo
         backing_offbeat=backing_offbeat,
         remade_from=mashup,
     )
-    for source, tempo in zip(mashup.sources.order_by("position"), tempi, strict=True):
+    for source, (tempo, key) in zip(mashup.sources.order_by("position"), given, strict=True):
         values = {name: getattr(source, name) for name in SOURCE_FIELDS}
-        Source.objects.create(mashup=copy, position=source.position, tempo_given=tempo, **values)
+        Source.objects.create(
+            mashup=copy, position=source.position, tempo_given=tempo, key_given=key, **values
+        )
     return copy, True
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from mashup_site import providers
-from mashup_site.engine import GIVEN_BPM
+from mashup_site.engine import GIVEN_BPM, KEY_NAMES
 from mashup_site.providers import contract, delivery
 from mashup_site.providers.base import FollowUpKind, Status
 
@@ -141,10 +141,14 @@ class MashupQuerySet(models.QuerySet["Mashup"]):
     def in_progress(self) -> MashupQuerySet:
         return self.exclude(status__in=FINAL_STATUSES)
 
-    def with_tempo_given(self) -> MashupQuerySet:
-        """Each with ``tempo_given`` read in the same query (``Mashup.tempo_given``)."""
-        given = Source.objects.filter(mashup=models.OuterRef("pk"), tempo_given__isnull=False)
-        return self.annotate(tempo_given=models.Exists(given))
+    def with_given(self) -> MashupQuerySet:
+        """Each with ``tempo_given`` and ``key_given`` read in the same query
+        (``Mashup.tempo_given``, ``Mashup.key_given``)."""
+        songs = Source.objects.filter(mashup=models.OuterRef("pk"))
+        return self.annotate(
+            tempo_given=models.Exists(songs.filter(tempo_given__isnull=False)),
+            key_given=models.Exists(songs.exclude(key_given="")),
+        )
 
     def live(self) -> MashupQuerySet:
         """Mashups whose files retention may still delete (finished, not kept, not swept)."""
@@ -261,8 +265,14 @@ class Mashup(models.Model):
     @cached_property
     def tempo_given(self) -> bool:
         """Whether its owner gave a song's tempo (a remake, ``Source.tempo_given``); the
-        gallery annotates it (``with_tempo_given``) instead of asking card by card."""
+        gallery annotates it (``with_given``) instead of asking card by card."""
         return self.sources.filter(tempo_given__isnull=False).exists()
+
+    @cached_property
+    def key_given(self) -> bool:
+        """Whether its owner gave a song's key (a remake, ``Source.key_given``); annotated
+        alike."""
+        return self.sources.exclude(key_given="").exists()
 
     @property
     def display_title(self) -> str:
@@ -360,7 +370,7 @@ class Source(models.Model):
     # to fetch), reused while the service keeps it (runner.HOSTED_FOR).
     hosted_url = models.URLField(blank=True, max_length=2000)
     hosted_at = models.DateTimeField(null=True, blank=True)
-    # The tempo its owner gave when making a mashup again (``tasks.enqueue_tempo_remake``):
+    # The tempo its owner gave when making a mashup again (``tasks.enqueue_given_remake``):
     # the local engine reads the song's beat at it. Not part of the API request.
     tempo_given = models.FloatField(
         "tempo given (BPM)",
@@ -368,9 +378,17 @@ class Source(models.Model):
         blank=True,
         validators=[MinValueValidator(GIVEN_BPM[0]), MaxValueValidator(GIVEN_BPM[1])],
     )
+    # The key its owner gave when making a mashup again (``tasks.enqueue_given_remake``):
+    # the local engine plans for it alone. Empty: as the engine hears it.
+    key_given = models.CharField(
+        "key given", max_length=9, blank=True, choices=[(name, name) for name in KEY_NAMES]
+    )
     # The tempo the local engine read its beat at (the analysis's), shown where its owner
     # may give another (``forms.TempoForm``). Empty for a remote job: its API says none.
     tempo_heard = models.FloatField("tempo heard (BPM)", null=True, blank=True)
+    # The key the local engine heard it in (the analysis's), shown where its owner may give
+    # another (``forms.GivenForm``). Empty for a remote job: its API says none.
+    key_heard = models.CharField("key heard", max_length=9, blank=True)
     # Whether the local engine heard a steady beat in it (or was given its tempo): one
     # without is laid by its own timing, and a half-beat remake moves nothing
     # (``tasks.remake_refusal``). Empty when not known: a remote job, or one made before.

@@ -383,6 +383,7 @@ def song_of(source: Source) -> Song:
         open=partial(storage.open_stored, name) if name else None,
         hosted_url=hosted_url(source),
         tempo=source.tempo_given,
+        key=source.key_given,
     )
 
 

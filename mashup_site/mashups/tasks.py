@@ -162,7 +162,7 @@ ONLY_LOCAL = (
 )
 
 
-OFFBEAT_HOW, TEMPO_HOW = "half a beat over", "at a tempo you give"
+OFFBEAT_HOW, GIVEN_HOW = "half a beat over", "at a tempo or in a key you give"
 NO_BEAT_TO_MOVE = (
     "This mashup cannot be made again half a beat over: no steady beat was heard in song "
     "{position} ({label}), so the two songs are laid together by their own timing, with no "
@@ -199,21 +199,22 @@ def enqueue_offbeat_remake(mashup: Mashup) -> tuple[Mashup, bool]:
     return enqueue_remake(
         mashup,
         backing_offbeat=not mashup.backing_offbeat,
-        tempi=jobs.tempi_given(mashup),
+        given=jobs.given_for(mashup),
         how=OFFBEAT_HOW,
     )
 
 
-def enqueue_tempo_remake(mashup: Mashup, tempi: jobs.Tempi) -> tuple[Mashup, bool]:
+def enqueue_given_remake(mashup: Mashup, given: jobs.Givens) -> tuple[Mashup, bool]:
     """``mashup`` made again by the local engine with each song's beat read at the tempo
-    its owner gave (None: as read), laid as before: see ``enqueue_remake``."""
+    its owner gave and planned in the key given (``jobs.Given``; None and "": as heard),
+    laid as before: see ``enqueue_remake``."""
     return enqueue_remake(
-        mashup, backing_offbeat=mashup.backing_offbeat, tempi=tempi, how=TEMPO_HOW
+        mashup, backing_offbeat=mashup.backing_offbeat, given=given, how=GIVEN_HOW
     )
 
 
 def enqueue_remake(
-    mashup: Mashup, *, backing_offbeat: bool, tempi: jobs.Tempi, how: str
+    mashup: Mashup, *, backing_offbeat: bool, given: jobs.Givens, how: str
 ) -> tuple[Mashup, bool]:
     """``mashup`` made again by the local engine, laid so: a new job of its owner's and a
     new start (both limits hold: ``quotas.Refused``), True; or the one already made (or
@@ -224,10 +225,10 @@ def enqueue_remake(
         # The person's lock first, then the mashup's, as every start takes them. A remake
         # already being made is followed before the limits are asked (it holds a place).
         quotas.lock_person(mashup.owner_id)
-        if made := jobs.existing_remake(mashup.pk, backing_offbeat=backing_offbeat, tempi=tempi):
+        if made := jobs.existing_remake(mashup.pk, backing_offbeat=backing_offbeat, given=given):
             return made, False
         start = quotas.start(mashup.owner_id)
-        copy, new = jobs.remake(mashup.pk, backing_offbeat=backing_offbeat, tempi=tempi)
+        copy, new = jobs.remake(mashup.pk, backing_offbeat=backing_offbeat, given=given)
         if not new:
             transaction.set_rollback(True)  # the start is not counted twice
             return copy, False

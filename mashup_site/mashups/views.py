@@ -32,7 +32,7 @@ from mashup_site.providers import contract
 from mashup_site.providers.base import FollowUpKind
 
 from . import gallery_cache, jobs, quotas, retention, storage, tasks
-from .forms import SOURCE_POSITIONS, GalleryFilter, KeptUploadGone, MashupForm, TempoForm
+from .forms import SOURCE_POSITIONS, GalleryFilter, GivenForm, KeptUploadGone, MashupForm
 from .models import Mashup, Track
 from .uploads import accepts_files
 
@@ -109,7 +109,7 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
 
 def _listing(form: GalleryFilter, owned: QuerySet[Mashup]) -> dict[str, object]:
     def page() -> Page[Mashup]:
-        mashups = form.filter(owned).with_tempo_given()  # type: ignore[attr-defined]
+        mashups = form.filter(owned).with_given()  # type: ignore[attr-defined]
         mashups = mashups.defer(*NOT_ON_CARDS).prefetch_related("tracks")
         return Paginator(mashups, PER_PAGE).get_page(form.page_number)
 
@@ -133,7 +133,7 @@ def card(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     Without htmx (a plain visit of the polled URL) the mashup's own page is the answer."""
     owned = Mashup.objects.owned_by(request.user)  # type: ignore[attr-defined]
     # someone else's is a 404, as owned_mashup's; the card reads its tracks twice: once
-    mashup = get_object_or_404(owned.with_tempo_given().prefetch_related("tracks"), pk=pk)
+    mashup = get_object_or_404(owned.with_given().prefetch_related("tracks"), pk=pk)
     if not request.htmx:
         return redirect(mashup)
     response = render(request, "mashups/gallery.html#card", {"mashup": mashup})
@@ -159,23 +159,23 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def tempo(request: HttpRequest, pk: int) -> HttpResponse:
     """Make a finished mashup again with each song's beat read at the tempo its owner gives
-    (its owner only, as a new mashup within the person's limits): for a beat the engine
-    heard at half, double or two thirds of the song's, which no ear can always tell."""
+    and planned in the key given (its owner only, as a new mashup within the person's
+    limits): for a beat the engine heard at half, double or two thirds of the song's, or a
+    key it heard a fifth away, relative or parallel, which no ear can always tell."""
     mashup = owned_mashup(request, pk)
-    if refusal := tasks.remake_refusal(mashup, tasks.TEMPO_HOW):
+    if refusal := tasks.remake_refusal(mashup, tasks.GIVEN_HOW):
         messages.error(request, refusal)
         return redirect(mashup)
-    form = TempoForm(request.POST, mashup=mashup)
+    form = GivenForm(request.POST, mashup=mashup)
     if not form.is_valid():  # said at the top too: the form is at the foot of the page
-        messages.error(request, "Nothing was made again: see the tempi below.")
+        messages.error(request, "Nothing was made again: see the tempi and keys below.")
         context = detail_context(mashup, form)
         return render(request, "mashups/detail.html", context, status=400)
-    given = [f"song {n} at {bpm:g} BPM" for n, bpm in enumerate(form.tempi, start=1) if bpm]
     return _made_again(
         request,
         mashup,
-        lambda: tasks.enqueue_tempo_remake(mashup, form.tempi),
-        " and ".join(given),
+        lambda: tasks.enqueue_given_remake(mashup, form.given),
+        form.described(),
         form,
     )
 
@@ -198,7 +198,7 @@ def _made_again(
     mashup: Mashup,
     enqueue: Callable[[], tuple[Mashup, bool]],
     how: str,
-    form: TempoForm | None = None,
+    form: GivenForm | None = None,
 ) -> HttpResponse:
     """Start a remake (``enqueue``), or follow the one being made so, or say why not (with
     what the person typed in ``form`` still in it). With the broker down the job waits,
@@ -359,17 +359,17 @@ def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "mashups/detail.html", context)
 
 
-def detail_context(mashup: Mashup, tempo_form: TempoForm | None = None) -> dict[str, Any]:
-    """What the mashup's page shows; ``tempo_form`` bound when a tempo posted was refused."""
+def detail_context(mashup: Mashup, given_form: GivenForm | None = None) -> dict[str, Any]:
+    """What the mashup's page shows; ``given_form`` bound when what was posted was refused."""
     tracks = list(mashup.tracks.prefetch_related("follow_ups"))
     for track in tracks:
         track.follow_up_state = follow_up_context(mashup, track)  # type: ignore[attr-defined]
     sources = list(mashup.sources.order_by("position"))
     live = mashup.still_changing(tracks)
     # Offered once nothing on the page changes by itself: its polls would wipe a form.
-    remakeable = not live and not tasks.remake_refusal(mashup, tasks.TEMPO_HOW, sources)
-    if remakeable and tempo_form is None:
-        tempo_form = TempoForm(mashup=mashup, sources=sources)
+    remakeable = not live and not tasks.remake_refusal(mashup, tasks.GIVEN_HOW, sources)
+    if remakeable and given_form is None:
+        given_form = GivenForm(mashup=mashup, sources=sources)
     return {
         "mashup": mashup,
         "sources": sources,
@@ -377,7 +377,7 @@ def detail_context(mashup: Mashup, tempo_form: TempoForm | None = None) -> dict[
         "live": live,
         "offbeat_offered": remakeable
         and not tasks.remake_refusal(mashup, tasks.OFFBEAT_HOW, sources),
-        "tempo_form": tempo_form if remakeable else None,
+        "given_form": given_form if remakeable else None,
     }
 
 

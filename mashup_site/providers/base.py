@@ -100,6 +100,8 @@ class TaskSnapshot:
     # Whether a steady beat was heard in each song, in order (one without has no tempo
     # heard); the local engine's.
     beats_heard: tuple[bool, ...] = ()
+    # The key each song was heard in ("F# minor"), in order; the local engine's.
+    keys_heard: tuple[str, ...] = ()
     raw: Mapping[str, object] = field(default_factory=dict)
 
 
@@ -202,6 +204,9 @@ class Song:
     # The local engine only: the tempo (BPM) its owner gave, at which its beat is read
     # (asked for when a mashup came out on a misheard beat). Not in the API's request.
     tempo: float | None = None
+    # The local engine only: the key its owner gave ("F# minor"), planned for alone (asked
+    # for when a mashup came out on a misheard key). Not in the API's request.
+    key: str = ""
 
 
 # Told each song's upload-service URL (position, URL) as soon as it exists, so that a job

@@ -106,6 +106,7 @@ class LocalProvider:
                     on_snapshot=report,
                     backing_offbeat=job.backing_offbeat,
                     tempi=tuple(song.tempo for song in job.songs),
+                    keys=tuple(song.key or None for song in job.songs),
                 )
             except ProviderError as error:
                 if error.final and any(song.link for song in job.songs):
@@ -152,9 +153,11 @@ class LocalProvider:
         on_snapshot: Reporter,
         backing_offbeat: bool = False,
         tempi: tuple[float | None, ...] = (),
+        keys: tuple[str | None, ...] = (),
     ) -> None:
         """Make both tracks now, telling ``on_snapshot`` at each stage (``backing_offbeat``:
-        see ``Job``; ``tempi``: each song's ``Song.tempo``, in order)."""
+        see ``Job``; ``tempi`` and ``keys``: each song's ``Song.tempo`` and ``Song.key``, in
+        order)."""
         model = str(payload.get("model") or "")
         tracks: list[TrackResult] = []
         analysis = ""
@@ -177,6 +180,7 @@ class LocalProvider:
                         word="text",
                         tempi_heard=heard,
                         beats_heard=beats,
+                        keys_heard=tuple(str(song.get("key") or "") for song in info["songs"]),
                     )
                 )
                 return
@@ -192,7 +196,12 @@ class LocalProvider:
                 sources[0],
                 sources[1],
                 out_dir,
-                replace(params_from_payload(payload), backing_offbeat=backing_offbeat, tempi=tempi),
+                replace(
+                    params_from_payload(payload),
+                    backing_offbeat=backing_offbeat,
+                    tempi=tempi,
+                    keys=keys,
+                ),
                 on_stage=on_stage,
                 measure_quality=False,  # the figures are for the command line; nobody waits
                 keep_extras=True,  # so that a follow-up costs nothing (benchmarks/follow_ups.py)
