@@ -97,6 +97,7 @@ KEY_SETS = (
     "sequenced-fluidr3",
     "freedoom-fluidr3",
     "simutrans",
+    "simutrans-fluidr3",
 )
 SR = 22050  # the key is read at the analysis rate
 CACHE = ROOT / "benchmarks" / ".cache"
@@ -805,6 +806,9 @@ def main() -> None:
         if "simutrans" in sets:
             print("key, Simutrans's music (rendered; added in stop 43, first run untouched):")
             key_sequenced(simutrans.pieces())
+        if "simutrans-fluidr3" in sets:
+            print("key, Simutrans's music rendered with FluidR3 (first run untouched):")
+            key_sequenced(simutrans.pieces("FluidR3"))
     if (args.separation or both) and args.only is None:
         print("separation, voice over a real band (30 s from 0:30):")
         separation(songs, args.quick)

@@ -191,7 +191,9 @@ def make_mashup(
     songs = _prepare([Path(song1), Path(song2)], separator or SpectralSeparator(), steps, limit)
     songs = [
         _given(song, bpm, name)
-        for song, bpm, name in zip(songs, _tempi(params), _keys(params), strict=True)
+        for song, bpm, name in zip(
+            songs, _per_song(params.tempi), _per_song(params.keys), strict=True
+        )
     ]
     timings["analyse+separate"] = time.perf_counter() - started
     release_memory()
@@ -270,15 +272,9 @@ def song_names(paths: list[Path]) -> list[str]:
     return numbered
 
 
-def _tempi(params: MashupParams) -> tuple[float | None, float | None]:
-    """The tempo given for each of the two songs, or None."""
-    first, second = (*params.tempi, None, None)[:2]
-    return first, second
-
-
-def _keys(params: MashupParams) -> tuple[str | None, str | None]:
-    """The key given for each of the two songs, or None."""
-    first, second = (*params.keys, None, None)[:2]
+def _per_song[T](given: tuple[T | None, ...]) -> tuple[T | None, T | None]:
+    """What was given for each of the two songs (``MashupParams.tempi``, ``keys``), or None."""
+    first, second = (*given, None, None)[:2]
     return first or None, second or None
 
 
@@ -910,7 +906,10 @@ def _song_summary(song: Song) -> dict[str, object]:
 def _key_text(a: Analysis) -> str:
     """The key as read, with the readings nearly as plausible (matching plans for them),
     the key of the song's notes among them when it is another; where the notes broke a
-    near-tie, the key is theirs and the chords' reading is among the close ones."""
+    near-tie, the key is theirs and the chords' reading is among the close ones; a key
+    given, as given (the only one planned for)."""
+    if a.key_given:
+        return f"{a.key_name} ({a.camelot}) as you gave it"
     labels = {a.key_by_chords: " by its chords"} if a.key_by_chords else {}
     if a.key_doubted and a.key_by_notes:
         labels[a.key_by_notes] = " by its notes"
@@ -919,8 +918,6 @@ def _key_text(a: Analysis) -> str:
         for (tonic, mode), _ in sorted(matching.readings(a).items(), key=lambda kv: -kv[1])
         if (tonic, mode) != (a.tonic, a.mode)
     ]
-    if a.key_given:
-        return f"{a.key_name} ({a.camelot}) as you gave it"
     text = f"{a.key_name} ({a.camelot}" + (", by its notes" if a.key_by_chords else "")
     text += f"; close: {', '.join(close)})" if close else ")"
     return text + key_doubt_words(a)

@@ -672,8 +672,8 @@ class GivenForm(forms.Form):
     """What its owner knows of each song of a finished mashup, to make it again with it
     (``tasks.enqueue_given_remake``): the tempo, at which its beat is read, for a beat
     the engine heard at half, double or two thirds of the song's (benchmarks/
-    engine_accuracy.py measures how often); the key, from which the backing is shifted,
-    for a key it heard a fifth away, relative or parallel (benchmarks/engine_ears.py).
+    engine_accuracy.py measures how often); the key, which each backing is shifted from or
+    to, for a key it heard a fifth away, relative or parallel (benchmarks/engine_ears.py).
     Left empty, a song's beat and key are heard by ear."""
 
     HELP = (
@@ -691,7 +691,7 @@ class GivenForm(forms.Form):
         low, high = GIVEN_BPM
         sources = list(mashup.sources.order_by("position")) if sources is None else sources
         self.sources = sources
-        self.before = tuple(Given(source.tempo_given, source.key_given) for source in sources)
+        self.before = tuple(Given.of(source) for source in sources)
         for source, (given, key) in zip(sources, self.before, strict=True):
             # A remake's song was laid at the tempo given, which it keeps as heard.
             word = "heard" if given is None else "given"

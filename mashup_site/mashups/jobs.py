@@ -342,16 +342,18 @@ class Given(NamedTuple):
     tempo: float | None = None
     key: str = ""
 
+    @classmethod
+    def of(cls, source: Source) -> Given:
+        """What was given for ``source`` when its mashup was made."""
+        return cls(source.tempo_given, source.key_given)
+
 
 Givens = tuple[Given, ...]  # for each song, in order
 
 
 def given_for(mashup: Mashup) -> Givens:
     """What its owner gave for each of ``mashup``'s songs, in order."""
-    return tuple(
-        Given(source.tempo_given, source.key_given)
-        for source in mashup.sources.order_by("position")
-    )
+    return tuple(Given.of(source) for source in mashup.sources.order_by("position"))
 
 
 def existing_remake(pk: int, *, backing_offbeat: bool, given: Givens) -> Mashup | None:
@@ -428,7 +430,8 @@ def remake(pk: int, *, backing_offbeat: bool, given: Givens) -> tuple[Mashup, bo
         remade_from=mashup,
     )
     for source, (tempo, key) in zip(mashup.sources.order_by("position"), given, strict=True):
-        values = {name: getattr(source, name) for name in SOURCE_FIELDS}
+        # The key heard is the song's, whatever is given: the engine reads it the same.
+        values = {name: getattr(source, name) for name in (*SOURCE_FIELDS, "key_heard")}
         Source.objects.create(
             mashup=copy, position=source.position, tempo_given=tempo, key_given=key, **values
         )

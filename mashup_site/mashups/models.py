@@ -384,7 +384,7 @@ class Source(models.Model):
         "key given", max_length=9, blank=True, choices=[(name, name) for name in KEY_NAMES]
     )
     # The tempo the local engine read its beat at (the analysis's), shown where its owner
-    # may give another (``forms.TempoForm``). Empty for a remote job: its API says none.
+    # may give another (``forms.GivenForm``). Empty for a remote job: its API says none.
     tempo_heard = models.FloatField("tempo heard (BPM)", null=True, blank=True)
     # The key the local engine heard it in (the analysis's), shown where its owner may give
     # another (``forms.GivenForm``). Empty for a remote job: its API says none.

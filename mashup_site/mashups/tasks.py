@@ -194,7 +194,7 @@ def remake_refusal(mashup: Mashup, how: str, sources: Sequence[Source] | None = 
 
 def enqueue_offbeat_remake(mashup: Mashup) -> tuple[Mashup, bool]:
     """``mashup`` made again by the local engine with the backing half a beat over (or, for
-    one that was, back on its first grid), its songs at the same tempi: see
+    one that was, back on its first grid), its songs at the tempi and in the keys given: see
     ``enqueue_remake``."""
     return enqueue_remake(
         mashup,

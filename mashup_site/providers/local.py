@@ -180,7 +180,11 @@ class LocalProvider:
                         word="text",
                         tempi_heard=heard,
                         beats_heard=beats,
-                        keys_heard=tuple(str(song.get("key") or "") for song in info["songs"]),
+                        # a key given is not heard: "As heard" must name the engine's
+                        keys_heard=tuple(
+                            "" if song.get("key_given") else str(song.get("key") or "")
+                            for song in info["songs"]
+                        ),
                     )
                 )
                 return

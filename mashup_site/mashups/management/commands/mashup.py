@@ -76,7 +76,7 @@ class Command(BaseCommand):
                 default=None,
                 metavar="KEY",
                 help=f"song {n}'s key, if you know it better than the engine hears it (\"C "
-                'major", "F# minor"): the backing is shifted by it',
+                'major", "F# minor"): the shifts are planned for it',
             )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
