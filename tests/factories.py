@@ -82,11 +82,11 @@ class TrackFactory(factory.django.DjangoModelFactory):
 
 def finished_mashup(*, files: bool = True, **kwargs: object) -> Mashup:
     """A complete mashup with two tracks; with ``files``, small stored audio and covers.
-    Made by the local engine, its songs keep the tempo it heard them at."""
+    Made by the local engine, its songs keep the tempo and key it heard them at."""
     kwargs.setdefault("status", Status.COMPLETE)
     mashup = mashup_with_sources(**kwargs)
-    if mashup.provider == "local":  # our engine heard a beat in each song
-        mashup.sources.update(tempo_heard=120.0, beat_heard=True)
+    if mashup.provider == "local":  # our engine heard a beat and a key in each song
+        mashup.sources.update(tempo_heard=120.0, beat_heard=True, key_heard="A minor")
     for position in (1, 2):
         track = TrackFactory(mashup=mashup, position=position)
         if files:

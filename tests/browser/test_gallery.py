@@ -147,3 +147,23 @@ def test_a_page_open_on_a_mashup_deleted_elsewhere_stops_polling_and_says_so(
     with pytest.raises(PlaywrightTimeout):  # and no poll comes after that
         page.wait_for_event("request", lambda r: r.url.endswith(url), timeout=4000)
     assert page.console_errors == []
+
+
+def test_a_key_given_on_a_finished_mashups_page_makes_it_again_in_that_key(
+    signed_in_page, owner
+) -> None:
+    page = signed_in_page
+    mashup = finished_mashup(owner=owner, provider="local", title="Misheard key")
+    page.goto(mashup.get_absolute_url())
+    form = page.locator("form.given-form")
+    expect(form.locator("legend")).to_have_count(2)  # a fieldset per song
+    key = form.locator("select[name=key_2]")
+    expect(key.locator("option:checked")).to_have_text("As heard: A minor (8A)")
+    key.select_option("E minor")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(lambda url: not url.endswith(mashup.get_absolute_url()))
+    remade = Mashup.objects.exclude(pk=mashup.pk).get()
+    assert page.url.endswith(remade.get_absolute_url())
+    expect(page.locator(".messages")).to_contain_text("Making it again with song 2 in E minor")
+    expect(page.get_by_text("key given: E minor")).to_be_visible()  # in the sources list
+    assert page.console_errors == []

@@ -16,10 +16,16 @@ PHONE = {"width": 360, "height": 780}
 LONG_WORD = "Unbreakable_" + "x" * 90 + ".mp3"
 
 
+@pytest.mark.parametrize("provider", ["local", "remote"])
 @pytest.mark.parametrize("path", ["/", "/mashups/new/", "{detail}", "{detail}delete/"])
-def test_it_fits_a_phone_screen_without_sideways_scrolling(signed_in_page, owner, path) -> None:
+def test_it_fits_a_phone_screen_without_sideways_scrolling(
+    signed_in_page, owner, path, provider
+) -> None:
+    # A local mashup's page holds the remake forms (a tempo and a key per song) too.
     page = signed_in_page
-    mashup = finished_mashup(owner=owner, title=f"A title with {LONG_WORD}", custom_mode=True)
+    mashup = finished_mashup(
+        owner=owner, title=f"A title with {LONG_WORD}", custom_mode=True, provider=provider
+    )
     mashup.analysis_text = f"{LONG_WORD}: 120.0 BPM, C major (8B)"
     mashup.save()
     page.set_viewport_size(PHONE)
