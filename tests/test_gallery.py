@@ -967,6 +967,7 @@ def test_a_key_given_makes_a_new_mashup_planned_in_it_and_says_so(
 ) -> None:
     mashup = finished_mashup(owner=owner, provider="local")
     Source.objects.filter(mashup=mashup, position=1).update(key_heard="C# minor")
+    Source.objects.filter(mashup=mashup, position=2).update(key_heard="")
     page = html_of(owner_client, mashup.get_absolute_url())
     # Each song's key is offered as the analysis names keys, with its Camelot code, after
     # the key heard (song 2's not known: made by the remote engine, or before it was kept).

@@ -430,8 +430,9 @@ def remake(pk: int, *, backing_offbeat: bool, given: Givens) -> tuple[Mashup, bo
         remade_from=mashup,
     )
     for source, (tempo, key) in zip(mashup.sources.order_by("position"), given, strict=True):
-        # The key heard is the song's, whatever is given: the engine reads it the same.
-        values = {name: getattr(source, name) for name in (*SOURCE_FIELDS, "key_heard")}
+        # What the engine heard is the song's, whatever is given: it hears it the same.
+        heard = ("tempo_heard", "key_heard")
+        values = {name: getattr(source, name) for name in (*SOURCE_FIELDS, *heard)}
         Source.objects.create(
             mashup=copy, position=source.position, tempo_given=tempo, key_given=key, **values
         )

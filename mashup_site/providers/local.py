@@ -166,10 +166,11 @@ class LocalProvider:
             nonlocal analysis
             if stage == "text":
                 analysis = info["summary"]
-                # A song without a steady beat, heard or given, has no tempo to show.
+                # A song without a steady beat, heard or given, has no tempo to show; a tempo
+                # given is not heard (the form's "heard" must name the engine's reading).
                 beats = tuple(bool(song.get("has_beat", True)) for song in info.get("songs", ()))
                 heard = tuple(
-                    (song.get("tempo") or None) if beat else None
+                    (song.get("tempo") or None) if beat and not song.get("tempo_given") else None
                     for song, beat in zip(info.get("songs", ()), beats, strict=True)
                 )
                 on_snapshot(
