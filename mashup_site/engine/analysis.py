@@ -649,6 +649,11 @@ def _flip_at(drift: np.ndarray, start: int, span: int, quarter: bool = False) ->
     return flip if flip.half else None
 
 
+# Wobbles (in beats) equal to this many digits are equal: a real course's wobble differs
+# by hundredths, float noise by 1e-15.
+WOBBLE_DIGITS = 9
+
+
 def _flips(drift: np.ndarray, quarter: bool = False) -> list[Flip]:
     """The half-beat flips of a grid's ``drift`` (``course_drift``); with ``quarter``, its
     quick quarter flips instead (a grid with half flips is held by those alone)."""
@@ -663,14 +668,16 @@ def _flips(drift: np.ndarray, quarter: bool = False) -> list[Flip]:
             ):
                 start += 1
                 continue
-            # The crossing placed where both courses hold best, among the next few starts.
+            # The crossing placed where both courses hold best, among the next few starts;
+            # of crossings that hold alike (flat courses: their wobble differs only by the
+            # float noise of the line fits, which differs from one CPU to another), the first.
             found = [
                 flip
                 for k in range(start, start + span)
                 if not taken[_reach(k, span, quarter)].any()
                 and (flip := _flip_at(drift, k, span, quarter)) is not None
             ]
-            flip = min(found, key=lambda f: f.wobble)
+            flip = min(found, key=lambda f: round(f.wobble, WOBBLE_DIGITS))
             flips.append(flip)
             taken[flip.start : flip.end + 1] = True
             start = flip.end

@@ -186,8 +186,11 @@ def test_one_phase_moves_a_grid_read_at_half_the_tempo_back_from_the_quarters_on
         tracked[off.start] = truth[off.start] + late / 2 * FRAME_PERIOD  # moving across
     assert len(analysis.phase_flips(tracked, FRAME_PERIOD, quarters=True)) == 4
     # From the stretch a quarter late to the one a quarter early looks like a slow half
-    # flip; it crosses two quarter flips, and one_phase sets it aside.
-    assert analysis.phase_flips(tracked, FRAME_PERIOD) == [(38, 62)]
+    # flip; it crosses two quarter flips, and one_phase sets it aside. Its courses are
+    # flat from beat 21 to 39 and from 61 on, so crossings from 37, 38 and 39 hold alike:
+    # the first is taken, on any CPU (the float noise of the line fits chose 38 on one
+    # machine and 37 on another).
+    assert analysis.phase_flips(tracked, FRAME_PERIOD) == [(37, 61)]
     held = analysis.one_phase(tracked, BPM_OF_20_FRAMES, kicks_on(truth, 2200))
     assert np.abs(held[:, None] - truth[None, :]).min(axis=1).max() < 1.0
     assert np.allclose(np.diff(held), FRAME_PERIOD, atol=1.0)
