@@ -693,7 +693,8 @@ class GivenForm(forms.Form):
         self.sources = sources
         self.before = tuple(Given.of(source) for source in sources)
         for source, (given, key) in zip(sources, self.before, strict=True):
-            # A remake's song was laid at the tempo given, which it keeps as heard.
+            # A remake's song was laid at the tempo given: the form starts from it, and its
+            # list offers the tempo given's relatives (the placeholder, the tempo heard).
             word = "heard" if given is None else "given"
             suggestions = tempo_suggestions(given or source.tempo_heard, word)
             values = [value for value, _ in suggestions]
