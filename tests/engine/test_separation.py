@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.ndimage
 
 from mashup_site.engine.separation import (
     SPATIAL_EPS,
     Separator,
     SpectralSeparator,
     Stems,
+    _along_time,
     _spatial_voice,
     _voice_gate,
 )
@@ -341,3 +343,13 @@ def test_the_voice_gate_stands_aside_when_no_frame_stands_out() -> None:
         assert np.all(gate == 1)
     assert np.all(_voice_gate(*_frames([0.0] * 50)) == 1)  # nothing kept: nothing to gate
     assert _voice_gate(*_frames([])).shape == (1, 0)
+
+
+def test_the_steady_floor_is_scipys_percentile_filter_along_time_row_by_row() -> None:
+    rng = np.random.default_rng(3)
+    cells = rng.random((7, 300)).astype(np.float32)
+    cells[2, 100:180] = 5.0  # a held note: the floor must pass it on as it is, row by row
+    expected = scipy.ndimage.percentile_filter(cells, 30, size=(1, 61), mode="nearest")
+    found = _along_time(cells, 30, 61)
+    assert found.dtype == np.float32
+    np.testing.assert_array_equal(found, expected)
