@@ -465,7 +465,8 @@ def _lay(
     it again at the next plausible readings (``relays`` at most) and keep the best."""
     best: Laid | None = None
     tried = 0
-    for lead_a, backing_a, note in _readings(lead.analysis, backing.analysis)[: 1 + relays]:
+    readings = _readings(lead.analysis, backing.analysis)
+    for lead_a, backing_a, note in itertools.islice(readings, 1 + relays):
         if _on_offbeats(params, backing_a):
             backing_a = analysis.on_offbeats(backing_a)
         fit = matching.match(lead_a, backing_a)
@@ -500,32 +501,31 @@ def _lay(
     return replace(best, warnings=_alignment_warnings(best, tried, moved))
 
 
-def _readings(lead: Analysis, backing: Analysis) -> list[tuple[Analysis, Analysis, str]]:
+def _readings(lead: Analysis, backing: Analysis) -> Iterator[tuple[Analysis, Analysis, str]]:
     """The songs as read, then their other plausible metrical readings, taken in turn, the
-    backing's first (it is the layer that is stretched)."""
-    out = [(lead, backing, "")]
+    backing's first (it is the layer that is stretched). Each is read (its beats tracked
+    again) only when it is asked for: most layings measure together on the first, and
+    every reading made in advance cost each variant's thread a second of a two-song job."""
+    yield lead, backing, ""
     if not (lead.has_beat and backing.has_beat):
-        return out  # a song without a beat is laid by its own timing: nothing to re-read
+        return  # a song without a beat is laid by its own timing: nothing to re-read
     if lead.ternary != backing.ternary:
         # Triplets against straight eighths measure apart by nature, and a 3:2 reading of
         # either song lines its notes up with the other's (a hemiola): the check would take
         # the very relation the matcher must never play. The matcher says the feels differ.
-        return out
+        return
 
     def note(which: str, song: Analysis, bpm: float) -> str:
         return f"the {which}'s beat was read again at {bpm:.1f} BPM (first {song.tempo:.1f})"
 
-    backings = [
-        (lead, analysis.at_tempo(backing, bpm), note("backing", backing, bpm))
-        for bpm in _other_levels(backing)
-    ]
-    leads = [
-        (analysis.at_tempo(lead, bpm), backing, note("lead", lead, bpm))
-        for bpm in _other_levels(lead)
-    ]
+    backings = [("backing", bpm) for bpm in _other_levels(backing)]
+    leads = [("lead", bpm) for bpm in _other_levels(lead)]
     for pair in itertools.zip_longest(backings, leads):
-        out += [reading for reading in pair if reading is not None]
-    return out
+        for which, bpm in filter(None, pair):
+            if which == "backing":
+                yield lead, analysis.at_tempo(backing, bpm), note(which, backing, bpm)
+            else:
+                yield analysis.at_tempo(lead, bpm), backing, note(which, lead, bpm)
 
 
 def _other_levels(song: Analysis) -> list[float]:

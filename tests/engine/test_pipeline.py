@@ -596,6 +596,23 @@ def test_the_alignment_check_lays_it_again_at_the_next_reading(misread) -> None:
     assert laid.warnings == ()
 
 
+def test_layers_together_on_the_first_reading_never_track_a_song_again(
+    misread, monkeypatch
+) -> None:
+    # Other readings are tracked (a second of beat tracking each) only when one is tried.
+    lead, backing = misread
+    assert len(list(pipeline._readings(lead.analysis, backing.analysis))) > 1
+    together = measure.LayerOffset(median_ms=2.0, within_20ms=1.0, windows=8, rhythm=0.9)
+    monkeypatch.setattr(pipeline.measure, "layer_offset", lambda *a, **k: together)
+
+    def tracked_again(*args, **kwargs):
+        raise AssertionError("a song was read again though the first laying was together")
+
+    monkeypatch.setattr(pipeline.analysis, "at_tempo", tracked_again)
+    laid = pipeline._lay(1, lead, backing, MashupParams(), pipeline.Steps())
+    assert laid.offset is together and not laid.note
+
+
 def test_a_tempo_its_owner_gave_is_laid_at_and_never_read_again(misread) -> None:
     lead, backing = misread  # the backing read at 80, two thirds of its 120
     given = replace(backing, analysis=analysis.as_given(backing.analysis, 120.0))
@@ -637,7 +654,7 @@ def test_the_check_tries_the_runner_up_then_the_three_two_relatives_never_octave
     assert levels[0] == pytest.approx(120, rel=0.01) or backing.analysis.tempo_runner_up
     assert all(abs(np.log2(bpm / 80) % 1) > 0.05 for bpm in levels)  # no octave of 80
     lead, _ = misread
-    readings = pipeline._readings(lead.analysis, backing.analysis)
+    readings = list(pipeline._readings(lead.analysis, backing.analysis))
     whose = [note.split("'")[0] for _, _, note in readings]
     assert whose[:2] == ["", "the backing"]  # the backing first
     # The lead was read with confidence (its 3:2 relatives scored under 5 % of its 120).
@@ -750,7 +767,7 @@ def test_a_reading_tried_again_that_cannot_be_judged_does_not_end_the_search(
     unjudged = measure.LayerOffset(None, 0.0, 0, repeats=True)
     measured = iter([off] + [unjudged] * pipeline.MAX_RELAYS)
     monkeypatch.setattr(pipeline.measure, "layer_offset", lambda *a, **k: next(measured))
-    readings = len(pipeline._readings(lead.analysis, backing.analysis))
+    readings = len(list(pipeline._readings(lead.analysis, backing.analysis)))
     assert readings >= 3
     laid = pipeline._lay(1, lead, backing, MashupParams(), pipeline.Steps())
     assert len(list(measured)) == pipeline.MAX_RELAYS + 1 - min(readings, 1 + pipeline.MAX_RELAYS)
