@@ -55,7 +55,12 @@ crisp's on synthetic drums at ±4 %) with the beats still aligned within a few m
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -75,6 +80,9 @@ CROSSFADE = 0.008  # seconds between stretched segments
 BEAT_BEND = 0.15
 STEADY_BEATS = 9  # the beats a quadratic is drawn through to smooth each one (steady_beats)
 FADE_IN, FADE_OUT = 1.5, 4.0
+# Threads stretching segments: one per core this process may use (2 on the 2-core target).
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+STRETCHERS = max(2, min(8, CORES or 2))
 
 
 @dataclass(frozen=True)
@@ -206,44 +214,77 @@ def pitch_resample(audio: np.ndarray, semitones: float) -> tuple[np.ndarray, flo
 
 
 def stretch_backing(
-    audio: np.ndarray, sr: int, timeline: Timeline, shift: float, order: list[int] | None = None
+    audio: np.ndarray,
+    sr: int,
+    timeline: Timeline,
+    shift: float,
+    order: list[int] | None = None,
+    *,
+    on_cpu: Callable[[float], None] | None = None,
 ) -> np.ndarray:
     """The backing laid onto the lead's segments (same length as the mashup), ``shift``
-    semitones higher (``Match.semitones``: key shift and tuning correction)."""
+    semitones higher (``Match.semitones``: key shift and tuning correction).
+
+    The segments are stretched on STRETCHERS threads shared by every job in the process:
+    both variants' segments share the cores, so a variant whose partner has finished
+    stretching (or is mastering) spreads over both instead of leaving one idle.
+    ``on_cpu`` is told the CPU seconds each segment took in its thread."""
     total = int(round((timeline.end - timeline.start) * sr))
     out = np.zeros((2, total), dtype=np.float32)
     fade = int(CROSSFADE * sr)
     order = order or list(range(len(timeline.backing_grid)))
     # Pitch first, for the whole song: afterwards its time t lies at t / speed.
     source, speed = pitch_resample(audio, shift)
+    segments: list[tuple[int, Future[tuple[np.ndarray, float]]]] = []
     for k in range(len(timeline.lead_grid) - 1):
         lead_ends, backing_ends = timeline.lead_grid[k : k + 2], timeline.backing_grid[order[k]]
         first, last = (int(t / speed * sr) for t in backing_ends)
-        piece = source[:, first : last + fade]
+        piece = source[:, first : last + fade]  # a view: copied in the stretching thread
         target = int(round((lead_ends[1] - lead_ends[0]) * sr)) + fade
         if piece.shape[1] < sr // 10 or target <= fade:
             continue
-        # At the song's very end its last crossfade is silence.
-        piece = np.pad(piece, ((0, 0), (0, last + fade - first - piece.shape[1])))
         backing_at, lead_at = segment_warp(timeline, lead_ends, backing_ends)
-        factor: float | np.ndarray = piece.shape[1] / target
+        factor: float | np.ndarray = (last + fade - first) / target
         if len(lead_at) > 2:
             knots = backing_at / speed * sr - first
-            factor = _speeds(piece.shape[1], knots, (lead_at - lead_ends[0]) * sr)
-        stretched = pedalboard.time_stretch(
-            np.ascontiguousarray(piece),
-            sr,
-            stretch_factor=factor,
-            high_quality=False,
-            transient_mode="smooth",  # crisp detunes the bass (see the module's notes)
-            preserve_formants=False,
-        )
-        stretched = _fit(stretched, target)
-        _ramp(stretched, fade)
+            factor = _speeds(last + fade - first, knots, (lead_at - lead_ends[0]) * sr)
         start = int(round((lead_ends[0] - timeline.start) * sr))
-        end = min(total, start + target)
+        job = _stretchers().submit(_stretch, piece, last + fade - first, sr, factor, target, fade)
+        segments.append((start, job))
+    for start, job in segments:  # in order, each added (and let go) as it comes
+        stretched, cpu = job.result()
+        if on_cpu:
+            on_cpu(cpu)
+        end = min(total, start + stretched.shape[1])
         out[:, start:end] += stretched[:, : end - start]
     return out
+
+
+def _stretch(
+    piece: np.ndarray, length: int, sr: int, factor: float | np.ndarray, target: int, fade: int
+) -> tuple[np.ndarray, float]:
+    """(one segment ``length`` samples long (``piece`` padded with silence: at the song's
+    very end its last crossfade is silence) stretched to ``target`` samples, faded in and
+    out over ``fade``; the CPU seconds it took)."""
+    cpu = time.thread_time()
+    piece = np.pad(piece, ((0, 0), (0, length - piece.shape[1])))
+    stretched = pedalboard.time_stretch(
+        np.ascontiguousarray(piece),
+        sr,
+        stretch_factor=factor,
+        high_quality=False,
+        transient_mode="smooth",  # crisp detunes the bass (see the module's notes)
+        preserve_formants=False,
+    )
+    stretched = _fit(stretched, target)
+    _ramp(stretched, fade)
+    return stretched, time.thread_time() - cpu
+
+
+@functools.cache
+def _stretchers() -> ThreadPoolExecutor:
+    """The threads every segment is stretched on (Rubber Band does not hold the GIL)."""
+    return ThreadPoolExecutor(max_workers=STRETCHERS, thread_name_prefix="stretch")
 
 
 def steady_beats(beats: np.ndarray) -> np.ndarray:

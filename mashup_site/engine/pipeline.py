@@ -141,7 +141,8 @@ class MashupResult:
 class Steps:
     """Seconds spent per step, summed over both songs or both variants (they run in two
     threads, so the sums exceed the wall time): what a profile of a job would show. Wall
-    seconds include waiting for a core; CPU seconds (of the step's own thread) do not."""
+    seconds include waiting for a core; CPU seconds (of the step's own thread, and of the
+    helper threads it reports: ``elsewhere``) do not."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
@@ -157,6 +158,16 @@ class Steps:
             with self._lock:
                 self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
                 self.cpu[name] = self.cpu.get(name, 0.0) + time.thread_time() - cpu
+
+    def elsewhere(self, name: str) -> Callable[[float], None]:
+        """What to tell the CPU seconds that step ``name`` spent in helper threads (the
+        stretch's, ``arrange.stretch_backing``), counted with its own thread's."""
+
+        def add(seconds: float) -> None:
+            with self._lock:
+                self.cpu[name] = self.cpu.get(name, 0.0) + seconds
+
+        return add
 
 
 @dataclass(frozen=True)
@@ -473,7 +484,9 @@ def _lay(
         lead_grid, backing_grid = matching.common_grid(lead_a, backing_a)
         timeline = arrange.plan(lead_grid, backing_grid, fit, params.max_seconds)
         with steps("stretch"):
-            lead_layer, backing_layer, order = _layers(index, lead, backing, params, fit, timeline)
+            lead_layer, backing_layer, order = _layers(
+                index, lead, backing, params, fit, timeline, on_cpu=steps.elsewhere("stretch")
+            )
         with steps("check alignment"):
             start = int(timeline.start * SR)
             reference = lead.audio[:, start : start + backing_layer.shape[1]]
@@ -709,9 +722,12 @@ def _layers(
     params: MashupParams,
     fit: matching.Match,
     timeline: arrange.Timeline,
+    *,
+    on_cpu: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """The lead layer (its own timing) and the backing laid on it, the same length, and
-    the backing segment laid under each lead segment."""
+    the backing segment laid under each lead segment (``on_cpu``: told the CPU seconds
+    the stretch spent in other threads)."""
     rng = np.random.default_rng(params.seed + index)
     order, breakdowns = _arrangement(
         len(timeline.lead_grid) - 1, len(timeline.backing_grid), params.weirdness, rng
@@ -720,7 +736,7 @@ def _layers(
     source = lead.stems.accompaniment if params.instrumental else lead.stems.vocals
     lead_layer = source[:, start:end]
     backing_layer = arrange.stretch_backing(
-        backing.stems.accompaniment, SR, timeline, fit.semitones, order
+        backing.stems.accompaniment, SR, timeline, fit.semitones, order, on_cpu=on_cpu
     )
     if params.instrumental:
         backing_layer = pb.Pedalboard([pb.HighpassFilter(180)])(backing_layer, SR)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import scipy.ndimage
@@ -299,3 +302,39 @@ def test_a_song_shorter_than_two_bars_at_its_tempo_is_refused_saying_so() -> Non
     # saying it was laid on the beat its owner gave.
     with pytest.raises(EngineError, match="fewer than two bars of beats at its tempo"):
         arrange._grid(np.array([0.0]), np.array([0.0, 1.5, 3.0, 4.5]), 5.5)
+
+
+def test_the_segments_lay_the_same_backing_on_one_thread_as_on_many(monkeypatch) -> None:
+    # Both variants' segments share the stretching threads and come back in any order
+    # (here the first comes back last); each is laid where it belongs, so the backing is
+    # the same sample for sample.
+    stretch, calls = arrange._stretch, []
+
+    def first_comes_back_last(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.3)
+        return stretch(*args)
+
+    monkeypatch.setattr(arrange, "_stretch", first_comes_back_last)
+    spread = laid(100, 120)[1]
+    monkeypatch.setattr(arrange, "_stretch", stretch)
+    one = ThreadPoolExecutor(max_workers=1)
+    monkeypatch.setattr(arrange, "_stretchers", lambda: one)
+    alone = laid(100, 120)[1]
+    one.shutdown()
+    assert arrange.STRETCHERS >= 2
+    assert np.abs(spread).max() > 0.1
+    np.testing.assert_array_equal(spread, alone)
+
+
+def test_the_cpu_each_segment_took_in_its_thread_is_told(monkeypatch) -> None:
+    lead_a = analysis.analyse(signals.click_track(100, 20), SR)
+    backing = signals.drum_loop(120, 20)
+    backing_a = analysis.analyse(backing, SR)
+    fit = matching.match(lead_a, backing_a)
+    timeline = arrange.plan(lead_a, backing_a, fit, max_seconds=60)
+    told: list[float] = []
+    arrange.stretch_backing(backing, SR, timeline, shift=0, on_cpu=told.append)
+    assert len(told) == len(timeline.lead_grid) - 1  # one a segment
+    assert all(seconds > 0 for seconds in told)

@@ -21,6 +21,7 @@ from mashup_site.engine import (
     EngineError,
     MashupParams,
     analysis,
+    arrange,
     make_mashup,
     measure,
     pipeline,
@@ -611,6 +612,23 @@ def test_layers_together_on_the_first_reading_never_track_a_song_again(
     monkeypatch.setattr(pipeline.analysis, "at_tempo", tracked_again)
     laid = pipeline._lay(1, lead, backing, MashupParams(), pipeline.Steps())
     assert laid.offset is together and not laid.note
+
+
+def test_the_cpu_the_stretch_spent_in_its_threads_is_the_stretch_steps(
+    misread, monkeypatch
+) -> None:
+    lead, backing = misread
+    stretch, segments = arrange._stretch, []
+
+    def an_hour_each(*args):
+        segments.append(1)
+        return stretch(*args)[0], 3600.0
+
+    monkeypatch.setattr(arrange, "_stretch", an_hour_each)
+    steps = pipeline.Steps()
+    pipeline._lay(1, lead, backing, MashupParams(), steps, relays=0)
+    assert segments
+    assert 3600 * len(segments) <= steps.cpu["stretch"] < 3600 * len(segments) + 60
 
 
 def test_a_tempo_its_owner_gave_is_laid_at_and_never_read_again(misread) -> None:
