@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pedalboard
+import scipy.ndimage
 import scipy.signal
 
 from .analysis import integrated_lufs
@@ -17,9 +18,9 @@ TARGET_LUFS = -14.0
 TRUE_PEAK_DB = -1.0
 
 
-BLOCK = 4096
-BATCH = 128  # blocks oversampled at once
-PAD = 64  # context either side of a block for the interpolation filter
+BLOCK = 64  # samples judged at once (1.5 ms): a loud hit does not take 90 ms with it
+BATCH = 4096  # blocks oversampled at once
+PAD = 16  # context either side of a block for the interpolation filter (12 it reaches)
 # A 97-tap low-pass for 4× interpolation, flat to 18 kHz (−1 dB at 20). The 48 taps
 # BS.1770-4 Annex 2 suggests (49, Kaiser β 5, until December 2026) lose 2 dB at 20 kHz and
 # read bright music's peaks 0.4–0.5 dB low (a synthesised song, and a click track mastered
@@ -31,25 +32,32 @@ INTERPOLATOR = (4 * scipy.signal.firwin(97, 1 / 4, window=("kaiser", 8.0))).asty
 
 def true_peak_db(audio: np.ndarray) -> float:
     """4× oversampled peak. Inter-sample peaks exceed sample peaks by at most ~3 dB, so only
-    blocks whose sample peak comes within 3.5 dB of the loudest sample are oversampled, all
-    in one batched polyphase call (one call per block spent most of its time designing
-    the same filter again)."""
+    blocks whose sample peak, or a neighbour's, comes within 3.5 dB of the loudest sample
+    are oversampled (the neighbours: a peak between two samples at a block's edge rises on
+    both), in batched polyphase calls (one call per block spent most of its time designing
+    the same filter again). Judged in 4096-sample blocks until December 2026, a limited
+    master had half to three quarters of its samples oversampled, at least twice; in
+    64-sample blocks, a tenth to a fifth."""
     audio = np.atleast_2d(audio).astype(np.float32, copy=False)
-    channels, length = audio.shape
+    length = audio.shape[1]
     if length == 0:
         return -240.0
-    padded = np.pad(audio, ((0, 0), (PAD, PAD + (-length) % BLOCK)))
-    body = padded[:, PAD:-PAD].reshape(channels, -1, BLOCK)
-    peaks = np.abs(body).max(axis=(0, 2))
+    starts = np.arange(0, length, BLOCK)
+    peaks = np.maximum(
+        np.maximum.reduceat(audio, starts, axis=1), -np.minimum.reduceat(audio, starts, axis=1)
+    ).max(axis=0)
     loudest = float(peaks.max())
     if loudest <= 0:
         return -240.0
-    chosen = np.flatnonzero(peaks >= loudest * 10 ** (-3.5 / 20))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, BLOCK + 2 * PAD, axis=1)
+    near = scipy.ndimage.maximum_filter1d(peaks, 3, mode="constant")
+    chosen = np.flatnonzero(near >= loudest * 10 ** (-3.5 / 20))
     delay = len(INTERPOLATOR) // 2
+    span = np.arange(-PAD, BLOCK + PAD)
     for a in range(0, len(chosen), BATCH):  # batches bound the 4× oversampled copy
-        segments = windows[:, chosen[a : a + BATCH] * BLOCK].reshape(-1, BLOCK + 2 * PAD)
-        up = scipy.signal.upfirdn(INTERPOLATOR, segments, 4, 1, axis=-1)
+        at = starts[chosen[a : a + BATCH], None] + span
+        inside = (at >= 0) & (at < length)
+        segments = np.where(inside, audio[:, np.clip(at, 0, length - 1)], np.float32(0))
+        up = scipy.signal.upfirdn(INTERPOLATOR, segments.reshape(-1, span.size), 4, 1, axis=-1)
         # The context is there for the filter, not to be measured.
         loudest = max(
             loudest, float(np.abs(up[:, delay + 4 * PAD : delay + 4 * (PAD + BLOCK)]).max())

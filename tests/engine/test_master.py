@@ -11,6 +11,7 @@ import pyloudnorm
 import pytest
 import scipy.signal
 
+from mashup_site.engine import master as master_module
 from mashup_site.engine.master import master, true_peak_db
 from tests import signals
 
@@ -63,3 +64,30 @@ def test_it_reads_a_bright_songs_true_peak_as_a_fine_resampling_does() -> None:
     out, _, peak = master(signals.song(120, 0, "major", 12)["mix"], SR)
     print(f"read {peak:.2f}, resampled {reference_true_peak(out):.2f} dBTP")
     assert true_peak_db(out) == pytest.approx(reference_true_peak(out), abs=0.1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reading_only_the_loud_blocks_finds_the_peak_of_every_sample_oversampled(
+    seed: int,
+) -> None:
+    # Bright hits over a quiet bed, some at the judged blocks' edges (every 64 samples),
+    # some with their neighbours a little quieter: the peak read is the one the same
+    # filter finds with every sample oversampled.
+    rng = np.random.default_rng(seed)
+    audio = (0.02 * rng.standard_normal((2, SR))).astype(np.float32)
+    edges = rng.choice(SR // 64 - 2, 12, replace=False) * 64 + 64
+    for at, level in zip(edges + rng.integers(-2, 2, 12), rng.uniform(0.3, 0.9, 12), strict=True):
+        audio[:, at - 1 : at + 2] += np.float32(level) * np.array([0.8, 1.0, -0.8], np.float32)
+    audio = scipy.signal.lfilter([0.5, 0.5], [1.0], audio, axis=-1).astype(np.float32)
+    up = scipy.signal.upfirdn(master_module.INTERPOLATOR, audio, 4, 1, axis=-1)
+    assert true_peak_db(audio) == pytest.approx(20 * np.log10(np.abs(up).max()), abs=1e-5)
+
+
+def test_a_peak_between_two_blocks_is_read_though_its_own_block_is_quiet() -> None:
+    # The loudest sample opens a block (64); the signal overshoots just before it, in a
+    # block whose own samples are all more than 3.5 dB down (0.61 at most).
+    audio = np.zeros((1, 512), dtype=np.float32)
+    audio[0, 60:68] = [-0.135, 0.024, -0.611, 0.56, 1.0, -0.368, 0.016, 0.189]
+    up = scipy.signal.upfirdn(master_module.INTERPOLATOR, audio, 4, 1, axis=-1)
+    assert 20 * np.log10(np.abs(up).max()) > 1.5  # 1.58 dB over the loudest sample
+    assert true_peak_db(audio) == pytest.approx(20 * np.log10(np.abs(up).max()), abs=1e-5)
