@@ -516,7 +516,11 @@ def integrated_lufs(audio: np.ndarray, sr: int) -> float:
     return float(-0.691 + 10 * np.log10(final.mean()))
 
 
-def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
+def analyse(
+    audio: np.ndarray, sr: int, *, name: str = "this song", mono: np.ndarray | None = None
+) -> Analysis:
+    """``audio`` read: tempo, beats, bars, key, loudness. ``mono``: ``to_mono(audio, sr)``
+    when the caller has it."""
     duration = audio.shape[-1] / sr
     if duration < MIN_SECONDS:
         raise EngineError(
@@ -525,7 +529,7 @@ def analyse(audio: np.ndarray, sr: int, *, name: str = "this song") -> Analysis:
     peak_db = 20 * np.log10(float(np.abs(audio).max()) + 1e-12)
     if peak_db < SILENCE_DBFS:
         raise EngineError(f"{name} is silent")
-    mono = to_mono(audio, sr)
+    mono = to_mono(audio, sr) if mono is None else mono
     mag = spectrogram(mono)
     from .tempo import read_tempo  # tempo builds on this module's onset envelopes
 

@@ -178,6 +178,7 @@ class Song:
     stems: Stems
     pitch: float | None
     vocal_db: float  # loudness of the separated vocal layer relative to the song
+    mono: np.ndarray  # at the analysis rate: what the layers laid on it are measured against
 
 
 def make_mashup(
@@ -308,13 +309,21 @@ def _song(path: Path, separator: Separator, steps: Steps, limit: float, *, name:
     with steps("decode"):
         audio = load(path, SR, max_seconds=limit, name=name)
     with steps("analyse"):
-        info = analyse(audio, SR, name=name)
+        mono = to_mono(audio, SR)
+        info = analyse(audio, SR, name=name, mono=mono)
     with steps("separate"):
         stems = separator.separate(audio, SR)
     with steps("voice pitch"):
         pitch = voice.median_pitch(stems.vocals, SR)
         vocal_db = integrated_lufs(stems.vocals, SR) - info.lufs
-    return Song(name, audio, info, stems, pitch, vocal_db)
+    return Song(name, audio, info, stems, pitch, vocal_db, mono)
+
+
+def _under(lead: Song, timeline: arrange.Timeline, length: int) -> np.ndarray:
+    """The lead song (mono, at the analysis rate) under a layer ``length`` samples long laid
+    from the timeline's start: cut from the song's own mono, not made again per layer."""
+    start = int(round(timeline.start * ANALYSIS_SR))
+    return lead.mono[start : start + length]
 
 
 def voice_warnings(lead: Song, backing: Song, params: MashupParams) -> list[str]:
@@ -367,7 +376,7 @@ def _render(
         mix = arrange.fades(lead_layer + backing_layer, SR, in_place=True)
         mix, applied, unknown = style.apply_style(mix, SR, params.style, params.style_weight)
     start, n = int(timeline.start * SR), mix.shape[1]
-    reference = lead.audio[:, start : start + n]
+    reference = lead.audio[:, start : start + n]  # what the lead song plays under the mix
     stems = {}
     if write_stems:
         with steps("stems"):
@@ -382,7 +391,9 @@ def _render(
         with steps("measure"):
             # Measured on mono copies at the analysis rate, so the song-sized layers can go
             # before mastering and encoding (two variants at once: ~300 MB less at the peak).
-            monos = {"reference": to_mono(reference, SR), "backing": to_mono(backing_layer, SR)}
+            backing_mono = to_mono(backing_layer, SR)
+            reference_mono = _under(lead, timeline, len(backing_mono))
+            monos = {"reference": reference_mono, "backing": backing_mono}
     del lead_layer, backing_layer
     with steps("master"):
         mastered, lufs, peak = master(mix, SR, in_place=True)
@@ -488,9 +499,9 @@ def _lay(
                 index, lead, backing, params, fit, timeline, on_cpu=steps.elsewhere("stretch")
             )
         with steps("check alignment"):
-            start = int(timeline.start * SR)
-            reference = lead.audio[:, start : start + backing_layer.shape[1]]
-            offset = measure.layer_offset(to_mono(reference, SR), to_mono(backing_layer, SR))
+            backing_mono = to_mono(backing_layer, SR)
+            reference = _under(lead, timeline, len(backing_mono))
+            offset = measure.layer_offset(reference, backing_mono)
         if lead_a.ternary != backing_a.ternary:
             # A swung or 6/8 layer over a straight one: their beat spectra differ by nature
             # (the matcher says so), and so do their offbeats: the onsets cannot judge them.

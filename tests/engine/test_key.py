@@ -291,7 +291,7 @@ def test_a_reading_its_notes_disagree_with_is_called_uncertain_and_planned_for_b
 
 def page_of(song: analysis.Analysis) -> str:
     """The analysis a person reads for ``song`` alone."""
-    loop = pipeline.Song("Loop", np.zeros((2, 1)), song, cast(Any, None), None, 0.0)
+    loop = pipeline.Song("Loop", np.zeros((2, 1)), song, cast(Any, None), None, 0.0, np.zeros(1))
     return pipeline.describe([loop], [], pipeline.MashupParams())
 
 

@@ -631,6 +631,20 @@ def test_the_cpu_the_stretch_spent_in_its_threads_is_the_stretch_steps(
     assert 3600 * len(segments) <= steps.cpu["stretch"] < 3600 * len(segments) + 60
 
 
+def test_the_lead_under_a_layer_is_cut_from_the_songs_own_mono(misread) -> None:
+    # The same as made again from the stereo under the layer (but for the resampling
+    # filter's first and last samples, which see the song beyond the cut there).
+    lead, backing = misread
+    laid = pipeline._lay(1, lead, backing, MashupParams(), pipeline.Steps(), relays=0)
+    timeline = replace(laid.timeline, start=3.2)  # a layer laid from inside the song
+    length = 10 * pipeline.ANALYSIS_SR
+    under = pipeline._under(lead, timeline, length)
+    start = int(round(timeline.start * pipeline.SR))
+    again = to_mono(lead.audio[:, start : start + 2 * length], pipeline.SR)
+    assert len(under) == len(again) == length
+    np.testing.assert_allclose(under[50:-50], again[50:-50], atol=1e-4)
+
+
 def test_a_tempo_its_owner_gave_is_laid_at_and_never_read_again(misread) -> None:
     lead, backing = misread  # the backing read at 80, two thirds of its 120
     given = replace(backing, analysis=analysis.as_given(backing.analysis, 120.0))
