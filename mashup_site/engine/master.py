@@ -30,14 +30,28 @@ PAD = 16  # context either side of a block for the interpolation filter (12 it r
 INTERPOLATOR = (4 * scipy.signal.firwin(97, 1 / 4, window=("kaiser", 8.0))).astype(np.float32)
 
 
+def _interpolation(taps: np.ndarray) -> np.ndarray:
+    """The 4× interpolation of a block with PAD samples of context either side as one
+    matrix, (BLOCK + 2·PAD) samples in, 4·BLOCK out: a batch of blocks is one matrix
+    product (ten times faster than upfirdn's filtering of as many short rows)."""
+    delay = len(taps) // 2
+    index = (
+        delay + 4 * PAD + np.arange(4 * BLOCK)[None, :] - 4 * np.arange(BLOCK + 2 * PAD)[:, None]
+    )
+    inside = (index >= 0) & (index < len(taps))
+    return np.where(inside, taps[np.clip(index, 0, len(taps) - 1)], 0).astype(np.float32)
+
+
+INTERPOLATION = _interpolation(INTERPOLATOR)
+
+
 def true_peak_db(audio: np.ndarray) -> float:
     """4× oversampled peak. Inter-sample peaks exceed sample peaks by at most ~3 dB, so only
     blocks whose sample peak, or a neighbour's, comes within 3.5 dB of the loudest sample
     are oversampled (the neighbours: a peak between two samples at a block's edge rises on
-    both), in batched polyphase calls (one call per block spent most of its time designing
-    the same filter again). Judged in 4096-sample blocks until December 2026, a limited
-    master had half to three quarters of its samples oversampled, at least twice; in
-    64-sample blocks, a tenth to a fifth."""
+    both), a batch of blocks at a time (INTERPOLATION). Until December 2026 the blocks
+    were 4096 samples long and filtered with upfirdn: after the limiter, most of a song
+    was oversampled: 0.6 and 1.1 s a call on two sectoid mashups here, now 0.15 and 0.2 s."""
     audio = np.atleast_2d(audio).astype(np.float32, copy=False)
     length = audio.shape[1]
     if length == 0:
@@ -51,17 +65,13 @@ def true_peak_db(audio: np.ndarray) -> float:
         return -240.0
     near = scipy.ndimage.maximum_filter1d(peaks, 3, mode="constant")
     chosen = np.flatnonzero(near >= loudest * 10 ** (-3.5 / 20))
-    delay = len(INTERPOLATOR) // 2
     span = np.arange(-PAD, BLOCK + PAD)
     for a in range(0, len(chosen), BATCH):  # batches bound the 4× oversampled copy
         at = starts[chosen[a : a + BATCH], None] + span
         inside = (at >= 0) & (at < length)
         segments = np.where(inside, audio[:, np.clip(at, 0, length - 1)], np.float32(0))
-        up = scipy.signal.upfirdn(INTERPOLATOR, segments.reshape(-1, span.size), 4, 1, axis=-1)
-        # The context is there for the filter, not to be measured.
-        loudest = max(
-            loudest, float(np.abs(up[:, delay + 4 * PAD : delay + 4 * (PAD + BLOCK)]).max())
-        )
+        up = segments.reshape(-1, span.size) @ INTERPOLATION
+        loudest = max(loudest, float(np.abs(up).max()))
     return float(20 * np.log10(loudest))
 
 
