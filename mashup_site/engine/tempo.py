@@ -167,7 +167,7 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
-from .analysis import ANALYSIS_SR, HOP, N_FFT, frame_chroma, near, track_beats
+from .analysis import ANALYSIS_SR, HOP, N_FFT, compressed, frame_chroma, near, track_beats
 
 FPS = ANALYSIS_SR / HOP
 BANDS = ((0.0, 200.0), (200.0, 3000.0), (3000.0, ANALYSIS_SR / 2 + 1))
@@ -259,7 +259,7 @@ def _excerpt(mag: np.ndarray) -> np.ndarray:
 def band_envelopes(mag: np.ndarray) -> np.ndarray:
     """Per-band half-wave-rectified log spectral flux, each scaled to its 99th percentile."""
     hz = np.fft.rfftfreq(N_FFT, 1 / ANALYSIS_SR)[: mag.shape[0]]
-    rise = np.maximum(0.0, np.diff(np.log1p(100 * mag), axis=1))
+    rise = np.maximum(0.0, np.diff(compressed(mag), axis=1))
     out = []
     for lo, hi in BANDS:
         f = np.concatenate([[0.0], rise[(hz >= lo) & (hz < hi)].sum(axis=0)])

@@ -760,3 +760,12 @@ def test_a_waltz_whose_kick_peaks_a_frame_after_its_beat_counts_three_a_bar() ->
     envelopes = analysis.Envelopes(onsets, low, fine, np.zeros((12, len(onsets))))
     _, _, length = analysis.beat_grid(envelopes, 120.0)
     assert length == 3
+
+
+def test_the_onset_functions_compress_a_spectrum_as_log1p_of_a_hundred_times_it() -> None:
+    mag = np.concatenate(
+        [np.zeros(3), np.geomspace(1e-9, 1e3, 200), np.random.default_rng(0).random(300)]
+    ).astype(np.float32)
+    found = analysis.compressed(mag)
+    assert found.dtype == np.float32
+    np.testing.assert_allclose(found, np.log1p(100 * mag.astype(np.float64)), atol=2e-6)
