@@ -287,6 +287,12 @@ def _stretchers() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=STRETCHERS, thread_name_prefix="stretch")
 
 
+# A process forked from one that stretched (a worker's child) inherits the pool but not
+# its threads, and would wait for ever on work none of them takes: it makes its own.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_stretchers.cache_clear)
+
+
 def steady_beats(beats: np.ndarray) -> np.ndarray:
     """The beats with the tracker's jitter smoothed out and a moving tempo kept: each one
     where a quadratic through its STEADY_BEATS neighbours puts it (Savitzky–Golay)."""

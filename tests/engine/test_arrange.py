@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
 
 import numpy as np
 import pytest
@@ -338,3 +340,22 @@ def test_the_cpu_each_segment_took_in_its_thread_is_told(monkeypatch) -> None:
     arrange.stretch_backing(backing, SR, timeline, shift=0, on_cpu=told.append)
     assert len(told) == len(timeline.lead_grid) - 1  # one a segment
     assert all(seconds > 0 for seconds in told)
+
+
+def _stretch_in_child(done: Connection) -> None:
+    done.send(float(np.abs(laid(100, 120)[1]).max()))
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_process_forked_after_stretching_stretches_too() -> None:
+    # A worker process forked from one that has stretched inherits no stretching threads.
+    assert np.abs(laid(100, 120)[1]).max() > 0.1
+    mine, theirs = multiprocessing.get_context("fork").Pipe()
+    child = multiprocessing.get_context("fork").Process(target=_stretch_in_child, args=(theirs,))
+    child.start()
+    try:
+        assert mine.poll(60), "the forked process never finished stretching"
+        assert mine.recv() > 0.1
+    finally:
+        child.kill()
+        child.join()
