@@ -59,6 +59,7 @@ import functools
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -225,17 +226,28 @@ def stretch_backing(
     """The backing laid onto the lead's segments (same length as the mashup), ``shift``
     semitones higher (``Match.semitones``: key shift and tuning correction).
 
-    The segments are stretched on STRETCHERS threads shared by every job in the process:
-    both variants' segments share the cores, so a variant whose partner has finished
-    stretching (or is mastering) spreads over both instead of leaving one idle.
-    ``on_cpu`` is told the CPU seconds each segment took in its thread."""
+    The segments are stretched on STRETCHERS threads shared by every job in the process,
+    STRETCHERS of a backing's at a time: two variants' segments take turns, so both
+    finish stretching together and master and encode side by side (one after the other,
+    the second's mastering and encoding ran alone, a core idle); a variant left
+    stretching alone has both cores. ``on_cpu`` is told the CPU seconds each segment took
+    in its thread."""
     total = int(round((timeline.end - timeline.start) * sr))
     out = np.zeros((2, total), dtype=np.float32)
     fade = int(CROSSFADE * sr)
     order = order or list(range(len(timeline.backing_grid)))
     # Pitch first, for the whole song: afterwards its time t lies at t / speed.
     source, speed = pitch_resample(audio, shift)
-    segments: list[tuple[int, Future[tuple[np.ndarray, float]]]] = []
+    in_flight: deque[tuple[int, Future[tuple[np.ndarray, float]]]] = deque()
+
+    def lay_oldest() -> None:
+        start, job = in_flight.popleft()
+        stretched, cpu = job.result()
+        if on_cpu:
+            on_cpu(cpu)
+        end = min(total, start + stretched.shape[1])
+        out[:, start:end] += stretched[:, : end - start]
+
     for k in range(len(timeline.lead_grid) - 1):
         lead_ends, backing_ends = timeline.lead_grid[k : k + 2], timeline.backing_grid[order[k]]
         first, last = (int(t / speed * sr) for t in backing_ends)
@@ -249,14 +261,12 @@ def stretch_backing(
             knots = backing_at / speed * sr - first
             factor = _speeds(last + fade - first, knots, (lead_at - lead_ends[0]) * sr)
         start = int(round((lead_ends[0] - timeline.start) * sr))
+        if len(in_flight) == STRETCHERS:
+            lay_oldest()  # a few at a time: two variants' segments then take turns
         job = _stretchers().submit(_stretch, piece, last + fade - first, sr, factor, target, fade)
-        segments.append((start, job))
-    for start, job in segments:  # in order, each added (and let go) as it comes
-        stretched, cpu = job.result()
-        if on_cpu:
-            on_cpu(cpu)
-        end = min(total, start + stretched.shape[1])
-        out[:, start:end] += stretched[:, : end - start]
+        in_flight.append((start, job))
+    while in_flight:
+        lay_oldest()
     return out
 
 

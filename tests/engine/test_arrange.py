@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
+from threading import Event
 
 import numpy as np
 import pytest
@@ -359,3 +361,39 @@ def test_a_process_forked_after_stretching_stretches_too() -> None:
     finally:
         child.kill()
         child.join()
+
+
+def test_two_backings_stretched_at_once_take_turns_on_the_threads(monkeypatch) -> None:
+    # One thread, held until both backings have segments waiting: the segments are then
+    # stretched a few of one backing, a few of the other, in turn, so both backings are
+    # done together (the one that came first used to be stretched whole before the other).
+    lead_a = analysis.analyse(signals.click_track(100, 20), SR)
+    backings = [signals.drum_loop(120, 20), signals.drum_loop(120, 20) * np.float32(0.5)]
+    backing_a = analysis.analyse(backings[0], SR)
+    timeline = arrange.plan(lead_a, backing_a, matching.match(lead_a, backing_a), 60)
+    one, both_waiting, submitted, order = ThreadPoolExecutor(max_workers=1), Event(), [], []
+
+    class Counted:
+        def submit(self, fn, *args):
+            submitted.append(1)
+            if len(submitted) == 2 * arrange.STRETCHERS:
+                both_waiting.set()
+            return one.submit(fn, *args)
+
+    stretch = arrange._stretch
+
+    def noted(piece, *args):
+        assert both_waiting.wait(30)
+        order.append(next(k for k, b in enumerate(backings) if np.shares_memory(piece, b)))
+        return stretch(piece, *args)
+
+    monkeypatch.setattr(arrange, "_stretchers", Counted)
+    monkeypatch.setattr(arrange, "_stretch", noted)
+    with ThreadPoolExecutor(max_workers=2) as variants:
+        laid = list(variants.map(lambda b: arrange.stretch_backing(b, SR, timeline, 0), backings))
+    one.shutdown()
+    segments = len(timeline.lead_grid) - 1
+    assert sorted(order) == [0] * segments + [1] * segments
+    runs = [len(list(run)) for _, run in itertools.groupby(order)]
+    assert max(runs) <= arrange.STRETCHERS, order
+    np.testing.assert_allclose(laid[1], laid[0] * 0.5, atol=1e-5)
