@@ -11,7 +11,8 @@ Each run is a fresh process, as a worker's first job would be: it imports Django
 engine, then runs ``manage.py mashup`` (through call_command) ``--runs`` times on the same
 pair, as a worker's first and following jobs would. Printed per job: wall time, when each
 stage (text, first, complete) was reported, seconds per engine step (summed over the two
-threads), and the process's peak resident memory (ru_maxrss: numpy's buffers are outside
+threads; the stretch's CPU seconds include those of the threads it stretches segments
+on), and the process's peak resident memory (ru_maxrss: numpy's buffers are outside
 tracemalloc's view). ``--as-worker`` skips the quality figures, as the web worker does
 (``--no-quality``): that is the time a person waits. Targets on a 2-core machine: both
 variants in <= 20 s wall per job, <= 1.5 GB peak. A benchmark, not a test: it asserts
@@ -128,7 +129,7 @@ def main() -> None:
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in job["steps_cpu"].items())
         print(f"\n{label}: {job['wall_s']:.1f} s wall, {job['cpu_s']:.1f} s CPU ({stages})")
         print(f"  steps, wall s summed over both threads: {steps}")
-        print(f"  steps, CPU s of their own threads: {cpu}")
+        print(f"  steps, CPU s of their own threads (the stretch's, and its helpers'): {cpu}")
         print(f"  peak memory of the process so far: {job['maxrss_mb']:.0f} MB")
         for v in job["variants"]:
             print(

@@ -20,7 +20,9 @@ what the words mean):
 
 Cost (benchmarks/engine.py): two threads throughout (numpy, scipy.fft, pedalboard and
 FFmpeg release the GIL), the two songs prepared at once, then the two variants rendered at
-once. Everything is float32; spectra are computed a block of frames at a time; nothing is
+once, their backings' segments stretched in turn on threads both share
+(``arrange.stretch_backing``), so the variants finish stretching together and master and
+encode side by side. Everything is float32; spectra are computed a block of frames at a time; nothing is
 JIT-compiled (no librosa/numba on the engine's path), so a worker's first job costs what
 its second does, apart from importing the modules. The quality figures (``measure``: beat
 offset, keys and tuning of the layers) cost about 1.5 s a variant; the command line shows
