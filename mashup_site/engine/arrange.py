@@ -27,8 +27,9 @@ the synthetic pairs as before. When the backing runs out, it loops from its firs
 downbeat, in whole bars.
 
 Why Rubber Band: it is the stretcher DJ and DAW software ships (phase-locked vocoder),
-and pedalboard runs it without holding the GIL, so both variants stretch at once on two
-cores. librosa's phase vocoder smears transients and is several times slower.
+and pedalboard runs it without holding the GIL, so segments stretch at once on every core
+(``stretch_backing``: both variants' segments share the threads). librosa's phase vocoder
+smears transients and is several times slower.
 
 The key shift is done the way Rubber Band's R2 engine does it internally (resample, let
 the stretcher restore the duration), but once for the whole song with one polyphase
@@ -55,7 +56,6 @@ crisp's on synthetic drums at ±4 %) with the beats still aligned within a few m
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import time
@@ -81,9 +81,12 @@ CROSSFADE = 0.008  # seconds between stretched segments
 BEAT_BEND = 0.15
 STEADY_BEATS = 9  # the beats a quadratic is drawn through to smooth each one (steady_beats)
 FADE_IN, FADE_OUT = 1.5, 4.0
-# Threads stretching segments: one per core this process may use (2 on the 2-core target).
+# Threads stretching segments: one per core this process may use, two at least (and at
+# most 8); each backing keeps one more segment than that in their hands, so a thread
+# that finishes early finds the next waiting.
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 STRETCHERS = max(2, min(8, CORES or 2))
+IN_FLIGHT = STRETCHERS + 1
 
 
 @dataclass(frozen=True)
@@ -227,11 +230,11 @@ def stretch_backing(
     semitones higher (``Match.semitones``: key shift and tuning correction).
 
     The segments are stretched on STRETCHERS threads shared by every job in the process,
-    STRETCHERS of a backing's at a time: two variants' segments take turns, so both
+    IN_FLIGHT of a backing's at a time: two variants' segments take turns, so both
     finish stretching together and master and encode side by side (one after the other,
     the second's mastering and encoding ran alone, a core idle); a variant left
-    stretching alone has both cores. ``on_cpu`` is told the CPU seconds each segment took
-    in its thread."""
+    stretching alone has every thread. ``on_cpu`` is told the CPU seconds each segment
+    took in its thread. Should this fail, the segments not yet begun are not."""
     total = int(round((timeline.end - timeline.start) * sr))
     out = np.zeros((2, total), dtype=np.float32)
     fade = int(CROSSFADE * sr)
@@ -248,25 +251,30 @@ def stretch_backing(
         end = min(total, start + stretched.shape[1])
         out[:, start:end] += stretched[:, : end - start]
 
-    for k in range(len(timeline.lead_grid) - 1):
-        lead_ends, backing_ends = timeline.lead_grid[k : k + 2], timeline.backing_grid[order[k]]
-        first, last = (int(t / speed * sr) for t in backing_ends)
-        piece = source[:, first : last + fade]  # a view: copied in the stretching thread
-        target = int(round((lead_ends[1] - lead_ends[0]) * sr)) + fade
-        if piece.shape[1] < sr // 10 or target <= fade:
-            continue
-        backing_at, lead_at = segment_warp(timeline, lead_ends, backing_ends)
-        factor: float | np.ndarray = (last + fade - first) / target
-        if len(lead_at) > 2:
-            knots = backing_at / speed * sr - first
-            factor = _speeds(last + fade - first, knots, (lead_at - lead_ends[0]) * sr)
-        start = int(round((lead_ends[0] - timeline.start) * sr))
-        if len(in_flight) == STRETCHERS:
-            lay_oldest()  # a few at a time: two variants' segments then take turns
-        job = _stretchers().submit(_stretch, piece, last + fade - first, sr, factor, target, fade)
-        in_flight.append((start, job))
-    while in_flight:
-        lay_oldest()
+    try:
+        for k in range(len(timeline.lead_grid) - 1):
+            lead_ends = timeline.lead_grid[k : k + 2]
+            backing_ends = timeline.backing_grid[order[k]]
+            first, last = (int(t / speed * sr) for t in backing_ends)
+            piece = source[:, first : last + fade]  # a view: copied in the stretching thread
+            target = int(round((lead_ends[1] - lead_ends[0]) * sr)) + fade
+            if piece.shape[1] < sr // 10 or target <= fade:
+                continue
+            backing_at, lead_at = segment_warp(timeline, lead_ends, backing_ends)
+            factor: float | np.ndarray = (last + fade - first) / target
+            if len(lead_at) > 2:
+                knots = backing_at / speed * sr - first
+                factor = _speeds(last + fade - first, knots, (lead_at - lead_ends[0]) * sr)
+            start = int(round((lead_ends[0] - timeline.start) * sr))
+            if len(in_flight) == IN_FLIGHT:
+                lay_oldest()  # a few at a time: two variants' segments then take turns
+            args = (piece, last + fade - first, sr, factor, target, fade)
+            in_flight.append((start, _stretchers().submit(_stretch, *args)))
+        while in_flight:
+            lay_oldest()
+    finally:
+        for _, job in in_flight:  # left by a failure: what has not begun never will
+            job.cancel()
     return out
 
 
@@ -291,16 +299,23 @@ def _stretch(
     return stretched, time.thread_time() - cpu
 
 
-@functools.cache
 def _stretchers() -> ThreadPoolExecutor:
-    """The threads every segment is stretched on (Rubber Band does not hold the GIL)."""
-    return ThreadPoolExecutor(max_workers=STRETCHERS, thread_name_prefix="stretch")
+    """The threads every segment is stretched on (Rubber Band does not hold the GIL):
+    made with the module (a pool starts its threads when first given work), so two
+    variants asking at once share one."""
+    return _POOL
 
 
+def _new_pool() -> None:
+    global _POOL
+    _POOL = ThreadPoolExecutor(max_workers=STRETCHERS, thread_name_prefix="stretch")
+
+
+_new_pool()
 # A process forked from one that stretched (a worker's child) inherits the pool but not
 # its threads, and would wait for ever on work none of them takes: it makes its own.
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_stretchers.cache_clear)
+    os.register_at_fork(after_in_child=_new_pool)
 
 
 def steady_beats(beats: np.ndarray) -> np.ndarray:

@@ -309,9 +309,9 @@ def test_a_song_shorter_than_two_bars_at_its_tempo_is_refused_saying_so() -> Non
 
 
 def test_the_segments_lay_the_same_backing_on_one_thread_as_on_many(monkeypatch) -> None:
-    # Both variants' segments share the stretching threads and come back in any order
-    # (here the first comes back last); each is laid where it belongs, so the backing is
-    # the same sample for sample.
+    # Both variants' segments share the stretching threads and finish in any order (here
+    # the first finishes last); each is laid where it belongs, so the backing is the same
+    # sample for sample.
     stretch, calls = arrange._stretch, []
 
     def first_comes_back_last(*args):
@@ -398,8 +398,33 @@ def test_two_backings_stretched_at_once_take_turns_on_the_threads(monkeypatch) -
         laid = [first.result(), second.result()]
     one.shutdown()
     segments = len(timeline.lead_grid) - 1
-    assert segments >= 3 * arrange.STRETCHERS
+    assert segments >= 3 * arrange.IN_FLIGHT
     assert sorted(order) == [0] * segments + [1] * segments
     runs = [len(list(run)) for _, run in itertools.groupby(order)]
-    assert max(runs) <= arrange.STRETCHERS + 1, order
+    assert max(runs) <= arrange.IN_FLIGHT, order
     np.testing.assert_allclose(laid[1], laid[0] * 0.5, atol=1e-5)
+
+
+def test_a_segment_that_fails_leaves_none_of_the_rest_to_be_stretched(monkeypatch) -> None:
+    lead_a = analysis.analyse(signals.click_track(100, 30), SR)
+    backing = signals.drum_loop(120, 30)
+    backing_a = analysis.analyse(backing, SR)
+    timeline = arrange.plan(lead_a, backing_a, matching.match(lead_a, backing_a), 60, bars=1)
+    one, released, begun = ThreadPoolExecutor(max_workers=1), Event(), []
+
+    def failing_first(*args):
+        begun.append(1)
+        if len(begun) == 1:
+            raise RuntimeError("Rubber Band failed")
+        released.wait(30)  # the next one, begun before the failure was seen, ends later
+        return arrange._stretch(*args)
+
+    monkeypatch.setattr(arrange, "_stretchers", lambda: one)
+    submit = one.submit
+    monkeypatch.setattr(one, "submit", lambda fn, *args: submit(failing_first, *args))
+    with pytest.raises(RuntimeError, match="Rubber Band failed"):
+        arrange.stretch_backing(backing, SR, timeline, shift=0)
+    released.set()
+    one.shutdown(wait=True)
+    assert arrange.IN_FLIGHT >= 3
+    assert len(begun) <= 2  # the first, and at most the one begun before it failed
