@@ -275,13 +275,11 @@ class SpectralSeparator:
         del zr, mask
         zl[:lo] = 0
         zl[hi:] = 0
-        vocal = _istft(zl, low.shape[1])
+        vocal = _istft(zl, low.shape[1])[None]
         del zl
-        vocals_low = np.stack([vocal, vocal])
-        vocals = vocals_low if sr == RATE else _resample(vocals_low, RATE, sr)
-        vocals = _fit(vocals, audio.shape[1])
-        if audio.shape[0] == 1:
-            vocals = vocals[:1]
+        # One voice in both channels: resampled once, then copied to each.
+        vocal = _fit(vocal if sr == RATE else _resample(vocal, RATE, sr), audio.shape[1])
+        vocals = np.repeat(vocal, audio.shape[0], axis=0)
         accompaniment = audio - vocals
         return Stems(vocals=_stereo(vocals), accompaniment=_stereo(accompaniment))
 
