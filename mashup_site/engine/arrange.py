@@ -299,6 +299,9 @@ def _stretch(
     return stretched, time.thread_time() - cpu
 
 
+_POOL: ThreadPoolExecutor  # _new_pool's, below
+
+
 def _stretchers() -> ThreadPoolExecutor:
     """The threads every segment is stretched on (Rubber Band does not hold the GIL):
     made with the module (a pool starts its threads when first given work), so two
