@@ -82,7 +82,7 @@ BEAT_BEND = 0.15
 STEADY_BEATS = 9  # the beats a quadratic is drawn through to smooth each one (steady_beats)
 FADE_IN, FADE_OUT = 1.5, 4.0
 # Threads stretching segments: one per core this process may use, two at least (and at
-# most 8); each backing keeps one more segment than that in their hands, so a thread
+# most 8). A backing hands them one segment more than there are threads, so a thread
 # that finishes early finds the next waiting.
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 STRETCHERS = max(2, min(8, CORES or 2))
