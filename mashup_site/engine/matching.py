@@ -24,6 +24,23 @@
   song's key; one landed on A major is within a step of all three. With one plausible
   reading each, this is the plan above. ``Match.key_distance`` stays the distance between
   the two top readings after the shift.
+- An unsure reading (key.UNCERTAIN) is planned like a sure one: for the readings within
+  the margin, not its runner-ups. Until December 2026 it was planned for its top three
+  readings whatever their margin (on the synthesised tuning seeds a misread piece's true
+  key was always the second or third reading), but their correlations are nearly equal
+  while the top reading is far more often right, so the plan that suits all three on
+  average is a compromise that suits none: two songs both in C minor, the lead's reading
+  unsure, had the backing moved up two semitones to D minor, a clash where nothing needed
+  to move. Measured (benchmarks/engine_ears.py's key plans: every piece of a set laid over
+  every other, the distance of their true keys after the planned shift; within one
+  Camelot step / clashing at 3 or more, before → after): synthesised tuning seeds 64/14
+  → 74/4 %, held-out seeds 76/1 → 77/1 %, openmsx 53/19 → 55/18 %, openmsx FluidR3 56/15
+  → 61/9 %, MMA's accompaniments 75/2 → 77/0 %, Freedoom 67/13 → 71/9 %, Freedoom FluidR3
+  64/19 → 67/20 %; Simutrans 67/13 % and its FluidR3 renders 77/6 %, as before (measured
+  after the rest, untouched). Within one step rises or holds on every set; the clashes
+  fall on five, hold on three and rise a point on one. Also measured, on the same sets:
+  the margin at 0.03 or 0.10 in place of 0.06, the plan without the notes' doubt, the top
+  reading weighed twice, and the top reading alone: none better on every set.
 - Tried and not taken (December 2026): planning the shift on the songs' pitch-class
   profiles instead of their keys (the shift within ±3 whose upper chromas agree best, as
   AutoMashUpper's harmonic match does). Judged on the true notes (the MIDI files'
@@ -54,7 +71,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .analysis import Analysis, camelot, camelot_distance
-from .key import NEAR_TIE, UNCERTAIN
+from .key import NEAR_TIE
 
 TEMPO_RATIOS = (0.5, 1.0, 2.0)
 MAX_SHIFT = 3
@@ -64,10 +81,6 @@ CLEAN_STRETCH = (0.8, 1.25)  # beyond this Rubber Band artefacts become audible
 # major of a minor song with bright partials reads 0.07-0.08 under its key (Escape from
 # chaosland, the synthetic C-minor band), and the analysis exists to tell those apart.
 KEY_MARGIN = NEAR_TIE
-# A song whose key reading is unsure (key.UNCERTAIN) is planned for its top three readings
-# whatever their margin: on benchmarks/engine_ears.py's tuning seeds the true key of a
-# misread piece was always the second or third reading.
-UNSURE_READINGS = 3
 
 
 @dataclass(frozen=True)
@@ -115,12 +128,12 @@ def stretch_warning(lead_tempo: float, backing_tempo: float, ratio: float, stret
 
 def readings(song: Analysis) -> dict[tuple[int, str], float]:
     """The song's plausible keys, (tonic, mode) -> weight: those within KEY_MARGIN of its
-    best correlation (its top UNSURE_READINGS when its key confidence is low), weighted by
-    their correlation, and the key of its notes when that puts the reading in doubt
-    (``Analysis.key_doubted``), weighed as a reading within the margin, and the reading by
-    chords and bass when the notes broke a near-tie (``key_by_chords``); the top reading
-    alone (with that one, as likely) when the scores are unknown or too weak to weigh
-    anything."""
+    best correlation, weighted by their correlation, and the key of its notes when that
+    puts the reading in doubt (``Analysis.key_doubted``), weighed as a reading within the
+    margin, and the reading by chords and bass when the notes named the key
+    (``key_by_chords``); the top reading alone (with that one, as likely) when the scores
+    are unknown or too weak to weigh anything. A low confidence adds no runner-ups (see
+    the module's notes: a plan hedged over them suits none of them)."""
     top = (song.tonic, song.mode)
     scores = {key: r for key, r in song.key_scores.items() if math.isfinite(r)}
     best = max(scores.values(), default=0.0)
@@ -128,9 +141,6 @@ def readings(song: Analysis) -> dict[tuple[int, str], float]:
         plausible = {top: 1.0}
     else:
         plausible = {key: r for key, r in scores.items() if r >= best - KEY_MARGIN}
-        if song.key_confidence < UNCERTAIN:
-            ranked = sorted(scores, key=lambda k: -scores[k])[:UNSURE_READINGS]
-            plausible.update({k: scores[k] for k in ranked if scores[k] > 0})
         plausible.setdefault(top, best)
     if song.key_doubted and song.key_by_notes is not None:  # as plausible as a close one
         floor = plausible[top] - KEY_MARGIN if best > KEY_MARGIN else plausible[top]
