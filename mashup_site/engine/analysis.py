@@ -21,9 +21,9 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   change on the bar line; a rock beat's kick alone ties beats 1 and 3).
 - Key and tuning: engine/key.py (whitened chroma, bass chroma, per-section scores, a
   confidence, and the key of the notes heard, ``key_by_notes``). All 24 keys' scores are
-  kept (``key_scores``): a song whose top readings are nearly tied, whose reading is
-  unsure (``key_confidence``) or whose notes are in another key is planned for several
-  (see matching). The names below (``estimate_key``, ``chroma_and_tuning``...)
+  kept (``key_scores``): a song whose top readings are nearly tied or whose notes are in
+  another key is planned for several (see matching); an unsure one (``key_confidence``)
+  is said to be. The names below (``estimate_key``, ``chroma_and_tuning``...)
   are thin calls into it.
 - Beat presence: the 95th percentile of spectral flux relative to the frame's level, and
   its contrast with the median. Pads and drones have almost no flux; noise has flux but
@@ -156,22 +156,6 @@ class Analysis:
     @property
     def camelot(self) -> str:
         return camelot(self.tonic, self.mode)
-
-
-def camelot(tonic: int, mode: str) -> str:
-    """Camelot wheel code: C major = 8B, A minor = 8A; a fifth up is one step clockwise."""
-    if mode == "major":
-        number = (8 + 7 * tonic) % 12 or 12
-        return f"{number}B"
-    number = (5 + 7 * tonic) % 12 or 12  # A minor (9) -> 8A
-    return f"{number}A"
-
-
-def camelot_distance(a: str, b: str) -> int:
-    """Steps on the wheel: same number other letter = 1, neighbours = 1, else more."""
-    na, la, nb, lb = int(a[:-1]), a[-1], int(b[:-1]), b[-1]
-    around = min((na - nb) % 12, (nb - na) % 12)
-    return around + (0 if la == lb else 1)
 
 
 def to_mono(audio: np.ndarray, sr: int) -> np.ndarray:
@@ -442,6 +426,8 @@ average_spectrum = key.average_spectrum
 estimate_tuning = key.estimate_tuning
 best_key = key.best_key
 key_reading = key.read
+camelot = key.camelot
+camelot_distance = key.camelot_distance
 
 
 def chroma_and_tuning(mono: np.ndarray) -> tuple[np.ndarray, float]:

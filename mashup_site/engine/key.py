@@ -166,11 +166,34 @@ Method (numpy/scipy only):
   classes overall: there the tie-break sides with the reference's definition of a key,
   not with a chord the audio gets wrong. What a listener hears is unchanged: the
   layings of benchmarks/engine_ears.py's key plans are the same on every set.
+- The notes overrule a reading that hardly leads (``notes_overrule``, December 2026):
+  where the reading's confidence is NOTES_OVERRULE (0.2) or less and the key of the notes
+  heard lies two Camelot steps or more from it, on another tonic, and further below it
+  than NEAR_TIE (nearer, the tie-break above decides), the notes name the key and the
+  reading is kept as the chords' (``by_chords``), as when they break a near-tie; the key
+  is uncertain, and the matcher plans for both. Two keys that far apart cannot both be
+  near right, and where the chords and the bass barely choose (their sections disagree),
+  the notes are the better witness. On the pieces of every key set of
+  benchmarks/engine_ears.py but Simutrans's, where the two disagreed so: under 0.2 the
+  notes were nearer the reference on 3 of 3; under 0.5 on 4 of 7 (the synthesised
+  pieces' square and piano partials mislead the transcription, at confidence 0.25–0.49).
+  Measured, clear references, MIREX before → after (readings two steps or more off):
+  openmsx 0.817 → 0.861 (2 → 1), openmsx FluidR3 0.826 → 0.870 (2 → 1), Freedoom FluidR3
+  0.769 → 0.778 (12 → 11); the synthesised seeds, MMA's accompaniments and Freedoom as
+  before. Then Simutrans, which the threshold was not chosen on: 0.771 → 0.778 (5 → 4; its
+  two changed readings both nearer: A major → E minor for A minor, E♭ major → F# major for
+  B♭ minor), FluidR3 0.780 → 0.756 (4 → 5: G major read A minor at confidence 0.12).
+  Within the near-tie too (the bass's guard overruled) it set four more readings right
+  and one more wrong, but read C – Fm – Ab – C, a major key's borrowed chords over a bass
+  at home on C, as F minor: not taken. What a listener hears barely moves (the layings
+  of the key plans, matching's notes): the matcher planned for the notes' key already;
+  the key a person reads does, and the key the remake form offers "as heard".
 - Confidence (0..1): the top reading's lead over the runner-up, as a share of
   ``sure_margin`` (capped at 1), times the share of the song's windows that read the
-  same key. Below UNCERTAIN the analysis says the key is uncertain, and the matcher plans
-  over the runner-up readings too. Measured (benchmarks/engine_ears.py): on synthesised
-  progressions with borrowed chords a misreading is often as confident as a right one
+  same key. Below UNCERTAIN the analysis says the key is uncertain (the matcher no longer
+  plans over the runner-up readings then: matching's notes). Measured
+  (benchmarks/engine_ears.py): on synthesised progressions with borrowed chords a
+  misreading is often as confident as a right one
   (a mixolydian I–♭VII–IV loop *is* a major key a fourth up, by its notes): confidence
   catches doubt between sections and near-ties, not a consistent misreading.
 - Tried and not taken (December 2026), clear references, MIREX on each set of
@@ -267,6 +290,9 @@ UNCERTAIN = 0.5  # confidence below which the analysis calls the key uncertain
 # Readings this close are near-tied: the matcher plans for them all (matching.KEY_MARGIN),
 # and the notes heard choose between the top one and theirs (``notes_break_tie``).
 NEAR_TIE = 0.06
+# A reading this unsure (its confidence, 0..1) whose notes name a key two Camelot steps or
+# more from it, on another tonic, gives way to the notes (``notes_overrule``).
+NOTES_OVERRULE = 0.2
 # The tonic chord's major third this many times its minor third (or the reverse) decides
 # the mode, whatever the profiles say (see the module's notes); only the notes breaking a
 # near-tie (``notes_break_tie``) can then name the parallel key.
@@ -285,7 +311,8 @@ class KeyReading:
     # is another key than (tonic, mode) or its relative (``notes_doubt``), the analysis
     # calls the key uncertain and the matcher plans for both.
     by_notes: tuple[int, str] | None = None
-    # The reading by chords and bass when the notes broke a near-tie (``notes_break_tie``):
+    # The reading by chords and bass when the notes named the key instead (they broke a
+    # near-tie, ``notes_break_tie``, or overruled an unsure reading, ``notes_overrule``):
     # then (tonic, mode) is ``by_notes``, and the key is uncertain.
     by_chords: tuple[int, str] | None = None
 
@@ -297,6 +324,22 @@ class KeyReading:
 def key_name(tonic: int, mode: str) -> str:
     """The name of a key: C major, F# minor."""
     return f"{NOTES[tonic]} {mode}"
+
+
+def camelot(tonic: int, mode: str) -> str:
+    """Camelot wheel code: C major = 8B, A minor = 8A; a fifth up is one step clockwise."""
+    if mode == "major":
+        number = (8 + 7 * tonic) % 12 or 12
+        return f"{number}B"
+    number = (5 + 7 * tonic) % 12 or 12  # A minor (9) -> 8A
+    return f"{number}A"
+
+
+def camelot_distance(a: str, b: str) -> int:
+    """Steps on the wheel: same number other letter = 1, neighbours = 1, else more."""
+    na, la, nb, lb = int(a[:-1]), a[-1], int(b[:-1]), b[-1]
+    around = min((na - nb) % 12, (nb - na) % 12)
+    return around + (0 if la == lb else 1)
 
 
 # The 24 keys by name, majors then minors, each from C: what a person may give a song.
@@ -653,6 +696,24 @@ def notes_break_tie(
     return bool(dwell[by_notes[0]] >= dwell[reading[0]])
 
 
+def notes_overrule(
+    scores: dict[tuple[int, str], float],
+    confidence: float,
+    reading: tuple[int, str],
+    by_notes: tuple[int, str],
+) -> bool:
+    """Whether the key of the notes heard takes the place of a reading that hardly leads
+    (``confidence`` at most NOTES_OVERRULE) when the two lie two Camelot steps or more
+    apart on different tonics: they cannot both be near right, and where the chords and
+    the bass barely choose, the notes are the better witness (see the module's notes).
+    Not the parallel key: the tonic chord's third named the mode. Not a key the scores
+    put within NEAR_TIE of the reading: there the notes break the tie or, the bass at
+    home on the reading's tonic, do not (``notes_break_tie``)."""
+    far = camelot_distance(camelot(*reading), camelot(*by_notes)) >= 2
+    tied = scores[by_notes] >= scores[reading] - NEAR_TIE
+    return confidence <= NOTES_OVERRULE and far and by_notes[0] != reading[0] and not tied
+
+
 def _parallel_swapped(scores: np.ndarray, keys: list[tuple[int, str]], tonic: int) -> None:
     """Exchange the rows of (tonic, major) and (tonic, minor) in ``scores``, in place."""
     a, b = keys.index((tonic, "major")), keys.index((tonic, "minor"))
@@ -687,10 +748,13 @@ def read(mono: np.ndarray, settings: Settings = SETTINGS, *, hear_notes: bool = 
     by_notes = key_of_notes(notes, heard=heard_notes) if hear_notes else None
     by_chords = None
     confidence = confidence_of(scores, agreement, settings)
-    if by_notes is not None and notes_break_tie(scores, (tonic, mode), by_notes, frames_bass):
+    if by_notes is not None and (
+        notes_break_tie(scores, (tonic, mode), by_notes, frames_bass)
+        or notes_overrule(scores, confidence, (tonic, mode), by_notes)
+    ):
         by_chords, (tonic, mode) = (tonic, mode), by_notes
         # The top score's lead and the windows' agreement are the chords' key's: the
-        # scores give the notes' key none (so the matcher plans for the unsure readings).
+        # scores give the notes' key none (the key is said to be uncertain).
         confidence = 0.0
     return KeyReading(
         tonic=tonic,

@@ -382,6 +382,45 @@ def test_a_key_the_notes_chose_has_no_confidence_from_scores_that_put_another_ah
     assert found.by_chords is not None and found.confidence == 0.0
 
 
+def test_the_notes_overrule_a_reading_that_hardly_leads_when_they_name_a_far_key() -> None:
+    # openmsx's busy_schedule: B major by its MIDI file's notes, read E minor (confidence
+    # 0.15) by 0.22 over B major, its notes heard B major: five Camelot steps apart.
+    apart = {(4, "minor"): 0.80, (11, "major"): 0.58}
+    assert key.notes_overrule(apart, 0.15, (4, "minor"), (11, "major"))
+    assert not key.notes_overrule(apart, key.NOTES_OVERRULE + 0.01, (4, "minor"), (11, "major"))
+    two_steps = {(0, "major"): 0.80, (2, "major"): 0.60}  # C major and D major
+    assert key.notes_overrule(two_steps, key.NOTES_OVERRULE, (0, "major"), (2, "major"))
+
+
+def test_the_notes_never_overrule_a_neighbouring_or_parallel_reading() -> None:
+    # A fifth away or the relative key lie a step from the reading: a plan for either
+    # suits both; the parallel key's mode is the tonic chord's third's to name.
+    for near in ((7, "major"), (5, "major"), (9, "minor"), (0, "minor")):
+        assert not key.notes_overrule({(0, "major"): 0.9, near: 0.5}, 0.0, (0, "major"), near)
+
+
+def test_a_near_tie_is_the_tie_breaks_to_settle_not_the_overrules() -> None:
+    # Within NEAR_TIE the notes break the tie unless the bass sits at home on the
+    # reading's tonic (C – Fm – Ab – C, below); an unsure reading does not undo that.
+    tied = {(0, "major"): 0.80, (5, "minor"): 0.80 - 0.9 * key.NEAR_TIE}
+    assert not key.notes_overrule(tied, 0.0, (0, "major"), (5, "minor"))
+
+
+def test_an_unsure_reading_gives_way_to_its_notes_far_key_and_is_kept_as_the_chords(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # I – IV – V – I in C, its notes heard (here, made to be heard) in F# major.
+    loop = chord_loop([(0, 4), (5, 4), (7, 4), (0, 4)])
+    monkeypatch.setattr(key, "key_of_notes", lambda *args, **kwargs: (6, "major"))
+    monkeypatch.setattr(key, "confidence_of", lambda *args, **kwargs: 0.1)
+    found = read(loop)
+    assert ((found.tonic, found.mode), found.by_chords) == ((6, "major"), (0, "major"))
+    assert found.confidence == 0.0
+    monkeypatch.setattr(key, "confidence_of", lambda *args, **kwargs: 0.3)
+    found = read(loop)
+    assert ((found.tonic, found.mode), found.by_chords) == ((0, "major"), None)
+
+
 def test_the_notes_never_break_a_tie_with_the_relative_key_whose_notes_are_theirs() -> None:
     tied = {(0, "major"): 0.80, (9, "minor"): 0.79}
     assert not key.notes_break_tie(tied, (0, "major"), (9, "minor"), bass_on((9, 40), (0, 20)))
