@@ -11,8 +11,8 @@
   aligned pair peaks at 0 and one a fraction of a beat off peaks there instead (any
   offset from 20 ms to 200 ms reads as itself; a whole eighth or beat off at slow tempi
   reads large, off-grid). Windows where either layer has no onsets (a break) are left
-  out. Reported: the median |offset| in ms and the share of windows within 20 ms.
-  Target: median ≤ 20 ms.
+  out. Reported: the median |offset| in ms and the share of windows within 20 ms; under
+  FEW_WINDOWS windows, that they are too few to be sure of. Target: median ≤ 20 ms.
   Half a beat off is its blind spot at 140 BPM and slower (tests/engine/test_measure.py,
   a strict xfail): half a beat lies past the reach, and the neighbouring eighth wins. Tried
   and not taken (stop 28): looking out to 0.35 s, a farther lag winning only where the
@@ -114,6 +114,9 @@ ALIGNED_MS = 20.0
 # peaks there because the notes repeat, not because the layers sit apart.
 REPEATS = 0.6
 RHYTHM_LAGS = (0.15, 3.0)  # seconds: from a fast sixteenth to a slow bar
+# Fewer windows with onsets in both layers than this (about 15 s of music) are too few to
+# be sure of: "100 % of 2 windows within 20 ms" reads surer than two windows are.
+FEW_WINDOWS = 4
 RHYTHM_MATCH = 0.5
 
 
@@ -165,11 +168,18 @@ class LayerOffset:
                 "layer offset not judged: a song's notes run so evenly that the onsets line "
                 "up as well a note over as on the beat"
             )
-        text = (
-            f"layers {self.median_ms:.0f} ms apart "
-            f"({self.within_20ms:.0%} of {self.windows} window{'s' * (self.windows != 1)} "
-            f"within {ALIGNED_MS:.0f} ms)"
-        )
+        plural = "s" * (self.windows != 1)
+        if self.windows < FEW_WINDOWS:
+            text = (
+                f"layers {self.median_ms:.0f} ms apart, measured on only {self.windows} "
+                f"stretch{'es' * (self.windows != 1)} of {OFFSET_WINDOW:.0f} s where both "
+                "have onsets: too few to be sure"
+            )
+        else:
+            text = (
+                f"layers {self.median_ms:.0f} ms apart ({self.within_20ms:.0%} of "
+                f"{self.windows} window{plural} within {ALIGNED_MS:.0f} ms)"
+            )
         if not self.rhythms_agree:
             text += f", but their beats run at different rates (rhythm match {self.rhythm:.2f})"
         return text

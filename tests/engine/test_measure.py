@@ -130,9 +130,17 @@ def test_it_hears_layers_whose_beats_run_at_an_unmusical_rate(backing_bpm, agree
         assert not offset.aligned and "different rates" in offset.as_text()
 
 
-def test_one_window_is_said_in_the_singular() -> None:
-    offset = measure.LayerOffset(4.0, 1.0, 1)
-    assert offset.as_text() == "layers 4 ms apart (100% of 1 window within 20 ms)"
+def test_a_figure_from_too_few_windows_says_it_is_too_few_to_be_sure() -> None:
+    # A guitar-led "vocal" layer met the lead's onsets in 2 windows of a whole mashup; the
+    # page said "100% of 2 windows within 20 ms", surer than two windows are.
+    assert measure.LayerOffset(4.0, 1.0, 1).as_text() == (
+        "layers 4 ms apart, measured on only 1 stretch of 6 s where both have onsets: "
+        "too few to be sure"
+    )
+    few = measure.LayerOffset(4.0, 1.0, measure.FEW_WINDOWS - 1).as_text()
+    assert "only 3 stretches" in few and "%" not in few
+    enough = measure.LayerOffset(4.0, 0.75, measure.FEW_WINDOWS).as_text()
+    assert enough == "layers 4 ms apart (75% of 4 windows within 20 ms)"
 
 
 def test_a_swung_layer_over_a_straight_one_is_not_judged_by_its_onsets() -> None:
