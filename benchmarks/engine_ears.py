@@ -499,7 +499,7 @@ def key_plans(truths: list[tuple[int, str]], readings: list[SimpleNamespace]) ->
     for label, planned in (
         ("as the engine plans them", readings),
         (
-            "without the notes (no doubt, no tie-break)",
+            "without the notes (no doubt, no tie-break, no overrule)",
             [
                 SimpleNamespace(
                     **{

@@ -23,7 +23,7 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   confidence, and the key of the notes heard, ``key_by_notes``). All 24 keys' scores are
   kept (``key_scores``): a song whose top readings are nearly tied or whose notes are in
   another key is planned for several (see matching); an unsure one (``key_confidence``)
-  is said to be. The names below (``estimate_key``, ``chroma_and_tuning``...)
+  is called uncertain. The names below (``estimate_key``, ``chroma_and_tuning``...)
   are thin calls into it.
 - Beat presence: the 95th percentile of spectral flux relative to the frame's level, and
   its contrast with the median. Pads and drones have almost no flux; noise has flux but
@@ -113,7 +113,7 @@ class Analysis:
     has_beat: bool = True
     tuning: float = 0.0  # semitones from A440's semitones (−0.5..0.5): A=432 Hz is −0.318
     # Correlation of the song's chroma with each of the 24 keys, (tonic, mode) -> r; the
-    # top one is (tonic, mode), or ``key_by_chords`` where the notes broke a near-tie.
+    # top one is (tonic, mode), or ``key_by_chords`` where the notes named the key.
     # Empty when unknown: then only the top reading counts.
     key_scores: dict[tuple[int, str], float] = field(default_factory=dict, repr=False)
     # 0..1, how sure the key reading is (key.read); below key.UNCERTAIN it is said so.
@@ -121,8 +121,9 @@ class Analysis:
     # The key of the notes heard by their pitch classes alone (key.read's ``by_notes``);
     # the matcher plans for it too when it is another key. None when unknown.
     key_by_notes: tuple[int, str] | None = None
-    # The reading by chords and bass when the notes broke a near-tie (key.read's
-    # ``by_chords``): the key is then the notes', and uncertain.
+    # The reading by chords and bass when the notes named the key instead (they broke a
+    # near-tie or overruled an unsure reading: key.read's ``by_chords``): the key is then
+    # the notes', and uncertain.
     key_by_chords: tuple[int, str] | None = None
     ternary: bool = False  # each beat divides in three (6/8, 12/8, a shuffle)
     beats_per_bar: int = 4  # 3 for a waltz (``bar_length``); the downbeats are that far apart
@@ -147,7 +148,7 @@ class Analysis:
     @property
     def key_doubted(self) -> bool:
         """Whether the key of the notes heard puts the reading in doubt (key.notes_doubt),
-        or broke a near-tie against the chords (``key_by_chords``)."""
+        or named the key in the chords' place (``key_by_chords``)."""
         return (
             key.notes_doubt(self.tonic, self.mode, self.key_by_notes)
             or self.key_by_chords is not None

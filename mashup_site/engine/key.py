@@ -113,11 +113,12 @@ Method (numpy/scipy only):
   templates model them: Mauch and Dixon's NNLS chroma, 2010), and the key of their
   pitch classes alone is read with the Krumhansl–Kessler profiles, no bass and no
   partials: the way a key is read from a score's notes. It does not replace the reading
-  (but in a near-tie, below): it is blind to which chord is home, and on the synthesised
-  pieces it is right less often. It is a doubt: where it names another key than the
-  reading, and not the relative one (the same notes: pitch classes cannot tell the two
-  apart, the bass and the tonic chord can; ``notes_doubt``), the analysis calls the key
-  uncertain and the matcher plans for that key too (matching.readings). Only notes that
+  (but in a near-tie, and over an unsure reading far from it, below): it is blind to
+  which chord is home, and on the synthesised pieces it is right less often. It is a
+  doubt: where it names another key than the reading, and not the relative one (the
+  same notes: pitch classes cannot tell the two apart, the bass and the tonic chord can;
+  ``notes_doubt``), the analysis calls the key uncertain and the matcher plans for that
+  key too (matching.readings). Only notes that
   stand out of the spectrum and fit a key count (NOTES_STAND_OUT, NOTES_FIT): noise and drum loops,
   whose pitch classes correlate with some key by chance, doubt nothing. Measured (benchmarks/
   engine_ears.py, December 2026): on the sequenced pieces, whose reference *is* the key
@@ -128,12 +129,13 @@ Method (numpy/scipy only):
   with their true keys' distance after the shift: sequenced (506 layings) within one
   Camelot step 46 → 48 %, clashing (3 or more steps) 29 → 27 %; synthesised held-out
   (5112) 77 → 76 % and 1 → 1 % (4 steps apart: 8 → 14 layings); tuning seeds (2256)
-  64 → 64 %, 14 → 14 %. A first version also lowered the reading's confidence, which has
-  the matcher plan for the runner-up readings as well: clashing 14 → 21 % on the tuning
-  seeds and 1 → 3 % held out, so the doubt adds one reading and the words, nothing else.
-  Taking the notes' key instead of an unsure reading's (below UNCERTAIN) would score
-  0.86 on the sequenced pieces and 0.93 on the synthesised held-out seeds (from 0.69 and
-  0.98): the two sets disagree on what a key is, so it is not done. Its settings are
+  64 → 64 %, 14 → 14 %. A first version also lowered the reading's confidence, which had
+  the matcher plan for the runner-up readings as well (it no longer does: matching's
+  notes): clashing 14 → 21 % on the tuning seeds and 1 → 3 % held out, so the doubt adds
+  one reading and the words, nothing else. Taking the notes' key instead of any unsure
+  reading's (below UNCERTAIN) would score 0.86 on the sequenced pieces and 0.93 on the
+  synthesised held-out seeds (from 0.69 and 0.98): the two sets disagree on what a key
+  is, so it is not done; a narrower rule is (``notes_overrule``, below). Its settings are
   the module's own (the partials' decay, the whitening median, the sections) and the
   reference's profiles, chosen because they are the reference's definition; but some
   fifty variants were measured on the sequenced pieces as the top reading before

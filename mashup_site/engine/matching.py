@@ -146,7 +146,7 @@ def readings(song: Analysis) -> dict[tuple[int, str], float]:
         floor = plausible[top] - KEY_MARGIN if best > KEY_MARGIN else plausible[top]
         weight = scores.get(song.key_by_notes, 0.0)
         plausible[song.key_by_notes] = min(plausible[top], max(weight, floor))
-    if song.key_by_chords is not None:  # the notes broke a near-tie: both are planned for
+    if song.key_by_chords is not None:  # the notes named the key: both are planned for
         plausible.setdefault(song.key_by_chords, plausible[top])
     return plausible
 

@@ -168,17 +168,16 @@ class LayerOffset:
                 "layer offset not judged: a song's notes run so evenly that the onsets line "
                 "up as well a note over as on the beat"
             )
-        plural = "s" * (self.windows != 1)
         if self.windows < FEW_WINDOWS:
             text = (
                 f"layers {self.median_ms:.0f} ms apart, measured on only {self.windows} "
                 f"stretch{'es' * (self.windows != 1)} of {OFFSET_WINDOW:.0f} s where both "
                 "have onsets: too few to be sure"
             )
-        else:
+        else:  # FEW_WINDOWS > 1: "windows", plural
             text = (
                 f"layers {self.median_ms:.0f} ms apart ({self.within_20ms:.0%} of "
-                f"{self.windows} window{plural} within {ALIGNED_MS:.0f} ms)"
+                f"{self.windows} windows within {ALIGNED_MS:.0f} ms)"
             )
         if not self.rhythms_agree:
             text += f", but their beats run at different rates (rhythm match {self.rhythm:.2f})"

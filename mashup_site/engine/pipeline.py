@@ -937,8 +937,9 @@ def _song_summary(song: Song) -> dict[str, object]:
 
 def _key_text(a: Analysis) -> str:
     """The key as read, with the readings nearly as plausible (matching plans for them),
-    the key of the song's notes among them when it is another; where the notes broke a
-    near-tie, the key is theirs and the chords' reading is among the close ones; a key
+    the key of the song's notes among them when it is another; where the notes named the
+    key (a near-tie broken, an unsure reading overruled), the key is theirs and the
+    chords' reading is among the close ones; a key
     given, as given (the only one planned for)."""
     if a.key_given:
         return f"{a.key_name} ({a.camelot}) as you gave it"

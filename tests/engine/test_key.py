@@ -280,8 +280,7 @@ def test_a_reading_its_notes_disagree_with_is_called_uncertain_and_planned_for_b
     assert (song.tonic, song.mode) == (0, "major")
     assert song.key_by_notes == (0, "minor") and song.key_doubted
     assert {(0, "major"), (0, "minor")} <= set(matching.readings(song))
-    # the doubt is said, and leaves the reading's own confidence alone (lowered, it would
-    # have the matcher plan for every runner-up too)
+    # the doubt is said, and leaves the reading's own confidence alone
     assert song.key_confidence >= key.UNCERTAIN
     assert pipeline.key_uncertain(song)
     assert pipeline.key_doubt_words(song) == ", key uncertain"
