@@ -36,11 +36,15 @@
   Camelot step / clashing at 3 or more, before → after): synthesised tuning seeds 64/14
   → 74/4 %, held-out seeds 76/1 → 77/1 %, openmsx 53/19 → 55/18 %, openmsx FluidR3 56/15
   → 61/9 %, MMA's accompaniments 75/2 → 77/0 %, Freedoom 67/13 → 71/9 %, Freedoom FluidR3
-  64/19 → 67/20 %; Simutrans 67/13 % and its FluidR3 renders 77/6 %, as before (measured
-  after the rest, untouched). Within one step rises or holds on every set; the clashes
-  fall on five, hold on three and rise a point on one. Also measured, on the same sets:
-  the margin at 0.03 or 0.10 in place of 0.06, the plan without the notes' doubt, the top
-  reading weighed twice, and the top reading alone: none better on every set.
+  64/19 → 67/20 %; then Simutrans, measured after the rest: 68/10 → 67/13 %, its FluidR3
+  renders 77/8 → 77/6 %. Within one step rises on seven sets of nine, holds on one and
+  falls a point on one; the clashes fall on six, hold on one and rise on two (Freedoom
+  FluidR3 a point, Simutrans three). Also measured, on the first seven sets: the margin
+  at 0.03 or 0.10 in place of 0.06, the plan without the notes' doubt, the top reading
+  weighed twice, and the top reading alone: none better on every set; and on all nine,
+  the runner-ups kept at a quarter or a tenth of their weight: Simutrans 69/10 %, but
+  the tuning seeds 65/13 % and Freedoom 70/11 % (ties between shifts the top reading
+  leaves open broken the runner-ups' way).
 - Tried and not taken (December 2026): planning the shift on the songs' pitch-class
   profiles instead of their keys (the shift within ±3 whose upper chromas agree best, as
   AutoMashUpper's harmonic match does). Judged on the true notes (the MIDI files'
