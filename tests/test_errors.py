@@ -63,12 +63,12 @@ def test_a_form_sent_from_a_page_older_than_the_sign_in_says_so_and_what_to_do(o
 def test_an_address_that_takes_only_a_form_opened_by_hand_is_a_designed_page(
     owner_client, owner
 ) -> None:
-    # After a refused tempo form the address bar shows /mashups/<pk>/tempo/; pressing Enter
+    # After a refused tempo form the address bar shows /mashups/<pk>/given/; pressing Enter
     # there gave an empty white page.
     from tests.factories import finished_mashup
 
     mashup = finished_mashup(owner=owner)
-    for url in (reverse("mashups:tempo", args=[mashup.pk]), reverse("logout")):
+    for url in (reverse("mashups:given", args=[mashup.pk]), reverse("logout")):
         response = owner_client.get(url)
         assert response.status_code == 405 and "POST" in response["Allow"], url
         assert b"Back to my mashups" in response.content, url

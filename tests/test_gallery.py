@@ -760,7 +760,19 @@ def test_the_analysis_lists_each_mashups_notes_under_its_line(owner_client: Clie
 
 
 def tempo(client: Client, mashup: Mashup, data: dict[str, str], **kwargs: object):
-    return client.post(reverse("mashups:tempo", args=[mashup.pk]), data, **kwargs)
+    return client.post(reverse("mashups:given", args=[mashup.pk]), data, **kwargs)
+
+
+def test_a_page_opened_before_the_form_was_renamed_still_makes_it_again(
+    owner_client: Client, owner, django_capture_on_commit_callbacks
+) -> None:
+    # The form posted to /mashups/<pk>/tempo/ until it took keys too (now .../given/).
+    mashup = finished_mashup(owner=owner, provider="local")
+    assert reverse("mashups:given", args=[mashup.pk]) == f"/mashups/{mashup.pk}/given/"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(f"/mashups/{mashup.pk}/tempo/", {"tempo_2": "180"})
+    remade = Mashup.objects.exclude(pk=mashup.pk).get()
+    assert response.status_code == 302 and response.url == remade.get_absolute_url()
 
 
 def test_tempo_makes_a_new_mashup_with_each_songs_beat_read_at_the_tempo_given(
@@ -942,7 +954,7 @@ def test_tempo_is_post_only_and_the_owners_only(
     owner_client: Client, stranger_client: Client, owner
 ) -> None:
     mashup = finished_mashup(owner=owner, provider="local")
-    assert owner_client.get(reverse("mashups:tempo", args=[mashup.pk])).status_code == 405
+    assert owner_client.get(reverse("mashups:given", args=[mashup.pk])).status_code == 405
     assert tempo(stranger_client, mashup, {"tempo_1": "120"}).status_code == 404
     assert Mashup.objects.count() == 1
 

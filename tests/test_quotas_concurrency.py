@@ -66,7 +66,7 @@ def test_parallel_half_a_beat_over_posts_make_it_again_once(owner) -> None:
 
 def test_parallel_tempo_posts_make_it_again_once(owner) -> None:
     mashup = mashup_with_sources(owner=owner, provider="local", status=Status.COMPLETE)
-    url = reverse("mashups:tempo", args=[mashup.pk])
+    url = reverse("mashups:given", args=[mashup.pk])
     statuses = parallel_posts(owner, POSTS, url=url, data={"tempo_1": "176"})
     assert statuses == [302] * POSTS
     remade = Mashup.objects.get(remade_from=mashup)

@@ -14,7 +14,9 @@ urlpatterns = [
     path("mashups/<int:pk>/delete/", views.delete, name="delete"),
     path("mashups/<int:pk>/retry/", views.retry, name="retry"),
     path("mashups/<int:pk>/offbeat/", views.offbeat, name="offbeat"),
-    path("mashups/<int:pk>/tempo/", views.tempo, name="tempo"),
+    path("mashups/<int:pk>/given/", views.given, name="given"),
+    # Its name until December 2026: a page opened before then still posts its form here.
+    path("mashups/<int:pk>/tempo/", views.given),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -157,7 +157,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def tempo(request: HttpRequest, pk: int) -> HttpResponse:
+def given(request: HttpRequest, pk: int) -> HttpResponse:
     """Make a finished mashup again with each song's beat read at the tempo its owner gives
     and planned in the key given (its owner only, as a new mashup within the person's
     limits): for a beat the engine heard at half, double or two thirds of the song's, or a
