@@ -935,25 +935,38 @@ def _song_summary(song: Song) -> dict[str, object]:
     )
 
 
+# An unsure reading (key.UNCERTAIN) names this many of the next keys its scores give, as
+# keys it may also be: not planned for (matching's notes), but what a person who knows
+# the song may recognise and give on the remake form.
+MAY_ALSO_BE = 2
+
+
 def _key_text(a: Analysis) -> str:
     """The key as read, with the readings nearly as plausible (matching plans for them),
     the key of the song's notes among them when it is another; where the notes named the
     key (a near-tie broken, an unsure reading overruled), the key is theirs and the
-    chords' reading is among the close ones; a key
-    given, as given (the only one planned for)."""
+    chords' reading is among the close ones; for an unsure reading, the next keys its
+    scores give (MAY_ALSO_BE); a key given, as given (the only one planned for)."""
     if a.key_given:
         return f"{a.key_name} ({a.camelot}) as you gave it"
     labels = {a.key_by_chords: " by its chords"} if a.key_by_chords else {}
     if a.key_doubted and a.key_by_notes:
         labels[a.key_by_notes] = " by its notes"
+    planned = matching.readings(a)
     close = [
         f"{key_name(tonic, mode)} {camelot(tonic, mode)}{labels.get((tonic, mode), '')}"
-        for (tonic, mode), _ in sorted(matching.readings(a).items(), key=lambda kv: -kv[1])
+        for (tonic, mode), _ in sorted(planned.items(), key=lambda kv: -kv[1])
         if (tonic, mode) != (a.tonic, a.mode)
     ]
     text = f"{a.key_name} ({a.camelot}" + (", by its notes" if a.key_by_chords else "")
-    text += f"; close: {', '.join(close)})" if close else ")"
-    return text + key_doubt_words(a)
+    text += f"; close: {', '.join(close)}" if close else ""
+    if a.key_confidence < UNCERTAIN:
+        scored = {key: r for key, r in a.key_scores.items() if math.isfinite(r)}
+        ranked = sorted(scored, key=lambda k: -scored[k])
+        others = [key for key in ranked if key not in planned and key != (a.tonic, a.mode)]
+        named = [f"{key_name(*key)} {camelot(*key)}" for key in others[:MAY_ALSO_BE]]
+        text += f"; it may also be {' or '.join(named)}" if named else ""
+    return text + ")" + key_doubt_words(a)
 
 
 def key_uncertain(a: Analysis) -> bool:

@@ -81,6 +81,22 @@ def test_the_summary_says_when_the_key_is_uncertain() -> None:
     assert pipeline.key_doubt_words(song(0.9)) == ""
 
 
+def test_an_unsure_key_names_the_next_keys_it_may_be_that_are_not_already_close() -> None:
+    # Not planned for (matching), but named: a person who knows the song may recognise
+    # one and give it on the remake form.
+    scores = {(0, "minor"): 0.712, (0, "major"): 0.643, (5, "major"): 0.529, (10, "major"): 0.3}
+    sure = replace(
+        analysis.Analysis(60.0, 120.0, np.zeros(0), np.zeros(0), 0, "minor", -14.0, 1.0),
+        key_scores=scores,
+    )
+    assert "C minor (5A)," in page_of(sure)
+    unsure = replace(sure, key_confidence=0.2)
+    assert "C minor (5A; it may also be C major 8B or F major 7B), key uncertain" in page_of(unsure)
+    tied = replace(unsure, key_scores={**scores, (0, "major"): 0.70})  # within the margin
+    assert "(5A; close: C major 8B; it may also be F major 7B or Bb major 6B)" in page_of(tied)
+    assert "may also be" not in page_of(replace(unsure, key_scores={}))
+
+
 # The mode from the tonic chord's third (issue 13): borrowed chords (iv, bVI in a major
 # key) lend the profiles the minor key's notes; the tonic chord still has its major third.
 
