@@ -960,13 +960,24 @@ def _key_text(a: Analysis) -> str:
     ]
     text = f"{a.key_name} ({a.camelot}" + (", by its notes" if a.key_by_chords else "")
     text += f"; close: {', '.join(close)}" if close else ""
-    if a.key_confidence < UNCERTAIN:
-        scored = {key: r for key, r in a.key_scores.items() if math.isfinite(r)}
-        ranked = sorted(scored, key=lambda k: -scored[k])
-        others = [key for key in ranked if key not in planned and key != (a.tonic, a.mode)]
-        named = [f"{key_name(*key)} {camelot(*key)}" for key in others[:MAY_ALSO_BE]]
-        text += f"; it may also be {' or '.join(named)}" if named else ""
+    named = [f"{key_name(*key)} {camelot(*key)}" for key in may_also_be(a, planned)]
+    text += f"; it may also be {' or '.join(named)}" if named else ""
     return text + ")" + key_doubt_words(a)
+
+
+def may_also_be(
+    a: Analysis, planned: dict[tuple[int, str], float] | None = None
+) -> list[tuple[int, str]]:
+    """The keys an unsure reading (below key.UNCERTAIN) may also be: the next MAY_ALSO_BE
+    its scores give that are not planned for (``planned``: ``matching.readings(a)``, when
+    the caller has it); none for a sure one or a key given."""
+    if a.key_confidence >= UNCERTAIN or a.key_given:
+        return []
+    planned = matching.readings(a) if planned is None else planned
+    scored = {key: r for key, r in a.key_scores.items() if math.isfinite(r)}
+    ranked = sorted(scored, key=lambda k: -scored[k])
+    others = [key for key in ranked if key not in planned and key != (a.tonic, a.mode)]
+    return others[:MAY_ALSO_BE]
 
 
 def key_uncertain(a: Analysis) -> bool:
