@@ -109,14 +109,14 @@ REACH_MS = (
     * 1000
 )
 ALIGNED_MS = 20.0
+# Fewer windows with onsets in both layers than this (about 15 s of music) are too few to
+# be sure of: "100 % of 2 windows within 20 ms" reads surer than two windows are.
+FEW_WINDOWS = 4
 # A window's offset is kept only where neither layer matches itself that far on as well
 # as this (its autocorrelation at the lag over that at 0): past it, the cross-correlation
 # peaks there because the notes repeat, not because the layers sit apart.
 REPEATS = 0.6
 RHYTHM_LAGS = (0.15, 3.0)  # seconds: from a fast sixteenth to a slow bar
-# Fewer windows with onsets in both layers than this (about 15 s of music) are too few to
-# be sure of: "100 % of 2 windows within 20 ms" reads surer than two windows are.
-FEW_WINDOWS = 4
 RHYTHM_MATCH = 0.5
 
 
