@@ -338,7 +338,8 @@ def planned_for(reading: SimpleNamespace) -> set:
 def named_for(reading: SimpleNamespace) -> set:
     """The keys the analysis names for a song read this way: those planned for, and the
     keys an unsure reading may also be (``pipeline.may_also_be``)."""
-    return planned_for(reading) | set(pipeline.may_also_be(as_song(reading)))
+    also = getattr(pipeline, "may_also_be", None)  # engines before December 2026 had none
+    return planned_for(reading) | (set(also(as_song(reading))) if also else set())
 
 
 def doubts(rows: list[tuple[tuple[int, str], SimpleNamespace]]) -> str:

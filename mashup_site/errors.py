@@ -69,7 +69,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 class MethodNotAllowedPage:
     """A 405 answered with the designed page (its Allow header kept), not Django's empty
     one: a visit to an address that takes only what a page's button sends, as the address
-    bar shows after a refused tempo form."""
+    bar shows after a refused remake form."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

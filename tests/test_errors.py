@@ -63,7 +63,7 @@ def test_a_form_sent_from_a_page_older_than_the_sign_in_says_so_and_what_to_do(o
 def test_an_address_that_takes_only_a_form_opened_by_hand_is_a_designed_page(
     owner_client, owner
 ) -> None:
-    # After a refused tempo form the address bar shows /mashups/<pk>/given/; pressing Enter
+    # After a refused remake form the address bar shows /mashups/<pk>/given/; pressing Enter
     # there gave an empty white page.
     from tests.factories import finished_mashup
 

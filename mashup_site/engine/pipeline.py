@@ -970,11 +970,14 @@ def may_also_be(
 ) -> list[tuple[int, str]]:
     """The keys an unsure reading (below key.UNCERTAIN) may also be: the next MAY_ALSO_BE
     its scores give that are not planned for (``planned``: ``matching.readings(a)``, when
-    the caller has it); none for a sure one or a key given."""
-    if a.key_confidence >= UNCERTAIN or a.key_given:
+    the caller has it); none for a sure one, a key given, or scores too weak to weigh (as
+    ``matching.readings`` weighs none: a drum loop fits no key)."""
+    if not key_uncertain_by_confidence(a) or a.key_given:
         return []
     planned = matching.readings(a) if planned is None else planned
     scored = {key: r for key, r in a.key_scores.items() if math.isfinite(r)}
+    if max(scored.values(), default=0.0) <= matching.KEY_MARGIN:
+        return []
     ranked = sorted(scored, key=lambda k: -scored[k])
     others = [key for key in ranked if key not in planned and key != (a.tonic, a.mode)]
     return others[:MAY_ALSO_BE]
@@ -983,7 +986,12 @@ def may_also_be(
 def key_uncertain(a: Analysis) -> bool:
     """Whether the key reading is unsure (below key.UNCERTAIN) or the key of the song's
     notes puts it in doubt (``Analysis.key_doubted``)."""
-    return a.key_confidence < UNCERTAIN or a.key_doubted
+    return key_uncertain_by_confidence(a) or a.key_doubted
+
+
+def key_uncertain_by_confidence(a: Analysis) -> bool:
+    """Whether the key reading is unsure by its own confidence (below key.UNCERTAIN)."""
+    return a.key_confidence < UNCERTAIN
 
 
 def key_doubt_words(a: Analysis) -> str:

@@ -95,6 +95,9 @@ def test_an_unsure_key_names_the_next_keys_it_may_be_that_are_not_already_close(
     tied = replace(unsure, key_scores={**scores, (0, "major"): 0.70})  # within the margin
     assert "(5A; close: C major 8B; it may also be F major 7B or Bb major 6B)" in page_of(tied)
     assert "may also be" not in page_of(replace(unsure, key_scores={}))
+    # scores too weak to weigh (a drum loop fits no key) name nothing either
+    weak = replace(unsure, key_scores={key: r / 20 for key, r in scores.items()})
+    assert "C minor (5A), key uncertain" in page_of(weak)
 
 
 # The mode from the tonic chord's third (issue 13): borrowed chords (iv, bVI in a major
