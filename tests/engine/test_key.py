@@ -152,11 +152,23 @@ def test_a_major_key_with_borrowed_minor_chords_is_read_major_by_its_chords() ->
     found = key.read(mono)
     assert found.by_chords == (0, "major")
     assert key.best_key(found.scores) == (0, "major")  # the scores are the chords' reading
+    # not a tie broken: the bass is at home on C
+    assert not key.notes_break_tie(found.scores, (0, "major"), (5, "minor"), bass)
     # Its notes are F minor's (the C major chord its dominant), nearly tied with C major
     # in the scores, and the reading hardly leads: the notes name the key, which is
     # uncertain, and both are planned for (``notes_overrule``; the bass at home on C held
     # C major until December 2026, and does so still for a surer reading).
     assert (found.tonic, found.mode) == (5, "minor") and found.confidence == 0.0
+
+
+def test_a_surer_reading_with_the_bass_at_home_keeps_its_name_in_a_near_tie(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # C – Fm – Ab – C read with more confidence than NOTES_OVERRULE: the tie-break's
+    # guard holds, and the chords name the key.
+    monkeypatch.setattr(key, "confidence_of", lambda *args, **kwargs: key.NOTES_OVERRULE + 0.1)
+    found = read(chord_loop([(0, 4), (5, 3), (8, 4), (0, 4)]))
+    assert ((found.tonic, found.mode), found.by_chords) == ((0, "major"), None)
 
 
 def test_a_minor_key_keeps_its_mode() -> None:
@@ -355,10 +367,11 @@ def test_the_notes_break_a_near_tie_when_the_bass_sits_on_their_tonic_as_long() 
     assert key.notes_break_tie(NEAR, (0, "major"), (7, "major"), bass_on((7, 40), (0, 20)))
 
 
-def test_the_notes_do_not_overrule_a_clear_lead_or_a_bass_at_home() -> None:
+def test_the_notes_do_not_break_the_tie_of_a_clear_lead_or_a_bass_at_home() -> None:
     far = {**NEAR, (7, "major"): 0.80 - 1.1 * key.NEAR_TIE}
     assert not key.notes_break_tie(far, (0, "major"), (7, "major"), bass_on((7, 40), (0, 20)))
-    # C - Fm - Ab - C: the notes of F minor, the bass at home on C
+    # C - Fm - Ab - C: the notes of F minor, the bass at home on C (a reading that hardly
+    # leads gives way all the same: ``notes_overrule``)
     assert not key.notes_break_tie(NEAR, (0, "major"), (7, "major"), bass_on((0, 40), (7, 20)))
     assert not key.notes_break_tie(NEAR, (0, "major"), (0, "major"), bass_on((0, 40)))
 
@@ -421,6 +434,8 @@ def test_the_notes_never_overrule_a_neighbouring_reading_well_ahead_or_a_paralle
     # mode is the tonic chord's third's to name, however close its score.
     for near in ((7, "major"), (5, "major"), (9, "minor"), (0, "minor")):
         assert not key.notes_overrule({(0, "major"): 0.9, near: 0.5}, 0.0, (0, "major"), near)
+    just_behind = {(0, "major"): 0.80, (7, "major"): 0.80 - 1.1 * key.NEAR_TIE}
+    assert not key.notes_overrule(just_behind, 0.0, (0, "major"), (7, "major"))
     tied_parallel = {(0, "major"): 0.80, (0, "minor"): 0.80 - 0.9 * key.NEAR_TIE}
     assert not key.notes_overrule(tied_parallel, 0.0, (0, "major"), (0, "minor"))
 
@@ -452,6 +467,7 @@ def test_an_unsure_reading_gives_way_to_its_notes_far_key_and_is_kept_as_the_cho
 
 
 def test_the_notes_never_break_a_tie_with_the_relative_key_whose_notes_are_theirs() -> None:
+    # (an unsure reading gives way to the relative key all the same: ``notes_overrule``)
     tied = {(0, "major"): 0.80, (9, "minor"): 0.79}
     assert not key.notes_break_tie(tied, (0, "major"), (9, "minor"), bass_on((9, 40), (0, 20)))
 
