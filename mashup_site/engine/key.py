@@ -114,8 +114,8 @@ Method (numpy/scipy only):
   pitch classes alone is read with the Krumhansl–Kessler profiles, no bass and no
   partials: the way a key is read from a score's notes. It does not replace the reading
   (but in a near-tie, and over an unsure reading far from it or nearly tied with it,
-  below): it is blind to
-  which chord is home, and on the synthesised pieces it is right less often. It is a
+  below): it is blind to which chord is home, and on the synthesised pieces it is right
+  less often. It is a
   doubt: where it names another key than the reading, and not the relative one (the
   same notes: pitch classes cannot tell the two apart, the bass and the tonic chord can;
   ``notes_doubt``), the analysis calls the key uncertain and the matcher plans for that
@@ -147,8 +147,8 @@ Method (numpy/scipy only):
   chords and the bass cannot choose, and the notes do, unless the bass dwells longer on
   the reading's tonic than on theirs (a song sits at home: C – Fm – Ab – C has F minor's
   notes and its bass on C, and without this guard was read "F minor" at any confidence;
-  unsure, it now is, below), and never to the
-  relative key, which has the same notes (with it: the same figures); for a reading
+  unsure, it now is, below), and never to the relative key, which has the same notes
+  (with it: the same figures); for a reading
   that hardly leads, the bass and the relative key do not stand in the way
   (``notes_overrule``, below). The reading by chords is kept (``by_chords``), and the
   key is called uncertain, its confidence 0 (the scores give the notes' key no lead: a
