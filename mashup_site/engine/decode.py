@@ -5,7 +5,11 @@ decoding, so an 8 kHz mono voice memo and a 96 kHz studio file come out alike.
 
 What a recording holds that no one hears, or that is a fault of its making, is taken out
 here, so that every part of the engine hears the song alike:
-- samples that are no number (a damaged floating-point file) are silenced;
+- samples that are no number (a damaged floating-point file) are silenced, and numbers
+  no recording makes are brought down to the song (``overs_limited``): one sample of 1e10
+  overflowed the master's float32 arithmetic (a crash, with two silent files left), one
+  of 1e3 passed for the song's loudest moment (its loudness read +24 LUFS and its voice
+  47 dB under it), one of 1e6 named the song's key wrongly and moved the other song to it;
 - a DC offset (a recorder's fault) and a record's warp (0.5–10 Hz): silent, but the peak
   the master's limiter sees. A backing 0.5 off centre came out of the master at −25 LUFS
   (its offset was the peak, and the last scale brought it under the ceiling), its
@@ -29,6 +33,12 @@ from .errors import EngineError
 SR = 44100
 SUBSONIC_HZ = 15.0
 BACKWARDS = -0.5
+# A floating-point file may hold overs, music past full scale that a master turns down,
+# but not this far past both full scale and its own loud passages (+24 dB over them).
+OVERS = 16.0
+# A song whose loud passages lie past this holds no sound at all: the floating-point
+# files some programs write at integers' scale (16- or 32-bit) stay under it.
+NOT_SOUND = 2.0**31
 
 
 def load(
@@ -71,7 +81,25 @@ def load(
     # for first: nan_to_num's search for infinities cost a third of a second a song.)
     if not np.isfinite(audio).all():
         np.nan_to_num(audio, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    audio = overs_limited(audio, name)
     return polarity_fixed(subsonic_removed(np.ascontiguousarray(audio[:2, :limit]), sr))
+
+
+def overs_limited(audio: np.ndarray, name: str) -> np.ndarray:
+    """``audio`` (float32, its own) with samples past OVERS times its loud passages (its
+    99th percentile of magnitude, or full scale if higher) clipped there, in place: a
+    damaged floating-point file's numbers of any size (random bits) become a click. A
+    file written at integers' scale keeps its shape (all of it lies past full scale, its
+    loud passages too). EngineError (final) where even those lie past NOT_SOUND: the
+    whole file is numbers, not sound."""
+    if max(float(audio.max(initial=0.0)), -float(audio.min(initial=0.0))) <= OVERS:
+        return audio  # every song a recorder or a mixer makes (one pass, no copy)
+    # Every seventh sample is plenty to find the loud passages, and a seventh of the work.
+    loud = float(np.percentile(np.abs(audio[:, ::7]), 99))
+    if loud > NOT_SOUND:
+        raise EngineError(f"{name} is damaged: its samples are numbers, not sound", final=True)
+    limit = OVERS * max(loud, 1.0)
+    return np.clip(audio, -limit, limit, out=audio)
 
 
 def subsonic_removed(audio: np.ndarray, sr: int) -> np.ndarray:

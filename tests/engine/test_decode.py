@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from mashup_site.engine.decode import SR, load
+from mashup_site.engine.decode import OVERS, SR, load
 from mashup_site.engine.errors import EngineError
 from tests import signals
 
@@ -71,6 +71,53 @@ def test_samples_that_are_no_number_are_silenced(tmp_path) -> None:
     assert np.isfinite(audio).all()
     assert abs(audio[0, SR]) < 1e-3 and abs(audio[0, 2 * SR]) < 1e-3
     assert np.abs(audio).max() > 0.3  # the rest is there
+
+
+@pytest.mark.parametrize("value", [1e3, 1e10, 3e38])
+def test_samples_no_recording_makes_are_brought_down_to_the_song(tmp_path, value) -> None:
+    # A damaged float file can hold finite numbers no recording makes: one sample of 1e10
+    # overflowed the master's float32 arithmetic (a crash, two silent MP3s left behind)
+    # and one of 1e3 passed for the song's loudest moment (its loudness read +24 LUFS,
+    # its voice 47 dB under it).
+    song = signals.chord_progression(0, "major", 120, 4)[0]
+    clean = load(float_wav(tmp_path / "clean.wav", song))
+    song[SR] = value
+    audio = load(float_wav(tmp_path / "damaged.wav", song))
+    assert np.isfinite(audio).all()
+    assert np.abs(audio).max() <= OVERS  # +24 dB: the most a float master keeps
+    elsewhere = np.ones(audio.shape[1], dtype=bool)
+    elsewhere[SR - SR // 4 : SR + SR // 4] = False  # the high-pass rings a little
+    assert np.allclose(audio[:, elsewhere], clean[:, elsewhere], atol=1e-3)
+
+
+def test_random_bits_in_a_float_file_are_brought_down_to_the_song(tmp_path) -> None:
+    # What a damaged float file holds: a run of random bit patterns, numbers of any size.
+    song = signals.chord_progression(0, "major", 120, 4)[0]
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2**32, 1000, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    song[SR : SR + 1000] = np.where(np.isfinite(bits), bits, 0.0)
+    audio = load(float_wav(tmp_path / "damaged.wav", song))
+    assert np.isfinite(audio).all()
+    assert np.abs(audio).max() <= 1.1 * OVERS  # a run of overs: the high-pass rings a little
+    assert np.isfinite(np.square(audio, dtype=np.float32).sum())
+
+
+def test_a_float_file_written_at_the_scale_of_integers_keeps_its_shape(tmp_path) -> None:
+    # Some programs write floating-point samples at 16-bit integers' scale (±32768): the
+    # whole song lies past full scale, and none of it is damage to take away.
+    song = signals.chord_progression(0, "major", 120, 4)[0]
+    audio = load(float_wav(tmp_path / "scaled.wav", song * 32768))
+    clean = load(float_wav(tmp_path / "clean.wav", song))
+    assert np.allclose(audio / 32768, clean, atol=1e-4)
+
+
+def test_a_float_file_of_nothing_but_random_bits_is_damaged(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    bits = rng.integers(0, 2**32, 4 * SR, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    noise = np.where(np.isfinite(bits), bits, 0.0).astype(np.float32)
+    with pytest.raises(EngineError, match="damaged") as caught:
+        load(float_wav(tmp_path / "garbage.wav", noise))
+    assert caught.value.final
 
 
 def test_a_channel_wired_backwards_is_turned_back(tmp_path) -> None:
