@@ -139,6 +139,11 @@ class Analysis:
     # The key is the one a person gave for the song (``with_key``), not a reading: the
     # matcher plans for it alone.
     key_given: bool = False
+    # Notes in a key were heard: the key of its notes exists (key.key_of_notes: notes that
+    # stand out of the spectrum and fit a key). Drums, clicks and noise alone have none;
+    # their key reading is chance, and the matcher moves no song for it. A key given
+    # gives one (``with_key``).
+    has_key: bool = True
     envelopes: Envelopes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -554,6 +559,7 @@ def analyse(
         key_confidence=keyed.confidence,
         key_by_notes=keyed.by_notes,
         key_by_chords=keyed.by_chords,
+        has_key=keyed.by_notes is not None,
         ternary=tempo.ternary,
         beats_per_bar=beats_per_bar,
         tempo_runner_up=tempo.runner_up,
@@ -1107,6 +1113,7 @@ def with_key(song: Analysis, name: str) -> Analysis:
         key_by_notes=None,
         key_by_chords=None,
         key_given=True,
+        has_key=True,
     )
 
 

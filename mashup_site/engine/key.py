@@ -686,7 +686,8 @@ def key_of_notes(
     each sounds and, like the reading's upper chroma, by register (a Gaussian around
     Bb3): the Krumhansl–Kessler profiles without partials, no bass, the whole song and its
     sections alike, as a key is read from a score. None when no notes stand out
-    (NOTES_STAND_OUT: silence, noise) or they fit no key (NOTES_FIT: drums). ``heard``:
+    (NOTES_STAND_OUT: silence, noise) or they fit no key (NOTES_FIT: drums): the song has
+    no key heard (``analysis.Analysis.has_key``) and no song is moved for it. ``heard``:
     ``notes_heard(notes)``, when the caller has it already."""
     above = _above_floor(notes)
     if above.sum() < NOTES_STAND_OUT * np.nansum(np.abs(notes)) or not above.any():

@@ -14,6 +14,11 @@
 - Key: the accompaniment is shifted (never the voice, whose formants would turn
   chipmunk or giant) by the semitones in −3..+3 that bring the two Camelot codes closest,
   preferring the smallest shift among equals, downward before upward.
+- No key: a song whose notes fit no key (drums, clicks or noise alone:
+  ``Analysis.has_key``) has a key reading all the same, the key its chroma correlates
+  with by chance; planned on, it moved the other song (a click track read "E flat minor,
+  -37 cents" had a song in A minor shifted a semitone and retuned). Where either song has
+  no key heard, the backing is neither shifted nor retuned, and the summary says why.
 - Nearly tied key readings: a song's key is a reading, and real songs often give two or
   three within a few hundredths of correlation (War of freedom, a benchmark song: E major
   0.745, A major 0.701, F# minor 0.699; its quarters disagree on which is first). Every
@@ -214,8 +219,15 @@ def match(vocal: Analysis, backing: Analysis) -> Match:
     beatless = not (vocal.has_beat and backing.has_beat)
     vocal, backing = common_grid(vocal, backing)
     ratio, stretch = choose_ratio(vocal.tempo, backing.tempo)
-    shift, distance = choose_shift(vocal, backing)
+    keyless = [which for which, song in (("lead", vocal), ("backing", backing)) if not song.has_key]
+    shift, distance = choose_shift(vocal, backing) if not keyless else (0, 0)
     warnings = []
+    if keyless:
+        where = "either song" if len(keyless) == 2 else f"the {keyless[0]}"
+        warnings.append(
+            f"no key was heard in {where} (no notes that fit a key: drums, clicks or noise), "
+            "so the backing is neither transposed nor retuned"
+        )
     if beatless:
         warnings.append(
             "no steady beat was found in "
@@ -246,6 +258,6 @@ def match(vocal: Analysis, backing: Analysis) -> Match:
         shift=shift,
         target_tempo=vocal.tempo,
         key_distance=distance,
-        tuning=tuning_correction(vocal, backing),
+        tuning=tuning_correction(vocal, backing) if not keyless else 0.0,
         warnings=tuple(warnings),
     )

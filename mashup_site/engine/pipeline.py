@@ -432,7 +432,7 @@ def _render(
         "stretch": round(fit.stretch, 3),
         "shift": fit.shift,
         "tuning_cents": cents(fit.tuning),
-        "keys": f"{lead.analysis.key_name} / {backing.analysis.key_name}",
+        "keys": f"{key_words(lead.analysis)} / {key_words(backing.analysis)}",
         "lufs": round(lufs, 1),
         "true_peak_db": round(peak, 1),
         "duration": round(n / SR, 1),
@@ -921,13 +921,14 @@ def _song_summary(song: Song) -> dict[str, object]:
             "has_beat": a.has_beat,
             "ternary": a.ternary,
             "beats_per_bar": a.beats_per_bar,
-            "key": a.key_name,
+            "key": a.key_name if a.has_key else None,
+            "has_key": a.has_key,
             "key_confidence": round(a.key_confidence, 2),
             "key_by_notes": key_name(*a.key_by_notes) if a.key_by_notes else None,
             "key_by_chords": key_name(*a.key_by_chords) if a.key_by_chords else None,
             "key_uncertain": key_uncertain(a),
             "key_given": a.key_given,
-            "camelot": a.camelot,
+            "camelot": a.camelot if a.has_key else None,
             "tuning_cents": cents(a.tuning),
             "lufs": round(a.lufs, 1),
             "vocal_pitch_hz": round(song.pitch, 0) if song.pitch else None,
@@ -949,6 +950,8 @@ def _key_text(a: Analysis) -> str:
     scores give (MAY_ALSO_BE); a key given, as given (the only one planned for)."""
     if a.key_given:
         return f"{a.key_name} ({a.camelot}) as you gave it"
+    if not a.has_key:
+        return f"{NO_KEY} (no notes that fit a key)"
     labels = {a.key_by_chords: " by its chords"} if a.key_by_chords else {}
     if a.key_doubted and a.key_by_notes:
         labels[a.key_by_notes] = " by its notes"
@@ -963,6 +966,14 @@ def _key_text(a: Analysis) -> str:
     named = [f"{key_name(*key)} {camelot(*key)}" for key in may_also_be(a, planned)]
     text += f"; it may also be {' or '.join(named)}" if named else ""
     return text + ")" + key_doubt_words(a)
+
+
+NO_KEY = "no key heard"
+
+
+def key_words(a: Analysis) -> str:
+    """The key's name, or that none was heard (``Analysis.has_key``: drums, noise)."""
+    return a.key_name if a.has_key else NO_KEY
 
 
 def may_also_be(
@@ -1049,7 +1060,8 @@ def describe(
     lines = []
     for song in songs:
         a = song.analysis
-        tuning = cents(a.tuning)
+        # a song with no key heard has no tuning either: its pitch is chance
+        tuning = cents(a.tuning) if a.has_key else 0
         unheard = (
             " (no steady beat was heard: laid on a beat at the tempo you gave)"
             if a.beat_only_given
@@ -1090,7 +1102,11 @@ def describe(
             )
             + shift_words(fit.shift)
             + (f", tuned {tuned:+d} cents to match" if abs(tuned) >= AUDIBLE_CENTS else "")
-            + f", Camelot distance {fit.key_distance}"
+            + (
+                f", Camelot distance {fit.key_distance}"
+                if lead.analysis.has_key and backing.analysis.has_key
+                else ""
+            )
             + _offbeat_words(params, backing.analysis)
             + made
             + "".join(f"{NOTE_MARK}{note}" for note in notes)

@@ -354,6 +354,37 @@ def test_it_names_the_key_of_a_song_in_a_known_key(tonic: int, mode: str, camelo
     assert (found.tonic, found.mode, found.camelot) == (tonic, mode, camelot)
 
 
+def noise_clicks(bpm: float, seconds: float) -> np.ndarray:
+    """A click track of pitchless clicks (3 ms of noise a beat), not ``signals.click_track``'s
+    pings, which are notes (70 Hz and 1500 Hz)."""
+    rng = np.random.default_rng(0)
+    out = np.zeros(int(seconds * SR), dtype=np.float32)
+    for start in (np.arange(0.25, seconds - 0.01, 60 / bpm) * SR).astype(int):
+        out[start : start + int(0.003 * SR)] = rng.uniform(-0.8, 0.8, int(0.003 * SR))
+    return np.stack([out, out])
+
+
+@pytest.mark.parametrize(
+    "sound",
+    [
+        pytest.param(lambda: signals.drum_loop(110, 12), id="drum loop"),
+        pytest.param(lambda: noise_clicks(120, 12), id="clicks of noise"),
+        pytest.param(lambda: signals.hiss(12), id="hiss"),
+    ],
+)
+def test_a_sound_whose_notes_fit_no_key_has_no_key_heard(sound) -> None:
+    # Drums, clicks and noise correlate with some key by chance: named one, they moved the
+    # other song to it (a click track's "E flat minor, -37 cents" shifted a song in A
+    # minor a semitone and retuned it).
+    assert not analysis.analyse(sound(), SR).has_key
+
+
+def test_a_song_in_a_key_has_it_heard_and_a_key_given_gives_one() -> None:
+    assert analysis.analyse(signals.song(110, 9, "minor", 12)["mix"], SR).has_key
+    drums = analysis.analyse(signals.drum_loop(110, 12), SR)
+    assert analysis.with_key(drums, "A minor").has_key
+
+
 @pytest.mark.parametrize("mode", ["minor", "major"])
 @pytest.mark.parametrize("tonic", range(12))
 def test_it_names_the_key_of_a_band_whose_notes_have_partials(tonic: int, mode: str) -> None:

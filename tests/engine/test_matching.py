@@ -95,6 +95,20 @@ def test_it_lays_a_song_without_a_beat_by_its_own_timing_and_says_so() -> None:
     assert np.allclose(np.diff(backing.beats), 0.6)
 
 
+@pytest.mark.parametrize("keyless", ["lead", "backing"])
+def test_a_song_without_a_key_heard_moves_no_other_song_and_it_says_so(keyless) -> None:
+    # A drum loop's "key" is chance: neither song is transposed or retuned for it.
+    drums = replace(song(100, 3, "minor"), has_key=False, tuning=-0.37)
+    keyed = replace(song(100, 9, "minor"), tuning=0.1)
+    lead, backing = (drums, keyed) if keyless == "lead" else (keyed, drums)
+    fit = matching.match(lead, backing)
+    assert (fit.shift, fit.tuning, fit.semitones) == (0, 0.0, 0.0)
+    assert fit.key_distance == 0
+    [words] = [w for w in fit.warnings if "key" in w]
+    assert f"no key was heard in the {keyless}" in words
+    assert "neither transposed nor retuned" in words
+
+
 def tuned(tonic: int, mode: str, tuning: float) -> Analysis:
     return replace(song(100, tonic, mode), tuning=tuning)
 

@@ -375,6 +375,22 @@ def test_it_lays_a_song_without_a_beat_in_and_says_so(tmp_path, files) -> None:
     assert all(v.audio_path.stat().st_size > 10_000 for v in result.variants)
 
 
+def test_a_drum_loop_moves_no_song_to_a_chance_key_and_the_page_says_so(tmp_path, files) -> None:
+    loop = signals.write_wav(tmp_path / "loop.wav", signals.drum_loop(100, SECONDS))
+    result, _ = run(tmp_path, files["a_minor_low"], loop)
+    lines = result.analysis_text.splitlines()
+    [heard] = [line for line in lines if line.startswith("loop.wav: ")]
+    assert "no key heard" in heard and "tuned" not in heard and "Camelot" not in heard
+    mashups = [line for line in lines if line.startswith("Mashup ")]
+    assert len(mashups) == 2
+    for line in mashups:
+        assert "not shifted" in line and "Camelot distance" not in line
+        assert "no key was heard in the " in line
+    for variant in result.variants:
+        assert variant.summary["shift"] == 0 and variant.summary["tuning_cents"] == 0
+        assert "no key" in variant.summary["keys"]
+
+
 def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch(tmp_path, files) -> None:
     # 127 over 100 needs ×1.27 (past the clean 0.8–1.25); 3:2 is never taken. (Half and
     # double time: the 85/170 case above.)
