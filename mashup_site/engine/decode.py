@@ -5,11 +5,12 @@ decoding, so an 8 kHz mono voice memo and a 96 kHz studio file come out alike.
 
 What a recording holds that no one hears, or that is a fault of its making, is taken out
 here, so that every part of the engine hears the song alike:
-- samples that are no number (a damaged floating-point file) are silenced, and numbers
-  no recording makes are brought down to the song (``overs_limited``): one sample of 1e10
-  overflowed the master's float32 arithmetic (a crash, with two silent files left), one
-  of 1e3 passed for the song's loudest moment (its loudness read +24 LUFS and its voice
-  47 dB under it), one of 1e6 named the song's key wrongly and moved the other song to it;
+- samples that are no number (a damaged floating-point file) are silenced, and so are
+  numbers no recording makes (``damage_silenced``): one sample of 1e10 overflowed the
+  master's float32 arithmetic (a crash, with two silent files left), one of 1e3 passed
+  for the song's loudest moment (its loudness read +24 LUFS and its voice 47 dB under
+  it), one of 1e6 named the song's key wrongly and moved the other song to it. Clipped
+  to a ceiling instead, a run of them (random bits) still read +15 LUFS;
 - a DC offset (a recorder's fault) and a record's warp (0.5–10 Hz): silent, but the peak
   the master's limiter sees. A backing 0.5 off centre came out of the master at −25 LUFS
   (its offset was the peak, and the last scale brought it under the ceiling), its
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import scipy.ndimage
 import scipy.signal
 
 from .errors import EngineError
@@ -34,11 +36,17 @@ SR = 44100
 SUBSONIC_HZ = 15.0
 BACKWARDS = -0.5
 # A floating-point file may hold overs, music past full scale that a master turns down,
-# but not this far past both full scale and its own loud passages (+24 dB over them).
+# but not this far past both full scale and its own loud passages (+24 dB over the
+# louder of the two).
 OVERS = 16.0
-# A song whose loud passages lie past this holds no sound at all: the floating-point
-# files some programs write at integers' scale (16- or 32-bit) stay under it.
+# No sound lies past this: the floating-point files some programs write at integers'
+# scale (16- or 32-bit) stay under it; random bits lie past it four times in ten.
 NOT_SOUND = 2.0**31
+# More of the song than this past the limit, and the file is numbers, not sound.
+DAMAGED = 0.01
+# Samples around a silenced one that the resampler (to the engine's rate) spread it
+# over: its filter reaches a few dozen samples either way.
+RESAMPLER_REACH = 64
 
 
 def load(
@@ -81,25 +89,31 @@ def load(
     # for first: nan_to_num's search for infinities cost a third of a second a song.)
     if not np.isfinite(audio).all():
         np.nan_to_num(audio, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    audio = overs_limited(audio, name)
+    audio = damage_silenced(audio, name)
     return polarity_fixed(subsonic_removed(np.ascontiguousarray(audio[:2, :limit]), sr))
 
 
-def overs_limited(audio: np.ndarray, name: str) -> np.ndarray:
-    """``audio`` (float32, its own) with samples past OVERS times its loud passages (its
-    99th percentile of magnitude, or full scale if higher) clipped there, in place: a
-    damaged floating-point file's numbers of any size (random bits) become a click. A
+def damage_silenced(audio: np.ndarray, name: str) -> np.ndarray:
+    """``audio`` (float32, its own) with the numbers no recording makes silenced, in place
+    (module notes): samples past OVERS times its loud passages (the 99th percentile of
+    its sounding samples' magnitude, or full scale if higher; never past NOT_SOUND), and
+    the resampler's reach (RESAMPLER_REACH) around them, which it spread them over. A
     file written at integers' scale keeps its shape (all of it lies past full scale, its
-    loud passages too). EngineError (final) where even those lie past NOT_SOUND: the
-    whole file is numbers, not sound."""
+    loud passages too). EngineError (final) where more than DAMAGED of the song is such
+    numbers: the file is numbers, not sound."""
     if max(float(audio.max(initial=0.0)), -float(audio.min(initial=0.0))) <= OVERS:
         return audio  # every song a recorder or a mixer makes (one pass, no copy)
-    # Every seventh sample is plenty to find the loud passages, and a seventh of the work.
-    loud = float(np.percentile(np.abs(audio[:, ::7]), 99))
-    if loud > NOT_SOUND:
+    # Every seventh sample is plenty to find the loud passages, and a seventh of the work;
+    # random bits are numbers of any size, the loudest of them no sound's.
+    every = np.abs(audio[:, ::7]).ravel()
+    sounding = every[(every > 1e-6) & (every <= NOT_SOUND)]
+    loud = float(np.percentile(sounding, 99)) if len(sounding) else 0.0
+    bad = (np.abs(audio) > min(OVERS * max(loud, 1.0), NOT_SOUND)).any(axis=0)
+    if bad.mean() > DAMAGED:
         raise EngineError(f"{name} is damaged: its samples are numbers, not sound", final=True)
-    limit = OVERS * max(loud, 1.0)
-    return np.clip(audio, -limit, limit, out=audio)
+    bad = scipy.ndimage.binary_dilation(bad, iterations=RESAMPLER_REACH)
+    audio[:, bad] = 0.0
+    return audio
 
 
 def subsonic_removed(audio: np.ndarray, sr: int) -> np.ndarray:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from mashup_site.engine.decode import OVERS, SR, load
+from mashup_site.engine.analysis import integrated_lufs
+from mashup_site.engine.decode import SR, load
 from mashup_site.engine.errors import EngineError
 from tests import signals
 
@@ -73,33 +74,43 @@ def test_samples_that_are_no_number_are_silenced(tmp_path) -> None:
     assert np.abs(audio).max() > 0.3  # the rest is there
 
 
+def loudness(audio: np.ndarray) -> float:
+    return integrated_lufs(audio, SR)
+
+
+@pytest.mark.parametrize("rate", [SR, 48000])
 @pytest.mark.parametrize("value", [1e3, 1e10, 3e38])
-def test_samples_no_recording_makes_are_brought_down_to_the_song(tmp_path, value) -> None:
+def test_samples_no_recording_makes_are_silenced(tmp_path, value, rate) -> None:
     # A damaged float file can hold finite numbers no recording makes: one sample of 1e10
     # overflowed the master's float32 arithmetic (a crash, two silent MP3s left behind)
     # and one of 1e3 passed for the song's loudest moment (its loudness read +24 LUFS,
-    # its voice 47 dB under it).
-    song = signals.chord_progression(0, "major", 120, 4)[0]
-    clean = load(float_wav(tmp_path / "clean.wav", song))
-    song[SR] = value
-    audio = load(float_wav(tmp_path / "damaged.wav", song))
+    # its voice 47 dB under it). At another rate the resampler spreads it over its
+    # neighbours: those go too.
+    song = signals.chord_progression(0, "major", 120, 4, sr=rate)[0]
+    clean = load(float_wav(tmp_path / "clean.wav", song, rate))
+    song[rate] = value
+    audio = load(float_wav(tmp_path / "damaged.wav", song, rate))
     assert np.isfinite(audio).all()
-    assert np.abs(audio).max() <= OVERS  # +24 dB: the most a float master keeps
+    assert np.abs(audio).max() <= np.abs(clean).max() * 1.05
+    assert loudness(audio) == pytest.approx(loudness(clean), abs=0.2)
     elsewhere = np.ones(audio.shape[1], dtype=bool)
     elsewhere[SR - SR // 4 : SR + SR // 4] = False  # the high-pass rings a little
     assert np.allclose(audio[:, elsewhere], clean[:, elsewhere], atol=1e-3)
 
 
-def test_random_bits_in_a_float_file_are_brought_down_to_the_song(tmp_path) -> None:
-    # What a damaged float file holds: a run of random bit patterns, numbers of any size.
+@pytest.mark.parametrize("run", [1000, 2 * SR // 25])  # 23 ms; 2 % of the song
+def test_random_bits_in_a_float_file_are_silenced(tmp_path, run) -> None:
+    # What a damaged float file holds: a run of random bit patterns, numbers of any size
+    # (a tenth of them under full scale, half beyond any integer's scale).
     song = signals.chord_progression(0, "major", 120, 4)[0]
+    clean = load(float_wav(tmp_path / "clean.wav", song))
     rng = np.random.default_rng(0)
-    bits = rng.integers(0, 2**32, 1000, dtype=np.uint64).astype(np.uint32).view(np.float32)
-    song[SR : SR + 1000] = np.where(np.isfinite(bits), bits, 0.0)
+    bits = rng.integers(0, 2**32, run, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    song[SR : SR + run] = np.where(np.isfinite(bits), bits, 0.0)
     audio = load(float_wav(tmp_path / "damaged.wav", song))
     assert np.isfinite(audio).all()
-    assert np.abs(audio).max() <= 1.1 * OVERS  # a run of overs: the high-pass rings a little
-    assert np.isfinite(np.square(audio, dtype=np.float32).sum())
+    assert np.abs(audio).max() <= np.abs(clean).max() * 1.05
+    assert loudness(audio) == pytest.approx(loudness(clean), abs=0.5)
 
 
 def test_a_float_file_written_at_the_scale_of_integers_keeps_its_shape(tmp_path) -> None:
