@@ -295,6 +295,8 @@ def read_key(mono: np.ndarray) -> SimpleNamespace:
         reading = reader(mono)
         return SimpleNamespace(
             found=(reading.tonic, reading.mode),
+            # no key heard (its notes fit none): the engine moves no song for it
+            keyed=reading.by_notes is not None,
             confidence=reading.confidence,
             scores=reading.scores,
             by_notes=getattr(reading, "by_notes", None),
@@ -327,6 +329,7 @@ def as_song(reading: SimpleNamespace) -> analysis.Analysis:
         key_confidence=reading.confidence or 0.0,
         key_by_notes=reading.by_notes,
         key_by_chords=reading.by_chords,
+        has_key=getattr(reading, "keyed", True),  # known for the engine's readings only
     )
 
 
@@ -507,6 +510,8 @@ def key_plans(truths: list[tuple[int, str]], readings: list[SimpleNamespace]) ->
     distance between the two pieces' true keys after that shift; also without the key of
     the notes heard, and from the true keys themselves (the best a plan can do)."""
     print("    key plans, the pieces laid over each other (distance by the true keys):")
+    if keyless := sum(not getattr(r, "keyed", True) for r in readings):
+        print(f"      {keyless} with no key heard (their notes fit none): laid unshifted")
     for label, planned in (
         ("as the engine plans them", readings),
         (
@@ -542,7 +547,9 @@ def pair_distances(truths: list[tuple[int, str]], readings: list[SimpleNamespace
     for i, lead in enumerate(songs):
         for j, backing in enumerate(songs):
             if i != j:
-                shift, _ = matching.choose_shift(lead, backing)  # type: ignore[arg-type]
+                # a song with no key heard moves no other (matching.match)
+                keyed = lead.has_key and backing.has_key
+                shift = matching.choose_shift(lead, backing)[0] if keyed else 0
                 tonic, mode = truths[j]
                 steps[camelot_steps(truths[i], ((tonic + shift) % 12, mode))] += 1
     total = sum(steps.values())

@@ -141,8 +141,8 @@ class Analysis:
     key_given: bool = False
     # Notes in a key were heard: the key of its notes exists (key.key_of_notes: notes that
     # stand out of the spectrum and fit a key). Drums, clicks and noise alone have none;
-    # their key reading is chance, and the matcher moves no song for it. A key given
-    # gives one (``with_key``).
+    # their key reading is chance, and the matcher moves no song for it (their tuning is
+    # 0: chance too). A key given gives one (``with_key``), at A440.
     has_key: bool = True
     envelopes: Envelopes | None = field(default=None, repr=False, compare=False)
 
@@ -554,7 +554,7 @@ def analyse(
         has_beat=has_pulse(
             mag, beat_stands_out=tempo.beat_stands_out, beat_evidence=tempo.beat_evidence
         ),
-        tuning=keyed.tuning,
+        tuning=keyed.tuning if keyed.by_notes is not None else 0.0,  # no key: its pitch is chance
         key_scores=keyed.scores,
         key_confidence=keyed.confidence,
         key_by_notes=keyed.by_notes,

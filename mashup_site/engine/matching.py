@@ -98,7 +98,9 @@ class Match:
     ratio: float  # the tempo relation chosen (1 = same tempo, 2 = double time, ...)
     shift: int  # semitones applied to the accompaniment for its key
     target_tempo: float
-    key_distance: int  # Camelot distance of the top key readings after the shift
+    # Camelot distance of the top key readings after the shift; None where a song has no
+    # key heard (``Analysis.has_key``): there is nothing to compare.
+    key_distance: int | None
     tuning: float = 0.0  # semitones added to ``shift`` to land on the lead's tuning
     warnings: tuple[str, ...] = ()
 
@@ -220,13 +222,13 @@ def match(vocal: Analysis, backing: Analysis) -> Match:
     vocal, backing = common_grid(vocal, backing)
     ratio, stretch = choose_ratio(vocal.tempo, backing.tempo)
     keyless = [which for which, song in (("lead", vocal), ("backing", backing)) if not song.has_key]
-    shift, distance = choose_shift(vocal, backing) if not keyless else (0, 0)
+    shift, distance = choose_shift(vocal, backing) if not keyless else (0, None)
     warnings = []
     if keyless:
         where = "either song" if len(keyless) == 2 else f"the {keyless[0]}"
         warnings.append(
-            f"no key was heard in {where} (no notes that fit a key: drums, clicks or noise), "
-            "so the backing is neither transposed nor retuned"
+            f"no key was heard in {where} (its sounds fit no key: drums, speech or noise), so "
+            "the backing is neither transposed nor retuned"
         )
     if beatless:
         warnings.append(
@@ -236,7 +238,7 @@ def match(vocal: Analysis, backing: Analysis) -> Match:
         )
     if not CLEAN_STRETCH[0] <= stretch <= CLEAN_STRETCH[1]:
         warnings.append(stretch_warning(vocal.tempo, backing.tempo, ratio, stretch))
-    if distance > 1:
+    if distance is not None and distance > 1:
         warnings.append(f"the keys are only loosely compatible (Camelot distance {distance})")
     if not beatless and vocal.ternary != backing.ternary:
         swung = "lead" if vocal.ternary else "backing"

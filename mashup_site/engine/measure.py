@@ -72,7 +72,9 @@
   the distance between them on the wheel. Target ≤ 1. It catches a shift applied wrongly
   and a backing whose sections leave its key; a key the analysis misread would be
   misread here the same way (tests/engine/test_analysis.py holds the estimator to songs
-  of known key, with and without partials, and shifted).
+  of known key, with and without partials, and shifted). A layer with no key heard (its
+  notes fit none, as a drum loop's: ``analysis.Analysis.has_key``) has nothing to
+  compare: no distance and no tuning are reported for the pair, and it does not fail.
 - Tuning offset: how far the backing's tuning sits from the lead song's, in cents
   (analysis.estimate_tuning on each layer, from the spectrum the key was read from; the
   difference folded into ±50 cents, since a whole semitone off is the key's business).
@@ -295,9 +297,9 @@ def _window_lag(a: np.ndarray, b: np.ndarray, reach: int) -> float | None:
 @dataclass(frozen=True)
 class QualityReport:
     offset: LayerOffset
-    keys: tuple[str, str]
-    camelot_distance: int
-    tuning_cents: float  # the backing's tuning minus the lead song's
+    keys: tuple[str | None, str | None]  # Camelot codes; None: no key heard (``layer_key``)
+    camelot_distance: int | None  # None where a layer has no key heard: not compared
+    tuning_cents: float | None  # the backing's tuning minus the lead song's; None: as above
     lufs: float
     true_peak_db: float
     longest_silence_s: float
@@ -311,26 +313,37 @@ class QualityReport:
             self.offset.median_ms is not None
             and not self.offset.feels_differ
             and self.offset.aligned
-            and self.camelot_distance <= 1
-            and abs(self.tuning_cents) <= 10
+            and (self.camelot_distance is None or self.camelot_distance <= 1)
+            and (self.tuning_cents is None or abs(self.tuning_cents) <= 10)
             and abs(self.lufs + 14) <= 1
             and self.true_peak_db <= -1.0
         )
 
     def as_text(self) -> str:
+        keys = "/".join(key or "no key heard" for key in self.keys)
+        if self.camelot_distance is None or self.tuning_cents is None:
+            keys += " (not compared)"
+        else:
+            keys += (
+                f" (Camelot distance {self.camelot_distance}, tunings "
+                f"{abs(self.tuning_cents):.0f} cents apart)"
+            )
         return (
-            f"{self.offset.as_text()} · keys {self.keys[0]}/{self.keys[1]} "
-            f"(Camelot distance {self.camelot_distance}, tunings "
-            f"{abs(self.tuning_cents):.0f} cents apart) · "
+            f"{self.offset.as_text()} · keys {keys} · "
             f"{self.lufs:.1f} LUFS · peak {self.true_peak_db:.1f} dBTP · "
             f"longest silence {self.longest_silence_s:.1f} s"
         )
 
 
-def layer_key(mono: np.ndarray) -> tuple[str, float]:
-    """(Camelot code, tuning in semitones) of a layer, from one average spectrum."""
-    reading = analysis.key_reading(mono, hear_notes=False)
-    return analysis.camelot(reading.tonic, reading.mode), reading.tuning
+def layer_key(mono: np.ndarray) -> tuple[str | None, float]:
+    """(Camelot code, tuning in semitones) of a layer, by its chords and bass (the notes'
+    key does not name it here); (None, 0) where no key is heard in it: the notes, which
+    the reading transcribes anyway, fit none (``analysis.Analysis.has_key``)."""
+    reading = analysis.key_reading(mono)
+    if reading.by_notes is None:
+        return None, 0.0
+    tonic, mode = reading.by_chords or (reading.tonic, reading.mode)
+    return analysis.camelot(tonic, mode), reading.tuning
 
 
 def longest_silence(mix: np.ndarray, sr: int) -> float:
@@ -368,12 +381,15 @@ def measure_layers(
         mix = np.sum([layers[name] for name in names[:2]], axis=0)
     lufs, peak = loudness or (analysis.integrated_lufs(mix, mix_sr), true_peak_db(mix))
     (key_a, tuning_a), (key_b, tuning_b) = layer_key(a), layer_key(b)
-    apart = (tuning_b - tuning_a + 0.5) % 1 - 0.5
+    distance = cents_apart = None  # a layer with no key heard has nothing to compare
+    if key_a is not None and key_b is not None:
+        distance = analysis.camelot_distance(key_a, key_b)
+        cents_apart = round(((tuning_b - tuning_a + 0.5) % 1 - 0.5) * 100, 1)
     return QualityReport(
         offset=offset or layer_offset(a, b),
         keys=(key_a, key_b),
-        camelot_distance=analysis.camelot_distance(key_a, key_b),
-        tuning_cents=round(apart * 100, 1),
+        camelot_distance=distance,
+        tuning_cents=cents_apart,
         lufs=lufs,
         true_peak_db=peak,
         longest_silence_s=longest_silence(mix, mix_sr),

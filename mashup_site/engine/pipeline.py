@@ -951,7 +951,7 @@ def _key_text(a: Analysis) -> str:
     if a.key_given:
         return f"{a.key_name} ({a.camelot}) as you gave it"
     if not a.has_key:
-        return f"{NO_KEY} (no notes that fit a key)"
+        return f"{NO_KEY} (its sounds fit no key)"
     labels = {a.key_by_chords: " by its chords"} if a.key_by_chords else {}
     if a.key_doubted and a.key_by_notes:
         labels[a.key_by_notes] = " by its notes"
@@ -996,8 +996,9 @@ def may_also_be(
 
 def key_uncertain(a: Analysis) -> bool:
     """Whether the key reading is unsure (below key.UNCERTAIN) or the key of the song's
-    notes puts it in doubt (``Analysis.key_doubted``)."""
-    return key_uncertain_by_confidence(a) or a.key_doubted
+    notes puts it in doubt (``Analysis.key_doubted``); a song with no key heard has none to
+    be unsure of."""
+    return a.has_key and (key_uncertain_by_confidence(a) or a.key_doubted)
 
 
 def key_uncertain_by_confidence(a: Analysis) -> bool:
@@ -1060,8 +1061,7 @@ def describe(
     lines = []
     for song in songs:
         a = song.analysis
-        # a song with no key heard has no tuning either: its pitch is chance
-        tuning = cents(a.tuning) if a.has_key else 0
+        tuning = cents(a.tuning)
         unheard = (
             " (no steady beat was heard: laid on a beat at the tempo you gave)"
             if a.beat_only_given
@@ -1102,11 +1102,7 @@ def describe(
             )
             + shift_words(fit.shift)
             + (f", tuned {tuned:+d} cents to match" if abs(tuned) >= AUDIBLE_CENTS else "")
-            + (
-                f", Camelot distance {fit.key_distance}"
-                if lead.analysis.has_key and backing.analysis.has_key
-                else ""
-            )
+            + (f", Camelot distance {fit.key_distance}" if fit.key_distance is not None else "")
             + _offbeat_words(params, backing.analysis)
             + made
             + "".join(f"{NOTE_MARK}{note}" for note in notes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -97,6 +99,19 @@ def test_it_measures_a_minor_song_over_its_parallel_major_as_a_clash() -> None:
     assert report.keys == ("5A", "8B")
     assert report.camelot_distance == 4
     assert not report.passes()
+
+
+def test_a_layer_with_no_key_heard_has_no_key_or_tuning_to_compare() -> None:
+    # A drum loop's key reading is chance: the engine moved nothing for it, and the report
+    # does not call the mashup a clash (or sour) by it.
+    c_major = signals.chord_progression(0, "major", 100, 12)
+    drums = signals.drum_loop(100, 12)
+    report = measure.measure_layers({"reference": c_major, "backing": drums}, SR)
+    assert report.keys == ("8B", None)
+    assert report.camelot_distance is None and report.tuning_cents is None
+    assert "keys 8B/no key heard (not compared)" in report.as_text()
+    judged = replace(report, keys=("8B", "8B"), camelot_distance=0, tuning_cents=0.0)
+    assert report.passes() == judged.passes()
 
 
 def test_it_measures_how_far_apart_the_layers_are_tuned() -> None:
