@@ -19,10 +19,14 @@ here, so that every part of the engine hears the song alike:
   (``subsonic_removed``: Butterworth, 2nd order each way, −6 dB at SUBSONIC_HZ, −0.1 dB at
   40 Hz) takes them out without moving a beat (0.2 CPU s a channel of 4 minutes);
 - a channel wired backwards (``polarity_fixed``).
+
+A file cut short (a download that stopped) gives what it holds up to the cut, as a player
+plays it; ``declared_seconds`` says how long it claims to be, so the analysis can say so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -50,11 +54,17 @@ RESAMPLER_REACH = 64
 
 
 def load(
-    path: str | Path, sr: int = SR, *, max_seconds: float | None = None, name: str = ""
+    path: str | Path,
+    sr: int = SR,
+    *,
+    max_seconds: float | None = None,
+    name: str = "",
+    on_cut: Callable[[float], None] | None = None,
 ) -> np.ndarray:
     """Audio as float32, shape (2, samples), at ``sr``; at most ``max_seconds`` of it (the
     rest is never decoded: a 20-minute mix under a 4-minute model costs 4 minutes).
-    ``name``: what errors call the file (its file name when not given)."""
+    ``name``: what errors call the file (its file name when not given). ``on_cut``: told
+    the seconds the file gave when it stopped before its end (cut short or damaged)."""
     limit = int(max_seconds * sr) if max_seconds else None
     name = name or Path(path).name
     try:
@@ -65,14 +75,24 @@ def load(
             resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sr)
             chunks: list[np.ndarray] = []
             decoded = 0
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
-                    decoded += out.samples
-                if limit and decoded >= limit:
-                    break
-            else:
+            try:
+                for frame in container.decode(stream):
+                    for out in resampler.resample(frame):
+                        chunks.append(out.to_ndarray())
+                        decoded += out.samples
+                    if limit and decoded >= limit:
+                        break
+                else:
+                    chunks.extend(out.to_ndarray() for out in resampler.resample(None))
+            except av.error.InvalidDataError:
+                # A file cut short (a download or a copy that stopped): FFmpeg stops at the
+                # cut, and what lies before it is the song, as a player plays it (an MP3
+                # cut so ends there without a word). With nothing before it, it is damage.
+                if not chunks:
+                    raise
                 chunks.extend(out.to_ndarray() for out in resampler.resample(None))
+                if on_cut:
+                    on_cut(sum(chunk.shape[1] for chunk in chunks) / sr)
     except EngineError:
         raise
     except (av.FFmpegError, EOFError, ValueError, OSError) as error:
@@ -91,6 +111,19 @@ def load(
         np.nan_to_num(audio, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     audio = damage_silenced(audio, name)
     return polarity_fixed(subsonic_removed(np.ascontiguousarray(audio[:2, :limit]), sr))
+
+
+def declared_seconds(path: str | Path) -> float | None:
+    """How long the file says it is (its container's duration), without decoding it; None
+    when it does not say or cannot be opened. A file cut short still says its whole length
+    (``load`` gives what it holds)."""
+    try:
+        with av.open(str(path)) as container:
+            if container.duration is None:
+                return None
+            return float(container.duration / av.time_base)
+    except (av.FFmpegError, EOFError, ValueError, OSError):
+        return None
 
 
 def damage_silenced(audio: np.ndarray, name: str) -> np.ndarray:

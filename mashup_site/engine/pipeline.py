@@ -59,7 +59,7 @@ from .analysis import (
     integrated_lufs,
     to_mono,
 )
-from .decode import SR, load
+from .decode import SR, declared_seconds, load
 from .errors import EngineError
 from .key import KEY_NAMES, UNCERTAIN, key_name
 from .master import TARGET_LUFS, master
@@ -184,6 +184,11 @@ class Song:
     # At the analysis rate (18 MB for 3.5 minutes): what the layers laid on it are measured
     # against, cut from it (``_under``) rather than mixed down again for every laying.
     mono: np.ndarray
+    # The file stopped before its end (cut short or damaged: ``decode.load`` gives what
+    # it holds), and how long it says it is, when it says so or when the model's length
+    # cut it (``decode.declared_seconds``): ``describe`` tells the person.
+    cut_short: bool = False
+    whole_seconds: float | None = None
 
 
 def make_mashup(
@@ -311,8 +316,11 @@ def _song(path: Path, separator: Separator, steps: Steps, limit: float, *, name:
     """``path`` decoded, read and separated; ``name``: what it is called (``song_names``;
     its file name when not given)."""
     name = name or path.name
+    cut: list[float] = []
     with steps("decode"):
-        audio = load(path, SR, max_seconds=limit, name=name)
+        audio = load(path, SR, max_seconds=limit, name=name, on_cut=cut.append)
+        capped = audio.shape[1] >= int(limit * SR)
+        whole = declared_seconds(path) if cut or capped else None
     with steps("analyse"):
         mono = to_mono(audio, SR)
         info = analyse(audio, SR, name=name, mono=mono)
@@ -321,7 +329,7 @@ def _song(path: Path, separator: Separator, steps: Steps, limit: float, *, name:
     with steps("voice pitch"):
         pitch = voice.median_pitch(stems.vocals, SR)
         vocal_db = integrated_lufs(stems.vocals, SR) - info.lufs
-    return Song(name, audio, info, stems, pitch, vocal_db, mono)
+    return Song(name, audio, info, stems, pitch, vocal_db, mono, bool(cut), whole)
 
 
 def _under(lead: Song, timeline: arrange.Timeline, length: int) -> np.ndarray:
@@ -1011,6 +1019,18 @@ def key_doubt_words(a: Analysis) -> str:
     return ", key uncertain" if key_uncertain(a) else ""
 
 
+def _length_words(song: Song) -> str:
+    """How long the song is as heard, and, where that is not the whole file, why: it stops
+    before its end (cut short or damaged), or the model takes no more of it."""
+    heard, whole = song.analysis.duration, song.whole_seconds
+    if song.cut_short:
+        said = f", short of the {format_duration(whole)} it says it holds" if whole else ""
+        return f"{heard:.0f} s: the file stops there{said} (cut short or damaged)"
+    if whole and whole > heard + 1:
+        return f"{heard:.0f} s (the first {format_duration(heard)} of its {format_duration(whole)})"
+    return f"{heard:.0f} s"
+
+
 def _tempo_text(a: Analysis) -> str:
     """The tempo as read: its feel, and the other reading when it is nearly as likely; for a
     song heard without a steady beat, that (its best-scoring level is no beat to hear)."""
@@ -1070,7 +1090,7 @@ def describe(
         lines.append(
             f"{song.name}: {_tempo_text(a)}{unheard}, {_key_text(a)}, "
             + (f"tuned {tuning:+d} cents from A440, " if abs(tuning) >= AUDIBLE_CENTS else "")
-            + f"{a.lufs:.1f} LUFS, {a.duration:.0f} s"
+            + f"{a.lufs:.1f} LUFS, {_length_words(song)}"
         )
     if styled := style.described(params.style, params.style_weight):
         lines.append(styled)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.signal
 
 from mashup_site.engine.analysis import integrated_lufs
-from mashup_site.engine.decode import SR, load
+from mashup_site.engine.decode import SR, declared_seconds, load
 from mashup_site.engine.errors import EngineError
 from tests import signals
 
@@ -129,6 +130,37 @@ def test_a_float_file_of_nothing_but_random_bits_is_damaged(tmp_path) -> None:
     with pytest.raises(EngineError, match="damaged") as caught:
         load(float_wav(tmp_path / "garbage.wav", noise))
     assert caught.value.final
+
+
+def cut_flac(folder, seconds: float = 8.0) -> Path:
+    """A FLAC of ``seconds`` whose second half is missing (a download cut short): its
+    header still says ``seconds``."""
+    from pedalboard.io import AudioFile
+
+    whole = folder / "whole.flac"
+    with AudioFile(str(whole), "w", SR, 2) as out:
+        out.write(signals.chord_progression(0, "major", 120, seconds))
+    data = whole.read_bytes()
+    cut = folder / "cut.flac"
+    cut.write_bytes(data[: len(data) // 2])
+    return cut
+
+
+def test_a_file_cut_short_gives_what_it_holds(tmp_path) -> None:
+    # FFmpeg stops at the cut with "invalid data": the part before it is the song, as a
+    # player plays it (an MP3 cut so decodes to its cut already).
+    path = cut_flac(tmp_path)
+    audio = load(path)
+    assert 3.0 < audio.shape[1] / SR < 5.0
+    assert np.abs(audio).max() > 0.1
+    assert declared_seconds(path) == pytest.approx(8.0, abs=0.1)
+
+
+def test_a_file_with_nothing_readable_is_still_refused(tmp_path) -> None:
+    path = cut_flac(tmp_path)
+    path.write_bytes(path.read_bytes()[:200])  # the header and hardly a frame
+    with pytest.raises(EngineError, match=r"could not decode|holds no sound"):
+        load(path)
 
 
 def test_a_channel_wired_backwards_is_turned_back(tmp_path) -> None:

@@ -391,6 +391,29 @@ def test_a_drum_loop_moves_no_song_to_a_chance_key_and_the_page_says_so(tmp_path
         assert "no key" in variant.summary["keys"]
 
 
+def test_a_file_cut_short_is_laid_as_far_as_it_goes_and_the_page_says_so(tmp_path, files):
+    # A FLAC whose second half never arrived: it was refused as damaged, a start spent.
+    from pedalboard.io import AudioFile
+
+    whole = tmp_path / "whole.flac"
+    with AudioFile(str(whole), "w", SR, 2) as out:
+        out.write(signals.song(100, 9, "minor", 2 * SECONDS)["mix"] * 0.7)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) // 2])
+    result, _ = run(tmp_path, cut, files["d_major_high"])
+    [heard] = [line for line in result.analysis_text.splitlines() if line.startswith("cut.flac")]
+    assert "12 s: the file stops there, short of the 0:24 it says it holds" in heard
+    assert len(result.variants) == 2
+
+
+def test_a_file_longer_than_the_model_takes_says_how_much_of_it_is_heard(tmp_path, files):
+    long = signals.write_wav(tmp_path / "long.wav", signals.click_track(100, 40))
+    result, _ = run(tmp_path, long, files["click120"], max_seconds=6)
+    [heard] = [line for line in result.analysis_text.splitlines() if line.startswith("long.wav")]
+    assert heard.endswith("36 s (the first 0:36 of its 0:40)")
+
+
 def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch(tmp_path, files) -> None:
     # 127 over 100 needs ×1.27 (past the clean 0.8–1.25); 3:2 is never taken. (Half and
     # double time: the 85/170 case above.)
