@@ -296,7 +296,7 @@ def read_key(mono: np.ndarray) -> SimpleNamespace:
         return SimpleNamespace(
             found=(reading.tonic, reading.mode),
             # no key heard (its notes fit none): the engine moves no song for it
-            keyed=reading.by_notes is not None,
+            keyed=getattr(reading, "by_notes", None) is not None,
             confidence=reading.confidence,
             scores=reading.scores,
             by_notes=getattr(reading, "by_notes", None),
@@ -523,6 +523,7 @@ def key_plans(truths: list[tuple[int, str]], readings: list[SimpleNamespace]) ->
                         "found": r.by_chords or r.found,
                         "by_notes": None,
                         "by_chords": None,
+                        "keyed": True,  # no key heard is the notes' word too
                     }
                 )
                 for r in readings

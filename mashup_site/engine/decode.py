@@ -20,8 +20,9 @@ here, so that every part of the engine hears the song alike:
   40 Hz) takes them out without moving a beat (0.2 CPU s a channel of 4 minutes);
 - a channel wired backwards (``polarity_fixed``).
 
-A file cut short (a download that stopped) gives what it holds up to the cut, as a player
-plays it; ``declared_seconds`` says how long it claims to be, so the analysis can say so.
+Damaged packets are skipped, as a player skips them; a file cut short (a download that
+stopped) gives what it holds up to the cut, and ``load`` says so (``on_cut``), so the
+analysis can tell the person (with ``probe.declared_duration``, how long it says it is).
 """
 
 from __future__ import annotations
@@ -75,24 +76,31 @@ def load(
             resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sr)
             chunks: list[np.ndarray] = []
             decoded = 0
+            bad_at: int | None = None  # the audio decoded when the last bad packet came
             try:
-                for frame in container.decode(stream):
-                    for out in resampler.resample(frame):
-                        chunks.append(out.to_ndarray())
-                        decoded += out.samples
+                for packet in container.demux(stream):
+                    try:
+                        frames = packet.decode()
+                    except av.error.InvalidDataError:
+                        # A damaged packet: a player skips it and plays on (FFmpeg's own
+                        # decoding loop stopped the song there, at a third of an MP3).
+                        bad_at = decoded
+                        continue
+                    for frame in frames:
+                        for out in resampler.resample(frame):
+                            chunks.append(out.to_ndarray())
+                            decoded += out.samples
                     if limit and decoded >= limit:
                         break
                 else:
                     chunks.extend(out.to_ndarray() for out in resampler.resample(None))
             except av.error.InvalidDataError:
-                # A file cut short (a download or a copy that stopped): FFmpeg stops at the
-                # cut, and what lies before it is the song, as a player plays it (an MP3
-                # cut so ends there without a word). With nothing before it, it is damage.
-                if not chunks:
-                    raise
+                bad_at = decoded  # the container itself stops there
                 chunks.extend(out.to_ndarray() for out in resampler.resample(None))
-                if on_cut:
-                    on_cut(sum(chunk.shape[1] for chunk in chunks) / sr)
+            if bad_at is not None and bad_at == decoded and chunks and on_cut:
+                # Nothing came after the damage: the file stops there (a download or a copy
+                # cut short), and what lies before it is the song, as a player plays it.
+                on_cut(sum(chunk.shape[1] for chunk in chunks) / sr)
     except EngineError:
         raise
     except (av.FFmpegError, EOFError, ValueError, OSError) as error:
@@ -101,6 +109,8 @@ def load(
             f"could not decode {name}: it may be damaged or not audio",
             final=not isinstance(error, OSError),
         ) from error
+    if not chunks and bad_at is not None:  # every packet damaged
+        raise EngineError(f"could not decode {name}: it may be damaged or not audio")
     if not chunks:
         raise EngineError(f"{name} holds no sound")
     audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
@@ -111,19 +121,6 @@ def load(
         np.nan_to_num(audio, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     audio = damage_silenced(audio, name)
     return polarity_fixed(subsonic_removed(np.ascontiguousarray(audio[:2, :limit]), sr))
-
-
-def declared_seconds(path: str | Path) -> float | None:
-    """How long the file says it is (its container's duration), without decoding it; None
-    when it does not say or cannot be opened. A file cut short still says its whole length
-    (``load`` gives what it holds)."""
-    try:
-        with av.open(str(path)) as container:
-            if container.duration is None:
-                return None
-            return float(container.duration / av.time_base)
-    except (av.FFmpegError, EOFError, ValueError, OSError):
-        return None
 
 
 def damage_silenced(audio: np.ndarray, name: str) -> np.ndarray:
@@ -141,7 +138,8 @@ def damage_silenced(audio: np.ndarray, name: str) -> np.ndarray:
     every = np.abs(audio[:, ::7]).ravel()
     sounding = every[(every > 1e-6) & (every <= NOT_SOUND)]
     loud = float(np.percentile(sounding, 99)) if len(sounding) else 0.0
-    bad = (np.abs(audio) > min(OVERS * max(loud, 1.0), NOT_SOUND)).any(axis=0)
+    # Room past NOT_SOUND for a file at integers' scale whose resampling overshoots it.
+    bad = (np.abs(audio) > min(OVERS * max(loud, 1.0), 4 * NOT_SOUND)).any(axis=0)
     if bad.mean() > DAMAGED:
         raise EngineError(f"{name} is damaged: its samples are numbers, not sound", final=True)
     bad = scipy.ndimage.binary_dilation(bad, iterations=RESAMPLER_REACH)

@@ -60,10 +60,11 @@ Method (numpy/scipy only):
   before (0.869, 0.981); the sectoid songs read as before, one transposed copy's
   misreading moving from Bb major to Bb minor (14 of 16 consistent either way). The
   transcription is shared with the notes' key; a layer's key in the quality report, which
-  skips the notes' key, now transcribes for its third (0.8 CPU s more over a job,
-  benchmarks/engine.py). The tonic chord's frames are those whose bass sounds on the
-  tonic: a silent frame's argmax said C, which made songs in C read no third when their
-  bass never sat on C.
+  skipped the notes' key, now transcribes for its third (0.8 CPU s more over a job,
+  benchmarks/engine.py; since stop 48 the report hears the notes' key too, to know a layer
+  with no key heard, and names the layer by its chords as before). The tonic chord's
+  frames are those whose bass sounds on the tonic: a silent frame's argmax said C, which
+  made songs in C read no third when their bass never sat on C.
   And a third time, as an overdriven instrument sounds (``notes_overdriven``, December
   2026): a distorted guitar's partials do not decay as the templates model them. General
   MIDI's overdriven and distortion guitars (rendered by benchmarks/sequenced.py) sound
@@ -768,8 +769,7 @@ def _parallel_swapped(scores: np.ndarray, keys: list[tuple[int, str]], tonic: in
 
 def read(mono: np.ndarray, settings: Settings = SETTINGS, *, hear_notes: bool = True) -> KeyReading:
     """The key of a whole song or layer (mono, at the analysis rate); with
-    ``hear_notes``, also the key of the notes heard (``by_notes``), which a layer's key in
-    the quality report does without."""
+    ``hear_notes``, also the key of the notes heard (``by_notes``; None: no key heard)."""
     notes, tuning = note_spectra(mono)
     frames_upper, frames_bass, win_upper, win_bass = _chromas_of(notes, settings)
     upper, bass = frames_upper.sum(axis=1), frames_bass.sum(axis=1)

@@ -308,7 +308,8 @@ class QualityReport:
         return asdict(self)
 
     def passes(self) -> bool:
-        """Every figure measured and good (layers the onsets cannot judge do not pass)."""
+        """Every figure measured and good (layers the onsets cannot judge do not pass); the
+        keys and tunings where both layers have a key heard (nothing to compare else)."""
         return (
             self.offset.median_ms is not None
             and not self.offset.feels_differ

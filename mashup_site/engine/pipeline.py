@@ -59,11 +59,11 @@ from .analysis import (
     integrated_lufs,
     to_mono,
 )
-from .decode import SR, declared_seconds, load
+from .decode import SR, load
 from .errors import EngineError
 from .key import KEY_NAMES, UNCERTAIN, key_name
 from .master import TARGET_LUFS, master
-from .probe import format_duration, split_suffix
+from .probe import declared_duration, format_duration, split_suffix
 from .separation import Separator, SpectralSeparator, Stems
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ class Song:
     mono: np.ndarray
     # The file stopped before its end (cut short or damaged: ``decode.load`` gives what
     # it holds), and how long it says it is, when it says so or when the model's length
-    # cut it (``decode.declared_seconds``): ``describe`` tells the person.
+    # cut it (``probe.declared_duration``): ``describe`` tells the person.
     cut_short: bool = False
     whole_seconds: float | None = None
 
@@ -320,7 +320,14 @@ def _song(path: Path, separator: Separator, steps: Steps, limit: float, *, name:
     with steps("decode"):
         audio = load(path, SR, max_seconds=limit, name=name, on_cut=cut.append)
         capped = audio.shape[1] >= int(limit * SR)
-        whole = declared_seconds(path) if cut or capped else None
+        whole = declared_duration(path) if cut or capped else None
+    if cut and cut[0] < analysis.MIN_SECONDS:
+        # "only 2.0 s long" would be taken for the song's length, not the file's fault
+        whole = declared_duration(path)
+        said = f" of the {format_duration(round(whole))} it says it holds" if whole else ""
+        raise EngineError(
+            f"{name} stops after {format_duration(cut[0])}{said}: it is cut short or damaged"
+        )
     with steps("analyse"):
         mono = to_mono(audio, SR)
         info = analyse(audio, SR, name=name, mono=mono)
@@ -959,7 +966,7 @@ def _key_text(a: Analysis) -> str:
     if a.key_given:
         return f"{a.key_name} ({a.camelot}) as you gave it"
     if not a.has_key:
-        return f"{NO_KEY} (its sounds fit no key)"
+        return f"{NO_KEY} (no notes that fit a key)"
     labels = {a.key_by_chords: " by its chords"} if a.key_by_chords else {}
     if a.key_doubted and a.key_by_notes:
         labels[a.key_by_notes] = " by its notes"
@@ -1022,13 +1029,18 @@ def key_doubt_words(a: Analysis) -> str:
 def _length_words(song: Song) -> str:
     """How long the song is as heard, and, where that is not the whole file, why: it stops
     before its end (cut short or damaged), or the model takes no more of it."""
-    heard, whole = song.analysis.duration, song.whole_seconds
+    heard, whole = round(song.analysis.duration), song.whole_seconds
+    longer = whole is not None and whole > heard + 1
     if song.cut_short:
-        said = f", short of the {format_duration(whole)} it says it holds" if whole else ""
-        return f"{heard:.0f} s: the file stops there{said} (cut short or damaged)"
-    if whole and whole > heard + 1:
-        return f"{heard:.0f} s (the first {format_duration(heard)} of its {format_duration(whole)})"
-    return f"{heard:.0f} s"
+        said = f", short of the {format_duration(round(whole or 0))} it says it holds"
+        said = said if longer else ""
+        return f"{heard} s: the file stops there{said} (cut short or damaged)"
+    if longer:
+        return (
+            f"{heard} s (the first {format_duration(heard)} of its "
+            f"{format_duration(round(whole or 0))}: the model lays no more)"
+        )
+    return f"{heard} s"
 
 
 def _tempo_text(a: Analysis) -> str:

@@ -276,6 +276,24 @@ def _sounds(peak: float) -> bool:
 FRAMED_ONLY = frozenset({"aac"})
 
 
+def declared_duration(path: str | os.PathLike[str]) -> float | None:
+    """How long the file says it is, as the upload's check measured it (its container's
+    duration, its frames' for raw AAC), without decoding it; None when it cannot be
+    opened or says nothing. A file cut short still says its whole length."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return None
+            stream = container.streams.audio[0]
+            duration = _duration(container, stream, Path(path).stat().st_size)
+            if container.format.name in FRAMED_ONLY:
+                container.seek(0)
+                duration = _framed_duration(container, stream) or duration
+    except (av.FFmpegError, EOFError, ValueError, IndexError, OSError):
+        return None
+    return duration if duration > 0 else None
+
+
 def _framed_duration(container: av.container.InputContainer, stream: av.AudioStream) -> float:
     """The sum of the stream's packets' durations, in seconds (0 when they carry none)."""
     total = sum(packet.duration or 0 for packet in container.demux(stream))

@@ -110,8 +110,9 @@ def test_a_layer_with_no_key_heard_has_no_key_or_tuning_to_compare() -> None:
     assert report.keys == ("8B", None)
     assert report.camelot_distance is None and report.tuning_cents is None
     assert "keys 8B/no key heard (not compared)" in report.as_text()
-    judged = replace(report, keys=("8B", "8B"), camelot_distance=0, tuning_cents=0.0)
-    assert report.passes() == judged.passes()
+    # every other figure good: it passes (keys that cannot be compared fail nothing)
+    aligned = measure.LayerOffset(median_ms=4.0, within_20ms=1.0, windows=10, rhythm=0.9)
+    assert replace(report, offset=aligned, lufs=-14.0, true_peak_db=-1.5).passes()
 
 
 def test_it_measures_how_far_apart_the_layers_are_tuned() -> None:

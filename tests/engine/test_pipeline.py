@@ -407,11 +407,25 @@ def test_a_file_cut_short_is_laid_as_far_as_it_goes_and_the_page_says_so(tmp_pat
     assert len(result.variants) == 2
 
 
+def test_a_file_cut_too_short_to_lay_says_where_it_stops(tmp_path, files) -> None:
+    # "only 2.0 s long" would be taken for the song's length, not for the file's fault
+    from pedalboard.io import AudioFile
+
+    whole = tmp_path / "whole.flac"
+    with AudioFile(str(whole), "w", SR, 2) as out:
+        out.write(signals.song(100, 9, "minor", 2 * SECONDS)["mix"] * 0.7)
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 10])
+    said = r"cut\.flac stops after 0:0\d of the 0:24 it says it holds: it is cut short or damaged"
+    with pytest.raises(EngineError, match=said):
+        run(tmp_path, cut, files["d_major_high"])
+
+
 def test_a_file_longer_than_the_model_takes_says_how_much_of_it_is_heard(tmp_path, files):
     long = signals.write_wav(tmp_path / "long.wav", signals.click_track(100, 40))
     result, _ = run(tmp_path, long, files["click120"], max_seconds=6)
     [heard] = [line for line in result.analysis_text.splitlines() if line.startswith("long.wav")]
-    assert heard.endswith("36 s (the first 0:36 of its 0:40)")
+    assert heard.endswith("36 s (the first 0:36 of its 0:40: the model lays no more)")
 
 
 def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch(tmp_path, files) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from mashup_site.engine.probe import (
     NotAudioError,
+    declared_duration,
     format_duration,
     probe_audio,
     sniff,
@@ -16,6 +17,7 @@ from mashup_site.engine.probe import (
 )
 from tests.audiofiles import (
     FORMATS,
+    tone,
     write_audio,
     write_empty,
     write_long_wav,
@@ -120,6 +122,18 @@ def test_it_measures_raw_aac_by_its_frames_not_by_a_guess_from_its_bit_rate(tmp_
     audio[:, 30 * SR :] = 0.2 * np.sin(2 * np.pi * 220 * np.arange(30 * SR) / SR)
     info = probe_audio(write_audio(tmp_path / "minute.aac", "adts", audio, SR))
     assert info.duration == pytest.approx(60.0, abs=0.1)
+    # and the analysis names the length the upload's check measured
+    assert declared_duration(tmp_path / "minute.aac") == pytest.approx(60.0, abs=0.1)
+
+
+def test_a_file_cut_short_still_says_its_whole_length(tmp_path) -> None:
+    path = write_audio(tmp_path / "whole.flac", "flac", tone(8, SR), SR)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) // 2])
+    assert declared_duration(cut) == pytest.approx(8.0, abs=0.1)
+    cut.write_text("not audio")
+    assert declared_duration(cut) is None
 
 
 def test_it_measures_a_long_wav_without_decoding_it_all(tmp_path) -> None:
