@@ -1038,7 +1038,7 @@ def _length_words(song: Song) -> str:
     if longer:
         return (
             f"{heard} s (the first {format_duration(heard)} of its "
-            f"{format_duration(round(whole or 0))}: the model lays no more)"
+            f"{format_duration(round(whole or 0))}: more than the longest mashup this model makes)"
         )
     return f"{heard} s"
 

@@ -425,7 +425,9 @@ def test_a_file_longer_than_the_model_takes_says_how_much_of_it_is_heard(tmp_pat
     long = signals.write_wav(tmp_path / "long.wav", signals.click_track(100, 40))
     result, _ = run(tmp_path, long, files["click120"], max_seconds=6)
     [heard] = [line for line in result.analysis_text.splitlines() if line.startswith("long.wav")]
-    assert heard.endswith("36 s (the first 0:36 of its 0:40: the model lays no more)")
+    assert heard.endswith(
+        "36 s (the first 0:36 of its 0:40: more than the longest mashup this model makes)"
+    )
 
 
 def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch(tmp_path, files) -> None:
