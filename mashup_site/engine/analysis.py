@@ -522,8 +522,9 @@ def analyse(
     when the caller has it."""
     duration = audio.shape[-1] / sr
     if duration < MIN_SECONDS:
+        long = f"{duration:.1f} s" if duration >= 0.05 else "a moment"  # not "0.0 s"
         raise EngineError(
-            f"{name} is only {duration:.1f} s long; a mashup needs at least {MIN_SECONDS:.0f} s"
+            f"{name} is only {long} long; a mashup needs at least {MIN_SECONDS:.0f} s"
         )
     peak_db = 20 * np.log10(float(np.abs(audio).max()) + 1e-12)
     if peak_db < SILENCE_DBFS:

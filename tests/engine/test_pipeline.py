@@ -445,8 +445,9 @@ def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch(tmp_pat
     [
         (lambda: np.zeros((2, 10 * SR), np.float32), "silent"),
         (lambda: signals.click_track(120, 2), "only 2.0 s long"),
+        (lambda: signals.click_track(120, 0.005, start=0), "only a moment long"),
     ],
-    ids=["silence", "two-second clip"],
+    ids=["silence", "two-second clip", "a click"],
 )
 def test_it_refuses_unusable_audio_with_a_clear_message(tmp_path, files, make, message) -> None:
     bad = signals.write_wav(tmp_path / "bad.wav", make())
