@@ -323,7 +323,6 @@ def _song(path: Path, separator: Separator, steps: Steps, limit: float, *, name:
         whole = declared_duration(path) if cut or capped else None
     if cut and cut[0] < analysis.MIN_SECONDS:
         # "only 2.0 s long" would be taken for the song's length, not the file's fault
-        whole = declared_duration(path)
         said = f" of the {format_duration(round(whole))} it says it holds" if whole else ""
         raise EngineError(
             f"{name} stops after {format_duration(cut[0])}{said}: it is cut short or damaged"
