@@ -248,6 +248,71 @@ def test_it_refuses_a_file_and_a_url_for_the_same_song(owner_client: Client, tmp
     assert "Give a file or a URL for this song, not both." in response.content.decode()
 
 
+def test_the_same_file_for_both_songs_is_refused_before_anything_starts(
+    owner_client: Client, tmp_path
+) -> None:
+    song = upload(tmp_path, "song").read()
+    data = {
+        "model": "V5",
+        "prompt": "idea",
+        "audio1": SimpleUploadedFile("song.mp3", song),
+        "audio2": SimpleUploadedFile("song (copy).mp3", song),
+    }
+    response = owner_client.post(CREATE, data)
+    assert response.status_code == 422
+    assert "This is the same file as song 1: a mashup needs two different songs." in (
+        response.content.decode()
+    )
+    assert not Mashup.objects.exists()
+
+
+def test_a_kept_song_chosen_again_for_the_other_song_is_refused(
+    owner_client: Client, tmp_path
+) -> None:
+    song = upload(tmp_path, "song").read()
+    first = owner_client.post(
+        CREATE, {"model": "V5", "prompt": "", "audio1": SimpleUploadedFile("song.mp3", song)}
+    )
+    token = first.content.decode().split('name="kept1" value="')[1].split('"')[0]
+    second = owner_client.post(
+        CREATE,
+        {
+            "model": "V5",
+            "prompt": "idea",
+            "kept1": token,
+            "audio2": SimpleUploadedFile("again.mp3", song),
+        },
+    )
+    assert second.status_code == 422
+    assert "This is the same file as song 1" in second.content.decode()
+    assert not Mashup.objects.exists()
+
+
+def test_the_same_link_for_both_songs_is_refused(owner_client: Client) -> None:
+    data = {
+        "model": "V5",
+        "prompt": "idea",
+        "url1": "https://example.com/one.mp3",
+        "url2": "HTTPS://Example.COM/one.mp3",
+    }
+    response = owner_client.post(CREATE, data)
+    assert response.status_code == 422
+    assert "This is the same link as song 1: a mashup needs two different songs." in (
+        response.content.decode()
+    )
+    assert not Mashup.objects.exists()
+
+
+def test_two_songs_alike_but_not_the_same_file_are_taken(owner_client: Client, tmp_path) -> None:
+    data = {
+        "model": "V5",
+        "prompt": "idea",
+        "audio1": upload(tmp_path, "one", seconds=6.0),
+        "audio2": upload(tmp_path, "two", seconds=6.5),
+    }
+    assert owner_client.post(CREATE, data).status_code == 302
+
+
 def test_it_refuses_urls_that_are_not_http(owner_client: Client) -> None:
     data = {"model": "V5", "prompt": "idea", "url1": "ftp://example.com/a.mp3", "url2": "x"}
     response = owner_client.post(CREATE, data)

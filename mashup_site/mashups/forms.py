@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
@@ -372,6 +373,34 @@ class MashupForm(forms.Form):
                     if position in self.lost
                     else f"Choose an audio file or give a URL for song {position}.",
                 )
+        self._refuse_one_song_twice()
+
+    def _refuse_one_song_twice(self) -> None:
+        """The same file (by its content) or the same link for both songs: a mashup of a
+        song with itself is the song, louder, and would spend a start for nothing."""
+        first, second = (self._song_identity(position) for position in SOURCE_POSITIONS)
+        if first is None or first != second:
+            return
+        kind, _ = second
+        field = "url2" if kind == "link" else "audio2"
+        self.add_error(
+            field, f"This is the same {kind} as song 1: a mashup needs two different songs."
+        )
+
+    def _song_identity(self, position: int) -> tuple[str, str] | None:
+        """("file", its SHA-256) or ("link", the address as typed, its scheme and host in
+        lower case) for a song that passed its own checks; None for one that did not."""
+        if f"audio{position}" in self.errors or f"url{position}" in self.errors:
+            return None
+        if checked := self.checked.get(position):
+            return ("file", checked.digest)
+        if url := self.cleaned_data.get(f"url{position}"):
+            parts = urlsplit(url.strip())
+            lowered = parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower())
+            return ("link", lowered.geturl())
+        if kept := self.kept.get(position):
+            return ("file", kept.sha256)
+        return None
 
     def _kept(self, position: int) -> KeptUpload | None:
         """The upload an earlier refused submit kept for this song, while it is kept (a
