@@ -5,7 +5,9 @@ decoding, so an 8 kHz mono voice memo and a 96 kHz studio file come out alike.
 
 What a recording holds that no one hears, or that is a fault of its making, is taken out
 here, so that every part of the engine hears the song alike:
-- samples that are no number (a damaged floating-point file) are silenced, and so are
+- samples that are no number (a damaged floating-point file) are silenced (a file with
+  more than DAMAGED of them is refused as damaged: all of it had been called silent,
+  and a twentieth of it made a song full of holes), and so are
   numbers no recording makes (``damage_silenced``): one sample of 1e10 overflowed the
   master's float32 arithmetic (a crash, with two silent files left), one of 1e3 passed
   for the song's loudest moment (its loudness read +24 LUFS and its voice 47 dB under
@@ -47,8 +49,10 @@ OVERS = 16.0
 # No sound lies past this: the floating-point files some programs write at integers'
 # scale (16- or 32-bit) stay under it; random bits lie past it four times in ten.
 NOT_SOUND = 2.0**31
-# More of the song than this past the limit, and the file is numbers, not sound.
+# More of the song than this past the limit (or no number at all), and the file is
+# numbers, not sound.
 DAMAGED = 0.01
+NOT_NUMBERS = "its samples are not numbers"
 # Samples around a silenced one that the resampler (to the engine's rate) spread it
 # over: its filter reaches a few dozen samples either way.
 RESAMPLER_REACH = 64
@@ -118,9 +122,17 @@ def load(
     # (what a player does) rather than let one poison every spectrum of the song. (Looked
     # for first: nan_to_num's search for infinities cost a third of a second a song.)
     if not np.isfinite(audio).all():
+        if not_numbers(audio) > DAMAGED:
+            raise EngineError(f"{name} is damaged: {NOT_NUMBERS}", final=True)
         np.nan_to_num(audio, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     audio = damage_silenced(audio, name)
     return polarity_fixed(subsonic_removed(np.ascontiguousarray(audio[:2, :limit]), sr))
+
+
+def not_numbers(audio: np.ndarray) -> float:
+    """The share of ``audio``'s samples (any channel's) that are no number: a few are a
+    damaged file's specks, silenced as a player silences them; past DAMAGED, the file."""
+    return float((~np.isfinite(audio)).mean()) if audio.size else 0.0
 
 
 def damage_silenced(audio: np.ndarray, name: str) -> np.ndarray:

@@ -13,7 +13,9 @@ where the engine would refuse it only in the worker, after a start was spent: wh
 first seconds are silent, it is listened to at LISTEN_POINTS points spread over its
 length (a second each), and refused only when none of them sounds; where the points
 cannot be listened to (a seek lands elsewhere than asked), the engine judges. A quiet
-intro before the music passes.
+intro before the music passes. A floating-point file whose first seconds are more than
+``decode.DAMAGED`` samples that are no number is refused as damaged, as the engine
+would refuse it (it had been called silent).
 
 Messages are for musicians: they say what the file is ("a PNG image") rather than what
 FFmpeg said ("Invalid data found when processing input").
@@ -27,6 +29,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+
+from .decode import DAMAGED, NOT_NUMBERS, not_numbers
 
 # Codec name -> what a person calls it. Anything else is refused by name.
 ACCEPTED_CODECS: dict[str, str] = {
@@ -191,9 +195,11 @@ def _probe_container(
             f"this file is audio in the {codec} format, which is not accepted: "
             "use MP3, WAV, OGG, FLAC, M4A/AAC or Opus"
         )
-    decoded, peak = _decode_start(container, stream, seconds)
+    decoded, peak, no_number = _decode_start(container, stream, seconds)
     if decoded == 0:
         raise NotAudioError(f"this {format_name} file holds no sound")
+    if no_number > DAMAGED:
+        raise NotAudioError(f"this {format_name} file is damaged: {NOT_NUMBERS}")
     duration = _duration(container, stream, size)
     if container.format.name in FRAMED_ONLY:
         container.seek(0)
@@ -213,16 +219,19 @@ def _probe_container(
 
 def _decode_start(
     container: av.container.InputContainer, stream: av.AudioStream, seconds: float
-) -> tuple[int, float]:
-    """(samples decoded from the first ``seconds`` (0 when nothing decodes), their peak)."""
-    samples, peak = 0, 0.0
+) -> tuple[int, float, float]:
+    """(samples decoded from the first ``seconds`` (0 when nothing decodes), their peak,
+    the share of them that are no number: ``decode.not_numbers``)."""
+    samples, peak, no_number = 0, 0.0, 0.0
     rate = stream.codec_context.sample_rate or 44100
     for frame in container.decode(stream):
         samples += frame.samples
         peak = max(peak, _peak(frame))
+        if frame.format.name.startswith(("flt", "dbl")):  # only floats hold no numbers
+            no_number += not_numbers(frame.to_ndarray()) * frame.samples
         if samples >= seconds * rate:
             break
-    return samples, peak
+    return samples, peak, no_number / samples if samples else 0.0
 
 
 def _heard_somewhere(

@@ -132,6 +132,17 @@ def test_a_float_file_of_nothing_but_random_bits_is_damaged(tmp_path) -> None:
     assert caught.value.final
 
 
+@pytest.mark.parametrize("every", [1, 20])  # all of it; 5 %
+def test_a_float_file_whose_samples_are_not_numbers_is_damaged(tmp_path, every: int) -> None:
+    # All of it used to be called silent, and a twentieth of it was silenced into a
+    # song full of holes: a player's answer to a few such samples, not to a damaged file.
+    song = signals.chord_progression(0, "major", 120, 4)[0]
+    song[::every] = np.nan
+    with pytest.raises(EngineError, match="damaged: its samples are not numbers") as caught:
+        load(float_wav(tmp_path / "nan.wav", song))
+    assert caught.value.final
+
+
 def cut_flac(folder, seconds: float = 8.0) -> Path:
     """A FLAC of ``seconds`` whose second half is missing (a download cut short): its
     header still says ``seconds``."""

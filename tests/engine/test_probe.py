@@ -104,6 +104,17 @@ def test_a_loud_float_file_with_a_few_samples_that_are_no_number_is_not_silent(t
     assert probe_audio(path).duration > 19
 
 
+@pytest.mark.parametrize("every", [1, 20])  # all of it; 5 %
+def test_a_float_file_whose_samples_are_not_numbers_is_damaged_not_silent(
+    tmp_path, every: int
+) -> None:
+    audio = 0.3 * np.sin(2 * np.pi * 220 * np.arange(20 * SR) / SR) * np.ones((2, 1))
+    audio[:, ::every] = np.nan
+    path = write_audio(tmp_path / "nan.wav", "wav_f32", audio.astype(np.float32), SR)
+    with pytest.raises(NotAudioError, match=r"^this WAV file is damaged: its samples are not"):
+        probe_audio(path)
+
+
 def test_a_quiet_start_in_a_file_whose_length_is_only_estimated_is_left_to_the_engine(
     tmp_path,
 ) -> None:
