@@ -60,6 +60,12 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   (Freedoom's e1m5 and ddtbl3); every piece with a beat measures 1.19 or more. Random
   clicks (Poisson) still read as a beat: their clicks stand out (salience 1.7–6.2).
 - Loudness: integrated LUFS, ITU-R BS.1770 via pyloudnorm.
+- Where the song is heard (``sounding``): from the first to the last 50 ms block with a
+  peak over probe.SILENCE_DBFS. The tempo is read there, and the mashups lay only that
+  (arrange): 20 s of silence before a song at 100 BPM had it read at 199.7, and a song
+  silent for its first 40 s had the other song play alone over its silence or, as the
+  backing, laid its silence under the other song's voice. A file with less than
+  MIN_SECONDS of sound is refused saying where its sound is.
 """
 
 from __future__ import annotations
@@ -75,7 +81,7 @@ import scipy.signal
 
 from . import key
 from .errors import EngineError
-from .probe import SILENCE_DBFS
+from .probe import SILENCE_DBFS, format_duration
 
 ANALYSIS_SR = 22050
 HOP = 512
@@ -144,6 +150,9 @@ class Analysis:
     # their key reading is chance, and the matcher moves no song for it (their tuning is
     # 0: chance too). A key given gives one (``with_key``), at A440.
     has_key: bool = True
+    # (first, last) second in which the song is heard (``sounding``): the silence before
+    # and after is no part of a mashup. None: heard throughout.
+    sounding: tuple[float, float] | None = None
     envelopes: Envelopes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -530,6 +539,14 @@ def analyse(
     if peak_db < SILENCE_DBFS:
         raise EngineError(f"{name} is silent")
     mono = to_mono(audio, sr) if mono is None else mono
+    heard = sounding(audio, sr)
+    if heard[1] - heard[0] < MIN_SECONDS:
+        first, last = (format_duration(t) for t in heard)
+        raise EngineError(
+            f"{name} holds only {heard[1] - heard[0]:.1f} s of sound (from {first} to {last}),"
+            f" the rest silence; a mashup needs at least {MIN_SECONDS:.0f} s",
+            final=True,
+        )
     mag = spectrogram(mono)
     from .tempo import read_tempo  # tempo builds on this module's onset envelopes
 
@@ -539,7 +556,10 @@ def analyse(
         fine_onsets(mono),
         frame_chroma(mag),
     )
-    tempo = read_tempo(mag)
+    # The tempo is read where the song is heard: 20 s of silence before a song at 100 BPM
+    # had it read at 199.7 (the silence's frames weigh in every level's evidence).
+    frames = np.round(np.array(heard) * ANALYSIS_SR / HOP).astype(int)
+    tempo = read_tempo(mag[:, frames[0] : max(frames[1], frames[0] + 1)])
     envelopes = replace(envelopes, feel=tempo.envelope)
     beats, downbeats, beats_per_bar = beat_grid(envelopes, tempo.bpm, ternary=tempo.ternary)
     keyed = key_reading(mono)
@@ -563,10 +583,31 @@ def analyse(
         has_key=keyed.by_notes is not None,
         ternary=tempo.ternary,
         beats_per_bar=beats_per_bar,
+        sounding=heard,
         tempo_runner_up=tempo.runner_up,
         tempo_candidates=tempo.candidates,
         envelopes=envelopes,
     )
+
+
+# The blocks in which a song is heard or not (``sounding``): a peak over SILENCE_DBFS in
+# any of a block's samples (the level under which probe.py calls a file silent).
+HEARD_BLOCK = 0.05
+
+
+def sounding(audio: np.ndarray, sr: int) -> tuple[float, float]:
+    """(first, last) second of ``audio`` (channels, samples) in which it is heard: from the
+    start of the first HEARD_BLOCK whose peak passes SILENCE_DBFS to the end of the last.
+    A quiet intro (a fade, room tone, hiss at −50 dBFS) is heard; digital silence and a
+    recorder's floor are not. (0, 0) for a song never heard."""
+    block = max(1, int(HEARD_BLOCK * sr))
+    n = audio.shape[-1] // block * block
+    peaks = np.abs(audio[..., :n].reshape(-1, n // block, block)).max(axis=(0, 2))
+    heard = np.flatnonzero(peaks > 10 ** (SILENCE_DBFS / 20))
+    if not len(heard):
+        return 0.0, 0.0
+    last = audio.shape[-1] if heard[-1] == len(peaks) - 1 else (heard[-1] + 1) * block
+    return heard[0] * block / sr, last / sr
 
 
 def frames_per_beat(bpm: float) -> float:

@@ -78,6 +78,9 @@ QUIET_VOICE_DB = -18.0
 # Tuning offsets the text mentions: two tones 5 cents apart beat about once a second at
 # A4, which a careful ear hears in held chords; smaller ones are corrected silently.
 AUDIBLE_CENTS = 5
+# Silence at a song's start or end that the analysis names (the mashups leave it out,
+# arrange._heard_bars): a breath before the first note is no news.
+SAID_SILENCE = 2.0
 
 
 @dataclass(frozen=True)
@@ -356,6 +359,22 @@ def voice_warnings(lead: Song, backing: Song, params: MashupParams) -> list[str]
     ]
 
 
+def repeat_warnings(
+    lead: Song, backing: Song, timeline: arrange.Timeline, seconds: float
+) -> list[str]:
+    """Say so when the backing ran out before the lead and its bars repeat (arrange.plan
+    loops it) over the mashup's ``seconds``: a listener hears it, and would otherwise
+    take it for the engine's fault."""
+    starts = timeline.backing_grid[:, 0]
+    if len(np.unique(starts)) == len(starts):
+        return []
+    held = float(timeline.backing_grid.max() - timeline.backing_grid.min())
+    return [
+        f"{backing.name} runs out before {lead.name}: its {format_duration(held)} of whole "
+        f"bars repeat to fill the {format_duration(seconds)}"
+    ]
+
+
 def _order(songs: list[Song], params: MashupParams) -> list[tuple[Song, Song]]:
     first, second = songs
     pairs = [(first, second), (second, first)]
@@ -457,7 +476,12 @@ def _render(
         "backing_offbeat": _on_offbeats(params, backing.analysis),
         "offset": offset.as_dict(),
         "offset_text": offset.as_text(),
-        "warnings": [*fit.warnings, *guard_warnings, *voice_warnings(lead, backing, params)],
+        "warnings": [
+            *fit.warnings,
+            *guard_warnings,
+            *voice_warnings(lead, backing, params),
+            *repeat_warnings(lead, backing, timeline, round(n / SR, 1)),
+        ],
         "quality": quality.as_dict() if quality else None,
         "quality_text": quality.as_text() if quality else "not measured",
     }
@@ -1026,6 +1050,20 @@ def key_doubt_words(a: Analysis) -> str:
 
 
 def _length_words(song: Song) -> str:
+    """How long the song is, with any silence at its ends that the mashups leave out."""
+    words = _heard_words(song)
+    if song.analysis.sounding is None:
+        return words
+    first, last = song.analysis.sounding
+    silences = [
+        f"silent for its {end} {format_duration(round(seconds))}"
+        for end, seconds in (("first", first), ("last", song.analysis.duration - last))
+        if seconds >= SAID_SILENCE
+    ]
+    return ", ".join([words, *silences])
+
+
+def _heard_words(song: Song) -> str:
     """How long the song is as heard, and, where that is not the whole file, why: it stops
     before its end (cut short or damaged), or the model takes no more of it."""
     heard, whole = round(song.analysis.duration), song.whole_seconds

@@ -494,6 +494,37 @@ def test_it_refuses_a_two_second_clip() -> None:
         analysis.analyse(signals.click_track(120, 2), SR, name="clip.wav")
 
 
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros((2, int(seconds * SR)), dtype=np.float32)
+
+
+def test_it_knows_where_a_song_is_heard_between_silences() -> None:
+    music = signals.chord_progression(0, "major", 120, 12)
+    song = np.concatenate([silence(10), music, silence(6)], axis=1)
+    assert analysis.analyse(song, SR).sounding == pytest.approx((10.0, 22.0), abs=0.06)
+
+
+def test_a_song_heard_from_its_first_moment_to_its_last_is_heard_throughout() -> None:
+    song = signals.chord_progression(0, "major", 120, 10)
+    assert analysis.analyse(song, SR).sounding == pytest.approx((0.0, 10.0), abs=0.06)
+
+
+@pytest.mark.parametrize("before", [0, 20, 40])
+def test_silence_before_a_song_does_not_move_its_tempo(before: int) -> None:
+    # 20 s of it had a song at 100 BPM read at 199.7 ("or 100.1").
+    music = signals.song(100, 9, "minor", 24)["mix"] * 0.7
+    read = analysis.analyse(np.concatenate([silence(before), music], axis=1), SR)
+    assert read.tempo == pytest.approx(100, rel=0.02)
+
+
+def test_it_refuses_a_long_file_with_only_a_moment_of_sound_saying_where() -> None:
+    song = np.concatenate([silence(40), signals.click_track(120, 3)], axis=1)
+    said = r"clip\.wav holds only 2\.\d s of sound \(from 0:40 to 0:4\d\), the rest silence;"
+    with pytest.raises(EngineError, match=said) as caught:
+        analysis.analyse(song, SR, name="clip.wav")
+    assert caught.value.final
+
+
 def test_downbeats_follow_a_kick_heard_a_frame_after_the_beats_onset() -> None:
     # The low band's onset can peak a frame after the whole spectrum's, where the beat is
     # placed (a kick's thump builds after its click). Bars start on the loud kicks a frame

@@ -69,6 +69,18 @@ def test_it_caps_the_mashup_at_the_models_length() -> None:
     assert timeline.end - timeline.start <= 10
 
 
+def test_the_silence_before_either_song_is_not_laid() -> None:
+    # A lead silent for its first 10 s made the backing play alone there, and a backing
+    # silent for 8 s laid its silence under the lead's first bars.
+    lead = np.concatenate([np.zeros((2, 10 * SR), np.float32), signals.click_track(120, 16)], 1)
+    backing = np.concatenate([np.zeros((2, 8 * SR), np.float32), signals.drum_loop(100, 16)], 1)
+    lead_a, backing_a = analysis.analyse(lead, SR), analysis.analyse(backing, SR)
+    timeline = arrange.plan(lead_a, backing_a, matching.match(lead_a, backing_a), 60)
+    assert 10.25 - 2.0 < timeline.start <= 10.25 + 0.1  # the bar that holds the first click
+    assert timeline.backing_grid[0][0] > 8 - 2.4  # 2.4 s: a bar at 100 BPM
+    assert timeline.backing_grid.min() > 8 - 2.4  # and it loops from there
+
+
 def test_it_ducks_the_backing_where_the_lead_sings() -> None:
     backing = signals.chord_progression(0, "major", 100, 6)
     lead = np.zeros_like(backing)

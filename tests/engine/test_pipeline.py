@@ -430,6 +430,25 @@ def test_a_file_longer_than_the_model_takes_says_how_much_of_it_is_heard(tmp_pat
     )
 
 
+def test_a_song_with_a_silent_start_lays_its_sound_and_a_short_backing_repeats_saying_so(
+    tmp_path, files
+) -> None:
+    # A lead silent for its first 20 s had the backing play alone there; laid as the
+    # backing, its silence was all the other song's vocals got (offset not measurable).
+    music = signals.song(100, 9, "minor", 2 * SECONDS)["mix"] * 0.7
+    late = np.concatenate([np.zeros((2, 20 * SR), np.float32), music], axis=1)
+    path = signals.write_wav(tmp_path / "late.wav", late)
+    result, _ = run(tmp_path, path, files["d_major_high"])
+    first, second = (variant.summary for variant in result.variants)
+    assert first["section"][0] > 20 - 2.5  # at most a bar (2.4 s) before the music
+    assert second["offset"]["median_ms"] is not None  # the backing is music, not silence
+    [heard] = [x for x in result.analysis_text.splitlines() if x.startswith("late.wav")]
+    assert heard.endswith(" 44 s, silent for its first 0:20")
+    [line] = [x for x in result.analysis_text.splitlines() if x.startswith("Mashup 1")]
+    assert "d_major_high.wav runs out before late.wav: its 0:08 of whole bars repeat" in line
+    assert "repeat" not in result.analysis_text.splitlines()[-1]
+
+
 def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch(tmp_path, files) -> None:
     # 127 over 100 needs ×1.27 (past the clean 0.8–1.25); 3:2 is never taken. (Half and
     # double time: the 85/170 case above.)
