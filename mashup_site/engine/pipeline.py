@@ -63,7 +63,7 @@ from .decode import SR, load
 from .errors import EngineError
 from .key import KEY_NAMES, UNCERTAIN, key_name
 from .master import TARGET_LUFS, master
-from .probe import declared_duration, format_duration, split_suffix
+from .probe import declared_duration, format_duration, split_suffix, stated_duration
 from .separation import Separator, SpectralSeparator, Stems
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,9 @@ QUIET_VOICE_DB = -18.0
 # Tuning offsets the text mentions: two tones 5 cents apart beat about once a second at
 # A4, which a careful ear hears in held chords; smaller ones are corrected silently.
 AUDIBLE_CENTS = 5
+# Seconds a file may decode short of the length its header states (probe.stated_duration)
+# before it is called cut short: an MP3's encoder delay and padding are some milliseconds.
+CUT_SLACK = 1.0
 # Silence at a song's start or end that the analysis names (the mashups leave it out,
 # arrange._heard_bars): a breath before the first note is no news.
 SAID_SILENCE = 2.0
@@ -323,7 +326,10 @@ def _song(path: Path, separator: Separator, steps: Steps, limit: float, *, name:
     with steps("decode"):
         audio = load(path, SR, max_seconds=limit, name=name, on_cut=cut.append)
         capped = audio.shape[1] >= int(limit * SR)
-        whole = declared_duration(path) if cut or capped else None
+        stated = None if cut or capped else stated_duration(path)
+        if stated is not None and stated > audio.shape[1] / SR + CUT_SLACK:
+            cut.append(audio.shape[1] / SR)  # it ends cleanly where its header says more
+        whole = stated or (declared_duration(path) if cut or capped else None)
     if cut and cut[0] < analysis.MIN_SECONDS:
         # "only 2.0 s long" would be taken for the song's length, not the file's fault
         said = f" of the {format_duration(round(whole))} it says it holds" if whole else ""

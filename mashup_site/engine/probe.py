@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -124,6 +125,8 @@ def media_type(head: bytes) -> str | None:
     """The audio or image type (MIME) a file's first bytes show, or None: what the app
     serves a stored file as (mashups/storage.py), and what a file that fails to decode
     looks like (``_looks_like``)."""
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return "audio/aac"  # raw AAC (ADTS): an MPEG sync whose layer bits are 00
     if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
         return "audio/mpeg"
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
@@ -149,6 +152,7 @@ LABELS = {
     "audio/ogg": "OGG",
     "audio/flac": "FLAC",
     "audio/mp4": "M4A",
+    "audio/aac": "AAC",
 }
 
 
@@ -303,9 +307,68 @@ def declared_duration(path: str | os.PathLike[str]) -> float | None:
     return duration if duration > 0 else None
 
 
+def stated_duration(path: str | os.PathLike[str]) -> float | None:
+    """The length a file's header states exactly: a WAV's data chunk, an MP3's Xing, Info
+    or VBRI frame count, FLAC's sample count. None where no header states one: the length
+    is then estimated from the bit rate, or read from the file's last page or frames,
+    and a file cut short says its cut. A file cut short whose decoding meets no damage
+    (a WAV, an MP3) is told by it (pipeline)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+            if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+                return _riff_duration(handle)
+            if media_type(head) == "audio/mpeg" and not _mp3_counts_its_frames(handle):
+                return None
+            if media_type(head) not in ("audio/mpeg", "audio/flac"):
+                return None
+    except OSError:
+        return None
+    return declared_duration(path)
+
+
+def _riff_duration(handle: BinaryIO) -> float | None:
+    """A WAV's length by its header (``handle`` just past "RIFF....WAVE"): the data
+    chunk's size over the format chunk's bytes a second. None when it states none (a
+    streaming writer's 0 or 0xFFFFFFFF)."""
+    rate = align = 0
+    while len(chunk := handle.read(8)) == 8:
+        kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+        if kind == b"fmt ":
+            fmt = handle.read(size + size % 2)
+            rate, align = int.from_bytes(fmt[4:8], "little"), int.from_bytes(fmt[12:14], "little")
+        elif kind == b"data":
+            stated = rate and align and size not in (0, 0xFFFFFFFF)
+            return size / (rate * align) if stated else None
+        else:
+            handle.seek(size + size % 2, os.SEEK_CUR)
+    return None
+
+
+def _mp3_counts_its_frames(handle: BinaryIO) -> bool:
+    """Whether an MP3's first frame is a Xing, Info or VBRI header (its frame count): the
+    length FFmpeg gives is then the header's, not an estimate from the bit rate."""
+    handle.seek(0)
+    head = handle.read(10)
+    start = 0
+    if head[:3] == b"ID3" and len(head) == 10:  # an ID3v2 tag: its size is syncsafe
+        start = 10 + sum((byte & 0x7F) << (7 * (3 - i)) for i, byte in enumerate(head[6:10]))
+    handle.seek(start)
+    first = handle.read(4096)
+    return any(tag in first for tag in (b"Xing", b"Info", b"VBRI"))
+
+
 def _framed_duration(container: av.container.InputContainer, stream: av.AudioStream) -> float:
-    """The sum of the stream's packets' durations, in seconds (0 when they carry none)."""
-    total = sum(packet.duration or 0 for packet in container.demux(stream))
+    """The sum of the stream's packets' durations, in seconds (0 when they carry none), up
+    to any damage: a raw AAC file cut short is as long as it plays (it was refused as
+    "could not be decoded", which the engine decodes as far as it goes)."""
+    total = 0
+    try:
+        for packet in container.demux(stream):
+            total += packet.duration or 0
+    except av.error.InvalidDataError:
+        pass
     return float(total * stream.time_base) if stream.time_base else 0.0
 
 

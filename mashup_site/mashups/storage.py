@@ -126,6 +126,7 @@ SUFFIXES = {
     "audio/ogg": ".ogg",
     "audio/flac": ".flac",
     "audio/mp4": ".m4a",
+    "audio/aac": ".aac",
     "image/jpeg": ".jpeg",
     "image/png": ".png",
     "image/webp": ".webp",

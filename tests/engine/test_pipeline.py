@@ -40,6 +40,7 @@ from mashup_site.engine.measure import measure_stems_dir
 from mashup_site.engine.pipeline import song_names
 from mashup_site.engine.separation import SpectralSeparator, Stems
 from tests import signals
+from tests.audiofiles import write_audio
 from tests.engine import instruments, rhythms, sections
 
 SR = signals.SR
@@ -391,20 +392,25 @@ def test_a_drum_loop_moves_no_song_to_a_chance_key_and_the_page_says_so(tmp_path
         assert "no key" in variant.summary["keys"]
 
 
-def test_a_file_cut_short_is_laid_as_far_as_it_goes_and_the_page_says_so(tmp_path, files):
-    # A FLAC whose second half never arrived: it was refused as damaged, a start spent.
-    from pedalboard.io import AudioFile
-
-    whole = tmp_path / "whole.flac"
-    with AudioFile(str(whole), "w", SR, 2) as out:
-        out.write(signals.song(100, 9, "minor", 2 * SECONDS)["mix"] * 0.7)
+@pytest.mark.parametrize("fmt", ["flac", "wav", "mp3"])
+def test_a_file_cut_short_is_laid_as_far_as_it_goes_and_the_page_says_so(tmp_path, files, fmt):
+    # A FLAC whose second half never arrived was refused as damaged, a start spent; a WAV
+    # or an MP3 (with a Xing header) cut so ended cleanly, and nothing said why it stopped.
+    music = signals.song(100, 9, "minor", 24)["mix"] * 0.7
+    whole = write_audio(tmp_path / f"whole.{fmt}", fmt, music, SR)
     data = whole.read_bytes()
-    cut = tmp_path / "cut.flac"
+    cut = tmp_path / f"cut.{fmt}"
     cut.write_bytes(data[: len(data) // 2])
     result, _ = run(tmp_path, cut, files["d_major_high"])
-    [heard] = [line for line in result.analysis_text.splitlines() if line.startswith("cut.flac")]
-    assert "12 s: the file stops there, short of the 0:24 it says it holds" in heard
+    [heard] = [line for line in result.analysis_text.splitlines() if line.startswith("cut.")]
+    assert re.search(r" 1[12] s: the file stops there, short of the 0:24 it says it holds", heard)
     assert len(result.variants) == 2
+
+
+def test_a_whole_mp3_is_not_called_cut_for_its_encoders_padding(tmp_path, files) -> None:
+    song = write_audio(tmp_path / "whole.mp3", "mp3", signals.song(100, 9, "minor", 12)["mix"], SR)
+    result, _ = run(tmp_path, song, files["d_major_high"])
+    assert "stops there" not in result.analysis_text
 
 
 def test_a_file_cut_too_short_to_lay_says_where_it_stops(tmp_path, files) -> None:

@@ -11,9 +11,11 @@ from mashup_site.engine.probe import (
     NotAudioError,
     declared_duration,
     format_duration,
+    media_type,
     probe_audio,
     sniff,
     split_suffix,
+    stated_duration,
 )
 from tests.audiofiles import (
     FORMATS,
@@ -193,3 +195,49 @@ def test_it_sniffs_common_mistakes_but_not_audio(head: bytes, name: str | None) 
 def test_split_suffix_takes_only_a_short_format_suffix_after_the_last_dot(name, parts) -> None:
     # A dot in a title ("Mr. Brightside", "St. Mary's") is part of the name, not a format.
     assert split_suffix(name) == parts
+
+
+def cut_in_half(path):
+    data = path.read_bytes()
+    cut = path.with_name(f"cut{path.suffix}")
+    cut.write_bytes(data[: len(data) // 2])
+    return cut
+
+
+@pytest.mark.parametrize("fmt", ["wav", "wav_f32", "mp3", "flac"])
+def test_a_header_that_states_the_length_still_states_it_when_the_file_is_cut(
+    tmp_path, fmt: str
+) -> None:
+    # FFmpeg gives a cut WAV's length as what is left of it: only its header knows more.
+    whole = write_audio(tmp_path / f"song.{fmt.split('_')[0]}", fmt, tone(20, SR, 2, 440), SR)
+    assert stated_duration(cut_in_half(whole)) == pytest.approx(20, abs=0.1)
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "opus", "adts"])
+def test_a_length_read_from_the_file_itself_is_no_header_statement(tmp_path, fmt: str) -> None:
+    whole = write_audio(tmp_path / f"song.{fmt}", fmt, tone(20, SR, 2, 440), SR)
+    assert stated_duration(whole) is None
+
+
+def test_a_wav_whose_writer_could_not_state_its_length_states_none(tmp_path) -> None:
+    path = write_audio(tmp_path / "song.wav", "wav", tone(6, SR, 2, 440), SR)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data") + 4
+    data[at : at + 4] = b"\xff\xff\xff\xff"  # a streaming writer's "unknown"
+    path.write_bytes(bytes(data))
+    assert stated_duration(path) is None
+
+
+def test_raw_aac_cut_short_is_accepted_for_what_it_holds(tmp_path) -> None:
+    # It was refused as "looks like MP3 but could not be decoded": the engine plays it to
+    # its cut, and it is no MP3.
+    whole = write_audio(tmp_path / "song.aac", "adts", tone(20, SR, 2, 440), SR)
+    info = probe_audio(cut_in_half(whole))
+    assert 8 < info.duration < 11
+
+
+def test_raw_aac_is_told_from_mp3_by_its_first_bytes(tmp_path) -> None:
+    path = write_audio(tmp_path / "song.aac", "adts", tone(6, SR, 2, 440), SR)
+    assert media_type(path.read_bytes()[:16]) == "audio/aac"
+    mp3 = write_audio(tmp_path / "song.mp3", "mp3", tone(6, SR, 2, 440), SR)
+    assert media_type(mp3.read_bytes()[:16]) == "audio/mpeg"
