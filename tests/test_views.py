@@ -260,9 +260,9 @@ def test_the_same_file_for_both_songs_is_refused_before_anything_starts(
     }
     response = owner_client.post(CREATE, data)
     assert response.status_code == 422
-    assert "This is the same file as song 1: a mashup needs two different songs." in (
-        response.content.decode()
-    )
+    html = response.content.decode()
+    assert "This is the same file as song 1: a mashup needs two different songs." in html
+    assert 'name="kept1" value=' in html and 'name="kept2" value=' not in html  # chosen again
     assert not Mashup.objects.exists()
 
 
@@ -285,6 +285,7 @@ def test_a_kept_song_chosen_again_for_the_other_song_is_refused(
     )
     assert second.status_code == 422
     assert "This is the same file as song 1" in second.content.decode()
+    assert 'name="kept2" value=' not in second.content.decode()
     assert not Mashup.objects.exists()
 
 

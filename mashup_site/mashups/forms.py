@@ -386,6 +386,10 @@ class MashupForm(forms.Form):
         self.add_error(
             field, f"This is the same {kind} as song 1: a mashup needs two different songs."
         )
+        # Song 2 is the one to choose again: its copy is not kept for the next submit.
+        self.checked.pop(2, None)
+        self.kept.pop(2, None)
+        self.values.pop("kept2", None)
 
     def _song_identity(self, position: int) -> tuple[str, str] | None:
         """("file", its SHA-256) or ("link", the address as typed, its scheme and host in
