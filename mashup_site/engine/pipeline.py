@@ -376,8 +376,8 @@ def repeat_warnings(
         return []
     held = float(timeline.backing_grid.max() - timeline.backing_grid.min())
     return [
-        f"{backing.name} runs out before {lead.name}: its {format_duration(held)} of whole "
-        f"bars repeat to fill the {format_duration(seconds)}"
+        f"the backing, {backing.name}, runs out before {lead.name}: its "
+        f"{format_duration(held)} of whole bars repeat to fill the {format_duration(seconds)}"
     ]
 
 

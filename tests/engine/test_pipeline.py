@@ -451,7 +451,8 @@ def test_a_song_with_a_silent_start_lays_its_sound_and_a_short_backing_repeats_s
     [heard] = [x for x in result.analysis_text.splitlines() if x.startswith("late.wav")]
     assert heard.endswith(" 44 s, silent for its first 0:20")
     [line] = [x for x in result.analysis_text.splitlines() if x.startswith("Mashup 1")]
-    assert "d_major_high.wav runs out before late.wav: its 0:08 of whole bars repeat" in line
+    said = "the backing, d_major_high.wav, runs out before late.wav: its 0:08 of whole bars"
+    assert said + " repeat to fill the " in line
     assert "repeat" not in result.analysis_text.splitlines()[-1]
 
 
