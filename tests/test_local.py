@@ -161,7 +161,10 @@ def test_a_second_delivery_of_a_running_job_does_not_run_it_again(owner, songs) 
 
 
 def test_songs_too_short_fail_with_the_engines_reason(owner, tmp_path) -> None:
-    short = tuple(write_tone(tmp_path / f"{n}.wav", "wav", seconds=2) for n in "ab")
+    short = tuple(
+        write_tone(tmp_path / f"{n}.wav", "wav", seconds=2, freq=f)
+        for n, f in (("a", 440), ("b", 330))
+    )
     mashup = local_job(owner, short)
     tasks.run_mashup(mashup.pk)
     failed = Mashup.objects.get(pk=mashup.pk)

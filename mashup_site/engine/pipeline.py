@@ -33,6 +33,7 @@ variant; the command line shows them, the web worker does not and skips them
 from __future__ import annotations
 
 import ctypes
+import filecmp
 import itertools
 import logging
 import math
@@ -209,6 +210,12 @@ def make_mashup(
     measure_quality: bool = True,
     keep_extras: bool = False,
 ) -> MashupResult:
+    if filecmp.cmp(song1, song2, shallow=False):
+        # The form refuses one upload twice; two links can still bring the same file.
+        raise EngineError(
+            "song 1 and song 2 are the same file: a mashup needs two different songs",
+            final=True,
+        )
     notify = on_stage or (lambda stage, info: None)
     timings: dict[str, float] = {}
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -488,6 +488,14 @@ def test_it_refuses_a_corrupt_file_with_a_clear_message(tmp_path, files) -> None
         run(tmp_path / "out", bad, files["click100"])
 
 
+def test_the_same_file_twice_is_refused_before_anything_is_decoded(tmp_path, files) -> None:
+    copy = tmp_path / "again.wav"
+    copy.write_bytes(files["click100"].read_bytes())
+    with pytest.raises(EngineError, match=r"^song 1 and song 2 are the same file: ") as caught:
+        run(tmp_path, files["click100"], copy)
+    assert caught.value.final
+
+
 def test_two_songs_of_the_same_file_name_are_told_apart_by_their_order(tmp_path, files) -> None:
     # Two folders' "song.ogg" (or "mix.wav", "final.wav"): "vocals of song.ogg over
     # song.ogg" said nothing of which song was which. A dot in a title is not a suffix:
