@@ -600,14 +600,17 @@ def sounding(audio: np.ndarray, sr: int) -> tuple[float, float]:
     start of the first HEARD_BLOCK whose peak passes SILENCE_DBFS to the end of the last.
     A quiet intro (a fade, room tone, hiss at −50 dBFS) is heard; digital silence and a
     recorder's floor are not. (0, 0) for a song never heard."""
-    block = max(1, int(HEARD_BLOCK * sr))
-    n = audio.shape[-1] // block * block
-    peaks = np.abs(audio[..., :n].reshape(-1, n // block, block)).max(axis=(0, 2))
+    block, length = max(1, int(HEARD_BLOCK * sr)), audio.shape[-1]
+    n = length // block * block
+    channels = int(np.prod(audio.shape[:-1]))
+    blocks = audio[..., :n].reshape(channels, n // block, block)  # a view, not a copy
+    peaks = np.maximum(blocks.max(axis=(0, 2), initial=0), -blocks.min(axis=(0, 2), initial=0))
+    if n < length:  # the last part block
+        peaks = np.append(peaks, np.abs(audio[..., n:]).max())
     heard = np.flatnonzero(peaks > 10 ** (SILENCE_DBFS / 20))
     if not len(heard):
         return 0.0, 0.0
-    last = audio.shape[-1] if heard[-1] == len(peaks) - 1 else (heard[-1] + 1) * block
-    return heard[0] * block / sr, last / sr
+    return float(heard[0] * block / sr), float(min((heard[-1] + 1) * block, length) / sr)
 
 
 def frames_per_beat(bpm: float) -> float:

@@ -509,6 +509,14 @@ def test_a_song_heard_from_its_first_moment_to_its_last_is_heard_throughout() ->
     assert analysis.analyse(song, SR).sounding == pytest.approx((0.0, 10.0), abs=0.06)
 
 
+def test_where_a_song_is_heard_counts_its_last_samples_and_the_shortest_file() -> None:
+    late = silence(6.0001)  # the last samples, a part of a block
+    late[:, -1] = 0.5
+    assert analysis.sounding(late, SR) == pytest.approx((6.0, 6.0001), abs=1e-3)
+    assert analysis.sounding(np.full((2, 100), 0.5, np.float32), SR) == (0.0, 100 / SR)
+    assert analysis.sounding(silence(1), SR) == (0.0, 0.0)
+
+
 @pytest.mark.parametrize("before", [0, 20, 40])
 def test_silence_before_a_song_does_not_move_its_tempo(before: int) -> None:
     # 20 s of it had a song at 100 BPM read at 199.7 ("or 100.1").
