@@ -52,7 +52,7 @@ NOT_SOUND = 2.0**31
 # More of the song than this past the limit (or no number at all), and the file is
 # numbers, not sound.
 DAMAGED = 0.01
-NOT_NUMBERS = "its samples are not numbers"
+NOT_NUMBERS = "much of it is unreadable (samples that are not numbers)"
 # Samples around a silenced one that the resampler (to the engine's rate) spread it
 # over: its filter reaches a few dozen samples either way.
 RESAMPLER_REACH = 64
@@ -80,6 +80,11 @@ def load(
             resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sr)
             chunks: list[np.ndarray] = []
             decoded = 0
+            # Samples that are no number, counted as the file holds them: resampled, each
+            # spreads over its neighbours (one in a 48 kHz file became 37). Only a
+            # floating-point PCM file holds them (decoders of MP3 and the like make none).
+            floats = stream.codec_context.name.startswith("pcm_f")
+            no_number = [0, 0]  # (such samples, all samples) in the frames decoded
             bad_at: int | None = None  # the audio decoded when the last bad packet came
             try:
                 for packet in container.demux(stream):
@@ -91,6 +96,10 @@ def load(
                         bad_at = decoded
                         continue
                     for frame in frames:
+                        if floats:
+                            samples = frame.to_ndarray()
+                            no_number[0] += int(samples.size - np.isfinite(samples).sum())
+                            no_number[1] += samples.size
                         for out in resampler.resample(frame):
                             chunks.append(out.to_ndarray())
                             decoded += out.samples
@@ -122,7 +131,7 @@ def load(
     # (what a player does) rather than let one poison every spectrum of the song. (Looked
     # for first: nan_to_num's search for infinities cost a third of a second a song.)
     if not np.isfinite(audio).all():
-        if not_numbers(audio) > DAMAGED:
+        if no_number[0] > DAMAGED * no_number[1]:
             raise EngineError(f"{name} is damaged: {NOT_NUMBERS}", final=True)
         np.nan_to_num(audio, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     audio = damage_silenced(audio, name)
