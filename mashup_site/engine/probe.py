@@ -312,51 +312,86 @@ def stated_duration(path: str | os.PathLike[str]) -> float | None:
     or VBRI frame count, FLAC's sample count. None where no header states one: the length
     is then estimated from the bit rate, or read from the file's last page or frames,
     and a file cut short says its cut. A file cut short whose decoding meets no damage
-    (a WAV, an MP3) is told by it (pipeline)."""
+    (a WAV, an MP3) is told by it (pipeline). Read here, not asked of FFmpeg: it gives a
+    cut WAV's length as what is left of it, and drops an MP3's frame count (for an
+    estimate) when the file is longer than the header says (a large tag at its end)."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
             head = handle.read(12)
             if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
                 return _riff_duration(handle)
-            if media_type(head) == "audio/mpeg" and not _mp3_counts_its_frames(handle):
-                return None
-            if media_type(head) not in ("audio/mpeg", "audio/flac"):
-                return None
+            if media_type(head) == "audio/mpeg":
+                return _mp3_counted_duration(handle)
     except OSError:
         return None
-    return declared_duration(path)
+    return declared_duration(path) if media_type(head) == "audio/flac" else None
+
+
+# WAV format tags whose data is a fixed number of bytes a frame (block_align): PCM, IEEE
+# float, A-law, mu-law and the extensible wrapper (of PCM or float). Compressed data in a
+# WAV (ADPCM, MP3) is not: its length is no division.
+FIXED_FRAME_WAV = {1, 3, 6, 7, 0xFFFE}
+# A data chunk stated this large or larger is a writer's "unknown" (or a lie), not a length.
+UNSTATED_WAV = 0x7FFF0000
 
 
 def _riff_duration(handle: BinaryIO) -> float | None:
     """A WAV's length by its header (``handle`` just past "RIFF....WAVE"): the data
     chunk's size over the format chunk's bytes a second. None when it states none (a
-    streaming writer's 0 or 0xFFFFFFFF)."""
-    rate = align = 0
+    streaming writer's 0 or 0xFFFFFFFF, a compressed format)."""
+    rate = align = tag = 0
     while len(chunk := handle.read(8)) == 8:
         kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
         if kind == b"fmt ":
-            fmt = handle.read(size + size % 2)
-            rate, align = int.from_bytes(fmt[4:8], "little"), int.from_bytes(fmt[12:14], "little")
+            fmt = handle.read(min(size, 16))  # what is past it (cbSize...) is not needed
+            handle.seek(size + size % 2 - len(fmt), os.SEEK_CUR)
+            tag, rate = int.from_bytes(fmt[0:2], "little"), int.from_bytes(fmt[4:8], "little")
+            align = int.from_bytes(fmt[12:14], "little")
         elif kind == b"data":
-            stated = rate and align and size not in (0, 0xFFFFFFFF)
+            stated = tag in FIXED_FRAME_WAV and rate and align and 0 < size < UNSTATED_WAV
             return size / (rate * align) if stated else None
         else:
             handle.seek(size + size % 2, os.SEEK_CUR)
     return None
 
 
-def _mp3_counts_its_frames(handle: BinaryIO) -> bool:
-    """Whether an MP3's first frame is a Xing, Info or VBRI header (its frame count): the
-    length FFmpeg gives is then the header's, not an estimate from the bit rate."""
+# MPEG audio frame headers (Layer III): sample rates by version bits (MPEG 1, 2, 2.5)
+# and rate index; samples a frame; where a Xing/Info header lies in the first frame, by
+# (MPEG 1, mono): past the 4-byte header and the side information.
+MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+MPEG_SAMPLES = {3: 1152, 2: 576, 0: 576}
+XING_AT = {(True, False): 36, (True, True): 21, (False, False): 21, (False, True): 13}
+
+
+def _mp3_counted_duration(handle: BinaryIO) -> float | None:
+    """An MP3's length by its Xing, Info or VBRI header's frame count; None when its
+    first frame holds none (a length FFmpeg can only estimate from the bit rate)."""
     handle.seek(0)
     head = handle.read(10)
     start = 0
     if head[:3] == b"ID3" and len(head) == 10:  # an ID3v2 tag: its size is syncsafe
         start = 10 + sum((byte & 0x7F) << (7 * (3 - i)) for i, byte in enumerate(head[6:10]))
     handle.seek(start)
-    first = handle.read(4096)
-    return any(tag in first for tag in (b"Xing", b"Info", b"VBRI"))
+    data = handle.read(4096)
+    at = next(
+        (i for i in range(len(data) - 4) if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0), -1
+    )
+    if at < 0:
+        return None
+    version, layer = (data[at + 1] >> 3) & 3, (data[at + 1] >> 1) & 3
+    rate_index, mono = (data[at + 2] >> 2) & 3, data[at + 3] >> 6 == 3
+    if version not in MPEG_RATES or layer != 1 or rate_index == 3:  # Layer III only
+        return None
+    frames = None
+    xing = at + XING_AT[(version == 3, mono)]
+    if data[xing : xing + 4] in (b"Xing", b"Info") and data[xing + 7] & 1:
+        frames = int.from_bytes(data[xing + 8 : xing + 12], "big")
+    elif data[at + 36 : at + 40] == b"VBRI":
+        frames = int.from_bytes(data[at + 50 : at + 54], "big")
+    if not frames:
+        return None
+    return frames * MPEG_SAMPLES[version] / MPEG_RATES[version][rate_index]
 
 
 def _framed_duration(container: av.container.InputContainer, stream: av.AudioStream) -> float:

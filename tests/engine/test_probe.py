@@ -236,8 +236,54 @@ def test_raw_aac_cut_short_is_accepted_for_what_it_holds(tmp_path) -> None:
     assert 8 < info.duration < 11
 
 
-def test_raw_aac_is_told_from_mp3_by_its_first_bytes(tmp_path) -> None:
-    path = write_audio(tmp_path / "song.aac", "adts", tone(6, SR, 2, 440), SR)
-    assert media_type(path.read_bytes()[:16]) == "audio/aac"
-    mp3 = write_audio(tmp_path / "song.mp3", "mp3", tone(6, SR, 2, 440), SR)
-    assert media_type(mp3.read_bytes()[:16]) == "audio/mpeg"
+@pytest.mark.parametrize(("rate", "channels"), [(44100, 2), (44100, 1), (22050, 2), (22050, 1)])
+def test_an_mp3s_frame_count_states_its_length_at_every_version_and_channel_count(
+    tmp_path, rate: int, channels: int
+) -> None:
+    path = write_audio(tmp_path / "song.mp3", "mp3", tone(12, rate, channels, 440), rate)
+    assert stated_duration(path) == pytest.approx(12, abs=0.1)
+
+
+def test_an_mp3_with_more_after_its_frames_still_states_its_frames_length(tmp_path) -> None:
+    # FFmpeg drops the frame count for an estimate when the file is longer than the
+    # header says: the page would have called a whole song cut short.
+    path = write_audio(tmp_path / "song.mp3", "mp3", tone(10, SR, 2, 440), SR)
+    path.write_bytes(path.read_bytes() + bytes(100_000))
+    assert stated_duration(path) == pytest.approx(10, abs=0.1)
+
+
+def wav_with(path, *, tag: int | None = None, fmt_size: int | None = None):
+    data = bytearray(path.read_bytes())
+    at = data.index(b"fmt ") + 4
+    if fmt_size is not None:
+        data[at : at + 4] = fmt_size.to_bytes(4, "little")
+    if tag is not None:
+        data[at + 4 : at + 6] = tag.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_wav_of_compressed_data_states_no_length(tmp_path) -> None:
+    path = write_audio(tmp_path / "song.wav", "wav", tone(6, SR, 2, 440), SR)
+    assert stated_duration(wav_with(path, tag=0x55)) is None  # MP3 in a WAV
+
+
+def test_a_wav_whose_format_chunk_claims_gigabytes_is_not_read_into_memory(tmp_path) -> None:
+    path = write_audio(tmp_path / "song.wav", "wav", tone(6, SR, 2, 440), SR)
+    assert stated_duration(wav_with(path, fmt_size=0xFFFFFFF0)) is None
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        ("fffb9064", "audio/mpeg"),  # MPEG 1 Layer III
+        ("fffa9064", "audio/mpeg"),  # with CRC
+        ("fff39064", "audio/mpeg"),  # MPEG 2
+        ("ffe39064", "audio/mpeg"),  # MPEG 2.5
+        ("fffd9064", "audio/mpeg"),  # Layer II
+        ("fff15080", "audio/aac"),  # ADTS, MPEG-4
+        ("fff95080", "audio/aac"),  # ADTS, MPEG-2
+    ],
+)
+def test_raw_aac_and_mp3_frames_are_told_apart_by_their_layer_bits(head: str, kind: str) -> None:
+    assert media_type(bytes.fromhex(head) + bytes(12)) == kind
