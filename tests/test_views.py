@@ -289,13 +289,11 @@ def test_a_kept_song_chosen_again_for_the_other_song_is_refused(
     assert not Mashup.objects.exists()
 
 
-def test_the_same_link_for_both_songs_is_refused(owner_client: Client) -> None:
-    data = {
-        "model": "V5",
-        "prompt": "idea",
-        "url1": "https://example.com/one.mp3",
-        "url2": "HTTPS://Example.COM/one.mp3",
-    }
+@pytest.mark.parametrize(
+    "again", ["HTTPS://Example.COM/one.mp3", "https://example.com:443/one.mp3#chorus"]
+)
+def test_the_same_link_for_both_songs_is_refused(owner_client: Client, again: str) -> None:
+    data = {"model": "V5", "prompt": "idea", "url1": "https://example.com/one.mp3", "url2": again}
     response = owner_client.post(CREATE, data)
     assert response.status_code == 422
     assert "This is the same link as song 1: a mashup needs two different songs." in (

@@ -383,8 +383,8 @@ def repeat_warnings(
         return []
     held = float(timeline.backing_grid.max() - timeline.backing_grid.min())
     return [
-        f"the backing, {backing.name}, runs out before {lead.name}: its "
-        f"{format_duration(held)} of whole bars repeat to fill the {format_duration(seconds)}"
+        f"the backing, {backing.name}, is shorter than {lead.name}: its "
+        f"{format_duration(held)} loops to fill the {format_duration(seconds)}"
     ]
 
 
@@ -1069,11 +1069,11 @@ def _length_words(song: Song) -> str:
         return words
     first, last = song.analysis.sounding
     silences = [
-        f"silent for its {end} {format_duration(round(seconds))}"
+        f"its {end} {format_duration(round(seconds))}"
         for end, seconds in (("first", first), ("last", song.analysis.duration - last))
         if seconds >= SAID_SILENCE
     ]
-    return ", ".join([words, *silences])
+    return f"{words}, silent for {' and '.join(silences)}" if silences else words
 
 
 def _heard_words(song: Song) -> str:

@@ -393,15 +393,17 @@ class MashupForm(forms.Form):
 
     def _song_identity(self, position: int) -> tuple[str, str] | None:
         """("file", its SHA-256) or ("link", the address as typed, its scheme and host in
-        lower case) for a song that passed its own checks; None for one that did not."""
+        lower case, without a default port or a #fragment, which the server never sees)
+        for a song that passed its own checks; None for one that did not."""
         if f"audio{position}" in self.errors or f"url{position}" in self.errors:
             return None
         if checked := self.checked.get(position):
             return ("file", checked.digest)
         if url := self.cleaned_data.get(f"url{position}"):
             parts = urlsplit(url.strip())
-            lowered = parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower())
-            return ("link", lowered.geturl())
+            scheme, host = parts.scheme.lower(), parts.netloc.lower()
+            host = host.removesuffix({"http": ":80", "https": ":443"}.get(scheme, ""))
+            return ("link", parts._replace(scheme=scheme, netloc=host, fragment="").geturl())
         if kept := self.kept.get(position):
             return ("file", kept.sha256)
         return None

@@ -81,6 +81,15 @@ def test_the_silence_before_either_song_is_not_laid() -> None:
     assert timeline.backing_grid.min() > 8 - 2.4  # and it loops from there
 
 
+def test_the_silence_after_a_backing_is_not_looped_into_the_lead() -> None:
+    lead = signals.click_track(100, 40)
+    backing = np.concatenate([signals.drum_loop(100, 16), np.zeros((2, 20 * SR), np.float32)], 1)
+    lead_a, backing_a = analysis.analyse(lead, SR), analysis.analyse(backing, SR)
+    timeline = arrange.plan(lead_a, backing_a, matching.match(lead_a, backing_a), 60, bars=1)
+    assert timeline.backing_grid.max() < 16 + 2.4 + 0.2  # the bar that holds its last sound
+    assert len(np.unique(timeline.backing_grid[:, 0])) < len(timeline.backing_grid)  # loops
+
+
 def test_it_ducks_the_backing_where_the_lead_sings() -> None:
     backing = signals.chord_progression(0, "major", 100, 6)
     lead = np.zeros_like(backing)

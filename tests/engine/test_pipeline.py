@@ -442,17 +442,17 @@ def test_a_song_with_a_silent_start_lays_its_sound_and_a_short_backing_repeats_s
     # A lead silent for its first 20 s had the backing play alone there; laid as the
     # backing, its silence was all the other song's vocals got (offset not measurable).
     music = signals.song(100, 9, "minor", 2 * SECONDS)["mix"] * 0.7
-    late = np.concatenate([np.zeros((2, 20 * SR), np.float32), music], axis=1)
+    late = np.concatenate([np.zeros((2, 20 * SR), np.float32), music, np.zeros((2, 10 * SR))], 1)
     path = signals.write_wav(tmp_path / "late.wav", late)
     result, _ = run(tmp_path, path, files["d_major_high"])
     first, second = (variant.summary for variant in result.variants)
     assert first["section"][0] > 20 - 2.5  # at most a bar (2.4 s) before the music
     assert second["offset"]["median_ms"] is not None  # the backing is music, not silence
     [heard] = [x for x in result.analysis_text.splitlines() if x.startswith("late.wav")]
-    assert heard.endswith(" 44 s, silent for its first 0:20")
+    assert heard.endswith(" 54 s, silent for its first 0:20 and its last 0:10")
     [line] = [x for x in result.analysis_text.splitlines() if x.startswith("Mashup 1")]
-    said = "the backing, d_major_high.wav, runs out before late.wav: its 0:08 of whole bars"
-    assert said + " repeat to fill the " in line
+    assert "the backing, d_major_high.wav, is shorter than late.wav: its 0:08 loops" in line
+    assert first["section"][1] < 20 + 24 + 2.4  # and none of the silence after it
     assert "repeat" not in result.analysis_text.splitlines()[-1]
 
 
