@@ -60,12 +60,14 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   (Freedoom's e1m5 and ddtbl3); every piece with a beat measures 1.19 or more. Random
   clicks (Poisson) still read as a beat: their clicks stand out (salience 1.7–6.2).
 - Loudness: integrated LUFS, ITU-R BS.1770 via pyloudnorm.
-- Where the song is heard (``sounding``): from the first to the last 50 ms block with a
-  peak over probe.SILENCE_DBFS. The tempo is read there, and the mashups lay only that
-  (arrange): 20 s of silence before a song at 100 BPM had it read at 199.7, and a song
-  silent for its first 40 s had the other song play alone over its silence or, as the
-  backing, laid its silence under the other song's voice. A file with less than
-  MIN_SECONDS of sound is refused saying where its sound is.
+- Where the song is heard (``heard_at``, ``sounding``): its stretches from the first to
+  the last 50 ms block with a peak over probe.SILENCE_DBFS, parted by LONG_SILENCE, and
+  the longest of them. The tempo is read there, and the mashups lay only that
+  (arrange): 20 s of silence before a song at 100 BPM had it read at 199.7, a hidden
+  track after two minutes of silence had a song at 100 read at 120, and a song silent
+  for its first 40 s had the other song play alone over its silence or, as the backing,
+  laid its silence under the other song's voice. A file with less than MIN_SECONDS of
+  sound in one stretch is refused saying where its sound is.
 """
 
 from __future__ import annotations
@@ -150,10 +152,17 @@ class Analysis:
     # their key reading is chance, and the matcher moves no song for it (their tuning is
     # 0: chance too). A key given gives one (``with_key``), at A440.
     has_key: bool = True
-    # (first, last) second in which the song is heard (``sounding``): the silence before
-    # and after is no part of a mashup. None: heard throughout.
-    sounding: tuple[float, float] | None = None
+    # The stretches of the song that are heard, (first, last) seconds each, parted by
+    # LONG_SILENCE or more (``heard_stretches``): a hidden track after minutes of silence
+    # is a stretch of its own. None: heard throughout.
+    heard_at: tuple[tuple[float, float], ...] | None = None
     envelopes: Envelopes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def sounding(self) -> tuple[float, float] | None:
+        """The song as the mashups lay it and its tempo is read: its longest stretch heard
+        (``heard_at``), without the silence before and after it. None: all of it."""
+        return longest(self.heard_at) if self.heard_at else None
 
     @property
     def key_name(self) -> str:
@@ -539,7 +548,8 @@ def analyse(
     if peak_db < SILENCE_DBFS:
         raise EngineError(f"{name} is silent")
     mono = to_mono(audio, sr) if mono is None else mono
-    heard = sounding(audio, sr)
+    stretches = heard_stretches(audio, sr)
+    heard = longest(stretches) if stretches else (0.0, 0.0)
     if heard[1] - heard[0] < MIN_SECONDS:
         first, last = (format_duration(t) for t in heard)
         raise EngineError(
@@ -583,23 +593,27 @@ def analyse(
         has_key=keyed.by_notes is not None,
         ternary=tempo.ternary,
         beats_per_bar=beats_per_bar,
-        sounding=heard,
+        heard_at=stretches,
         tempo_runner_up=tempo.runner_up,
         tempo_candidates=tempo.candidates,
         envelopes=envelopes,
     )
 
 
-# The blocks in which a song is heard or not (``sounding``): a peak over SILENCE_DBFS in
-# any of a block's samples (the level under which probe.py calls a file silent).
+# The blocks in which a song is heard or not (``heard_stretches``): a peak over
+# SILENCE_DBFS in any of a block's samples (the level under which probe.py calls a file
+# silent). A silence this long or longer parts two stretches: a rest inside a song is
+# shorter, the silence before a hidden track on an album's last song is minutes long.
 HEARD_BLOCK = 0.05
+LONG_SILENCE = 10.0
 
 
-def sounding(audio: np.ndarray, sr: int) -> tuple[float, float]:
-    """(first, last) second of ``audio`` (channels, samples) in which it is heard: from the
-    start of the first HEARD_BLOCK whose peak passes SILENCE_DBFS to the end of the last.
-    A quiet intro (a fade, room tone, hiss at −50 dBFS) is heard; digital silence and a
-    recorder's floor are not. (0, 0) for a song never heard."""
+def heard_stretches(audio: np.ndarray, sr: int) -> tuple[tuple[float, float], ...]:
+    """(first, last) second of each stretch of ``audio`` (channels, samples) that is
+    heard, parted by LONG_SILENCE or more: from the start of the first HEARD_BLOCK whose
+    peak passes SILENCE_DBFS to the end of the last. A quiet intro (a fade, room tone,
+    hiss at −50 dBFS) is heard; digital silence and a recorder's floor are not. () for a
+    song never heard."""
     block, length = max(1, int(HEARD_BLOCK * sr)), audio.shape[-1]
     n = length // block * block
     channels = int(np.prod(audio.shape[:-1]))
@@ -609,8 +623,18 @@ def sounding(audio: np.ndarray, sr: int) -> tuple[float, float]:
         peaks = np.append(peaks, np.abs(audio[..., n:]).max())
     heard = np.flatnonzero(peaks > 10 ** (SILENCE_DBFS / 20))
     if not len(heard):
-        return 0.0, 0.0
-    return float(heard[0] * block / sr), float(min((heard[-1] + 1) * block, length) / sr)
+        return ()
+    parted = np.flatnonzero(np.diff(heard) > LONG_SILENCE / HEARD_BLOCK)
+    starts, ends = heard[np.r_[0, parted + 1]], heard[np.r_[parted, len(heard) - 1]]
+    return tuple(
+        (float(a * block / sr), float(min((b + 1) * block, length) / sr))
+        for a, b in zip(starts, ends, strict=True)
+    )
+
+
+def longest(stretches: tuple[tuple[float, float], ...]) -> tuple[float, float]:
+    """The longest of ``stretches`` (the first of equals)."""
+    return max(stretches, key=lambda stretch: stretch[1] - stretch[0])
 
 
 def frames_per_beat(bpm: float) -> float:

@@ -85,6 +85,7 @@ CUT_SLACK = 1.0
 # Silence at a song's start or end that the analysis names (the mashups leave it out,
 # arrange._heard_bars): a breath before the first note is no news.
 SAID_SILENCE = 2.0
+MAX_SAID_STRETCHES = 3  # a song in more stretches than this is "... and more"
 
 
 @dataclass(frozen=True)
@@ -1065,15 +1066,27 @@ def key_doubt_words(a: Analysis) -> str:
 def _length_words(song: Song) -> str:
     """How long the song is, with any silence at its ends that the mashups leave out."""
     words = _heard_words(song)
-    if song.analysis.sounding is None:
+    stretches, laid = song.analysis.heard_at, song.analysis.sounding
+    if not stretches or laid is None:
         return words
-    first, last = song.analysis.sounding
+    if len(stretches) > 1:
+        spans = " and ".join(f"{_span(a, b)}" for a, b in stretches[:MAX_SAID_STRETCHES])
+        more = " and more" if len(stretches) > MAX_SAID_STRETCHES else ""
+        return (
+            f"{words}, heard at {spans}{more} with silence between: the mashups lay "
+            f"{_span(*laid)}, the longest"
+        )
+    first, last = laid
     silences = [
         f"its {end} {format_duration(round(seconds))}"
         for end, seconds in (("first", first), ("last", song.analysis.duration - last))
         if seconds >= SAID_SILENCE
     ]
     return f"{words}, silent for {' and '.join(silences)}" if silences else words
+
+
+def _span(start: float, end: float) -> str:
+    return f"{format_duration(round(start))}–{format_duration(round(end))}"
 
 
 def _heard_words(song: Song) -> str:

@@ -512,9 +512,30 @@ def test_a_song_heard_from_its_first_moment_to_its_last_is_heard_throughout() ->
 def test_where_a_song_is_heard_counts_its_last_samples_and_the_shortest_file() -> None:
     late = silence(6.0001)  # the last samples, a part of a block
     late[:, -1] = 0.5
-    assert analysis.sounding(late, SR) == pytest.approx((6.0, 6.0001), abs=1e-3)
-    assert analysis.sounding(np.full((2, 100), 0.5, np.float32), SR) == (0.0, 100 / SR)
-    assert analysis.sounding(silence(1), SR) == (0.0, 0.0)
+    [stretch] = analysis.heard_stretches(late, SR)
+    assert stretch == pytest.approx((6.0, 6.0001), abs=1e-3)
+    assert analysis.heard_stretches(np.full((2, 100), 0.5, np.float32), SR) == ((0.0, 100 / SR),)
+    assert analysis.heard_stretches(silence(1), SR) == ()
+
+
+def test_a_hidden_track_after_minutes_of_silence_is_not_the_song() -> None:
+    # 60 s of a song at 100 BPM, 2 minutes of silence, 30 s more: its tempo was read at
+    # 120 (the silence filled the middle 90 s it is read from), and the mashups laid the
+    # silence, the backing alone for two minutes.
+    song = signals.song(100, 9, "minor", 60)["mix"] * 0.7
+    hidden = signals.song(100, 9, "minor", 30)["mix"] * 0.7
+    read = analysis.analyse(np.concatenate([song, silence(120), hidden], axis=1), SR)
+    first, hidden = read.heard_at
+    assert first == pytest.approx((0, 60), abs=0.06)
+    assert hidden == pytest.approx((180, 210), abs=0.06)
+    assert read.sounding == pytest.approx((0, 60), abs=0.06)  # the longest stretch
+    assert read.tempo == pytest.approx(100, rel=0.02)
+
+
+def test_a_rest_of_a_few_seconds_inside_a_song_is_part_of_it() -> None:
+    music = signals.chord_progression(0, "major", 120, 12)
+    read = analysis.analyse(np.concatenate([music, silence(4), music], axis=1), SR)
+    assert read.sounding == pytest.approx((0, 28), abs=0.06)
 
 
 @pytest.mark.parametrize("before", [0, 20, 40])

@@ -456,6 +456,19 @@ def test_a_song_with_a_silent_start_lays_its_sound_and_a_short_backing_repeats_s
     assert "repeat" not in result.analysis_text.splitlines()[-1]
 
 
+def test_a_hidden_track_is_named_and_only_the_longest_stretch_is_laid(tmp_path, files) -> None:
+    song = signals.song(100, 9, "minor", 24)["mix"] * 0.7
+    parts = [song, np.zeros((2, 15 * SR), np.float32), song[:, : 8 * SR]]
+    path = signals.write_wav(tmp_path / "album.wav", np.concatenate(parts, axis=1))
+    result, _ = run(tmp_path, path, files["d_major_high"])
+    [heard] = [x for x in result.analysis_text.splitlines() if x.startswith("album.wav")]
+    assert heard.endswith(
+        " 47 s, heard at 0:00–0:24 and 0:39–0:47 with silence between: the mashups lay"
+        " 0:00–0:24, the longest"
+    )
+    assert result.variants[0].summary["section"][1] < 24 + 2.4
+
+
 def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch(tmp_path, files) -> None:
     # 127 over 100 needs ×1.27 (past the clean 0.8–1.25); 3:2 is never taken. (Half and
     # double time: the 85/170 case above.)
