@@ -334,9 +334,13 @@ def _song(path: Path, separator: Separator, steps: Steps, limit: float, *, name:
     with steps("decode"):
         audio = load(path, SR, max_seconds=limit, name=name, on_cut=cut.append)
         capped = audio.shape[1] >= int(limit * SR)
-        stated = None if cut or capped else stated_duration(path)
-        if stated is not None and stated > audio.shape[1] / SR + CUT_SLACK:
-            cut.append(audio.shape[1] / SR)  # it ends cleanly where its header says more
+        stated = None if capped else stated_duration(path)
+        if stated is not None:
+            # The header knows: a file that ends cleanly short of it is cut (a WAV, an
+            # MP3), and one that holds all of it is whole, whatever damage follows its
+            # last frame (a tag at an MP3's end decodes as a bad packet).
+            heard = audio.shape[1] / SR
+            cut = [heard] if stated > heard + CUT_SLACK else []
         whole = stated or (declared_duration(path) if cut or capped else None)
     if cut and cut[0] < analysis.MIN_SECONDS:
         # "only 2.0 s long" would be taken for the song's length, not the file's fault
@@ -1066,9 +1070,11 @@ def key_doubt_words(a: Analysis) -> str:
 def _length_words(song: Song) -> str:
     """How long the song is, with any silence at its ends that the mashups leave out."""
     words = _heard_words(song)
-    stretches, laid = song.analysis.heard_at, song.analysis.sounding
-    if not stretches or laid is None:
+    laid = song.analysis.sounding
+    if laid is None:
         return words
+    # A click or a pop is no stretch of a song to name (the longest is named whatever).
+    stretches = [x for x in song.analysis.heard_at or () if x == laid or x[1] - x[0] >= 1.0]
     if len(stretches) > 1:
         spans = " and ".join(f"{_span(a, b)}" for a, b in stretches[:MAX_SAID_STRETCHES])
         more = " and more" if len(stretches) > MAX_SAID_STRETCHES else ""

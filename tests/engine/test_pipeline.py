@@ -407,8 +407,15 @@ def test_a_file_cut_short_is_laid_as_far_as_it_goes_and_the_page_says_so(tmp_pat
     assert len(result.variants) == 2
 
 
-def test_a_whole_mp3_is_not_called_cut_for_its_encoders_padding(tmp_path, files) -> None:
+@pytest.mark.parametrize("after", [b"", b"APETAGEX" + np.random.default_rng(2).bytes(200_000)])
+def test_a_whole_mp3_is_not_called_cut_for_its_padding_or_a_tag_at_its_end(
+    tmp_path, files, after: bytes
+) -> None:
+    # A tag after the last frame (APEv2 with a cover, as taggers write them) decodes as
+    # bad packets: the song was called cut short of "the 0:43 it says it holds", an
+    # estimate from the bit rate over the file, tag and all.
     song = write_audio(tmp_path / "whole.mp3", "mp3", signals.song(100, 9, "minor", 12)["mix"], SR)
+    song.write_bytes(song.read_bytes() + after)
     result, _ = run(tmp_path, song, files["d_major_high"])
     assert "stops there" not in result.analysis_text
 
@@ -467,6 +474,17 @@ def test_a_hidden_track_is_named_and_only_the_longest_stretch_is_laid(tmp_path, 
         " 0:00–0:24, the longest"
     )
     assert result.variants[0].summary["section"][1] < 24 + 2.4
+
+
+def test_a_pop_before_a_silence_is_no_stretch_to_name(tmp_path, files) -> None:
+    # "heard at 0:00–0:00 and 0:20–0:44": a click is not a part of the song.
+    song = signals.song(100, 9, "minor", 24)["mix"] * 0.7
+    late = np.concatenate([np.zeros((2, 20 * SR), np.float32), song], axis=1)
+    late[:, 100] = 0.3
+    result, _ = run(tmp_path, signals.write_wav(tmp_path / "pop.wav", late), files["d_major_high"])
+    [heard] = [x for x in result.analysis_text.splitlines() if x.startswith("pop.wav")]
+    assert heard.endswith(" 44 s, silent for its first 0:20")
+    assert result.variants[0].summary["section"][0] > 20 - 2.5
 
 
 def test_it_says_so_when_the_tempi_are_too_far_apart_for_a_clean_stretch(tmp_path, files) -> None:
