@@ -552,9 +552,14 @@ def analyse(
     heard = longest(stretches) if stretches else (0.0, 0.0)
     if heard[1] - heard[0] < MIN_SECONDS:
         first, last = (format_duration(t) for t in heard)
+        held = (
+            f"only {heard[1] - heard[0]:.1f} s of sound (from {first} to {last})"
+            if len(stretches) < 2
+            else f"no more than {heard[1] - heard[0]:.1f} s of sound at a time (the longest:"
+            f" {first} to {last})"
+        )
         raise EngineError(
-            f"{name} holds only {heard[1] - heard[0]:.1f} s of sound (from {first} to {last}),"
-            f" the rest silence; a mashup needs at least {MIN_SECONDS:.0f} s",
+            f"{name} holds {held}, the rest silence; a mashup needs at least {MIN_SECONDS:.0f} s",
             final=True,
         )
     mag = spectrogram(mono)

@@ -13,9 +13,9 @@ where the engine would refuse it only in the worker, after a start was spent: wh
 first seconds are silent, it is listened to at LISTEN_POINTS points spread over its
 length (a second each), and refused only when none of them sounds; where the points
 cannot be listened to (a seek lands elsewhere than asked), the engine judges. A quiet
-intro before the music passes. A floating-point file whose first seconds are more than
-``decode.DAMAGED`` samples that are no number is refused as damaged, as the engine
-would refuse it (it had been called silent).
+intro before the music passes. A floating-point file whose first seconds are silent for
+more than ``decode.DAMAGED`` samples that are no number is refused as damaged (it had been
+called silent); where they sound, the engine judges the whole file.
 
 Messages are for musicians: they say what the file is ("a PNG image") rather than what
 FFmpeg said ("Invalid data found when processing input").
@@ -202,7 +202,9 @@ def _probe_container(
     decoded, peak, no_number = _decode_start(container, stream, seconds)
     if decoded == 0:
         raise NotAudioError(f"this {format_name} file holds no sound")
-    if no_number > DAMAGED:
+    if not _sounds(peak) and no_number > DAMAGED:
+        # Silent for its samples that are no number: damaged, not silent. Where the start
+        # sounds, the engine judges the whole (a few such samples are silenced).
         raise NotAudioError(f"this {format_name} file is damaged: {NOT_NUMBERS}")
     duration = _duration(container, stream, size)
     if container.format.name in FRAMED_ONLY:
@@ -320,7 +322,7 @@ def stated_duration(path: str | os.PathLike[str]) -> float | None:
         with path.open("rb") as handle:
             head = handle.read(12)
             if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-                return _riff_duration(handle)
+                return _riff_duration(handle, int.from_bytes(head[4:8], "little"))
             if media_type(head) == "audio/mpeg":
                 return _mp3_counted_duration(handle)
     except OSError:
@@ -336,10 +338,12 @@ FIXED_FRAME_WAV = {1, 3, 6, 7, 0xFFFE}
 UNSTATED_WAV = 0x7FFF0000
 
 
-def _riff_duration(handle: BinaryIO) -> float | None:
+def _riff_duration(handle: BinaryIO, riff_size: int) -> float | None:
     """A WAV's length by its header (``handle`` just past "RIFF....WAVE"): the data
     chunk's size over the format chunk's bytes a second. None when it states none (a
-    streaming writer's 0 or 0xFFFFFFFF, a compressed format)."""
+    streaming writer's 0 or 0xFFFFFFFF, a compressed format) or contradicts itself: a
+    data chunk past the end of the RIFF chunk (``riff_size``) is a writer's fault, which
+    would call a whole file cut short."""
     rate = align = tag = 0
     while len(chunk := handle.read(8)) == 8:
         kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
@@ -349,7 +353,9 @@ def _riff_duration(handle: BinaryIO) -> float | None:
             tag, rate = int.from_bytes(fmt[0:2], "little"), int.from_bytes(fmt[4:8], "little")
             align = int.from_bytes(fmt[12:14], "little")
         elif kind == b"data":
+            within = handle.tell() + size <= riff_size + 8
             stated = tag in FIXED_FRAME_WAV and rate and align and 0 < size < UNSTATED_WAV
+            stated = stated and within
             return size / (rate * align) if stated else None
         else:
             handle.seek(size + size % 2, os.SEEK_CUR)

@@ -538,6 +538,15 @@ def test_a_rest_of_a_few_seconds_inside_a_song_is_part_of_it() -> None:
     assert read.sounding == pytest.approx((0, 28), abs=0.06)
 
 
+def test_a_file_of_short_sounds_far_apart_is_refused_saying_so() -> None:
+    # It said "only 2.1 s of sound (from 1:59 to 2:02)", as if the sound at 0:00 were not.
+    blip = signals.chord_progression(0, "major", 120, 2)
+    song = np.concatenate([blip[:, :SR], silence(119), blip], axis=1)
+    said = r"^blips\.wav holds no more than 2\.\d s of sound at a time \(the longest: 2:0\d to "
+    with pytest.raises(EngineError, match=said):
+        analysis.analyse(song, SR, name="blips.wav")
+
+
 @pytest.mark.parametrize("before", [0, 20, 40])
 def test_silence_before_a_song_does_not_move_its_tempo(before: int) -> None:
     # 20 s of it had a song at 100 BPM read at 199.7 ("or 100.1").
