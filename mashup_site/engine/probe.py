@@ -389,12 +389,14 @@ def _mp3_counted_duration(handle: BinaryIO) -> float | None:
     rate_index, mono = (data[at + 2] >> 2) & 3, data[at + 3] >> 6 == 3
     if version not in MPEG_RATES or layer != 1 or rate_index == 3:  # Layer III only
         return None
-    frames = None
+    count = b""
     xing = at + XING_AT[(version == 3, mono)]
-    if data[xing : xing + 4] in (b"Xing", b"Info") and data[xing + 7] & 1:
-        frames = int.from_bytes(data[xing + 8 : xing + 12], "big")
+    flags = data[xing + 4 : xing + 8]  # slices: a file may end inside its first frame
+    if data[xing : xing + 4] in (b"Xing", b"Info") and len(flags) == 4 and flags[3] & 1:
+        count = data[xing + 8 : xing + 12]
     elif data[at + 36 : at + 40] == b"VBRI":
-        frames = int.from_bytes(data[at + 50 : at + 54], "big")
+        count = data[at + 50 : at + 54]
+    frames = int.from_bytes(count, "big") if len(count) == 4 else 0
     if not frames:
         return None
     return frames * MPEG_SAMPLES[version] / MPEG_RATES[version][rate_index]

@@ -307,3 +307,12 @@ def test_a_wav_whose_data_runs_past_its_riff_chunk_states_no_length(tmp_path) ->
     data[at : at + 4] = (12 * SR * 4).to_bytes(4, "little")
     path.write_bytes(bytes(data))
     assert stated_duration(path) is None
+
+
+@pytest.mark.parametrize("keep", [4, 20, 40, 44])
+def test_an_mp3_that_ends_inside_its_first_frame_states_no_length(tmp_path, keep: int) -> None:
+    path = write_audio(tmp_path / "song.mp3", "mp3", tone(6, SR, 2, 440), SR)
+    data = path.read_bytes()
+    start = data.index(b"\xff\xfb")  # the first frame, past the ID3 tag
+    path.write_bytes(data[: start + keep])
+    assert stated_duration(path) is None
