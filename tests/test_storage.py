@@ -258,3 +258,15 @@ def test_a_stranger_holding_the_etag_learns_nothing(owner, owner_client, strange
     etag = owner_client.get(audio_url(mashup))["ETag"]
     response = stranger_client.get(audio_url(mashup), headers={"If-None-Match": etag})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"), [(b"\xff\xf1\x50\x80", "audio/aac"), (b"\xff\xfb\x90\x64", "audio/mpeg")]
+)
+def test_raw_aac_is_served_as_aac_not_as_mp3(rf, head: bytes, kind: str) -> None:
+    # Both start with an MPEG sync; served as audio/mpeg with nosniff, raw AAC is the
+    # wrong type for a player to trust.
+    name = default_storage.save("sources/ee/ff/song.m4a", ContentFile(head + bytes(64)))
+    response = storage.serve(rf.get("/"), name)
+    assert response["Content-Type"] == kind
+    assert response["Content-Disposition"].startswith("inline")

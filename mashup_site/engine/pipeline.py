@@ -382,13 +382,14 @@ def repeat_warnings(
 ) -> list[str]:
     """Say so when the backing ran out before the lead and its bars repeat (arrange.plan
     loops it) over the mashup's ``seconds``: a listener hears it, and would otherwise
-    take it for the engine's fault."""
+    take it for the engine's fault. (Shorter than the mashup, not than the lead's file:
+    a lead's silences are not laid.)"""
     starts = timeline.backing_grid[:, 0]
     if len(np.unique(starts)) == len(starts):
         return []
     held = float(timeline.backing_grid.max() - timeline.backing_grid.min())
     return [
-        f"the backing, {backing.name}, is shorter than {lead.name}: its "
+        f"the backing, {backing.name}, is shorter than this mashup: its "
         f"{format_duration(held)} loops to fill the {format_duration(seconds)}"
     ]
 

@@ -458,7 +458,7 @@ def test_a_song_with_a_silent_start_lays_its_sound_and_a_short_backing_repeats_s
     [heard] = [x for x in result.analysis_text.splitlines() if x.startswith("late.wav")]
     assert heard.endswith(" 54 s, silent for its first 0:20 and its last 0:10")
     [line] = [x for x in result.analysis_text.splitlines() if x.startswith("Mashup 1")]
-    assert "the backing, d_major_high.wav, is shorter than late.wav: its 0:08 loops" in line
+    assert "the backing, d_major_high.wav, is shorter than this mashup: its 0:08 loops" in line
     assert first["section"][1] < 20 + 24 + 2.4  # and none of the silence after it
     assert "repeat" not in result.analysis_text.splitlines()[-1]
 
