@@ -552,15 +552,15 @@ def analyse(
     heard = longest(stretches) if stretches else (0.0, 0.0)
     if heard[1] - heard[0] < MIN_SECONDS:
         first, last = (format_duration(t) for t in heard)
+        seconds = heard[1] - heard[0]
         held = (
-            f"only {heard[1] - heard[0]:.1f} s of sound (from {first} to {last})"
+            f"only {seconds:.1f} s of sound (from {first} to {last}), the rest silence"
             if len(stretches) < 2
-            else f"no more than {heard[1] - heard[0]:.1f} s of sound at a time (the longest:"
-            f" {first} to {last})"
+            else f"no more than {seconds:.1f} s of sound between silences of"
+            f" {LONG_SILENCE:.0f} s or more (the longest: {first} to {last})"
         )
         raise EngineError(
-            f"{name} holds {held}, the rest silence; a mashup needs at least {MIN_SECONDS:.0f} s",
-            final=True,
+            f"{name} holds {held}; a mashup needs at least {MIN_SECONDS:.0f} s", final=True
         )
     mag = spectrogram(mono)
     from .tempo import read_tempo  # tempo builds on this module's onset envelopes

@@ -335,11 +335,13 @@ def _song(path: Path, separator: Separator, steps: Steps, limit: float, *, name:
         audio = load(path, SR, max_seconds=limit, name=name, on_cut=cut.append)
         capped = audio.shape[1] >= int(limit * SR)
         stated = None if capped else stated_duration(path)
+        heard = audio.shape[1] / SR
+        if stated is not None and heard > stated + CUT_SLACK:
+            stated = None  # it undercounts (MP3s joined end to end): the decoder judges
         if stated is not None:
             # The header knows: a file that ends cleanly short of it is cut (a WAV, an
             # MP3), and one that holds all of it is whole, whatever damage follows its
             # last frame (a tag at an MP3's end decodes as a bad packet).
-            heard = audio.shape[1] / SR
             cut = [heard] if stated > heard + CUT_SLACK else []
         whole = stated or (declared_duration(path) if cut or capped else None)
     if cut and cut[0] < analysis.MIN_SECONDS:
@@ -1093,7 +1095,10 @@ def _length_words(song: Song) -> str:
 
 
 def _span(start: float, end: float) -> str:
-    return f"{format_duration(round(start))}–{format_duration(round(end))}"
+    """0:02–0:04 for 2.4–3.6 s: to the nearest seconds (decoding's filter rings some
+    hundredths into the silence), and never a span of none (1.5–2.5 s is 0:02–0:03)."""
+    first = round(start)
+    return f"{format_duration(first)}–{format_duration(max(round(end), first + 1))}"
 
 
 def _heard_words(song: Song) -> str:

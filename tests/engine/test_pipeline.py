@@ -407,6 +407,19 @@ def test_a_file_cut_short_is_laid_as_far_as_it_goes_and_the_page_says_so(tmp_pat
     assert len(result.variants) == 2
 
 
+def test_a_header_that_undercounts_leaves_the_cut_to_the_decoder(tmp_path, files, monkeypatch):
+    # A header stating less than the file holds (MP3s joined end to end keep the first's
+    # frame count) is no judge: a file the decoder found cut is still said to be cut.
+    music = signals.song(100, 9, "minor", 24)["mix"] * 0.7
+    data = write_audio(tmp_path / "whole.flac", "flac", music, SR).read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) // 2])
+    monkeypatch.setattr(pipeline, "stated_duration", lambda path: 6.0)
+    result, _ = run(tmp_path, cut, files["d_major_high"])
+    [heard] = [line for line in result.analysis_text.splitlines() if line.startswith("cut.")]
+    assert "the file stops there" in heard and "6 s" not in heard
+
+
 @pytest.mark.parametrize("after", [b"", b"APETAGEX" + np.random.default_rng(2).bytes(200_000)])
 def test_a_whole_mp3_is_not_called_cut_for_its_padding_or_a_tag_at_its_end(
     tmp_path, files, after: bytes
@@ -474,6 +487,14 @@ def test_a_hidden_track_is_named_and_only_the_longest_stretch_is_laid(tmp_path, 
         " 0:00–0:24, the longest"
     )
     assert result.variants[0].summary["section"][1] < 24 + 2.4
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "said"),
+    [(0.0, 24.02, "0:00–0:24"), (38.96, 47.0, "0:39–0:47"), (1.5, 2.5, "0:02–0:03")],
+)
+def test_a_stretch_is_named_to_the_nearest_seconds_and_never_as_none(start, end, said) -> None:
+    assert pipeline._span(start, end) == said
 
 
 def test_a_pop_before_a_silence_is_no_stretch_to_name(tmp_path, files) -> None:
