@@ -287,6 +287,18 @@ def piece(tonic: int, mode: str, rng: np.random.Generator, seconds: float = 16.0
     return mix, f"{what} tuning {tuning * 100:+.0f}c"
 
 
+def heard_mono(audio: np.ndarray) -> np.ndarray:
+    """``audio`` (44.1 kHz) as the engine reads its key: mono, at the analysis rate, on its
+    longest stretch heard, without the silence around it (analysis.analyse; FluidSynth's
+    renders end in 2-11 s of it)."""
+    mono = analysis.to_mono(audio, 44100)
+    stretches = getattr(analysis, "heard_stretches", None)
+    if stretches and (heard := stretches(audio, 44100)):
+        first, last = analysis.longest(heard)
+        mono = mono[int(first * SR) : int(last * SR)]
+    return mono
+
+
 def read_key(mono: np.ndarray) -> SimpleNamespace:
     """The engine's reading: key, confidence (None if the engine has none), the 24 keys'
     scores and the key of the notes heard (None if the engine has none)."""
@@ -423,7 +435,7 @@ def key_real(songs: dict[str, np.ndarray]) -> None:
     """Transposition consistency on real songs: resampled n semitones, read n away."""
     consistent = total = 0
     for title, audio in songs.items():
-        mono = analysis.to_mono(audio, 44100)
+        mono = heard_mono(audio)
         first = read_key(mono)
         base, confidence = first.found, first.confidence
         line = [
@@ -452,7 +464,7 @@ def key_sequenced(pieces: list[sequenced.Piece]) -> None:
 
     rows, named = [], {}
     for piece in pieces:
-        mono = analysis.to_mono(load(piece.audio), 44100)
+        mono = heard_mono(load(piece.audio))
         reading = read_key(mono)
         rows.append((piece, reading, piece.key in planned_for(reading)))
         named[piece.name] = piece.key in named_for(reading)

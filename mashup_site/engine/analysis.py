@@ -62,12 +62,16 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
 - Loudness: integrated LUFS, ITU-R BS.1770 via pyloudnorm.
 - Where the song is heard (``heard_at``, ``sounding``): its stretches from the first to
   the last 50 ms block with a peak over probe.SILENCE_DBFS, parted by LONG_SILENCE, and
-  the longest of them. The tempo is read there, and the mashups lay only that
-  (arrange): 20 s of silence before a song at 100 BPM had it read at 199.7, a hidden
-  track after two minutes of silence had a song at 100 read at 120, and a song silent
+  the longest of them. The tempo, key and loudness are read there, and the mashups lay
+  only that (arrange): 20 s of silence before a song at 100 BPM had it
+  read at 199.7, a hidden track after two minutes of silence had a song at 100 read at
+  120 (and one in F# major had a song in A minor read in F# minor), and a song silent
   for its first 40 s had the other song play alone over its silence or, as the backing,
   laid its silence under the other song's voice. A file with less than MIN_SECONDS of
-  sound in one stretch is refused saying where its sound is.
+  sound in one stretch is refused saying where its sound is. The beat's presence is
+  still judged on the whole song: on the stretch alone, Freedoom's e3m8 (FluidR3), read
+  right at 90, lost its beat (the silence at its end had lowered the median flux its
+  contrast is measured against, and the rule was chosen on pieces with it).
 """
 
 from __future__ import annotations
@@ -571,13 +575,15 @@ def analyse(
         fine_onsets(mono),
         frame_chroma(mag),
     )
-    # The tempo is read where the song is heard: 20 s of silence before a song at 100 BPM
-    # had it read at 199.7 (the silence's frames weigh in every level's evidence).
+    # The tempo, the key and the loudness are read where the song is heard and laid: 20 s
+    # of silence before a song at 100 BPM had it read at 199.7 (the silence's frames weigh
+    # in every level's evidence), and a hidden track in F# major after a song in A minor
+    # had it read in F# minor.
     frames = np.round(np.array(heard) * ANALYSIS_SR / HOP).astype(int)
     tempo = read_tempo(mag[:, frames[0] : max(frames[1], frames[0] + 1)])
     envelopes = replace(envelopes, feel=tempo.envelope)
     beats, downbeats, beats_per_bar = beat_grid(envelopes, tempo.bpm, ternary=tempo.ternary)
-    keyed = key_reading(mono)
+    keyed = key_reading(mono[int(heard[0] * ANALYSIS_SR) : int(heard[1] * ANALYSIS_SR)])
     return Analysis(
         duration=duration,
         tempo=tempo.bpm,
@@ -585,9 +591,9 @@ def analyse(
         downbeats=downbeats,
         tonic=keyed.tonic,
         mode=keyed.mode,
-        lufs=integrated_lufs(audio, sr),
+        lufs=integrated_lufs(audio[..., int(heard[0] * sr) : int(heard[1] * sr)], sr),
         beat_confidence=tempo.confidence,
-        has_beat=has_pulse(
+        has_beat=has_pulse(  # on the whole song: see the module's notes (beat presence)
             mag, beat_stands_out=tempo.beat_stands_out, beat_evidence=tempo.beat_evidence
         ),
         tuning=keyed.tuning if keyed.by_notes is not None else 0.0,  # no key: its pitch is chance

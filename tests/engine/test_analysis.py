@@ -532,6 +532,14 @@ def test_a_hidden_track_after_minutes_of_silence_is_not_the_song() -> None:
     assert read.tempo == pytest.approx(100, rel=0.02)
 
 
+def test_a_hidden_track_in_another_key_does_not_move_the_songs_key() -> None:
+    # Read on the whole file, A minor with a hidden track in F# major read F# minor.
+    song = signals.song(100, 9, "minor", 40)["mix"] * 0.7
+    hidden = signals.song(100, 6, "major", 38)["mix"] * 0.7
+    read = analysis.analyse(np.concatenate([song, silence(30), hidden], axis=1), SR)
+    assert (read.tonic, read.mode) == (9, "minor")
+
+
 def test_a_rest_of_a_few_seconds_inside_a_song_is_part_of_it() -> None:
     music = signals.chord_progression(0, "major", 120, 12)
     read = analysis.analyse(np.concatenate([music, silence(4), music], axis=1), SR)
