@@ -16,6 +16,10 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   on a 5.8 ms onset envelope, with parabolic interpolation: the 23 ms grid alone would
   leave up to ±12 ms per song, ±23 ms between two songs, more than the 20 ms the
   alignment is held to.
+- A tempo that changes (stop 50): where the song holds another tempo for 16 s or more
+  (tempo.tempo_sections), each section is read and its beats tracked at its own tempo,
+  the bars counted on through the change (``sectioned_grid``, ``tempo_sections``); read
+  at one tempo, the beats of the rest slid across the music (20 % of them on the beat).
 - Downbeats: of the four beat phases, the one whose beats carry most low-frequency onset
   energy (kick drums and bass notes land on the one) and most harmonic change (chords
   change on the bar line; a rock beat's kick alone ties beats 1 and 3).
@@ -113,6 +117,22 @@ class Envelopes:
 
 
 @dataclass(frozen=True)
+class TempoSpan:
+    """A section of a song at a tempo of its own (``Analysis.tempo_sections``): from
+    ``start`` to ``end`` seconds (on the spectrogram's frame clock: frame × HOP / rate)."""
+
+    start: float
+    end: float
+    bpm: float
+    ternary: bool = False
+    main: bool = False  # at the tempo the song holds longest (``tempo.TempoSection.main``)
+
+    @property
+    def frames(self) -> tuple[int, int]:
+        return round(self.start * ANALYSIS_SR / HOP), round(self.end * ANALYSIS_SR / HOP)
+
+
+@dataclass(frozen=True)
 class Analysis:
     duration: float
     tempo: float  # BPM
@@ -160,6 +180,10 @@ class Analysis:
     # LONG_SILENCE or more (``heard_stretches``): a hidden track after minutes of silence
     # is a stretch of its own. None: heard throughout.
     heard_at: tuple[tuple[float, float], ...] | None = None
+    # Where the tempo changes (``tempo.tempo_sections``): each section of the song, in
+    # order, with the tempo its beats were tracked at; ``tempo`` is the longest's. Empty
+    # where the tempo holds.
+    tempo_sections: tuple[TempoSpan, ...] = ()
     envelopes: Envelopes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -567,7 +591,7 @@ def analyse(
             f"{name} holds {held}; a mashup needs at least {MIN_SECONDS:.0f} s", final=True
         )
     mag = spectrogram(mono)
-    from .tempo import read_tempo  # tempo builds on this module's onset envelopes
+    from .tempo import read_tempo, tempo_sections  # tempo builds on this module's envelopes
 
     envelopes = Envelopes(
         onset_envelope(mag),
@@ -580,10 +604,32 @@ def analyse(
     # in every level's evidence), and a hidden track in F# major after a song in A minor
     # had it read in F# minor.
     frames = np.round(np.array(heard) * ANALYSIS_SR / HOP).astype(int)
-    tempo = read_tempo(mag[:, frames[0] : max(frames[1], frames[0] + 1)])
+    laid = mag[:, frames[0] : max(frames[1], frames[0] + 1)]
+    tempo = read_tempo(laid)
+    sections = tempo_sections(laid, tempo)
+    spans: tuple[TempoSpan, ...] = ()
+    if sections:  # the tempo changes: each section tracked at its own (tempo.py's notes)
+        tempo = next(x.reading for x in sections if x.main)
+        cuts = [0] + [int(frames[0]) + x.start for x in sections[1:]] + [mag.shape[1]]
+        spans = tuple(
+            TempoSpan(
+                a * HOP / ANALYSIS_SR,
+                b * HOP / ANALYSIS_SR,
+                x.reading.bpm,
+                x.reading.ternary,
+                x.main,
+            )
+            for a, b, x in zip(cuts[:-1], cuts[1:], sections, strict=True)
+        )
     envelopes = replace(envelopes, feel=tempo.envelope)
-    beats, downbeats, beats_per_bar = beat_grid(envelopes, tempo.bpm, ternary=tempo.ternary)
+    if spans:
+        beats, downbeats, beats_per_bar, spans = sectioned_grid(envelopes, spans)
+    else:
+        beats, downbeats, beats_per_bar = beat_grid(envelopes, tempo.bpm, ternary=tempo.ternary)
     keyed = key_reading(mono[int(heard[0] * ANALYSIS_SR) : int(heard[1] * ANALYSIS_SR)])
+    has_beat = has_pulse(  # on the whole song: see the module's notes (beat presence)
+        mag, beat_stands_out=tempo.beat_stands_out, beat_evidence=tempo.beat_evidence
+    )
     return Analysis(
         duration=duration,
         tempo=tempo.bpm,
@@ -593,9 +639,7 @@ def analyse(
         mode=keyed.mode,
         lufs=integrated_lufs(audio[..., int(heard[0] * sr) : int(heard[1] * sr)], sr),
         beat_confidence=tempo.confidence,
-        has_beat=has_pulse(  # on the whole song: see the module's notes (beat presence)
-            mag, beat_stands_out=tempo.beat_stands_out, beat_evidence=tempo.beat_evidence
-        ),
+        has_beat=has_beat,
         tuning=keyed.tuning if keyed.by_notes is not None else 0.0,  # no key: its pitch is chance
         key_scores=keyed.scores,
         key_confidence=keyed.confidence,
@@ -605,6 +649,7 @@ def analyse(
         ternary=tempo.ternary,
         beats_per_bar=beats_per_bar,
         heard_at=stretches,
+        tempo_sections=spans if has_beat else (),  # no beat heard: no tempo to follow
         tempo_runner_up=tempo.runner_up,
         tempo_candidates=tempo.candidates,
         envelopes=envelopes,
@@ -1120,6 +1165,61 @@ def beat_grid(
     return beats, beats[phase::length], length
 
 
+def _cut(envelopes: Envelopes, a: int, b: int) -> Envelopes:
+    """The envelopes of frames ``a`` to ``b`` (the 5.8 ms one's matching frames)."""
+    r = HOP // FINE_HOP
+    return Envelopes(
+        envelopes.onsets[a:b],
+        envelopes.low[a:b],
+        envelopes.fine[a * r : b * r],
+        envelopes.chroma[:, a:b],
+    )
+
+
+def sectioned_grid(
+    envelopes: Envelopes, spans: tuple[TempoSpan, ...], *, length: int | None = None
+) -> tuple[np.ndarray, np.ndarray, int, tuple[TempoSpan, ...]]:
+    """``beat_grid`` for a song whose tempo changes: each of ``spans`` (the song's
+    sections, in order) tracked at its own tempo and feel; a section's beats begin a
+    quarter of its beat before its cut, and half a beat after the last of the one before.
+    The bars run on across the sections, one phase for the song as in ``beat_grid``: of
+    ``length`` beats, or as many as the main section's are counted, from its downbeats
+    (counted anew in each section, a section's first bar came out a beat short or long
+    where the tempo changed). Also the spans, each but the first starting at its first
+    beat: what is smoothed and laid as one tempo (``arrange.steady_beats``) is that."""
+    main = next((x for x in spans if x.main), max(spans, key=lambda x: x.end - x.start))
+    pieces: list[np.ndarray] = []
+    moved: list[TempoSpan] = []
+    last, first_down = -np.inf, None
+    for span in spans:
+        # Tracked from two of its beats before its cut: the tracker takes two beats to
+        # settle, and the section's first beat, on its cut, had been lost.
+        a = max(0, span.frames[0] - int(2 * frames_per_beat(span.bpm)))
+        got, down, counted = beat_grid(
+            _cut(envelopes, a, span.frames[1]), span.bpm, ternary=span.ternary, length=length
+        )
+        shift = a * HOP / ANALYSIS_SR
+        got, down = got + shift, down + shift
+        got = got[(got > last + 30.0 / span.bpm) & (got >= span.start - 15.0 / span.bpm)]
+        if span is main:
+            length = length or counted
+            first_down = down[np.isin(down, got)][:1]
+        if moved and len(got):
+            start = min(span.start, float(got[0]) - 1e-3)
+            moved[-1] = replace(moved[-1], end=start)
+            span = replace(span, start=start)
+        moved.append(span)
+        pieces.append(got)
+        if len(got):
+            last = float(got[-1])
+    beats = np.concatenate(pieces)
+    length = length or 4
+    if first_down is None or not len(first_down):
+        return beats, beats[::length], length, tuple(moved)
+    phase = int(np.searchsorted(beats, first_down[0])) % length
+    return beats, beats[phase::length], length, tuple(moved)
+
+
 def on_offbeats(song: Analysis) -> Analysis:
     """``song`` with its beat grid moved half a beat: each beat halfway between two tracked
     ones, each downbeat the first of those after a tracked downbeat. For a grid locked half
@@ -1171,6 +1271,7 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
         tempo_runner_up=None,
         beat_confidence=1.0,  # the person's word, not a level that beat others
         tempo_given=True,
+        tempo_sections=(),  # the person's word holds for the whole song
         # The person's word too: a song whose beat the engine could not hear (its onsets
         # repeating no more than noise's) is laid on one at this tempo, not by its timing.
         has_beat=True,
@@ -1203,6 +1304,12 @@ def at_tempo(song: Analysis, bpm: float) -> Analysis:
     every third beat: counted again, it would pass for a waltz)."""
     if song.envelopes is None:
         raise ValueError("this analysis kept no envelopes to track again")
+    if song.tempo_sections:  # every section moved by the same ratio
+        spans = tuple(replace(x, bpm=x.bpm * bpm / song.tempo) for x in song.tempo_sections)
+        beats, downbeats, _, spans = sectioned_grid(
+            song.envelopes, spans, length=song.beats_per_bar
+        )
+        return replace(song, tempo=bpm, beats=beats, downbeats=downbeats, tempo_sections=spans)
     beats, downbeats, _ = beat_grid(
         song.envelopes, bpm, ternary=song.ternary, length=song.beats_per_bar
     )

@@ -499,3 +499,35 @@ def _band(
                 out[a : a + k] += (_tone(rng, "pick", midi, k, sr) * 0.12)[: len(out) - a]
             time += length
     return out[:n]
+
+
+def tempo_changes(
+    category: str, tempi: tuple[float, ...], seconds: float = 30.0, *, seed: int = 0, sr: int = SR
+) -> Example:
+    """A song whose tempo changes on a bar line: ``groove`` at each of ``tempi`` in turn,
+    each played from one of its downbeats for the whole bars that fit in ``seconds``, the
+    next beginning where that bar ends (each a performance of its own, seeds ``seed``,
+    ``seed`` + 1, ...). ``bpm`` is the first tempo."""
+    audio, beats, downbeats, at = [], [], [], 0.0
+    for k, bpm in enumerate(tempi):
+        part = groove(category, bpm, seconds + 8 * 60.0 / bpm, seed=seed + k, sr=sr)
+        bar = part.beats_per_bar * 60.0 / bpm
+        first = float(part.downbeat_times[0])
+        length = np.floor(seconds / bar) * bar
+        audio.append(part.audio[:, round(first * sr) : round(first * sr) + round(length * sr)])
+        inside = (part.beat_times >= first - 1e-6) & (part.beat_times < first + length - 1e-6)
+        beats.append(at + part.beat_times[inside] - first)
+        bars = (part.downbeat_times >= first - 1e-6) & (part.downbeat_times < first + length - 1e-6)
+        downbeats.append(at + part.downbeat_times[bars] - first)
+        at += audio[-1].shape[1] / sr
+    return Example(
+        category=category,
+        audio=np.concatenate(audio, axis=1),
+        bpm=tempi[0],
+        beats_per_bar=CATEGORIES[category].beats_per_bar,
+        ternary=bool(part.ternary),
+        beat_times=np.concatenate(beats),
+        downbeat_times=np.concatenate(downbeats),
+        seed=seed,
+        sr=sr,
+    )

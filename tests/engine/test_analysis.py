@@ -880,3 +880,63 @@ def test_the_onset_functions_compress_a_spectrum_as_log1p_of_a_hundred_times_it(
     found = analysis.compressed(mag)
     assert found.dtype == np.float32
     np.testing.assert_allclose(found, np.log1p(100 * mag.astype(np.float64)), atol=2e-6)
+
+
+def on_the_truth(found: np.ndarray, truth: np.ndarray, reach: float = 0.05) -> float:
+    """The share of ``found`` beats within ``reach`` s of a true beat."""
+    return (
+        float(np.mean([np.min(np.abs(truth - t)) <= reach for t in found])) if len(found) else 0.0
+    )
+
+
+@pytest.mark.parametrize(("tempi", "seed"), [((100.0, 120.0), 3), ((125.0, 104.0), 5)])
+def test_beats_follow_a_tempo_that_changes_halfway(tempi: tuple[float, float], seed: int) -> None:
+    """Read at one tempo, four beats in five of the half at the other fell off the music
+    (stop 50: 20 % on the true beats there)."""
+    example = rhythms_heldout.tempo_changes("straight", tempi, 30.0, seed=seed)
+    truth = example.beat_times
+    song = analysis.analyse(example.audio, SR)
+    beats = np.asarray(song.beats)
+    for half in ((0.0, 28.0), (30.0, 58.0)):
+        inside = beats[(beats >= half[0]) & (beats < half[1])]
+        assert on_the_truth(inside, truth) >= 0.9, (half, song.tempo_sections)
+        assert len(inside) >= 0.9 * np.sum((truth >= half[0]) & (truth < half[1]))
+    assert [round(x.bpm / 5) * 5 for x in song.tempo_sections] == [round(b / 5) * 5 for b in tempi]
+    assert song.tempo in {x.bpm for x in song.tempo_sections}
+    assert (
+        song.tempo_sections[0].start == 0.0 and song.tempo_sections[-1].end >= example.duration - 1
+    )
+    # The bars run on through the change: every true downbeat is one, and no other.
+    downbeats = np.asarray(song.downbeats)
+    assert on_the_truth(downbeats[downbeats > 2.0], example.downbeat_times) == 1.0
+    assert len(downbeats) >= len(example.downbeat_times) - 1
+
+
+def test_a_song_of_one_tempo_has_no_tempo_sections() -> None:
+    example = rhythms_heldout.groove("funk", 104.0, 60.0, seed=1)
+    assert analysis.analyse(example.audio, SR).tempo_sections == ()
+
+
+def changing_song() -> analysis.Analysis:
+    return analysis.analyse(
+        rhythms_heldout.tempo_changes("straight", (100.0, 120.0), seed=3).audio, SR
+    )
+
+
+def test_another_level_of_a_changing_tempo_moves_every_section_alike() -> None:
+    song = changing_song()
+    double = analysis.at_tempo(song, song.tempo * 2)
+    assert [x.bpm for x in double.tempo_sections] == pytest.approx(
+        [2 * x.bpm for x in song.tempo_sections]
+    )
+    for first in song.tempo_sections:
+        inside = np.asarray(double.beats)[
+            (double.beats >= first.start + 2) & (double.beats < first.end - 2)
+        ]
+        assert np.mean(np.diff(inside)) == pytest.approx(30.0 / first.bpm, rel=0.04)
+    assert double.beats_per_bar == song.beats_per_bar
+
+
+def test_a_tempo_a_person_gives_holds_for_the_whole_song() -> None:
+    given = analysis.as_given(changing_song(), 110.0)
+    assert given.tempo_sections == () and given.tempo == 110.0

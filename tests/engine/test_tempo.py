@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mashup_site.engine import analysis, tempo
-from tests.engine import rhythms, rhythms_heldout
+from tests.engine import rhythms, rhythms_heldout, sections
 
 SECONDS = 20.0
 TOLERANCE = 0.04  # MIREX Accuracy1
@@ -426,3 +426,118 @@ def test_a_candidate_off_the_beat_does_not_read_steady_on_the_whole_period_clock
     example = rhythms.groove("halftime", 140.0, 60.0, seed=1)
     read = tempo.read_tempo(analysis.spectrogram(analysis.to_mono(example.audio, example.sr)))
     assert any(off_by(read.bpm, example.bpm, r) for r in (1.0, 0.5)), read
+
+
+def changing(
+    tempi: tuple[float, ...], seconds: float = 30.0, category: str = "straight", seed: int = 2
+):
+    """Grooves of the held-out generator at each of ``tempi`` in turn, ``seconds`` each (cut
+    where the next performance begins): (audio, true beat times)."""
+    parts = [
+        rhythms_heldout.groove(category, bpm, seconds, seed=seed + k) for k, bpm in enumerate(tempi)
+    ]
+    audio = np.concatenate([p.audio for p in parts], axis=1)
+    beats = np.concatenate([k * seconds + p.beat_times for k, p in enumerate(parts)])
+    return audio, beats
+
+
+def sections_of(audio: np.ndarray) -> list[tempo.TempoSection]:
+    mag = analysis.spectrogram(analysis.to_mono(audio, rhythms.SR))
+    return tempo.tempo_sections(mag, tempo.read_tempo(mag))
+
+
+def section_tempi(found: list[tempo.TempoSection]) -> list[float]:
+    return [s.reading.bpm for s in found]
+
+
+@pytest.mark.parametrize(
+    ("category", "tempi"),
+    [("straight", (100.0, 120.0)), ("shuffle", (126.0, 104.0)), ("four_on_floor", (124.0, 130.0))],
+)
+def test_a_tempo_that_changes_is_read_in_sections_each_at_its_own(
+    category: str, tempi: tuple[float, float]
+) -> None:
+    audio, _ = changing(tempi, category=category)
+    found = sections_of(audio)
+    assert len(found) == 2, section_tempi(found)
+    for section, bpm in zip(found, tempi, strict=True):
+        assert off_by(section.reading.bpm, bpm, 1.0) or off_by(section.reading.bpm, bpm, 2.0)
+    cut = found[1].start / tempo.FPS
+    assert abs(cut - 30.0) <= 1.5, cut  # the curve's 12 s windows alone placed it 3 s off
+    assert sum(s.main for s in found) == 1
+
+
+def test_a_tempo_that_moves_and_comes_back_is_three_sections_and_keeps_the_one_held_longest():
+    audio, _ = changing((120.0, 150.0, 120.0), seconds=24.0)
+    found = sections_of(audio)
+    assert [round(b / 10) for b in section_tempi(found)] == [12, 15, 12], section_tempi(found)
+    assert off_by(next(s for s in found if s.main).reading.bpm, 120.0, 1.0)
+
+
+@pytest.mark.parametrize("bpm", [100.0, 145.0, 175.0])
+def test_a_song_of_one_tempo_whose_drums_change_is_one_section(bpm: float) -> None:
+    """A rock verse, a punk chorus with the snare on every "and", a disco bridge: the
+    onsets repeat at other periods section by section, and the tempo holds."""
+    example = sections.song(bpm, 60.0, seed=1)
+    assert sections_of(example.audio) == []
+
+
+def test_a_change_shorter_than_a_section_is_no_section() -> None:
+    audio, _ = changing((110.0, 125.0, 110.0), seconds=12.0)
+    longer = np.concatenate([audio, changing((110.0,), seconds=20.0, seed=9)[0]], axis=1)
+    assert sections_of(longer) == []
+
+
+@pytest.mark.parametrize("tempi", [(120.0, 160.0), (90.0, 135.0)])
+def test_a_change_by_a_third_or_a_half_is_not_followed(tempi: tuple[float, float]) -> None:
+    """A dotted figure over a steady beat repeats 4:3 or 3:2 from it; laid at such a
+    grid, a backing plays a third of a beat off. Such a change is not taken for one."""
+    audio, _ = changing(tempi)
+    assert sections_of(audio) == []
+
+
+def test_the_curve_follows_the_tempo_from_window_to_window() -> None:
+    audio, _ = changing((100.0, 112.0))
+    mag = analysis.spectrogram(analysis.to_mono(audio, rhythms.SR))
+    curve = tempo.tempo_curve(tempo.band_envelopes(mag), 100.0)
+    seconds = curve.frames / tempo.FPS
+    before, after = curve.tempi[seconds < 24], curve.tempi[seconds > 36]
+    level = tempo.curve_level(100.0) / 100.0
+    assert np.all(np.abs(before / level / 100.0 - 1) <= TOLERANCE), before
+    assert np.all(np.abs(after / level / 112.0 - 1) <= TOLERANCE), after
+
+
+def test_one_tempo_octaves_aside_and_the_nearest_octave() -> None:
+    assert tempo.same_tempo(100.0, 201.0) and tempo.same_tempo(100.0, 49.0)
+    assert not tempo.same_tempo(100.0, 105.0) and not tempo.same_tempo(100.0, 150.0)
+    assert tempo.nearest_octave(199.7, 120.0) == pytest.approx(99.85)
+    assert tempo.nearest_octave(60.0, 100.0) == 120.0
+    assert [tempo.curve_level(b) for b in (45.0, 90.0, 179.0, 180.0, 240.0)] == [
+        90.0,
+        90.0,
+        179.0,
+        90.0,
+        120.0,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("category", "tempi", "seed"),
+    [("straight", (100.0, 120.0), 3), ("straight", (110.0, 92.0), 5), ("waltz", (100.0, 120.0), 5)],
+)
+def test_a_change_on_a_bar_line_is_cut_within_half_a_beat_of_it(category, tempi, seed) -> None:
+    """Looking one way either side of the cut, the products straddling the change counted
+    against the earlier tempo and the cut came up to a beat early (a review of stop 50:
+    0.48 and 0.56 s early on the last two)."""
+    example = rhythms_heldout.tempo_changes(category, tempi, 30.0, seed=seed)
+    bar = example.beats_per_bar * 60.0 / tempi[0]
+    truth = np.floor(30.0 / bar) * bar
+    found = sections_of(example.audio)
+    assert len(found) == 2
+    cut = float(analysis.frames_to_seconds(found[1].start))
+    assert abs(cut - truth) <= 0.5 * 60.0 / min(tempi), (cut, truth)
+
+
+def test_a_section_of_twenty_seconds_at_the_start_is_followed() -> None:
+    example = rhythms_heldout.tempo_changes("straight", (120.0, 150.0, 120.0), 20.0, seed=2)
+    assert [round(b / 10) for b in section_tempi(sections_of(example.audio))] == [12, 15, 12]
