@@ -72,9 +72,10 @@ import pedalboard
 import scipy.ndimage
 import scipy.signal
 
-from .analysis import Analysis
+from .analysis import Analysis, TempoSpan
 from .errors import EngineError
 from .matching import Match
+from .tempo import TEMPO_CHANGE
 
 BEATS_PER_BAR = 4
 # Seconds a bar may start after a song is first heard (or end before it is last heard)
@@ -106,6 +107,9 @@ class Timeline:
     # are laid on the lead's (``segment_warp``).
     lead_beats: np.ndarray = field(default_factory=lambda: np.zeros(0))
     backing_beats: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # A song's tempo changes (``Analysis.tempo_sections``): a segment across the change
+    # bends its beats in a step, which ``segment_warp`` tells from a beat skipped or doubled.
+    tempo_changes: bool = False
 
 
 def _grid(
@@ -119,8 +123,12 @@ def _grid(
             "be aligned"
         )
     period = float(np.median(np.diff(marks)))
-    before = np.arange(marks[0] - period, -1e-9, -period)[::-1]
-    after = np.arange(marks[-1] + period, duration + period, period)
+    # Run on at the period of the bars nearest each end where the tempo changes: a song at
+    # 100 BPM then 120 had its first bar 2.0 s long, the period of most of its bars.
+    first, last = (float(np.median(np.diff(x))) for x in (marks[:5], marks[-5:]))
+    first, last = (p if abs(np.log(p / period)) > TEMPO_CHANGE else period for p in (first, last))
+    before = np.arange(marks[0] - first, -1e-9, -first)[::-1]
+    after = np.arange(marks[-1] + last, duration + last, last)
     return np.concatenate([before, marks, after])
 
 
@@ -213,8 +221,9 @@ def plan(
         end=float(lead_marks[-1]),
         lead_grid=lead_marks,
         backing_grid=np.array(pairs),
-        lead_beats=steady_beats(lead.beats),
-        backing_beats=steady_beats(backing.beats),
+        lead_beats=steady_beats(lead.beats, lead.tempo_sections),
+        backing_beats=steady_beats(backing.beats, backing.tempo_sections),
+        tempo_changes=bool(lead.tempo_sections or backing.tempo_sections),
     )
 
 
@@ -341,13 +350,20 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_pool)
 
 
-def steady_beats(beats: np.ndarray) -> np.ndarray:
+def steady_beats(beats: np.ndarray, sections: tuple[TempoSpan, ...] = ()) -> np.ndarray:
     """The beats with the tracker's jitter smoothed out and a moving tempo kept: each one
-    where a quadratic through its STEADY_BEATS neighbours puts it (Savitzky–Golay)."""
+    where a quadratic through its STEADY_BEATS neighbours puts it (Savitzky–Golay), in
+    each of a song's tempo ``sections`` apart (through a change of tempo, the quadratic
+    put the beats either side of it up to a tenth of a beat off)."""
     beats = np.asarray(beats, dtype=float)
-    if len(beats) < STEADY_BEATS:
-        return beats
-    return scipy.signal.savgol_filter(beats, STEADY_BEATS, 2)
+    cuts = np.searchsorted(beats, [x.start for x in sections[1:]])
+    pieces = np.split(beats, cuts)
+    return np.concatenate(
+        [
+            scipy.signal.savgol_filter(p, STEADY_BEATS, 2) if len(p) >= STEADY_BEATS else p
+            for p in pieces
+        ]
+    )
 
 
 def segment_warp(
@@ -379,6 +395,11 @@ def segment_warp(
         np.concatenate([[lead[0]], lead_in, [lead[1]]]),
     )
     bends = np.diff(knots[0]) / np.diff(knots[1]) / (np.ptp(even[0]) / np.ptp(even[1]))
+    if timeline.tempo_changes and len(bends) >= 3:
+        # Across a change of tempo the bends step (96 BPM then 120 against a steady 110:
+        # +5 % for twelve beats, −16 % for four); a beat skipped or doubled stands out from
+        # its neighbours.
+        bends = bends / scipy.ndimage.median_filter(bends, size=5, mode="nearest")
     return even if np.any(np.abs(np.log(bends)) > np.log1p(BEAT_BEND)) else knots
 
 

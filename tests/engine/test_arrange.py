@@ -6,6 +6,7 @@ import itertools
 import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from threading import Event
 
@@ -17,7 +18,7 @@ import scipy.signal
 from mashup_site.engine import analysis, arrange, matching, measure
 from mashup_site.engine.errors import EngineError
 from tests import signals
-from tests.engine import instruments
+from tests.engine import instruments, rhythms_heldout
 
 SR = signals.SR
 
@@ -449,3 +450,60 @@ def test_a_segment_that_fails_leaves_none_of_the_rest_to_be_stretched(monkeypatc
     one.shutdown(wait=True)
     assert arrange.IN_FLIGHT >= 3
     assert len(begun) <= 2  # the first, and at most the one begun before it failed
+
+
+def stepping(first: float, then: float, beats: int = 16, at: int = 12) -> np.ndarray:
+    """Beat times at ``first`` seconds a beat for ``at`` beats, then ``then``."""
+    return np.concatenate([[0.0], np.cumsum([first] * at + [then] * (beats - at))])
+
+
+def test_a_segment_across_a_change_of_tempo_lays_each_beat_on_the_leads() -> None:
+    """96 BPM then 120 against a steady 110: the bends step, +5 % then −16 %; laid evenly
+    the backing ran up to 0.29 s off the lead's beats around the change."""
+    lead = stepping(60 / 96, 0.5)
+    backing = np.arange(17) * 60 / 110
+    timeline = replace(_timeline(lead, backing), end=float(lead[-1]), tempo_changes=True)
+    backing_at, lead_at = arrange.segment_warp(timeline, lead[[0, -1]], backing[[0, -1]])
+    assert np.allclose(lead_at, lead) and np.allclose(backing_at, backing)
+    steady = replace(timeline, tempo_changes=False)  # as a song of one tempo is judged
+    assert len(arrange.segment_warp(steady, lead[[0, -1]], backing[[0, -1]])[0]) == 2
+
+
+def test_across_a_change_of_tempo_a_doubled_beat_still_stands_out() -> None:
+    lead = stepping(60 / 96, 0.5)
+    backing = np.arange(17) * 60 / 110 + 0.25 * (np.arange(17) == 5)
+    timeline = replace(_timeline(lead, backing), end=float(lead[-1]), tempo_changes=True)
+    backing_at, _ = arrange.segment_warp(timeline, lead[[0, -1]], backing[[0, -1]])
+    assert list(backing_at) == [0.0, backing[-1]]
+
+
+def test_beats_are_smoothed_in_each_tempo_section_apart() -> None:
+    beats = stepping(0.6, 0.5, beats=40, at=20)
+    sections = (
+        analysis.TempoSpan(0.0, float(beats[20]) - 0.1, 100.0),
+        analysis.TempoSpan(float(beats[20]) - 0.1, 30.0, 120.0),
+    )
+    assert np.allclose(arrange.steady_beats(beats, sections), beats, atol=1e-9)
+    assert np.max(np.abs(arrange.steady_beats(beats) - beats)) > 0.01  # one quadratic blurs it
+
+
+def test_bars_before_the_first_downbeat_run_at_the_first_bars_period() -> None:
+    """A song at 100 BPM, then 120 for longer: before its first downbeat the grid ran on
+    at the period of most of its bars (2.0 s), and the first bar came out 0.4 s short."""
+    marks = np.concatenate([2.4 + 2.4 * np.arange(5), 14.4 + 2.0 * np.arange(1, 12)])
+    grid = arrange._grid(marks, np.zeros(0), 40.0)
+    assert grid[0] == pytest.approx(0.0) and grid[1] == pytest.approx(2.4)
+    steady = arrange._grid(2.4 + 2.4 * np.arange(10), np.zeros(0), 26.0)
+    assert steady[0] == pytest.approx(0.0)
+
+
+def test_the_beats_either_side_of_a_change_of_tempo_are_laid_where_they_were_heard() -> None:
+    """Smoothed across the change (the old tempo's last beat in the new tempo's piece), the
+    beats either side moved 40–75 ms (a review of stop 50)."""
+    example = rhythms_heldout.tempo_changes("waltz", (100.0, 120.0), 30.0, seed=5)
+    song = analysis.analyse(example.audio, example.sr)
+    assert len(song.tempo_sections) == 2
+    beats = np.asarray(song.beats)
+    near = np.abs(beats - song.tempo_sections[1].start) < 3.0
+    moved = np.abs(arrange.steady_beats(beats, song.tempo_sections) - beats)[near]
+    assert np.max(moved) < 0.015, moved
