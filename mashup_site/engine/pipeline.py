@@ -396,6 +396,46 @@ def repeat_warnings(
     ]
 
 
+def tempo_change_warnings(
+    lead: Song, backing: Song, timeline: arrange.Timeline, fit: matching.Match
+) -> list[str]:
+    """Say so when a song's tempo changes (``Analysis.tempo_sections``): the backing is
+    laid on the lead's beats through it, each of its bars stretched to the lead's, and a
+    listener should know where that stretch goes past what sounds clean (the matcher's
+    note, ``fit``'s, judges the songs' tempi, the ones they hold longest)."""
+    said = [
+        f"the {which}, {song.name}, changes tempo ({tempo_sections_words(song.analysis)}): "
+        + ("the backing follows it" if which == "lead" else "each section is laid at the lead's")
+        for which, song in (("lead", lead), ("backing", backing))
+        if song.analysis.tempo_sections
+    ]
+    if not said:
+        return []
+    pieces = timeline.backing_grid[:, 1] - timeline.backing_grid[:, 0]
+    stretch = np.diff(timeline.lead_grid) / np.maximum(pieces, 1e-9)  # past 1: slowed
+    clean = matching.CLEAN_STRETCH
+    past = (stretch < clean[0]) | (stretch > clean[1])
+    noted = not clean[0] <= fit.stretch <= clean[1]
+    if past.any() and not (past.all() and noted):
+        at = timeline.lead_grid - timeline.start
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], past.astype(int), [0]])))
+        spans = " and ".join(
+            f"{format_duration(max(0.0, at[a]))} to {format_duration(at[b])}"
+            for a, b in zip(edges[::2], edges[1::2], strict=True)
+        )
+        said[-1] += f"; the backing is stretched past what sounds clean from {spans} of the mashup"
+    return said
+
+
+def tempo_sections_words(a: Analysis) -> str:
+    """A tempo that changes, as said: "120.1 BPM, 152.0 from 0:44, 120.1 from 1:32"."""
+    first, *rest = a.tempo_sections
+    return ", ".join(
+        [f"{first.bpm:.1f} BPM"]
+        + [f"{x.bpm:.1f} from {format_duration(round(x.start))}" for x in rest]
+    )
+
+
 def _order(songs: list[Song], params: MashupParams) -> list[tuple[Song, Song]]:
     first, second = songs
     pairs = [(first, second), (second, first)]
@@ -502,6 +542,7 @@ def _render(
             *guard_warnings,
             *voice_warnings(lead, backing, params),
             *repeat_warnings(lead, backing, timeline, round(n / SR, 1)),
+            *tempo_change_warnings(lead, backing, timeline, fit),
         ],
         "quality": quality.as_dict() if quality else None,
         "quality_text": quality.as_text() if quality else "not measured",
@@ -977,6 +1018,9 @@ def _song_summary(song: Song) -> dict[str, object]:
             "tempo_confidence": round(a.beat_confidence, 2),
             "tempo_runner_up": round(a.tempo_runner_up, 1) if a.tempo_runner_up else None,
             "tempo_given": a.tempo_given,
+            "tempo_sections": [
+                {"from": round(x.start, 1), "bpm": round(x.bpm, 1)} for x in a.tempo_sections
+            ],
             "has_beat": a.has_beat,
             "ternary": a.ternary,
             "beats_per_bar": a.beats_per_bar,
@@ -1129,6 +1173,8 @@ def _tempo_text(a: Analysis) -> str:
         words += f", {matching.bar_words(a.beats_per_bar)} beats a bar"
     if a.tempo_runner_up:
         words += f", or {a.tempo_runner_up:.1f} BPM: the beat is ambiguous"
+    if a.tempo_sections:
+        words += f", its tempo changing: {tempo_sections_words(a)}"
     return words
 
 

@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pyloudnorm
@@ -41,7 +42,7 @@ from mashup_site.engine.pipeline import song_names
 from mashup_site.engine.separation import SpectralSeparator, Stems
 from tests import signals
 from tests.audiofiles import write_audio
-from tests.engine import instruments, rhythms, sections
+from tests.engine import instruments, rhythms, rhythms_heldout, sections
 
 SR = signals.SR
 SECONDS = 12  # one four-bar section at 100 BPM, and room for the beat tracker
@@ -99,11 +100,29 @@ def test_it_aligns_the_beats_of_click_tracks(tmp_path, files, a: str, b: str) ->
         assert variant.summary["stretch"] == pytest.approx(stretch, rel=0.03)
 
 
+def click_starts(audio: np.ndarray, sr: int) -> np.ndarray:
+    """When each click of a click track (``audio`` at ``sr``, stereo or mono) starts
+    (seconds): found on the audio itself, with no beat grid."""
+    level = np.abs(audio.mean(axis=0) if audio.ndim == 2 else audio)
+    loud = np.flatnonzero(level > 0.3 * level.max())
+    return loud[np.concatenate([[True], np.diff(loud) > 0.1 * sr])] / sr
+
+
 def click_times(layer: Path) -> np.ndarray:
     """When each click of a click-track stem starts (seconds)."""
-    mono = to_mono(load(layer), SR)
-    loud = np.flatnonzero(np.abs(mono) > 0.3 * np.abs(mono).max())
-    return loud[np.concatenate([[True], np.diff(loud) > 0.1 * SR])] / SR
+    return click_starts(load(layer), SR)
+
+
+def click_peaks(audio: np.ndarray, sr: int) -> np.ndarray:
+    """Where each click of a stretched click track (``audio`` at ``sr``) peaks (seconds):
+    its level's peaks in blocks of about a millisecond, 150 blocks apart at least. The
+    stretcher softens the high clicks unevenly, and a threshold on the level missed some
+    that a peak finds."""
+    level = np.abs(audio.mean(axis=0) if audio.ndim == 2 else audio)
+    hop = sr // 1000
+    level = level[: len(level) // hop * hop].reshape(-1, hop).max(axis=1)
+    peaks, _ = scipy.signal.find_peaks(level, height=0.2 * level.max(), distance=150)
+    return peaks * hop / sr
 
 
 @pytest.mark.parametrize(("offbeat", "phase"), [(False, 0.0), (True, 0.5)])
@@ -1073,3 +1092,85 @@ def test_a_song_recorded_off_centre_makes_mashups_as_loud_as_any(tmp_path, files
             with AudioFile(str(extra)) as f:
                 samples = f.read(f.frames)  # as written, not as the engine would decode it
             assert np.abs(samples).max() < 0.99 and abs(samples.mean()) < 0.01
+
+
+def test_a_lead_whose_tempo_changes_has_the_backing_follow_it_and_the_page_says_so(
+    tmp_path: Path,
+) -> None:
+    """The backing, a click track, is stretched beat by beat onto a lead at 96 BPM and
+    then 120: each of its clicks is found on the lead's true beats (stop 50: 64 % within
+    30 ms, the rest a fifth of a beat off and more, and "layers 5 ms apart" said of it)."""
+    song = rhythms_heldout.tempo_changes("straight", (96.0, 120.0), 30.0, seed=3)
+    truth = song.beat_times
+    paths = [
+        signals.write_wav(tmp_path / "changing.wav", song.audio),
+        signals.write_wav(tmp_path / "clicks.wav", signals.click_track(110.0, song.duration)),
+    ]
+    steps = pipeline.Steps()
+    lead, backing = (pipeline._song(p, SpectralSeparator(), steps, 90) for p in paths)
+    text = pipeline._tempo_text(lead.analysis)
+    assert re.search(r"its tempo changing: 9[56]\.\d BPM, 120\.\d from 0:(29|30|31)", text), text
+    laid = pipeline._lay(1, lead, backing, MashupParams(), steps)
+    kicks = click_peaks(laid.backing_layer, SR) + laid.timeline.start  # on the lead's clock
+    for part in ((0.0, 30.0), (30.0, 60.0)):
+        beats = truth[(truth >= max(part[0], kicks[0])) & (truth < min(part[1], kicks[-1]))]
+        met = [np.min(np.abs(kicks - t)) <= 0.03 for t in beats]
+        assert len(beats) > 20 and np.mean(met) >= 0.95, (part, np.mean(met))
+    (said,) = pipeline.tempo_change_warnings(lead, backing, laid.timeline, laid.fit)
+    assert re.match(r"the lead, changing.wav, changes tempo \(9[56]\.\d BPM, 120\.\d from 0:", said)
+    assert said.endswith("the backing follows it"), said
+    assert pipeline.tempo_change_warnings(backing, backing, laid.timeline, laid.fit) == []
+
+
+def analysis_of(bpm: float) -> Analysis:
+    beats = np.arange(0.0, 40.0, 60.0 / bpm)
+    return Analysis(
+        duration=40.0,
+        tempo=bpm,
+        beats=beats,
+        downbeats=beats[::4],
+        tonic=0,
+        mode="major",
+        lufs=-14.0,
+        beat_confidence=1.0,
+    )
+
+
+def test_a_change_of_tempo_says_where_the_backing_is_stretched_past_what_sounds_clean() -> None:
+    changing = replace(
+        analysis_of(120.0),
+        tempo_sections=(
+            analysis.TempoSpan(0.0, 20.0, 120.0),
+            analysis.TempoSpan(20.0, 30.0, 170.0),
+            analysis.TempoSpan(30.0, 40.0, 120.0),
+        ),
+    )
+    lead = SimpleNamespace(name="lead.wav", analysis=changing)
+    backing = SimpleNamespace(name="backing.wav", analysis=analysis_of(120.0))
+    timeline = arrange.Timeline(  # the lead's bars at 170 BPM squeeze the backing's to 0.7
+        start=2.0,
+        end=50.0,
+        lead_grid=np.array([2.0, 12.0, 19.0, 26.0, 36.0, 43.0, 50.0]),
+        backing_grid=np.array([[0.0, 10.0], [10.0, 20.0], [20.0, 30.0], [30.0, 40.0]] * 2)[:6],
+    )
+    clean = SimpleNamespace(stretch=1.0)  # the songs' own tempi meet clean
+    (said,) = pipeline.tempo_change_warnings(lead, backing, timeline, clean)
+    assert said == (
+        "the lead, lead.wav, changes tempo (120.0 BPM, 170.0 from 0:20, 120.0 from 0:30): the "
+        "backing follows it; the backing is stretched past what sounds clean from 0:10 to 0:24 "
+        "and 0:34 to 0:48 of the mashup"
+    )
+    steady = arrange.Timeline(
+        start=0.0,
+        end=20.0,
+        lead_grid=np.array([0.0, 7.0, 14.0]),
+        backing_grid=np.array([[0.0, 10.0], [10.0, 20.0]]),
+    )
+    (said,) = pipeline.tempo_change_warnings(backing, lead, steady, clean)
+    assert said.endswith(
+        "each section is laid at the lead's; the backing is stretched past "
+        "what sounds clean from 0:00 to 0:14 of the mashup"
+    )
+    # Past clean all through, and the matcher's note says so for the songs' own tempi.
+    (said,) = pipeline.tempo_change_warnings(backing, lead, steady, SimpleNamespace(stretch=0.7))
+    assert said.endswith("each section is laid at the lead's")
