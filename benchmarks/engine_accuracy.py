@@ -48,6 +48,17 @@ half a beat at a section boundary, on material with known beats that the tracker
 not tuned on. Printed per song: the tempo read, the sections, beat and downbeat F and
 the shares of beats on the true beats and on the offbeats.
 
+Tempo changes (``--only changes``; with ``--heldout``, the held-out generator's grooves):
+30 s of a groove at one tempo, then 30 s at another (straight, shuffle, funk and four on
+the floor; 100 → 105, 100 → 112, 96 → 120, 125 → 100, 150 → 132), cut where the second
+performance begins (mid-bar, as an edit would; tests/engine/rhythms_heldout.py's
+``tempo_changes`` changes on a bar line, as songs do). Judged against both grooves' beats:
+beat F, the share of beats on the true beats before and after the change, and whether the
+analysis found the two sections (``Analysis.tempo_sections``, stop 50). Every other set
+counts, under its table, the pieces whose chart holds two tempi 4 % apart for 16 s or more
+each (``charted_change``) on which sections were found, and the pieces of one tempo on
+which they were (each a defect: a section tracked at a tempo the song does not have).
+
 Sequenced: the 31 pieces of Debian's ``openttd-openmsx``, MIDI files of game music
 rendered with FluidSynth (benchmarks/sequenced.py), each read whole against its own tempo
 map: music of the kind the team's held-out sequenced pieces are, and which nothing in the
@@ -124,10 +135,12 @@ import sequenced  # noqa: E402
 import simutrans  # noqa: E402
 
 from mashup_site.engine import analysis, arrange, pipeline  # noqa: E402
+from mashup_site.engine.probe import format_duration  # noqa: E402
 from tests.engine import rhythms, rhythms_heldout, sections  # noqa: E402
 
 SECONDS = 30.0
 SECTIONS_SECONDS = 60.0
+CHANGE_SECONDS = 30.0
 SECTIONS_BPM = (100.0, 115.0, 130.0, 145.0, 160.0, 175.0, 190.0)
 TOLERANCE = 0.04
 OCTAVES = (1, 2, 1 / 2, 3, 1 / 3)
@@ -211,6 +224,11 @@ class Reading:
     on_beats: float = float("nan")
     on_offbeats: float = float("nan")
     name: str = ""  # a real piece's title
+    # Tempo changes: whether the analysis found sections of their own tempo
+    # (``Analysis.tempo_sections``), and whether the truth has them (``charted_change``;
+    # None: not known)
+    found_change: bool = False
+    charted_change: bool | None = False
 
     @property
     def verdict(self) -> str:
@@ -243,6 +261,7 @@ def read_synthetic(task: tuple[str, float, int, bool]) -> Reading:
         bars=(found.beats_per_bar == 3) == (example.beats_per_bar == 3),
         on_beats=on,
         on_offbeats=off,
+        found_change=bool(getattr(found, "tempo_sections", ())),
     )
 
 
@@ -272,6 +291,60 @@ def read_sections(task: tuple[float, int]) -> tuple[Reading, str]:
         seconds=time.perf_counter() - started,
         on_beats=on,
         on_offbeats=off,
+        found_change=bool(getattr(found, "tempo_sections", ())),
+    )
+    return reading, summary
+
+
+CHANGE_PAIRS = ((100.0, 105.0), (100.0, 112.0), (96.0, 120.0), (125.0, 100.0), (150.0, 132.0))
+CHANGE_STYLES = ("straight", "shuffle", "funk", "four_on_floor")
+
+
+def _octaves_apart(a: float, b: float) -> float:
+    """How far two tempi are apart, octaves aside (0 to ½ an octave)."""
+    octaves = abs(np.log2(a / b))
+    return abs(octaves - round(octaves))
+
+
+def read_change(task: tuple[str, float, float, int, bool]) -> tuple[Reading, str]:
+    """A song whose tempo changes: a groove at ``first`` BPM for CHANGE_SECONDS, then one
+    at ``then`` for as long (cut where the second's performance begins: mid-bar, as an
+    edit or a DJ's cut would), judged against the two grooves' beats. Truth: the second's
+    tempo (either half is a reading within 4 % of one of them)."""
+    category, first, then, seed, heldout = task
+    generator = rhythms_heldout if heldout else rhythms
+    started = time.perf_counter()
+    a = generator.groove(category, first, CHANGE_SECONDS, seed=seed)
+    b = generator.groove(category, then, CHANGE_SECONDS, seed=seed + 1)
+    audio = np.concatenate([a.audio, b.audio], axis=1)
+    truth = np.concatenate([a.beat_times, CHANGE_SECONDS + b.beat_times])
+    found = analysis.analyse(audio, a.sr)
+    beats = np.asarray(found.beats)
+    halves = []
+    for lo, hi in ((0.0, CHANGE_SECONDS), (CHANGE_SECONDS, 2 * CHANGE_SECONDS)):
+        inside = truth[(truth >= lo) & (truth < hi)] - lo
+        halves.append(phase_shares(beats[(beats >= lo) & (beats < hi)] - lo, inside))
+    sections = ", ".join(
+        f"{format_duration(x.start)} {x.bpm:.1f}" for x in getattr(found, "tempo_sections", ())
+    )
+    summary = (
+        f"{category:<14} {first:g} → {then:g} BPM seed {seed}: read {found.tempo:5.1f}, "
+        f"sections [{sections or 'none'}]; beat F {f_measure(beats, truth):.2f}; on the "
+        f"beats {halves[0][0]:.0%} before the change, {halves[1][0]:.0%} after"
+    )
+    reading = Reading(
+        category="changes",
+        truth=min((first, then), key=lambda bpm: _octaves_apart(found.tempo, bpm)),
+        read=float(found.tempo),
+        seed=seed,
+        beat_f=f_measure(beats, truth),
+        downbeat_f=float("nan"),
+        ternary=None,
+        seconds=time.perf_counter() - started,
+        on_beats=phase_shares(beats, truth)[0],
+        on_offbeats=phase_shares(beats, truth)[1],
+        found_change=bool(getattr(found, "tempo_sections", ())),
+        charted_change=True,
     )
     return reading, summary
 
@@ -312,6 +385,15 @@ def table(readings: list[Reading]) -> None:
             print("    missed: " + ", ".join(misses))
         if ands:
             print("    on the ands: " + ", ".join(_named(r) for r in ands))
+        charted = [r for r in rows if r.charted_change]
+        steady = [r for r in rows if r.charted_change is False]
+        wrong = [r for r in steady if r.found_change]
+        if charted or wrong:
+            print(
+                f"    tempo changes found: on {sum(r.found_change for r in charted)} of the "
+                f"{len(charted)} whose tempo changes, on {len(wrong)} of the {len(steady)} "
+                "whose tempo holds" + (": " + ", ".join(_named(r) for r in wrong) if wrong else "")
+            )
     verdicts = [r.verdict for r in readings]
     if len(by_category) > 1:
         n = len(readings)
@@ -550,7 +632,7 @@ def read_real(task: tuple[str, Path, Path, str]) -> tuple[Reading, str]:
         f"beat confidence {found.beat_confidence:.2f}; against the chart: beat F "
         f"{f_measure(np.asarray(found.beats), beats):.2f}, downbeat F "
         f"{f_measure(np.asarray(found.downbeats), downbeats):.2f}; beats on the chart's "
-        f"beats {on:.0%}, on its offbeats {off:.0%}"
+        f"beats {on:.0%}, on its offbeats {off:.0%}" + _sections_words(found)
     )
     ternary = getattr(found, "ternary", None) if category == "real" else None
     reading = Reading(
@@ -566,8 +648,30 @@ def read_real(task: tuple[str, Path, Path, str]) -> tuple[Reading, str]:
         on_beats=on,
         on_offbeats=off,
         name=title,
+        found_change=bool(getattr(found, "tempo_sections", ())),
+        charted_change=charted_change(segments, seconds),
     )
     return reading, summary
+
+
+def _sections_words(found: analysis.Analysis) -> str:
+    sections = getattr(found, "tempo_sections", ())  # (an engine before stop 50 has none)
+    if not sections:
+        return ""
+    return "; tempo sections " + ", ".join(
+        f"{format_duration(x.start)} {x.bpm:.1f}" for x in sections
+    )
+
+
+def charted_change(segments: list[tuple[float, float]], seconds: float) -> bool:
+    """Whether a tempo map holds two tempi 4 % apart (``TOLERANCE``) for 16 s or more
+    each: what the engine's tempo sections are for (tempo.py's MIN_SECTION). A ritardando
+    in a song's last seconds is none."""
+    starts = [at for at, _ in segments] + [seconds]
+    held = [bpm for (at, bpm), end in zip(segments, starts[1:], strict=True) if end - at >= 16.0]
+    if not held:
+        return False
+    return max(held) / min(held) > 1 + TOLERANCE
 
 
 FAST_BPM = (170.0, 180.0, 190.0)
@@ -611,6 +715,7 @@ def read_fast(task: tuple[str, Path, Path]) -> list[tuple[Reading, str]]:
             on_beats=on,
             on_offbeats=off,
             name=title,
+            found_change=bool(getattr(found, "tempo_sections", ())),
         )
         summary = (
             f"{title:<22} at {played:5.1f} BPM: read {found.tempo:.1f}: "
@@ -945,7 +1050,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer tempi, one seed")
     parser.add_argument(
         "--only",
-        choices=[*rhythms.CATEGORIES, "sections", "real", *(r[0] for r in RENDERED)],
+        choices=[*rhythms.CATEGORIES, "sections", "changes", "real", *(r[0] for r in RENDERED)],
         help="one category",
     )
     parser.add_argument("--no-real", action="store_true", help="skip the real songs")
@@ -984,6 +1089,24 @@ def main() -> None:
                 (bpm, s) for s in (seeds if args.quick else (0, 1, 2)) for bpm in SECTIONS_BPM
             ]
             results = list(pool.map(read_sections, tasks_sections))
+            for _, summary in results:
+                print(summary)
+            table([reading for reading, _ in results])
+            print(f"({time.perf_counter() - t0:.0f} s wall)")
+        source = "rhythms_heldout.py (held out)" if args.heldout else "rhythms.py"
+        if args.only in (None, "changes"):
+            t0 = time.perf_counter()
+            print(
+                f"\nTempo changes: grooves of {CHANGE_SECONDS:g} s at one tempo, then "
+                f"{CHANGE_SECONDS:g} s at another ({source})"
+            )
+            tasks_changes = [
+                (style, first, then, seed, args.heldout)
+                for style in CHANGE_STYLES
+                for first, then in CHANGE_PAIRS
+                for seed in seeds
+            ]
+            results = list(pool.map(read_change, tasks_changes))
             for _, summary in results:
                 print(summary)
             table([reading for reading, _ in results])
