@@ -119,7 +119,8 @@ class Envelopes:
 @dataclass(frozen=True)
 class TempoSpan:
     """A section of a song at a tempo of its own (``Analysis.tempo_sections``): from
-    ``start`` to ``end`` seconds (on the spectrogram's frame clock: frame × HOP / rate)."""
+    ``start`` to ``end`` seconds, on the clock the beats are given in (``frames_to_seconds``:
+    a frame's centre), the first from 0."""
 
     start: float
     end: float
@@ -129,7 +130,11 @@ class TempoSpan:
 
     @property
     def frames(self) -> tuple[int, int]:
-        return round(self.start * ANALYSIS_SR / HOP), round(self.end * ANALYSIS_SR / HOP)
+        """The spectrogram frames it spans."""
+        centre = N_FFT / 2 / ANALYSIS_SR
+        return tuple(  # type: ignore[return-value]
+            max(0, round((t - centre) * ANALYSIS_SR / HOP)) for t in (self.start, self.end)
+        )
 
 
 @dataclass(frozen=True)
@@ -613,8 +618,8 @@ def analyse(
         cuts = [0] + [int(frames[0]) + x.start for x in sections[1:]] + [mag.shape[1]]
         spans = tuple(
             TempoSpan(
-                a * HOP / ANALYSIS_SR,
-                b * HOP / ANALYSIS_SR,
+                (a * HOP + N_FFT / 2) / ANALYSIS_SR if a else 0.0,
+                (b * HOP + N_FFT / 2) / ANALYSIS_SR,
                 x.reading.bpm,
                 x.reading.ternary,
                 x.main,
@@ -1205,7 +1210,8 @@ def sectioned_grid(
             length = length or counted
             first_down = down[np.isin(down, got)][:1]
         if moved and len(got):
-            start = min(span.start, float(got[0]) - 1e-3)
+            # Its first beat starts it, whatever side of the cut, and after the last before.
+            start = max(min(span.start, float(got[0]) - 1e-3), last + 1e-3)
             moved[-1] = replace(moved[-1], end=start)
             span = replace(span, start=start)
         moved.append(span)

@@ -113,7 +113,12 @@ class Timeline:
 
 
 def _grid(
-    downbeats: np.ndarray, beats: np.ndarray, duration: float, length: int = BEATS_PER_BAR
+    downbeats: np.ndarray,
+    beats: np.ndarray,
+    duration: float,
+    length: int = BEATS_PER_BAR,
+    *,
+    changes: bool = False,
 ) -> np.ndarray:
     """Bar starts, extrapolated at the bar period to cover the whole song."""
     marks = downbeats if len(downbeats) >= 2 else beats[::length]
@@ -123,10 +128,15 @@ def _grid(
             "be aligned"
         )
     period = float(np.median(np.diff(marks)))
-    # Run on at the period of the bars nearest each end where the tempo changes: a song at
-    # 100 BPM then 120 had its first bar 2.0 s long, the period of most of its bars.
-    first, last = (float(np.median(np.diff(x))) for x in (marks[:5], marks[-5:]))
-    first, last = (p if abs(np.log(p / period)) > TEMPO_CHANGE else period for p in (first, last))
+    # Where the tempo ``changes`` (``Analysis.tempo_sections``), run on at the period of the
+    # bars nearest each end: a song at 100 BPM then 120 had its first bar 2.0 s long, the
+    # period of most of its bars.
+    first = last = period
+    if changes:
+        first, last = (float(np.median(np.diff(x))) for x in (marks[:5], marks[-5:]))
+        first, last = (
+            p if abs(np.log(p / period)) > TEMPO_CHANGE else period for p in (first, last)
+        )
     before = np.arange(marks[0] - first, -1e-9, -first)[::-1]
     after = np.arange(marks[-1] + last, duration + last, last)
     return np.concatenate([before, marks, after])
@@ -153,7 +163,9 @@ def _sections(
         short = len(starts) < 2 and len(np.asarray(song.beats)[::length]) < 2
         if short and length != BEATS_PER_BAR:
             return None  # shorter than two units: the caller tries fours
-        grid = _grid(starts, np.asarray(song.beats), song.duration, length)
+        grid = _grid(
+            starts, np.asarray(song.beats), song.duration, length, changes=bool(song.tempo_sections)
+        )
         grids.append(_heard_bars(grid[(grid >= 0) & (grid <= song.duration)], song))
     lead_bars, back_bars = grids
     for size in dict.fromkeys((bars, 1)):

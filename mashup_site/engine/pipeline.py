@@ -404,7 +404,8 @@ def tempo_change_warnings(
     listener should know where that stretch goes past what sounds clean (the matcher's
     note, ``fit``'s, judges the songs' tempi, the ones they hold longest)."""
     said = [
-        f"the {which}, {song.name}, changes tempo ({tempo_sections_words(song.analysis)}): "
+        f"the {which}, {song.name}, changes tempo (in the song: "
+        f"{tempo_sections_words(song.analysis)}): "
         + ("the backing follows it" if which == "lead" else "each section is laid at the lead's")
         for which, song in (("lead", lead), ("backing", backing))
         if song.analysis.tempo_sections
@@ -428,11 +429,12 @@ def tempo_change_warnings(
 
 
 def tempo_sections_words(a: Analysis) -> str:
-    """A tempo that changes, as said: "120.1 BPM, 152.0 from 0:44, 120.1 from 1:32"."""
+    """A tempo that changes, as said: "120.1 BPM, then 152.0 BPM from 0:44, then 120.1 BPM
+    from 1:32"."""
     first, *rest = a.tempo_sections
     return ", ".join(
         [f"{first.bpm:.1f} BPM"]
-        + [f"{x.bpm:.1f} from {format_duration(round(x.start))}" for x in rest]
+        + [f"then {x.bpm:.1f} BPM from {format_duration(round(x.start))}" for x in rest]
     )
 
 

@@ -631,9 +631,10 @@ def _curve_sections(curve: TempoCurve) -> list[tuple[int, int]]:
             runs.append([first, i])
             first = i
     while len(runs) > 1:
-        # A run at either end is credited the slack its windows cannot reach (their centres
-        # stay CURVE_WINDOW / 2 from the ends): a song's first 20 s at a tempo of their own
-        # came out a 15 s run and was merged away.
+        # A run at either end of the song is credited END_SLACK: where the path steps, its
+        # windows straddle the change, and it stepped up to 5 s inside the song's first
+        # 20 s at a tempo of their own (tests: a 15 s run, merged away). A section between
+        # two others loses as much on either side and is given none: not measured.
         lengths = [curve.seconds(a, b) for a, b in runs]
         lengths[0] += END_SLACK
         lengths[-1] += END_SLACK
@@ -701,7 +702,7 @@ def _refine_cut(env: np.ndarray, cut: int, before: float, after: float, lo: int,
         return out
 
     gain = np.cumsum(repeats(before, -1) - repeats(after, 1))  # the first tempo's lead
-    return first + int(np.argmax(gain[first:last]))
+    return first + int(np.argmax(gain[first:last])) + 1  # the frame after the last at ``before``
 
 
 def same_tempo(a: float, b: float) -> bool:

@@ -491,10 +491,12 @@ def test_bars_before_the_first_downbeat_run_at_the_first_bars_period() -> None:
     """A song at 100 BPM, then 120 for longer: before its first downbeat the grid ran on
     at the period of most of its bars (2.0 s), and the first bar came out 0.4 s short."""
     marks = np.concatenate([2.4 + 2.4 * np.arange(5), 14.4 + 2.0 * np.arange(1, 12)])
-    grid = arrange._grid(marks, np.zeros(0), 40.0)
+    grid = arrange._grid(marks, np.zeros(0), 40.0, changes=True)
     assert grid[0] == pytest.approx(0.0) and grid[1] == pytest.approx(2.4)
-    steady = arrange._grid(2.4 + 2.4 * np.arange(10), np.zeros(0), 26.0)
+    steady = arrange._grid(2.4 + 2.4 * np.arange(10), np.zeros(0), 26.0, changes=True)
     assert steady[0] == pytest.approx(0.0)
+    # A song of one tempo runs on at its bars' period, however its first bars were heard.
+    assert arrange._grid(marks, np.zeros(0), 40.0)[0] == pytest.approx(0.4)
 
 
 def test_the_beats_either_side_of_a_change_of_tempo_are_laid_where_they_were_heard() -> None:

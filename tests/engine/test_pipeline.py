@@ -1109,7 +1109,9 @@ def test_a_lead_whose_tempo_changes_has_the_backing_follow_it_and_the_page_says_
     steps = pipeline.Steps()
     lead, backing = (pipeline._song(p, SpectralSeparator(), steps, 90) for p in paths)
     text = pipeline._tempo_text(lead.analysis)
-    assert re.search(r"its tempo changing: 9[56]\.\d BPM, 120\.\d from 0:(29|30|31)", text), text
+    assert re.search(
+        r"its tempo changing: 9[56]\.\d BPM, then 120\.\d BPM from 0:(29|30|31)", text
+    ), text
     laid = pipeline._lay(1, lead, backing, MashupParams(), steps)
     kicks = click_peaks(laid.backing_layer, SR) + laid.timeline.start  # on the lead's clock
     for part in ((0.0, 30.0), (30.0, 60.0)):
@@ -1117,7 +1119,11 @@ def test_a_lead_whose_tempo_changes_has_the_backing_follow_it_and_the_page_says_
         met = [np.min(np.abs(kicks - t)) <= 0.03 for t in beats]
         assert len(beats) > 20 and np.mean(met) >= 0.95, (part, np.mean(met))
     (said,) = pipeline.tempo_change_warnings(lead, backing, laid.timeline, laid.fit)
-    assert re.match(r"the lead, changing.wav, changes tempo \(9[56]\.\d BPM, 120\.\d from 0:", said)
+    assert re.match(
+        r"the lead, changing.wav, changes tempo \(in the song: 9[56]\.\d BPM, then 120\.\d BPM "
+        r"from 0:",
+        said,
+    ), said
     assert said.endswith("the backing follows it"), said
     assert pipeline.tempo_change_warnings(backing, backing, laid.timeline, laid.fit) == []
 
@@ -1156,9 +1162,9 @@ def test_a_change_of_tempo_says_where_the_backing_is_stretched_past_what_sounds_
     clean = SimpleNamespace(stretch=1.0)  # the songs' own tempi meet clean
     (said,) = pipeline.tempo_change_warnings(lead, backing, timeline, clean)
     assert said == (
-        "the lead, lead.wav, changes tempo (120.0 BPM, 170.0 from 0:20, 120.0 from 0:30): the "
-        "backing follows it; the backing is stretched past what sounds clean from 0:10 to 0:24 "
-        "and 0:34 to 0:48 of the mashup"
+        "the lead, lead.wav, changes tempo (in the song: 120.0 BPM, then 170.0 BPM from 0:20, "
+        "then 120.0 BPM from 0:30): the backing follows it; the backing is stretched past what "
+        "sounds clean from 0:10 to 0:24 and 0:34 to 0:48 of the mashup"
     )
     steady = arrange.Timeline(
         start=0.0,

@@ -541,3 +541,15 @@ def test_a_change_on_a_bar_line_is_cut_within_half_a_beat_of_it(category, tempi,
 def test_a_section_of_twenty_seconds_at_the_start_is_followed() -> None:
     example = rhythms_heldout.tempo_changes("straight", (120.0, 150.0, 120.0), 20.0, seed=2)
     assert [round(b / 10) for b in section_tempi(sections_of(example.audio))] == [12, 15, 12]
+
+
+def test_the_cut_falls_after_the_old_tempos_last_onset_and_by_the_new_ones_first() -> None:
+    """The gain summed up to and including a frame: its best frame was the old tempo's
+    last click, which the new section then took for its own first beat (a review)."""
+    env = np.zeros(3000)
+    old = np.arange(100, 1300, 60 * tempo.FPS / 100).round().astype(int)
+    new = np.arange(old[-1] + 60 * tempo.FPS / 120, 2900, 60 * tempo.FPS / 120)
+    env[old] = 1.0
+    env[new.round().astype(int)] = 1.0
+    cut = tempo._refine_cut(env, 1250, 100.0, 120.0, 0, len(env))
+    assert old[-1] < cut <= round(new[0])
