@@ -859,6 +859,15 @@ def true_offsets(
     files' own beats (their tempo maps) and the plan the engine laid the backing by. A
     backing laid half a beat off measures half a beat; a 3:2 or a drifting tempo, spread
     offsets. (The stretcher's latency is not in it; the onset measure hears that.)"""
+    return np.abs(true_beats(laid, lead_beats, backing_beats)[1])
+
+
+def true_beats(
+    laid: pipeline.Laid, lead_beats: np.ndarray, backing_beats: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(where each backing beat lands, seconds of the lead song; its signed offset from
+    the nearest point of the lead's grid and that grid's spacing there, both in ms): see
+    ``true_offsets``."""
     timeline = laid.timeline
     mapped = []
     for k, segment in enumerate(laid.order):
@@ -870,11 +879,52 @@ def true_offsets(
     where = np.concatenate(mapped) if mapped else np.zeros(0)
     lead = lead_beats[(lead_beats >= timeline.start) & (lead_beats <= timeline.end)]
     if len(where) < 8 or len(lead) < 8:
-        return np.zeros(0)
+        return np.zeros(0), np.zeros(0), np.zeros(0)
     if np.median(np.diff(np.sort(where))) < np.median(np.diff(lead)) / np.sqrt(3):
         lead = np.sort(np.concatenate([lead, (lead[:-1] + lead[1:]) / 2]))
-    nearest = np.abs(where[:, None] - lead[None, :]).min(axis=1)
-    return 1000 * nearest
+    nearest = np.abs(where[:, None] - lead[None, :]).argmin(axis=1)
+    return where, 1000 * (where - lead[nearest]), 1000 * np.gradient(lead)[nearest]
+
+
+# A stretch truly apart, by the charts: windows as the check's (measure.OFFSET_WINDOW,
+# stepping OFFSET_STEP) in which the backing's true beats drift against the lead's grid
+# (their phases on it, as unit vectors, average to under TRUE_STEADY: a drift of a
+# quarter of a beat across the window measures 0.90, a steady offset, half a beat
+# included, 1.0), TRUE_RUN or more in a row (15 s, as the check's stretches). A laying
+# whose beats sit steadily off (half a beat) is off, not apart: the offset says that.
+TRUE_STEADY, TRUE_RUN = 0.9, 4
+
+
+def true_apart(
+    laid: pipeline.Laid, where: np.ndarray, signed: np.ndarray, spacing: np.ndarray
+) -> list[tuple[float, float]]:
+    """The stretches (seconds of the mashup) where the backing's true beats run at
+    another speed than the lead's (see TRUE_STEADY), from the charts alone."""
+    from mashup_site.engine import measure
+
+    at = where - laid.timeline.start
+    length = laid.timeline.end - laid.timeline.start
+    window, step = measure.OFFSET_WINDOW, measure.OFFSET_STEP
+    runs: list[list[float]] = []
+    start = 0.0
+    while start + window <= length + 1e-6:
+        inside = (at >= start) & (at < start + window)
+        phases = np.exp(2j * np.pi * signed[inside] / spacing[inside])
+        if inside.sum() >= 4 and abs(phases.mean()) < TRUE_STEADY:
+            if runs and start - runs[-1][-1] <= step + 1e-6:
+                runs[-1].append(start)
+            else:
+                runs.append([start])
+        start += step
+    return [(run[0], run[-1] + window) for run in runs if len(run) >= TRUE_RUN]
+
+
+def overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def stretch_words(stretches) -> str:
+    return ", ".join(f"{format_duration(a)}–{format_duration(b)}" for a, b in stretches) or "none"
 
 
 class Charted(NamedTuple):
@@ -953,6 +1003,7 @@ def chart_pairs(couples: list[tuple[Charted, Charted]], truth: str) -> None:
     from mashup_site.engine.separation import SpectralSeparator
 
     medians, shares, agree, mixed = [], [], 0, 0
+    truly_apart, named, unfounded = 0, 0, 0
     params = pipeline.MashupParams()
     for first, second in couples:
         steps = pipeline.Steps()
@@ -962,17 +1013,24 @@ def chart_pairs(couples: list[tuple[Charted, Charted]], truth: str) -> None:
         }
         for lead, backing in ((first, second), (second, first)):
             laid = pipeline._lay(1, songs[lead.name], songs[backing.name], params, steps)
-            off = true_offsets(laid, lead.beats, backing.beats)
+            where, signed, spacing = true_beats(laid, lead.beats, backing.beats)
+            off = np.abs(signed)
             if not len(off):
                 print(f"  {lead.name} ← {backing.name}: too few beats laid to measure")
                 continue
             median, within = float(np.median(off)), float(np.mean(off <= 20))
             medians.append(median)
             shares.append(within)
-            if laid.offset.feels_differ or laid.offset.repeats:
-                mixed += 1  # not judged: a swung layer over a straight one, or even notes
+            truly = true_apart(laid, where, signed, spacing)
+            said = getattr(laid.offset, "apart", ())
+            judged = not (laid.offset.feels_differ or laid.offset.repeats)
+            if judged:
+                agree += laid.offset.aligned == (median <= 20 and within >= 0.5 and not truly)
+                truly_apart += len(truly)
+                named += sum(any(overlap(t, x) >= (t[1] - t[0]) / 2 for x in said) for t in truly)
+                unfounded += sum(not any(overlap(x, t) > 0 for t in truly) for x in said)
             else:
-                agree += laid.offset.aligned == (median <= 20 and within >= 0.5)
+                mixed += 1  # not judged: a swung layer over a straight one, or even notes
             print(
                 f"  {lead.name} ({lead.bpm:g}, read {laid.lead.tempo:.1f}) ← {backing.name} "
                 f"({backing.bpm:g}, read {laid.backing.tempo:.1f}), ratio {laid.fit.ratio:g}: "
@@ -980,6 +1038,11 @@ def chart_pairs(couples: list[tuple[Charted, Charted]], truth: str) -> None:
                 f"within 20 ms; the engine's check: {laid.offset.as_text()}"
                 + (f" ({laid.note})" if laid.note else "")
             )
+            if truly or said:
+                print(
+                    f"    stretches apart by {truth}: {stretch_words(truly)}; "
+                    f"by the check: {stretch_words(said)}"
+                )
     if medians:
         print(
             f"  {len(medians)} layings: median of medians {np.median(medians):.0f} ms, "
@@ -988,6 +1051,52 @@ def chart_pairs(couples: list[tuple[Charted, Charted]], truth: str) -> None:
             f"{len(medians) - mixed} (not judged: {mixed}, a swung song over a straight one "
             "or notes too even)"
         )
+        print(
+            "  stretches apart (15 s or more where the backing's beats drift against the "
+            "lead's), in the layings judged: "
+            f"{truly_apart} by {truth}, of which the check named {named}; the check named "
+            f"{unfounded} that {truth} do not hold"
+        )
+
+
+CHANGE_PAIRS_LEADS = ("straight", "funk")
+# The lead's tempo changes; the backing keeps the first. Followed by the engine (stop 50):
+# 100 → 105, 96 → 120, 125 → 100; not followed: 90 → 120 (4:3) and 100 → 142 (past the
+# curve's span), where the layers part for the lead's second half.
+CHANGE_PAIRS_TEMPI = ((100.0, 105.0), (96.0, 120.0), (125.0, 100.0), (90.0, 120.0), (100.0, 142.0))
+
+
+def change_pairs(quick: bool, heldout: bool) -> None:
+    """Leads whose tempo changes (as ``read_change`` makes them) with a four-on-the-floor
+    backing at their first tempo, each laid over the other: see ``chart_pairs``. Where
+    the engine does not follow the change, the layers part for the second half, and the
+    check has to say so and where."""
+    from tests import signals
+
+    generator = rhythms_heldout if heldout else rhythms
+    with tempfile.TemporaryDirectory() as folder:
+        couples = []
+        for style in CHANGE_PAIRS_LEADS:
+            for first, then in CHANGE_PAIRS_TEMPI:
+                for seed in (0,) if quick else (0, 1):
+                    a = generator.groove(style, first, CHANGE_SECONDS, seed=seed)
+                    b = generator.groove(style, then, CHANGE_SECONDS, seed=seed + 1)
+                    name = f"{style}-{first:g}-{then:g}-{seed}.wav"
+                    lead = signals.write_wav(
+                        Path(folder) / name, np.concatenate([a.audio, b.audio], axis=1)
+                    )
+                    beats = np.concatenate([a.beat_times, CHANGE_SECONDS + b.beat_times])
+                    steady = generator.groove(
+                        "four_on_floor", first, 2 * CHANGE_SECONDS, seed=seed + 2
+                    )
+                    backing = signals.write_wav(Path(folder) / f"steady-{name}", steady.audio)
+                    couples.append(
+                        (
+                            Charted(name, lead, first, beats),
+                            Charted(f"steady-{name}", backing, first, steady.beat_times),
+                        )
+                    )
+        chart_pairs(couples, "the grooves' beats")
 
 
 # The MIDI-rendered collections read whole (the ternary flag not judged):
@@ -1151,7 +1260,15 @@ def main() -> None:
             )
             laid(args.quick)
             print(f"({time.perf_counter() - t0:.0f} s wall)")
-    if args.pairs and args.only not in [r[0] for r in RENDERED]:
+    if args.pairs and args.only in (None, "changes"):
+        t0 = time.perf_counter()
+        print(
+            "\nTempo-change pairs (a lead that changes tempo, a steady backing; each laid over "
+            "the other; offsets by the grooves' beats, through the engine's timeline)"
+        )
+        change_pairs(args.quick, args.heldout)
+        print(f"({time.perf_counter() - t0:.0f} s wall)")
+    if args.pairs and args.only not in [*(r[0] for r in RENDERED), "changes"]:
         if songs is None and not args.no_real:
             songs = fetch()
         t0 = time.perf_counter()

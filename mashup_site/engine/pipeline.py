@@ -627,6 +627,12 @@ def _lay(
             tried == 1 and _half_a_beat(offset, lead_a, backing_a, fit)
         ):
             break  # half a beat off is no misreading of the tempo: see _half_a_beat
+        if offset.mostly_together and best.offset is offset:
+            # Together but for a stretch where the beats part: a tempo one song changes
+            # there and the other does not. Another reading of a whole song's beat cannot
+            # follow it (tried, a 4:3 change's other reading laid the rest half a beat
+            # off, which the onsets cannot hear); the person is told where instead.
+            break
     assert best is not None
     moved = _on_offbeats(params, best.backing)
     return replace(best, warnings=_alignment_warnings(best, tried, moved))
@@ -810,6 +816,12 @@ def alignment_warning(
         readings = f"with the beats as first read ({others} tried, none running together), "
     else:
         readings = "with the beats as first read, "
+    if offset.apart and offset.mostly_together:
+        return (
+            f"{readings}the layers could not be kept together from {offset.where_apart()}: "
+            "one song's tempo moves there and the other's does not follow, so they sound "
+            "out of step there"
+        )
     if not _half_beat_apart(offset, lead_bpm, ratio):
         return _out_of_step(readings)  # unmeasured, out of reach, or not half a beat
     text = (

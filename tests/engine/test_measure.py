@@ -9,7 +9,7 @@ import pytest
 
 from mashup_site.engine import analysis, arrange, measure
 from tests import signals
-from tests.engine import instruments, rhythms
+from tests.engine import instruments, rhythms, rhythms_heldout
 
 SR = signals.SR
 
@@ -255,3 +255,50 @@ def test_eighths_that_repeat_do_not_hide_a_backing_laid_off_the_beat(beats_late:
 def test_a_swung_layer_whose_notes_repeat_is_said_to_differ_in_feel() -> None:
     offset = measure.LayerOffset(None, 0.0, 0, repeats=True, feels_differ=True)
     assert offset.aligned and "swung or 6/8" in offset.as_text()
+
+
+def _under_a_change(second: float, backing_category: str, *, follows: bool) -> tuple:
+    """A lead at 100 BPM that changes to ``second`` on a bar line at about 0:30, and a
+    backing laid on its downbeats that keeps 100 BPM (or, ``follows``, changes with it)."""
+    lead = rhythms_heldout.tempo_changes("straight", (100.0, second), 30.0, seed=0)
+    if follows:
+        other = rhythms_heldout.tempo_changes(backing_category, (100.0, second), 30.0, seed=5)
+    else:
+        other = rhythms.groove(backing_category, 100.0, 70.0, seed=5)
+    backing = _laid_on(lead, other, 0.0)[:, : lead.audio.shape[1]]
+    return lead, backing
+
+
+@pytest.mark.parametrize("second", [96.0, 104.0, 120.0])
+def test_a_backing_that_keeps_its_tempo_under_a_lead_that_changes_is_apart_from_the_change(
+    second: float,
+) -> None:
+    # Pooled over the whole mashup, the first half's windows (together) outvoted the
+    # second's, whose onsets meet only by chance, at lags near 0 or anywhere: the check
+    # said "layers 8 ms apart (67% of 18 windows within 20 ms)" and the mashup was
+    # written without a word while half of it galloped.
+    lead, backing = _under_a_change(second, "four_on_floor", follows=False)
+    offset = measure.layer_offset(mono(lead.audio), mono(backing))
+    print(f"100 → {second:g} over a steady 100: {offset.as_text()}")
+    assert not offset.aligned
+    assert len(offset.apart) == 1
+    start, end = offset.apart[0]
+    assert 24.0 <= start <= 33.0 and end >= lead.duration - 8.0
+    assert "run at different speeds from 0:" in offset.as_text()
+
+
+@pytest.mark.parametrize("second", [96.0, 120.0])
+def test_a_backing_that_changes_tempo_with_the_lead_keeps_together(second: float) -> None:
+    lead, backing = _under_a_change(second, "four_on_floor", follows=True)
+    offset = measure.layer_offset(mono(lead.audio), mono(backing))
+    print(f"100 → {second:g} over the same change: {offset.as_text()}")
+    assert offset.apart == () and offset.aligned
+
+
+def test_stretches_apart_are_named_in_the_mashups_time() -> None:
+    offset = measure.LayerOffset(6.0, 0.7, 30, rhythm=0.8, apart=((31.5, 58.0), (95.0, 125.0)))
+    assert not offset.aligned
+    assert offset.as_text() == (
+        "layers 6 ms apart (70% of 30 windows within 20 ms), but their beats run at "
+        "different speeds from 0:31 to 0:58 and 1:35 to 2:05"
+    )

@@ -1180,3 +1180,35 @@ def test_a_change_of_tempo_says_where_the_backing_is_stretched_past_what_sounds_
     # Past clean all through, and the matcher's note says so for the songs' own tempi.
     (said,) = pipeline.tempo_change_warnings(backing, lead, steady, SimpleNamespace(stretch=0.7))
     assert said.endswith("each section is laid at the lead's")
+
+
+def test_layers_together_but_for_a_stretch_are_not_laid_again(
+    misread: tuple[pipeline.Song, pipeline.Song], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stretch apart is a tempo one song changes and the other does not follow: another
+    # reading of a whole song's beat cannot follow it. Laid again at a 4:3 change's other
+    # reading, a lead's first half went half a beat off, which the onsets cannot hear,
+    # and that laying was kept (benchmarks/engine_accuracy.py --only changes --pairs).
+    lead, backing = misread
+    parted = measure.LayerOffset(6.0, 0.6, 18, rhythm=0.8, apart=((30.0, 57.0),))
+    together = measure.LayerOffset(4.0, 0.9, 18, rhythm=0.8)
+    measured = iter([parted] + [together] * pipeline.MAX_RELAYS)
+    monkeypatch.setattr(pipeline.measure, "layer_offset", lambda *a, **k: next(measured))
+    laid = pipeline._lay(1, lead, backing, MashupParams(), pipeline.Steps())
+    assert laid.offset is parted and not laid.note
+    assert len(list(measured)) == pipeline.MAX_RELAYS
+    assert laid.warnings == (
+        "with the beats as first read, the layers could not be kept together from 0:30 to "
+        "0:57: one song's tempo moves there and the other's does not follow, so they sound "
+        "out of step there",
+    )
+
+
+def test_layers_that_part_for_a_stretch_are_told_where() -> None:
+    offset = measure.LayerOffset(6.0, 0.6, 18, rhythm=0.8, apart=((30.0, 57.0),))
+    text = pipeline.alignment_warning(offset, 100.0, 1.0, tried=1)
+    assert text == (
+        "with the beats as first read, the layers could not be kept together from 0:30 to "
+        "0:57: one song's tempo moves there and the other's does not follow, so they sound "
+        "out of step there"
+    )
