@@ -612,7 +612,7 @@ def _lay(
         if lead_a.ternary != backing_a.ternary:
             # A swung or 6/8 layer over a straight one: their beat spectra differ by nature
             # (the matcher says so), and so do their offbeats: the onsets cannot judge them.
-            offset = replace(offset, rhythm=None, feels_differ=True)
+            offset = replace(offset, rhythm=None, feels_differ=True, apart=())
         tried += 1
         if best is None or _closer(offset, best.offset):
             best = Laid(

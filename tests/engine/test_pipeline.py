@@ -854,7 +854,9 @@ def test_the_check_tries_the_runner_up_then_the_three_two_relatives_never_octave
     assert "the lead" not in whose
 
 
-def test_a_six_eight_lead_over_a_straight_backing_is_not_called_apart(tmp_path) -> None:
+def test_a_six_eight_lead_over_a_straight_backing_is_not_called_apart(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Their beat spectra differ by nature (triplet against straight eighths): only the
     # offset says whether they are together; the matcher says the feels differ.
     paths = [
@@ -869,6 +871,10 @@ def test_a_six_eight_lead_over_a_straight_backing_is_not_called_apart(tmp_path) 
     assert "layer offset not judged" in laid.offset.as_text()
     assert laid.warnings == () and laid.note == ""
     assert any("ternary feel" in warning for warning in laid.fit.warnings)
+    # Nor are they apart for a stretch: triplets over straight eighths part by nature.
+    parted = measure.LayerOffset(6.0, 0.6, 18, rhythm=0.8, apart=((0.0, 21.0),))
+    monkeypatch.setattr(pipeline.measure, "layer_offset", lambda *a, **k: parted)
+    assert pipeline._lay(1, lead, backing, MashupParams(), steps).offset.apart == ()
 
 
 @pytest.mark.parametrize("lead_first", [True, False], ids=["12/8 lead", "12/8 backing"])
