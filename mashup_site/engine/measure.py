@@ -74,8 +74,11 @@
   keep together there: their beat spectra over the RHYTHM_WINDOW (12 s) around it agree
   (LOCAL_RHYTHM 0.25: 12 s of beat spectrum are noisier than a whole mashup's, which
   RHYTHM_MATCH judges) and their onsets correlate at least TOGETHER_R (0.15) at the
-  window's lag. APART_RUN (4) windows in a row that do not (15 s of the mashup) are a
-  stretch apart: the layers are not aligned, and the page says from when to when.
+  window's lag. APART_RUN (4) windows in a row that do not (15 s of the mashup; a window
+  not measured, a break or notes that repeat, neither ends a run nor counts in it) are a
+  stretch apart: the layers are not aligned, and the page says from when to when. The
+  offset and the rhythm match are then the rest of the mashup's (where the layers part,
+  their lags are chance), or the whole's when they part throughout.
   Chosen on the engine's own layings of pairs whose beats are known, 51 laid right by
   their charts (sectoid's, openmsx's and Freedoom's pairs of ``engine_accuracy.py
   --pairs``, and both groove generators'), and on the same backings time-scaled against
@@ -145,7 +148,7 @@ REPEATS = 0.6
 RHYTHM_LAGS = (0.15, 3.0)  # seconds: from a fast sixteenth to a slow bar
 RHYTHM_MATCH = 0.5
 # Stretches apart (``LayerOffset.apart``): a window keeps together when the layers' beat
-# spectra over RHYTHM_WINDOW seconds around it agree (RHYTHM_MATCH) and their onsets
+# spectra over RHYTHM_WINDOW seconds around it agree (LOCAL_RHYTHM) and their onsets
 # correlate at least TOGETHER_R at the window's lag; APART_RUN windows in a row that do
 # not (15 s of the mashup at the 3 s step) are a stretch a listener hears gallop.
 RHYTHM_WINDOW, LOCAL_RHYTHM, TOGETHER_R, APART_RUN = 12.0, 0.25, 0.15, 4
@@ -275,9 +278,12 @@ def layer_offset(
     window = min(window, n - 2 * reach)  # a short mashup is one shorter window
     if window < 2 * fps:
         return LayerOffset(None, 0.0, 0)
-    offsets, repeating, parted = [], 0, []
+    offsets, repeating = [], 0
+    # Every window in turn: (start, end, together?), None where it was not measured.
+    seen: list[tuple[int, int, bool | None]] = []
     for start in range(reach, n - window - reach + 1, step):
         end = start + window
+        seen.append((start, end, None))
         if not (has_onsets(raw_a[start:end]) and has_onsets(raw_b[start:end])):
             continue
         lag = _window_lag(a[start:end], b[start - reach : end + reach], reach)
@@ -289,58 +295,77 @@ def layer_offset(
         ):
             repeating += 1  # a layer matches itself that far on: no telling it from 0
             continue
-        offsets.append(lag / fps * 1000)
-        if not _together(a[:n], b[:n], start, end, lag, fps):
-            parted.append((start, end))
+        offsets.append((start, lag / fps * 1000))
+        seen[-1] = (start, end, _together(a[:n], b[:n], start, end, lag, fps))
     if repeating and repeating >= len(offsets):
         return LayerOffset(None, 0.0, 0, repeats=True)
     if not offsets:
         return LayerOffset(None, 0.0, 0)
-    magnitudes = np.abs(offsets)
+    runs = _runs_apart(seen)
+    # Where the layers part, their windows' lags are chance: the offset and the rhythm are
+    # those of the rest of the mashup (all of it when the layers part throughout).
+    outside = [lag for at, lag in offsets if not any(lo <= at <= last for lo, last, _ in runs)]
+    kept = np.array(outside or [lag for _, lag in offsets])
+    keep = np.ones(n, dtype=bool)
+    for lo, _, hi in runs:
+        keep[lo:hi] = False
+    if not outside:
+        keep[:] = True
+    magnitudes = np.abs(kept)
+    last = len(seen) - 1
     return LayerOffset(
         median_ms=round(float(np.median(magnitudes)), 1),
         within_20ms=round(float(np.mean(magnitudes <= ALIGNED_MS)), 3),
-        windows=len(offsets),
-        offsets_ms=tuple(round(float(x), 1) for x in offsets),
-        rhythm=rhythm_match(a[:n], b[:n], fps),
-        apart=_stretches(parted, step, fps),
+        windows=len(kept),
+        offsets_ms=tuple(round(float(x), 1) for x in kept),
+        rhythm=rhythm_match(a[:n][keep], b[:n][keep], fps),
+        apart=tuple(
+            (
+                0.0 if lo == seen[0][0] else round(lo / fps, 1),
+                round(n / fps, 1) if hi == seen[last][1] else round(hi / fps, 1),
+            )
+            for lo, _, hi in runs
+        ),
     )
 
 
-def _together(a: np.ndarray, b: np.ndarray, start: int, end: int, lag: float, fps: float) -> bool:
+def _together(
+    a: np.ndarray, b: np.ndarray, start: int, end: int, lag: float, fps: float
+) -> bool | None:
     """Whether the layers keep together in the window ``start:end`` (frames) whose
     onsets met best ``lag`` frames apart: their beat spectra around it agree (they run at
     one speed, or one twice the other) and their onsets there correlate (they meet on
-    more than chance)."""
+    more than chance). None: a layer has no onsets to correlate there."""
     k = int(round(lag))
     if k >= 0:
         x, y = a[start : end - k], b[start + k : end]
     else:
         x, y = a[start - k : end], b[start : end + k]
-    if x.std() == 0 or y.std() == 0 or float(np.corrcoef(x, y)[0, 1]) < TOGETHER_R:
+    if x.std() == 0 or y.std() == 0:
+        return None
+    if float(np.corrcoef(x, y)[0, 1]) < TOGETHER_R:
         return False
     middle, half = (start + end) // 2, int(RHYTHM_WINDOW * fps / 2)
     lo, hi = max(0, middle - half), min(len(a), middle + half)
     rhythm = rhythm_match(a[lo:hi], b[lo:hi], fps)
-    return rhythm is None or rhythm >= LOCAL_RHYTHM
+    return rhythm is None or not np.isfinite(rhythm) or rhythm >= LOCAL_RHYTHM
 
 
-def _stretches(
-    parted: list[tuple[int, int]], step: int, fps: float
-) -> tuple[tuple[float, float], ...]:
-    """(start, end) in seconds of each run of APART_RUN or more windows in a row (their
-    starts a step apart) where the layers did not keep together."""
-    runs: list[list[tuple[int, int]]] = []
-    for window in parted:
-        if runs and window[0] - runs[-1][-1][0] <= step:
-            runs[-1].append(window)
-        else:
-            runs.append([window])
-    return tuple(
-        (round(run[0][0] / fps, 1), round(run[-1][1] / fps, 1))
-        for run in runs
-        if len(run) >= APART_RUN
-    )
+def _runs_apart(seen: list[tuple[int, int, bool | None]]) -> list[tuple[int, int, int]]:
+    """(first window's start, last window's start, last window's end), in frames, of each
+    run of windows where the layers did not keep together, APART_RUN of them or more,
+    ended only by a window where they did: a window not measured (a break, notes that
+    repeat) neither ends a run nor counts in it."""
+    runs: list[tuple[int, int, int]] = []
+    current: list[tuple[int, int]] = []
+    for start, end, together in [*seen, (0, 0, True)]:
+        if together is False:
+            current.append((start, end))
+        elif together:
+            if len(current) >= APART_RUN:
+                runs.append((current[0][0], current[-1][0], current[-1][1]))
+            current = []
+    return runs
 
 
 def rhythm_match(a: np.ndarray, b: np.ndarray, fps: float) -> float | None:

@@ -280,11 +280,37 @@ def test_a_backing_that_keeps_its_tempo_under_a_lead_that_changes_is_apart_from_
     lead, backing = _under_a_change(second, "four_on_floor", follows=False)
     offset = measure.layer_offset(mono(lead.audio), mono(backing))
     print(f"100 → {second:g} over a steady 100: {offset.as_text()}")
-    assert not offset.aligned
+    assert not offset.aligned and offset.mostly_together  # the first half is together
     assert len(offset.apart) == 1
     start, end = offset.apart[0]
-    assert 24.0 <= start <= 33.0 and end >= lead.duration - 8.0
+    # The change is on the bar line at 0:28.8; the windows step 3 s and last 6 s.
+    assert 22.0 <= start <= 34.0 and end >= lead.duration - 8.0
     assert "run at different speeds from 0:" in offset.as_text()
+
+
+def test_a_change_early_in_the_mashup_is_named_and_the_rest_judged_on_its_own() -> None:
+    # Pooled with the stretch apart, the first 19 s measured 41 % of windows within 20 ms
+    # and a rhythm match of 0.48: "at different rates", with no word of where.
+    lead = rhythms_heldout.tempo_changes("straight", (100.0, 104.0, 104.0), 20.0, seed=0)
+    other = rhythms.groove("four_on_floor", 100.0, 70.0, seed=5)
+    backing = _laid_on(lead, other, 0.0)[:, : lead.audio.shape[1]]
+    offset = measure.layer_offset(mono(lead.audio), mono(backing))
+    print(f"100 → 104 at 0:19 over a steady 100: {offset.as_text()}")
+    assert offset.mostly_together and not offset.aligned
+    assert len(offset.apart) == 1 and 12.0 <= offset.apart[0][0] <= 22.0
+    assert offset.apart[0][1] == pytest.approx(lead.duration, abs=0.1)  # to the very end
+    assert offset.within_20ms == 1.0 and "but their beats run at different speeds" in (
+        offset.as_text()
+    )
+
+
+def test_windows_not_measured_neither_end_a_stretch_apart_nor_count_in_it() -> None:
+    apart, together, unmeasured = False, True, None
+    statuses = [together, apart, unmeasured, apart, apart, unmeasured, apart, together]
+    seen = [(300 * k, 300 * k + 600, status) for k, status in enumerate(statuses)]
+    assert measure._runs_apart(seen) == [(300, 1800, 2400)]
+    three = [together, apart, apart, unmeasured, apart, together]
+    assert measure._runs_apart([(300 * k, 300 * k + 600, x) for k, x in enumerate(three)]) == []
 
 
 @pytest.mark.parametrize("second", [96.0, 120.0])
