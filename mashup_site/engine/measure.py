@@ -235,10 +235,6 @@ class LayerOffset:
         spans = [f"{format_duration(a)} to {format_duration(b)}" for a, b in self.apart]
         return spans[0] if len(spans) == 1 else ", ".join(spans[:-1]) + " and " + spans[-1]
 
-    @property
-    def apart_seconds(self) -> float:
-        return sum(b - a for a, b in self.apart)
-
 
 # A window has onsets when its flux peaks stand out: a held chord's flux wobbles by ten
 # units or less (leakage, beating partials), a drum hit 40 dB down still rises by 150;
