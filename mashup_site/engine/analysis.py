@@ -22,7 +22,9 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   at one tempo, the beats of the rest slid across the music (20 % of them on the beat).
 - Downbeats: of the four beat phases, the one whose beats carry most low-frequency onset
   energy (kick drums and bass notes land on the one) and most harmonic change (chords
-  change on the bar line; a rock beat's kick alone ties beats 1 and 3).
+  change on the bar line; a rock beat's kick alone ties beats 1 and 3). A song read at
+  double its tempo starts its bars on the beats its backbeat marks, never on its "and"s
+  (``backbeat``, DOUBLE_MIN_BPM), in each section of a song whose tempo changes too.
 - Key and tuning: engine/key.py (whitened chroma, bass chroma, per-section scores, a
   confidence, and the key of the notes heard, ``key_by_notes``). All 24 keys' scores are
   kept (``key_scores``): a song whose top readings are nearly tied or whose notes are in
@@ -114,6 +116,9 @@ class Envelopes:
     # The tempo reader's envelope (tempo.TempoReading.envelope), on which the feel at a
     # tempo a person gives is judged (``as_given``); the full band's onsets without it.
     feel: np.ndarray | None = None
+    # Onsets from BACKBEAT_HZ up (snares, claps, hats): where the backbeat falls
+    # (``backbeat``); None: not heard, and bars are placed without it.
+    high: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -276,9 +281,15 @@ def has_pulse(
     return pulse >= PULSE_MIN and ((contrast and beat_evidence) or beat_stands_out)
 
 
-def onset_envelope(mag: np.ndarray, *, low_only: bool = False) -> np.ndarray:
+def onset_envelope(
+    mag: np.ndarray, *, low_only: bool = False, from_hz: float | None = None
+) -> np.ndarray:
+    """Spectral flux, slow swells removed, scaled to 1 at its peak: of the full band, of
+    the band below 200 Hz (``low_only``) or of the band from ``from_hz`` up."""
     if low_only:
         mag = mag[: int(200 / (ANALYSIS_SR / N_FFT))]
+    elif from_hz is not None:
+        mag = mag[int(from_hz / (ANALYSIS_SR / N_FFT)) :]
     log_mag = compressed(mag)
     flux = np.maximum(0.0, np.diff(log_mag, axis=1)).sum(axis=0)
     flux = np.concatenate([[0.0], flux])
@@ -443,6 +454,39 @@ def downbeat_phase(
     return int(np.argmax(score))
 
 
+# A song read at double its tempo is tracked on its eighths: its beats and its "and"s in
+# turn. Where its kick and bass are syncopated (funk's kick on the "and" of 1 and of 3) or
+# its bass and chords play the off-beats (house), ``downbeat_phase`` puts its bars on its
+# "and"s: laid at 2:1 over a song read at its tempo, the backing's beats then land on the
+# lead's "and"s, half a beat off, and the onset check hears nothing wrong (the layers'
+# eighths meet). Its snare or clap says where its beats are: on 2 and 4, one tracked beat
+# in four at double the tempo (at the song's own tempo, two in four: 2 and 4 of its bar).
+# A backbeat (the onsets from BACKBEAT_HZ up) that comes once in four tracked beats,
+# BACKBEAT_RATIO times the other three on average and BACKBEAT_T standard errors above the
+# loudest of them bar by bar, puts the bars on its parity, a beat before it: beat 1 or 3,
+# never an "and". Only at DOUBLE_MIN_BPM and up (a song read at its double: half of it
+# is a tempo songs have), in bars of four. A half-time groove's snare on 3 comes once in
+# four too, and puts its bars on its 1, as at double.
+BACKBEAT_HZ = 5000.0
+BACKBEAT_RATIO, BACKBEAT_T = 2.0, 5.0
+DOUBLE_MIN_BPM = 120.0
+
+
+def backbeat(high: np.ndarray, length: int = 4) -> int | None:
+    """The one position of ``length`` (tracked beats counted from the first) where the
+    high band's onsets (``high``, at each tracked beat) stand out, or None."""
+    bars = len(high) // length
+    if bars < 4:
+        return None
+    grouped = np.asarray(high[: bars * length], dtype=float).reshape(bars, length)
+    means = grouped.mean(axis=0)
+    top = int(np.argmax(means))
+    others = np.delete(grouped, top, axis=1)
+    if means[top] < BACKBEAT_RATIO * float(others.mean(axis=0).max()):
+        return None
+    return top if _clearly_above(grouped[:, top] - others.max(axis=1), BACKBEAT_T) else None
+
+
 # Bars of three (a waltz) or of four. The kick and bass, and the chord changes, come once a
 # bar: averaged over the beats' positions counted in threes and in fours, they stand out
 # at one position for the bar's own length and are even for the other (a bar of four
@@ -603,6 +647,7 @@ def analyse(
         onset_envelope(mag, low_only=True),
         fine_onsets(mono),
         frame_chroma(mag),
+        high=onset_envelope(mag, from_hz=BACKBEAT_HZ),
     )
     # The tempo, the key and the loudness are read where the song is heard and laid: 20 s
     # of silence before a song at 100 BPM had it read at 199.7 (the silence's frames weigh
@@ -1167,7 +1212,20 @@ def beat_grid(
     if length is None:
         length = bar_length(near(envelopes.low, whole), change)
     phase = downbeat_phase(whole, envelopes.low, change, length)
+    snare = _backbeat_of(envelopes, whole, bpm, ternary=ternary, length=length)
+    if snare is not None and (phase - snare) % 2:
+        phase = (snare + 2) % 4  # on the snare's beats, a beat before it
     return beats, beats[phase::length], length
+
+
+def _backbeat_of(
+    envelopes: Envelopes, frames: np.ndarray, bpm: float, *, ternary: bool, length: int
+) -> int | None:
+    """``backbeat`` at the beat ``frames`` of a song (or section) tracked at ``bpm``, where
+    it may say where bars start (see DOUBLE_MIN_BPM), else None."""
+    if length != 4 or ternary or bpm < DOUBLE_MIN_BPM or envelopes.high is None:
+        return None
+    return backbeat(near(envelopes.high, frames))
 
 
 def _cut(envelopes: Envelopes, a: int, b: int) -> Envelopes:
@@ -1178,6 +1236,7 @@ def _cut(envelopes: Envelopes, a: int, b: int) -> Envelopes:
         envelopes.low[a:b],
         envelopes.fine[a * r : b * r],
         envelopes.chroma[:, a:b],
+        high=None if envelopes.high is None else envelopes.high[a:b],
     )
 
 
@@ -1195,6 +1254,7 @@ def sectioned_grid(
     main = next((x for x in spans if x.main), max(spans, key=lambda x: x.end - x.start))
     pieces: list[np.ndarray] = []
     moved: list[TempoSpan] = []
+    held: list[tuple[int, int, float, bool]] = []  # (first beat, beats, bpm, ternary)
     last, first_down = -np.inf, None
     for span in spans:
         # Tracked from two of its beats before its cut: the tracker takes two beats to
@@ -1215,15 +1275,27 @@ def sectioned_grid(
             moved[-1] = replace(moved[-1], end=start)
             span = replace(span, start=start)
         moved.append(span)
+        held.append((sum(len(x) for x in pieces), len(got), span.bpm, span.ternary))
         pieces.append(got)
         if len(got):
             last = float(got[-1])
     beats = np.concatenate(pieces)
     length = length or 4
-    if first_down is None or not len(first_down):
-        return beats, beats[::length], length, tuple(moved)
-    phase = int(np.searchsorted(beats, first_down[0])) % length
-    return beats, beats[phase::length], length, tuple(moved)
+    phase = 0
+    if first_down is not None and len(first_down):
+        phase = int(np.searchsorted(beats, first_down[0])) % length
+    down = (np.arange(len(beats)) - phase) % length == 0
+    # Counted across the change, the bars of a section read at double its tempo fall on
+    # its "and"s as often as not: where its backbeat says so, they start on its beats.
+    frames = np.round((beats * ANALYSIS_SR - N_FFT / 2) / HOP).astype(int)
+    frames = np.clip(frames, 0, len(envelopes.onsets) - 1)
+    for first, count, bpm, ternary in held:
+        inside = slice(first, first + count)
+        snare = _backbeat_of(envelopes, frames[inside], bpm, ternary=ternary, length=length)
+        at = np.flatnonzero(down[inside])
+        if snare is not None and len(at) and (at[0] - snare) % 2:
+            down[inside] = (np.arange(count) - snare - 2) % 4 == 0
+    return beats, beats[down], length, tuple(moved)
 
 
 def on_offbeats(song: Analysis) -> Analysis:

@@ -759,6 +759,78 @@ def test_bars_of_three_need_their_ones_to_stand_out_clearly() -> None:
         assert analysis.bar_length(ones, ones) == bar, lead
 
 
+def on_the_ands(found: np.ndarray, truth: np.ndarray) -> float:
+    """The share of ``found`` times (inside the truth's grid) halfway between true beats."""
+    found = found[(found > truth[0]) & (found < truth[-1])]
+    k = np.searchsorted(truth, found, side="right") - 1
+    phase = (found - truth[k]) / (truth[k + 1] - truth[k])
+    return float(np.mean(np.abs(phase - 0.5) < 0.15))
+
+
+@pytest.mark.parametrize(
+    ("category", "bpm", "seed"), [("funk", 93.0, 0), ("funk", 85.0, 1), ("four_on_floor", 96.0, 0)]
+)
+def test_a_groove_read_at_double_its_tempo_starts_its_bars_on_its_beats_not_its_ands(
+    category: str, bpm: float, seed: int
+) -> None:
+    """Funk's kick on the "and" of 1 and of 3, house's bass and chords on every "and":
+    read at double, its bars had started on its "and"s, and laid at 2:1 over a song read
+    at its own tempo its beats fell on that song's "and"s (stop 51: 9 of 20 such layings
+    half a beat off). Its snare or clap, once every four tracked beats, says where the
+    beats are."""
+    example = rhythms.groove(category, bpm, 30.0, seed=seed)
+    song = analysis.analyse(example.audio, SR)
+    assert song.tempo == pytest.approx(2 * bpm, rel=0.04)  # what this test is about
+    downbeats = np.asarray(song.downbeats)
+    assert on_the_ands(downbeats, example.beat_times) == 0.0
+    assert on_the_truth(downbeats[downbeats > 2.0], example.beat_times) == 1.0
+
+
+def test_each_section_read_at_double_its_tempo_starts_its_bars_on_its_beats() -> None:
+    """The bars run on across a change of tempo, counted from the main section's: a section
+    read at double had its bars on its "and"s whenever the count fell so."""
+    first = rhythms.groove("funk", 125.0, 30.0, seed=0)
+    then = rhythms.groove("funk", 100.0, 30.0, seed=1)
+    truth = np.concatenate([first.beat_times, 30.0 + then.beat_times])
+    song = analysis.analyse(np.concatenate([first.audio, then.audio], axis=1), SR)
+    assert [round(x.bpm) for x in song.tempo_sections] == [250, 200]  # both read at double
+    downbeats = np.asarray(song.downbeats)
+    for half in ((2.0, 28.0), (32.0, 58.0)):
+        inside = downbeats[(downbeats >= half[0]) & (downbeats < half[1])]
+        assert len(inside) >= 10 and on_the_ands(inside, truth) == 0.0, half
+
+
+@pytest.mark.parametrize(("category", "bpm"), [("straight", 150.0), ("metal", 180.0)])
+def test_a_backbeat_on_2_and_4_at_the_songs_own_tempo_keeps_its_bars_on_the_ones(
+    category: str, bpm: float
+) -> None:
+    example = rhythms.groove(category, bpm, 30.0, seed=1)
+    song = analysis.analyse(example.audio, SR)
+    assert song.tempo == pytest.approx(bpm, rel=0.04)
+    downbeats = np.asarray(song.downbeats)
+    assert on_the_truth(downbeats[downbeats > 2.0], example.downbeat_times) == 1.0
+
+
+def test_a_backbeat_is_one_position_in_four_standing_clearly_above_the_rest() -> None:
+    rng = np.random.default_rng(0)
+    bars = 16
+    noise = rng.uniform(0.0, 0.1, bars * 4)
+    once = noise + np.tile([0.2, 0.1, 0.9, 0.1], bars)  # a snare once in four: at double
+    assert analysis.backbeat(once) == 2
+    assert analysis.backbeat(np.roll(once, 1)) == 3
+    twice = noise + np.tile([0.2, 0.9, 0.2, 0.9], bars)  # 2 and 4 at the song's tempo
+    assert analysis.backbeat(twice) is None
+    assert analysis.backbeat(noise) is None  # nothing stands out
+    assert analysis.backbeat(once[:12]) is None  # too few bars to tell
+    # the ratio: an accent under BACKBEAT_RATIO times the next loudest position is none
+    weak = np.tile([0.5, 0.1, 0.5 * analysis.BACKBEAT_RATIO - 0.05, 0.1], bars)
+    assert analysis.backbeat(weak + noise / 10) is None
+    # and it must stand out bar after bar, not on average only
+    loud_once = np.tile([0.1, 0.1, 0.1, 0.1], bars)
+    loud_once[2] = 20.0
+    assert analysis.backbeat(loud_once) is None
+
+
 def test_a_song_read_again_at_another_tempo_keeps_its_bars() -> None:
     # At 3:2 a rock groove's kick falls on every third beat: counted again there, it would
     # read as a waltz (and be laid bar on bar over one). Bars are counted once, as read.

@@ -739,6 +739,48 @@ def misread(tmp_path_factory):
     return songs[0], replace(songs[1], analysis=wrong)
 
 
+def where_laid(laid: pipeline.Laid, beats: np.ndarray) -> np.ndarray:
+    """Where the backing song's ``beats`` (seconds of it) land, in seconds of the lead song:
+    through each segment the laying put under each of the lead's."""
+    timeline = laid.timeline
+    landed = []
+    for k, segment in enumerate(laid.order):
+        lead_ends, backing_ends = timeline.lead_grid[k : k + 2], timeline.backing_grid[segment]
+        inside = beats[(beats >= backing_ends[0]) & (beats < backing_ends[1])]
+        landed.append(np.interp(inside, *arrange.segment_warp(timeline, lead_ends, backing_ends)))
+    return np.concatenate(landed)
+
+
+@pytest.mark.parametrize("backing_first", [True, False])
+def test_a_groove_read_at_double_is_laid_with_its_beats_on_the_other_songs_beats(
+    tmp_path, backing_first: bool
+) -> None:
+    """House at 96 BPM, its bass and chords on every "and", is read at 192; the straight
+    groove at 96 is read at its tempo. Laid at 2:1 either way, the house groove's beats
+    fell on the other's "and"s, 250-330 ms off (stop 51's tempo-change pairs), and the
+    onset check called it together: judged here by both grooves' own beats."""
+    house = rhythms.groove("four_on_floor", 96.0, 30.0, seed=0)
+    rock = rhythms.groove("straight", 96.0, 30.0, seed=1)
+    steps = pipeline.Steps()
+    songs = {
+        name: pipeline._song(
+            signals.write_wav(tmp_path / f"{name}.wav", g.audio), SpectralSeparator(), steps, 60
+        )
+        for name, g in (("house", house), ("rock", rock))
+    }
+    assert songs["house"].analysis.tempo == pytest.approx(192, rel=0.04)
+    assert songs["rock"].analysis.tempo == pytest.approx(96, rel=0.04)
+    lead, backing = ("rock", "house") if backing_first else ("house", "rock")
+    laid = pipeline._lay(1, songs[lead], songs[backing], MashupParams(), steps)
+    truth = {"house": house.beat_times, "rock": rock.beat_times}
+    landed = where_laid(laid, truth[backing])
+    grid = truth[lead]
+    landed = landed[(landed > grid[0]) & (landed < grid[-1])]
+    offsets = np.abs(landed - grid[np.abs(landed[:, None] - grid[None, :]).argmin(axis=1)])
+    print(f"{backing} under {lead}: median {1000 * np.median(offsets):.0f} ms")
+    assert len(landed) >= 20 and np.median(offsets) <= 0.02
+
+
 def test_a_backing_laid_on_a_misread_beat_measures_off(misread) -> None:
     lead, backing = misread
     laid = pipeline._lay(1, lead, backing, MashupParams(), pipeline.Steps(), relays=0)
