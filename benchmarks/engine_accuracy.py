@@ -39,7 +39,10 @@ share whose bars it counted in three where the truth does (the waltz) and only t
 "onbeat": the mean share of tracked beats on the true beats (within 15 % of a beat; what
 a mashup's layers are laid by, whatever the tempo's octave); "ands": how many readings
 put half their beats or more on the offbeats at a tempo no faster than the truth's
-(a whole song, or half of it, laid half a beat off), named under the line.
+(a whole song, or half of it, laid half a beat off), named under the line; "bars&": how
+many put half their downbeats or more on the offbeats, at any tempo (a song read at double
+its tempo whose bars start on its "and"s, laid at 2:1 half a beat off the other song),
+named under the line.
 
 Sections: 60 s songs from tests/engine/sections.py whose sections change the drum
 pattern (a rock verse, a punk chorus with the snare on every "and", a disco bridge) at
@@ -223,6 +226,9 @@ class Reading:
     # ``phase_shares``: the shares of its beats on the true beats and on the offbeats
     on_beats: float = float("nan")
     on_offbeats: float = float("nan")
+    # The share of its downbeats on the offbeats (``phase_shares``): a song read at double
+    # its tempo whose bars start on its "and"s, laid half a beat off a song read at its own
+    downbeats_off: float = float("nan")
     name: str = ""  # a real piece's title
     # Tempo changes: whether the analysis found sections of their own tempo
     # (``Analysis.tempo_sections``), and whether the truth has them (``charted_change``;
@@ -239,6 +245,12 @@ class Reading:
         """Half its beats or more on the offbeats, at a tempo no faster than the truth's
         (a grid at double the tempo has every other beat there by right)."""
         return self.on_offbeats >= 0.5 and self.read < 1.5 * self.truth
+
+    @property
+    def bars_on_the_ands(self) -> bool:
+        """Half its downbeats or more on the offbeats (at any tempo: at double, every
+        other beat is an "and", and the bars must start on the others)."""
+        return self.downbeats_off >= 0.5
 
 
 def read_synthetic(task: tuple[str, float, int, bool]) -> Reading:
@@ -261,6 +273,7 @@ def read_synthetic(task: tuple[str, float, int, bool]) -> Reading:
         bars=(found.beats_per_bar == 3) == (example.beats_per_bar == 3),
         on_beats=on,
         on_offbeats=off,
+        downbeats_off=phase_shares(np.asarray(found.downbeats), example.beat_times)[1],
         found_change=bool(getattr(found, "tempo_sections", ())),
     )
 
@@ -353,7 +366,7 @@ def table(readings: list[Reading]) -> None:
     """One line per category, and the misses under it."""
     print(
         f"{'category':<15}{'n':>4}{'acc1':>7}{'acc2':>7}{'3:2':>5}{'other':>6}"
-        f"{'beatF':>7}{'downF':>7}{'tern':>6}{'bars':>6}{'onbeat':>8}{'ands':>6}"
+        f"{'beatF':>7}{'downF':>7}{'tern':>6}{'bars':>6}{'onbeat':>8}{'ands':>6}{'bars&':>6}"
     )
     by_category: dict[str, list[Reading]] = {}
     for r in readings:
@@ -370,11 +383,14 @@ def table(readings: list[Reading]) -> None:
         shares = [r.on_beats for r in rows]
         onbeat = "–" if np.isnan(shares).any() else f"{np.mean(shares):.0%}"
         ands = [r for r in rows if r.on_the_ands]
+        downs = [r.downbeats_off for r in rows]
+        bars_ands = [r for r in rows if r.bars_on_the_ands]
         print(
             f"{category:<15}{n:>4}{acc1:>7.0%}{acc2:>7.0%}{verdicts.count('3:2'):>5}"
             f"{verdicts.count('other'):>6}{_mean([r.beat_f for r in rows]):>7}"
             f"{_mean([r.downbeat_f for r in rows]):>7}{tern:>6}{bars:>6}{onbeat:>8}"
             f"{'–' if np.isnan(shares).any() else len(ands):>6}"
+            f"{'–' if np.isnan(downs).any() else len(bars_ands):>6}"
         )
         misses = [
             f"{r.truth:g}→{r.read:.1f}{'' if r.verdict == 'other' else f' ({r.verdict})'}"
@@ -385,6 +401,8 @@ def table(readings: list[Reading]) -> None:
             print("    missed: " + ", ".join(misses))
         if ands:
             print("    on the ands: " + ", ".join(_named(r) for r in ands))
+        if bars_ands:
+            print("    bars on the ands: " + ", ".join(_named(r) for r in bars_ands))
         charted = [r for r in rows if r.charted_change]
         steady = [r for r in rows if r.charted_change is False]
         wrong = [r for r in steady if r.found_change]
@@ -647,6 +665,7 @@ def read_real(task: tuple[str, Path, Path, str]) -> tuple[Reading, str]:
         bars=(found.beats_per_bar == 3) == in_three(chart),
         on_beats=on,
         on_offbeats=off,
+        downbeats_off=phase_shares(np.asarray(found.downbeats), beats)[1],
         name=title,
         found_change=bool(getattr(found, "tempo_sections", ())),
         charted_change=charted_change(segments, seconds),
