@@ -23,7 +23,7 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
 - Downbeats: of the four beat phases, the one whose beats carry most low-frequency onset
   energy (kick drums and bass notes land on the one) and most harmonic change (chords
   change on the bar line; a rock beat's kick alone ties beats 1 and 3). A song read at
-  double its tempo starts its bars on the beats its backbeat marks, never on its "and"s
+  double its tempo holds its bars on the beats its backbeat marks, never on its "and"s
   (``backbeat``, DOUBLE_MIN_BPM), in each section of a song whose tempo changes too.
 - Key and tuning: engine/key.py (whitened chroma, bass chroma, per-section scores, a
   confidence, and the key of the notes heard, ``key_by_notes``). All 24 keys' scores are
@@ -461,20 +461,32 @@ def downbeat_phase(
 # lead's "and"s, half a beat off, and the onset check hears nothing wrong (the layers'
 # eighths meet). Its snare or clap says where its beats are: on 2 and 4, one tracked beat
 # in four at double the tempo (at the song's own tempo, two in four: 2 and 4 of its bar).
-# A backbeat (the onsets from BACKBEAT_HZ up) that comes once in four tracked beats,
-# BACKBEAT_RATIO times the other three on average and BACKBEAT_T standard errors above the
-# loudest of them bar by bar, puts the bars on its parity, a beat before it: beat 1 or 3,
-# never an "and". Only at DOUBLE_MIN_BPM and up (a song read at its double: half of it
-# is a tempo songs have), in bars of four. A half-time groove's snare on 3 comes once in
-# four too, and puts its bars on its 1, as at double.
+# A backbeat (the onsets from BACKBEAT_HZ up) that comes once in four tracked beats, its
+# average BACKBEAT_RATIO times the largest of the other three positions' and BACKBEAT_T
+# standard errors above the loudest of them bar by bar, holds the bars on its parity: where
+# ``downbeat_phase`` chose the other, they start a beat before it, on beat 1 or 3; never
+# on an "and". (Bars it puts on the snare's own position stay there, a beat off but on
+# the beat, as at the song's own tempo.) Only at DOUBLE_MIN_BPM and up (a song read at
+# its double: half of it is a tempo songs have), in bars of four. A half-time groove's
+# snare on 3 comes once in four too, and holds its bars on its 1 and 3, as at double.
+#
+# Unless the kick says the grid is at the song's own tempo: a snare on 2 alone (or 4),
+# with the kick on 1 and 3 either side of it (or on every beat), also comes once in four.
+# There the low band's onsets on the quieter of the two beats beside the backbeat reach
+# KICKS_BESIDE of those on the beat opposite it or more; at double, one beside it at
+# least is an "and" the kick leaves quieter (the tuning generator's funk and house read
+# at double: 0.36–0.6 of it; a Simutrans piece at its tempo of 140, FluidR3's rendering
+# of "Boring afternoon", whose bars had moved from its ones onto its twos: 1.6).
 BACKBEAT_HZ = 5000.0
 BACKBEAT_RATIO, BACKBEAT_T = 2.0, 5.0
+KICKS_BESIDE = 0.8
 DOUBLE_MIN_BPM = 120.0
 
 
-def backbeat(high: np.ndarray, length: int = 4) -> int | None:
+def backbeat(high: np.ndarray, low: np.ndarray | None = None, length: int = 4) -> int | None:
     """The one position of ``length`` (tracked beats counted from the first) where the
-    high band's onsets (``high``, at each tracked beat) stand out, or None."""
+    high band's onsets (``high``, at each tracked beat) stand out, or None; None too when
+    the low band's (``low``, at the same beats) flank it with kicks (see BACKBEAT_HZ)."""
     bars = len(high) // length
     if bars < 4:
         return None
@@ -484,7 +496,14 @@ def backbeat(high: np.ndarray, length: int = 4) -> int | None:
     others = np.delete(grouped, top, axis=1)
     if means[top] < BACKBEAT_RATIO * float(others.mean(axis=0).max()):
         return None
-    return top if _clearly_above(grouped[:, top] - others.max(axis=1), BACKBEAT_T) else None
+    if not _clearly_above(grouped[:, top] - others.max(axis=1), BACKBEAT_T):
+        return None
+    if low is not None:
+        kicks = np.asarray(low[: bars * length], dtype=float).reshape(bars, length).mean(axis=0)
+        beside = min(kicks[(top - 1) % length], kicks[(top + 1) % length])
+        if beside >= KICKS_BESIDE * kicks[(top + 2) % length]:
+            return None  # kicks on 1 and 3 around a snare on 2: the song's own tempo
+    return top
 
 
 # Bars of three (a waltz) or of four. The kick and bass, and the chord changes, come once a
@@ -1214,7 +1233,7 @@ def beat_grid(
     phase = downbeat_phase(whole, envelopes.low, change, length)
     snare = _backbeat_of(envelopes, whole, bpm, ternary=ternary, length=length)
     if snare is not None and (phase - snare) % 2:
-        phase = (snare + 2) % 4  # on the snare's beats, a beat before it
+        phase = (snare + 2) % 4  # on the snare's parity, a beat before it
     return beats, beats[phase::length], length
 
 
@@ -1225,7 +1244,7 @@ def _backbeat_of(
     it may say where bars start (see DOUBLE_MIN_BPM), else None."""
     if length != 4 or ternary or bpm < DOUBLE_MIN_BPM or envelopes.high is None:
         return None
-    return backbeat(near(envelopes.high, frames))
+    return backbeat(near(envelopes.high, frames), near(envelopes.low, frames))
 
 
 def _cut(envelopes: Envelopes, a: int, b: int) -> Envelopes:
@@ -1249,8 +1268,11 @@ def sectioned_grid(
     The bars run on across the sections, one phase for the song as in ``beat_grid``: of
     ``length`` beats, or as many as the main section's are counted, from its downbeats
     (counted anew in each section, a section's first bar came out a beat short or long
-    where the tempo changed). Also the spans, each but the first starting at its first
-    beat: what is smoothed and laid as one tempo (``arrange.steady_beats``) is that."""
+    where the tempo changed). A section read at double whose count falls on its "and"s
+    is counted anew on its backbeat's parity (``backbeat``): the bar where it moves is
+    three to six beats long (of its eighths), never one or two. Also the spans, each but
+    the first starting at its first beat: what is smoothed and laid as one tempo
+    (``arrange.steady_beats``) is that."""
     main = next((x for x in spans if x.main), max(spans, key=lambda x: x.end - x.start))
     pieces: list[np.ndarray] = []
     moved: list[TempoSpan] = []
@@ -1289,12 +1311,21 @@ def sectioned_grid(
     # its "and"s as often as not: where its backbeat says so, they start on its beats.
     frames = np.round((beats * ANALYSIS_SR - N_FFT / 2) / HOP).astype(int)
     frames = np.clip(frames, 0, len(envelopes.onsets) - 1)
+    rephased = False
     for first, count, bpm, ternary in held:
         inside = slice(first, first + count)
         snare = _backbeat_of(envelopes, frames[inside], bpm, ternary=ternary, length=length)
         at = np.flatnonzero(down[inside])
         if snare is not None and len(at) and (at[0] - snare) % 2:
             down[inside] = (np.arange(count) - snare - 2) % 4 == 0
+            rephased = True
+    if rephased:  # a bar of one or two beats where a section moved: one of five or six
+        kept = [int(x) for x in np.flatnonzero(down)[:1]]
+        for x in np.flatnonzero(down)[1:]:
+            if x - kept[-1] >= length - 1:
+                kept.append(int(x))
+        down[:] = False
+        down[kept] = True
     return beats, beats[down], length, tuple(moved)
 
 
