@@ -1354,7 +1354,10 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
     song in 6/4 read as 12/8 at 2:3 (benchmarks/engine_accuracy.py). A song heard
     without a beat has no onsets to track one on or judge a feel by: it is given a steady
     grid at ``bpm`` from its start, straight, four beats a bar (tracked on its flat
-    envelope, the beats followed its noise: gaps of 0.57–0.73 s at 90 BPM)."""
+    envelope, the beats followed its noise: gaps of 0.57–0.73 s at 90 BPM). A song whose
+    tempo changes (``tempo_sections``) is tracked at ``bpm`` whole, unless ``bpm`` is its
+    main section's tempo or an octave of it: then its sections move with it, each keeping
+    its own tempo and feel (``at_tempo``)."""
     if song.envelopes is None:
         raise ValueError("this analysis kept no envelopes to track again")
     if not GIVEN_BPM[0] <= bpm <= GIVEN_BPM[1]:
@@ -1363,6 +1366,16 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
 
     envelopes = song.envelopes
     feel = envelopes.onsets if envelopes.feel is None else envelopes.feel
+    if song.has_beat and song.tempo_sections and _octave_of(bpm, song.tempo):
+        # The main section's tempo, or an octave of it (a song read at half its tempo): the
+        # person says nothing of the other sections, which move with it (``at_tempo``), each
+        # its feel as read. Tracked at one tempo, their beats slid across them.
+        return replace(
+            at_tempo(song, bpm),
+            tempo_runner_up=None,
+            beat_confidence=1.0,
+            tempo_given=True,
+        )
     if song.has_beat:
         ternary = ternary_at(feel, bpm)
         beats, downbeats, beats_per_bar = beat_grid(envelopes, bpm, ternary=ternary)
@@ -1386,6 +1399,16 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
         has_beat=True,
         beat_only_given=not song.has_beat,
     )
+
+
+# A tempo given within this of the main section's reading times 1, 2 or ½ (in log, as the
+# matcher's levels: pipeline.SAME_LEVEL) is that reading's level or an octave of it.
+OCTAVE_SPAN = 0.04
+
+
+def _octave_of(given: float, read: float) -> bool:
+    """Whether ``given`` is ``read`` times 1, 2 or ½ (within OCTAVE_SPAN)."""
+    return any(abs(np.log(given / read / k)) < OCTAVE_SPAN for k in (0.5, 1.0, 2.0))
 
 
 def with_key(song: Analysis, name: str) -> Analysis:

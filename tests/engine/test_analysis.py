@@ -1032,3 +1032,24 @@ def test_another_level_of_a_changing_tempo_moves_every_section_alike() -> None:
 def test_a_tempo_a_person_gives_holds_for_the_whole_song() -> None:
     given = analysis.as_given(changing_song(), 110.0)
     assert given.tempo_sections == () and given.tempo == 110.0
+
+
+@pytest.mark.parametrize("octave", [1.0, 2.0, 0.5])
+def test_a_changing_song_given_its_own_tempo_or_an_octave_keeps_its_sections(
+    octave: float,
+) -> None:
+    # A person who gives the main section's tempo, or double or half of it (a song read
+    # at half its tempo), says nothing of the other section: it moves with the main one,
+    # its beats still on its own tempo, not slid across it at the main section's.
+    song = changing_song()
+    given = analysis.as_given(song, round(song.tempo * octave))
+    assert given.tempo_given and given.tempo == pytest.approx(round(song.tempo * octave))
+    assert [x.bpm for x in given.tempo_sections] == pytest.approx(
+        [x.bpm * octave for x in song.tempo_sections], rel=0.01
+    )
+    for section in song.tempo_sections:
+        inside = np.asarray(given.beats)[
+            (given.beats >= section.start + 2) & (given.beats < section.end - 2)
+        ]
+        assert np.mean(np.diff(inside)) == pytest.approx(60.0 / (section.bpm * octave), rel=0.04)
+    assert not given.ternary and given.beats_per_bar == song.beats_per_bar
