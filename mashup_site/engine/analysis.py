@@ -1355,9 +1355,10 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
     without a beat has no onsets to track one on or judge a feel by: it is given a steady
     grid at ``bpm`` from its start, straight, four beats a bar (tracked on its flat
     envelope, the beats followed its noise: gaps of 0.57–0.73 s at 90 BPM). A song whose
-    tempo changes (``tempo_sections``) is tracked at ``bpm`` whole, unless ``bpm`` is its
-    main section's tempo or an octave of it: then its sections move with it, each keeping
-    its own tempo and feel (``at_tempo``)."""
+    tempo changes (``tempo_sections``) is tracked at ``bpm`` whole, unless ``bpm`` is
+    double or half its main section's tempo (``_sections_move_with``): then every section's
+    tempo moves by the same ratio, each tracked at its own, their feel and bars as read
+    (``at_tempo``)."""
     if song.envelopes is None:
         raise ValueError("this analysis kept no envelopes to track again")
     if not GIVEN_BPM[0] <= bpm <= GIVEN_BPM[1]:
@@ -1366,10 +1367,10 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
 
     envelopes = song.envelopes
     feel = envelopes.onsets if envelopes.feel is None else envelopes.feel
-    if song.has_beat and song.tempo_sections and _octave_of(bpm, song.tempo):
-        # The main section's tempo, or an octave of it (a song read at half its tempo): the
-        # person says nothing of the other sections, which move with it (``at_tempo``), each
-        # its feel as read. Tracked at one tempo, their beats slid across them.
+    if _sections_move_with(song, bpm):
+        # Double or half the main section's tempo (a song read at half its tempo): the
+        # person says nothing of the other sections, which move by the same ratio
+        # (``at_tempo``). Tracked at one tempo, their beats slid across them.
         return replace(
             at_tempo(song, bpm),
             tempo_runner_up=None,
@@ -1401,14 +1402,26 @@ def as_given(song: Analysis, bpm: float) -> Analysis:
     )
 
 
-# A tempo given within this of the main section's reading times 1, 2 or ½ (in log, as the
-# matcher's levels: pipeline.SAME_LEVEL) is that reading's level or an octave of it.
+# A tempo given within this of the main section's reading times 2 or ½ (in log, as the
+# matcher's levels: pipeline.SAME_LEVEL) is an octave of it.
 OCTAVE_SPAN = 0.04
 
 
-def _octave_of(given: float, read: float) -> bool:
-    """Whether ``given`` is ``read`` times 1, 2 or ½ (within OCTAVE_SPAN)."""
-    return any(abs(np.log(given / read / k)) < OCTAVE_SPAN for k in (0.5, 1.0, 2.0))
+def _sections_move_with(song: Analysis, bpm: float) -> bool:
+    """Whether the sections of a song whose tempo changes move with a tempo given for it
+    (``as_given``): ``bpm`` is double or half the main section's (within OCTAVE_SPAN),
+    every section is straight and stays within GIVEN_BPM when moved. Not the main tempo
+    itself: given as read, it says the song holds it throughout (a change heard where
+    there is none). Not a swung or 6/8 section: its feel at another octave is not its
+    feel as read (a shuffle given half its tempo was tracked on its swung eighths)."""
+    if not (song.has_beat and song.tempo_sections):
+        return False
+    ratio = bpm / song.tempo
+    if not any(abs(np.log(ratio / k)) < OCTAVE_SPAN for k in (0.5, 2.0)):
+        return False
+    return all(
+        not x.ternary and GIVEN_BPM[0] <= x.bpm * ratio <= GIVEN_BPM[1] for x in song.tempo_sections
+    )
 
 
 def with_key(song: Analysis, name: str) -> Analysis:
