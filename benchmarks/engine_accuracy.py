@@ -1,7 +1,7 @@
 """How often the local engine reads the right tempo, on music of known tempo and metre.
 
     .venv/bin/python benchmarks/engine_accuracy.py [--quick] [--only CATEGORY] [--no-real]
-        [--pairs] [--jobs 2] [--heldout]
+        [--pairs] [--jobs 2] [--heldout] [--levels]
 
 Synthetic: grooves from tests/engine/rhythms.py (its docstring defines each category's
 truth: e.g. half-time is judged at its notated tempo, 6/8 at its dotted quarter), 30 s
@@ -103,6 +103,13 @@ a check of the whole chain, tempo, beat grid, matching and plan, that shares not
 with the engine's ears, beside what the engine's own check said. The two real pairs are
 laid so too, each both ways, against their charts' beats (``sectoid_pairs``): recorded
 bands, where a change to the engine's check has to hold, not only synthetic grooves.
+
+``--levels``: each real and rendered piece read a second time 26 dB quieter (a quiet
+recording, or one mastered for broadcast): how many change tempo (by 4 % or more) or move
+their beats (the median beat more than 5 ms). A song's level is not music; before stop
+54 (``analysis.at_analysis_level``) 8 of 97 FluidR3 renders changed tempo so. Its silences
+(``analysis.heard_stretches``) stay absolute: a fade's tail under -60 dBFS is cut sooner
+and a near-tie can still tip.
 
 ``--jobs``: processes for the synthetic and real readings (2 at most is meant for a
 2-core machine; the pairs run one at a time, each mashup on two threads). A benchmark,
@@ -729,6 +736,35 @@ def read_real(task: tuple[str, Path, Path, str]) -> tuple[Reading, str]:
     return reading, summary
 
 
+QUIETER = 0.05  # -26 dB
+
+
+def read_levels(task: tuple[str, Path]) -> tuple[str, float, float, float]:
+    """(title, tempo read, tempo read 26 dB quieter, median shift of the beats in s)."""
+    title, mix_path = task
+    from mashup_site.engine.decode import SR, load
+
+    audio = load(mix_path)
+    found = analysis.analyse(audio, SR, name=title)
+    quiet = analysis.analyse(audio * np.float32(QUIETER), SR, name=title)
+    a, b = np.asarray(found.beats), np.asarray(quiet.beats)
+    shift = float(np.median(np.abs(b[np.clip(np.searchsorted(b, a), 0, len(b) - 1)] - a)))
+    return title, found.tempo, quiet.tempo, shift if len(a) and len(b) else float("nan")
+
+
+def level_check(pool: ProcessPoolExecutor, tasks: list[tuple[str, Path]]) -> None:
+    """``--levels``: the pieces read again 26 dB quieter (see the module's notes)."""
+    rows = list(pool.map(read_levels, tasks))
+    moved = [r for r in rows if abs(np.log(r[2] / r[1])) >= np.log(1.04)]
+    slid = [r for r in rows if r not in moved and r[3] > 0.005]
+    print(
+        f"  read 26 dB quieter: {len(moved)} of {len(rows)} change tempo, {len(slid)} more "
+        "move their beats by over 5 ms"
+    )
+    for title, loud, quiet, shift in moved + slid:
+        print(f"    {title}: {loud:.1f} → {quiet:.1f} BPM, beats {shift * 1000:.0f} ms apart")
+
+
 def _sections_words(found: analysis.Analysis) -> str:
     sections = getattr(found, "tempo_sections", ())  # (an engine before stop 50 has none)
     if not sections:
@@ -1241,6 +1277,9 @@ def main() -> None:
     parser.add_argument("--pairs", action="store_true", help="also mash pairs together")
     parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--heldout", action="store_true", help="grooves of the held-out generator")
+    parser.add_argument(
+        "--levels", action="store_true", help="also read each real piece 26 dB quieter"
+    )
     args = parser.parse_args()
     jobs = max(1, args.jobs)
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
@@ -1305,6 +1344,8 @@ def main() -> None:
             for _, summary in results:
                 print(summary)
             table([reading for reading, _ in results])
+            if args.levels:
+                level_check(pool, [(title, mix) for title, mix, *_ in tasks_real])
             print(f"({time.perf_counter() - t0:.0f} s wall)")
             t0 = time.perf_counter()
             print("\nReal songs played faster (tape speed, to 170, 180 and 190 BPM)")
@@ -1325,6 +1366,8 @@ def main() -> None:
             for _, summary in results:
                 print(summary)
             table([reading for reading, _ in results])
+            if args.levels:
+                level_check(pool, [(name, audio) for name, audio, *_ in tasks])
             print(f"({time.perf_counter() - t0:.0f} s wall)")
     for category, title, laid in RENDERED_PAIRS:
         if args.pairs and not args.no_real and args.only in (None, category):

@@ -2,7 +2,20 @@
 
 Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its second):
 - Onset strength: half-wave-rectified spectral flux of a log-magnitude spectrogram at
-  22.05 kHz mono, hop 512 (23 ms), the standard front end of beat trackers.
+  22.05 kHz mono, hop 512 (23 ms), the standard front end of beat trackers. The song is
+  heard at one level (``at_analysis_level``: ANALYSIS_LEVEL where it plays), whatever
+  its own: the log compression, log(1 + 100·|X|), is nearly linear for quiet sound and
+  logarithmic for loud, so a song's kicks, snares and hats weighed otherwise at another
+  level (stop 54: 26 dB quieter, a groove's beats moved 7–15 ms, and 8 of 97 rendered
+  pieces changed tempo). Its silences stay absolute (``heard_stretches``). The level,
+  -16 dB, is where the rhythm was tuned (the sectoid songs and the tests' grooves), not
+  chosen on a benchmark. Measured (benchmarks/engine_accuracy.py, Accuracy1 before →
+  after): tuning grooves 82 → 81 %, held-out generator 84 → 85 % (its tempo changes
+  90 → 88 %), sectoid songs at every speed, sectioned songs and openmsx as before;
+  MMA's accompaniments, rendered at -26 dB and now heard 10 dB louder, 85 → 82 % (a salsa
+  at 115 read 69.2), Freedoom 77 → 75 % (e3m2 at 150 read 60.0, as its FluidR3 render
+  already was), Simutrans 84 → 86 %; FluidR3 renders openmsx 81 → 77 %, Freedoom 70 →
+  71 %, Simutrans 82 %. What moved were near-ties the level had tipped either way.
 - Tempo and metre: tempo.read_tempo chooses the metrical level from evidence (see its
   notes) and reports a confidence, a runner-up when one is close, and a ternary feel. The
   other plausible levels are kept (``tempo_candidates``): the mashup's alignment check
@@ -255,6 +268,43 @@ def frames_to_seconds(frames: np.ndarray) -> np.ndarray:
 
 
 PULSE_MIN, CONTRAST_MIN = 0.1, 1.5
+# The level the onset functions hear a song at (``playing_level``, dB of full scale): its
+# level, not the song's, goes into their compression (``compressed``), so that a song
+# read 26 dB quieter is read the same. The median of what the rhythm was tuned on (the
+# sectoid songs -13 to -17, tests/engine/rhythms.py's grooves -15 to -21).
+ANALYSIS_LEVEL = -16.0
+
+
+def playing_level(mono: np.ndarray, sr: int = ANALYSIS_SR) -> float:
+    """The song's level where it plays, in dB of full scale: the mean power of its 400 ms
+    blocks (every 100 ms) within 10 dB of their mean (BS.1770's relative gate, without
+    its weighting or its absolute gate: a song 40 dB quieter reads exactly 40 dB lower).
+    -inf for digital silence."""
+    step = int(0.1 * sr)
+    n = len(mono) // step * step
+    if not n:
+        return float("-inf")
+    quarters = (np.asarray(mono[:n], dtype=np.float64).reshape(-1, step) ** 2).mean(axis=1)
+    blocks = np.convolve(quarters, np.ones(4) / 4, mode="valid") if len(quarters) >= 4 else quarters
+    loud = blocks[blocks >= 0.1 * blocks.mean()]
+    power = float(loud.mean()) if len(loud) else 0.0
+    return 10 * np.log10(power) if power > 0 else float("-inf")
+
+
+def at_analysis_level(mono: np.ndarray, heard: tuple[float, float] | None = None) -> np.ndarray:
+    """``mono`` (at the analysis rate) brought to ANALYSIS_LEVEL where it is heard
+    (``heard``: its first and last second; all of it by default). The onset functions
+    compress the magnitude spectrum as log(1 + 100·|X|), nearly linear for quiet sound and
+    logarithmic for loud: without this, the same song 26 dB quieter weighed its kicks,
+    snares and hats otherwise, and 8 of 97 rendered pieces (benchmarks/engine_accuracy.py's
+    FluidR3 renders of openmsx and Freedoom) changed tempo, one 89.9 → 115.7 BPM."""
+    part = (
+        mono if heard is None else mono[int(heard[0] * ANALYSIS_SR) : int(heard[1] * ANALYSIS_SR)]
+    )
+    level = playing_level(part)
+    if not np.isfinite(level):
+        return mono
+    return (mono * np.float32(10 ** ((ANALYSIS_LEVEL - level) / 20))).astype(np.float32)
 
 
 def compressed(mag: np.ndarray) -> np.ndarray:
@@ -658,13 +708,14 @@ def analyse(
         raise EngineError(
             f"{name} holds {held}; a mashup needs at least {MIN_SECONDS:.0f} s", final=True
         )
-    mag = spectrogram(mono)
+    levelled = at_analysis_level(mono, heard)  # its level changes nothing of its rhythm
+    mag = spectrogram(levelled)
     from .tempo import read_tempo, tempo_sections  # tempo builds on this module's envelopes
 
     envelopes = Envelopes(
         onset_envelope(mag),
         onset_envelope(mag, low_only=True),
-        fine_onsets(mono),
+        fine_onsets(levelled),
         frame_chroma(mag),
         high=onset_envelope(mag, from_hz=BACKBEAT_HZ),
     )
