@@ -104,9 +104,9 @@ with the engine's ears, beside what the engine's own check said. The two real pa
 laid so too, each both ways, against their charts' beats (``sectoid_pairs``): recorded
 bands, where a change to the engine's check has to hold, not only synthetic grooves.
 
-``--levels``: each real and rendered piece read a second time 26 dB quieter (a quiet
-recording, or one mastered for broadcast): how many change tempo (by 4 % or more) or move
-their beats (the median beat more than 5 ms). A song's level is not music; before stop
+``--levels``: each real and rendered piece read a second time 26 dB quieter (the same
+file turned down): how many change tempo (by 4 % or more) or move their beats (the median
+beat more than 5 ms from its nearest). A song's level is not music; before stop
 54 (``analysis.at_analysis_level``) 8 of 97 FluidR3 renders changed tempo so. Its silences
 (``analysis.heard_stretches``) stay absolute: a fade's tail under -60 dBFS is cut sooner
 and a near-tie can still tip.
@@ -748,21 +748,27 @@ def read_levels(task: tuple[str, Path]) -> tuple[str, float, float, float]:
     found = analysis.analyse(audio, SR, name=title)
     quiet = analysis.analyse(audio * np.float32(QUIETER), SR, name=title)
     a, b = np.asarray(found.beats), np.asarray(quiet.beats)
-    shift = float(np.median(np.abs(b[np.clip(np.searchsorted(b, a), 0, len(b) - 1)] - a)))
-    return title, found.tempo, quiet.tempo, shift if len(a) and len(b) else float("nan")
+    if not len(a) or not len(b):
+        return title, found.tempo, quiet.tempo, float("nan")
+    after = np.clip(np.searchsorted(b, a), 0, len(b) - 1)
+    before = np.clip(after - 1, 0, len(b) - 1)
+    nearest = np.minimum(np.abs(b[after] - a), np.abs(b[before] - a))  # each beat's nearest
+    return title, found.tempo, quiet.tempo, float(np.median(nearest))
 
 
 def level_check(pool: ProcessPoolExecutor, tasks: list[tuple[str, Path]]) -> None:
     """``--levels``: the pieces read again 26 dB quieter (see the module's notes)."""
     rows = list(pool.map(read_levels, tasks))
     moved = [r for r in rows if abs(np.log(r[2] / r[1])) >= np.log(1.04)]
-    slid = [r for r in rows if r not in moved and r[3] > 0.005]
+    slid = [r for r in rows if r not in moved and not r[3] <= 0.005]  # NaN: no beats
     print(
         f"  read 26 dB quieter: {len(moved)} of {len(rows)} change tempo, {len(slid)} more "
-        "move their beats by over 5 ms"
+        "move their beats by over 5 ms (or have none)"
     )
-    for title, loud, quiet, shift in moved + slid:
-        print(f"    {title}: {loud:.1f} → {quiet:.1f} BPM, beats {shift * 1000:.0f} ms apart")
+    for title, loud, quiet, _ in moved:
+        print(f"    {title}: {loud:.1f} → {quiet:.1f} BPM")
+    for title, loud, _, shift in slid:
+        print(f"    {title}: {loud:.1f} BPM, beats {shift * 1000:.0f} ms apart")
 
 
 def _sections_words(found: analysis.Analysis) -> str:
@@ -1278,7 +1284,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--heldout", action="store_true", help="grooves of the held-out generator")
     parser.add_argument(
-        "--levels", action="store_true", help="also read each real piece 26 dB quieter"
+        "--levels", action="store_true", help="also read each real or rendered piece 26 dB quieter"
     )
     args = parser.parse_args()
     jobs = max(1, args.jobs)

@@ -273,18 +273,21 @@ PULSE_MIN, CONTRAST_MIN = 0.1, 1.5
 # read 26 dB quieter is read the same. The median of what the rhythm was tuned on (the
 # sectoid songs -13 to -17, tests/engine/rhythms.py's grooves -15 to -21).
 ANALYSIS_LEVEL = -16.0
+MAX_LIFT = 100.0  # dB
 
 
 def playing_level(mono: np.ndarray, sr: int = ANALYSIS_SR) -> float:
     """The song's level where it plays, in dB of full scale: the mean power of its 400 ms
-    blocks (every 100 ms) within 10 dB of their mean (BS.1770's relative gate, without
-    its weighting or its absolute gate: a song 40 dB quieter reads exactly 40 dB lower).
-    -inf for digital silence."""
+    blocks (every 100 ms) no more than 10 dB under their mean (BS.1770's relative gate,
+    without its weighting or its absolute gate: a song 40 dB quieter reads exactly 40 dB
+    lower). -inf for digital silence and for less than 100 ms (decode.load has taken
+    non-finite samples out)."""
     step = int(0.1 * sr)
     n = len(mono) // step * step
     if not n:
         return float("-inf")
-    quarters = (np.asarray(mono[:n], dtype=np.float64).reshape(-1, step) ** 2).mean(axis=1)
+    steps = np.asarray(mono[:n]).reshape(-1, step)  # a view: no copy of the song
+    quarters = np.einsum("ij,ij->i", steps, steps, dtype=np.float64) / step
     blocks = np.convolve(quarters, np.ones(4) / 4, mode="valid") if len(quarters) >= 4 else quarters
     loud = blocks[blocks >= 0.1 * blocks.mean()]
     power = float(loud.mean()) if len(loud) else 0.0
@@ -304,7 +307,10 @@ def at_analysis_level(mono: np.ndarray, heard: tuple[float, float] | None = None
     level = playing_level(part)
     if not np.isfinite(level):
         return mono
-    return (mono * np.float32(10 ** ((ANALYSIS_LEVEL - level) / 20))).astype(np.float32)
+    # At most MAX_LIFT: analyse refuses a song under -60 dBFS, so a song it reads is lifted
+    # by some 80 dB at most; denormal dust must not become inf.
+    gain = 10 ** (min(ANALYSIS_LEVEL - level, MAX_LIFT) / 20)
+    return (mono * np.float32(gain)).astype(np.float32, copy=False)
 
 
 def compressed(mag: np.ndarray) -> np.ndarray:
