@@ -107,7 +107,9 @@ bands, where a change to the engine's check has to hold, not only synthetic groo
 ``--levels``: each real and rendered piece read a second time 26 dB quieter (the same
 file turned down): how many change tempo (by 4 % or more) or move their beats (the median
 beat more than 5 ms from its nearest). A song's level is not music; before stop
-54 (``analysis.at_analysis_level``) 8 of 97 FluidR3 renders changed tempo so. Its silences
+54 (``analysis.at_analysis_level``) 5 of the 87 timed FluidR3 renders of openmsx and
+Freedoom changed tempo so, and one more moved its beats half a beat; after it, none
+changed tempo and one (Freedoom's romero) moved half a beat. Its silences
 (``analysis.heard_stretches``) stay absolute: a fade's tail under -60 dBFS is cut sooner
 and a near-tie can still tip.
 

@@ -6,8 +6,10 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   heard at one level (``at_analysis_level``: ANALYSIS_LEVEL where it plays), whatever
   its own: the log compression, log(1 + 100·|X|), is nearly linear for quiet sound and
   logarithmic for loud, so a song's kicks, snares and hats weighed otherwise at another
-  level (stop 54: 26 dB quieter, a groove's beats moved 7–15 ms, and 8 of 97 rendered
-  pieces changed tempo). Its silences stay absolute (``heard_stretches``). The level,
+  level (stop 54: 26 dB quieter, a groove's beats moved 7–15 ms, and 5 of the 87 timed
+  FluidR3 renders of openmsx and Freedoom changed tempo, one more moving its beats half a
+  beat: benchmarks/engine_accuracy.py --levels; none now). Its silences stay absolute
+  (``heard_stretches``). The level,
   -16 dB, is where the rhythm was tuned (the sectoid songs and the tests' grooves), not
   chosen on a benchmark. Measured (benchmarks/engine_accuracy.py, Accuracy1 before →
   after): tuning grooves 82 → 81 %, held-out generator 84 → 85 % (its tempo changes
@@ -299,8 +301,9 @@ def at_analysis_level(mono: np.ndarray, heard: tuple[float, float] | None = None
     (``heard``: its first and last second; all of it by default). The onset functions
     compress the magnitude spectrum as log(1 + 100·|X|), nearly linear for quiet sound and
     logarithmic for loud: without this, the same song 26 dB quieter weighed its kicks,
-    snares and hats otherwise, and 8 of 97 rendered pieces (benchmarks/engine_accuracy.py's
-    FluidR3 renders of openmsx and Freedoom) changed tempo, one 89.9 → 115.7 BPM."""
+    snares and hats otherwise, and 5 of 87 rendered pieces changed tempo, one 89.9 → 115.7
+    BPM (benchmarks/engine_accuracy.py --levels, the FluidR3 renders of openmsx and
+    Freedoom)."""
     part = (
         mono if heard is None else mono[int(heard[0] * ANALYSIS_SR) : int(heard[1] * ANALYSIS_SR)]
     )
