@@ -1,7 +1,7 @@
 """How often the local engine reads the right tempo, on music of known tempo and metre.
 
     .venv/bin/python benchmarks/engine_accuracy.py [--quick] [--only CATEGORY] [--no-real]
-        [--pairs] [--jobs 2] [--heldout] [--levels]
+        [--pairs] [--jobs 2] [--heldout] [--levels] [--bands]
 
 Synthetic: grooves from tests/engine/rhythms.py (its docstring defines each category's
 truth: e.g. half-time is judged at its notated tempo, 6/8 at its dotted quarter), 30 s
@@ -112,6 +112,9 @@ Freedoom changed tempo so, and one more moved its beats half a beat; after it, n
 changed tempo and one (Freedoom's romero) moved half a beat. Its silences
 (``analysis.heard_stretches``) stay absolute: a fade's tail under -60 dBFS is cut sooner
 and a near-tie can still tip.
+
+``--bands``: each real and rendered piece read again with nothing above 16 kHz (an MP3
+encoder's cut) and above 11 kHz (a 22.05 kHz file), counted alike.
 
 ``--jobs``: processes for the synthetic and real readings (2 at most is meant for a
 2-core machine; the pairs run one at a time, each mashup on two threads). A benchmark,
@@ -741,36 +744,62 @@ def read_real(task: tuple[str, Path, Path, str]) -> tuple[Reading, str]:
 QUIETER = 0.05  # -26 dB
 
 
-def read_levels(task: tuple[str, Path]) -> tuple[str, float, float, float]:
-    """(title, tempo read, tempo read 26 dB quieter, median shift of the beats in s)."""
-    title, mix_path = task
+def _band_limited(audio: np.ndarray, rate: int) -> np.ndarray:
+    """``audio`` (at decode.SR) as a file at ``rate`` would decode: nothing above half of
+    it (a 22.05 kHz file, an MP3 whose encoder cut at 16 kHz)."""
+    import scipy.signal
+
+    from mashup_site.engine.decode import SR
+
+    ratio = Fraction(rate, SR)
+    down = scipy.signal.resample_poly(audio, ratio.numerator, ratio.denominator, axis=-1)
+    up = scipy.signal.resample_poly(down, ratio.denominator, ratio.numerator, axis=-1)
+    return up[..., : audio.shape[-1]].astype(np.float32)
+
+
+# What ``--levels`` and ``--bands`` do to a piece before reading it again: none of it is
+# music, so none of it should change the tempo or move the beats.
+CHANGES = {
+    "26 dB quieter": lambda audio: audio * np.float32(QUIETER),
+    "cut at 16 kHz": lambda audio: _band_limited(audio, 32000),
+    "cut at 11 kHz": lambda audio: _band_limited(audio, 22050),
+}
+
+
+def read_changed(task: tuple[str, Path, str]) -> tuple[str, float, float, float]:
+    """(title, tempo read, tempo read after the change, median shift of the beats in s)."""
+    title, mix_path, change = task
     from mashup_site.engine.decode import SR, load
 
     audio = load(mix_path)
     found = analysis.analyse(audio, SR, name=title)
-    quiet = analysis.analyse(audio * np.float32(QUIETER), SR, name=title)
-    a, b = np.asarray(found.beats), np.asarray(quiet.beats)
+    changed = analysis.analyse(CHANGES[change](audio), SR, name=title)
+    a, b = np.asarray(found.beats), np.asarray(changed.beats)
     if not len(a) or not len(b):
-        return title, found.tempo, quiet.tempo, float("nan")
+        return title, found.tempo, changed.tempo, float("nan")
     after = np.clip(np.searchsorted(b, a), 0, len(b) - 1)
     before = np.clip(after - 1, 0, len(b) - 1)
     nearest = np.minimum(np.abs(b[after] - a), np.abs(b[before] - a))  # each beat's nearest
-    return title, found.tempo, quiet.tempo, float(np.median(nearest))
+    return title, found.tempo, changed.tempo, float(np.median(nearest))
 
 
-def level_check(pool: ProcessPoolExecutor, tasks: list[tuple[str, Path]]) -> None:
-    """``--levels``: the pieces read again 26 dB quieter (see the module's notes)."""
-    rows = list(pool.map(read_levels, tasks))
-    moved = [r for r in rows if abs(np.log(r[2] / r[1])) >= np.log(1.04)]
-    slid = [r for r in rows if r not in moved and not r[3] <= 0.005]  # NaN: no beats
-    print(
-        f"  read 26 dB quieter: {len(moved)} of {len(rows)} change tempo, {len(slid)} more "
-        "move their beats by over 5 ms (or have none)"
-    )
-    for title, loud, quiet, _ in moved:
-        print(f"    {title}: {loud:.1f} → {quiet:.1f} BPM")
-    for title, loud, _, shift in slid:
-        print(f"    {title}: {loud:.1f} BPM, beats {shift * 1000:.0f} ms apart")
+def robustness(
+    pool: ProcessPoolExecutor, tasks: list[tuple[str, Path]], changes: list[str]
+) -> None:
+    """``--levels``, ``--bands``: the pieces read again after each of ``changes`` (see the
+    module's notes)."""
+    for change in changes:
+        rows = list(pool.map(read_changed, [(title, path, change) for title, path in tasks]))
+        moved = [r for r in rows if abs(np.log(r[2] / r[1])) >= np.log(1.04)]
+        slid = [r for r in rows if r not in moved and not r[3] <= 0.005]  # NaN: no beats
+        print(
+            f"  read {change}: {len(moved)} of {len(rows)} change tempo, {len(slid)} more "
+            "move their beats by over 5 ms (or have none)"
+        )
+        for title, before, after, _ in moved:
+            print(f"    {title}: {before:.1f} → {after:.1f} BPM")
+        for title, before, _, shift in slid:
+            print(f"    {title}: {before:.1f} BPM, beats {shift * 1000:.0f} ms apart")
 
 
 def _sections_words(found: analysis.Analysis) -> str:
@@ -1288,8 +1317,14 @@ def main() -> None:
     parser.add_argument(
         "--levels", action="store_true", help="also read each real or rendered piece 26 dB quieter"
     )
+    parser.add_argument(
+        "--bands",
+        action="store_true",
+        help="also read each real or rendered piece cut at 16 and at 11 kHz",
+    )
     args = parser.parse_args()
     jobs = max(1, args.jobs)
+    changes = [c for c in CHANGES if (args.levels if "quieter" in c else args.bands)]
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     started = time.perf_counter()
     categories = [c for c in rhythms.CATEGORIES if args.only in (None, c)]
@@ -1352,8 +1387,8 @@ def main() -> None:
             for _, summary in results:
                 print(summary)
             table([reading for reading, _ in results])
-            if args.levels:
-                level_check(pool, [(title, mix) for title, mix, *_ in tasks_real])
+            if changes:
+                robustness(pool, [(title, mix) for title, mix, *_ in tasks_real], changes)
             print(f"({time.perf_counter() - t0:.0f} s wall)")
             t0 = time.perf_counter()
             print("\nReal songs played faster (tape speed, to 170, 180 and 190 BPM)")
@@ -1374,8 +1409,8 @@ def main() -> None:
             for _, summary in results:
                 print(summary)
             table([reading for reading, _ in results])
-            if args.levels:
-                level_check(pool, [(name, audio) for name, audio, *_ in tasks])
+            if changes:
+                robustness(pool, [(name, audio) for name, audio, *_ in tasks], changes)
             print(f"({time.perf_counter() - t0:.0f} s wall)")
     for category, title, laid in RENDERED_PAIRS:
         if args.pairs and not args.no_real and args.only in (None, category):

@@ -52,6 +52,23 @@ def test_it_catches_a_backing_a_third_of_a_beat_off(bpm: int) -> None:
     assert offset.within_20ms < 0.2 and not offset.aligned
 
 
+@pytest.mark.parametrize(("lead_gain", "backing_gain"), [(0.01, 1.0), (1.0, 0.01), (0.003, 0.003)])
+def test_a_layer_quieter_or_louder_measures_the_same_offset(
+    lead_gain: float, backing_gain: float
+) -> None:
+    # The reference is the lead song as it was given, at its own level; the onset
+    # functions' log compression weighed a quiet song's onsets otherwise (stop 54): the
+    # lead 40 dB down read a backing 30 ms late as 23 ms.
+    lead = mono(instruments.song(120, 0, "major", 24)["mix"])
+    backing = mono(signals.shifted(signals.drum_loop(120, 24, seed=3), 0.03))
+    as_given = measure.layer_offset(lead, backing)
+    offset = measure.layer_offset(lead * lead_gain, backing * backing_gain)
+    assert as_given.median_ms == pytest.approx(30, abs=3)
+    assert offset.median_ms == pytest.approx(as_given.median_ms, abs=1)
+    assert offset.windows == as_given.windows
+    assert offset.rhythm == pytest.approx(as_given.rhythm, abs=0.02)
+
+
 def test_it_leaves_out_windows_where_a_layer_is_silent() -> None:
     drums = signals.drum_loop(100, 30)
     backing = drums.copy()
