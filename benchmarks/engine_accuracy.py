@@ -766,21 +766,27 @@ CHANGES = {
 }
 
 
-def read_changed(task: tuple[str, Path, str]) -> tuple[str, float, float, float]:
-    """(title, tempo read, tempo read after the change, median shift of the beats in s)."""
-    title, mix_path, change = task
+def read_changed(task: tuple[str, Path, tuple[str, ...]]) -> list[tuple[str, float, float, float]]:
+    """Per change of ``CHANGES`` named: (title, tempo read, tempo read after the change,
+    median shift of the beats in s)."""
+    title, mix_path, changes = task
     from mashup_site.engine.decode import SR, load
 
     audio = load(mix_path)
     found = analysis.analyse(audio, SR, name=title)
-    changed = analysis.analyse(CHANGES[change](audio), SR, name=title)
-    a, b = np.asarray(found.beats), np.asarray(changed.beats)
-    if not len(a) or not len(b):
-        return title, found.tempo, changed.tempo, float("nan")
-    after = np.clip(np.searchsorted(b, a), 0, len(b) - 1)
-    before = np.clip(after - 1, 0, len(b) - 1)
-    nearest = np.minimum(np.abs(b[after] - a), np.abs(b[before] - a))  # each beat's nearest
-    return title, found.tempo, changed.tempo, float(np.median(nearest))
+    a = np.asarray(found.beats)
+    rows = []
+    for change in changes:
+        changed = analysis.analyse(CHANGES[change](audio), SR, name=title)
+        b = np.asarray(changed.beats)
+        if not len(a) or not len(b):
+            rows.append((title, found.tempo, changed.tempo, float("nan")))
+            continue
+        after = np.clip(np.searchsorted(b, a), 0, len(b) - 1)
+        before = np.clip(after - 1, 0, len(b) - 1)
+        nearest = np.minimum(np.abs(b[after] - a), np.abs(b[before] - a))  # each beat's nearest
+        rows.append((title, found.tempo, changed.tempo, float(np.median(nearest))))
+    return rows
 
 
 def robustness(
@@ -788,8 +794,9 @@ def robustness(
 ) -> None:
     """``--levels``, ``--bands``: the pieces read again after each of ``changes`` (see the
     module's notes)."""
-    for change in changes:
-        rows = list(pool.map(read_changed, [(title, path, change) for title, path in tasks]))
+    read = list(pool.map(read_changed, [(title, path, tuple(changes)) for title, path in tasks]))
+    for k, change in enumerate(changes):
+        rows = [piece[k] for piece in read]
         moved = [r for r in rows if abs(np.log(r[2] / r[1])) >= np.log(1.04)]
         slid = [r for r in rows if r not in moved and not r[3] <= 0.005]  # NaN: no beats
         print(
