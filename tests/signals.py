@@ -80,7 +80,7 @@ def voice_like(
 
 
 def drum_loop(bpm: float, seconds: float, sr: int = SR, *, seed: int = 0) -> np.ndarray:
-    """Kick on 1 and 3, snare on 2 and 4, hats on eighths; panned wide."""
+    """Kick on 1 and 3, snare on 2 and 4, hats on the offbeat eighths; panned wide."""
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
     left = np.zeros(n, dtype=np.float32)

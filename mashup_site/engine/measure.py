@@ -34,9 +34,10 @@
   chugs), meet each other's notes as well or better half the faster beat over; the
   onsets cannot tell them from layers laid so, and call them apart. Two of the four
   sectoid layings of ``engine_accuracy.py --pairs`` (Feelings and Metal madness, 2 and
-  10 ms apart by the charts) measure 155 and 187 ms, their lags of either sign, window by
-  window; neither layer repeats itself at that lag as much as ``REPEATS`` (0.4 at most,
-  with a few frames' tolerance too), so they are judged. Where half the faster beat is well within
+  10 ms apart by the charts) measure 155 and 187 ms (158 and 184 with each layer heard
+  at the analysis level, stop 55), their lags of either sign, window by window; neither
+  layer repeats itself at that lag as much as ``REPEATS`` (0.4 at most, with a few
+  frames' tolerance too), so they are judged. Where half the faster beat is well within
   reach, the engine knows the case (``pipeline._half_a_beat``): it lays nothing again and
   tells the person the loudest notes sit half a beat apart (Feelings over Metal madness);
   past it (Metal madness over Feelings, 200 ms) it is told the layers may sound out of

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mashup_site.engine import analysis, tempo
+from tests import signals
 from tests.engine import rhythms, rhythms_heldout, sections
 
 SECONDS = 20.0
@@ -180,6 +181,31 @@ def test_a_slow_groove_with_its_snare_on_the_beats_is_not_doubled() -> None:
     assert off_by(read.bpm, example.bpm, 1.0), read
 
 
+@pytest.mark.parametrize(("bpm", "seconds"), [(118.0, 40.0), (142.0, 30.0), (166.0, 30.0)])
+def test_a_kick_and_snare_taking_turns_are_beats_not_half_of_one(
+    bpm: float, seconds: float
+) -> None:
+    # Kick on 1 and 3, snare on 2 and 4, hats on the offbeats only (the drum loop of
+    # tests/signals.py): half the tempo put its beats on the snares, the kicks between
+    # them, and read 59 for 118 (over 40 s), 71 for 142 and 83 for 166.
+    drums = analysis.to_mono(signals.drum_loop(bpm, seconds), signals.SR)
+    read = tempo.read_tempo(analysis.spectrogram(drums))
+    assert off_by(read.bpm, bpm, 1.0), read
+
+
+def test_a_funk_kick_between_the_beats_under_a_backbeat_is_not_half_of_a_faster_beat() -> None:
+    # The held-out generator's funk at 93: its kick falls between the beats, as it does
+    # at half a kick and snare taking turns, but its snare plays every other beat, not
+    # every one; without telling them apart it read 185.9.
+    example = rhythms_heldout.groove("funk", 93.0, 30.0, seed=0)
+    found = features(example, example.bpm)
+    assert found["kick_half"] > tempo.SNARE_LO + tempo.SNARE_SPAN
+    assert found["snare_steady"] < tempo.CONS_OK
+    mono = analysis.to_mono(example.audio, example.sr)
+    read = tempo.read_tempo(analysis.spectrogram(mono))
+    assert off_by(read.bpm, example.bpm, 1.0), read
+
+
 def test_claps_and_hats_between_kicks_on_every_beat_are_not_a_backbeat() -> None:
     # Four on the floor at 104: its off-beat hats, bass and stabs fill the mid band
     # between the beats, but the kick marks each beat, so 208 does not win.
@@ -198,6 +224,9 @@ def test_dense_eighths_under_a_fast_beat_do_not_mark_it_down_as_weak() -> None:
     # levels (theirs measure 0.1–0.5), not a ranking of real ones: weighed down by it, the
     # 120-BPM prior read the song at 95.
     common = {"chord_clarity": 0.95, "third": -0.1, "h1": 0.5}
+    # (measured before stop 55: no level here has its kicks between snares on every
+    # beat, so the mirror of the backbeat test does not apply whatever snare_steady is)
+    common["snare_steady"] = 0.0
     levels = {
         94.9: {
             **common,
@@ -246,6 +275,7 @@ def test_a_three_two_level_whose_third_points_are_a_backbeat_grid_loses_to_it() 
     # 83.3, whose third-points hold onsets as strong as its beats (those are 125's beats),
     # went unpunished and was read: a 3:2 reading. In threes 125's grid is even (0.99).
     common = {"chord_clarity": 0.9, "chord_spacing": 4.4}
+    common["snare_steady"] = 0.0  # as in the test above: it changes nothing here
     levels = {
         62.5: {
             **common,
@@ -357,7 +387,7 @@ def test_a_bar_of_three_lifts_no_level_without_a_beat_of_its_own() -> None:
 
 def test_a_level_at_whose_period_the_onsets_never_repeat_loses_to_one_they_do() -> None:
     common = {"half": 0.0, "third": 0.0, "chord_spacing": 4.0, "chord_clarity": 0.9}
-    common |= {"kick_half": 0.05, "snare_half": 0.05}
+    common |= {"kick_half": 0.05, "snare_half": 0.05, "snare_steady": 0.0}
     levels = {
         90.0: {**common, "h1": 0.31, "harm": 0.30, "cons": 0.05, "cons3": 0.05, "salience": 13.8},
         118.2: {**common, "h1": 0.0, "harm": 0.30, "cons": 0.05, "cons3": 0.05, "salience": 4.4},
