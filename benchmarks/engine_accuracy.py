@@ -113,8 +113,10 @@ changed tempo and one (Freedoom's romero) moved half a beat. Its silences
 (``analysis.heard_stretches``) stay absolute: a fade's tail under -60 dBFS is cut sooner
 and a near-tie can still tip.
 
-``--bands``: each real and rendered piece read again with nothing above 16 kHz (an MP3
-encoder's cut) and above 11 kHz (a 22.05 kHz file), counted alike.
+``--bands``: each real and rendered piece read again with nothing above 8 kHz (a 16 kHz
+file, a 32 kbit/s MP3) and above 5.5 kHz (an 11.025 kHz file), counted alike. A cut above
+11 kHz changes nothing the rhythm is read from (analysis.ANALYSIS_SR is 22.05 kHz): an
+MP3 encoder's 16 kHz, a 22.05 kHz file.
 
 ``--jobs``: processes for the synthetic and real readings (2 at most is meant for a
 2-core machine; the pairs run one at a time, each mashup on two threads). A benchmark,
@@ -759,11 +761,12 @@ def _band_limited(audio: np.ndarray, rate: int) -> np.ndarray:
 
 # What ``--levels`` and ``--bands`` do to a piece before reading it again: none of it is
 # music, so none of it should change the tempo or move the beats.
-CHANGES = {
-    "26 dB quieter": lambda audio: audio * np.float32(QUIETER),
-    "cut at 16 kHz": lambda audio: _band_limited(audio, 32000),
-    "cut at 11 kHz": lambda audio: _band_limited(audio, 22050),
+LEVELS = {"26 dB quieter": lambda audio: audio * np.float32(QUIETER)}
+BANDS = {
+    "cut at 8 kHz": lambda audio: _band_limited(audio, 16000),
+    "cut at 5.5 kHz": lambda audio: _band_limited(audio, 11025),
 }
+CHANGES = LEVELS | BANDS
 
 
 def read_changed(task: tuple[str, Path, tuple[str, ...]]) -> list[tuple[str, float, float, float]]:
@@ -1327,11 +1330,11 @@ def main() -> None:
     parser.add_argument(
         "--bands",
         action="store_true",
-        help="also read each real or rendered piece cut at 16 and at 11 kHz",
+        help="also read each real or rendered piece cut at 8 and at 5.5 kHz",
     )
     args = parser.parse_args()
     jobs = max(1, args.jobs)
-    changes = [c for c in CHANGES if (args.levels if "quieter" in c else args.bands)]
+    changes = [*(LEVELS if args.levels else ()), *(BANDS if args.bands else ())]
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     started = time.perf_counter()
     categories = [c for c in rhythms.CATEGORIES if args.only in (None, c)]
