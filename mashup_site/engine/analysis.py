@@ -8,8 +8,8 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   logarithmic for loud, so a song's kicks, snares and hats weighed otherwise at another
   level (stop 54: 26 dB quieter, a groove's beats moved 7–15 ms, and 5 of the 87 timed
   FluidR3 renders of openmsx and Freedoom changed tempo, one more moving its beats half a
-  beat: benchmarks/engine_accuracy.py --levels; none now). Its silences stay absolute
-  (``heard_stretches``). The level,
+  beat: benchmarks/engine_accuracy.py --levels; none now). Its silences are judged
+  under its own peak too (``heard_stretches``, stop 56). The level,
   -16 dB, is where the rhythm was tuned (the sectoid songs and the tests' grooves), not
   chosen on a benchmark. Measured (benchmarks/engine_accuracy.py, Accuracy1 before →
   after): tuning grooves 82 → 81 %, held-out generator 84 → 85 % (its tempo changes
@@ -82,7 +82,8 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   clicks (Poisson) still read as a beat: their clicks stand out (salience 1.7–6.2).
 - Loudness: integrated LUFS, ITU-R BS.1770 via pyloudnorm.
 - Where the song is heard (``heard_at``, ``sounding``): its stretches from the first to
-  the last 50 ms block with a peak over probe.SILENCE_DBFS, parted by LONG_SILENCE, and
+  the last 50 ms block with a peak over probe.SILENCE_DBFS (or as far under the song's
+  own peak, when that is lower: at any level), parted by LONG_SILENCE, and
   the longest of them. The tempo, key and loudness are read there, and the mashups lay
   only that (arrange): 20 s of silence before a song at 100 BPM had it
   read at 199.7, a hidden track after two minutes of silence had a song at 100 read at
@@ -787,18 +788,27 @@ def analyse(
 
 # The blocks in which a song is heard or not (``heard_stretches``): a peak over
 # SILENCE_DBFS in any of a block's samples (the level under which probe.py calls a file
-# silent). A silence this long or longer parts two stretches: a rest inside a song is
-# shorter, the silence before a hidden track on an album's last song is minutes long.
+# silent), or over HEARD_BELOW_PEAK dB under the song's own peak when that is lower: a
+# song turned down is heard where it was heard before (stop 56). At one absolute level,
+# a song 26 dB quieter lost 0.3-4 s of its fade and release tails (146 of the 150 FluidR3
+# renders of openmsx, Freedoom and Simutrans), its reading and the span its mashups lay
+# with them, and a near-tied key could tip. A song peaking at full scale is heard as
+# before, and a recorder's floor within 60 dB of any song's peak is heard, as it was in
+# a song at full scale. A silence this long or longer parts two stretches: a
+# rest inside a song is shorter, the silence before a hidden track on an album's last
+# song is minutes long.
 HEARD_BLOCK = 0.05
+HEARD_BELOW_PEAK = -SILENCE_DBFS
 LONG_SILENCE = 10.0
 
 
 def heard_stretches(audio: np.ndarray, sr: int) -> tuple[tuple[float, float], ...]:
     """(first, last) second of each stretch of ``audio`` (channels, samples) that is
     heard, parted by LONG_SILENCE or more: from the start of the first HEARD_BLOCK whose
-    peak passes SILENCE_DBFS to the end of the last. A quiet intro (a fade, room tone,
-    hiss at −50 dBFS) is heard; digital silence and a recorder's floor are not. () for a
-    song never heard."""
+    peak passes SILENCE_DBFS (or HEARD_BELOW_PEAK under the song's peak, when lower) to
+    the end of the last. A quiet intro (a fade, room tone, hiss 50 dB under the song's
+    peak) is heard; digital silence and a recorder's floor are not. () for a song never
+    heard."""
     block, length = max(1, int(HEARD_BLOCK * sr)), audio.shape[-1]
     n = length // block * block
     channels = int(np.prod(audio.shape[:-1]))
@@ -806,9 +816,11 @@ def heard_stretches(audio: np.ndarray, sr: int) -> tuple[tuple[float, float], ..
     peaks = np.maximum(blocks.max(axis=(0, 2), initial=0), -blocks.min(axis=(0, 2), initial=0))
     if n < length:  # the last part block
         peaks = np.append(peaks, np.abs(audio[..., n:]).max())
-    heard = np.flatnonzero(peaks > 10 ** (SILENCE_DBFS / 20))
-    if not len(heard):
+    silent = 10 ** (SILENCE_DBFS / 20)
+    loudest = float(peaks.max(initial=0.0))
+    if loudest <= silent:  # silent throughout, as probe.py judges a file
         return ()
+    heard = np.flatnonzero(peaks > min(silent, loudest * 10 ** (-HEARD_BELOW_PEAK / 20)))
     parted = np.flatnonzero(np.diff(heard) > LONG_SILENCE / HEARD_BLOCK)
     starts, ends = heard[np.r_[0, parted + 1]], heard[np.r_[parted, len(heard) - 1]]
     return tuple(

@@ -579,6 +579,31 @@ def test_where_a_song_is_heard_counts_its_last_samples_and_the_shortest_file() -
     assert analysis.heard_stretches(silence(1), SR) == ()
 
 
+def faded(seconds: float, fade: float) -> np.ndarray:
+    """A chord progression whose last ``fade`` seconds fall away 90 dB, at full scale."""
+    music = signals.chord_progression(0, "major", 120, seconds)
+    music = music / np.abs(music).max()
+    tail = int(fade * SR)
+    music[:, -tail:] *= 10 ** (np.linspace(0, -90, tail) / 20)
+    return music.astype(np.float32)
+
+
+@pytest.mark.parametrize("gain_db", [-26.0, -40.0])
+def test_a_song_turned_down_is_heard_as_long_as_before(gain_db: float) -> None:
+    # At -60 dBFS for every song, a song 26 dB quieter lost the last 0.3-4 s of its fade
+    # (146 of 150 rendered pieces), and its reading and mashups with it.
+    song = np.concatenate([silence(3), faded(20, 8), silence(5)], axis=1)
+    loud = analysis.heard_stretches(song, SR)
+    assert loud == ((3.0, pytest.approx(15 + 8 * 2 / 3, abs=0.1)),)  # -60 dB two thirds in
+    quiet = song * np.float32(10 ** (gain_db / 20))
+    assert analysis.heard_stretches(quiet, SR) == loud
+
+
+def test_a_song_quieter_than_silence_is_heard_nowhere() -> None:
+    quiet = faded(12, 2) * np.float32(10 ** (-61 / 20))  # as probe.py calls a file silent
+    assert analysis.heard_stretches(quiet, SR) == ()
+
+
 def test_a_hidden_track_after_minutes_of_silence_is_not_the_song() -> None:
     # 60 s of a song at 100 BPM, 2 minutes of silence, 30 s more: its tempo was read at
     # 120 (the silence filled the middle 90 s it is read from), and the mashups laid the
