@@ -109,9 +109,9 @@ file turned down): how many change tempo (by 4 % or more) or move their beats (t
 beat more than 5 ms from its nearest). A song's level is not music; before stop
 54 (``analysis.at_analysis_level``) 5 of the 87 timed FluidR3 renders of openmsx and
 Freedoom changed tempo so, and one more moved its beats half a beat; after it, none
-changed tempo and one (Freedoom's romero) moved half a beat. Its silences
-(``analysis.heard_stretches``) stay absolute: a fade's tail under -60 dBFS is cut sooner
-and a near-tie can still tip.
+changed tempo and one (Freedoom's romero) moved half a beat: its silences
+(``analysis.heard_stretches``) were absolute, and a fade's tail under -60 dBFS was cut
+sooner. Judged under the song's own peak since stop 56: none moves.
 
 ``--bands``: each real and rendered piece read again with nothing above 8 kHz (a 16 kHz
 file, a 32 kbit/s MP3) and above 5.5 kHz (an 11.025 kHz file), counted alike. A cut above

@@ -82,8 +82,8 @@ Methods (numpy/scipy only, no JIT, so a worker's first job is as fast as its sec
   clicks (Poisson) still read as a beat: their clicks stand out (salience 1.7–6.2).
 - Loudness: integrated LUFS, ITU-R BS.1770 via pyloudnorm.
 - Where the song is heard (``heard_at``, ``sounding``): its stretches from the first to
-  the last 50 ms block with a peak over probe.SILENCE_DBFS (or as far under the song's
-  own peak, when that is lower: at any level), parted by LONG_SILENCE, and
+  the last 50 ms block with a peak over probe.SILENCE_DBFS (or 60 dB under the song's own
+  peak when that is lower, above its dither), parted by LONG_SILENCE, and
   the longest of them. The tempo, key and loudness are read there, and the mashups lay
   only that (arrange): 20 s of silence before a song at 100 BPM had it
   read at 199.7, a hidden track after two minutes of silence had a song at 100 read at
@@ -788,27 +788,31 @@ def analyse(
 
 # The blocks in which a song is heard or not (``heard_stretches``): a peak over
 # SILENCE_DBFS in any of a block's samples (the level under which probe.py calls a file
-# silent), or over HEARD_BELOW_PEAK dB under the song's own peak when that is lower: a
+# silent), or over HEARD_BELOW_PEAK_DB under the song's own peak when that is lower: a
 # song turned down is heard where it was heard before (stop 56). At one absolute level,
 # a song 26 dB quieter lost 0.3-4 s of its fade and release tails (146 of the 150 FluidR3
 # renders of openmsx, Freedoom and Simutrans), its reading and the span its mashups lay
 # with them, and a near-tied key could tip. A song peaking at full scale is heard as
-# before, and a recorder's floor within 60 dB of any song's peak is heard, as it was in
-# a song at full scale. A silence this long or longer parts two stretches: a
-# rest inside a song is shorter, the silence before a hidden track on an album's last
-# song is minutes long.
+# before. Never within HEARD_OVER_FLOOR_DB of the file's own floor, its quietest blocks
+# that are not digital zero (the FLOOR_PERCENTILE-th of their peaks): a 16-bit file's
+# dither sits near -90 dBFS (-78 noise-shaped) whatever its level, and under a song
+# turned down 40 dB a line 60 dB under its peak heard its silences as sound (a review).
+# There the line is what the floor allows, and -60 dBFS at most, as before: of the 150
+# renders 26 dB quieter, 9 still end 0.2-4.6 s sooner (a long fade's quietest percent
+# taken for its floor), none changes key or tempo (3 keys and a tempo of 97 did). A silence
+# this long or longer parts two stretches: a rest inside a song is shorter, the silence
+# before a hidden track on an album's last song is minutes long.
 HEARD_BLOCK = 0.05
-HEARD_BELOW_PEAK = -SILENCE_DBFS
+HEARD_BELOW_PEAK_DB, HEARD_OVER_FLOOR_DB, FLOOR_PERCENTILE = 60.0, 12.0, 1.0
 LONG_SILENCE = 10.0
 
 
 def heard_stretches(audio: np.ndarray, sr: int) -> tuple[tuple[float, float], ...]:
     """(first, last) second of each stretch of ``audio`` (channels, samples) that is
     heard, parted by LONG_SILENCE or more: from the start of the first HEARD_BLOCK whose
-    peak passes SILENCE_DBFS (or HEARD_BELOW_PEAK under the song's peak, when lower) to
-    the end of the last. A quiet intro (a fade, room tone, hiss 50 dB under the song's
-    peak) is heard; digital silence and a recorder's floor are not. () for a song never
-    heard."""
+    peak passes the song's line (``heard_line``) to the end of the last. A quiet intro (a
+    fade, room tone, hiss 50 dB under the song's peak) is heard; digital silence, dither
+    and a recorder's floor more than 60 dB under it are not. () for a song never heard."""
     block, length = max(1, int(HEARD_BLOCK * sr)), audio.shape[-1]
     n = length // block * block
     channels = int(np.prod(audio.shape[:-1]))
@@ -816,17 +820,27 @@ def heard_stretches(audio: np.ndarray, sr: int) -> tuple[tuple[float, float], ..
     peaks = np.maximum(blocks.max(axis=(0, 2), initial=0), -blocks.min(axis=(0, 2), initial=0))
     if n < length:  # the last part block
         peaks = np.append(peaks, np.abs(audio[..., n:]).max())
-    silent = 10 ** (SILENCE_DBFS / 20)
-    loudest = float(peaks.max(initial=0.0))
-    if loudest <= silent:  # silent throughout, as probe.py judges a file
+    heard = np.flatnonzero(peaks > heard_line(peaks))
+    if not len(heard):
         return ()
-    heard = np.flatnonzero(peaks > min(silent, loudest * 10 ** (-HEARD_BELOW_PEAK / 20)))
     parted = np.flatnonzero(np.diff(heard) > LONG_SILENCE / HEARD_BLOCK)
     starts, ends = heard[np.r_[0, parted + 1]], heard[np.r_[parted, len(heard) - 1]]
     return tuple(
         (float(a * block / sr), float(min((b + 1) * block, length) / sr))
         for a, b in zip(starts, ends, strict=True)
     )
+
+
+def heard_line(peaks: np.ndarray) -> float:
+    """The peak (linear) a block of a song must pass to be heard, from its blocks' peaks:
+    HEARD_BELOW_PEAK_DB under the loudest, but no nearer its floor than
+    HEARD_OVER_FLOOR_DB, and SILENCE_DBFS at most (see HEARD_BLOCK)."""
+    silent = 10 ** (SILENCE_DBFS / 20)
+    sounding = peaks[peaks > 0]
+    if not len(sounding) or not sounding.max() > silent:  # silent, as probe.py judges a file
+        return np.inf
+    floor = float(np.percentile(sounding, FLOOR_PERCENTILE)) * 10 ** (HEARD_OVER_FLOOR_DB / 20)
+    return min(silent, max(float(sounding.max()) * 10 ** (-HEARD_BELOW_PEAK_DB / 20), floor))
 
 
 def longest(stretches: tuple[tuple[float, float], ...]) -> tuple[float, float]:

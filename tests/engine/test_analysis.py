@@ -599,6 +599,26 @@ def test_a_song_turned_down_is_heard_as_long_as_before(gain_db: float) -> None:
     assert analysis.heard_stretches(quiet, SR) == loud
 
 
+@pytest.mark.parametrize("gain_db", [-26.0, -40.0])
+def test_the_dither_of_a_quiet_16_bit_file_is_not_heard(gain_db: float) -> None:
+    # A line 60 dB under a song turned down 40 dB lies under a 16-bit file's dither (about
+    # -84 dBFS): its silences were heard as sound, and its tempo read over them (a review).
+    song = np.concatenate([silence(20), faded(10, 0.5), silence(20)], axis=1)
+    scaled = song * 10 ** (gain_db / 20) * 32767
+    dither = np.random.default_rng(0).triangular(-1, 0, 1, song.shape)
+    sixteen_bit = (np.round(scaled + dither) / 32767).astype(np.float32)
+    [(first, last)] = analysis.heard_stretches(sixteen_bit, SR)
+    assert first == pytest.approx(20.0, abs=0.06)
+    assert 29.5 <= last <= 30.05  # its last half second fades into the dither
+
+
+def test_a_sample_that_is_not_a_number_is_no_sound() -> None:
+    song = np.concatenate([silence(5), faded(12, 2), silence(5)], axis=1)
+    song[0, 100] = np.nan
+    [stretch] = analysis.heard_stretches(song * np.float32(0.01), SR)
+    assert stretch[0] == pytest.approx(5.0, abs=0.06)
+
+
 def test_a_song_quieter_than_silence_is_heard_nowhere() -> None:
     quiet = faded(12, 2) * np.float32(10 ** (-61 / 20))  # as probe.py calls a file silent
     assert analysis.heard_stretches(quiet, SR) == ()
