@@ -111,7 +111,8 @@ beat more than 5 ms from its nearest). A song's level is not music; before stop
 Freedoom changed tempo so, and one more moved its beats half a beat; after it, none
 changed tempo and one (Freedoom's romero) moved half a beat: its silences
 (``analysis.heard_stretches``) were absolute, and a fade's tail under -60 dBFS was cut
-sooner. Judged under the song's own peak since stop 56: none moves.
+sooner. Judged under the song's own peak since stop 56, above its own floor: romero
+still moves, its long fade's quietest percent taken for its floor.
 
 ``--bands``: each real and rendered piece read again with nothing above 8 kHz (a 16 kHz
 file, a 32 kbit/s MP3) and above 5.5 kHz (an 11.025 kHz file), counted alike. A cut above
